@@ -1,0 +1,89 @@
+//! `Arena`: one thread's cells for every series in the process.
+//!
+//! A series owns a range of *slots* (one for a counter, one per bucket plus
+//! one for the sum for a histogram). Each thread that writes leases its own
+//! arena and updates the cell at a slot with a plain `load` + `store`: the
+//! leaseholder is the only writer, so there is no read-modify-write on a
+//! cache line another core writes. Scrapes read every arena's cell at the slot
+//! and add them up (see `merge.rs`).
+//!
+//! One extra arena is shared: it takes the rare updates made while a thread's
+//! own lease is gone (from another thread-local destructor during thread
+//! exit), with real atomic read-modify-writes so nothing is lost.
+
+use crate::chunked::ChunkedVec;
+use crate::sync::{AtomicU64, Ordering};
+
+pub(crate) struct Arena {
+    cells: ChunkedVec<AtomicU64>,
+}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Self {
+            cells: ChunkedVec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Arena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Arena").field("cells", &self.cells).finish()
+    }
+}
+
+impl Arena {
+    #[inline]
+    fn cell(&self, slot: u32) -> &AtomicU64 {
+        self.cells.get_or_alloc(slot as usize)
+    }
+
+    /// Adds `n` (wrapping) to the cell. Only the leaseholder may call this:
+    /// the load and store are not one atomic step.
+    #[inline]
+    pub(crate) fn add_u64_owned(&self, slot: u32, n: u64) {
+        let c = self.cell(slot);
+        c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Adds `v` to the cell read as `f64` bits. Leaseholder only.
+    #[inline]
+    pub(crate) fn add_f64_owned(&self, slot: u32, v: f64) {
+        let c = self.cell(slot);
+        let now = f64::from_bits(c.load(Ordering::Relaxed)) + v;
+        c.store(now.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Adds `n` with an atomic read-modify-write: safe from any thread.
+    pub(crate) fn add_u64_atomic(&self, slot: u32, n: u64) {
+        self.cell(slot).fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `v` to the `f64` in the cell with a CAS loop: safe from any thread.
+    pub(crate) fn add_f64_atomic(&self, slot: u32, v: f64) {
+        let c = self.cell(slot);
+        let mut cur = c.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(cur) + v).to_bits();
+            match c.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// The cell's raw value, `0` if this arena never touched the slot.
+    #[inline]
+    pub(crate) fn load(&self, slot: u32) -> u64 {
+        self.cells
+            .get(slot as usize)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Resets the cell. Only called on a freed slot, which nobody writes.
+    pub(crate) fn zero(&self, slot: u32) {
+        if let Some(c) = self.cells.get(slot as usize) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `Engine`: the pool of per-thread arenas and the slot allocator.
+//!
+//! **Leases instead of folding on exit.** A thread leases an arena on its
+//! first update and gives it back when it exits; the next new thread takes
+//! the idle arena over and keeps adding to the same cells. Counts therefore
+//! never move between cells when a thread exits, so a scrape racing a thread
+//! exit can neither lose nor double-count anything, and memory is bounded by
+//! the largest number of threads alive at once, not by the number of threads
+//! ever started. The hand-over goes through the `idle` mutex, which orders
+//! the old owner's last store before the new owner's first load.
+//!
+//! **Slots.** A series allocates a contiguous range of slots. When its last
+//! handle is dropped the range is zeroed in every arena and only then put on
+//! the free list, so a series that reuses it starts from zero. Nobody can
+//! write to a freed range: writes need a handle, and the last one is gone.
+
+use crate::arena::Arena;
+use crate::chunked::{ChunkedVec, MAX_INDEX};
+use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use std::collections::BTreeMap;
+
+/// The process's arenas and slot space.
+pub struct Engine {
+    arenas: ChunkedVec<Arena>,
+    /// Number of arenas ever created; arenas `0..count` are readable.
+    count: AtomicUsize,
+    idle: Mutex<Vec<usize>>,
+    shared: Arena,
+    slots: Mutex<SlotAllocator>,
+}
+
+#[derive(Debug, Default)]
+struct SlotAllocator {
+    next: usize,
+    /// Freed ranges by length, reused before the bump pointer grows.
+    free: BTreeMap<u32, Vec<u32>>,
+}
+
+/// A thread's exclusive right to write one arena; returns it on drop.
+pub struct Lease<'e> {
+    engine: &'e Engine,
+    index: usize,
+    arena: &'e Arena,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    /// An engine with no arenas and no slots in use.
+    pub fn new() -> Self {
+        Self {
+            arenas: ChunkedVec::new(),
+            count: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::new()),
+            shared: Arena::default(),
+            slots: Mutex::new(SlotAllocator::default()),
+        }
+    }
+
+    /// Takes an idle arena, or creates one.
+    pub fn lease(&self) -> Lease<'_> {
+        let mut idle = lock(&self.idle);
+        let index = match idle.pop() {
+            Some(i) => i,
+            None => {
+                // Creation happens under `idle`, so `count` has one writer.
+                let i = self.count.load(Ordering::Relaxed);
+                self.arenas.get_or_alloc(i);
+                // Release: a scrape that reads `count > i` (Acquire) finds
+                // arena `i`'s storage published.
+                self.count.store(i + 1, Ordering::Release);
+                i
+            }
+        };
+        drop(idle);
+        let arena = self.arenas.get_or_alloc(index);
+        Lease {
+            engine: self,
+            index,
+            arena,
+        }
+    }
+
+    /// Number of arenas created so far (the most threads ever alive at once
+    /// that wrote a metric, plus none for the shared fallback).
+    pub fn arena_count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Reserves `len` consecutive slots; `None` when the slot space (2^32) is
+    /// exhausted.
+    pub fn alloc(&self, len: u32) -> Option<u32> {
+        let mut s = lock(&self.slots);
+        if let Some(start) = s.free.get_mut(&len).and_then(Vec::pop) {
+            return Some(start);
+        }
+        let start = s.next;
+        let end = start.checked_add(len as usize)?;
+        if end > MAX_INDEX {
+            return None;
+        }
+        s.next = end;
+        u32::try_from(start).ok()
+    }
+
+    /// Zeroes `len` slots from `start` in every arena, then makes them
+    /// reusable. The caller guarantees nobody can write them any more.
+    pub fn free(&self, start: u32, len: u32) {
+        self.for_each_arena(|a| (start..start + len).for_each(|s| a.zero(s)));
+        // The allocator mutex orders the zeroing before any later `alloc`
+        // that hands the range to a new series.
+        lock(&self.slots).free.entry(len).or_default().push(start);
+    }
+
+    /// The arena written with atomic read-modify-writes by threads whose own
+    /// lease is already gone.
+    pub(crate) fn shared(&self) -> &Arena {
+        &self.shared
+    }
+
+    /// Calls `f` on every arena, the shared one last.
+    pub(crate) fn for_each_arena(&self, mut f: impl FnMut(&Arena)) {
+        let n = self.count.load(Ordering::Acquire);
+        for i in 0..n {
+            if let Some(a) = self.arenas.get(i) {
+                f(a);
+            }
+        }
+        f(&self.shared);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("arenas", &self.arena_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'e> Lease<'e> {
+    /// Adds `n` to the `u64` cell at `slot` in this lease's arena (the loom
+    /// models drive leases directly; metrics go through `local.rs`).
+    #[cfg(loom)]
+    pub fn add_u64(&self, slot: u32, n: u64) {
+        self.arena.add_u64_owned(slot, n);
+    }
+
+    /// Adds `v` to the `f64` cell at `slot` in this lease's arena.
+    #[cfg(loom)]
+    pub fn add_f64(&self, slot: u32, v: f64) {
+        self.arena.add_f64_owned(slot, v);
+    }
+
+    pub(crate) fn arena(&self) -> &'e Arena {
+        self.arena
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        // The mutex orders this thread's last stores into the arena before the
+        // next leaseholder's first load.
+        lock(&self.engine.idle).push(self.index);
+    }
+}
+
+impl std::fmt::Debug for Lease<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease").field("index", &self.index).finish()
+    }
+}

@@ -1,0 +1,355 @@
+//! `Family`: a labeled metric (a "vec"): one series per distinct tuple of
+//! label values, created on first lookup.
+//!
+//! **Lookup without shared writes.** Each thread keeps a small cache of the
+//! series it looked up (per family, in a `thread_local::ThreadLocal`). A hit
+//! reads the thread's own cache, one shared word (the family's generation,
+//! written only by `remove`/`clear`) and nothing else: no lock word, no
+//! reference count. A miss takes the family's read lock, or its write lock to
+//! create the series. `remove` and `clear` bump the generation, and every
+//! thread's cache empties itself on its next lookup.
+
+use crate::error::Error;
+use crate::labels::{SeriesLabels, hash_values, values_eq};
+use crate::metric::{Metric, Scratch};
+use crate::visit::{FamilyDesc, MetricVisitor};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use thread_local::ThreadLocal;
+
+/// Series a thread caches per family before it starts over.
+const LOCAL_CACHE_CAP: usize = 512;
+
+/// Default for [`Opts::max_series`](crate::Opts::max_series).
+pub const DEFAULT_MAX_SERIES: usize = 10_000;
+
+/// A family's fixed description.
+#[derive(Debug)]
+pub(crate) struct Desc {
+    pub(crate) name: Box<str>,
+    pub(crate) help: Box<str>,
+    pub(crate) unit: Option<Box<str>>,
+    pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
+    pub(crate) label_names: Box<[Box<str>]>,
+    pub(crate) max_series: usize,
+}
+
+type LabelValues = Arc<[Box<str>]>;
+
+/// The keys are already hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+struct Series<M> {
+    values: LabelValues,
+    hash: u64,
+    metric: M,
+}
+
+struct SeriesMap<M> {
+    /// Hash of the label values -> indices into `series` (collisions share).
+    index: ByHash<Vec<usize>>,
+    /// In creation order, so scrapes are deterministic.
+    series: Vec<Series<M>>,
+}
+
+impl<M> SeriesMap<M> {
+    fn find(&self, hash: u64, values: &[&str]) -> Option<usize> {
+        self.index
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&i| values_eq(&self.series[i].values, values))
+    }
+
+    fn remove(&mut self, hash: u64, values: &[&str]) -> Option<M> {
+        let i = self.find(hash, values)?;
+        let last = self.series.len() - 1;
+        if i != last {
+            let moved = self.series[last].hash;
+            if let Some(slot) = self.index.get_mut(&moved).and_then(|v| v.iter_mut().find(|j| **j == last)) {
+                *slot = i;
+            }
+        }
+        if let Some(v) = self.index.get_mut(&hash) {
+            v.retain(|&j| j != i);
+            if v.is_empty() {
+                self.index.remove(&hash);
+            }
+        }
+        Some(self.series.swap_remove(i).metric)
+    }
+}
+
+struct LocalCache<M> {
+    generation: u64,
+    entries: ByHash<Vec<(LabelValues, M)>>,
+    len: usize,
+}
+
+impl<M> LocalCache<M> {
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&M> {
+        self.entries
+            .get(&hash)?
+            .iter()
+            .find(|(v, _)| values_eq(v, values))
+            .map(|(_, m)| m)
+    }
+
+    fn reset(&mut self, generation: u64) {
+        self.entries.clear();
+        self.len = 0;
+        self.generation = generation;
+    }
+}
+
+pub(crate) struct FamilyInner<M: Metric> {
+    pub(crate) desc: Desc,
+    config: M::Config,
+    map: RwLock<SeriesMap<M>>,
+    generation: AtomicU64,
+    local: ThreadLocal<RefCell<LocalCache<M>>>,
+}
+
+/// A labeled metric: one series of `M` per distinct tuple of label values.
+///
+/// ```
+/// let registry = hotmetrics_core::Registry::new();
+/// let processed = registry
+///     .counter_vec(("processed_total", "Messages processed"), &["handler", "status"])
+///     .unwrap();
+///
+/// // Lazy use: look the series up on every call; a cache hit writes no shared memory.
+/// processed.with(&["orders", "acked"], |c| c.inc()).unwrap();
+///
+/// // Or keep the handle.
+/// let acked = processed.get_or_create(&["orders", "acked"]).unwrap();
+/// acked.inc();
+/// assert_eq!(acked.get(), 2);
+///
+/// // Wrong number of values: an error, never a panic.
+/// assert!(processed.with(&["orders"], |c| c.inc()).is_err());
+/// ```
+pub struct Family<M: Metric>(Arc<FamilyInner<M>>);
+
+impl<M: Metric> Clone for Family<M> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<M: Metric> std::fmt::Debug for Family<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.0.desc.name)
+            .field("label_names", &self.0.desc.label_names)
+            .field("series", &self.len())
+            .finish()
+    }
+}
+
+impl<M: Metric> Family<M> {
+    pub(crate) fn new(desc: Desc, config: M::Config) -> Self {
+        Self(Arc::new(FamilyInner {
+            desc,
+            config,
+            map: RwLock::new(SeriesMap {
+                index: ByHash::default(),
+                series: Vec::new(),
+            }),
+            generation: AtomicU64::new(0),
+            local: ThreadLocal::new(),
+        }))
+    }
+
+    pub(crate) fn inner(&self) -> Arc<FamilyInner<M>> {
+        Arc::clone(&self.0)
+    }
+
+    /// The family name (prefix included, no `_total`).
+    pub fn name(&self) -> &str {
+        &self.0.desc.name
+    }
+
+    /// The label names, in declared order.
+    pub fn label_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.desc.label_names.iter().map(|n| &**n)
+    }
+
+    fn check_arity(&self, values: &[&str]) -> Result<(), Error> {
+        let expected = self.0.desc.label_names.len();
+        if values.len() == expected {
+            Ok(())
+        } else {
+            Err(Error::LabelCount {
+                family: self.0.desc.name.to_string(),
+                expected,
+                got: values.len(),
+            })
+        }
+    }
+
+    /// Runs `f` on the series for `values`, creating it on first use.
+    ///
+    /// This is the call for lookups on every update: a hit in the calling
+    /// thread's cache touches no shared memory but one read-only word. Errors
+    /// on a wrong number of values or when the family is at its series limit.
+    #[inline]
+    pub fn with<R>(&self, values: &[&str], f: impl FnOnce(&M) -> R) -> Result<R, Error> {
+        self.check_arity(values)?;
+        let hash = hash_values(values);
+        // Acquire pairs with the Release bump in `remove`/`clear`: a thread
+        // that sees the new generation also sees the series gone from the map.
+        let generation = self.0.generation.load(Ordering::Acquire);
+        let cell = self.0.local.get_or(|| {
+            RefCell::new(LocalCache {
+                generation,
+                entries: ByHash::default(),
+                len: 0,
+            })
+        });
+        // A nested `with` on the same family from inside `f` finds the cache
+        // borrowed and takes the shared path instead of panicking.
+        let Ok(mut cache) = cell.try_borrow_mut() else {
+            let (_, m) = self.lookup(hash, values)?;
+            return Ok(f(&m));
+        };
+        if cache.generation != generation {
+            cache.reset(generation);
+        }
+        if let Some(m) = cache.find(hash, values) {
+            return Ok(f(m));
+        }
+        let (key, m) = self.lookup(hash, values)?;
+        if cache.len >= LOCAL_CACHE_CAP {
+            cache.reset(generation);
+        }
+        cache.len += 1;
+        let bucket = cache.entries.entry(hash).or_default();
+        bucket.push((key, m));
+        let (_, m) = &bucket[bucket.len() - 1];
+        Ok(f(m))
+    }
+
+    /// The series for `values`, created on first use; keep the handle to
+    /// update it without any lookup. Cloning the handle out costs one
+    /// reference-count increment on a word other threads may share; for a
+    /// lookup on every update use [`with`](Self::with).
+    pub fn get_or_create(&self, values: &[&str]) -> Result<M, Error> {
+        self.with(values, M::clone)
+    }
+
+    /// Finds or creates the series in the shared map.
+    fn lookup(&self, hash: u64, values: &[&str]) -> Result<(LabelValues, M), Error> {
+        {
+            let map = self.0.map.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = map.find(hash, values) {
+                let s = &map.series[i];
+                return Ok((Arc::clone(&s.values), s.metric.clone()));
+            }
+        }
+        let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = map.find(hash, values) {
+            let s = &map.series[i];
+            return Ok((Arc::clone(&s.values), s.metric.clone()));
+        }
+        if map.series.len() >= self.0.desc.max_series {
+            return Err(Error::CardinalityLimit {
+                family: self.0.desc.name.to_string(),
+                limit: self.0.desc.max_series,
+            });
+        }
+        let metric = M::create(&self.0.config)?;
+        let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
+        let i = map.series.len();
+        map.series.push(Series {
+            values: Arc::clone(&key),
+            hash,
+            metric: metric.clone(),
+        });
+        map.index.entry(hash).or_default().push(i);
+        Ok((key, metric))
+    }
+
+    /// Removes the series for `values`; `true` if it existed. Handles kept
+    /// by callers stay usable but are no longer exported; a later lookup of
+    /// the same values starts a new series at zero.
+    pub fn remove(&self, values: &[&str]) -> bool {
+        let removed = {
+            let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
+            let removed = map.remove(hash_values(values), values);
+            if removed.is_some() {
+                self.0.generation.fetch_add(1, Ordering::Release);
+            }
+            removed
+        };
+        removed.is_some()
+    }
+
+    /// Removes every series.
+    pub fn clear(&self) {
+        let old = {
+            let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
+            map.index.clear();
+            self.0.generation.fetch_add(1, Ordering::Release);
+            std::mem::take(&mut map.series)
+        };
+        drop(old);
+    }
+
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.0.map.read().unwrap_or_else(PoisonError::into_inner).series.len()
+    }
+
+    /// Whether the family has no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the registry keeps of a family: its description and a way to visit it.
+pub(crate) trait Collect: Send + Sync {
+    fn visit(&self, visitor: &mut dyn MetricVisitor, scratch: &mut Scratch);
+}
+
+impl<M: Metric> Collect for FamilyInner<M> {
+    fn visit(&self, visitor: &mut dyn MetricVisitor, scratch: &mut Scratch) {
+        let d = &self.desc;
+        visitor.begin_family(&FamilyDesc {
+            name: &d.name,
+            help: &d.help,
+            metric_type: M::TYPE,
+            unit: d.unit.as_deref(),
+        });
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        for s in &map.series {
+            let labels = SeriesLabels {
+                consts: &d.const_labels,
+                names: &d.label_names,
+                values: &s.values,
+            };
+            s.metric
+                .visit_value(scratch, &mut |v| visitor.series(&labels, v));
+        }
+        drop(map);
+        visitor.end_family();
+    }
+}

@@ -1,0 +1,170 @@
+//! Name validation and the label sets of registered series.
+
+use crate::error::Error;
+use crate::visit::{LabelSet, MetricType};
+
+/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn validate_metric_name(name: &str) -> Result<(), Error> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidMetricName(name.to_owned()))
+    }
+}
+
+/// Checks a label name against `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
+/// `__` (reserved for Prometheus' internal labels).
+pub fn validate_label_name(name: &str) -> Result<(), Error> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidLabelName(name.to_owned()))
+    }
+}
+
+/// Validates the label names a family of `metric_type` declares, const
+/// labels included: syntax, duplicates, and the names the type reserves.
+pub(crate) fn validate_label_names<'a>(
+    metric_type: MetricType,
+    family: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Error> {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        validate_label_name(name)?;
+        let reserved = match (metric_type, name) {
+            (MetricType::Histogram, "le") => Some("histograms use it for bucket bounds"),
+            (MetricType::Summary, "quantile") => Some("summaries use it for quantiles"),
+            (MetricType::StateSet, n) if n == family => {
+                Some("a state set uses its own name as the state label")
+            }
+            _ => None,
+        };
+        if let Some(reason) = reserved {
+            return Err(Error::ReservedLabelName {
+                label: name.to_owned(),
+                reason,
+            });
+        }
+        if seen.contains(&name) {
+            return Err(Error::DuplicateLabelName(name.to_owned()));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
+/// A registered series' labels: constant pairs first, then the family's
+/// label names with this series' values, in declared order.
+pub(crate) struct SeriesLabels<'a> {
+    pub(crate) consts: &'a [(Box<str>, Box<str>)],
+    pub(crate) names: &'a [Box<str>],
+    pub(crate) values: &'a [Box<str>],
+}
+
+impl LabelSet for SeriesLabels<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (n, v) in self.consts {
+            f(n, v);
+        }
+        for (n, v) in self.names.iter().zip(self.values) {
+            f(n, v);
+        }
+    }
+}
+
+/// Hash of label values that keeps element boundaries: `["ab", "c"]` and
+/// `["a", "bc"]` hash (and compare) differently. FxHash-style mixing: the
+/// keys are short and this runs on every labeled lookup.
+pub(crate) fn hash_values<S: AsRef<str>>(values: &[S]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = mix(0, values.len() as u64);
+    for v in values {
+        let bytes = v.as_ref().as_bytes();
+        h = mix(h, bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = mix(h, u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = mix(h, u64::from_le_bytes(w));
+        }
+    }
+    h
+}
+
+/// Whether stored label values equal the looked-up ones, element by element.
+#[inline]
+pub(crate) fn values_eq(stored: &[Box<str>], wanted: &[&str]) -> bool {
+    stored.len() == wanted.len() && stored.iter().zip(wanted).all(|(a, b)| &**a == *b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names() {
+        for ok in ["a", "_x", ":y", "http_requests_total", "a:b_c9"] {
+            assert!(validate_metric_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "9a", "a-b", "a b", "é", "a.b"] {
+            assert_eq!(
+                validate_metric_name(bad),
+                Err(Error::InvalidMetricName(bad.into())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_names() {
+        for ok in ["a", "_x", "method", "le"] {
+            assert!(validate_label_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "9a", "a:b", "__name__", "__x", "a-b", "ü"] {
+            assert!(validate_label_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reserved_and_duplicate_label_names() {
+        let h = |names: &[&str]| validate_label_names(MetricType::Histogram, "h", names.iter().copied());
+        assert!(matches!(h(&["le"]), Err(Error::ReservedLabelName { .. })));
+        assert!(validate_label_names(MetricType::Counter, "c", ["le"]).is_ok());
+        assert!(matches!(
+            validate_label_names(MetricType::Summary, "s", ["quantile"]),
+            Err(Error::ReservedLabelName { .. })
+        ));
+        assert!(matches!(
+            validate_label_names(MetricType::StateSet, "s", ["s"]),
+            Err(Error::ReservedLabelName { .. })
+        ));
+        assert_eq!(h(&["a", "a"]), Err(Error::DuplicateLabelName("a".into())));
+    }
+
+    #[test]
+    fn hash_keeps_boundaries() {
+        assert_ne!(hash_values(&["ab", "c"]), hash_values(&["a", "bc"]));
+        assert_ne!(hash_values(&["", "a"]), hash_values(&["a", ""]));
+        assert_ne!(hash_values::<&str>(&[]), hash_values(&[""]));
+        assert_eq!(hash_values(&["x", "y"]), hash_values(&[String::from("x"), "y".into()]));
+    }
+}

@@ -1,0 +1,117 @@
+//! The hotmetrics engine: metrics updated from the hottest loops at close to
+//! the cost of a thread-local variable, merged exactly at scrape time.
+//!
+//! Most users depend on the `hotmetrics` facade crate, which re-exports this
+//! one and adds the exporters.
+//!
+//! # How an update is stored
+//! Every series owns a few *slots*. Every thread that updates metrics leases
+//! its own *arena* of cells, one per slot, and writes them with a plain load
+//! and store: one writer per cell, so no lock, no atomic read-modify-write on
+//! a contended cache line, no allocation after the thread's first touch. A
+//! scrape adds up the cells of every arena (`merge.rs`). Arenas of exited
+//! threads are handed, counts and all, to the next new thread, so a thread
+//! that exits loses nothing and a scrape racing it double-counts nothing.
+//!
+//! ```
+//! use hotmetrics_core::{Buckets, Registry};
+//!
+//! let registry = Registry::new();
+//! let received = registry.counter(("received_messages_total", "Messages received")).unwrap();
+//! let latency = registry
+//!     .histogram_vec(("handle_seconds", "Handling time"), Buckets::default(), &["handler"])
+//!     .unwrap();
+//!
+//! std::thread::scope(|s| {
+//!     for _ in 0..4 {
+//!         s.spawn(|| {
+//!             for i in 0..1000 {
+//!                 received.inc();
+//!                 latency.with(&["orders"], |h| h.observe(i as f64 / 1e4)).unwrap();
+//!             }
+//!         });
+//!     }
+//! });
+//!
+//! let snap = registry.snapshot();
+//! assert_eq!(snap.counter("received_messages", &[]), Some(4000.0));
+//! ```
+//!
+//! # Modules in one line each
+//! `local` is the hot path, `arena` one thread's cells, `engine` the arena
+//! pool and slot allocator, `merge` the scrape-time sum, `metric` the types
+//! users update, `family` labeled lookup, `registry` registration and
+//! visiting, `visit` the seam exporters implement.
+#![deny(missing_docs)]
+#![warn(unsafe_op_in_unsafe_fn)]
+
+mod arena;
+mod chunked;
+mod engine;
+mod merge;
+mod sync;
+
+#[cfg(loom)]
+#[doc(hidden)]
+pub use engine::{Engine, Lease};
+
+#[cfg(not(loom))]
+mod collector;
+#[cfg(not(loom))]
+mod error;
+#[cfg(not(loom))]
+mod family;
+#[cfg(not(loom))]
+mod labels;
+#[cfg(not(loom))]
+mod local;
+#[cfg(not(loom))]
+mod metric;
+#[cfg(all(not(loom), target_os = "linux"))]
+mod process;
+#[cfg(not(loom))]
+mod registry;
+#[cfg(not(loom))]
+mod slots;
+#[cfg(not(loom))]
+mod snapshot;
+#[cfg(not(loom))]
+mod visit;
+
+#[cfg(not(loom))]
+pub use {
+    collector::{Collector, Described},
+    error::Error,
+    family::{DEFAULT_MAX_SERIES, Family},
+    labels::{validate_label_name, validate_metric_name},
+    metric::{
+        Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram, HistogramSnapshot,
+        HistogramTimer, InProgressGuard, Metric, Scratch,
+    },
+    registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
+    snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},
+    visit::{
+        FamilyDesc, HistogramValue, LabelSet, MetricType, MetricVisitor, Number, SeriesValue,
+        SummaryValue,
+    },
+};
+
+#[cfg(all(not(loom), target_os = "linux"))]
+pub use process::ProcessCollector;
+
+/// A labeled `u64` counter family.
+#[cfg(not(loom))]
+pub type CounterVec = Family<Counter>;
+/// A labeled `i64` gauge family.
+#[cfg(not(loom))]
+pub type GaugeVec = Family<Gauge>;
+/// A labeled histogram family.
+#[cfg(not(loom))]
+pub type HistogramVec = Family<Histogram>;
+
+/// Number of per-thread arenas created so far: the most threads that were
+/// alive at once and updated a metric. Arenas of exited threads are reused.
+#[cfg(not(loom))]
+pub fn arena_count() -> usize {
+    local::engine().arena_count()
+}

@@ -1,0 +1,143 @@
+use crate::error::Error;
+use std::sync::Arc;
+
+/// Validated histogram bucket upper bounds: finite, strictly increasing,
+/// non-empty. `+Inf` is implied and never stored.
+///
+/// ```
+/// use hotmetrics_core::Buckets;
+/// assert_eq!(Buckets::linear(1.0, 1.0, 3).unwrap().bounds(), &[1.0, 2.0, 3.0]);
+/// assert_eq!(Buckets::exponential(1.0, 2.0, 3).unwrap().bounds(), &[1.0, 2.0, 4.0]);
+/// assert!(Buckets::new(vec![2.0, 1.0]).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buckets(Arc<[f64]>);
+
+/// Prometheus' default buckets, in seconds.
+pub const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Default for Buckets {
+    /// [`DEFAULT_BUCKETS`]: 5 ms to 10 s.
+    fn default() -> Self {
+        Self(Arc::from(&DEFAULT_BUCKETS[..]))
+    }
+}
+
+impl Buckets {
+    /// Validates explicit bounds. A trailing `+Inf` is accepted and dropped.
+    pub fn new(mut bounds: Vec<f64>) -> Result<Self, Error> {
+        if bounds.last() == Some(&f64::INFINITY) {
+            bounds.pop();
+        }
+        if bounds.is_empty() {
+            return Err(Error::InvalidBuckets("no finite bucket bound given".into()));
+        }
+        if let Some(b) = bounds.iter().find(|b| !b.is_finite()) {
+            return Err(Error::InvalidBuckets(format!(
+                "bound {b} is not finite (+Inf is implied, only as the last bound)"
+            )));
+        }
+        if let Some(w) = bounds.windows(2).find(|w| w[0] >= w[1]) {
+            let why = if w[0] == w[1] { "duplicated" } else { "not increasing" };
+            return Err(Error::InvalidBuckets(format!(
+                "bounds {} and {} are {why}",
+                w[0], w[1]
+            )));
+        }
+        Ok(Self(bounds.into()))
+    }
+
+    /// `count` bounds `start, start + width, ...`.
+    pub fn linear(start: f64, width: f64, count: usize) -> Result<Self, Error> {
+        if count == 0 || !(width > 0.0) {
+            return Err(Error::InvalidBuckets(format!(
+                "linear buckets need count >= 1 and width > 0, got count {count}, width {width}"
+            )));
+        }
+        Self::new((0..count).map(|i| start + width * i as f64).collect())
+    }
+
+    /// `count` bounds `start, start * factor, ...`.
+    pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self, Error> {
+        if count == 0 || !(start > 0.0) || !(factor > 1.0) {
+            return Err(Error::InvalidBuckets(format!(
+                "exponential buckets need count >= 1, start > 0, factor > 1, \
+                 got count {count}, start {start}, factor {factor}"
+            )));
+        }
+        Self::new(
+            std::iter::successors(Some(start), |b| Some(b * factor))
+                .take(count)
+                .collect(),
+        )
+    }
+
+    /// The finite upper bounds, increasing.
+    pub fn bounds(&self) -> &[f64] {
+        &self.0
+    }
+
+    /// Index of the bucket that counts `v`: the first bound `>= v`, or the
+    /// `+Inf` bucket (also for NaN, as the Go reference does).
+    #[inline]
+    pub(crate) fn index(&self, v: f64) -> usize {
+        let b = &*self.0;
+        if b.len() <= 16 {
+            b.iter().position(|&bound| v <= bound).unwrap_or(b.len())
+        } else if v.is_nan() {
+            b.len()
+        } else {
+            b.partition_point(|&bound| bound < v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_matches_le_semantics() {
+        let b = Buckets::new(vec![1.0, 2.0, 5.0]).unwrap();
+        assert_eq!(b.index(0.5), 0);
+        assert_eq!(b.index(1.0), 0, "a value equal to a bound is in that bucket");
+        assert_eq!(b.index(1.5), 1);
+        assert_eq!(b.index(5.0), 2);
+        assert_eq!(b.index(5.1), 3);
+        assert_eq!(b.index(f64::INFINITY), 3);
+        assert_eq!(b.index(f64::NEG_INFINITY), 0);
+        assert_eq!(b.index(f64::NAN), 3);
+    }
+
+    #[test]
+    fn binary_search_path_agrees_with_linear() {
+        let many = Buckets::linear(0.0, 1.0, 40).unwrap();
+        for v in [-1.0, 0.0, 0.5, 13.0, 13.5, 39.0, 39.5, f64::NAN] {
+            let want = many.bounds().iter().position(|&b| v <= b).unwrap_or(40);
+            assert_eq!(many.index(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_bounds_with_reasons() {
+        let err = |v: Vec<f64>| Buckets::new(v).unwrap_err().to_string();
+        assert!(err(vec![]).contains("no finite"));
+        assert!(err(vec![f64::INFINITY]).contains("no finite"));
+        assert!(err(vec![1.0, f64::NAN]).contains("not finite"));
+        assert!(err(vec![1.0, 1.0]).contains("duplicated"));
+        assert!(err(vec![2.0, 1.0]).contains("not increasing"));
+        assert!(Buckets::linear(0.0, 0.0, 3).is_err());
+        assert!(Buckets::linear(0.0, 1.0, 0).is_err());
+        assert!(Buckets::exponential(0.0, 2.0, 3).is_err());
+        assert!(Buckets::exponential(1.0, 1.0, 3).is_err());
+        assert!(Buckets::exponential(1.0, f64::NAN, 3).is_err());
+    }
+
+    #[test]
+    fn trailing_inf_is_dropped() {
+        let b = Buckets::new(vec![1.0, f64::INFINITY]).unwrap();
+        assert_eq!(b.bounds(), &[1.0]);
+    }
+}

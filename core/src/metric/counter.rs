@@ -1,0 +1,157 @@
+use super::{Metric, Scratch, Sealed};
+use crate::error::Error;
+use crate::local::{engine, writer};
+use crate::slots::{Slots, now_unix_seconds};
+use crate::visit::{MetricType, Number, SeriesValue};
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct CounterCell {
+    slots: Slots,
+    created: f64,
+}
+
+impl CounterCell {
+    fn new() -> Result<Self, Error> {
+        Ok(Self {
+            slots: Slots::alloc(1)?,
+            created: now_unix_seconds(),
+        })
+    }
+}
+
+/// A monotonic `u64` counter.
+///
+/// `inc` writes a cell only the calling thread writes: no lock, no atomic
+/// read-modify-write, no allocation after the thread's first update. Clones
+/// are handles to the same series.
+///
+/// ```
+/// let registry = hotmetrics_core::Registry::new();
+/// let messages = registry.counter(("messages_total", "Messages handled")).unwrap();
+/// messages.inc();
+/// messages.inc_by(2);
+/// assert_eq!(messages.get(), 3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Counter(Arc<CounterCell>);
+
+impl Counter {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn inc_by(&self, n: u64) {
+        writer().add_u64(self.0.slots.start(), n);
+    }
+
+    /// The merged value over all threads (a scrape-time read: it visits every
+    /// thread's cell).
+    pub fn get(&self) -> u64 {
+        engine().sum_u64(self.0.slots.start())
+    }
+
+    /// Runs `f` and counts one if it returns `Err` (the Python clients'
+    /// `count_exceptions`). The result is passed through untouched.
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let failures = registry.counter(("parse_failures_total", "Bad messages")).unwrap();
+    /// let r: Result<u32, _> = failures.count_errors(|| "x".parse::<u32>());
+    /// assert!(r.is_err());
+    /// assert_eq!(failures.get(), 1);
+    /// ```
+    pub fn count_errors<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let r = f();
+        if r.is_err() {
+            self.inc();
+        }
+        r
+    }
+
+    /// When the series was created, in seconds since the Unix epoch.
+    pub fn created(&self) -> f64 {
+        self.0.created
+    }
+}
+
+impl Sealed for Counter {}
+impl Metric for Counter {
+    type Config = ();
+    const TYPE: MetricType = MetricType::Counter;
+
+    fn create(_: &()) -> Result<Self, Error> {
+        CounterCell::new().map(|c| Self(Arc::new(c)))
+    }
+
+    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
+        f(&SeriesValue::Counter {
+            value: Number::UInt(self.get()),
+            created: self.0.created,
+        });
+    }
+}
+
+/// A monotonic `f64` counter (seconds spent, bytes as fractions, ...).
+///
+/// Increments that are negative, NaN or infinite are refused with
+/// [`Error::InvalidIncrement`] and leave the counter unchanged.
+///
+/// ```
+/// let registry = hotmetrics_core::Registry::new();
+/// let busy = registry.counter_f64(("busy_seconds_total", "Time spent busy")).unwrap();
+/// busy.inc_by(0.25).unwrap();
+/// assert!(busy.inc_by(-1.0).is_err());
+/// assert_eq!(busy.get(), 0.25);
+/// ```
+#[derive(Clone, Debug)]
+pub struct CounterF64(Arc<CounterCell>);
+
+impl CounterF64 {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        writer().add_f64(self.0.slots.start(), 1.0);
+    }
+
+    /// Adds `v`, which must be finite and non-negative.
+    #[inline]
+    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(Error::InvalidIncrement(v));
+        }
+        writer().add_f64(self.0.slots.start(), v);
+        Ok(())
+    }
+
+    /// The merged value over all threads.
+    pub fn get(&self) -> f64 {
+        engine().sum_f64(self.0.slots.start())
+    }
+
+    /// When the series was created, in seconds since the Unix epoch.
+    pub fn created(&self) -> f64 {
+        self.0.created
+    }
+}
+
+impl Sealed for CounterF64 {}
+impl Metric for CounterF64 {
+    type Config = ();
+    const TYPE: MetricType = MetricType::Counter;
+
+    fn create(_: &()) -> Result<Self, Error> {
+        CounterCell::new().map(|c| Self(Arc::new(c)))
+    }
+
+    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
+        f(&SeriesValue::Counter {
+            value: Number::Float(self.get()),
+            created: self.0.created,
+        });
+    }
+}

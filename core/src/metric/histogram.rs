@@ -1,0 +1,142 @@
+use super::{Buckets, HistogramTimer, Metric, Scratch, Sealed};
+use crate::error::Error;
+use crate::local::{engine, writer};
+use crate::slots::{Slots, now_unix_seconds};
+use crate::visit::{HistogramValue, MetricType, SeriesValue};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug)]
+struct HistogramCell {
+    /// `bounds + 1` bucket counts (the last is `+Inf`), then the sum.
+    slots: Slots,
+    buckets: Buckets,
+    created: f64,
+}
+
+/// A histogram with explicit buckets.
+///
+/// `observe` adds one to the calling thread's cell for the value's bucket and
+/// the value to its own sum cell. Buckets are stored per bucket, not
+/// cumulatively; a scrape merges them and derives `_count` from them, so the
+/// `+Inf` bucket always equals the count.
+///
+/// ```
+/// use hotmetrics_core::{Buckets, Registry};
+/// let registry = Registry::new();
+/// let latency = registry
+///     .histogram(("handle_seconds", "Handling time"), Buckets::default())
+///     .unwrap();
+/// latency.observe(0.02);
+/// latency.observe(3.0);
+/// let snap = latency.snapshot();
+/// assert_eq!(snap.count, 2);
+/// assert_eq!(snap.sum, 3.02);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Histogram(Arc<HistogramCell>);
+
+/// A merged read of a histogram, bucket counts not cumulative.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramSnapshot {
+    /// Count per bucket; the last entry is the `+Inf` bucket.
+    pub counts: Vec<u64>,
+    /// Number of observations (the sum of `counts`).
+    pub count: u64,
+    /// Sum of the observed values.
+    pub sum: f64,
+}
+
+impl Histogram {
+    /// Records `v`. NaN lands in the `+Inf` bucket and makes the sum NaN, as
+    /// in the Go reference client.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        let cell = &*self.0;
+        let start = cell.slots.start();
+        let index = cell.buckets.index(v) as u32;
+        let sum_slot = start + cell.buckets.bounds().len() as u32 + 1;
+        let w = writer();
+        w.add_u64(start + index, 1);
+        w.add_f64(sum_slot, v);
+    }
+
+    /// Records a duration in seconds.
+    #[inline]
+    pub fn observe_duration(&self, d: Duration) {
+        self.observe(d.as_secs_f64());
+    }
+
+    /// Starts a timer that records the elapsed seconds when dropped or
+    /// [stopped](HistogramTimer::observe_duration).
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let h = registry.histogram(("step_seconds", "Step time"), Default::default()).unwrap();
+    /// {
+    ///     let _t = h.start_timer();
+    /// }
+    /// assert_eq!(h.snapshot().count, 1);
+    /// ```
+    #[must_use = "the duration is recorded when the timer is dropped"]
+    pub fn start_timer(&self) -> HistogramTimer<'_> {
+        HistogramTimer::new(self)
+    }
+
+    /// Runs `f` and records how long it took.
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _t = self.start_timer();
+        f()
+    }
+
+    /// The bucket bounds.
+    pub fn buckets(&self) -> &Buckets {
+        &self.0.buckets
+    }
+
+    /// Merges all threads' cells (allocates; scrapes use the visitor instead).
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut counts = vec![0; self.0.buckets.bounds().len() + 1];
+        let sum = self.merge_into(&mut counts);
+        HistogramSnapshot {
+            count: counts.iter().sum(),
+            counts,
+            sum,
+        }
+    }
+
+    fn merge_into(&self, counts: &mut [u64]) -> f64 {
+        let start = self.0.slots.start();
+        engine().sum_range_u64(start, counts);
+        engine().sum_f64(start + counts.len() as u32)
+    }
+}
+
+impl Sealed for Histogram {}
+impl Metric for Histogram {
+    type Config = Buckets;
+    const TYPE: MetricType = MetricType::Histogram;
+
+    fn create(buckets: &Buckets) -> Result<Self, Error> {
+        let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
+        Ok(Self(Arc::new(HistogramCell {
+            slots: Slots::alloc(len)?,
+            buckets: buckets.clone(),
+            created: now_unix_seconds(),
+        })))
+    }
+
+    fn visit_value(&self, scratch: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
+        let counts = &mut scratch.buckets;
+        counts.clear();
+        counts.resize(self.0.buckets.bounds().len() + 1, 0);
+        let sum = self.merge_into(counts);
+        f(&SeriesValue::Histogram(HistogramValue {
+            upper_bounds: self.0.buckets.bounds(),
+            bucket_counts: counts,
+            count: counts.iter().sum(),
+            sum,
+            created: Some(self.0.created),
+        }));
+    }
+}

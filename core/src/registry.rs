@@ -1,0 +1,514 @@
+//! `Registry`: the set of families and collectors a scrape walks.
+
+use crate::collector::{Collector, Described};
+use crate::error::Error;
+use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
+use crate::labels::{validate_label_names, validate_metric_name};
+use crate::metric::{
+    Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Metric, Scratch,
+};
+use crate::snapshot::Snapshot;
+use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
+
+/// How a metric is named and described at registration.
+///
+/// `(name, help)` converts into `Opts`, so the short form reads
+/// `registry.counter(("jobs_total", "Jobs done"))`.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    name: String,
+    help: String,
+    unit: Option<String>,
+    const_labels: Vec<(String, String)>,
+    max_series: usize,
+}
+
+impl Opts {
+    /// A metric called `name` (before the registry's prefix) with `help`.
+    pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            help: help.into(),
+            unit: None,
+            const_labels: Vec::new(),
+            max_series: DEFAULT_MAX_SERIES,
+        }
+    }
+
+    /// The unit (OpenMetrics `# UNIT`); the name must end in `_<unit>`
+    /// (before `_total` for counters).
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+
+    /// A label with the same value on every series of this metric.
+    pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// The most series the family will create (default
+    /// [`DEFAULT_MAX_SERIES`]); lookups of new label values beyond it fail
+    /// with [`Error::CardinalityLimit`] instead of growing without bound.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
+        self
+    }
+}
+
+impl<N: Into<String>, H: Into<String>> From<(N, H)> for Opts {
+    fn from((name, help): (N, H)) -> Self {
+        Self::new(name, help)
+    }
+}
+
+/// A set of metric families and collectors, walked in a stable order by
+/// [`visit`](Self::visit): families sorted by name, then collectors in
+/// registration order.
+///
+/// ```
+/// use hotmetrics_core::{Registry, Opts};
+/// let registry = Registry::builder().prefix("shop").const_label("region", "eu").build().unwrap();
+/// let orders = registry.counter(Opts::new("orders_total", "Orders placed")).unwrap();
+/// orders.inc();
+/// let snap = registry.snapshot();
+/// assert_eq!(snap.counter("shop_orders", &[("region", "eu")]), Some(1.0));
+/// assert!(registry.counter(("orders_total", "again")).is_err(), "duplicate names are refused");
+/// ```
+#[derive(Clone)]
+pub struct Registry(Arc<RegistryInner>);
+
+struct RegistryInner {
+    prefix: Option<String>,
+    const_labels: Vec<(Box<str>, Box<str>)>,
+    state: RwLock<State>,
+    scratch: Mutex<Scratch>,
+}
+
+#[derive(Default)]
+struct State {
+    families: BTreeMap<Box<str>, Arc<dyn Collect>>,
+    collectors: Vec<CollectorEntry>,
+    /// Every sample name in use -> the family that uses it.
+    claimed: HashMap<String, String>,
+    next_collector: u64,
+}
+
+struct CollectorEntry {
+    id: CollectorId,
+    collector: Box<dyn Collector>,
+    families: Vec<String>,
+}
+
+/// Identifies a registered collector, to unregister it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CollectorId(u64);
+
+/// Builds a [`Registry`] with a name prefix and constant labels.
+#[derive(Debug, Default)]
+pub struct RegistryBuilder {
+    prefix: Option<String>,
+    const_labels: Vec<(String, String)>,
+}
+
+impl RegistryBuilder {
+    /// Prepends `prefix_` to every family name.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Adds a label to every series, collectors' included.
+    pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// Validates the prefix and label names.
+    pub fn build(self) -> Result<Registry, Error> {
+        if let Some(p) = &self.prefix {
+            validate_metric_name(p)?;
+        }
+        validate_label_names(
+            MetricType::Gauge,
+            "",
+            self.const_labels.iter().map(|(n, _)| n.as_str()),
+        )?;
+        Ok(Registry(Arc::new(RegistryInner {
+            prefix: self.prefix,
+            const_labels: boxed_pairs(self.const_labels),
+            state: RwLock::new(State::default()),
+            scratch: Mutex::new(Scratch::default()),
+        })))
+    }
+}
+
+fn boxed_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(Box<str>, Box<str>)> {
+    pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect()
+}
+
+/// The sample names a family of this type writes, family name included;
+/// two families may not share any (strict OpenMetrics parsers reject it).
+pub(crate) fn sample_names(metric_type: MetricType, name: &str) -> Vec<String> {
+    let suffixes: &[&str] = match metric_type {
+        MetricType::Counter => &["", "_total", "_created"],
+        MetricType::Histogram => &["", "_bucket", "_count", "_sum", "_created"],
+        MetricType::Summary => &["", "_count", "_sum", "_created"],
+        MetricType::Info => &["", "_info"],
+        MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[""],
+    };
+    suffixes.iter().map(|s| format!("{name}{s}")).collect()
+}
+
+static DEFAULT_REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+/// The process-wide registry, for code that does not pass one around.
+pub fn default_registry() -> &'static Registry {
+    &DEFAULT_REGISTRY
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        f.debug_struct("Registry")
+            .field("prefix", &self.0.prefix)
+            .field("families", &state.families.keys().collect::<Vec<_>>())
+            .field("collectors", &state.collectors.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry without prefix or constant labels.
+    pub fn new() -> Self {
+        Self::builder()
+            .build()
+            .unwrap_or_else(|_| unreachable!("an empty builder is valid"))
+    }
+
+    /// A builder for a prefix and constant labels.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.0.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.0.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn full_name(&self, name: &str) -> String {
+        match &self.0.prefix {
+            Some(p) => format!("{p}_{name}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Registers a labeled family of any metric type; the typed helpers
+    /// (`counter_vec`, `histogram_vec`, ...) call this.
+    pub fn family<M: Metric>(
+        &self,
+        opts: impl Into<Opts>,
+        label_names: &[&str],
+        config: M::Config,
+    ) -> Result<Family<M>, Error> {
+        let opts = opts.into();
+        validate_metric_name(&opts.name)?;
+        let mut name = self.full_name(&opts.name);
+        if M::TYPE == MetricType::Counter
+            && let Some(base) = name.strip_suffix("_total")
+        {
+            name.truncate(base.len());
+        }
+        validate_metric_name(&name)?;
+        if let Some(unit) = &opts.unit {
+            let ok = !unit.is_empty()
+                && unit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && name.ends_with(&format!("_{unit}"));
+            if !ok {
+                return Err(Error::InvalidUnit {
+                    name,
+                    unit: unit.clone(),
+                });
+            }
+        }
+        let mut const_labels = self.0.const_labels.clone();
+        const_labels.extend(boxed_pairs(opts.const_labels));
+        validate_label_names(
+            M::TYPE,
+            &name,
+            const_labels
+                .iter()
+                .map(|(n, _)| &**n)
+                .chain(label_names.iter().copied()),
+        )?;
+        let family = Family::<M>::new(
+            Desc {
+                name: name.as_str().into(),
+                help: opts.help.into(),
+                unit: opts.unit.map(Into::into),
+                const_labels: const_labels.into(),
+                label_names: label_names.iter().map(|n| Box::<str>::from(*n)).collect(),
+                max_series: opts.max_series,
+            },
+            config,
+        );
+        let mut state = self.state_mut();
+        let samples = sample_names(M::TYPE, &name);
+        claim(&mut state, &samples, &name)?;
+        state.families.insert(name.into(), family.inner());
+        Ok(family)
+    }
+
+    /// Registers an unlabeled metric and returns its one series.
+    pub fn metric<M: Metric>(&self, opts: impl Into<Opts>, config: M::Config) -> Result<M, Error> {
+        let family = self.family::<M>(opts, &[], config)?;
+        match family.get_or_create(&[]) {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                self.unregister(family.name());
+                Err(e)
+            }
+        }
+    }
+
+    /// Registers a `u64` counter. A trailing `_total` is optional: the family
+    /// is named without it and exporters add it where the format wants it.
+    pub fn counter(&self, opts: impl Into<Opts>) -> Result<Counter, Error> {
+        self.metric(opts, ())
+    }
+
+    /// Registers a labeled `u64` counter family.
+    pub fn counter_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<Counter>, Error> {
+        self.family(opts, labels, ())
+    }
+
+    /// Registers an `f64` counter.
+    pub fn counter_f64(&self, opts: impl Into<Opts>) -> Result<CounterF64, Error> {
+        self.metric(opts, ())
+    }
+
+    /// Registers a labeled `f64` counter family.
+    pub fn counter_f64_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<CounterF64>, Error> {
+        self.family(opts, labels, ())
+    }
+
+    /// Registers an `i64` gauge.
+    pub fn gauge(&self, opts: impl Into<Opts>) -> Result<Gauge, Error> {
+        self.metric(opts, ())
+    }
+
+    /// Registers a labeled `i64` gauge family.
+    pub fn gauge_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<Gauge>, Error> {
+        self.family(opts, labels, ())
+    }
+
+    /// Registers an `f64` gauge.
+    pub fn gauge_f64(&self, opts: impl Into<Opts>) -> Result<GaugeF64, Error> {
+        self.metric(opts, ())
+    }
+
+    /// Registers a labeled `f64` gauge family.
+    pub fn gauge_f64_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<GaugeF64>, Error> {
+        self.family(opts, labels, ())
+    }
+
+    /// Registers a histogram.
+    pub fn histogram(&self, opts: impl Into<Opts>, buckets: Buckets) -> Result<Histogram, Error> {
+        self.metric(opts, buckets)
+    }
+
+    /// Registers a labeled histogram family.
+    pub fn histogram_vec(
+        &self,
+        opts: impl Into<Opts>,
+        buckets: Buckets,
+        labels: &[&str],
+    ) -> Result<Family<Histogram>, Error> {
+        self.family(opts, labels, buckets)
+    }
+
+    /// Registers a collector, whose families are computed at scrape time.
+    /// The names it [describes](Collector::describe) are checked for clashes
+    /// like any family's.
+    pub fn register_collector(&self, collector: impl Collector) -> Result<CollectorId, Error> {
+        let families: Vec<Described> = collector
+            .describe()
+            .into_iter()
+            .map(|d| Described {
+                name: self.full_name(&d.name),
+                ..d
+            })
+            .collect();
+        for d in &families {
+            validate_metric_name(&d.name)?;
+        }
+        let mut state = self.state_mut();
+        let mut claimed: Vec<String> = Vec::new();
+        for d in &families {
+            if let Err(e) = claim(&mut state, &sample_names(d.metric_type, &d.name), &d.name) {
+                for name in &claimed {
+                    release(&mut state, name);
+                }
+                return Err(e);
+            }
+            claimed.push(d.name.clone());
+        }
+        let id = CollectorId(state.next_collector);
+        state.next_collector += 1;
+        state.collectors.push(CollectorEntry {
+            id,
+            collector: Box::new(collector),
+            families: claimed,
+        });
+        Ok(id)
+    }
+
+    /// Removes the family called `name` (prefix included, counters without
+    /// `_total`); `true` if it was registered. Handles stay usable but are no
+    /// longer exported.
+    pub fn unregister(&self, name: &str) -> bool {
+        let mut state = self.state_mut();
+        let removed = state.families.remove(name);
+        if removed.is_some() {
+            release(&mut state, name);
+        }
+        removed.is_some()
+    }
+
+    /// Removes a collector; `true` if it was registered.
+    pub fn unregister_collector(&self, id: CollectorId) -> bool {
+        let mut state = self.state_mut();
+        let Some(i) = state.collectors.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        let entry = state.collectors.remove(i);
+        for name in &entry.families {
+            release(&mut state, name);
+        }
+        true
+    }
+
+    /// Removes every family and collector.
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.state_mut());
+        drop(old);
+    }
+
+    /// Names of the registered families, sorted.
+    pub fn family_names(&self) -> Vec<String> {
+        self.state().families.keys().map(|k| k.to_string()).collect()
+    }
+
+    /// Walks the merged view: every family, then every collector. Writers are
+    /// never blocked; concurrent scrapes of one registry take turns.
+    pub fn visit(&self, visitor: &mut dyn MetricVisitor) {
+        let state = self.state();
+        let mut scratch = self.0.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        for family in state.families.values() {
+            family.visit(visitor, &mut scratch);
+        }
+        if state.collectors.is_empty() {
+            return;
+        }
+        let mut wrapped = Scoped {
+            inner: visitor,
+            prefix: self.0.prefix.as_deref(),
+            consts: &self.0.const_labels,
+            name: String::new(),
+        };
+        for c in &state.collectors {
+            c.collector.collect(&mut wrapped);
+        }
+    }
+
+    /// An owned copy of everything [`visit`](Self::visit) sees, for tests and
+    /// debugging (it allocates; exporters use `visit`).
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = Snapshot::default();
+        self.visit(&mut s);
+        s
+    }
+}
+
+fn claim(state: &mut State, samples: &[String], family: &str) -> Result<(), Error> {
+    if let Some((name, existing)) = samples
+        .iter()
+        .find_map(|s| state.claimed.get(s).map(|owner| (s, owner)))
+    {
+        return Err(Error::AlreadyRegistered {
+            name: name.clone(),
+            existing: existing.clone(),
+        });
+    }
+    for s in samples {
+        state.claimed.insert(s.clone(), family.to_owned());
+    }
+    Ok(())
+}
+
+fn release(state: &mut State, family: &str) {
+    state.claimed.retain(|_, owner| owner != family);
+}
+
+/// Applies the registry's prefix and constant labels to a collector's output.
+struct Scoped<'a> {
+    inner: &'a mut dyn MetricVisitor,
+    prefix: Option<&'a str>,
+    consts: &'a [(Box<str>, Box<str>)],
+    name: String,
+}
+
+struct WithConsts<'a> {
+    consts: &'a [(Box<str>, Box<str>)],
+    rest: &'a dyn LabelSet,
+}
+
+impl LabelSet for WithConsts<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (n, v) in self.consts {
+            f(n, v);
+        }
+        self.rest.for_each(f);
+    }
+}
+
+impl MetricVisitor for Scoped<'_> {
+    fn begin_family(&mut self, family: &FamilyDesc<'_>) {
+        self.name.clear();
+        if let Some(p) = self.prefix {
+            self.name.push_str(p);
+            self.name.push('_');
+        }
+        self.name.push_str(family.name);
+        self.inner.begin_family(&FamilyDesc {
+            name: &self.name,
+            ..*family
+        });
+    }
+
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        self.inner.series(
+            &WithConsts {
+                consts: self.consts,
+                rest: labels,
+            },
+            value,
+        );
+    }
+
+    fn end_family(&mut self) {
+        self.inner.end_family();
+    }
+}

@@ -1,0 +1,141 @@
+//! The seam between the engine and the exporters: a registry walks its
+//! merged view and hands each family and series to a [`MetricVisitor`].
+//! Everything handed over is borrowed, so a scrape allocates nothing per
+//! series once its scratch buffers have grown.
+
+/// The type of a metric family, as the exposition formats name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// Monotonic total.
+    Counter,
+    /// Value that goes up and down.
+    Gauge,
+    /// Bucketed distribution.
+    Histogram,
+    /// Quantiles with a count and a sum.
+    Summary,
+    /// Constant `1` whose labels carry information (OpenMetrics `info`).
+    Info,
+    /// Set of named boolean states (OpenMetrics `stateset`).
+    StateSet,
+    /// No type given (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
+    Unknown,
+}
+
+/// A family's metadata, handed over before its series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FamilyDesc<'a> {
+    /// The family name, prefix included; counters carry no `_total` here.
+    pub name: &'a str,
+    /// Help text, unescaped.
+    pub help: &'a str,
+    /// The family's type.
+    pub metric_type: MetricType,
+    /// The unit, if one was given (the name then ends in `_<unit>`).
+    pub unit: Option<&'a str>,
+}
+
+/// A number as the metric holds it, so integers print without a fraction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// Unsigned integer.
+    UInt(u64),
+    /// Signed integer.
+    Int(i64),
+    /// Floating point, NaN and infinities included.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as `f64` (large integers round).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::UInt(v) => v as f64,
+            Number::Int(v) => v as f64,
+            Number::Float(v) => v,
+        }
+    }
+}
+
+/// A merged histogram, borrowed from the scrape's scratch space.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistogramValue<'a> {
+    /// Finite upper bounds, increasing; `+Inf` is implied.
+    pub upper_bounds: &'a [f64],
+    /// Count per bucket, **not** cumulative; one more than `upper_bounds`,
+    /// the last being the `+Inf` bucket.
+    pub bucket_counts: &'a [u64],
+    /// Total observations: the sum of `bucket_counts`.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Series creation time, seconds since the Unix epoch.
+    pub created: Option<f64>,
+}
+
+/// A summary computed by a collector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SummaryValue<'a> {
+    /// `(quantile, value)` pairs, quantiles increasing in `[0, 1]`.
+    pub quantiles: &'a [(f64, f64)],
+    /// Number of observations.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Series creation time, seconds since the Unix epoch.
+    pub created: Option<f64>,
+}
+
+/// One series' value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SeriesValue<'a> {
+    /// A counter's total and creation time (seconds since the epoch).
+    Counter {
+        /// The total.
+        value: Number,
+        /// Creation time, seconds since the Unix epoch.
+        created: f64,
+    },
+    /// A gauge's value.
+    Gauge(Number),
+    /// A histogram.
+    Histogram(HistogramValue<'a>),
+    /// A summary.
+    Summary(SummaryValue<'a>),
+    /// An info series: its labels are the information, its value is 1.
+    Info,
+    /// A state set: `(state, enabled)` pairs.
+    StateSet(&'a [(&'a str, bool)]),
+    /// An untyped value.
+    Unknown(Number),
+}
+
+/// Label pairs that can be walked without allocating.
+pub trait LabelSet {
+    /// Calls `f` with each `(name, value)` pair, in declared order.
+    fn for_each(&self, f: &mut dyn FnMut(&str, &str));
+}
+
+impl LabelSet for [(&str, &str)] {
+    fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+        for (n, v) in self {
+            f(n, v);
+        }
+    }
+}
+
+impl<const N: usize> LabelSet for [(&str, &str); N] {
+    fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+        self.as_slice().for_each(f);
+    }
+}
+
+/// Receives a registry's merged view. Exporters implement it.
+pub trait MetricVisitor {
+    /// A family starts; its series follow until [`end_family`](Self::end_family).
+    fn begin_family(&mut self, family: &FamilyDesc<'_>);
+    /// One series of the current family.
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>);
+    /// The current family is complete.
+    fn end_family(&mut self) {}
+}
