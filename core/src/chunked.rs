@@ -170,10 +170,18 @@ mod tests {
         let v: ChunkedVec<AtomicU64> = ChunkedVec::new();
         assert!(v.get(5_000).is_none());
         let a = v.get_or_alloc(5_000) as *const _;
-        v.get_or_alloc(5_000).store(7, std::sync::atomic::Ordering::Relaxed);
+        v.get_or_alloc(5_000)
+            .store(7, std::sync::atomic::Ordering::Relaxed);
         v.get_or_alloc(1_000_000);
-        assert_eq!(v.get(5_000).map(|c| c.load(std::sync::atomic::Ordering::Relaxed)), Some(7));
+        assert_eq!(
+            v.get(5_000)
+                .map(|c| c.load(std::sync::atomic::Ordering::Relaxed)),
+            Some(7)
+        );
         assert_eq!(v.get(5_000).map(|c| c as *const _), Some(a));
-        assert!(v.get(0).is_none(), "lower buckets are not allocated eagerly");
+        assert!(
+            v.get(0).is_none(),
+            "lower buckets are not allocated eagerly"
+        );
     }
 }

@@ -156,6 +156,7 @@ impl<'e> Lease<'e> {
         self.arena.add_f64_owned(slot, v);
     }
 
+    #[cfg(not(loom))]
     pub(crate) fn arena(&self) -> &'e Arena {
         self.arena
     }

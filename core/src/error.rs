@@ -61,7 +61,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidMetricName(n) => {
-                write!(f, "invalid metric name {n:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*")
+                write!(
+                    f,
+                    "invalid metric name {n:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*"
+                )
             }
             Error::InvalidLabelName(n) => write!(
                 f,
@@ -75,10 +78,7 @@ impl fmt::Display for Error {
                 family,
                 expected,
                 got,
-            } => write!(
-                f,
-                "{family}: expected {expected} label value(s), got {got}"
-            ),
+            } => write!(f, "{family}: expected {expected} label value(s), got {got}"),
             Error::InvalidIncrement(v) => {
                 write!(f, "counter increment {v} rejected: must be finite and >= 0")
             }
@@ -88,7 +88,10 @@ impl fmt::Display for Error {
                 "unit {unit:?} of {name:?}: must be [a-zA-Z0-9_]+ and the name must end in \"_{unit}\""
             ),
             Error::AlreadyRegistered { name, existing } => {
-                write!(f, "{name:?} clashes with the registered family {existing:?}")
+                write!(
+                    f,
+                    "{name:?} clashes with the registered family {existing:?}"
+                )
             }
             Error::CardinalityLimit { family, limit } => write!(
                 f,

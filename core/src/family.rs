@@ -10,9 +10,10 @@
 //! thread's cache empties itself on its next lookup.
 
 use crate::error::Error;
-use crate::labels::{SeriesLabels, hash_values, values_eq};
+use crate::labels::{SeriesLabels, hash_values, quick_hash, values_eq};
 use crate::metric::{Metric, Scratch};
 use crate::visit::{FamilyDesc, MetricVisitor};
+use crossbeam_utils::CachePadded;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -84,7 +85,11 @@ impl<M> SeriesMap<M> {
         let last = self.series.len() - 1;
         if i != last {
             let moved = self.series[last].hash;
-            if let Some(slot) = self.index.get_mut(&moved).and_then(|v| v.iter_mut().find(|j| **j == last)) {
+            if let Some(slot) = self
+                .index
+                .get_mut(&moved)
+                .and_then(|v| v.iter_mut().find(|j| **j == last))
+            {
                 *slot = i;
             }
         }
@@ -98,23 +103,65 @@ impl<M> SeriesMap<M> {
     }
 }
 
+/// Entries a thread scans linearly (by hash first) before its hash map: a
+/// hot loop usually cycles through a handful of label sets.
+const LOCAL_FLAT: usize = 16;
+
 struct LocalCache<M> {
     generation: u64,
-    entries: ByHash<Vec<(LabelValues, M)>>,
+    flat: Vec<(u64, LabelValues, M)>,
+    more: ByHash<Vec<(LabelValues, M)>>,
     len: usize,
 }
 
 impl<M> LocalCache<M> {
+    fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            flat: Vec::new(),
+            more: ByHash::default(),
+            len: 0,
+        }
+    }
+
+    #[inline]
     fn find(&self, hash: u64, values: &[&str]) -> Option<&M> {
-        self.entries
+        if let Some((_, _, m)) = self
+            .flat
+            .iter()
+            .find(|(h, v, _)| *h == hash && values_eq(v, values))
+        {
+            return Some(m);
+        }
+        if self.more.is_empty() {
+            return None;
+        }
+        self.more
             .get(&hash)?
             .iter()
             .find(|(v, _)| values_eq(v, values))
             .map(|(_, m)| m)
     }
 
+    fn insert(&mut self, hash: u64, values: LabelValues, metric: M) -> &M {
+        if self.len >= LOCAL_CACHE_CAP {
+            self.reset(self.generation);
+        }
+        self.len += 1;
+        if self.flat.len() < LOCAL_FLAT {
+            self.flat.push((hash, values, metric));
+            let (_, _, m) = &self.flat[self.flat.len() - 1];
+            return m;
+        }
+        let bucket = self.more.entry(hash).or_default();
+        bucket.push((values, metric));
+        let (_, m) = &bucket[bucket.len() - 1];
+        m
+    }
+
     fn reset(&mut self, generation: u64) {
-        self.entries.clear();
+        self.flat.clear();
+        self.more.clear();
         self.len = 0;
         self.generation = generation;
     }
@@ -125,7 +172,9 @@ pub(crate) struct FamilyInner<M: Metric> {
     config: M::Config,
     map: RwLock<SeriesMap<M>>,
     generation: AtomicU64,
-    local: ThreadLocal<RefCell<LocalCache<M>>>,
+    /// Padded: `thread_local` packs neighbouring threads' entries into one
+    /// allocation, and every lookup writes its `RefCell` flag.
+    local: ThreadLocal<CachePadded<RefCell<LocalCache<M>>>>,
 }
 
 /// A labeled metric: one series of `M` per distinct tuple of label values.
@@ -214,38 +263,28 @@ impl<M: Metric> Family<M> {
     #[inline]
     pub fn with<R>(&self, values: &[&str], f: impl FnOnce(&M) -> R) -> Result<R, Error> {
         self.check_arity(values)?;
-        let hash = hash_values(values);
+        let quick = quick_hash(values);
         // Acquire pairs with the Release bump in `remove`/`clear`: a thread
         // that sees the new generation also sees the series gone from the map.
         let generation = self.0.generation.load(Ordering::Acquire);
-        let cell = self.0.local.get_or(|| {
-            RefCell::new(LocalCache {
-                generation,
-                entries: ByHash::default(),
-                len: 0,
-            })
-        });
+        let cell = self
+            .0
+            .local
+            .get_or(|| CachePadded::new(RefCell::new(LocalCache::new(generation))));
         // A nested `with` on the same family from inside `f` finds the cache
         // borrowed and takes the shared path instead of panicking.
         let Ok(mut cache) = cell.try_borrow_mut() else {
-            let (_, m) = self.lookup(hash, values)?;
+            let (_, m) = self.lookup(hash_values(values), values)?;
             return Ok(f(&m));
         };
         if cache.generation != generation {
             cache.reset(generation);
         }
-        if let Some(m) = cache.find(hash, values) {
+        if let Some(m) = cache.find(quick, values) {
             return Ok(f(m));
         }
-        let (key, m) = self.lookup(hash, values)?;
-        if cache.len >= LOCAL_CACHE_CAP {
-            cache.reset(generation);
-        }
-        cache.len += 1;
-        let bucket = cache.entries.entry(hash).or_default();
-        bucket.push((key, m));
-        let (_, m) = &bucket[bucket.len() - 1];
-        Ok(f(m))
+        let (key, m) = self.lookup(hash_values(values), values)?;
+        Ok(f(cache.insert(quick, key, m)))
     }
 
     /// The series for `values`, created on first use; keep the handle to
@@ -316,7 +355,12 @@ impl<M: Metric> Family<M> {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.0.map.read().unwrap_or_else(PoisonError::into_inner).series.len()
+        self.0
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .series
+            .len()
     }
 
     /// Whether the family has no series.

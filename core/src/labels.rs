@@ -110,10 +110,69 @@ pub(crate) fn hash_values<S: AsRef<str>>(values: &[S]) -> u64 {
     h
 }
 
+/// A cheap filter hash for the thread-local lookup cache: each value's
+/// length and fixed-size reads of its head and tail (values up to 16 bytes
+/// are covered whole, shorter ones by overlapping reads). Fixed-size reads
+/// compile to plain loads, not `memcpy` calls. Matches are always confirmed
+/// with [`values_eq`].
+#[inline]
+pub(crate) fn quick_hash(values: &[&str]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = values.len() as u64;
+    for v in values {
+        let b = v.as_bytes();
+        let n = b.len();
+        let (head, tail) = if n >= 8 {
+            (read8(b, 0), read8(b, n - 8))
+        } else if n >= 4 {
+            (u64::from(read4(b, 0)), u64::from(read4(b, n - 4)))
+        } else if n > 0 {
+            let w = u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16;
+            (w, 0)
+        } else {
+            (0, 0)
+        };
+        h = (h.rotate_left(23) ^ head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+#[inline]
+fn read8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline]
+fn read4(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
 /// Whether stored label values equal the looked-up ones, element by element.
 #[inline]
 pub(crate) fn values_eq(stored: &[Box<str>], wanted: &[&str]) -> bool {
-    stored.len() == wanted.len() && stored.iter().zip(wanted).all(|(a, b)| &**a == *b)
+    stored.len() == wanted.len() && stored.iter().zip(wanted).all(|(a, b)| str_eq(a, b))
+}
+
+/// String equality that compares short strings inline instead of calling
+/// `memcmp` (label values are mostly short).
+#[inline]
+fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if (8..=16).contains(&n) {
+        read8(a, 0) == read8(b, 0) && read8(a, n - 8) == read8(b, n - 8)
+    } else if n < 8 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +205,9 @@ mod tests {
 
     #[test]
     fn reserved_and_duplicate_label_names() {
-        let h = |names: &[&str]| validate_label_names(MetricType::Histogram, "h", names.iter().copied());
+        let h = |names: &[&str]| {
+            validate_label_names(MetricType::Histogram, "h", names.iter().copied())
+        };
         assert!(matches!(h(&["le"]), Err(Error::ReservedLabelName { .. })));
         assert!(validate_label_names(MetricType::Counter, "c", ["le"]).is_ok());
         assert!(matches!(
@@ -161,10 +222,45 @@ mod tests {
     }
 
     #[test]
+    fn str_eq_agrees_with_eq() {
+        let samples = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "0123456789abcdef",
+            "0123456789abcdefg",
+            "0123456789abcdeF",
+        ];
+        for a in samples {
+            for b in samples {
+                assert_eq!(str_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn quick_hash_separates_common_cases() {
+        assert_ne!(quick_hash(&["ab", "c"]), quick_hash(&["a", "bc"]));
+        assert_ne!(quick_hash(&["acked"]), quick_hash(&["nacked"]));
+        assert_ne!(
+            quick_hash(&["0123456789abcdef"]),
+            quick_hash(&["0123456789abcdeF"])
+        );
+    }
+
+    #[test]
     fn hash_keeps_boundaries() {
         assert_ne!(hash_values(&["ab", "c"]), hash_values(&["a", "bc"]));
         assert_ne!(hash_values(&["", "a"]), hash_values(&["a", ""]));
         assert_ne!(hash_values::<&str>(&[]), hash_values(&[""]));
-        assert_eq!(hash_values(&["x", "y"]), hash_values(&[String::from("x"), "y".into()]));
+        assert_eq!(
+            hash_values(&["x", "y"]),
+            hash_values(&[String::from("x"), "y".into()])
+        );
     }
 }

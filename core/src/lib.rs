@@ -85,8 +85,8 @@ pub use {
     family::{DEFAULT_MAX_SERIES, Family},
     labels::{validate_label_name, validate_metric_name},
     metric::{
-        Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram, HistogramSnapshot,
-        HistogramTimer, InProgressGuard, Metric, Scratch,
+        Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
+        HistogramSnapshot, HistogramTimer, InProgressGuard, Metric, Scratch,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},

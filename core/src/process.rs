@@ -45,13 +45,41 @@ pub(crate) struct ProcStats {
 }
 
 const FAMILIES: [(&str, &str, MetricType); 7] = [
-    ("process_cpu_seconds", "Total user and system CPU time spent in seconds.", MetricType::Counter),
-    ("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge),
-    ("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge),
-    ("process_open_fds", "Number of open file descriptors.", MetricType::Gauge),
-    ("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge),
-    ("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", MetricType::Gauge),
-    ("process_threads", "Number of OS threads in the process.", MetricType::Gauge),
+    (
+        "process_cpu_seconds",
+        "Total user and system CPU time spent in seconds.",
+        MetricType::Counter,
+    ),
+    (
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        MetricType::Gauge,
+    ),
+    (
+        "process_virtual_memory_bytes",
+        "Virtual memory size in bytes.",
+        MetricType::Gauge,
+    ),
+    (
+        "process_open_fds",
+        "Number of open file descriptors.",
+        MetricType::Gauge,
+    ),
+    (
+        "process_max_fds",
+        "Maximum number of open file descriptors.",
+        MetricType::Gauge,
+    ),
+    (
+        "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.",
+        MetricType::Gauge,
+    ),
+    (
+        "process_threads",
+        "Number of OS threads in the process.",
+        MetricType::Gauge,
+    ),
 ];
 
 impl ProcessCollector {
@@ -123,7 +151,9 @@ fn status_kib(status: &str, key: &str) -> Option<u64> {
 }
 
 fn parse_max_fds(limits: &str) -> Option<u64> {
-    let line = limits.lines().find_map(|l| l.strip_prefix("Max open files"))?;
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
     line.split_whitespace().next()?.parse().ok()
 }
 
@@ -190,7 +220,10 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            1024                 1048576              files\n";
         assert_eq!(parse_max_fds(limits), Some(1024));
-        assert_eq!(parse_boot_time("cpu 1 2\nbtime 1700000000\n"), Some(1_700_000_000));
+        assert_eq!(
+            parse_boot_time("cpu 1 2\nbtime 1700000000\n"),
+            Some(1_700_000_000)
+        );
         assert_eq!(parse_boot_time("garbage"), None);
     }
 
@@ -213,7 +246,10 @@ mod tests {
         assert!(s.max_fds.unwrap() >= s.open_fds.unwrap());
         let now = crate::slots::now_unix_seconds();
         let start = s.start_time.unwrap();
-        assert!(start <= now + 1.0 && start > now - 86_400.0 * 365.0, "{start}");
+        assert!(
+            start <= now + 1.0 && start > now - 86_400.0 * 365.0,
+            "{start}"
+        );
         assert!(ProcessCollector::for_pid(u32::MAX).read() == ProcStats::default());
     }
 }

@@ -4,9 +4,7 @@ use crate::collector::{Collector, Described};
 use crate::error::Error;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
 use crate::labels::{validate_label_names, validate_metric_name};
-use crate::metric::{
-    Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Metric, Scratch,
-};
+use crate::metric::{Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Metric, Scratch};
 use crate::snapshot::Snapshot;
 use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::collections::{BTreeMap, HashMap};
@@ -147,7 +145,10 @@ impl RegistryBuilder {
 }
 
 fn boxed_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(Box<str>, Box<str>)> {
-    pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect()
+    pairs
+        .into_iter()
+        .map(|(n, v)| (n.into(), v.into()))
+        .collect()
 }
 
 /// The sample names a family of this type writes, family name included;
@@ -290,7 +291,11 @@ impl Registry {
     }
 
     /// Registers a labeled `u64` counter family.
-    pub fn counter_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<Counter>, Error> {
+    pub fn counter_vec(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<Family<Counter>, Error> {
         self.family(opts, labels, ())
     }
 
@@ -300,7 +305,11 @@ impl Registry {
     }
 
     /// Registers a labeled `f64` counter family.
-    pub fn counter_f64_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<CounterF64>, Error> {
+    pub fn counter_f64_vec(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<Family<CounterF64>, Error> {
         self.family(opts, labels, ())
     }
 
@@ -310,7 +319,11 @@ impl Registry {
     }
 
     /// Registers a labeled `i64` gauge family.
-    pub fn gauge_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<Gauge>, Error> {
+    pub fn gauge_vec(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<Family<Gauge>, Error> {
         self.family(opts, labels, ())
     }
 
@@ -320,7 +333,11 @@ impl Registry {
     }
 
     /// Registers a labeled `f64` gauge family.
-    pub fn gauge_f64_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<GaugeF64>, Error> {
+    pub fn gauge_f64_vec(
+        &self,
+        opts: impl Into<Opts>,
+        labels: &[&str],
+    ) -> Result<Family<GaugeF64>, Error> {
         self.family(opts, labels, ())
     }
 
@@ -408,14 +425,22 @@ impl Registry {
 
     /// Names of the registered families, sorted.
     pub fn family_names(&self) -> Vec<String> {
-        self.state().families.keys().map(|k| k.to_string()).collect()
+        self.state()
+            .families
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
     }
 
     /// Walks the merged view: every family, then every collector. Writers are
     /// never blocked; concurrent scrapes of one registry take turns.
     pub fn visit(&self, visitor: &mut dyn MetricVisitor) {
         let state = self.state();
-        let mut scratch = self.0.scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut scratch = self
+            .0
+            .scratch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for family in state.families.values() {
             family.visit(visitor, &mut scratch);
         }

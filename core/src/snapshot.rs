@@ -82,7 +82,10 @@ impl Snapshot {
             .iter()
             .find(|s| {
                 s.labels.len() == labels.len()
-                    && s.labels.iter().zip(labels).all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+                    && s.labels
+                        .iter()
+                        .zip(labels)
+                        .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
             })
             .map(|s| &s.value)
     }

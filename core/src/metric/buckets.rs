@@ -40,7 +40,11 @@ impl Buckets {
             )));
         }
         if let Some(w) = bounds.windows(2).find(|w| w[0] >= w[1]) {
-            let why = if w[0] == w[1] { "duplicated" } else { "not increasing" };
+            let why = if w[0] == w[1] {
+                "duplicated"
+            } else {
+                "not increasing"
+            };
             return Err(Error::InvalidBuckets(format!(
                 "bounds {} and {} are {why}",
                 w[0], w[1]
@@ -51,7 +55,7 @@ impl Buckets {
 
     /// `count` bounds `start, start + width, ...`.
     pub fn linear(start: f64, width: f64, count: usize) -> Result<Self, Error> {
-        if count == 0 || !(width > 0.0) {
+        if count == 0 || width.is_nan() || width <= 0.0 {
             return Err(Error::InvalidBuckets(format!(
                 "linear buckets need count >= 1 and width > 0, got count {count}, width {width}"
             )));
@@ -61,7 +65,7 @@ impl Buckets {
 
     /// `count` bounds `start, start * factor, ...`.
     pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self, Error> {
-        if count == 0 || !(start > 0.0) || !(factor > 1.0) {
+        if count == 0 || start.is_nan() || start <= 0.0 || factor.is_nan() || factor <= 1.0 {
             return Err(Error::InvalidBuckets(format!(
                 "exponential buckets need count >= 1, start > 0, factor > 1, \
                  got count {count}, start {start}, factor {factor}"
@@ -102,7 +106,11 @@ mod tests {
     fn index_matches_le_semantics() {
         let b = Buckets::new(vec![1.0, 2.0, 5.0]).unwrap();
         assert_eq!(b.index(0.5), 0);
-        assert_eq!(b.index(1.0), 0, "a value equal to a bound is in that bucket");
+        assert_eq!(
+            b.index(1.0),
+            0,
+            "a value equal to a bound is in that bucket"
+        );
         assert_eq!(b.index(1.5), 1);
         assert_eq!(b.index(5.0), 2);
         assert_eq!(b.index(5.1), 3);

@@ -1,0 +1,98 @@
+//! The facade end to end: many threads update, a text scrape reports exact
+//! totals, and a steady-state scrape allocates nothing.
+
+use bytes::BytesMut;
+use hotmetrics::text::TextEncoder;
+use hotmetrics::{Buckets, Registry};
+use hotmetrics_tests::{CountingAlloc, allocations};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+fn registry_under_load() -> Registry {
+    let r = Registry::builder().prefix("t").build().unwrap();
+    let c = r
+        .counter_vec(("msgs_total", "Messages."), &["handler", "status"])
+        .unwrap();
+    let h = r
+        .histogram_vec(
+            ("lat_seconds", "Latency."),
+            Buckets::default(),
+            &["handler"],
+        )
+        .unwrap();
+    let g = r.gauge(("busy", "Busy workers.")).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (c, h, g) = (&c, &h, &g);
+            s.spawn(move || {
+                let handler = ["a", "b"][t % 2];
+                for i in 0..10_000u32 {
+                    let _busy = g.track_in_progress();
+                    c.with(&[handler, if i % 10 == 0 { "error" } else { "ok" }], |c| {
+                        c.inc()
+                    })
+                    .unwrap();
+                    h.with(&[handler], |h| h.observe(f64::from(i % 100) / 1000.0))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    r
+}
+
+#[test]
+fn text_scrape_reports_exact_totals() {
+    let r = registry_under_load();
+    let mut buf = BytesMut::new();
+    TextEncoder::new().encode(&r, &mut buf);
+    let text = std::str::from_utf8(&buf).unwrap();
+    assert_eq!(
+        sample(text, "t_msgs_total{handler=\"a\",status=\"ok\"}"),
+        Some(36_000.0)
+    );
+    assert_eq!(
+        sample(text, "t_msgs_total{handler=\"b\",status=\"error\"}"),
+        Some(4_000.0)
+    );
+    assert_eq!(
+        sample(text, "t_lat_seconds_count{handler=\"a\"}"),
+        Some(40_000.0)
+    );
+    assert_eq!(
+        sample(text, "t_lat_seconds_bucket{handler=\"a\",le=\"+Inf\"}"),
+        Some(40_000.0)
+    );
+    // 0..=5 ms of every 100: 6 values of 100, so 6% of 40,000.
+    assert_eq!(
+        sample(text, "t_lat_seconds_bucket{handler=\"a\",le=\"0.005\"}"),
+        Some(2_400.0)
+    );
+    assert_eq!(sample(text, "t_busy"), Some(0.0));
+    assert!(text.contains("# TYPE t_msgs_total counter\n"));
+    assert!(text.contains("# TYPE t_lat_seconds histogram\n"));
+}
+
+#[test]
+fn steady_state_text_scrape_allocates_nothing() {
+    let r = registry_under_load();
+    let mut enc = TextEncoder::new();
+    let mut buf = BytesMut::new();
+    // The first scrape grows the buffers.
+    enc.encode(&r, &mut buf);
+    let first = buf.len();
+    for _ in 0..3 {
+        buf.clear();
+        let before = allocations();
+        enc.encode(&r, &mut buf);
+        assert_eq!(allocations() - before, 0, "a steady-state scrape allocated");
+        assert_eq!(buf.len(), first);
+    }
+}
