@@ -419,7 +419,18 @@ impl Registry {
 
     /// Removes every family and collector.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.state_mut());
+        let old = {
+            let mut state = self.state_mut();
+            let next_collector = state.next_collector;
+            // Ids keep counting up so an old `CollectorId` never names a new collector.
+            std::mem::replace(
+                &mut *state,
+                State {
+                    next_collector,
+                    ..State::default()
+                },
+            )
+        };
         drop(old);
     }
 

@@ -154,6 +154,14 @@ fn collectors_are_checked_for_clashes_and_can_be_removed() {
     assert!(r.unregister_collector(id));
     assert!(!r.unregister_collector(id));
     r.gauge(("fixed", "x")).unwrap();
+
+    r.clear();
+    let old = r.register_collector(Fixed).unwrap();
+    r.clear();
+    let new = r.register_collector(Fixed).unwrap();
+    assert_ne!(old, new, "ids are not reused after clear");
+    assert!(!r.unregister_collector(old));
+    assert_eq!(r.snapshot().gauge("fixed", &[("q", "a")]), Some(3.0));
 }
 
 #[test]
