@@ -93,10 +93,6 @@ fn put_number(out: &mut BytesMut, n: Number) {
     }
 }
 
-fn put_u64(out: &mut BytesMut, v: u64) {
-    out.put_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
 fn put_escaped(out: &mut BytesMut, s: &str, quote: bool) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -113,29 +109,56 @@ fn put_escaped(out: &mut BytesMut, s: &str, quote: bool) {
     out.put_slice(&s.as_bytes()[start..]);
 }
 
+/// The extra label a sample line carries, after the series' own labels.
+#[derive(Clone, Copy)]
+enum Extra<'a> {
+    /// `le="<bound>"` on a histogram bucket.
+    Le(f64),
+    /// `quantile="<q>"` on a summary quantile.
+    Quantile(f64),
+    /// `<family>="<state>"` on a state-set sample.
+    State(&'a str),
+}
+
 impl Writer<'_> {
-    /// `name{labels,extra="value"} ` (with the trailing space).
-    fn sample_start(&mut self, suffix: &str, labels: &dyn LabelSet, extra: Option<(&str, Extra)>) {
+    /// Writes `<family><suffix>{labels[,extra]} <value>\n`.
+    fn sample(
+        &mut self,
+        suffix: &str,
+        labels: &dyn LabelSet,
+        extra: Option<Extra<'_>>,
+        value: Number,
+    ) {
         let out = &mut *self.out;
-        out.put_slice(self.enc.name.as_bytes());
+        let name = self.enc.name.as_bytes();
+        out.put_slice(name);
         out.put_slice(suffix.as_bytes());
         let mut first = true;
-        labels.for_each(&mut |n, v| {
+        let mut open = |out: &mut BytesMut, label: &[u8]| {
             out.put_slice(if first { b"{" } else { b"," });
             first = false;
-            out.put_slice(n.as_bytes());
+            out.put_slice(label);
             out.put_slice(b"=\"");
+        };
+        labels.for_each(&mut |n, v| {
+            open(out, n.as_bytes());
             put_escaped(out, v, true);
             out.put_u8(b'"');
         });
-        if let Some((n, v)) = extra {
-            out.put_slice(if first { b"{" } else { b"," });
-            first = false;
-            out.put_slice(n.as_bytes());
-            out.put_slice(b"=\"");
-            match v {
-                Extra::Float(f) => put_f64(out, f),
-                Extra::Str(s) => put_escaped(out, s, true),
+        if let Some(extra) = extra {
+            match extra {
+                Extra::Le(f) => {
+                    open(out, b"le");
+                    put_f64(out, f);
+                }
+                Extra::Quantile(f) => {
+                    open(out, b"quantile");
+                    put_f64(out, f);
+                }
+                Extra::State(state) => {
+                    open(out, name);
+                    put_escaped(out, state, true);
+                }
             }
             out.put_u8(b'"');
         }
@@ -143,25 +166,9 @@ impl Writer<'_> {
             out.put_u8(b'}');
         }
         out.put_u8(b' ');
+        put_number(out, value);
+        out.put_u8(b'\n');
     }
-
-    fn sample(
-        &mut self,
-        suffix: &str,
-        labels: &dyn LabelSet,
-        extra: Option<(&str, Extra)>,
-        value: Number,
-    ) {
-        self.sample_start(suffix, labels, extra);
-        put_number(self.out, value);
-        self.out.put_u8(b'\n');
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Extra<'a> {
-    Float(f64),
-    Str(&'a str),
 }
 
 impl MetricVisitor for Writer<'_> {
@@ -198,18 +205,10 @@ impl MetricVisitor for Writer<'_> {
             SeriesValue::Unknown(v) => self.sample("", labels, None, v),
             SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
             SeriesValue::StateSet(states) => {
-                let family = std::mem::take(&mut self.enc.name);
                 for (state, on) in states {
-                    self.enc.name.push_str(&family);
-                    self.sample(
-                        "",
-                        labels,
-                        Some((&family, Extra::Str(state))),
-                        Number::UInt(u64::from(*on)),
-                    );
-                    self.enc.name.clear();
+                    let value = Number::UInt(u64::from(*on));
+                    self.sample("", labels, Some(Extra::State(state)), value);
                 }
-                self.enc.name = family;
             }
             SeriesValue::Histogram(h) => {
                 let mut cumulative = 0u64;
@@ -219,27 +218,92 @@ impl MetricVisitor for Writer<'_> {
                     self.sample(
                         "_bucket",
                         labels,
-                        Some(("le", Extra::Float(le))),
+                        Some(Extra::Le(le)),
                         Number::UInt(cumulative),
                     );
                 }
                 self.sample("_sum", labels, None, Number::Float(h.sum));
-                self.sample_start("_count", labels, None);
-                put_u64(self.out, h.count);
-                self.out.put_u8(b'\n');
+                self.sample("_count", labels, None, Number::UInt(h.count));
             }
             SeriesValue::Summary(s) => {
                 for &(q, v) in s.quantiles {
-                    self.sample(
-                        "",
-                        labels,
-                        Some(("quantile", Extra::Float(q))),
-                        Number::Float(v),
-                    );
+                    self.sample("", labels, Some(Extra::Quantile(q)), Number::Float(v));
                 }
                 self.sample("_sum", labels, None, Number::Float(s.sum));
                 self.sample("_count", labels, None, Number::UInt(s.count));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotmetrics_core::{Collector, Described, SummaryValue};
+
+    /// Emits one family of every collector-only type, with awkward text.
+    struct Everything;
+    impl Collector for Everything {
+        fn describe(&self) -> Vec<Described> {
+            Vec::new()
+        }
+        fn collect(&self, out: &mut dyn MetricVisitor) {
+            let fam = |out: &mut dyn MetricVisitor, name, metric_type| {
+                out.begin_family(&FamilyDesc {
+                    name,
+                    help: "a \\ b\n\"c\"",
+                    metric_type,
+                    unit: None,
+                });
+            };
+            fam(out, "rpc_seconds", MetricType::Summary);
+            let quantiles = [(0.5, 0.25), (0.99, f64::INFINITY)];
+            out.series(
+                &[("m", "get")],
+                &SeriesValue::Summary(SummaryValue {
+                    quantiles: &quantiles,
+                    count: 4,
+                    sum: f64::NAN,
+                    created: None,
+                }),
+            );
+            out.end_family();
+            fam(out, "build", MetricType::Info);
+            out.series(&[("version", "1.2\n")], &SeriesValue::Info);
+            out.end_family();
+            fam(out, "mode", MetricType::StateSet);
+            out.series(&[], &SeriesValue::StateSet(&[("on", true), ("off", false)]));
+            out.end_family();
+            fam(out, "raw", MetricType::Unknown);
+            out.series(&[], &SeriesValue::Unknown(Number::Float(f64::NEG_INFINITY)));
+            out.end_family();
+        }
+    }
+
+    #[test]
+    fn summary_info_stateset_untyped_and_escapes() {
+        let registry = Registry::new();
+        registry.register_collector(Everything).unwrap();
+        let mut enc = TextEncoder::new();
+        let mut buf = BytesMut::new();
+        enc.encode(&registry, &mut buf);
+        let help = "a \\\\ b\\n\"c\"";
+        let expected = format!(
+            "# HELP rpc_seconds {help}\n# TYPE rpc_seconds summary\n\
+             rpc_seconds{{m=\"get\",quantile=\"0.5\"}} 0.25\n\
+             rpc_seconds{{m=\"get\",quantile=\"0.99\"}} +Inf\n\
+             rpc_seconds_sum{{m=\"get\"}} NaN\n\
+             rpc_seconds_count{{m=\"get\"}} 4\n\
+             # HELP build_info {help}\n# TYPE build_info gauge\n\
+             build_info{{version=\"1.2\\n\"}} 1\n\
+             # HELP mode {help}\n# TYPE mode gauge\n\
+             mode{{mode=\"on\"}} 1\nmode{{mode=\"off\"}} 0\n\
+             # HELP raw {help}\n# TYPE raw untyped\nraw -Inf\n"
+        );
+        assert_eq!(std::str::from_utf8(&buf).unwrap(), expected);
+        // Reusing the encoder and buffer writes the same bytes.
+        buf.clear();
+        enc.encode(&registry, &mut buf);
+        assert_eq!(std::str::from_utf8(&buf).unwrap(), expected);
     }
 }
