@@ -44,3 +44,17 @@ pub use hotmetrics_core::*;
 #[cfg(feature = "text")]
 #[cfg_attr(docsrs, doc(cfg(feature = "text")))]
 pub use hotmetrics_text as text;
+
+/// OpenMetrics 1.0 (re-export of `hotmetrics-openmetrics`).
+#[cfg(feature = "openmetrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openmetrics")))]
+pub use hotmetrics_openmetrics as openmetrics;
+
+/// Length-delimited protobuf (re-export of `hotmetrics-protobuf`).
+#[cfg(feature = "protobuf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
+pub use hotmetrics_protobuf as protobuf;
+
+/// Picking a format from an `Accept` header and encoding in it (re-export
+/// of `hotmetrics-exposition`).
+pub use hotmetrics_exposition as exposition;

@@ -3,6 +3,10 @@
 //! allocations, so tests can prove a steady-state scrape allocates nothing.
 #![deny(missing_docs)]
 
+pub mod fixture;
+pub mod parse;
+pub mod proto;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

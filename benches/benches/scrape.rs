@@ -1,0 +1,2 @@
+//! Scrape benches (in progress).
+fn main() {}

@@ -1,0 +1,3 @@
+//! Format negotiation (in progress).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

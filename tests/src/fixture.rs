@@ -1,0 +1,1 @@
+//! The registry every format test encodes (in progress).

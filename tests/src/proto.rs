@@ -1,0 +1,1 @@
+//! prost mirror of metrics.proto (in progress).
