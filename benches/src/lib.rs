@@ -1,7 +1,10 @@
 //! Helpers shared by the benches: run the same closure on `threads` threads
 //! at once and time the slowest, so criterion reports nanoseconds per
-//! operation per thread (wall time / operations each thread did).
+//! operation per thread (wall time / operations each thread did); and the
+//! scrape workload, built identically in every library ([`scrape`]).
 #![deny(missing_docs)]
+
+pub mod scrape;
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};

@@ -3,14 +3,29 @@
 use crate::error::Error;
 use crate::visit::{LabelSet, MetricType};
 
-/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn validate_metric_name(name: &str) -> Result<(), Error> {
+/// Whether `name` matches `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub(crate) fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let ok = chars
+    chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
-    if ok {
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Whether `name` matches `[a-zA-Z_][a-zA-Z0-9_]*` and does not start with
+/// `__`.
+pub(crate) fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn validate_metric_name(name: &str) -> Result<(), Error> {
+    if is_metric_name(name) {
         Ok(())
     } else {
         Err(Error::InvalidMetricName(name.to_owned()))
@@ -20,13 +35,7 @@ pub fn validate_metric_name(name: &str) -> Result<(), Error> {
 /// Checks a label name against `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
 /// `__` (reserved for Prometheus' internal labels).
 pub fn validate_label_name(name: &str) -> Result<(), Error> {
-    let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with("__");
-    if ok {
+    if is_label_name(name) {
         Ok(())
     } else {
         Err(Error::InvalidLabelName(name.to_owned()))

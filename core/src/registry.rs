@@ -3,7 +3,7 @@
 use crate::collector::{Collector, Described};
 use crate::error::Error;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
-use crate::labels::{validate_label_names, validate_metric_name};
+use crate::labels::{is_label_name, is_metric_name, validate_label_names, validate_metric_name};
 use crate::metric::{Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Metric, Scratch};
 use crate::snapshot::Snapshot;
 use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
@@ -462,7 +462,8 @@ impl Registry {
             inner: visitor,
             prefix: self.0.prefix.as_deref(),
             consts: &self.0.const_labels,
-            name: String::new(),
+            name: &mut scratch.name,
+            skipping: false,
         };
         for c in &state.collectors {
             c.collector.collect(&mut wrapped);
@@ -498,12 +499,17 @@ fn release(state: &mut State, family: &str) {
     state.claimed.retain(|_, owner| owner != family);
 }
 
-/// Applies the registry's prefix and constant labels to a collector's output.
+/// Applies the registry's prefix and constant labels to a collector's
+/// output, and drops what no exposition format could carry: a family whose
+/// name is invalid, a series with an invalid label name. Collectors are
+/// user code, so their output is checked at every scrape.
 struct Scoped<'a> {
     inner: &'a mut dyn MetricVisitor,
     prefix: Option<&'a str>,
     consts: &'a [(Box<str>, Box<str>)],
-    name: String,
+    name: &'a mut String,
+    /// The current family was dropped.
+    skipping: bool,
 }
 
 struct WithConsts<'a> {
@@ -528,13 +534,30 @@ impl MetricVisitor for Scoped<'_> {
             self.name.push('_');
         }
         self.name.push_str(family.name);
-        self.inner.begin_family(&FamilyDesc {
-            name: &self.name,
-            ..*family
+        let unit_ok = family.unit.is_none_or(|u| {
+            is_label_name(u)
+                && self
+                    .name
+                    .strip_suffix(u)
+                    .is_some_and(|rest| rest.ends_with('_'))
         });
+        // A state set's name doubles as the label carrying its states.
+        let stateset_ok = family.metric_type != MetricType::StateSet || is_label_name(self.name);
+        self.skipping = !is_metric_name(self.name) || !unit_ok || !stateset_ok;
+        if !self.skipping {
+            self.inner.begin_family(&FamilyDesc {
+                name: self.name,
+                ..*family
+            });
+        }
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        let mut names_ok = true;
+        labels.for_each(&mut |n, _| names_ok &= is_label_name(n));
+        if self.skipping || !names_ok {
+            return;
+        }
         self.inner.series(
             &WithConsts {
                 consts: self.consts,
@@ -545,6 +568,8 @@ impl MetricVisitor for Scoped<'_> {
     }
 
     fn end_family(&mut self) {
-        self.inner.end_family();
+        if !self.skipping {
+            self.inner.end_family();
+        }
     }
 }

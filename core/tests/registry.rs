@@ -243,3 +243,51 @@ fn process_collector_and_default_registry() {
     }
     assert!(snap.counter("process_cpu_seconds", &[]).unwrap() >= 0.0);
 }
+
+/// A collector that emits what no format can carry, among valid output.
+struct Unruly;
+impl Collector for Unruly {
+    fn describe(&self) -> Vec<Described> {
+        Vec::new()
+    }
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        let fam = |out: &mut dyn MetricVisitor, name, metric_type, unit| {
+            out.begin_family(&FamilyDesc {
+                name,
+                help: "h",
+                metric_type,
+                unit,
+            });
+        };
+        let one = SeriesValue::Gauge(Number::Int(1));
+        fam(out, "bad name", MetricType::Gauge, None);
+        out.series(&[], &one);
+        out.end_family();
+        fam(out, "ok", MetricType::Gauge, None);
+        out.series(&[("bad-label", "x")], &one);
+        out.series(&[("__reserved", "x")], &one);
+        out.series(&[("good", "x")], &one);
+        out.end_family();
+        fam(out, "wrong_unit_bytes", MetricType::Gauge, Some("seconds"));
+        out.series(&[], &one);
+        out.end_family();
+        fam(out, "ns:states", MetricType::StateSet, None);
+        out.series(&[], &SeriesValue::StateSet(&[("a", true)]));
+        out.end_family();
+        fam(out, "size_bytes", MetricType::Gauge, Some("bytes"));
+        out.series(&[], &one);
+        out.end_family();
+    }
+}
+
+#[test]
+fn collector_output_no_format_can_carry_is_dropped_at_scrape() {
+    let r = Registry::builder().prefix("app").build().unwrap();
+    r.register_collector(Unruly).unwrap();
+    let snap = r.snapshot();
+    let names: Vec<&str> = snap.families.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["app_ok", "app_size_bytes"]);
+    let ok = snap.family("app_ok").unwrap();
+    assert_eq!(ok.series.len(), 1, "only the validly labelled series stays");
+    assert_eq!(snap.gauge("app_ok", &[("good", "x")]), Some(1.0));
+}

@@ -2,8 +2,12 @@
 //! totals, and a steady-state scrape allocates nothing.
 
 use bytes::BytesMut;
+use hotmetrics::exposition::{Format, ScrapeEncoder};
 use hotmetrics::text::TextEncoder;
 use hotmetrics::{Buckets, Registry};
+use hotmetrics::{
+    Collector, Described, FamilyDesc, MetricType, MetricVisitor, Number, SeriesValue,
+};
 use hotmetrics_tests::{CountingAlloc, allocations};
 
 #[global_allocator]
@@ -80,19 +84,50 @@ fn text_scrape_reports_exact_totals() {
     assert!(text.contains("# TYPE t_lat_seconds histogram\n"));
 }
 
+/// A collector on the scrape path, so its prefixing is covered too.
+struct Queues;
+impl Collector for Queues {
+    fn describe(&self) -> Vec<Described> {
+        vec![Described::new("queue_depth", MetricType::Gauge)]
+    }
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        out.begin_family(&FamilyDesc {
+            name: "queue_depth",
+            help: "Messages waiting.",
+            metric_type: MetricType::Gauge,
+            unit: None,
+        });
+        out.series(&[("queue", "orders")], &SeriesValue::Gauge(Number::UInt(7)));
+        out.end_family();
+    }
+}
+
 #[test]
-fn steady_state_text_scrape_allocates_nothing() {
+fn steady_state_scrapes_allocate_nothing_in_every_format() {
     let r = registry_under_load();
-    let mut enc = TextEncoder::new();
+    r.register_collector(Queues).unwrap();
+    let c = r
+        .counter_vec(("later_total", "Updated between scrapes."), &["k"])
+        .unwrap();
+    let series = c.get_or_create(&["v"]).unwrap();
+    let mut enc = ScrapeEncoder::new();
     let mut buf = BytesMut::new();
-    // The first scrape grows the buffers.
-    enc.encode(&r, &mut buf);
-    let first = buf.len();
-    for _ in 0..3 {
+    for &format in Format::available() {
+        // The first scrape grows the buffers; leave room for longer values.
         buf.clear();
-        let before = allocations();
-        enc.encode(&r, &mut buf);
-        assert_eq!(allocations() - before, 0, "a steady-state scrape allocated");
-        assert_eq!(buf.len(), first);
+        enc.encode(format, &r, &mut buf);
+        buf.reserve(4096);
+        for round in 0..3 {
+            series.inc_by(1_000 * round + 1);
+            buf.clear();
+            let before = allocations();
+            enc.encode(format, &r, &mut buf);
+            let made = allocations() - before;
+            assert_eq!(
+                made, 0,
+                "a steady-state {format:?} scrape allocated {made} times"
+            );
+            assert!(!buf.is_empty());
+        }
     }
 }

@@ -21,6 +21,8 @@ use crate::visit::{MetricType, SeriesValue};
 #[derive(Debug, Default)]
 pub struct Scratch {
     pub(crate) buckets: Vec<u64>,
+    /// A collector family's prefixed name.
+    pub(crate) name: String,
 }
 
 mod sealed {

@@ -24,7 +24,7 @@
 //!      ## HELP wait_seconds Time in queue.\n\
 //!      ## TYPE wait_seconds histogram\n\
 //!      wait_seconds_bucket{le=\"0.5\"} 0\n\
-//!      wait_seconds_bucket{le=\"1.0\"} 1\n\
+//!      wait_seconds_bucket{le=\"1\"} 1\n\
 //!      wait_seconds_bucket{le=\"+Inf\"} 1\n\
 //!      wait_seconds_sum 0.75\n\
 //!      wait_seconds_count 1\n"
@@ -40,10 +40,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod lexical;
+
 use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
+use lexical::{BoundsText, Extra, GoFloat, put_escaped, put_sample};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -53,7 +56,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[derive(Debug, Default)]
 pub struct TextEncoder {
     name: String,
-    metric_type: Option<MetricType>,
+    bounds: BoundsText,
 }
 
 impl TextEncoder {
@@ -73,101 +76,9 @@ struct Writer<'a> {
     out: &'a mut BytesMut,
 }
 
-/// Writes a float the way Prometheus parses it back: `NaN`, `+Inf`, `-Inf`,
-/// otherwise the shortest representation that round-trips.
-pub fn put_f64(out: &mut BytesMut, v: f64) {
-    if v.is_nan() {
-        out.put_slice(b"NaN");
-    } else if v.is_infinite() {
-        out.put_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-    } else {
-        out.put_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-    }
-}
-
-fn put_number(out: &mut BytesMut, n: Number) {
-    match n {
-        Number::UInt(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
-        Number::Int(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
-        Number::Float(v) => put_f64(out, v),
-    }
-}
-
-fn put_escaped(out: &mut BytesMut, s: &str, quote: bool) {
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'"' if quote => b"\\\"",
-            _ => continue,
-        };
-        out.put_slice(&s.as_bytes()[start..i]);
-        out.put_slice(esc);
-        start = i + 1;
-    }
-    out.put_slice(&s.as_bytes()[start..]);
-}
-
-/// The extra label a sample line carries, after the series' own labels.
-#[derive(Clone, Copy)]
-enum Extra<'a> {
-    /// `le="<bound>"` on a histogram bucket.
-    Le(f64),
-    /// `quantile="<q>"` on a summary quantile.
-    Quantile(f64),
-    /// `<family>="<state>"` on a state-set sample.
-    State(&'a str),
-}
-
 impl Writer<'_> {
-    /// Writes `<family><suffix>{labels[,extra]} <value>\n`.
-    fn sample(
-        &mut self,
-        suffix: &str,
-        labels: &dyn LabelSet,
-        extra: Option<Extra<'_>>,
-        value: Number,
-    ) {
-        let out = &mut *self.out;
-        let name = self.enc.name.as_bytes();
-        out.put_slice(name);
-        out.put_slice(suffix.as_bytes());
-        let mut first = true;
-        let mut open = |out: &mut BytesMut, label: &[u8]| {
-            out.put_slice(if first { b"{" } else { b"," });
-            first = false;
-            out.put_slice(label);
-            out.put_slice(b"=\"");
-        };
-        labels.for_each(&mut |n, v| {
-            open(out, n.as_bytes());
-            put_escaped(out, v, true);
-            out.put_u8(b'"');
-        });
-        if let Some(extra) = extra {
-            match extra {
-                Extra::Le(f) => {
-                    open(out, b"le");
-                    put_f64(out, f);
-                }
-                Extra::Quantile(f) => {
-                    open(out, b"quantile");
-                    put_f64(out, f);
-                }
-                Extra::State(state) => {
-                    open(out, name);
-                    put_escaped(out, state, true);
-                }
-            }
-            out.put_u8(b'"');
-        }
-        if !first {
-            out.put_u8(b'}');
-        }
-        out.put_u8(b' ');
-        put_number(out, value);
-        out.put_u8(b'\n');
+    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, extra: Option<Extra<'_>>, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, labels, extra, v);
     }
 }
 
@@ -183,9 +94,10 @@ impl MetricVisitor for Writer<'_> {
         };
         self.enc.name.clear();
         self.enc.name.push_str(f.name);
-        self.enc.metric_type = Some(f.metric_type);
+        self.enc.bounds.reset();
         let out = &mut *self.out;
-        for (kw, text) in [("# HELP ", Some(f.help)), ("# TYPE ", None)] {
+        let help = (!f.help.is_empty()).then_some(("# HELP ", Some(f.help)));
+        for (kw, text) in help.into_iter().chain([("# TYPE ", None)]) {
             out.put_slice(kw.as_bytes());
             out.put_slice(f.name.as_bytes());
             out.put_slice(suffix.as_bytes());
@@ -212,14 +124,17 @@ impl MetricVisitor for Writer<'_> {
             }
             SeriesValue::Histogram(h) => {
                 let mut cumulative = 0u64;
-                for (i, count) in h.bucket_counts.iter().enumerate() {
+                let les = self.enc.bounds.get(h.upper_bounds, false);
+                for (le, count) in les.zip(h.bucket_counts) {
                     cumulative += count;
-                    let le = h.upper_bounds.get(i).copied().unwrap_or(f64::INFINITY);
-                    self.sample(
+                    let value = Number::UInt(cumulative);
+                    put_sample(
+                        self.out,
+                        &self.enc.name,
                         "_bucket",
                         labels,
                         Some(Extra::Le(le)),
-                        Number::UInt(cumulative),
+                        value,
                     );
                 }
                 self.sample("_sum", labels, None, Number::Float(h.sum));
@@ -227,7 +142,9 @@ impl MetricVisitor for Writer<'_> {
             }
             SeriesValue::Summary(s) => {
                 for &(q, v) in s.quantiles {
-                    self.sample("", labels, Some(Extra::Quantile(q)), Number::Float(v));
+                    let q = GoFloat::new(q, false);
+                    let extra = Some(Extra::Quantile(q.as_bytes()));
+                    self.sample("", labels, extra, Number::Float(v));
                 }
                 self.sample("_sum", labels, None, Number::Float(s.sum));
                 self.sample("_count", labels, None, Number::UInt(s.count));

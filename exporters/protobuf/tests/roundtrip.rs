@@ -1,0 +1,509 @@
+//! Encodes registries and decodes the output with prost, through the
+//! workspace's mirror of `metrics.proto` (shared with hotmetrics-tests).
+
+#[path = "../../../tests/src/proto.rs"]
+mod proto;
+
+use bytes::BytesMut;
+use hotmetrics_core::{
+    Buckets, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number,
+    Opts, Registry, SeriesValue, SummaryValue,
+};
+use hotmetrics_protobuf::{BucketSpan, NativeHistogram, ProtobufEncoder};
+use proptest::prelude::*;
+use proto::{MetricFamily, MetricType as Type, decode_delimited};
+
+fn encode(registry: &Registry) -> BytesMut {
+    let mut buf = BytesMut::new();
+    ProtobufEncoder::new().encode(registry, &mut buf);
+    buf
+}
+
+fn decode(registry: &Registry) -> Vec<MetricFamily> {
+    decode_delimited(&encode(registry)).expect("valid delimited MetricFamily stream")
+}
+
+fn labels(m: &proto::Metric) -> Vec<(&str, &str)> {
+    m.label.iter().map(|l| (l.name(), l.value())).collect()
+}
+
+fn ts(seconds: i64, nanos: i32) -> Option<proto::Timestamp> {
+    Some(proto::Timestamp { seconds, nanos })
+}
+
+/// Emits one family of every collector-only type, fixed creation times.
+struct Everything;
+
+impl Collector for Everything {
+    fn describe(&self) -> Vec<Described> {
+        Vec::new()
+    }
+
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        let fam = |out: &mut dyn MetricVisitor, name, metric_type, unit| {
+            out.begin_family(&FamilyDesc {
+                name,
+                help: "help\n\"text\" ü",
+                metric_type,
+                unit,
+            });
+        };
+        fam(out, "rpc_seconds", MetricType::Summary, Some("seconds"));
+        out.series(
+            &[("m", "get")],
+            &SeriesValue::Summary(SummaryValue {
+                quantiles: &[(0.5, 0.25), (0.99, f64::INFINITY)],
+                count: 4,
+                sum: f64::NAN,
+                created: Some(1_700_000_000.25),
+            }),
+        );
+        out.end_family();
+        fam(out, "build", MetricType::Info, None);
+        out.series(&[("version", "1.2\n")], &SeriesValue::Info);
+        out.end_family();
+        fam(out, "mode", MetricType::StateSet, None);
+        out.series(
+            &[("host", "a")],
+            &SeriesValue::StateSet(&[("on", true), ("off", false)]),
+        );
+        out.end_family();
+        fam(out, "raw", MetricType::Unknown, None);
+        out.series(&[], &SeriesValue::Unknown(Number::Float(f64::NEG_INFINITY)));
+        out.end_family();
+        fam(out, "jobs", MetricType::Counter, None);
+        for (v, created) in [("0", 0.0), ("1", -1.5), ("nan", f64::NAN)] {
+            out.series(
+                &[("c", v)],
+                &SeriesValue::Counter {
+                    value: Number::UInt(0),
+                    created,
+                },
+            );
+        }
+        out.end_family();
+        fam(out, "lat", MetricType::Histogram, None);
+        out.series(
+            &[],
+            &SeriesValue::Histogram(HistogramValue {
+                upper_bounds: &[1.0, 2.0],
+                bucket_counts: &[3, 0, 2],
+                count: 5,
+                sum: 7.5,
+                created: None,
+            }),
+        );
+        out.end_family();
+        fam(out, "nobody", MetricType::Gauge, None);
+        out.end_family();
+        // A collector that forgets `end_family` still yields a valid stream.
+        fam(out, "unclosed", MetricType::Gauge, None);
+        out.series(&[], &SeriesValue::Gauge(Number::Int(-3)));
+    }
+}
+
+#[test]
+fn collector_types_map_like_the_text_encoder() {
+    let registry = Registry::new();
+    registry.register_collector(Everything).unwrap();
+    let families = decode(&registry);
+    let names: Vec<_> = families.iter().map(|f| f.name()).collect();
+    // `nobody` has no series, so it is left out.
+    assert_eq!(
+        names,
+        [
+            "rpc_seconds",
+            "build_info",
+            "mode",
+            "raw",
+            "jobs_total",
+            "lat",
+            "unclosed"
+        ]
+    );
+    for f in &families {
+        assert_eq!(f.help(), "help\n\"text\" ü");
+    }
+
+    let summary = &families[0];
+    assert_eq!(summary.r#type(), Type::Summary);
+    assert_eq!(summary.unit.as_deref(), Some("seconds"));
+    let m = &summary.metric[0];
+    assert_eq!(labels(m), [("m", "get")]);
+    let s = m.summary.as_ref().unwrap();
+    assert_eq!(s.sample_count, Some(4));
+    assert!(s.sample_sum.unwrap().is_nan());
+    let q: Vec<_> = s
+        .quantile
+        .iter()
+        .map(|q| (q.quantile(), q.value()))
+        .collect();
+    assert_eq!(q, [(0.5, 0.25), (0.99, f64::INFINITY)]);
+    assert_eq!(s.created_timestamp, ts(1_700_000_000, 250_000_000));
+
+    let info = &families[1];
+    assert_eq!(info.r#type(), Type::Gauge);
+    assert_eq!(info.unit, None);
+    assert_eq!(labels(&info.metric[0]), [("version", "1.2\n")]);
+    assert_eq!(info.metric[0].gauge.as_ref().unwrap().value, Some(1.0));
+
+    let stateset = &families[2];
+    assert_eq!(stateset.r#type(), Type::Gauge);
+    let states: Vec<_> = stateset
+        .metric
+        .iter()
+        .map(|m| (labels(m), m.gauge.as_ref().unwrap().value))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (vec![("host", "a"), ("mode", "on")], Some(1.0)),
+            (vec![("host", "a"), ("mode", "off")], Some(0.0)),
+        ]
+    );
+
+    let raw = &families[3];
+    assert_eq!(raw.r#type(), Type::Untyped);
+    let untyped = raw.metric[0].untyped.as_ref().unwrap();
+    assert_eq!(untyped.value, Some(f64::NEG_INFINITY));
+    assert!(raw.metric[0].label.is_empty());
+
+    let jobs = &families[4];
+    assert_eq!(jobs.r#type(), Type::Counter);
+    let counters: Vec<_> = jobs
+        .metric
+        .iter()
+        .map(|m| m.counter.clone().unwrap())
+        .collect();
+    // A zero total is still written (proto2 presence).
+    assert!(counters.iter().all(|c| c.value == Some(0.0)));
+    assert_eq!(counters[0].created_timestamp, ts(0, 0));
+    assert_eq!(counters[1].created_timestamp, ts(-2, 500_000_000));
+    assert_eq!(counters[2].created_timestamp, None);
+
+    let lat = &families[5];
+    assert_eq!(lat.r#type(), Type::Histogram);
+    let h = lat.metric[0].histogram.as_ref().unwrap();
+    let buckets: Vec<_> = h
+        .bucket
+        .iter()
+        .map(|b| (b.upper_bound(), b.cumulative_count))
+        .collect();
+    assert_eq!(buckets, [(1.0, Some(3)), (2.0, Some(3))]);
+    assert_eq!((h.sample_count, h.sample_sum), (Some(5), Some(7.5)));
+    assert_eq!(h.created_timestamp, None);
+    assert_eq!(h.schema, None, "classic only: no native fields");
+    assert!(h.positive_span.is_empty());
+
+    assert_eq!(
+        families[6].metric[0].gauge.as_ref().unwrap().value,
+        Some(-3.0)
+    );
+}
+
+#[test]
+fn registry_metrics_map_with_created_times_and_units() {
+    let registry = Registry::builder()
+        .prefix("app")
+        .const_label("region", "eu")
+        .build()
+        .unwrap();
+    let sent = registry
+        .counter_vec(("sent_total", "Messages sent."), &["queue"])
+        .unwrap();
+    sent.with(&["a\"b"], |c| c.inc_by(3)).unwrap();
+    let bytes_in = registry
+        .counter_f64(Opts::new("in_bytes", "Bytes in.").unit("bytes"))
+        .unwrap();
+    bytes_in.inc_by(0.5).unwrap();
+    registry.gauge(("depth", "Depth.")).unwrap().set(-7);
+    registry
+        .gauge_f64(("ratio", "Ratio."))
+        .unwrap()
+        .set(f64::NAN);
+    let wait = registry
+        .histogram(
+            Opts::new("wait_seconds", "Time in queue.").unit("seconds"),
+            Buckets::new(vec![0.5, 1.0]).unwrap(),
+        )
+        .unwrap();
+    wait.observe(0.75);
+    wait.observe(0.25);
+    wait.observe(100.0);
+    registry
+        .counter_vec(("unused", "No series yet."), &["x"])
+        .unwrap();
+
+    let families = decode(&registry);
+    let by_name = |n: &str| {
+        families
+            .iter()
+            .find(|f| f.name() == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
+    assert_eq!(families.len(), 5, "the family without series is left out");
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let recent = |t: &Option<proto::Timestamp>| {
+        let t = t.expect("created_timestamp");
+        assert!((now - 600..=now + 1).contains(&t.seconds), "{t:?}");
+        assert!((0..1_000_000_000).contains(&t.nanos), "{t:?}");
+    };
+
+    let sent = by_name("app_sent_total");
+    assert_eq!(sent.r#type(), Type::Counter);
+    assert_eq!(sent.help(), "Messages sent.");
+    assert_eq!(
+        labels(&sent.metric[0]),
+        [("region", "eu"), ("queue", "a\"b")]
+    );
+    let c = sent.metric[0].counter.as_ref().unwrap();
+    assert_eq!(c.value, Some(3.0));
+    recent(&c.created_timestamp);
+
+    let bytes_in = by_name("app_in_bytes_total");
+    assert_eq!(bytes_in.unit.as_deref(), Some("bytes"));
+    assert_eq!(
+        bytes_in.metric[0].counter.as_ref().unwrap().value,
+        Some(0.5)
+    );
+
+    let depth = by_name("app_depth");
+    assert_eq!(depth.r#type(), Type::Gauge);
+    assert_eq!(depth.metric[0].gauge.as_ref().unwrap().value, Some(-7.0));
+    let ratio = by_name("app_ratio").metric[0].gauge.as_ref().unwrap();
+    assert!(ratio.value.unwrap().is_nan());
+
+    let wait = by_name("app_wait_seconds");
+    assert_eq!(wait.r#type(), Type::Histogram);
+    assert_eq!(wait.unit.as_deref(), Some("seconds"));
+    let h = wait.metric[0].histogram.as_ref().unwrap();
+    let buckets: Vec<_> = h
+        .bucket
+        .iter()
+        .map(|b| (b.upper_bound(), b.cumulative_count()))
+        .collect();
+    assert_eq!(buckets, [(0.5, 1), (1.0, 2)], "no +Inf bucket");
+    assert_eq!((h.sample_count(), h.sample_sum()), (3, 101.0));
+    recent(&h.created_timestamp);
+}
+
+#[test]
+fn empty_registry_writes_nothing() {
+    assert!(encode(&Registry::new()).is_empty());
+    let registry = Registry::new();
+    registry.gauge_vec(("idle", "No series."), &["x"]).unwrap();
+    assert!(encode(&registry).is_empty());
+}
+
+#[test]
+fn reuse_gives_identical_bytes_and_appends() {
+    let registry = Registry::new();
+    registry.register_collector(Everything).unwrap();
+    let c = registry.counter_vec(("c", "C."), &["l"]).unwrap();
+    c.with(&["x"], |c| c.inc()).unwrap();
+
+    let mut enc = ProtobufEncoder::new();
+    let mut buf = BytesMut::new();
+    enc.encode(&registry, &mut buf);
+    let first = buf.clone();
+    buf.clear();
+    enc.encode(&registry, &mut buf);
+    assert_eq!(buf, first);
+
+    // `encode` appends: two scrapes back to back decode as both.
+    enc.encode(&registry, &mut buf);
+    assert_eq!(&buf[first.len()..], &first[..]);
+    let once = decode_delimited(&first).unwrap();
+    let twice = decode_delimited(&buf).unwrap();
+    assert_eq!(twice.len(), 2 * once.len());
+    let names = |f: &[MetricFamily]| f.iter().map(|f| f.name().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&twice[once.len()..]), names(&once));
+}
+
+#[test]
+fn families_of_every_length_prefix_size_decode() {
+    // 1-, 2- and 3-byte length prefixes: the family body grows with series.
+    let registry = Registry::new();
+    let family = registry.gauge_vec(("g", "G."), &["id"]).unwrap();
+    let mut last_len = 0;
+    for n in [1usize, 10, 100, 1_000, 3_000] {
+        while family.len() < n {
+            let id = family.len().to_string();
+            family.with(&[&id], |g| g.set(1)).unwrap();
+        }
+        let buf = encode(&registry);
+        let families = decode_delimited(&buf).unwrap();
+        assert_eq!(families.len(), 1);
+        assert_eq!(families[0].metric.len(), n);
+        assert!(buf.len() > last_len);
+        last_len = buf.len();
+    }
+    assert!(last_len > 16_384 + 3, "a 3-byte prefix was exercised");
+}
+
+#[test]
+fn gauge_bytes_are_exact() {
+    let registry = Registry::new();
+    registry.gauge(("up", "")).unwrap().set(0);
+    let expected: &[u8] = &[
+        0x15, // 21 bytes
+        0x0a, 0x02, b'u', b'p', // name
+        0x12, 0x00, // empty help, still written
+        0x18, 0x01, // GAUGE
+        0x22, 0x0b, 0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, // value 0.0, still written
+    ];
+    assert_eq!(&encode(&registry)[..], expected);
+}
+
+/// A native histogram body: sample_count and sample_sum written by hand,
+/// then the native fields.
+fn native_body(h: &NativeHistogram<'_>) -> BytesMut {
+    let mut body = BytesMut::new();
+    body.extend_from_slice(&[0x08, 0x07]); // sample_count 7
+    body.extend_from_slice(&[0x11]); // sample_sum, double
+    body.extend_from_slice(&2.5f64.to_le_bytes());
+    let before = body.len();
+    h.encode(&mut body);
+    assert_eq!(body.len() - before, h.encoded_len());
+    body
+}
+
+#[test]
+fn native_fields_roundtrip() {
+    let neg = [BucketSpan {
+        offset: i32::MIN,
+        length: u32::MAX,
+    }];
+    let pos = [
+        BucketSpan {
+            offset: -3,
+            length: 2,
+        },
+        BucketSpan {
+            offset: 5,
+            length: 1,
+        },
+    ];
+    let h = NativeHistogram {
+        schema: -4,
+        zero_threshold: 1e-128,
+        zero_count: 2,
+        negative_spans: &neg,
+        negative_deltas: &[i64::MIN, i64::MAX],
+        positive_spans: &pos,
+        positive_deltas: &[1, -1, 0],
+    };
+    let body = native_body(&h);
+    let decoded = <proto::Histogram as prost::Message>::decode(&body[..]).unwrap();
+    assert_eq!(decoded.sample_count, Some(7));
+    assert_eq!(decoded.sample_sum, Some(2.5));
+    assert_eq!(decoded.schema, Some(-4));
+    assert_eq!(decoded.zero_threshold, Some(1e-128));
+    assert_eq!(decoded.zero_count, Some(2));
+    let spans = |s: &[proto::BucketSpan]| -> Vec<(i32, u32)> {
+        s.iter()
+            .map(|s| (s.offset.unwrap(), s.length.unwrap()))
+            .collect()
+    };
+    assert_eq!(spans(&decoded.negative_span), [(i32::MIN, u32::MAX)]);
+    assert_eq!(decoded.negative_delta, [i64::MIN, i64::MAX]);
+    assert_eq!(spans(&decoded.positive_span), [(-3, 2), (5, 1)]);
+    assert_eq!(decoded.positive_delta, [1, -1, 0]);
+    assert!(!h.needs_no_op_span());
+}
+
+#[test]
+fn empty_native_histogram_carries_a_no_op_span() {
+    let empty = NativeHistogram::default();
+    assert!(empty.needs_no_op_span());
+    let decoded = <proto::Histogram as prost::Message>::decode(&native_body(&empty)[..]).unwrap();
+    assert_eq!(decoded.schema, Some(0));
+    assert_eq!(decoded.zero_threshold, Some(0.0));
+    assert_eq!(decoded.zero_count, Some(0));
+    assert!(decoded.negative_span.is_empty());
+    assert_eq!(
+        decoded.positive_span,
+        [proto::BucketSpan {
+            offset: Some(0),
+            length: Some(0),
+        }]
+    );
+
+    // Anything else that marks it native makes the no-op span unnecessary.
+    for h in [
+        NativeHistogram {
+            zero_threshold: 1e-9,
+            ..empty
+        },
+        NativeHistogram {
+            zero_count: 1,
+            ..empty
+        },
+        NativeHistogram {
+            negative_spans: &[BucketSpan {
+                offset: 0,
+                length: 1,
+            }],
+            negative_deltas: &[1],
+            ..empty
+        },
+    ] {
+        assert!(!h.needs_no_op_span());
+        let decoded = <proto::Histogram as prost::Message>::decode(&native_body(&h)[..]).unwrap();
+        assert!(decoded.positive_span.is_empty(), "{h:?}");
+    }
+}
+
+/// Emits one gauge per value, labelled with the given label values.
+struct Values(Vec<(String, f64)>);
+
+impl Collector for Values {
+    fn describe(&self) -> Vec<Described> {
+        Vec::new()
+    }
+
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        out.begin_family(&FamilyDesc {
+            name: "v",
+            help: "",
+            metric_type: MetricType::Gauge,
+            unit: None,
+        });
+        for (label, value) in &self.0 {
+            out.series(
+                &[("l", label.as_str()), ("e", "")],
+                &SeriesValue::Gauge(Number::Float(*value)),
+            );
+        }
+        out.end_family();
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_label_value_and_float_roundtrips(
+        series in proptest::collection::vec((any::<String>(), any::<f64>()), 1..20),
+        special in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]),
+    ) {
+        let mut series = series;
+        series.push(("\u{0}\"\\\n\u{10ffff}".into(), special));
+        let registry = Registry::new();
+        registry.register_collector(Values(series.clone())).unwrap();
+        let families = decode(&registry);
+        prop_assert_eq!(families.len(), 1);
+        let got: Vec<_> = families[0]
+            .metric
+            .iter()
+            .map(|m| (labels(m).iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>(), m.gauge.as_ref().unwrap().value()))
+            .collect();
+        prop_assert_eq!(got.len(), series.len());
+        for ((got_labels, got_value), (label, value)) in got.iter().zip(&series) {
+            prop_assert_eq!(got_labels, &vec![("l".to_string(), label.clone()), ("e".to_string(), String::new())]);
+            prop_assert_eq!(got_value.to_bits(), value.to_bits());
+        }
+    }
+}

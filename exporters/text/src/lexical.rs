@@ -1,0 +1,362 @@
+//! The lexical pieces the two text formats share: numbers, escapes and the
+//! sample line. Prometheus text 0.0.4 and OpenMetrics 1.0 write a sample the
+//! same way (`name{label="value",...} number`); they differ in which lines
+//! they write and how they spell `le`/`quantile` values, so
+//! `hotmetrics-openmetrics` builds on these functions.
+
+use bytes::{BufMut, BytesMut};
+use hotmetrics_core::{LabelSet, Number};
+
+/// Writes a float the way Prometheus parses it back: `NaN`, `+Inf`, `-Inf`,
+/// otherwise the shortest representation that round-trips.
+pub fn put_f64(out: &mut BytesMut, v: f64) {
+    if v.is_nan() {
+        out.put_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.put_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        out.put_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    }
+}
+
+/// Writes a number: integers without a fraction, floats via [`put_f64`].
+pub fn put_number(out: &mut BytesMut, n: Number) {
+    match n {
+        Number::UInt(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Number::Int(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Number::Float(v) => put_f64(out, v),
+    }
+}
+
+/// Writes `s` with `\` → `\\` and newline → `\n`; with `quote`, also
+/// `"` → `\"` (label values always; HELP text in OpenMetrics only).
+pub fn put_escaped(out: &mut BytesMut, s: &str, quote: bool) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quote => b"\\\"",
+            _ => continue,
+        };
+        out.put_slice(&s.as_bytes()[start..i]);
+        out.put_slice(esc);
+        start = i + 1;
+    }
+    out.put_slice(&s.as_bytes()[start..]);
+}
+
+/// A float spelled as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (the
+/// reference clients' form for `le` and `quantile` label values: `0.005`,
+/// `1`, `1e+06`, `1e-05`, `+Inf`), optionally with OpenMetrics' canonical
+/// `.0` on integral values (`1.0`, `100000.0`; `1e+06` stays).
+///
+/// Label values are strings to Prometheus, so the spelling decides series
+/// identity; matching the reference clients keeps dashboards working.
+///
+/// ```
+/// use hotmetrics_text::lexical::GoFloat;
+/// assert_eq!(GoFloat::new(1.0, false).as_str(), "1");
+/// assert_eq!(GoFloat::new(1.0, true).as_str(), "1.0");
+/// assert_eq!(GoFloat::new(1e6, true).as_str(), "1e+06");
+/// assert_eq!(GoFloat::new(0.00001, true).as_str(), "1e-05");
+/// assert_eq!(GoFloat::new(f64::INFINITY, true).as_str(), "+Inf");
+/// ```
+#[derive(Clone, Copy)]
+pub struct GoFloat {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl std::fmt::Debug for GoFloat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl GoFloat {
+    /// Formats `v`; `point` appends `.0` when the result has neither a `.`
+    /// nor an exponent.
+    pub fn new(v: f64, point: bool) -> Self {
+        let mut s = Self {
+            buf: [0; 32],
+            len: 0,
+        };
+        if v.is_nan() {
+            s.push(b"NaN");
+        } else if v.is_infinite() {
+            s.push(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        } else {
+            s.finite(v);
+            if point && !s.as_bytes().iter().any(|&b| b == b'.' || b == b'e') {
+                s.push(b".0");
+            }
+        }
+        s
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn zeros(&mut self, n: usize) {
+        for _ in 0..n {
+            self.push(b"0");
+        }
+    }
+
+    /// `%g` with the shortest digits: ryu finds the digits, and they are
+    /// laid out as Go does for shortest output: exponent form when the
+    /// decimal exponent is below -4 or at least 6, with at least two
+    /// exponent digits.
+    fn finite(&mut self, v: f64) {
+        if v.is_sign_negative() {
+            self.push(b"-");
+        }
+        let mut ryu = ryu::Buffer::new();
+        let text = ryu.format_finite(v.abs());
+        let (mantissa, exp10) = match text.split_once('e') {
+            Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+            None => (text, 0),
+        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        // Significant digits d1d2..dn; the value is 0.d1d2..dn × 10^dp.
+        let mut digits = [0u8; 24];
+        let mut n = 0;
+        let mut leading = 0i32;
+        for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
+            if n == 0 && b == b'0' {
+                leading += 1;
+            } else if n < digits.len() {
+                digits[n] = b;
+                n += 1;
+            }
+        }
+        while n > 0 && digits[n - 1] == b'0' {
+            n -= 1;
+        }
+        if n == 0 {
+            self.push(b"0");
+            return;
+        }
+        let digits = &digits[..n];
+        let dp = int_part.len() as i32 - leading + exp10;
+        let exp = dp - 1;
+        if !(-4..6).contains(&exp) {
+            self.push(&digits[..1]);
+            if n > 1 {
+                self.push(b".");
+                self.push(&digits[1..]);
+            }
+            self.push(if exp < 0 { b"e-" } else { b"e+" });
+            let mut e = itoa::Buffer::new();
+            let e = e.format(exp.unsigned_abs());
+            if e.len() < 2 {
+                self.push(b"0");
+            }
+            self.push(e.as_bytes());
+        } else if dp <= 0 {
+            self.push(b"0.");
+            self.zeros(dp.unsigned_abs() as usize);
+            self.push(digits);
+        } else if dp as usize >= n {
+            self.push(digits);
+            self.zeros(dp as usize - n);
+        } else {
+            self.push(&digits[..dp as usize]);
+            self.push(b".");
+            self.push(&digits[dp as usize..]);
+        }
+    }
+
+    /// The text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The text, as `&str`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("NaN")
+    }
+}
+
+/// Histogram bucket bounds spelled once per family instead of once per
+/// series: a scrape of a thousand series with the same bounds formats them
+/// once. Keeps its buffers, so a steady-state scrape does not allocate.
+#[derive(Debug, Default)]
+pub struct BoundsText {
+    bounds: Vec<f64>,
+    text: Vec<u8>,
+    ends: Vec<usize>,
+    point: bool,
+    valid: bool,
+}
+
+impl BoundsText {
+    /// Forgets the cached bounds (call when a family starts).
+    pub fn reset(&mut self) {
+        self.valid = false;
+    }
+
+    /// The spelled bounds for `upper_bounds` followed by `+Inf`, formatted
+    /// with [`GoFloat`] and `point`; recomputed only when they change.
+    pub fn get(&mut self, upper_bounds: &[f64], point: bool) -> impl Iterator<Item = &[u8]> {
+        if !(self.valid && self.point == point && self.bounds == upper_bounds) {
+            self.bounds.clear();
+            self.bounds.extend_from_slice(upper_bounds);
+            self.text.clear();
+            self.ends.clear();
+            for &b in upper_bounds.iter().chain([f64::INFINITY].iter()) {
+                self.text
+                    .extend_from_slice(GoFloat::new(b, point).as_bytes());
+                self.ends.push(self.text.len());
+            }
+            self.point = point;
+            self.valid = true;
+        }
+        let text = &self.text;
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &text[start..end];
+            start = end;
+            s
+        })
+    }
+}
+
+/// The extra label a sample line carries after the series' own labels.
+#[derive(Clone, Copy, Debug)]
+pub enum Extra<'a> {
+    /// `le="<bound>"` on a histogram bucket, already spelled.
+    Le(&'a [u8]),
+    /// `quantile="<q>"` on a summary quantile, already spelled.
+    Quantile(&'a [u8]),
+    /// `<family>="<state>"` on a state-set sample (escaped when written).
+    State(&'a str),
+}
+
+/// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`.
+pub fn put_sample(
+    out: &mut BytesMut,
+    name: &str,
+    suffix: &str,
+    labels: &dyn LabelSet,
+    extra: Option<Extra<'_>>,
+    value: Number,
+) {
+    out.put_slice(name.as_bytes());
+    out.put_slice(suffix.as_bytes());
+    let mut first = true;
+    let mut open = |out: &mut BytesMut, label: &[u8]| {
+        out.put_slice(if first { b"{" } else { b"," });
+        first = false;
+        out.put_slice(label);
+        out.put_slice(b"=\"");
+    };
+    labels.for_each(&mut |n, v| {
+        open(out, n.as_bytes());
+        put_escaped(out, v, true);
+        out.put_u8(b'"');
+    });
+    if let Some(extra) = extra {
+        match extra {
+            Extra::Le(text) => {
+                open(out, b"le");
+                out.put_slice(text);
+            }
+            Extra::Quantile(text) => {
+                open(out, b"quantile");
+                out.put_slice(text);
+            }
+            Extra::State(state) => {
+                open(out, name.as_bytes());
+                put_escaped(out, state, true);
+            }
+        }
+        out.put_u8(b'"');
+    }
+    if !first {
+        out.put_u8(b'}');
+    }
+    out.put_u8(b' ');
+    put_number(out, value);
+    out.put_u8(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_float_matches_strconv_g() {
+        // Expected strings are what Go's strconv.FormatFloat(v, 'g', -1, 64) prints.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (0.005, "0.005"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
+            (10.0, "10"),
+            (100000.0, "100000"),
+            (123456.0, "123456"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (1.5e7, "1.5e+07"),
+            (1e10, "1e+10"),
+            (1e21, "1e+21"),
+            (0.0001, "0.0001"),
+            (0.00012, "0.00012"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-2.5e-5, "-2.5e-05"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(GoFloat::new(v, false).as_str(), want, "{v:e}");
+        }
+        let om: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (100000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (0.5, "0.5"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ];
+        for &(v, want) in om {
+            assert_eq!(GoFloat::new(v, true).as_str(), want, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn go_float_round_trips() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            let s = GoFloat::new(v, true);
+            let back: f64 = match s.as_str() {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                other => other.parse().unwrap(),
+            };
+            assert!(back == v || (v.is_nan() && back.is_nan()), "{v:e} → {s:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_are_recomputed_when_they_change() {
+        let mut cache = BoundsText::default();
+        let a: Vec<&[u8]> = cache.get(&[0.5, 1.0], false).collect::<Vec<_>>();
+        assert_eq!(a, [&b"0.5"[..], b"1", b"+Inf"]);
+        let b: Vec<Vec<u8>> = cache.get(&[0.5, 2.0], true).map(<[u8]>::to_vec).collect();
+        assert_eq!(b, [b"0.5".to_vec(), b"2.0".to_vec(), b"+Inf".to_vec()]);
+    }
+}
