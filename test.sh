@@ -5,11 +5,45 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Set-up: the Rust toolchain (with rustfmt and clippy) is the only
-# prerequisite so far; fail early and clearly if it is missing.
+# Set-up: the Rust toolchain (with rustfmt and clippy) must be there; fail
+# early and clearly if it is missing.
 if ! command -v cargo >/dev/null; then
   echo "test.sh: cargo not found; install Rust from https://rustup.rs" >&2
   exit 1
+fi
+
+# The interop tests (tests/tests/interop.rs) run tools nobody on this team
+# wrote and fail when one is missing: promtool, protoc with client_model's
+# metrics.proto, Python's prometheus_client; the push tests use the
+# pushgateway. Install whatever is missing (Debian; `apt-get update` only
+# then). `./test.sh --setup` stops after this step.
+apt_packages=()
+command -v promtool >/dev/null || apt_packages+=(prometheus)
+command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)
+command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
+dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \
+  || apt_packages+=(golang-github-prometheus-client-model-dev)
+# metrics.proto imports google/protobuf/timestamp.proto, shipped here.
+[ -f /usr/include/google/protobuf/timestamp.proto ] || apt_packages+=(libprotobuf-dev)
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  command -v python3 >/dev/null || apt_packages+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || apt_packages+=(python3-pip)
+fi
+if ((${#apt_packages[@]})); then
+  echo "== installing ${apt_packages[*]}"
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+fi
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "== installing prometheus-client (pip)"
+  python3 -m pip install -q prometheus-client 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages prometheus-client
+fi
+if [ "${1:-}" = --setup ]; then
+  exit 0
 fi
 
 echo "== unit, integration and bench-smoke tests"

@@ -32,8 +32,33 @@
 //! assert!(std::str::from_utf8(&buf).unwrap().contains("received_messages_total{handler=\"orders\"} 1\n"));
 //! ```
 //!
+//! ## Serving a scrape in the format the scraper asks for
+//! [`exposition::negotiate`] reads an `Accept` header exactly as Prometheus
+//! sends it and picks among the compiled-in formats;
+//! [`exposition::ScrapeEncoder`] writes the registry in it into a reused
+//! buffer, and the answer carries the `Content-Type` to send.
+//!
+//! ```
+//! use hotmetrics::exposition::ScrapeEncoder;
+//!
+//! let registry = hotmetrics::Registry::new();
+//! registry.gauge(("workers", "Worker threads.")).unwrap().set(8);
+//! let mut encoder = ScrapeEncoder::new();
+//! let mut body = bytes::BytesMut::new();
+//! let accept = "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+//! let chosen = encoder.encode_negotiated(Some(accept), &registry, &mut body).unwrap();
+//! assert_eq!(chosen.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+//! assert!(body.ends_with(b"workers 8\n"));
+//! ```
+//!
 //! ## Features
 //! - `text` (default): the Prometheus text 0.0.4 encoder, as [`text`].
+//! - `openmetrics`: the OpenMetrics 1.0 encoder, as `openmetrics`.
+//! - `protobuf`: the length-delimited `io.prometheus.client.MetricFamily`
+//!   encoder, as `protobuf`.
+//!
+//! [`exposition`] is always present; it only ever chooses formats whose
+//! feature is on.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -58,3 +83,16 @@ pub use hotmetrics_protobuf as protobuf;
 /// Picking a format from an `Accept` header and encoding in it (re-export
 /// of `hotmetrics-exposition`).
 pub use hotmetrics_exposition as exposition;
+
+/// FastStream's broker metric set (Grafana dashboard 22130) with guards for a consumer loop.
+pub mod broker;
+
+/// The `/metrics` HTTP server (re-export of `hotmetrics-http`).
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use hotmetrics_http as http;
+
+/// The Pushgateway client (re-export of `hotmetrics-push`).
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub use hotmetrics_push as push;

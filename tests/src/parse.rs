@@ -166,6 +166,16 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Family>, ParseError> {
                 ),
             ));
         }
+        let counter_like = matches!(
+            (family.metric_type.as_str(), suffix),
+            ("counter", "_total") | ("histogram" | "summary", "_sum" | "_count" | "_bucket")
+        );
+        if dialect == Dialect::OpenMetrics && counter_like && (sample.value.is_nan() || sample.value < 0.0) {
+            return Err(err(
+                line_no,
+                format!("counter-like {} is {}", sample.name, sample.value),
+            ));
+        }
         in_samples = true;
         family.samples.push(sample);
     }
@@ -230,6 +240,7 @@ fn check_histogram(f: &Family, dialect: Dialect) -> Result<(), String> {
         let mut last_count = 0.0;
         let mut inf = None;
         let mut count = None;
+        let mut negative_bound = false;
         for s in mine {
             match s.name.strip_prefix(f.name.as_str()) {
                 Some("_bucket") => {
@@ -249,6 +260,7 @@ fn check_histogram(f: &Family, dialect: Dialect) -> Result<(), String> {
                         return Err(format!("buckets not cumulative in {}", f.name));
                     }
                     last_le = bound;
+                    negative_bound |= bound < 0.0;
                     last_count = s.value;
                     if bound == f64::INFINITY {
                         inf = Some(s.value);
@@ -259,8 +271,14 @@ fn check_histogram(f: &Family, dialect: Dialect) -> Result<(), String> {
             }
         }
         let inf = inf.ok_or_else(|| format!("{} has no +Inf bucket", f.name))?;
-        if count != Some(inf) {
+        // OpenMetrics leaves `_count` out together with `_sum` when the sum
+        // is not counter-like; 0.0.4 always has it.
+        let optional = dialect == Dialect::OpenMetrics && count.is_none();
+        if count != Some(inf) && !optional {
             return Err(format!("{}: +Inf bucket {inf} != count {count:?}", f.name));
+        }
+        if dialect == Dialect::OpenMetrics && count.is_some() && negative_bound {
+            return Err(format!("{}: _sum/_count with a negative bucket", f.name));
         }
     }
     Ok(())

@@ -51,7 +51,13 @@
 //! `_created` too (seconds since the epoch, recorded when each series was
 //! created); `le` and `quantile` values are canonical (`1.0`, `1e+06`,
 //! `+Inf`); info and state-set families keep their own types; untyped
-//! families are `unknown`; the exposition ends with `# EOF`. Families whose
+//! families are `unknown`; the exposition ends with `# EOF`. Counter-like
+//! values must not be NaN or negative: a histogram with a negative bucket
+//! bound, or whose sum is negative or NaN, and a summary whose sum is
+//! negative or NaN are written without `_sum` and `_count` (the spec forbids
+//! the sum, and a count needs a sum; the `+Inf` bucket still carries the
+//! count); a counter a collector reports as negative or NaN is left out.
+//! Text 0.0.4 and protobuf carry these values as they are. Families whose
 //! suffixed sample names would clash are refused at registration by the
 //! core, so the output never holds two families claiming one sample name.
 #![deny(missing_docs)]
@@ -85,6 +91,13 @@ impl OpenMetricsEncoder {
         registry.visit(&mut Writer { enc: self, out });
         out.put_slice(b"# EOF\n");
     }
+}
+
+/// Whether `v` may be written where OpenMetrics wants a counter-like value
+/// (`_total`, and the `_sum` of histograms and summaries): not NaN, not
+/// negative.
+fn counter_like(v: f64) -> bool {
+    v >= 0.0
 }
 
 struct Writer<'a> {
@@ -144,8 +157,10 @@ impl MetricVisitor for Writer<'_> {
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         match *value {
             SeriesValue::Counter { value, created } => {
-                self.sample("_total", labels, None, value);
-                self.created(labels, Some(created));
+                if counter_like(value.as_f64()) {
+                    self.sample("_total", labels, None, value);
+                    self.created(labels, Some(created));
+                }
             }
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", labels, None, v),
             SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
@@ -170,8 +185,10 @@ impl MetricVisitor for Writer<'_> {
                         value,
                     );
                 }
-                self.sample("_sum", labels, None, Number::Float(h.sum));
-                self.sample("_count", labels, None, Number::UInt(h.count));
+                if counter_like(h.sum) && h.upper_bounds.iter().all(|&b| b >= 0.0) {
+                    self.sample("_sum", labels, None, Number::Float(h.sum));
+                    self.sample("_count", labels, None, Number::UInt(h.count));
+                }
                 self.created(labels, h.created);
             }
             SeriesValue::Summary(s) => {
@@ -180,8 +197,10 @@ impl MetricVisitor for Writer<'_> {
                     let extra = Some(Extra::Quantile(q.as_bytes()));
                     self.sample("", labels, extra, Number::Float(v));
                 }
-                self.sample("_sum", labels, None, Number::Float(s.sum));
-                self.sample("_count", labels, None, Number::UInt(s.count));
+                if counter_like(s.sum) {
+                    self.sample("_sum", labels, None, Number::Float(s.sum));
+                    self.sample("_count", labels, None, Number::UInt(s.count));
+                }
                 self.created(labels, s.created);
             }
         }
@@ -255,8 +274,6 @@ mod tests {
         let expected = "# HELP rpc_seconds a \\\\ b\\n\\\"c\\\"\n# TYPE rpc_seconds summary\n\
              rpc_seconds{m=\"get\",quantile=\"0.5\"} 0.25\n\
              rpc_seconds{m=\"get\",quantile=\"1.0\"} +Inf\n\
-             rpc_seconds_sum{m=\"get\"} NaN\n\
-             rpc_seconds_count{m=\"get\"} 4\n\
              rpc_seconds_created{m=\"get\"} 1.5\n\
              # TYPE build info\n\
              build_info{version=\"1.2\\n\"} 1\n\

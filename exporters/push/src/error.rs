@@ -1,0 +1,128 @@
+//! The one error type of this crate.
+
+use std::{fmt, io, time::Duration};
+
+/// Why building a [`Pusher`](crate::Pusher) or talking to the Pushgateway
+/// failed.
+///
+/// Configuration mistakes (`Invalid*`, [`EmptyJob`](Self::EmptyJob)) come
+/// from [`PusherBuilder::build`](crate::PusherBuilder::build);
+/// [`LabelConflict`](Self::LabelConflict) is found before anything is sent;
+/// the rest describe one request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The gateway URL is not `http://host[:port][/path-prefix]`.
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The job name is empty; the Pushgateway requires one.
+    EmptyJob,
+    /// A grouping label name that is not a valid Prometheus label name, is
+    /// `job`, or is given twice.
+    InvalidGroupingLabel {
+        /// The label name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An extra header whose name is not an HTTP token, whose value holds a
+    /// control character, or that this client writes itself.
+    InvalidHeader {
+        /// The header name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A zero timeout.
+    InvalidTimeout,
+    /// A pushed series carries a label the grouping key sets (`job` or a
+    /// grouping label). The Pushgateway would silently overwrite it with
+    /// the grouping key's value, so nothing was sent.
+    LabelConflict {
+        /// The family whose series carries the label.
+        family: String,
+        /// The label name.
+        label: String,
+    },
+    /// The gateway's host name did not resolve.
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The resolver's error.
+        source: io::Error,
+    },
+    /// No connection to the gateway could be opened (refused, unreachable).
+    Connect {
+        /// `host:port` of the gateway.
+        addr: String,
+        /// The error of the last address tried.
+        source: io::Error,
+    },
+    /// The request did not complete within the configured timeout (connect,
+    /// send and response together).
+    Timeout {
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The connection failed after it was opened (reset, closed early).
+    Io(io::Error),
+    /// The gateway's answer is not a well-formed HTTP/1.x response.
+    MalformedResponse(String),
+    /// The gateway answered with a status other than 2xx.
+    Status {
+        /// The HTTP status code.
+        code: u16,
+        /// The gateway's message: the response body, lossily decoded as
+        /// UTF-8, trimmed and cut to at most 4 KiB.
+        body: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl { url, reason } => {
+                write!(f, "invalid Pushgateway URL {url:?}: {reason}")
+            }
+            Self::EmptyJob => f.write_str("the job name is empty; the Pushgateway requires one"),
+            Self::InvalidGroupingLabel { name, reason } => {
+                write!(f, "invalid grouping label {name:?}: {reason}")
+            }
+            Self::InvalidHeader { name, reason } => write!(f, "invalid header {name:?}: {reason}"),
+            Self::InvalidTimeout => f.write_str("the timeout must be greater than zero"),
+            Self::LabelConflict { family, label } => write!(
+                f,
+                "a series of {family:?} has the label {label:?}, which the grouping key sets; \
+                 the Pushgateway would overwrite it, so nothing was pushed"
+            ),
+            Self::Resolve { host, source } => write!(f, "cannot resolve {host:?}: {source}"),
+            Self::Connect { addr, source } => write!(f, "cannot connect to {addr}: {source}"),
+            Self::Timeout { timeout } => {
+                write!(f, "the Pushgateway did not answer within {timeout:?}")
+            }
+            Self::Io(e) => write!(f, "connection to the Pushgateway failed: {e}"),
+            Self::MalformedResponse(why) => {
+                write!(f, "malformed response from the Pushgateway: {why}")
+            }
+            Self::Status { code, body } if body.is_empty() => {
+                write!(f, "the Pushgateway answered {code}")
+            }
+            Self::Status { code, body } => write!(f, "the Pushgateway answered {code}: {body}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Resolve { source, .. } | Self::Connect { source, .. } | Self::Io(source) => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The grouping key: the job and the grouping labels, their validation, and
+//! the request path `/metrics/job/<job>{/<label>/<value>}` they make.
+
+use hotmetrics_core::{FamilyDesc, LabelSet, MetricVisitor, Registry, SeriesValue};
+
+use crate::Error;
+use crate::url::{BASE64_URL, base64_encode, percent_encode};
+
+/// Checks the grouping labels: valid Prometheus label names (not `__*`),
+/// not `job`, no name twice.
+pub(crate) fn validate(job: &str, labels: &[(String, String)]) -> Result<(), Error> {
+    if job.is_empty() {
+        return Err(Error::EmptyJob);
+    }
+    for (i, (name, _)) in labels.iter().enumerate() {
+        let reason = if hotmetrics_core::validate_label_name(name).is_err() {
+            "not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
+        } else if name == "job" {
+            "the job is the first part of the grouping key; it is not a grouping label"
+        } else if labels[..i].iter().any(|(n, _)| n == name) {
+            "given twice"
+        } else {
+            continue;
+        };
+        return Err(Error::InvalidGroupingLabel {
+            name: name.clone(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// The path of the group: `prefix` then `/metrics/job/<job>{/<label>/<value>}`.
+pub(crate) fn path(prefix: &str, job: &str, labels: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(prefix.len() + 64);
+    out.push_str(prefix);
+    out.push_str("/metrics");
+    segment(&mut out, "job", job);
+    for (name, value) in labels {
+        segment(&mut out, name, value);
+    }
+    out
+}
+
+/// Appends `/<name>/<value>`, or `/<name>@base64/<base64url(value)>` for a
+/// value no plain path segment can carry: one holding `/` (even
+/// percent-encoded, the gateway's router would split it), an empty one
+/// (`//` would vanish), and `.` or `..` (the router cleans those away with
+/// a redirect, also when percent-encoded).
+fn segment(out: &mut String, name: &str, value: &str) {
+    out.push('/');
+    out.push_str(name);
+    if value.is_empty() {
+        // base64 of nothing is nothing: one `=` of padding keeps the
+        // segment, as the Pushgateway documents.
+        out.push_str("@base64/=");
+    } else if value.contains('/') || value == "." || value == ".." {
+        out.push_str("@base64/");
+        base64_encode(out, value.as_bytes(), BASE64_URL);
+    } else {
+        out.push('/');
+        percent_encode(out, value);
+    }
+}
+
+/// Finds the first series carrying `job` or one of the grouping labels,
+/// which the Pushgateway would overwrite without a word.
+pub(crate) fn find_conflict(registry: &Registry, labels: &[(String, String)]) -> Result<(), Error> {
+    let mut check = ConflictCheck {
+        labels,
+        family: String::new(),
+        found: None,
+    };
+    registry.visit(&mut check);
+    match check.found {
+        Some(label) => Err(Error::LabelConflict {
+            family: check.family,
+            label,
+        }),
+        None => Ok(()),
+    }
+}
+
+struct ConflictCheck<'a> {
+    labels: &'a [(String, String)],
+    family: String,
+    found: Option<String>,
+}
+
+impl MetricVisitor for ConflictCheck<'_> {
+    fn begin_family(&mut self, family: &FamilyDesc<'_>) {
+        if self.found.is_none() {
+            self.family.clear();
+            self.family.push_str(family.name);
+        }
+    }
+
+    fn series(&mut self, labels: &dyn LabelSet, _: &SeriesValue<'_>) {
+        if self.found.is_some() {
+            return;
+        }
+        labels.for_each(&mut |name, _| {
+            if self.found.is_none() && (name == "job" || self.labels.iter().any(|(n, _)| n == name))
+            {
+                self.found = Some(name.to_owned());
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|&(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn plain_values_are_percent_encoded_segments() {
+        let l = labels(&[("instance", "w-1.a_b~"), ("zone", "é %?")]);
+        assert_eq!(
+            path("", "batch", &l),
+            "/metrics/job/batch/instance/w-1.a_b~/zone/%C3%A9%20%25%3F"
+        );
+        assert_eq!(path("/pg", "j", &[]), "/pg/metrics/job/j");
+    }
+
+    #[test]
+    fn slash_empty_and_dot_values_go_through_base64() {
+        let l = labels(&[
+            ("path", "/var/tmp"),
+            ("empty", ""),
+            ("dot", "."),
+            ("dots", ".."),
+            ("three", "..."),
+        ]);
+        assert_eq!(
+            path("", "a/b", &l),
+            "/metrics/job@base64/YS9i/path@base64/L3Zhci90bXA=/empty@base64/=\
+             /dot@base64/Lg==/dots@base64/Li4=/three/..."
+        );
+        // URL-safe alphabet: `-` and `_`, never `+` and `/`.
+        assert_eq!(path("", "/?>", &[]), "/metrics/job@base64/Lz8-");
+        assert_eq!(path("", "/??", &[]), "/metrics/job@base64/Lz8_");
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        assert!(matches!(validate("", &[]), Err(Error::EmptyJob)));
+        assert!(validate("any job/name é", &labels(&[("a", ""), ("b_1", "/")])).is_ok());
+        for (pairs, bad, why) in [
+            (&[("1a", "x")][..], "1a", "not a label name"),
+            (&[("a-b", "x")][..], "a-b", "not a label name"),
+            (&[("", "x")][..], "", "not a label name"),
+            (&[("__x", "x")][..], "__x", "not a label name"),
+            (&[("job", "x")][..], "job", "not a grouping label"),
+            (&[("a", "1"), ("b", "2"), ("a", "3")][..], "a", "twice"),
+        ] {
+            let err = validate("j", &labels(pairs)).unwrap_err();
+            match &err {
+                Error::InvalidGroupingLabel { name, reason } => {
+                    assert_eq!(name, bad);
+                    assert!(reason.contains(why), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn conflicting_series_labels_are_found() {
+        let registry = Registry::new();
+        registry.gauge(("plain", "p")).unwrap().set(1);
+        let v = registry.gauge_vec(("by_host", "h"), &["host"]).unwrap();
+        v.with(&["a"], |g| g.set(1)).unwrap();
+        let grouping = labels(&[("instance", "x")]);
+        assert!(find_conflict(&registry, &grouping).is_ok());
+        let err = find_conflict(&registry, &labels(&[("host", "x")])).unwrap_err();
+        assert!(
+            matches!(&err, Error::LabelConflict { family, label } if family == "by_host" && label == "host"),
+            "{err:?}"
+        );
+
+        let registry = Registry::builder()
+            .const_label("job", "mine")
+            .build()
+            .unwrap();
+        registry.gauge(("up", "u")).unwrap().set(1);
+        let err = find_conflict(&registry, &grouping).unwrap_err();
+        assert!(
+            matches!(&err, Error::LabelConflict { family, label } if family == "up" && label == "job"),
+            "{err:?}"
+        );
+    }
+}
