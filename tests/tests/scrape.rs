@@ -131,3 +131,39 @@ fn steady_state_scrapes_allocate_nothing_in_every_format() {
         }
     }
 }
+
+/// What Prometheus 2.42, 2.42 with native histograms and 3.x send, and junk.
+const ACCEPT_HEADERS: &[&str] = &[
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,\
+     text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,\
+     application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,\
+     text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+     application/openmetrics-text;version=0.0.1;q=0.5,\
+     text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+    "text/plain;x=\"a,b\\\"c\";q=0.5, garbage;;;,,, application/json",
+    "",
+];
+
+#[test]
+fn negotiated_scrapes_allocate_nothing() {
+    let r = registry_under_load();
+    let mut enc = ScrapeEncoder::new();
+    let mut buf = BytesMut::new();
+    for header in ACCEPT_HEADERS {
+        buf.clear();
+        enc.encode_negotiated(Some(header), &r, &mut buf);
+    }
+    buf.reserve(4096);
+    for header in ACCEPT_HEADERS {
+        let before = allocations();
+        let chosen = hotmetrics::exposition::negotiate(Some(header));
+        assert_eq!(allocations() - before, 0, "negotiating {header:?} allocated");
+        std::hint::black_box(chosen);
+        buf.clear();
+        let before = allocations();
+        enc.encode_negotiated(Some(header), &r, &mut buf);
+        assert_eq!(allocations() - before, 0, "scrape for {header:?} allocated");
+    }
+}

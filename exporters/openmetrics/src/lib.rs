@@ -67,7 +67,9 @@ use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
-use hotmetrics_text::lexical::{BoundsText, Extra, GoFloat, put_escaped, put_sample};
+use hotmetrics_text::lexical::{
+    BoundsText, Extra, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -165,26 +167,11 @@ impl MetricVisitor for Writer<'_> {
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", labels, None, v),
             SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
             SeriesValue::StateSet(states) => {
-                for (state, on) in states {
-                    let value = Number::UInt(u64::from(*on));
-                    self.sample("", labels, Some(Extra::State(state)), value);
-                }
+                put_states(self.out, &self.enc.name, labels, states);
             }
             SeriesValue::Histogram(h) => {
-                let mut cumulative = 0u64;
-                let les = self.enc.bounds.get(h.upper_bounds, true);
-                for (le, count) in les.zip(h.bucket_counts) {
-                    cumulative += count;
-                    let value = Number::UInt(cumulative);
-                    put_sample(
-                        self.out,
-                        &self.enc.name,
-                        "_bucket",
-                        labels,
-                        Some(Extra::Le(le)),
-                        value,
-                    );
-                }
+                let (out, enc) = (&mut *self.out, &mut *self.enc);
+                put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, true);
                 if counter_like(h.sum) && h.upper_bounds.iter().all(|&b| b >= 0.0) {
                     self.sample("_sum", labels, None, Number::Float(h.sum));
                     self.sample("_count", labels, None, Number::UInt(h.count));
@@ -192,11 +179,7 @@ impl MetricVisitor for Writer<'_> {
                 self.created(labels, h.created);
             }
             SeriesValue::Summary(s) => {
-                for &(q, v) in s.quantiles {
-                    let q = GoFloat::new(q, true);
-                    let extra = Some(Extra::Quantile(q.as_bytes()));
-                    self.sample("", labels, extra, Number::Float(v));
-                }
+                put_quantiles(self.out, &self.enc.name, labels, s.quantiles, true);
                 if counter_like(s.sum) {
                     self.sample("_sum", labels, None, Number::Float(s.sum));
                     self.sample("_count", labels, None, Number::UInt(s.count));

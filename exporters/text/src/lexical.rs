@@ -5,7 +5,7 @@
 //! `hotmetrics-openmetrics` builds on these functions.
 
 use bytes::{BufMut, BytesMut};
-use hotmetrics_core::{LabelSet, Number};
+use hotmetrics_core::{HistogramValue, LabelSet, Number};
 
 /// Writes a float the way Prometheus parses it back: `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
@@ -283,6 +283,47 @@ pub fn put_sample(
     out.put_u8(b' ');
     put_number(out, value);
     out.put_u8(b'\n');
+}
+
+/// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
+/// bounds spelled through `bounds` (`point`: OpenMetrics' `.0`).
+pub fn put_buckets(
+    out: &mut BytesMut,
+    name: &str,
+    labels: &dyn LabelSet,
+    bounds: &mut BoundsText,
+    h: &HistogramValue<'_>,
+    point: bool,
+) {
+    let mut cumulative = 0u64;
+    for (le, count) in bounds.get(h.upper_bounds, point).zip(h.bucket_counts) {
+        cumulative += count;
+        let value = Number::UInt(cumulative);
+        put_sample(out, name, "_bucket", labels, Some(Extra::Le(le)), value);
+    }
+}
+
+/// Writes a summary's `quantile` lines (`point`: OpenMetrics' `.0`).
+pub fn put_quantiles(
+    out: &mut BytesMut,
+    name: &str,
+    labels: &dyn LabelSet,
+    quantiles: &[(f64, f64)],
+    point: bool,
+) {
+    for &(q, v) in quantiles {
+        let q = GoFloat::new(q, point);
+        let extra = Some(Extra::Quantile(q.as_bytes()));
+        put_sample(out, name, "", labels, extra, Number::Float(v));
+    }
+}
+
+/// Writes one `<name>{labels,<name>="<state>"} 0|1` line per state.
+pub fn put_states(out: &mut BytesMut, name: &str, labels: &dyn LabelSet, states: &[(&str, bool)]) {
+    for (state, on) in states {
+        let value = Number::UInt(u64::from(*on));
+        put_sample(out, name, "", labels, Some(Extra::State(state)), value);
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
-use lexical::{BoundsText, Extra, GoFloat, put_escaped, put_sample};
+use lexical::{BoundsText, Extra, put_buckets, put_escaped, put_quantiles, put_sample, put_states};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -117,35 +117,16 @@ impl MetricVisitor for Writer<'_> {
             SeriesValue::Unknown(v) => self.sample("", labels, None, v),
             SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
             SeriesValue::StateSet(states) => {
-                for (state, on) in states {
-                    let value = Number::UInt(u64::from(*on));
-                    self.sample("", labels, Some(Extra::State(state)), value);
-                }
+                put_states(self.out, &self.enc.name, labels, states);
             }
             SeriesValue::Histogram(h) => {
-                let mut cumulative = 0u64;
-                let les = self.enc.bounds.get(h.upper_bounds, false);
-                for (le, count) in les.zip(h.bucket_counts) {
-                    cumulative += count;
-                    let value = Number::UInt(cumulative);
-                    put_sample(
-                        self.out,
-                        &self.enc.name,
-                        "_bucket",
-                        labels,
-                        Some(Extra::Le(le)),
-                        value,
-                    );
-                }
+                let (out, enc) = (&mut *self.out, &mut *self.enc);
+                put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, false);
                 self.sample("_sum", labels, None, Number::Float(h.sum));
                 self.sample("_count", labels, None, Number::UInt(h.count));
             }
             SeriesValue::Summary(s) => {
-                for &(q, v) in s.quantiles {
-                    let q = GoFloat::new(q, false);
-                    let extra = Some(Extra::Quantile(q.as_bytes()));
-                    self.sample("", labels, extra, Number::Float(v));
-                }
+                put_quantiles(self.out, &self.enc.name, labels, s.quantiles, false);
                 self.sample("_sum", labels, None, Number::Float(s.sum));
                 self.sample("_count", labels, None, Number::UInt(s.count));
             }
