@@ -1,0 +1,110 @@
+//! The `/metrics` HTTP endpoint for a hotmetrics registry, on hyper 1 and
+//! tokio: content negotiation (Prometheus text, OpenMetrics, protobuf),
+//! gzip, optional Basic or bearer authentication, optional TLS, and
+//! request limits that keep a slow or hostile client away from your
+//! application.
+//!
+//! Two ways in:
+//! - [`Server`]: for an application that is not async (most broker
+//!   consumer loops). It runs on a thread of its own with its own tokio
+//!   runtime and stops when its [`ServerHandle`] is shut down or dropped.
+//! - [`MetricsService`]: the same routes as a `hyper` service and a plain
+//!   async method, for an application that already runs an HTTP server.
+//!
+//! ```
+//! use hotmetrics_core::Registry;
+//! use hotmetrics_http::Server;
+//! use std::io::{Read, Write};
+//!
+//! let registry = Registry::new();
+//! let processed = registry.counter(("processed", "Messages processed.")).unwrap();
+//! let server = Server::builder()
+//!     .registry(registry.clone())
+//!     .addr("127.0.0.1:0".parse().unwrap()) // the default is 127.0.0.1:9464
+//!     .start()?;
+//!
+//! processed.inc_by(3); // the consumer loop goes on as before
+//!
+//! // What Prometheus (or curl) does:
+//! let mut conn = std::net::TcpStream::connect(server.local_addr()).unwrap();
+//! conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+//! let mut response = String::new();
+//! conn.read_to_string(&mut response).unwrap();
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+//! assert!(response.ends_with("processed_total 3\n"));
+//!
+//! server.shutdown()?; // or drop it
+//! # Ok::<(), hotmetrics_http::Error>(())
+//! ```
+//!
+//! On the default address, with authentication and TLS (`no_run`: it
+//! binds port 9464):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[cfg(feature = "tls")] {
+//! let registry = hotmetrics_core::Registry::new();
+//! let handle = hotmetrics_http::Server::builder()
+//!     .registry(registry)
+//!     .addr("0.0.0.0:9464".parse()?)
+//!     .bearer_token("s3cr3t-token")
+//!     .tls_pem(&std::fs::read("cert.pem")?, &std::fs::read("key.pem")?)
+//!     .self_metrics(true)
+//!     .start()?;
+//! // ... run the consumer; `handle` stops the server when dropped.
+//! # drop(handle);
+//! # }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Routes
+//! `/metrics` (negotiated exposition), `/` (an HTML page linking it),
+//! `/health` (`200 OK`, open even when authentication is required, for
+//! liveness probes); 404 elsewhere, 405 with `Allow: GET, HEAD` for other
+//! methods. See [`MetricsService`].
+//!
+//! # Format and compression
+//! The format is chosen from the `Accept` header by
+//! [`hotmetrics_exposition::negotiate`], the rules of Prometheus' own
+//! client libraries: Prometheus 2.x and 3.x get OpenMetrics (protobuf
+//! with native histograms enabled), curl and browsers get text 0.0.4.
+//! `Content-Type` is always set. With `Accept-Encoding: gzip` (weights
+//! honoured: `gzip;q=0` means no), the body is gzipped, with
+//! `Content-Encoding: gzip`; `/metrics` always sends
+//! `Vary: Accept-Encoding`.
+//!
+//! # Cost to the application
+//! None on its threads: updates are per-thread and a scrape reads them
+//! without blocking writers. Scrapes are encoded on the server's threads
+//! into pooled buffers that are reused from one scrape to the next.
+//!
+//! # Features
+//! - `text`, `openmetrics`, `protobuf` (all default): the formats offered.
+//! - `tls`: `ServerBuilder::tls_pem` (HTTPS), rustls with the *ring* provider.
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod error;
+mod gzip;
+mod limits;
+mod self_metrics;
+mod server;
+mod service;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+pub use error::Error;
+pub use server::{Server, ServerBuilder, ServerHandle};
+pub use service::{MetricsService, ResponseFuture};
+
+/// Where a [`Server`] listens unless told otherwise: `127.0.0.1:9464`,
+/// loopback only (9464 is the port OpenTelemetry's Prometheus exporters
+/// use by default).
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9464));

@@ -1,0 +1,516 @@
+//! [`Server`]: the endpoint on its own thread and tokio runtime, for
+//! applications that are not async.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hotmetrics_core::Registry;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::limits::{Activity, Limits, Watched};
+use crate::service::{MetricsService, ServiceConfig};
+use crate::{DEFAULT_ADDR, Error};
+
+/// Entry point: [`Server::builder`].
+///
+/// ```
+/// use hotmetrics_core::Registry;
+/// use hotmetrics_http::Server;
+///
+/// let registry = Registry::new();
+/// let handle = Server::builder()
+///     .registry(registry.clone())
+///     .addr("127.0.0.1:0".parse().unwrap())
+///     .start()?;
+/// println!("scrape http://{}/metrics", handle.local_addr());
+/// handle.shutdown()?;
+/// # Ok::<(), hotmetrics_http::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    _private: (),
+}
+
+impl Server {
+    /// A builder with the safe defaults: [`DEFAULT_ADDR`] (loopback only),
+    /// the process-wide [`hotmetrics_core::default_registry`], no
+    /// authentication, no TLS, gzip on, the limits listed on
+    /// [`ServerBuilder`].
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            registry: None,
+            addr: DEFAULT_ADDR,
+            service: ServiceConfig::default(),
+            limits: Limits::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            config_error: None,
+        }
+    }
+}
+
+/// Configures and starts a [`Server`], or builds a [`MetricsService`] with
+/// the same settings for a server of your own.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`addr`](Self::addr) | [`DEFAULT_ADDR`], `127.0.0.1:9464`: reachable from this host only |
+/// | [`max_connections`](Self::max_connections) | 64; further clients wait in the listen backlog |
+/// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4; further scrapes get 503 with `Retry-After: 1` |
+/// | [`max_header_bytes`](Self::max_header_bytes) | 16 KiB; larger request heads get 431 |
+/// | [`max_request_body`](Self::max_request_body) | 1 KiB declared `Content-Length`; larger gets 413 |
+/// | [`header_read_timeout`](Self::header_read_timeout) | 10 s from connect (or from the first byte after a response) to a complete request head |
+/// | [`idle_timeout`](Self::idle_timeout) | 90 s without traffic, then the connection is closed |
+/// | [`shutdown_timeout`](Self::shutdown_timeout) | 5 s for in-flight requests at shutdown |
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `start` or `build_service`"]
+pub struct ServerBuilder {
+    registry: Option<Registry>,
+    addr: SocketAddr,
+    service: ServiceConfig,
+    limits: Limits,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsPem>,
+    /// The first invalid setting, reported by `start`.
+    config_error: Option<String>,
+}
+
+impl ServerBuilder {
+    /// The registry to serve (default: the process-wide
+    /// [`hotmetrics_core::default_registry`]).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The address to listen on (default [`DEFAULT_ADDR`]). Port 0 picks a
+    /// free port; [`ServerHandle::local_addr`] tells which. Use
+    /// `0.0.0.0:9464` to be reachable from other hosts, preferably with
+    /// authentication and TLS.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Registers the server's own metrics into the served registry
+    /// (default off). Names are fixed (the registry's prefix, if any, goes
+    /// in front):
+    /// - `hotmetrics_http_scrapes_total{format="text|openmetrics|protobuf"}`:
+    ///   scrapes served, counted as they start (a scrape includes itself);
+    /// - `hotmetrics_http_scrapes_rejected_total{reason="busy|unauthorized"}`;
+    /// - `hotmetrics_http_scrape_duration_seconds`: histogram of encode
+    ///   (and compression) time;
+    /// - `hotmetrics_http_scrape_bytes_total`: exposition bytes encoded,
+    ///   before compression;
+    /// - `hotmetrics_http_scrape_series`: series in the last scrape.
+    ///
+    /// Registering twice in one registry fails with
+    /// [`Error::SelfMetrics`].
+    pub fn self_metrics(mut self, enabled: bool) -> Self {
+        self.service.self_metrics = enabled;
+        self
+    }
+
+    /// Requires HTTP Basic authentication (RFC 7617) on every path except
+    /// `/health`, which stays open for liveness probes. Compared in
+    /// constant time. Without TLS the password crosses the network in
+    /// clear text. The user name may not contain `:`.
+    pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
+        if let Err(e) = self
+            .service
+            .auth
+            .set_basic(user.as_ref(), password.as_ref())
+        {
+            self.config_error.get_or_insert(e.to_string());
+        }
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` (RFC 6750) on every path
+    /// except `/health`; with [`basic_auth`](Self::basic_auth) too, either
+    /// one is accepted. The token uses the RFC 6750 character set
+    /// (`A-Z a-z 0-9 - . _ ~ + / =`).
+    pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
+        if let Err(e) = self.service.auth.set_bearer(token.as_ref()) {
+            self.config_error.get_or_insert(e.to_string());
+        }
+        self
+    }
+
+    /// Serves HTTPS with this certificate chain (PEM, leaf first) and
+    /// private key (PEM: PKCS#8, PKCS#1 or SEC1). Checked by
+    /// [`start`](Self::start), which fails with [`Error::Tls`] if they are
+    /// unusable. TLS 1.2 and 1.3 through rustls with the *ring* provider.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_pem(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.tls = Some(crate::tls::TlsPem {
+            cert_chain: cert_chain_pem.to_vec(),
+            key: key_pem.to_vec(),
+        });
+        self
+    }
+
+    /// Whether `/metrics` may answer with gzip when the request's
+    /// `Accept-Encoding` allows it (default on).
+    pub fn gzip(mut self, enabled: bool) -> Self {
+        self.service.gzip = enabled;
+        self
+    }
+
+    /// The most connections served at once (default 64, at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
+    /// The most scrapes encoded at once (default 4, at least 1); more get
+    /// `503 Service Unavailable` with `Retry-After: 1` right away.
+    pub fn max_concurrent_scrapes(mut self, max: usize) -> Self {
+        self.limits.max_concurrent_scrapes = max;
+        self.service.max_concurrent_scrapes = max;
+        self
+    }
+
+    /// The largest request head, request line included (default 16 KiB,
+    /// at least 1 KiB); a larger one gets `431 Request Header Fields Too
+    /// Large` and the connection is closed.
+    pub fn max_header_bytes(mut self, max: usize) -> Self {
+        self.limits.max_header_bytes = max;
+        self
+    }
+
+    /// The largest `Content-Length` a request may declare (default 1 KiB);
+    /// more gets `413 Content Too Large`. Bodies are never read.
+    pub fn max_request_body(mut self, max: u64) -> Self {
+        self.limits.max_request_body = max;
+        self.service.max_request_body = max;
+        self
+    }
+
+    /// How long a request head may take to arrive, counted from the
+    /// connection's start or from the first byte after the previous
+    /// response (default 10 s); then the connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may go without reading or writing a byte,
+    /// outside the computing of a response, before it is closed (default
+    /// 90 s). This closes idle keep-alive connections and clients that
+    /// stopped reading their response.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long [`ServerHandle::shutdown`] lets in-flight requests finish
+    /// (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if let Some(reason) = &self.config_error {
+            return Err(Error::Config(reason.clone()));
+        }
+        self.limits.validate()
+    }
+
+    /// A [`MetricsService`] with these settings (authentication, gzip,
+    /// scrape and body limits, self-metrics), for an HTTP server of your
+    /// own; the address, TLS, connection limits and timeouts are the
+    /// server's business then.
+    pub fn build_service(self) -> Result<MetricsService, Error> {
+        self.check()?;
+        let registry = self
+            .registry
+            .unwrap_or_else(|| hotmetrics_core::default_registry().clone());
+        MetricsService::with_config(registry, self.service)
+    }
+
+    /// Binds the address and starts serving on a new thread
+    /// (`hotmetrics-http`) with its own single-threaded tokio runtime;
+    /// scrapes are encoded on up to
+    /// [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) helper
+    /// threads of that runtime, started on demand. The application's
+    /// threads do no work for the server.
+    ///
+    /// Returns once the socket listens, so a scrape can follow at once.
+    pub fn start(self) -> Result<ServerHandle, Error> {
+        self.check()?;
+        #[cfg(feature = "tls")]
+        let tls = self
+            .tls
+            .as_ref()
+            .map(crate::tls::TlsPem::acceptor)
+            .transpose()?;
+        let addr = self.addr;
+        let limits = Arc::new(self.limits.clone());
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        let service = self.build_service()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .max_blocking_threads(limits.max_concurrent_scrapes)
+            .thread_name("hotmetrics-http-encode")
+            .build()
+            .map_err(Error::Runtime)?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let serving = Serving {
+            service: service.clone(),
+            http: Arc::new(limits.http1()),
+            limits,
+            #[cfg(feature = "tls")]
+            tls,
+        };
+        let thread = std::thread::Builder::new()
+            .name("hotmetrics-http".into())
+            .spawn(move || {
+                let result = runtime.block_on(async move {
+                    let listener = TcpListener::from_std(listener).map_err(Error::Runtime)?;
+                    serving.run(listener, shutdown_rx).await
+                });
+                // Encodes still running (a stuck collector) are abandoned.
+                runtime.shutdown_timeout(Duration::from_millis(100));
+                result
+            })
+            .map_err(Error::Runtime)?;
+        Ok(ServerHandle {
+            local_addr,
+            service,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running [`Server`]. Dropping it shuts the server down, as
+/// [`shutdown`](Self::shutdown) does, and waits for it.
+#[derive(Debug)]
+#[must_use = "dropping the handle stops the server"]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    service: MetricsService,
+    shutdown: Option<watch::Sender<bool>>,
+    thread: Option<JoinHandle<Result<(), Error>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port when port 0
+    /// was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The service answering the requests (to look at its buffer pool).
+    pub fn service(&self) -> &MetricsService {
+        &self.service
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to
+    /// [`shutdown_timeout`](ServerBuilder::shutdown_timeout), then closes
+    /// the connections still busy), closes idle keep-alive connections,
+    /// and waits for the server thread to end. Blocks for at most about
+    /// the shutdown timeout.
+    ///
+    /// Errors: [`Error::ShutdownTimeout`] if connections had to be cut,
+    /// [`Error::ServerPanicked`], or the error that had already stopped
+    /// the server.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.stop()
+    }
+
+    /// Whether the server thread has ended (it only does on its own if its
+    /// runtime failed).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        if let Some(tx) = self.shutdown.take() {
+            // The server may already be gone; `thread` tells why.
+            let _ = tx.send(true);
+        }
+        match self.thread.take() {
+            Some(thread) => thread.join().unwrap_or(Err(Error::ServerPanicked)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// What the server thread needs.
+struct Serving {
+    service: MetricsService,
+    http: Arc<http1::Builder>,
+    limits: Arc<Limits>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Resolves when shutdown is asked for (or the handle is gone).
+async fn shutdown_requested(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Serving {
+    async fn run(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), Error> {
+        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
+        let mut connections = JoinSet::new();
+        loop {
+            while connections.try_join_next().is_some() {}
+            // Wait for a free slot before accepting: excess clients queue
+            // in the kernel's backlog, not in memory here.
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => slot,
+                () = shutdown_requested(&mut shutdown) => break,
+            };
+            let Ok(slot) = slot else { break };
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = shutdown_requested(&mut shutdown) => break,
+            };
+            let stream = match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, a connection reset before
+                    // accept, ...: back off briefly instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let connection = Connection {
+                service: self.service.clone(),
+                http: Arc::clone(&self.http),
+                limits: Arc::clone(&self.limits),
+                shutdown: shutdown.clone(),
+            };
+            #[cfg(feature = "tls")]
+            let tls = self.tls.clone();
+            connections.spawn(async move {
+                let _slot = slot;
+                #[cfg(feature = "tls")]
+                if let Some(tls) = tls {
+                    connection.serve_tls(stream, tls).await;
+                    return;
+                }
+                connection.serve(stream).await;
+            });
+        }
+        drop(listener);
+        let drained = tokio::time::timeout(self.limits.shutdown_timeout, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        match drained {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let closed = connections.len();
+                connections.shutdown().await;
+                Err(Error::ShutdownTimeout { closed })
+            }
+        }
+    }
+}
+
+/// One accepted connection.
+struct Connection {
+    service: MetricsService,
+    http: Arc<http1::Builder>,
+    limits: Arc<Limits>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    #[cfg(feature = "tls")]
+    async fn serve_tls(self, stream: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor) {
+        let handshake = tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream));
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            done = handshake => {
+                if let Ok(Ok(stream)) = done {
+                    self.serve(stream).await;
+                }
+            }
+            () = shutdown_requested(&mut shutdown) => {}
+        }
+    }
+
+    /// Serves HTTP/1.1 on `io` until the client closes, a limit closes it,
+    /// or shutdown drains it.
+    async fn serve<IO>(mut self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let activity = Activity::new();
+        let io = TokioIo::new(Watched::new(io, Arc::clone(&activity)));
+        let service = self.service.clone();
+        let tracked = Arc::clone(&activity);
+        let handler = hyper::service::service_fn(move |request| {
+            let guard = tracked.request_started();
+            let response = service.handle(request);
+            async move {
+                let response = response.await;
+                drop(guard);
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let mut connection = pin!(self.http.serve_connection(io, handler));
+        let mut watchdog = tokio::time::interval(self.limits.watchdog_tick());
+        watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut draining = false;
+        loop {
+            tokio::select! {
+                // Finished, or failed (client gone, malformed request
+                // already answered by hyper): either way, done.
+                _ = connection.as_mut() => return,
+                _ = watchdog.tick() => {
+                    if activity.expired(&self.limits) {
+                        // Dropping the connection closes the socket.
+                        return;
+                    }
+                }
+                () = shutdown_requested(&mut self.shutdown), if !draining => {
+                    // Finishes a request in flight, then closes; closes an
+                    // idle connection at once.
+                    connection.as_mut().graceful_shutdown();
+                    draining = true;
+                }
+            }
+        }
+    }
+}
