@@ -170,7 +170,10 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Vec<Family>, ParseError> {
             (family.metric_type.as_str(), suffix),
             ("counter", "_total") | ("histogram" | "summary", "_sum" | "_count" | "_bucket")
         );
-        if dialect == Dialect::OpenMetrics && counter_like && (sample.value.is_nan() || sample.value < 0.0) {
+        if dialect == Dialect::OpenMetrics
+            && counter_like
+            && (sample.value.is_nan() || sample.value < 0.0)
+        {
             return Err(err(
                 line_no,
                 format!("counter-like {} is {}", sample.name, sample.value),

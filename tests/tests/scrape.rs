@@ -159,7 +159,11 @@ fn negotiated_scrapes_allocate_nothing() {
     for header in ACCEPT_HEADERS {
         let before = allocations();
         let chosen = hotmetrics::exposition::negotiate(Some(header));
-        assert_eq!(allocations() - before, 0, "negotiating {header:?} allocated");
+        assert_eq!(
+            allocations() - before,
+            0,
+            "negotiating {header:?} allocated"
+        );
         std::hint::black_box(chosen);
         buf.clear();
         let before = allocations();

@@ -1,0 +1,635 @@
+//! A simulated message consumer, instrumented with [`hotmetrics::broker`]
+//! (FastStream's metric names, so Grafana dashboard 22130 works as is),
+//! serving `/metrics` for Prometheus.
+//!
+//! Producer threads fill a bounded in-memory queue; worker threads take
+//! messages off it and handle each one for a random time in the latency
+//! range (a sleep, as a handler waiting on I/O would), then ack, nack,
+//! reject, skip or fail it. Some handled messages are published to a
+//! destination, which sometimes fails. Every step goes through
+//! `BrokerMetrics` on the workers' hot path: received and processed
+//! messages by handler and status, the in-process gauge, size and duration
+//! histograms, publish counts and durations, exceptions by type.
+//!
+//! ```sh
+//! cargo run --release --example broker_consumer --features http
+//! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
+//! ```
+//!
+//! Every two seconds it prints one line: messages processed per second,
+//! the scrapes served so far by format, and the cost of the metric calls,
+//! measured: on one message in 8, each worker reads the clock around
+//! every metric call it makes (receive, publish, and finishing both
+//! guards) and subtracts the cost of a clock read, calibrated at start-up.
+//! That is the cost in the real program, caches cooled by the sleeps
+//! included. At start-up it also times the same calls in a tight loop on a
+//! scratch registry, the best case.
+//!
+//! Without `--seconds` it runs until killed: Ctrl-C ends the process the
+//! default way (no final summary; the OS closes the socket).
+
+use hotmetrics::Registry;
+use hotmetrics::broker::{Broker, BrokerMetrics, DestinationMetrics, HandlerMetrics};
+use hotmetrics::http::{DEFAULT_ADDR, Server};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const USAGE: &str = "\
+usage: broker_consumer [--addr HOST:PORT] [--workers N] [--seconds N] [--latency-ms MIN-MAX]
+
+  --addr HOST:PORT      where /metrics is served (default 127.0.0.1:9464; port 0 picks one)
+  --workers N           worker threads handling messages (default: the CPU count)
+  --seconds N           stop cleanly after N seconds (default: run until killed; Ctrl-C
+                        ends the process without a final summary)
+  --latency-ms MIN-MAX  handling time of a message, uniform in [MIN, MAX] milliseconds
+                        (default 0.5-20); a published message adds 0.1-1 ms of send time
+  --help                this text";
+
+/// The queues (topics) messages come from: the `handler` label.
+const HANDLERS: [&str; 3] = ["orders", "payments", "shipments"];
+/// Where some handled messages are sent: the `destination` label.
+const DESTINATION: &str = "notifications";
+/// Exception types of failed handling and failed sends.
+const HANDLE_ERRORS: [&str; 3] = ["ValueError", "TimeoutError", "DecodeError"];
+const PUBLISH_ERRORS: [&str; 2] = ["ConnectionError", "TimeoutError"];
+/// Send time of a publish, in nanoseconds.
+const PUBLISH_LATENCY_NS: (u64, u64) = (100_000, 1_000_000);
+const PRODUCERS: usize = 2;
+const QUEUE_CAPACITY: usize = 256;
+/// One message in this many has its metric calls timed.
+const SAMPLE_EVERY: u64 = 8;
+const REPORT_EVERY: Duration = Duration::from_secs(2);
+
+/// The `status` values, in the order of [`WorkerStats::outcomes`].
+const STATUSES: [&str; 5] = ["acked", "nacked", "rejected", "skipped", "error"];
+
+#[derive(Debug)]
+struct Config {
+    addr: SocketAddr,
+    workers: usize,
+    seconds: Option<u64>,
+    /// Handling time range, nanoseconds.
+    latency_ns: (u64, u64),
+}
+
+fn main() -> ExitCode {
+    let config = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("broker_consumer: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("broker_consumer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Config>, String> {
+    let mut config = Config {
+        addr: DEFAULT_ADDR,
+        workers: thread::available_parallelism().map_or(2, |n| n.get()),
+        seconds: None,
+        latency_ns: (500_000, 20_000_000),
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        if flag == "--help" || flag == "-h" {
+            return Ok(None);
+        }
+        if !matches!(
+            flag.as_str(),
+            "--addr" | "--workers" | "--seconds" | "--latency-ms"
+        ) {
+            return Err(format!("unknown argument {arg:?}"));
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => args.next().ok_or_else(|| format!("{flag} needs a value"))?,
+        };
+        let bad = |what: &str| format!("{flag} {value:?}: {what}");
+        match flag.as_str() {
+            "--addr" => {
+                config.addr = value
+                    .parse()
+                    .map_err(|_| bad("expected HOST:PORT, e.g. 127.0.0.1:9464"))?;
+            }
+            "--workers" => {
+                config.workers = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| (1..=1024).contains(&n))
+                    .ok_or_else(|| bad("expected a whole number from 1 to 1024"))?;
+            }
+            "--seconds" => {
+                config.seconds = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| bad("expected a whole number of seconds, at least 1"))?,
+                );
+            }
+            _ => {
+                let ms = |s: &str| {
+                    s.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite() && (0.0..=10_000.0).contains(v))
+                };
+                let (min, max) = value
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((ms(a)?, ms(b)?)))
+                    .filter(|(a, b)| a <= b)
+                    .ok_or_else(|| {
+                        bad("expected MIN-MAX in milliseconds, 0 <= MIN <= MAX <= 10000")
+                    })?;
+                config.latency_ns = ((min * 1e6) as u64, (max * 1e6) as u64);
+            }
+        }
+    }
+    Ok(Some(config))
+}
+
+/// A message on the in-memory queue.
+#[derive(Debug)]
+struct Message {
+    /// Index into [`HANDLERS`].
+    handler: usize,
+    size: usize,
+}
+
+/// What one worker has done, written only by that worker (load + store,
+/// no read-modify-write), read by the reporter. One cache line pair each.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct WorkerStats {
+    /// By status, in [`STATUSES`] order.
+    outcomes: [AtomicU64; 5],
+    published: AtomicU64,
+    publish_failed: AtomicU64,
+    /// The timed messages since the last report (locked once per sampled
+    /// message, outside the timed calls, and by the reporter).
+    samples: Mutex<Samples>,
+}
+
+/// Timings of sampled messages.
+#[derive(Debug, Default)]
+struct Samples {
+    /// Per message: time spent in metric calls, clock cost removed.
+    metric_ns: Vec<u64>,
+    /// Sum of the time from receive to finish of those messages.
+    handle_ns: u64,
+}
+
+impl Samples {
+    /// Takes every worker's samples.
+    fn drain(stats: &[WorkerStats]) -> Self {
+        let mut all = Self::default();
+        for s in stats {
+            let mut s = s.samples.lock().unwrap_or_else(PoisonError::into_inner);
+            all.metric_ns.append(&mut s.metric_ns);
+            all.handle_ns += std::mem::take(&mut s.handle_ns);
+        }
+        all
+    }
+}
+
+fn bump(a: &AtomicU64, by: u64) {
+    a.store(a.load(Relaxed) + by, Relaxed);
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Totals {
+    outcomes: [u64; 5],
+    published: u64,
+    publish_failed: u64,
+}
+
+impl Totals {
+    fn of(stats: &[WorkerStats]) -> Self {
+        let mut t = Self::default();
+        for s in stats {
+            for (sum, o) in t.outcomes.iter_mut().zip(&s.outcomes) {
+                *sum += o.load(Relaxed);
+            }
+            t.published += s.published.load(Relaxed);
+            t.publish_failed += s.publish_failed.load(Relaxed);
+        }
+        t
+    }
+
+    fn processed(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+}
+
+/// xorshift64*: small, fast, good enough to simulate traffic.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(stream: u64) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        // splitmix64 of the time and the stream, never 0.
+        let mut z = now ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Self((z ^ (z >> 31)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// Times the metric calls of a sampled message.
+struct Meter {
+    on: bool,
+    ns: u64,
+    calls: u64,
+}
+
+impl Meter {
+    #[inline]
+    fn time<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        if !self.on {
+            return f();
+        }
+        let start = Instant::now();
+        let r = f();
+        self.ns += start.elapsed().as_nanos() as u64;
+        self.calls += 1;
+        r
+    }
+}
+
+/// What a worker shares with the others.
+struct Shared {
+    handlers: Vec<HandlerMetrics>,
+    destination: DestinationMetrics,
+    queue: Mutex<Receiver<Message>>,
+    stop: Arc<AtomicBool>,
+    latency_ns: (u64, u64),
+    /// Cost of one `Instant::now()` + `elapsed()`, subtracted per timed call.
+    clock_ns: u64,
+}
+
+fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let registry = Registry::new();
+    #[cfg(target_os = "linux")]
+    registry.register_collector(hotmetrics::ProcessCollector::new())?;
+    let metrics = BrokerMetrics::builder(Broker::Kafka).build(&registry)?;
+    let handlers = HANDLERS
+        .iter()
+        .map(|h| metrics.handler(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let destination = metrics.destination(DESTINATION)?;
+
+    let server = Server::builder()
+        .registry(registry.clone())
+        .addr(config.addr)
+        .self_metrics(true)
+        .start()
+        .map_err(|e| format!("cannot serve on {}: {e}", config.addr))?;
+
+    let (lo, hi) = config.latency_ns;
+    println!(
+        "broker_consumer: {} workers, {PRODUCERS} producers, handlers {}, \
+         handling time {}-{} ms (uniform), publishing to {DESTINATION}",
+        config.workers,
+        HANDLERS.join("/"),
+        lo as f64 / 1e6,
+        hi as f64 / 1e6,
+    );
+    println!("serving http://{}/metrics", server.local_addr());
+    let clock_ns = calibrate_clock();
+    let (receive_ack, publish_success) = calibrate_tight_loop()?;
+    println!(
+        "tight loop, one thread, scratch registry: receive+ack {receive_ack:.1} ns/msg, \
+         publish+success {publish_success:.1} ns/send (clock read: {clock_ns} ns)"
+    );
+    match config.seconds {
+        Some(s) => println!("running for {s} s"),
+        None => println!("running until killed (Ctrl-C)"),
+    }
+
+    let (tx, rx) = sync_channel(QUEUE_CAPACITY);
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        handlers,
+        destination,
+        queue: Mutex::new(rx),
+        stop: Arc::clone(&stop),
+        latency_ns: config.latency_ns,
+        clock_ns,
+    });
+    let stats: Arc<[WorkerStats]> = (0..config.workers)
+        .map(|_| WorkerStats::default())
+        .collect();
+
+    let producers = (0..PRODUCERS)
+        .map(|p| {
+            // Not `shared`: it owns the receiving end, which must close
+            // when the workers are gone to unblock a producer's `send`.
+            let (tx, stop) = (tx.clone(), Arc::clone(&stop));
+            thread::Builder::new()
+                .name(format!("producer-{p}"))
+                .spawn(move || produce(&tx, &stop, p as u64))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(tx);
+    let workers = (0..config.workers)
+        .map(|w| {
+            let (shared, stats) = (Arc::clone(&shared), Arc::clone(&stats));
+            thread::Builder::new()
+                .name(format!("worker-{w}"))
+                .spawn(move || work(&shared, &stats[w], 1000 + w as u64))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let started = Instant::now();
+    let deadline = config.seconds.map(|s| started + Duration::from_secs(s));
+    let mut last = (started, Totals::default());
+    loop {
+        let next = last.0 + REPORT_EVERY;
+        let wake = deadline.map_or(next, |d| d.min(next));
+        thread::sleep(wake.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        let totals = Totals::of(&stats);
+        report(
+            &registry,
+            started,
+            now,
+            &last,
+            &totals,
+            Samples::drain(&stats),
+        );
+        last = (now, totals);
+        if deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+    }
+
+    stop.store(true, Relaxed);
+    // Workers stop taking messages (what is still queued would be
+    // redelivered by a real broker); producers then find the queue closed.
+    for w in workers {
+        w.join().map_err(|_| "a worker panicked")?;
+    }
+    drop(shared);
+    for p in producers {
+        p.join().map_err(|_| "a producer panicked")?;
+    }
+    let totals = Totals::of(&stats);
+    let elapsed = started.elapsed().as_secs_f64();
+    let by_status = STATUSES
+        .iter()
+        .zip(totals.outcomes)
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "done: {} messages in {elapsed:.1} s ({:.1} msg/s): {by_status}; \
+         published {} ({} failed)",
+        totals.processed(),
+        totals.processed() as f64 / elapsed,
+        totals.published,
+        totals.publish_failed,
+    );
+    server.shutdown()?;
+    Ok(())
+}
+
+/// The cost of reading the clock around a call, to subtract from timings.
+fn calibrate_clock() -> u64 {
+    const N: u32 = 100_000;
+    let start = Instant::now();
+    let mut sink = 0u64;
+    for _ in 0..N {
+        sink = sink.wrapping_add(std::hint::black_box(Instant::now()).elapsed().as_nanos() as u64);
+    }
+    std::hint::black_box(sink);
+    // Each iteration reads the clock twice, as `Meter::time` does.
+    (start.elapsed().as_nanos() / u128::from(N)) as u64
+}
+
+/// ns per `receive(..).ack()` and per `publish().success()`, one thread, in
+/// a tight loop on a scratch registry (so the served one is not touched).
+fn calibrate_tight_loop() -> Result<(f64, f64), hotmetrics::Error> {
+    const N: u32 = 200_000;
+    let scratch = Registry::new();
+    let metrics = BrokerMetrics::new(&scratch, Broker::Kafka)?;
+    let handler = metrics.handler("calibration")?;
+    let destination = metrics.destination("calibration")?;
+    for _ in 0..1000 {
+        handler.receive(256).ack();
+        destination.publish().success();
+    }
+    let start = Instant::now();
+    for i in 0..N {
+        handler
+            .receive(std::hint::black_box(i as usize & 4095))
+            .ack();
+    }
+    let receive = start.elapsed().as_nanos() as f64 / f64::from(N);
+    let start = Instant::now();
+    for _ in 0..N {
+        std::hint::black_box(&destination).publish().success();
+    }
+    let publish = start.elapsed().as_nanos() as f64 / f64::from(N);
+    Ok((receive, publish))
+}
+
+fn produce(tx: &SyncSender<Message>, stop: &AtomicBool, stream: u64) {
+    let mut rng = Rng::new(stream);
+    while !stop.load(Relaxed) {
+        // Sizes spread over 16 B .. 2 MiB, log-uniform.
+        let base = 1usize << rng.range(4, 20);
+        let message = Message {
+            handler: rng.below(HANDLERS.len() as u64) as usize,
+            size: base + rng.below(base as u64) as usize,
+        };
+        if tx.send(message).is_err() {
+            return; // the workers are gone
+        }
+    }
+}
+
+fn work(shared: &Shared, stats: &WorkerStats, stream: u64) {
+    let mut rng = Rng::new(stream);
+    let mut seen = 0u64;
+    while !shared.stop.load(Relaxed) {
+        let next = shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv_timeout(Duration::from_millis(50));
+        match next {
+            Ok(message) => {
+                handle(shared, stats, &mut rng, &message, seen % SAMPLE_EVERY == 0);
+                seen += 1;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Handles one message: the simulated work, the outcome, and the metrics.
+fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message, sample: bool) {
+    let handler = &shared.handlers[message.handler];
+    let mut meter = Meter {
+        on: sample,
+        ns: 0,
+        calls: 0,
+    };
+    let start = sample.then(Instant::now);
+
+    let guard = meter.time(|| handler.receive(message.size));
+    let (lo, hi) = shared.latency_ns;
+    thread::sleep(Duration::from_nanos(rng.range(lo, hi)));
+    let status = match rng.below(1000) {
+        0..30 => {
+            let exception = rng.pick(&HANDLE_ERRORS);
+            meter.time(|| guard.error(exception));
+            4
+        }
+        30..60 => {
+            meter.time(|| guard.nack());
+            1
+        }
+        60..75 => {
+            meter.time(|| guard.reject());
+            2
+        }
+        75..95 => {
+            meter.time(|| guard.skip());
+            3
+        }
+        // Handled; 40% of these send a result on, and a failed send means
+        // the message is nacked to be retried.
+        _ if rng.below(100) < 40 => {
+            let send = meter.time(|| shared.destination.publish());
+            let (lo, hi) = PUBLISH_LATENCY_NS;
+            thread::sleep(Duration::from_nanos(rng.range(lo, hi)));
+            bump(&stats.published, 1);
+            if rng.below(100) < 5 {
+                let exception = rng.pick(&PUBLISH_ERRORS);
+                meter.time(|| send.error(exception));
+                meter.time(|| guard.nack());
+                bump(&stats.publish_failed, 1);
+                1
+            } else {
+                meter.time(|| send.success());
+                meter.time(|| guard.ack());
+                0
+            }
+        }
+        _ => {
+            meter.time(|| guard.ack());
+            0
+        }
+    };
+    bump(&stats.outcomes[status], 1);
+    if let Some(start) = start {
+        let clock = meter.calls * shared.clock_ns;
+        let handle_ns = start.elapsed().as_nanos() as u64;
+        let mut samples = stats.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        samples.metric_ns.push(meter.ns.saturating_sub(clock));
+        samples.handle_ns += handle_ns;
+    }
+}
+
+/// One summary line for the interval from `last` to `now`.
+fn report(
+    registry: &Registry,
+    started: Instant,
+    now: Instant,
+    last: &(Instant, Totals),
+    t: &Totals,
+    samples: Samples,
+) {
+    let Samples {
+        metric_ns: mut samples,
+        handle_ns,
+    } = samples;
+    let (since, before) = last;
+    let secs = now.duration_since(*since).as_secs_f64().max(1e-9);
+    let rate = (t.processed() - before.processed()) as f64 / secs;
+    samples.sort_unstable();
+    let cost = if samples.is_empty() {
+        "metrics: no message sampled".to_owned()
+    } else {
+        let total: u64 = samples.iter().sum();
+        format!(
+            "metrics: median {} ns/msg, mean {} ns ({} msgs timed) = {:.4}% of handling time",
+            samples[samples.len() / 2],
+            total / samples.len() as u64,
+            samples.len(),
+            100.0 * total as f64 / handle_ns.max(1) as f64,
+        )
+    };
+    // What the server has served, read from its self-metrics.
+    let snapshot = registry.snapshot();
+    let scrapes = snapshot
+        .family("hotmetrics_http_scrapes")
+        .map(|f| {
+            f.series
+                .iter()
+                .filter_map(|s| match s.value {
+                    hotmetrics::ValueSnapshot::Counter(v) if v > 0.0 => {
+                        Some(format!("{} {v}", s.labels.first()?.1))
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let scrapes = if scrapes.is_empty() {
+        "none".to_owned()
+    } else {
+        scrapes.join(", ")
+    };
+    println!(
+        "[{:>5.1}s] {rate:7.1} msg/s processed ({} total) | {cost} | scrapes: {scrapes}",
+        now.duration_since(started).as_secs_f64(),
+        t.processed(),
+    );
+}
