@@ -32,6 +32,9 @@ pub struct SeriesSnapshot {
     pub labels: Vec<(String, String)>,
     /// The value.
     pub value: ValueSnapshot,
+    /// Creation time (seconds since the Unix epoch) of counters, histograms
+    /// and summaries that report one.
+    pub created: Option<f64>,
 }
 
 /// An owned [`SeriesValue`].
@@ -121,6 +124,12 @@ impl MetricVisitor for Snapshot {
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         let mut pairs = Vec::new();
         labels.for_each(&mut |n, v| pairs.push((n.to_owned(), v.to_owned())));
+        let created = match *value {
+            SeriesValue::Counter { created, .. } => Some(created),
+            SeriesValue::Histogram(h) => h.created,
+            SeriesValue::Summary(s) => s.created,
+            _ => None,
+        };
         let value = match *value {
             SeriesValue::Counter { value, .. } => ValueSnapshot::Counter(value.as_f64()),
             SeriesValue::Gauge(v) => ValueSnapshot::Gauge(v.as_f64()),
@@ -145,6 +154,7 @@ impl MetricVisitor for Snapshot {
             f.series.push(SeriesSnapshot {
                 labels: pairs,
                 value,
+                created,
             });
         }
     }

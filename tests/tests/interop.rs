@@ -9,8 +9,8 @@
 //! installs them all.
 
 use hotmetrics::{
-    Buckets, Collector, Described, FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Opts,
-    Registry, SeriesValue, SummaryValue,
+    Buckets, Collector, Described, FamilyDesc, FamilySnapshot, LabelSet, MetricType, MetricVisitor,
+    Number, Opts, Registry, SeriesSnapshot, SeriesValue, SummaryValue, ValueSnapshot,
 };
 use hotmetrics_tests::{fixture, proto};
 use std::io::Write;
@@ -423,94 +423,14 @@ fn assert_same(what: &str, expected: &[String], actual: &[String]) {
 // ---------------------------------------------------------------------------
 // What the registry holds, and what each format should say about it
 
-#[derive(Clone, Debug)]
-struct ModelFamily {
-    name: String,
-    help: String,
-    metric_type: MetricType,
-    unit: Option<String>,
-    series: Vec<(Vec<(String, String)>, ModelValue)>,
-}
-
-#[derive(Clone, Debug)]
-enum ModelValue {
-    Counter(f64, f64),
-    Gauge(f64),
-    Histogram {
-        bounds: Vec<f64>,
-        counts: Vec<u64>,
-        count: u64,
-        sum: f64,
-        created: Option<f64>,
-    },
-    Summary {
-        quantiles: Vec<(f64, f64)>,
-        count: u64,
-        sum: f64,
-        created: Option<f64>,
-    },
-    Info,
-    StateSet(Vec<(String, bool)>),
-    Unknown(f64),
-}
-
-#[derive(Default)]
-struct Model(Vec<ModelFamily>);
-
-impl MetricVisitor for Model {
-    fn begin_family(&mut self, f: &FamilyDesc<'_>) {
-        self.0.push(ModelFamily {
-            name: f.name.to_owned(),
-            help: f.help.to_owned(),
-            metric_type: f.metric_type,
-            unit: f.unit.map(str::to_owned),
-            series: Vec::new(),
-        });
-    }
-
-    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
-        let mut pairs = Vec::new();
-        labels.for_each(&mut |n, v| pairs.push((n.to_owned(), v.to_owned())));
-        let value = match *value {
-            SeriesValue::Counter { value, created } => ModelValue::Counter(value.as_f64(), created),
-            SeriesValue::Gauge(v) => ModelValue::Gauge(v.as_f64()),
-            SeriesValue::Unknown(v) => ModelValue::Unknown(v.as_f64()),
-            SeriesValue::Info => ModelValue::Info,
-            SeriesValue::StateSet(states) => {
-                ModelValue::StateSet(states.iter().map(|(s, on)| (s.to_string(), *on)).collect())
-            }
-            SeriesValue::Histogram(h) => ModelValue::Histogram {
-                bounds: h.upper_bounds.to_vec(),
-                counts: h.bucket_counts.to_vec(),
-                count: h.count,
-                sum: h.sum,
-                created: h.created,
-            },
-            SeriesValue::Summary(s) => ModelValue::Summary {
-                quantiles: s.quantiles.to_vec(),
-                count: s.count,
-                sum: s.sum,
-                created: s.created,
-            },
-        };
-        self.0
-            .last_mut()
-            .expect("begin_family first")
-            .series
-            .push((pairs, value));
-    }
-}
-
-fn model(registry: &Registry) -> Vec<ModelFamily> {
-    let mut m = Model::default();
-    registry.visit(&mut m);
-    m.0
+fn model(registry: &Registry) -> Vec<FamilySnapshot> {
+    registry.snapshot().families
 }
 
 /// What a parser of `format` should report for `model`: the Python parsers'
 /// view (0.0.4 counters lose `_total` in the family name, untyped reads as
 /// unknown, 0.0.4 has no units, info and state sets are 0.0.4 gauges).
-fn expected(model: &[ModelFamily], format: Format) -> Vec<Fam> {
+fn expected(model: &[FamilySnapshot], format: Format) -> Vec<Fam> {
     let om = format == Format::OpenMetrics;
     model
         .iter()
@@ -528,7 +448,12 @@ fn expected(model: &[ModelFamily], format: Format) -> Vec<Fam> {
                 (MetricType::StateSet, false) => (n.clone(), "gauge"),
             };
             let mut samples = Vec::new();
-            for (labels, value) in &f.series {
+            for SeriesSnapshot {
+                labels,
+                value,
+                created,
+            } in &f.series
+            {
                 let mut push = |suffix: &str, extra: Option<(&str, String)>, value: f64| {
                     let mut labels = labels.clone();
                     if let Some((k, v)) = extra {
@@ -541,25 +466,24 @@ fn expected(model: &[ModelFamily], format: Format) -> Vec<Fam> {
                     });
                 };
                 match value {
-                    ModelValue::Counter(v, created) => {
+                    ValueSnapshot::Counter(v) => {
                         push("_total", None, *v);
-                        if om {
-                            push("_created", None, *created);
+                        if let (true, Some(c)) = (om, created) {
+                            push("_created", None, *c);
                         }
                     }
-                    ModelValue::Gauge(v) | ModelValue::Unknown(v) => push("", None, *v),
-                    ModelValue::Info => push("_info", None, 1.0),
-                    ModelValue::StateSet(states) => {
+                    ValueSnapshot::Gauge(v) | ValueSnapshot::Unknown(v) => push("", None, *v),
+                    ValueSnapshot::Info => push("_info", None, 1.0),
+                    ValueSnapshot::StateSet(states) => {
                         for (state, on) in states {
                             push("", Some((n, state.clone())), f64::from(u8::from(*on)));
                         }
                     }
-                    ModelValue::Histogram {
-                        bounds,
-                        counts,
+                    ValueSnapshot::Histogram {
+                        upper_bounds: bounds,
+                        bucket_counts: counts,
                         count,
                         sum,
-                        created,
                     } => {
                         let mut cumulative = 0;
                         for (i, c) in counts.iter().enumerate() {
@@ -580,11 +504,10 @@ fn expected(model: &[ModelFamily], format: Format) -> Vec<Fam> {
                             push("_created", None, *c);
                         }
                     }
-                    ModelValue::Summary {
+                    ValueSnapshot::Summary {
                         quantiles,
                         count,
                         sum,
-                        created,
                     } => {
                         for (q, v) in quantiles {
                             push("", Some(("quantile", fmt_f64(*q))), *v);
