@@ -68,7 +68,7 @@ use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
 use hotmetrics_text::lexical::{
-    BoundsText, Extra, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+    BoundsText, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
 };
 
 /// The Content-Type of this format.
@@ -108,14 +108,14 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, extra: Option<Extra<'_>>, v: Number) {
-        put_sample(self.out, &self.enc.name, suffix, labels, extra, v);
+    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, labels, None, v);
     }
 
     /// `<name>_created` for the series, when its creation time is known.
     fn created(&mut self, labels: &dyn LabelSet, created: Option<f64>) {
         if let Some(t) = created.filter(|t| t.is_finite()) {
-            self.sample("_created", labels, None, Number::Float(t));
+            self.sample("_created", labels, Number::Float(t));
         }
     }
 
@@ -160,12 +160,12 @@ impl MetricVisitor for Writer<'_> {
         match *value {
             SeriesValue::Counter { value, created } => {
                 if counter_like(value.as_f64()) {
-                    self.sample("_total", labels, None, value);
+                    self.sample("_total", labels, value);
                     self.created(labels, Some(created));
                 }
             }
-            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", labels, None, v),
-            SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
+            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", labels, v),
+            SeriesValue::Info => self.sample("_info", labels, Number::UInt(1)),
             SeriesValue::StateSet(states) => {
                 put_states(self.out, &self.enc.name, labels, states);
             }
@@ -173,16 +173,16 @@ impl MetricVisitor for Writer<'_> {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
                 put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, true);
                 if counter_like(h.sum) && h.upper_bounds.iter().all(|&b| b >= 0.0) {
-                    self.sample("_sum", labels, None, Number::Float(h.sum));
-                    self.sample("_count", labels, None, Number::UInt(h.count));
+                    self.sample("_sum", labels, Number::Float(h.sum));
+                    self.sample("_count", labels, Number::UInt(h.count));
                 }
                 self.created(labels, h.created);
             }
             SeriesValue::Summary(s) => {
                 put_quantiles(self.out, &self.enc.name, labels, s.quantiles, true);
                 if counter_like(s.sum) {
-                    self.sample("_sum", labels, None, Number::Float(s.sum));
-                    self.sample("_count", labels, None, Number::UInt(s.count));
+                    self.sample("_sum", labels, Number::Float(s.sum));
+                    self.sample("_count", labels, Number::UInt(s.count));
                 }
                 self.created(labels, s.created);
             }

@@ -46,7 +46,7 @@ use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
-use lexical::{BoundsText, Extra, put_buckets, put_escaped, put_quantiles, put_sample, put_states};
+use lexical::{BoundsText, put_buckets, put_escaped, put_quantiles, put_sample, put_states};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -77,8 +77,8 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, extra: Option<Extra<'_>>, v: Number) {
-        put_sample(self.out, &self.enc.name, suffix, labels, extra, v);
+    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, labels, None, v);
     }
 }
 
@@ -112,23 +112,23 @@ impl MetricVisitor for Writer<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         match *value {
-            SeriesValue::Counter { value, .. } => self.sample("_total", labels, None, value),
-            SeriesValue::Gauge(v) => self.sample("", labels, None, v),
-            SeriesValue::Unknown(v) => self.sample("", labels, None, v),
-            SeriesValue::Info => self.sample("_info", labels, None, Number::UInt(1)),
+            SeriesValue::Counter { value, .. } => self.sample("_total", labels, value),
+            SeriesValue::Gauge(v) => self.sample("", labels, v),
+            SeriesValue::Unknown(v) => self.sample("", labels, v),
+            SeriesValue::Info => self.sample("_info", labels, Number::UInt(1)),
             SeriesValue::StateSet(states) => {
                 put_states(self.out, &self.enc.name, labels, states);
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
                 put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, false);
-                self.sample("_sum", labels, None, Number::Float(h.sum));
-                self.sample("_count", labels, None, Number::UInt(h.count));
+                self.sample("_sum", labels, Number::Float(h.sum));
+                self.sample("_count", labels, Number::UInt(h.count));
             }
             SeriesValue::Summary(s) => {
                 put_quantiles(self.out, &self.enc.name, labels, s.quantiles, false);
-                self.sample("_sum", labels, None, Number::Float(s.sum));
-                self.sample("_count", labels, None, Number::UInt(s.count));
+                self.sample("_sum", labels, Number::Float(s.sum));
+                self.sample("_count", labels, Number::UInt(s.count));
             }
         }
     }
