@@ -115,7 +115,7 @@ proptest! {
             match dialect {
                 Dialect::Text => TextEncoder::new().encode(&registry, &mut buf),
                 Dialect::OpenMetrics => OpenMetricsEncoder::new().encode(&registry, &mut buf),
-            }
+            };
             let text = std::str::from_utf8(&buf).unwrap();
             let families = parse(text, dialect).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
             for f in &families {

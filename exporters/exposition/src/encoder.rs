@@ -50,8 +50,9 @@ impl ScrapeEncoder {
     }
 
     /// Appends `registry`'s exposition in `format` to `out` (clear `out`
-    /// first to reuse it for a new scrape).
-    pub fn encode(&mut self, format: Format, registry: &Registry, out: &mut BytesMut) {
+    /// first to reuse it for a new scrape); returns the number of series
+    /// written.
+    pub fn encode(&mut self, format: Format, registry: &Registry, out: &mut BytesMut) -> usize {
         #[cfg(not(any(feature = "text", feature = "openmetrics", feature = "protobuf")))]
         let _ = (registry, out);
         match format {

@@ -36,7 +36,7 @@ fn direct(format: Format, registry: &Registry) -> BytesMut {
         #[cfg(feature = "protobuf")]
         Format::Protobuf => hotmetrics_protobuf::ProtobufEncoder::new().encode(registry, &mut out),
         _ => unreachable!("a format of a newer hotmetrics-exposition"),
-    }
+    };
     out
 }
 
@@ -90,4 +90,28 @@ fn encode_negotiated_is_negotiate_then_encode() {
 fn debug_output() {
     let encoder = ScrapeEncoder::default();
     assert!(format!("{encoder:?}").starts_with("ScrapeEncoder"));
+}
+
+#[test]
+fn every_format_reports_the_series_it_wrote() {
+    let registry = Registry::new();
+    let c = registry.counter_vec(("c_total", "c"), &["l"]).unwrap();
+    c.with(&["a"], |c| c.inc()).unwrap();
+    c.with(&["b"], |c| c.inc()).unwrap();
+    registry.gauge(("g", "g")).unwrap().set(1);
+    let h = registry
+        .histogram_vec(("h_seconds", "h"), Buckets::default(), &["l"])
+        .unwrap();
+    h.with(&["x"], |h| h.observe(0.1)).unwrap();
+    registry.counter_f64(("f", "f")).unwrap().inc();
+    let mut encoder = ScrapeEncoder::new();
+    let mut body = BytesMut::new();
+    for &format in Format::available() {
+        body.clear();
+        assert_eq!(
+            encoder.encode(format, &registry, &mut body),
+            5,
+            "{format:?}"
+        );
+    }
 }

@@ -23,7 +23,7 @@ use crate::Error;
 use crate::auth::Auth;
 use crate::gzip::{GzipEncoder, accepts_gzip};
 use crate::limits::{DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_REQUEST_BODY};
-use crate::self_metrics::{SelfMetrics, count_series};
+use crate::self_metrics::SelfMetrics;
 
 /// The response body type of every route.
 type Body = Full<Bytes>;
@@ -434,15 +434,11 @@ impl Inner {
         } = &mut scratch;
         body.clear();
         body.reserve(*body_alloc);
-        encoder.encode(format, &self.registry, body);
+        let series = encoder.encode(format, &self.registry, body);
         // The buffer starts at its allocation's start here, so this is the
         // allocation's size.
         *body_alloc = body.capacity();
         let encoded_len = body.len();
-        let series = self
-            .self_metrics
-            .as_ref()
-            .map(|_| count_series(format, body));
         let mut compressed_ok = false;
         if gzip {
             compressed.clear();
@@ -458,8 +454,8 @@ impl Inner {
         } else {
             body.split().freeze()
         };
-        if let (Some(m), Some(series)) = (&self.self_metrics, series) {
-            m.scrape_done(started.elapsed(), encoded_len, series);
+        if let Some(m) = &self.self_metrics {
+            m.scrape_done(started.elapsed(), encoded_len, series as u64);
         }
         {
             let mut pool = self.lock_pool();

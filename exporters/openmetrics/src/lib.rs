@@ -88,10 +88,18 @@ impl OpenMetricsEncoder {
         Self::default()
     }
 
-    /// Appends the registry's exposition, `# EOF` included, to `out`.
-    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) {
-        registry.visit(&mut Writer { enc: self, out });
+    /// Appends the registry's exposition, `# EOF` included, to `out`;
+    /// returns the number of series written.
+    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) -> usize {
+        let mut writer = Writer {
+            enc: self,
+            out,
+            series: 0,
+        };
+        registry.visit(&mut writer);
+        let series = writer.series;
         out.put_slice(b"# EOF\n");
+        series
     }
 }
 
@@ -105,6 +113,7 @@ fn counter_like(v: f64) -> bool {
 struct Writer<'a> {
     enc: &'a mut OpenMetricsEncoder,
     out: &'a mut BytesMut,
+    series: usize,
 }
 
 impl Writer<'_> {
@@ -157,6 +166,7 @@ impl MetricVisitor for Writer<'_> {
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        self.series += 1;
         match *value {
             SeriesValue::Counter { value, created } => {
                 if counter_like(value.as_f64()) {

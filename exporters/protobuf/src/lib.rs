@@ -131,19 +131,26 @@ impl ProtobufEncoder {
         Self::default()
     }
 
-    /// Appends the registry's exposition to `out`.
-    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) {
+    /// Appends the registry's exposition to `out`; returns the number of
+    /// series written.
+    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) -> usize {
         self.open = None;
-        let mut writer = Writer { enc: self, out };
+        let mut writer = Writer {
+            enc: self,
+            out,
+            series: 0,
+        };
         registry.visit(&mut writer);
         // A collector that forgot its last `end_family` still gets it.
         writer.end_family();
+        writer.series
     }
 }
 
 struct Writer<'a> {
     enc: &'a mut ProtobufEncoder,
     out: &'a mut BytesMut,
+    series: usize,
 }
 
 impl Writer<'_> {
@@ -189,6 +196,7 @@ impl MetricVisitor for Writer<'_> {
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        self.series += 1;
         let created = Timestamp::from_unix_seconds;
         match value {
             SeriesValue::Counter { value, created: t } => {

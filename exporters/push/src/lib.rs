@@ -353,7 +353,7 @@ impl Pusher {
         match self.format {
             Format::Protobuf => self.protobuf.encode(registry, &mut self.body),
             Format::Text => self.text.encode(registry, &mut self.body),
-        }
+        };
         self.send(method, true)
     }
 

@@ -85,7 +85,7 @@ fn requests_carry_the_method_path_headers_and_body() {
             Format::Protobuf => {
                 hotmetrics_protobuf::ProtobufEncoder::new().encode(&registry, &mut want_body)
             }
-        }
+        };
         assert_eq!(
             seen.head,
             [

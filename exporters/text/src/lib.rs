@@ -65,15 +65,23 @@ impl TextEncoder {
         Self::default()
     }
 
-    /// Appends the registry's exposition to `out`.
-    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) {
-        registry.visit(&mut Writer { enc: self, out });
+    /// Appends the registry's exposition to `out`; returns the number of
+    /// series written.
+    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) -> usize {
+        let mut writer = Writer {
+            enc: self,
+            out,
+            series: 0,
+        };
+        registry.visit(&mut writer);
+        writer.series
     }
 }
 
 struct Writer<'a> {
     enc: &'a mut TextEncoder,
     out: &'a mut BytesMut,
+    series: usize,
 }
 
 impl Writer<'_> {
@@ -111,6 +119,7 @@ impl MetricVisitor for Writer<'_> {
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        self.series += 1;
         match *value {
             SeriesValue::Counter { value, .. } => self.sample("_total", labels, value),
             SeriesValue::Gauge(v) => self.sample("", labels, v),
