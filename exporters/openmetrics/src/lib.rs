@@ -68,7 +68,7 @@ use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
 use hotmetrics_text::lexical::{
-    BoundsText, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+    BoundsText, LabelBlock, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
 };
 
 /// The Content-Type of this format.
@@ -80,6 +80,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub struct OpenMetricsEncoder {
     name: String,
     bounds: BoundsText,
+    labels: LabelBlock,
 }
 
 impl OpenMetricsEncoder {
@@ -117,14 +118,15 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, v: Number) {
-        put_sample(self.out, &self.enc.name, suffix, labels, None, v);
+    /// One line with the current series' labels.
+    fn sample(&mut self, suffix: &str, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, &self.enc.labels, None, v);
     }
 
     /// `<name>_created` for the series, when its creation time is known.
-    fn created(&mut self, labels: &dyn LabelSet, created: Option<f64>) {
+    fn created(&mut self, created: Option<f64>) {
         if let Some(t) = created.filter(|t| t.is_finite()) {
-            self.sample("_created", labels, Number::Float(t));
+            self.sample("_created", Number::Float(t));
         }
     }
 
@@ -167,34 +169,41 @@ impl MetricVisitor for Writer<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
+        self.enc.labels.set(labels);
         match *value {
             SeriesValue::Counter { value, created } => {
                 if counter_like(value.as_f64()) {
-                    self.sample("_total", labels, value);
-                    self.created(labels, Some(created));
+                    self.sample("_total", value);
+                    self.created(Some(created));
                 }
             }
-            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", labels, v),
-            SeriesValue::Info => self.sample("_info", labels, Number::UInt(1)),
+            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", v),
+            SeriesValue::Info => self.sample("_info", Number::UInt(1)),
             SeriesValue::StateSet(states) => {
-                put_states(self.out, &self.enc.name, labels, states);
+                put_states(self.out, &self.enc.name, &self.enc.labels, states);
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
-                put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, true);
+                put_buckets(out, &enc.name, &enc.labels, &mut enc.bounds, &h, true);
                 if counter_like(h.sum) && h.upper_bounds.iter().all(|&b| b >= 0.0) {
-                    self.sample("_sum", labels, Number::Float(h.sum));
-                    self.sample("_count", labels, Number::UInt(h.count));
+                    self.sample("_sum", Number::Float(h.sum));
+                    self.sample("_count", Number::UInt(h.count));
                 }
-                self.created(labels, h.created);
+                self.created(h.created);
             }
             SeriesValue::Summary(s) => {
-                put_quantiles(self.out, &self.enc.name, labels, s.quantiles, true);
+                put_quantiles(
+                    self.out,
+                    &self.enc.name,
+                    &self.enc.labels,
+                    s.quantiles,
+                    true,
+                );
                 if counter_like(s.sum) {
-                    self.sample("_sum", labels, Number::Float(s.sum));
-                    self.sample("_count", labels, Number::UInt(s.count));
+                    self.sample("_sum", Number::Float(s.sum));
+                    self.sample("_count", Number::UInt(s.count));
                 }
-                self.created(labels, s.created);
+                self.created(s.created);
             }
         }
     }

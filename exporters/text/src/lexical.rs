@@ -30,7 +30,7 @@ pub fn put_number(out: &mut BytesMut, n: Number) {
 
 /// Writes `s` with `\` → `\\` and newline → `\n`; with `quote`, also
 /// `"` → `\"` (label values always; HELP text in OpenMetrics only).
-pub fn put_escaped(out: &mut BytesMut, s: &str, quote: bool) {
+pub fn put_escaped(out: &mut impl BufMut, s: &str, quote: bool) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: &[u8] = match b {
@@ -192,6 +192,8 @@ pub struct BoundsText {
     ends: Vec<usize>,
     point: bool,
     valid: bool,
+    /// Scratch for [`put_buckets`]' per-series line prefix.
+    prefix: Vec<u8>,
 }
 
 impl BoundsText {
@@ -203,6 +205,11 @@ impl BoundsText {
     /// The spelled bounds for `upper_bounds` followed by `+Inf`, formatted
     /// with [`GoFloat`] and `point`; recomputed only when they change.
     pub fn get(&mut self, upper_bounds: &[f64], point: bool) -> impl Iterator<Item = &[u8]> {
+        self.refresh(upper_bounds, point);
+        self.spelled()
+    }
+
+    fn refresh(&mut self, upper_bounds: &[f64], point: bool) {
         if !(self.valid && self.point == point && self.bounds == upper_bounds) {
             self.bounds.clear();
             self.bounds.extend_from_slice(upper_bounds);
@@ -216,6 +223,9 @@ impl BoundsText {
             self.point = point;
             self.valid = true;
         }
+    }
+
+    fn spelled(&self) -> impl Iterator<Item = &[u8]> {
         let text = &self.text;
         let mut start = 0;
         self.ends.iter().map(move |&end| {
@@ -237,69 +247,109 @@ pub enum Extra<'a> {
     State(&'a str),
 }
 
+/// A series' label pairs, escaped once (`a="x",b="y"`, no braces) and reused
+/// for every line of the series: a histogram writes its labels into 14
+/// lines but escapes them once. Keeps its buffer across series and scrapes.
+#[derive(Debug, Default)]
+pub struct LabelBlock(Vec<u8>);
+
+impl LabelBlock {
+    /// Replaces the block with `labels`, escaped.
+    pub fn set(&mut self, labels: &dyn LabelSet) {
+        let block = &mut self.0;
+        block.clear();
+        labels.for_each(&mut |n, v| {
+            if !block.is_empty() {
+                block.push(b',');
+            }
+            block.extend_from_slice(n.as_bytes());
+            block.extend_from_slice(b"=\"");
+            put_escaped(block, v, true);
+            block.push(b'"');
+        });
+    }
+
+    /// The escaped pairs.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`.
 pub fn put_sample(
     out: &mut BytesMut,
     name: &str,
     suffix: &str,
-    labels: &dyn LabelSet,
+    labels: &LabelBlock,
     extra: Option<Extra<'_>>,
     value: Number,
 ) {
     out.put_slice(name.as_bytes());
     out.put_slice(suffix.as_bytes());
-    let mut first = true;
-    let mut open = |out: &mut BytesMut, label: &[u8]| {
-        out.put_slice(if first { b"{" } else { b"," });
-        first = false;
-        out.put_slice(label);
-        out.put_slice(b"=\"");
-    };
-    labels.for_each(&mut |n, v| {
-        open(out, n.as_bytes());
-        put_escaped(out, v, true);
-        out.put_u8(b'"');
-    });
+    let labels = labels.as_bytes();
+    let braces = !labels.is_empty() || extra.is_some();
+    if braces {
+        out.put_u8(b'{');
+        out.put_slice(labels);
+    }
     if let Some(extra) = extra {
+        if !labels.is_empty() {
+            out.put_u8(b',');
+        }
         match extra {
             Extra::Le(text) => {
-                open(out, b"le");
+                out.put_slice(b"le=\"");
                 out.put_slice(text);
             }
             Extra::Quantile(text) => {
-                open(out, b"quantile");
+                out.put_slice(b"quantile=\"");
                 out.put_slice(text);
             }
             Extra::State(state) => {
-                open(out, name.as_bytes());
+                out.put_slice(name.as_bytes());
+                out.put_slice(b"=\"");
                 put_escaped(out, state, true);
             }
         }
         out.put_u8(b'"');
     }
-    if !first {
-        out.put_u8(b'}');
-    }
-    out.put_u8(b' ');
+    out.put_slice(if braces { b"} " } else { b" " });
     put_number(out, value);
     out.put_u8(b'\n');
 }
 
 /// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
-/// bounds spelled through `bounds` (`point`: OpenMetrics' `.0`).
+/// bounds spelled through `bounds` (`point`: OpenMetrics' `.0`). The line
+/// up to the bound (`<name>_bucket{<labels>,le="`) is the same for every
+/// bucket, so it is built once in `prefix` and copied.
 pub fn put_buckets(
     out: &mut BytesMut,
     name: &str,
-    labels: &dyn LabelSet,
+    labels: &LabelBlock,
     bounds: &mut BoundsText,
     h: &HistogramValue<'_>,
     point: bool,
 ) {
+    let labels = labels.as_bytes();
+    let prefix = &mut bounds.prefix;
+    prefix.clear();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b"_bucket{");
+    prefix.extend_from_slice(labels);
+    if !labels.is_empty() {
+        prefix.push(b',');
+    }
+    prefix.extend_from_slice(b"le=\"");
+    bounds.refresh(h.upper_bounds, point);
     let mut cumulative = 0u64;
-    for (le, count) in bounds.get(h.upper_bounds, point).zip(h.bucket_counts) {
+    let prefix = &bounds.prefix;
+    for (le, count) in bounds.spelled().zip(h.bucket_counts) {
         cumulative += count;
-        let value = Number::UInt(cumulative);
-        put_sample(out, name, "_bucket", labels, Some(Extra::Le(le)), value);
+        out.put_slice(prefix);
+        out.put_slice(le);
+        out.put_slice(b"\"} ");
+        out.put_slice(itoa::Buffer::new().format(cumulative).as_bytes());
+        out.put_u8(b'\n');
     }
 }
 
@@ -307,7 +357,7 @@ pub fn put_buckets(
 pub fn put_quantiles(
     out: &mut BytesMut,
     name: &str,
-    labels: &dyn LabelSet,
+    labels: &LabelBlock,
     quantiles: &[(f64, f64)],
     point: bool,
 ) {
@@ -319,7 +369,7 @@ pub fn put_quantiles(
 }
 
 /// Writes one `<name>{labels,<name>="<state>"} 0|1` line per state.
-pub fn put_states(out: &mut BytesMut, name: &str, labels: &dyn LabelSet, states: &[(&str, bool)]) {
+pub fn put_states(out: &mut BytesMut, name: &str, labels: &LabelBlock, states: &[(&str, bool)]) {
     for (state, on) in states {
         let value = Number::UInt(u64::from(*on));
         put_sample(out, name, "", labels, Some(Extra::State(state)), value);

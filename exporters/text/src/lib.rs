@@ -46,7 +46,9 @@ use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
     FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Registry, SeriesValue,
 };
-use lexical::{BoundsText, put_buckets, put_escaped, put_quantiles, put_sample, put_states};
+use lexical::{
+    BoundsText, LabelBlock, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -57,6 +59,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub struct TextEncoder {
     name: String,
     bounds: BoundsText,
+    labels: LabelBlock,
 }
 
 impl TextEncoder {
@@ -85,8 +88,9 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn sample(&mut self, suffix: &str, labels: &dyn LabelSet, v: Number) {
-        put_sample(self.out, &self.enc.name, suffix, labels, None, v);
+    /// One line with the current series' labels.
+    fn sample(&mut self, suffix: &str, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, &self.enc.labels, None, v);
     }
 }
 
@@ -120,24 +124,31 @@ impl MetricVisitor for Writer<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
+        self.enc.labels.set(labels);
         match *value {
-            SeriesValue::Counter { value, .. } => self.sample("_total", labels, value),
-            SeriesValue::Gauge(v) => self.sample("", labels, v),
-            SeriesValue::Unknown(v) => self.sample("", labels, v),
-            SeriesValue::Info => self.sample("_info", labels, Number::UInt(1)),
+            SeriesValue::Counter { value, .. } => self.sample("_total", value),
+            SeriesValue::Gauge(v) => self.sample("", v),
+            SeriesValue::Unknown(v) => self.sample("", v),
+            SeriesValue::Info => self.sample("_info", Number::UInt(1)),
             SeriesValue::StateSet(states) => {
-                put_states(self.out, &self.enc.name, labels, states);
+                put_states(self.out, &self.enc.name, &self.enc.labels, states);
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
-                put_buckets(out, &enc.name, labels, &mut enc.bounds, &h, false);
-                self.sample("_sum", labels, Number::Float(h.sum));
-                self.sample("_count", labels, Number::UInt(h.count));
+                put_buckets(out, &enc.name, &enc.labels, &mut enc.bounds, &h, false);
+                self.sample("_sum", Number::Float(h.sum));
+                self.sample("_count", Number::UInt(h.count));
             }
             SeriesValue::Summary(s) => {
-                put_quantiles(self.out, &self.enc.name, labels, s.quantiles, false);
-                self.sample("_sum", labels, Number::Float(s.sum));
-                self.sample("_count", labels, Number::UInt(s.count));
+                put_quantiles(
+                    self.out,
+                    &self.enc.name,
+                    &self.enc.labels,
+                    s.quantiles,
+                    false,
+                );
+                self.sample("_sum", Number::Float(s.sum));
+                self.sample("_count", Number::UInt(s.count));
             }
         }
     }
