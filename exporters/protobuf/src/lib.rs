@@ -72,10 +72,13 @@ use bytes::BytesMut;
 use hotmetrics_core::{FamilyDesc, LabelSet, MetricType, MetricVisitor, Registry, SeriesValue};
 
 use message::{
-    Counter, Histogram, Metric, MetricValue, Summary, Timestamp, Value, put_message_field,
+    Counter, Histogram, Metric, MetricValue, Summary, Timestamp, Value, encode_label_pairs,
+    put_message_field,
 };
 pub use native::{BucketSpan, NativeHistogram};
-use wire::{begin_delimited, end_delimited, put_bytes_field, put_len_prefix, put_varint_field};
+use wire::{
+    Delimited, begin_delimited, end_delimited, put_bytes_field, put_len_prefix, put_varint_field,
+};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str =
@@ -114,13 +117,20 @@ pub struct ProtobufEncoder {
     has_unit: bool,
     /// The family being written, if any.
     open: Option<OpenFamily>,
+    /// The current series' label pairs, encoded once.
+    labels: BytesMut,
+    /// Each family's length-prefix size in the last scrape, by position:
+    /// the guess that lets the prefix be written in place.
+    prefix_sizes: Vec<usize>,
 }
 
 /// A family whose length prefix is still to be written.
 #[derive(Debug)]
 struct OpenFamily {
-    /// Where its length prefix starts in the output.
-    start: usize,
+    /// Its length prefix, still to be written.
+    prefix: Delimited,
+    /// Its position in the scrape.
+    index: usize,
     /// Metrics written so far.
     metrics: usize,
 }
@@ -139,6 +149,7 @@ impl ProtobufEncoder {
             enc: self,
             out,
             series: 0,
+            families: 0,
         };
         registry.visit(&mut writer);
         // A collector that forgot its last `end_family` still gets it.
@@ -151,14 +162,16 @@ struct Writer<'a> {
     enc: &'a mut ProtobufEncoder,
     out: &'a mut BytesMut,
     series: usize,
+    /// Families begun so far.
+    families: usize,
 }
 
 impl Writer<'_> {
     /// Writes one `Metric` of the open family (none open: dropped).
-    fn metric(&mut self, labels: &dyn LabelSet, value: MetricValue<'_>) {
+    fn metric(&mut self, value: MetricValue<'_>) {
         if let Some(open) = &mut self.enc.open {
             let metric = Metric {
-                labels,
+                labels: &self.enc.labels,
                 extra: None,
                 value,
             };
@@ -186,17 +199,25 @@ impl MetricVisitor for Writer<'_> {
         enc.unit.push_str(f.unit.unwrap_or_default());
         enc.has_unit = f.unit.is_some();
         let out = &mut *self.out;
-        let start = begin_delimited(out);
+        let index = self.families;
+        self.families += 1;
+        let guess = enc.prefix_sizes.get(index).copied().unwrap_or(2);
+        let prefix = begin_delimited(out, guess);
         put_len_prefix(out, family_field::NAME, f.name.len() + suffix.len());
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
         put_bytes_field(out, family_field::HELP, f.help.as_bytes());
         put_varint_field(out, family_field::TYPE, type_value);
-        enc.open = Some(OpenFamily { start, metrics: 0 });
+        enc.open = Some(OpenFamily {
+            prefix,
+            index,
+            metrics: 0,
+        });
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
+        encode_label_pairs(&mut self.enc.labels, labels);
         let created = Timestamp::from_unix_seconds;
         match value {
             SeriesValue::Counter { value, created: t } => {
@@ -204,27 +225,27 @@ impl MetricVisitor for Writer<'_> {
                     value: value.as_f64(),
                     created: created(*t),
                 };
-                self.metric(labels, MetricValue::Counter(counter));
+                self.metric(MetricValue::Counter(counter));
             }
-            SeriesValue::Gauge(v) => self.metric(labels, MetricValue::Gauge(Value(v.as_f64()))),
+            SeriesValue::Gauge(v) => self.metric(MetricValue::Gauge(Value(v.as_f64()))),
             SeriesValue::Unknown(v) => {
-                self.metric(labels, MetricValue::Untyped(Value(v.as_f64())));
+                self.metric(MetricValue::Untyped(Value(v.as_f64())));
             }
-            SeriesValue::Info => self.metric(labels, MetricValue::Gauge(Value(1.0))),
+            SeriesValue::Info => self.metric(MetricValue::Gauge(Value(1.0))),
             SeriesValue::Histogram(h) => {
                 let histogram = Histogram {
                     value: h,
                     native: None,
                     created: h.created.and_then(created),
                 };
-                self.metric(labels, MetricValue::Histogram(histogram));
+                self.metric(MetricValue::Histogram(histogram));
             }
             SeriesValue::Summary(s) => {
                 let summary = Summary {
                     value: s,
                     created: s.created.and_then(created),
                 };
-                self.metric(labels, MetricValue::Summary(summary));
+                self.metric(MetricValue::Summary(summary));
             }
             SeriesValue::StateSet(states) => {
                 let Some(open) = &mut self.enc.open else {
@@ -232,7 +253,7 @@ impl MetricVisitor for Writer<'_> {
                 };
                 for &(state, on) in *states {
                     let metric = Metric {
-                        labels,
+                        labels: &self.enc.labels,
                         extra: Some((&self.enc.name, state)),
                         value: MetricValue::Gauge(Value(if on { 1.0 } else { 0.0 })),
                     };
@@ -248,12 +269,17 @@ impl MetricVisitor for Writer<'_> {
             return;
         };
         if open.metrics == 0 {
-            self.out.truncate(open.start);
+            self.out.truncate(open.prefix.start());
             return;
         }
         if self.enc.has_unit {
             put_bytes_field(self.out, family_field::UNIT, self.enc.unit.as_bytes());
         }
-        end_delimited(self.out, open.start);
+        let size = end_delimited(self.out, open.prefix);
+        let sizes = &mut self.enc.prefix_sizes;
+        if sizes.len() <= open.index {
+            sizes.resize(open.index + 1, 2);
+        }
+        sizes[open.index] = size;
     }
 }

@@ -292,19 +292,25 @@ fn put_label_pair_field(out: &mut BytesMut, name: &str, value: &str) {
     put_bytes_field(out, 2, value.as_bytes());
 }
 
-/// `Metric`: the series' label pairs in declared order, then `extra` (a
-/// state set's `<family>="<state>"`), then the value.
+/// Encodes a series' label pairs, in declared order, as `Metric.label`
+/// fields into `out` (cleared first). A series writes them once and copies
+/// the bytes into each of its `Metric`s (a state set has one per state).
+pub(crate) fn encode_label_pairs(out: &mut BytesMut, labels: &dyn LabelSet) {
+    out.clear();
+    labels.for_each(&mut |n, v| put_label_pair_field(out, n, v));
+}
+
+/// `Metric`: the series' label pairs (from [`encode_label_pairs`]), then
+/// `extra` (a state set's `<family>="<state>"`), then the value.
 pub(crate) struct Metric<'a> {
-    pub(crate) labels: &'a dyn LabelSet,
+    pub(crate) labels: &'a [u8],
     pub(crate) extra: Option<(&'a str, &'a str)>,
     pub(crate) value: MetricValue<'a>,
 }
 
 impl Message for Metric<'_> {
     fn body_len(&self) -> usize {
-        let mut len = 0;
-        self.labels
-            .for_each(&mut |n, v| len += label_pair_field_len(n, v));
+        let mut len = self.labels.len();
         if let Some((n, v)) = self.extra {
             len += label_pair_field_len(n, v);
         }
@@ -312,8 +318,7 @@ impl Message for Metric<'_> {
     }
 
     fn put_body(&self, out: &mut BytesMut) {
-        self.labels
-            .for_each(&mut |n, v| put_label_pair_field(out, n, v));
+        out.extend_from_slice(self.labels);
         if let Some((n, v)) = self.extra {
             put_label_pair_field(out, n, v);
         }
@@ -381,9 +386,11 @@ mod tests {
                 created: ts,
             }),
         ];
+        let mut pairs = BytesMut::new();
+        encode_label_pairs(&mut pairs, &labels);
         for value in metrics {
             let m = Metric {
-                labels: &labels,
+                labels: &pairs,
                 extra: Some(("x", "y")),
                 value,
             };

@@ -19,11 +19,13 @@ pub(crate) fn varint_len(v: u64) -> usize {
     bits.div_ceil(7)
 }
 
-/// Writes `v` as a canonical varint.
-pub(crate) fn put_varint(out: &mut BytesMut, v: u64) {
-    let mut buf = [0u8; 10];
-    let n = varint_into(&mut buf, v);
-    out.put_slice(&buf[..n]);
+/// Writes a key and a varint after it with one copy: fields are small and
+/// many, so one `put_slice` per field instead of two matters.
+fn put_key_and_varint(out: &mut BytesMut, field: u32, wire_type: u8, v: u64) {
+    let mut buf = [0u8; 20];
+    let n = varint_into(&mut buf, (u64::from(field) << 3) | u64::from(wire_type));
+    let m = varint_into(&mut buf[n..], v);
+    out.put_slice(&buf[..n + m]);
 }
 
 /// Writes `v` as a canonical varint at the start of `buf` (which must hold
@@ -60,11 +62,6 @@ pub(crate) fn tag_len(field: u32) -> usize {
     varint_len(u64::from(field) << 3)
 }
 
-/// Writes the key of `field` with `wire_type`.
-pub(crate) fn put_tag(out: &mut BytesMut, field: u32, wire_type: u8) {
-    put_varint(out, (u64::from(field) << 3) | u64::from(wire_type));
-}
-
 /// Size of a `double` field.
 pub(crate) fn double_field_len(field: u32) -> usize {
     tag_len(field) + 8
@@ -72,8 +69,10 @@ pub(crate) fn double_field_len(field: u32) -> usize {
 
 /// Writes a `double` field: little-endian IEEE 754, NaN and infinities as is.
 pub(crate) fn put_double_field(out: &mut BytesMut, field: u32, v: f64) {
-    put_tag(out, field, FIXED64);
-    out.put_f64_le(v);
+    let mut buf = [0u8; 18];
+    let n = varint_into(&mut buf, (u64::from(field) << 3) | u64::from(FIXED64));
+    buf[n..n + 8].copy_from_slice(&v.to_le_bytes());
+    out.put_slice(&buf[..n + 8]);
 }
 
 /// Size of a varint field holding `v` (already zigzagged or sign-extended).
@@ -83,8 +82,7 @@ pub(crate) fn varint_field_len(field: u32, v: u64) -> usize {
 
 /// Writes a varint field holding `v` (already zigzagged or sign-extended).
 pub(crate) fn put_varint_field(out: &mut BytesMut, field: u32, v: u64) {
-    put_tag(out, field, VARINT);
-    put_varint(out, v);
+    put_key_and_varint(out, field, VARINT, v);
 }
 
 /// Size of a length-delimited field whose payload is `body_len` bytes.
@@ -95,8 +93,7 @@ pub(crate) fn len_field_len(field: u32, body_len: usize) -> usize {
 /// Writes the key and length of a length-delimited field; the caller then
 /// writes exactly `body_len` bytes of payload.
 pub(crate) fn put_len_prefix(out: &mut BytesMut, field: u32, body_len: usize) {
-    put_tag(out, field, LEN);
-    put_varint(out, body_len as u64);
+    put_key_and_varint(out, field, LEN, body_len as u64);
 }
 
 /// Writes a `string` (or `bytes`) field.
@@ -105,36 +102,51 @@ pub(crate) fn put_bytes_field(out: &mut BytesMut, field: u32, bytes: &[u8]) {
     out.put_slice(bytes);
 }
 
-/// Bytes reserved for a length prefix whose value is not known yet. Two
-/// bytes fit bodies of 128 to 16,383 bytes, the usual size of a family;
-/// other sizes shift the body once (see [`end_delimited`]).
-const PREFIX_GUESS: usize = 2;
-
-/// Starts a varint-delimited message at the end of `out` and returns its
-/// start, to be handed to [`end_delimited`] once the body is written.
-pub(crate) fn begin_delimited(out: &mut BytesMut) -> usize {
-    let start = out.len();
-    out.put_bytes(0, PREFIX_GUESS);
-    start
+/// A varint-delimited message being written whose length prefix is still
+/// a guess; see [`begin_delimited`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delimited {
+    start: usize,
+    guess: usize,
 }
 
-/// Writes the canonical length prefix of the message begun at `start`,
-/// moving its body when the prefix is not [`PREFIX_GUESS`] bytes long. The
-/// move stays within `out`'s capacity except when a prefix outgrows the
-/// guess (a body of 16 KiB or more), which may grow `out` once.
-pub(crate) fn end_delimited(out: &mut BytesMut, start: usize) {
-    let body_start = start + PREFIX_GUESS;
+impl Delimited {
+    /// Where the message (its prefix) starts in the output.
+    pub(crate) fn start(self) -> usize {
+        self.start
+    }
+}
+
+/// Starts a varint-delimited message at the end of `out`, reserving `guess`
+/// bytes (1 to 10) for its length prefix. A right guess means the prefix is
+/// written in place; a wrong one moves the body once (see
+/// [`end_delimited`]), which for a family of half a megabyte costs as much
+/// as writing it, so callers guess from the previous scrape.
+pub(crate) fn begin_delimited(out: &mut BytesMut, guess: usize) -> Delimited {
+    let start = out.len();
+    let guess = guess.clamp(1, 10);
+    out.put_bytes(0, guess);
+    Delimited { start, guess }
+}
+
+/// Writes the canonical length prefix of the message begun as `d`, moving
+/// its body when the prefix is not the guessed length, and returns the
+/// prefix's length (the right guess for next time).
+pub(crate) fn end_delimited(out: &mut BytesMut, d: Delimited) -> usize {
+    let Delimited { start, guess } = d;
+    let body_start = start + guess;
     let end = out.len();
     let body_len = end - body_start;
     let need = varint_len(body_len as u64);
-    if need > PREFIX_GUESS {
-        out.put_bytes(0, need - PREFIX_GUESS);
+    if need > guess {
+        out.put_bytes(0, need - guess);
     }
-    if need != PREFIX_GUESS {
+    if need != guess {
         out.copy_within(body_start..end, start + need);
         out.truncate(start + need + body_len);
     }
     varint_into(&mut out[start..start + need], body_len as u64);
+    need
 }
 
 #[cfg(test)]
@@ -156,9 +168,9 @@ mod tests {
                 &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
             ),
         ] {
-            let mut out = BytesMut::new();
-            put_varint(&mut out, v);
-            assert_eq!(&out[..], bytes, "{v}");
+            let mut buf = [0u8; 10];
+            let n = varint_into(&mut buf, v);
+            assert_eq!(&buf[..n], bytes, "{v}");
             assert_eq!(varint_len(v), bytes.len(), "{v}");
         }
         assert_eq!(varint_len(int_as_varint(-1)), 10);
@@ -178,15 +190,21 @@ mod tests {
 
     #[test]
     fn delimited_prefix_is_exact_for_every_size_class() {
-        for body in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_152] {
+        for (body, guess) in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_152]
+            .into_iter()
+            .flat_map(|b| [(b, 1), (b, 2), (b, 3), (b, 10)])
+        {
             let mut out = BytesMut::from(&b"xy"[..]);
-            let start = begin_delimited(&mut out);
+            let d = begin_delimited(&mut out, guess);
             out.extend((0..body).map(|i| i as u8));
-            end_delimited(&mut out, start);
+            let need = end_delimited(&mut out, d);
+            assert_eq!(need, varint_len(body as u64));
             let mut expected = BytesMut::from(&b"xy"[..]);
-            put_varint(&mut expected, body as u64);
+            let mut prefix = [0u8; 10];
+            let n = varint_into(&mut prefix, body as u64);
+            expected.extend_from_slice(&prefix[..n]);
             expected.extend((0..body).map(|i| i as u8));
-            assert!(out == expected, "body of {body} bytes");
+            assert!(out == expected, "body of {body} bytes, guess {guess}");
         }
     }
 }
