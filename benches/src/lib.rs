@@ -1,15 +1,31 @@
-//! Helpers shared by the benches: run the same closure on `threads` threads
-//! at once and time the slowest, so criterion reports nanoseconds per
-//! operation per thread (wall time / operations each thread did); and the
-//! scrape workload, built identically in every library ([`scrape`]).
+//! Benchmarks of hotmetrics against every Prometheus client in Rust.
+//!
+//! - [`hot_path`]: the update cases (counter, gauge, histogram, labeled
+//!   lookup, timer), defined once through [`hot_path::HotPath`].
+//! - [`scrape`]: the 10,000 + 1,000 series scrape workload, defined once
+//!   through [`scrape::ScrapeTarget`].
+//! - [`peers`]: each library's implementation of both, plus the physical
+//!   limits (a thread-local cell, one shared atomic).
+//! - [`alloc`]: the counting allocator behind memory-per-series and
+//!   allocations-per-scrape.
+//! - [`report`]: TSV, Markdown and SVG renderings of a run.
+//!
+//! The criterion benches (`cargo bench -p hotmetrics-benches`) and the
+//! comparison runner (`cargo run --release -p hotmetrics-benches --bin
+//! compare`) both build on these.
 #![deny(missing_docs)]
 
+pub mod alloc;
+pub mod hot_path;
+pub mod peers;
+pub mod report;
+pub mod runner;
 pub mod scrape;
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// Thread counts to bench: 1, 2, 4, ... up to the cores present.
+/// Thread counts to bench: 1, 2, 4, ... up to the cores present (at least 2).
 pub fn thread_counts() -> Vec<usize> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::iter::successors(Some(1usize), |t| Some(t * 2))
@@ -41,3 +57,8 @@ where
     })
     .elapsed()
 }
+
+/// Unit tests count allocations too (the runner's memory rows need it).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
