@@ -114,9 +114,10 @@
 // comment on `pub mod broker;`, rustdoc resolves them from `lib.rs`.
 
 use crate::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
+use quanta::Instant;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Size buckets in bytes: 2^4, 2^6, ..., 2^24 (FastStream's
 /// `DEFAULT_SIZE_BUCKETS`); `+Inf` is implied.

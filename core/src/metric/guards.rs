@@ -1,5 +1,7 @@
 use super::{Gauge, Histogram};
-use std::time::Instant;
+// The TSC clock: a timer reads it twice, and it costs 9.5 ns a read where
+// `std::time::Instant::now` costs 24 ns (same run, 2-core dev machine).
+use quanta::Instant;
 
 /// Records the seconds since it was started into a histogram when dropped,
 /// unless [`discard`](Self::discard)ed. From [`Histogram::start_timer`].
