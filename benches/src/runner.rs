@@ -21,6 +21,9 @@ pub struct Options {
     pub cases: Vec<String>,
     /// Only these libraries, by report name (all when empty).
     pub libs: Vec<String>,
+    /// An executable that answers `--memory-probe` (the `compare` binary):
+    /// memory is then measured in a fresh process per number.
+    pub probe: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -55,40 +58,86 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Times `case` for library `L` at every thread count: iterations are
-/// scaled until one run takes about [`Options::target`], then the median of
-/// [`Options::runs`] runs is kept.
-pub fn hot_path<L: HotPath>(opts: &Options, report: &mut Report) {
-    if !opts.wants_lib(L::NAME) {
-        return;
+/// A library's hot path behind one dynamic call per timed run; the
+/// operations inside a run are monomorphised ([`run_case`]).
+pub trait Contender {
+    /// The library's report name.
+    fn name(&self) -> &'static str;
+    /// Whether the library has `case`.
+    fn supports(&self, case: Case) -> bool;
+    /// One timed run: `iters` operations on each of `threads` threads.
+    fn run(&self, case: Case, threads: usize, iters: u64) -> Duration;
+}
+
+struct Lib<L>(L);
+
+impl<L: HotPath> Contender for Lib<L> {
+    fn name(&self) -> &'static str {
+        L::NAME
     }
-    let lib = L::new();
-    for case in Case::ALL {
-        if !L::supports(case) || !opts.wants(case.name()) {
-            continue;
-        }
+
+    fn supports(&self, case: Case) -> bool {
+        L::supports(case)
+    }
+
+    fn run(&self, case: Case, threads: usize, iters: u64) -> Duration {
+        run_case(&self.0, case, threads, iters)
+    }
+}
+
+/// Library `L`'s handles, ready to time.
+pub fn contender<L: HotPath + 'static>() -> Box<dyn Contender> {
+    Box::new(Lib(L::new()))
+}
+
+/// Iterations that make one run of `case` take about `target`.
+fn calibrate(lib: &dyn Contender, case: Case, threads: usize, target: Duration) -> u64 {
+    let mut iters = 1_000u64;
+    let mut took = lib.run(case, threads, iters);
+    // The cap stops a loop the compiler folded away from growing forever.
+    while took < target / 4 && iters < 1 << 40 {
+        iters *= 4;
+        took = lib.run(case, threads, iters);
+    }
+    let scale = target.as_secs_f64() / took.as_secs_f64().max(1e-9);
+    ((iters as f64 * scale) as u64).max(1)
+}
+
+/// Times every case for every contender at every thread count. Each
+/// contender's iterations are scaled until one run takes about
+/// [`Options::target`]; then the contenders take turns, run after run
+/// ([`Options::runs`] rounds), and each keeps its median. Taking turns means
+/// a burst of noise on a shared machine hits every library alike instead of
+/// whichever happened to be running.
+pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut Report) {
+    for case in Case::ALL.into_iter().filter(|c| opts.wants(c.name())) {
         for &threads in &opts.threads {
-            let mut iters = 1_000u64;
-            let mut took = run_case(&lib, case, threads, iters);
-            // The cap stops a loop the compiler folded away from growing forever.
-            while took < opts.target() / 4 && iters < 1 << 40 {
-                iters *= 4;
-                took = run_case(&lib, case, threads, iters);
+            let libs: Vec<&dyn Contender> = contenders
+                .iter()
+                .map(|c| &**c)
+                .filter(|c| c.supports(case) && opts.wants_lib(c.name()))
+                .collect();
+            let iters: Vec<u64> = libs
+                .iter()
+                .map(|c| calibrate(*c, case, threads, opts.target()))
+                .collect();
+            let mut samples = vec![Vec::new(); libs.len()];
+            for _ in 0..opts.runs() {
+                for (k, lib) in libs.iter().enumerate() {
+                    let took = lib.run(case, threads, iters[k]);
+                    samples[k].push(took.as_nanos() as f64 / iters[k] as f64);
+                }
             }
-            let scale = opts.target().as_secs_f64() / took.as_secs_f64().max(1e-9);
-            let iters = ((iters as f64 * scale) as u64).max(1);
-            let ns = median(
-                (0..opts.runs())
-                    .map(|_| run_case(&lib, case, threads, iters).as_nanos() as f64 / iters as f64)
-                    .collect(),
-            );
-            report.measurements.push(Measurement {
-                case: case.name(),
-                lib: L::NAME,
-                threads,
-                ns_per_op: ns,
-                mops: threads as f64 * 1e3 / ns,
-            });
+            for (lib, samples) in libs.iter().zip(samples) {
+                let ns = median(samples);
+                report.measurements.push(Measurement {
+                    case: case.name(),
+                    lib: lib.name(),
+                    threads,
+                    ns_per_op: ns,
+                    mops: threads as f64 * 1e3 / ns,
+                });
+            }
         }
     }
 }
@@ -137,28 +186,68 @@ pub fn scrape<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
     }
 }
 
-/// Live heap bytes per counter series and per histogram series once 1 and
-/// N writer threads have touched them (registry, label values and every
-/// per-thread cell included; needs [`alloc::CountingAlloc`] installed).
+/// Live heap bytes per series of `kind` (`counter`: [`COUNTER_SERIES`],
+/// `histogram`: [`HISTOGRAM_SERIES`]) once `threads` writer threads have
+/// touched them: registry, label values and every per-thread cell included.
+/// Needs [`alloc::CountingAlloc`] installed; `None` for an unknown kind.
+///
+/// Measure in a fresh process ([`memory_probe`]): arenas, pools and slots a
+/// library keeps from earlier work would otherwise hide part of the cost.
+pub fn bytes_per_series<S: ScrapeTarget>(kind: &str, threads: usize) -> Option<f64> {
+    let (counters, histograms) = match kind {
+        "counter" => (COUNTER_SERIES, 0),
+        "histogram" => (0, HISTOGRAM_SERIES),
+        _ => return None,
+    };
+    // Lazily built global state is not a cost of the series.
+    drop(S::build(1, 1, 1));
+    let (target, usage) = alloc::measure(|| S::build(counters, histograms, threads));
+    drop(target);
+    Some(usage.live_bytes as f64 / (counters + histograms) as f64)
+}
+
+/// [`bytes_per_series`] for the library named `lib` (report names).
+pub fn memory_probe(lib: &str, kind: &str, threads: usize) -> Option<f64> {
+    match lib {
+        "hotmetrics" => bytes_per_series::<peers::hotmetrics::Workload>(kind, threads),
+        "prometheus" => bytes_per_series::<peers::prometheus::Workload>(kind, threads),
+        "prometheus-client" => {
+            bytes_per_series::<peers::prometheus_client::Workload>(kind, threads)
+        }
+        "metrics" => bytes_per_series::<peers::metrics::Workload>(kind, threads),
+        "measured" => bytes_per_series::<peers::measured::Workload>(kind, threads),
+        "fastmetrics" => bytes_per_series::<peers::fastmetrics::Workload>(kind, threads),
+        _ => None,
+    }
+}
+
+/// Memory rows for `S`, 1 and N writers, counters and histograms. With
+/// [`Options::probe`] set, each number comes from a fresh process running
+/// that executable with `--memory-probe <lib> <kind> <threads>` (which
+/// prints the bytes); otherwise it is measured in this process.
 pub fn memory<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
     if !opts.wants("memory") || !opts.wants_lib(S::NAME) {
         return;
     }
-    // Lazily built global state is not a cost of the series.
-    drop(S::build(1, 1, 1));
     for threads in opts.writers() {
-        for (kind, counters, histograms) in [
-            ("counter", COUNTER_SERIES, 0),
-            ("histogram", 0, HISTOGRAM_SERIES),
-        ] {
-            let (target, usage) = alloc::measure(|| S::build(counters, histograms, threads));
-            drop(target);
-            report.memory.push(Memory {
-                kind,
-                lib: S::NAME,
-                threads,
-                bytes_per_series: usage.live_bytes as f64 / (counters + histograms) as f64,
-            });
+        for kind in ["counter", "histogram"] {
+            let bytes = match &opts.probe {
+                Some(exe) => std::process::Command::new(exe)
+                    .args(["--memory-probe", S::NAME, kind, &threads.to_string()])
+                    .output()
+                    .ok()
+                    .and_then(|o| String::from_utf8(o.stdout).ok())
+                    .and_then(|s| s.trim().parse().ok()),
+                None => bytes_per_series::<S>(kind, threads),
+            };
+            if let Some(bytes_per_series) = bytes {
+                report.memory.push(Memory {
+                    kind,
+                    lib: S::NAME,
+                    threads,
+                    bytes_per_series,
+                });
+            }
         }
     }
 }
@@ -166,14 +255,17 @@ pub fn memory<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
 /// Runs everything `opts` selects, for every library and both limits, in
 /// report order.
 pub fn run(opts: &Options, report: &mut Report) {
-    hot_path::<peers::hotmetrics::Handles>(opts, report);
-    hot_path::<peers::prometheus::Handles>(opts, report);
-    hot_path::<peers::prometheus_client::Handles>(opts, report);
-    hot_path::<peers::metrics::Handles>(opts, report);
-    hot_path::<peers::measured::Handles>(opts, report);
-    hot_path::<peers::fastmetrics::Handles>(opts, report);
-    hot_path::<peers::limits::Floor>(opts, report);
-    hot_path::<peers::limits::SharedAtomic>(opts, report);
+    let contenders = [
+        contender::<peers::hotmetrics::Handles>(),
+        contender::<peers::prometheus::Handles>(),
+        contender::<peers::prometheus_client::Handles>(),
+        contender::<peers::metrics::Handles>(),
+        contender::<peers::measured::Handles>(),
+        contender::<peers::fastmetrics::Handles>(),
+        contender::<peers::limits::Floor>(),
+        contender::<peers::limits::SharedAtomic>(),
+    ];
+    hot_paths(opts, &contenders, report);
     scrape::<peers::hotmetrics::Workload>(opts, report);
     scrape::<peers::prometheus::Workload>(opts, report);
     scrape::<peers::prometheus_client::Workload>(opts, report);
@@ -199,10 +291,14 @@ mod tests {
             quick: true,
             cases: vec!["counter_inc".into(), "scrape_text".into(), "memory".into()],
             libs: Vec::new(),
+            probe: None,
         };
         let mut report = Report::default();
-        hot_path::<peers::hotmetrics::Handles>(&opts, &mut report);
-        hot_path::<peers::limits::Floor>(&opts, &mut report);
+        let contenders = [
+            contender::<peers::hotmetrics::Handles>(),
+            contender::<peers::limits::Floor>(),
+        ];
+        hot_paths(&opts, &contenders, &mut report);
         scrape::<peers::hotmetrics::Workload>(&opts, &mut report);
         scrape::<peers::prometheus::Workload>(&opts, &mut report);
         memory::<peers::hotmetrics::Workload>(&opts, &mut report);

@@ -63,11 +63,18 @@ pub fn histogram_value(i: usize) -> f64 {
 }
 
 /// Calls `touch(series_index)` for every index below `series` on each of
-/// `writers` threads (at least one); the threads have exited on return.
+/// `writers` threads (at least one). The threads are all alive at once (none
+/// exits before every one has finished), so a library with per-thread state
+/// really has `writers` of it; they have exited on return.
 pub fn on_threads(writers: usize, series: usize, touch: impl Fn(usize) + Sync) {
+    let writers = writers.max(1);
+    let done = std::sync::Barrier::new(writers);
     std::thread::scope(|s| {
-        for _ in 0..writers.max(1) {
-            s.spawn(|| (0..series).for_each(&touch));
+        for _ in 0..writers {
+            s.spawn(|| {
+                (0..series).for_each(&touch);
+                done.wait();
+            });
         }
     });
 }

@@ -36,6 +36,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             quick: false,
             cases: Vec::new(),
             libs: Vec::new(),
+            probe: std::env::current_exe().ok(),
         },
         machine: machine(),
         date: today(),
@@ -117,8 +118,34 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').chars().take(48).collect()
 }
 
+/// `compare --memory-probe <lib> <kind> <threads>`: one memory number,
+/// measured in this fresh process (see `runner::memory`).
+fn probe(args: &[String]) -> ExitCode {
+    let number = match args {
+        [lib, kind, threads] => threads
+            .parse()
+            .ok()
+            .and_then(|t| runner::memory_probe(lib, kind, t)),
+        _ => None,
+    };
+    match number {
+        Some(bytes) => {
+            println!("{bytes}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("usage: compare --memory-probe <lib> <counter|histogram> <threads>");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "--memory-probe") {
+        return probe(&argv[1..]);
+    }
+    let args = match parse(argv.into_iter()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
