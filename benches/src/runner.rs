@@ -104,9 +104,9 @@ fn calibrate(lib: &dyn Contender, case: Case, threads: usize, target: Duration) 
 }
 
 /// Times every case for every contender at every thread count. Each
-/// contender's iterations are scaled until one run takes about
-/// [`Options::target`]; then the contenders take turns, run after run
-/// ([`Options::runs`] rounds), and each keeps its median. Taking turns means
+/// contender's iterations are scaled until one run takes about 150 ms (20 ms
+/// with `quick`); then the contenders take turns, run after run (7 rounds,
+/// 3 with `quick`), and each keeps its median. Taking turns means
 /// a burst of noise on a shared machine hits every library alike instead of
 /// whichever happened to be running.
 pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut Report) {
