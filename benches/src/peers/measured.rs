@@ -335,24 +335,10 @@ impl ScrapeTarget for Workload {
 #[cfg(test)]
 mod tests {
     use super::{Handles, Workload};
-    use crate::hot_path::{Case, HotPath, LABEL_NAMES, LABEL_SETS, run_case};
+    use crate::hot_path::{Case, HotPath, LABEL_SETS, run_case};
     use crate::scrape::{COUNTER, Format, HISTOGRAM, ScrapeTarget, counter_increment};
 
-    /// The value of the sample line that starts with `series` and a space.
-    fn sample(text: &str, series: &str) -> Option<f64> {
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .and_then(|value| value.parse().ok())
-    }
-
-    fn labeled(set: &[&str; 3]) -> String {
-        let pairs: Vec<String> = LABEL_NAMES
-            .iter()
-            .zip(set)
-            .map(|(name, value)| format!("{name}=\"{value}\""))
-            .collect();
-        format!("l_total{{{}}}", pairs.join(","))
-    }
+    use crate::peers::text::{labeled, sample};
 
     #[test]
     fn hot_path_totals() {
