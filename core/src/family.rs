@@ -16,6 +16,7 @@ use crate::visit::{FamilyDesc, MetricVisitor};
 use crossbeam_utils::CachePadded;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -65,41 +66,99 @@ struct Series<M> {
 }
 
 struct SeriesMap<M> {
-    /// Hash of the label values -> indices into `series` (collisions share).
-    index: ByHash<Vec<usize>>,
+    /// Hash of the label values -> index into `series` of the first series
+    /// with that hash. One word per series: no per-series allocation.
+    index: ByHash<usize>,
+    /// Further series whose hash collides with an indexed one (64-bit
+    /// hashes: almost always empty).
+    collisions: ByHash<Vec<usize>>,
     /// In creation order, so scrapes are deterministic.
     series: Vec<Series<M>>,
 }
 
 impl<M> SeriesMap<M> {
+    fn new() -> Self {
+        Self {
+            index: ByHash::default(),
+            collisions: ByHash::default(),
+            series: Vec::new(),
+        }
+    }
+
     fn find(&self, hash: u64, values: &[&str]) -> Option<usize> {
-        self.index
+        let matches = |i: usize| values_eq(&self.series[i].values, values);
+        let first = *self.index.get(&hash)?;
+        if matches(first) {
+            return Some(first);
+        }
+        self.collisions
             .get(&hash)?
             .iter()
             .copied()
-            .find(|&i| values_eq(&self.series[i].values, values))
+            .find(|&i| matches(i))
+    }
+
+    fn insert(&mut self, series: Series<M>) {
+        let i = self.series.len();
+        let hash = series.hash;
+        self.series.push(series);
+        match self.index.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(_) => self.collisions.entry(hash).or_default().push(i),
+        }
+    }
+
+    /// Points whatever referred to series `from` (by `hash`) at `to`.
+    fn repoint(&mut self, hash: u64, from: usize, to: usize) {
+        match self.index.get_mut(&hash) {
+            Some(first) if *first == from => *first = to,
+            _ => {
+                let moved = self.collisions.get_mut(&hash);
+                if let Some(j) = moved.and_then(|v| v.iter_mut().find(|j| **j == from)) {
+                    *j = to;
+                }
+            }
+        }
+    }
+
+    /// Forgets series `i` (by `hash`) in the index, promoting a colliding
+    /// series to first place if there is one.
+    fn unindex(&mut self, hash: u64, i: usize) {
+        if self.index.get(&hash) == Some(&i) {
+            let next = self.collisions.get_mut(&hash).and_then(Vec::pop);
+            match next {
+                Some(j) => {
+                    self.index.insert(hash, j);
+                }
+                None => {
+                    self.index.remove(&hash);
+                }
+            }
+        } else if let Some(v) = self.collisions.get_mut(&hash) {
+            v.retain(|&j| j != i);
+        }
+        if self.collisions.get(&hash).is_some_and(Vec::is_empty) {
+            self.collisions.remove(&hash);
+        }
     }
 
     fn remove(&mut self, hash: u64, values: &[&str]) -> Option<M> {
         let i = self.find(hash, values)?;
+        self.unindex(hash, i);
         let last = self.series.len() - 1;
         if i != last {
             let moved = self.series[last].hash;
-            if let Some(slot) = self
-                .index
-                .get_mut(&moved)
-                .and_then(|v| v.iter_mut().find(|j| **j == last))
-            {
-                *slot = i;
-            }
-        }
-        if let Some(v) = self.index.get_mut(&hash) {
-            v.retain(|&j| j != i);
-            if v.is_empty() {
-                self.index.remove(&hash);
-            }
+            self.repoint(moved, last, i);
         }
         Some(self.series.swap_remove(i).metric)
+    }
+
+    fn clear(&mut self) -> Vec<Series<M>> {
+        self.index.clear();
+        self.collisions.clear();
+        std::mem::take(&mut self.series)
     }
 }
 
@@ -219,10 +278,7 @@ impl<M: Metric> Family<M> {
         Self(Arc::new(FamilyInner {
             desc,
             config,
-            map: RwLock::new(SeriesMap {
-                index: ByHash::default(),
-                series: Vec::new(),
-            }),
+            map: RwLock::new(SeriesMap::new()),
             generation: AtomicU64::new(0),
             local: ThreadLocal::new(),
         }))
@@ -317,13 +373,11 @@ impl<M: Metric> Family<M> {
         }
         let metric = M::create(&self.0.config)?;
         let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
-        let i = map.series.len();
-        map.series.push(Series {
+        map.insert(Series {
             values: Arc::clone(&key),
             hash,
             metric: metric.clone(),
         });
-        map.index.entry(hash).or_default().push(i);
         Ok((key, metric))
     }
 
@@ -346,9 +400,9 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let old = {
             let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
-            map.index.clear();
+            let old = map.clear();
             self.0.generation.fetch_add(1, Ordering::Release);
-            std::mem::take(&mut map.series)
+            old
         };
         drop(old);
     }
@@ -395,5 +449,62 @@ impl<M: Metric> Collect for FamilyInner<M> {
         }
         drop(map);
         visitor.end_family();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(value: &str, hash: u64) -> Series<String> {
+        Series {
+            values: Arc::from([Box::<str>::from(value)]),
+            hash,
+            metric: value.to_owned(),
+        }
+    }
+
+    /// Every value the model holds is found at an index holding it, and
+    /// nothing else is found.
+    fn check(map: &SeriesMap<String>, model: &[(String, u64)], absent: &[(String, u64)]) {
+        assert_eq!(map.series.len(), model.len());
+        for (v, h) in model {
+            let i = map.find(*h, &[v.as_str()]).expect("present");
+            assert_eq!(&map.series[i].metric, v);
+        }
+        for (v, h) in absent {
+            assert_eq!(map.find(*h, &[v.as_str()]), None, "{v} was removed");
+        }
+    }
+
+    #[test]
+    fn colliding_hashes_survive_inserts_and_removes_in_any_order() {
+        // Hashes from a space of 3 force collisions; a xorshift picks the
+        // operations, so the sequence is the same on every run.
+        let mut map = SeriesMap::new();
+        let mut model: Vec<(String, u64)> = Vec::new();
+        let mut removed: Vec<(String, u64)> = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for step in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 == 0 && !model.is_empty() {
+                let (v, h) = model.swap_remove((x >> 8) as usize % model.len());
+                assert_eq!(map.remove(h, &[v.as_str()]), Some(v.clone()));
+                assert_eq!(map.remove(h, &[v.as_str()]), None);
+                removed.push((v, h));
+            } else {
+                let (v, h) = (format!("v{step}"), (x >> 16) % 3);
+                map.insert(series(&v, h));
+                model.push((v, h));
+            }
+            if step % 97 == 0 {
+                check(&map, &model, &removed);
+            }
+        }
+        check(&map, &model, &removed);
+        assert_eq!(map.clear().len(), model.len());
+        assert!(map.index.is_empty() && map.collisions.is_empty());
     }
 }
