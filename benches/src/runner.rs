@@ -112,6 +112,7 @@ fn calibrate(lib: &dyn Contender, case: Case, threads: usize, target: Duration) 
 pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut Report) {
     for case in Case::ALL.into_iter().filter(|c| opts.wants(c.name())) {
         for &threads in &opts.threads {
+            eprintln!("compare: {} at {threads} threads", case.name());
             let libs: Vec<&dyn Contender> = contenders
                 .iter()
                 .map(|c| &**c)
@@ -154,6 +155,7 @@ pub fn scrape<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
         return;
     }
     for threads in opts.writers() {
+        eprintln!("compare: {} scrapes after {threads} writers", S::NAME);
         let mut target = S::build(COUNTER_SERIES, HISTOGRAM_SERIES, threads);
         for &format in &formats {
             // Two warm-up scrapes size every reusable buffer.
