@@ -332,7 +332,10 @@ impl Pusher {
         self.send_registry("POST", registry)
     }
 
-    /// Deletes the group and all its metrics (`DELETE`).
+    /// Deletes the group and all its metrics (`DELETE`). The Pushgateway
+    /// answers 202 Accepted and applies the deletion from its write queue,
+    /// so a scrape of the gateway right after may still show the group for
+    /// a moment.
     pub fn delete(&mut self) -> Result<(), Error> {
         self.send("DELETE", false)
     }
