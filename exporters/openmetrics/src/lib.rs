@@ -184,7 +184,7 @@ impl MetricVisitor for Writer<'_> {
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
-                put_buckets(out, &enc.name, &enc.labels, &mut enc.bounds, &h, true);
+                put_buckets(out, &enc.name, &mut enc.labels, &mut enc.bounds, &h, true);
                 if counter_like(h.sum) && h.upper_bounds.iter().all(|&b| b >= 0.0) {
                     self.sample("_sum", Number::Float(h.sum));
                     self.sample("_count", Number::UInt(h.count));

@@ -192,8 +192,6 @@ pub struct BoundsText {
     ends: Vec<usize>,
     point: bool,
     valid: bool,
-    /// Scratch for [`put_buckets`]' per-series line prefix.
-    prefix: Vec<u8>,
 }
 
 impl BoundsText {
@@ -202,13 +200,8 @@ impl BoundsText {
         self.valid = false;
     }
 
-    /// The spelled bounds for `upper_bounds` followed by `+Inf`, formatted
-    /// with [`GoFloat`] and `point`; recomputed only when they change.
-    pub fn get(&mut self, upper_bounds: &[f64], point: bool) -> impl Iterator<Item = &[u8]> {
-        self.refresh(upper_bounds, point);
-        self.spelled()
-    }
-
+    /// Spells `upper_bounds` followed by `+Inf` with [`GoFloat`] and
+    /// `point`, unless they are the ones spelled last.
     fn refresh(&mut self, upper_bounds: &[f64], point: bool) {
         if !(self.valid && self.point == point && self.bounds == upper_bounds) {
             self.bounds.clear();
@@ -225,6 +218,7 @@ impl BoundsText {
         }
     }
 
+    /// The bounds [`refresh`](Self::refresh) spelled, in order.
     fn spelled(&self) -> impl Iterator<Item = &[u8]> {
         let text = &self.text;
         let mut start = 0;
@@ -239,8 +233,6 @@ impl BoundsText {
 /// The extra label a sample line carries after the series' own labels.
 #[derive(Clone, Copy, Debug)]
 pub enum Extra<'a> {
-    /// `le="<bound>"` on a histogram bucket, already spelled.
-    Le(&'a [u8]),
     /// `quantile="<q>"` on a summary quantile, already spelled.
     Quantile(&'a [u8]),
     /// `<family>="<state>"` on a state-set sample (escaped when written).
@@ -251,12 +243,16 @@ pub enum Extra<'a> {
 /// for every line of the series: a histogram writes its labels into 14
 /// lines but escapes them once. Keeps its buffer across series and scrapes.
 #[derive(Debug, Default)]
-pub struct LabelBlock(Vec<u8>);
+pub struct LabelBlock {
+    pairs: Vec<u8>,
+    /// Scratch for [`put_buckets`]: `<name>_bucket{<pairs>,le="`.
+    bucket_prefix: Vec<u8>,
+}
 
 impl LabelBlock {
     /// Replaces the block with `labels`, escaped.
     pub fn set(&mut self, labels: &dyn LabelSet) {
-        let block = &mut self.0;
+        let block = &mut self.pairs;
         block.clear();
         labels.for_each(&mut |n, v| {
             if !block.is_empty() {
@@ -271,7 +267,22 @@ impl LabelBlock {
 
     /// The escaped pairs.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.pairs
+    }
+
+    /// `<name>_bucket{<pairs>,le="`: every bucket line of the series starts
+    /// with it.
+    fn bucket_prefix(&mut self, name: &str) -> &[u8] {
+        let prefix = &mut self.bucket_prefix;
+        prefix.clear();
+        prefix.extend_from_slice(name.as_bytes());
+        prefix.extend_from_slice(b"_bucket{");
+        prefix.extend_from_slice(&self.pairs);
+        if !self.pairs.is_empty() {
+            prefix.push(b',');
+        }
+        prefix.extend_from_slice(b"le=\"");
+        prefix
     }
 }
 
@@ -297,10 +308,6 @@ pub fn put_sample(
             out.put_u8(b',');
         }
         match extra {
-            Extra::Le(text) => {
-                out.put_slice(b"le=\"");
-                out.put_slice(text);
-            }
             Extra::Quantile(text) => {
                 out.put_slice(b"quantile=\"");
                 out.put_slice(text);
@@ -321,28 +328,18 @@ pub fn put_sample(
 /// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
 /// bounds spelled through `bounds` (`point`: OpenMetrics' `.0`). The line
 /// up to the bound (`<name>_bucket{<labels>,le="`) is the same for every
-/// bucket, so it is built once in `prefix` and copied.
+/// bucket, so it is built once per series and copied.
 pub fn put_buckets(
     out: &mut BytesMut,
     name: &str,
-    labels: &LabelBlock,
+    labels: &mut LabelBlock,
     bounds: &mut BoundsText,
     h: &HistogramValue<'_>,
     point: bool,
 ) {
-    let labels = labels.as_bytes();
-    let prefix = &mut bounds.prefix;
-    prefix.clear();
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(b"_bucket{");
-    prefix.extend_from_slice(labels);
-    if !labels.is_empty() {
-        prefix.push(b',');
-    }
-    prefix.extend_from_slice(b"le=\"");
+    let prefix = labels.bucket_prefix(name);
     bounds.refresh(h.upper_bounds, point);
     let mut cumulative = 0u64;
-    let prefix = &bounds.prefix;
     for (le, count) in bounds.spelled().zip(h.bucket_counts) {
         cumulative += count;
         out.put_slice(prefix);
@@ -445,9 +442,11 @@ mod tests {
     #[test]
     fn bounds_are_recomputed_when_they_change() {
         let mut cache = BoundsText::default();
-        let a: Vec<&[u8]> = cache.get(&[0.5, 1.0], false).collect::<Vec<_>>();
+        cache.refresh(&[0.5, 1.0], false);
+        let a: Vec<&[u8]> = cache.spelled().collect::<Vec<_>>();
         assert_eq!(a, [&b"0.5"[..], b"1", b"+Inf"]);
-        let b: Vec<Vec<u8>> = cache.get(&[0.5, 2.0], true).map(<[u8]>::to_vec).collect();
+        cache.refresh(&[0.5, 2.0], true);
+        let b: Vec<Vec<u8>> = cache.spelled().map(<[u8]>::to_vec).collect();
         assert_eq!(b, [b"0.5".to_vec(), b"2.0".to_vec(), b"+Inf".to_vec()]);
     }
 }

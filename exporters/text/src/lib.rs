@@ -135,7 +135,7 @@ impl MetricVisitor for Writer<'_> {
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
-                put_buckets(out, &enc.name, &enc.labels, &mut enc.bounds, &h, false);
+                put_buckets(out, &enc.name, &mut enc.labels, &mut enc.bounds, &h, false);
                 self.sample("_sum", Number::Float(h.sum));
                 self.sample("_count", Number::UInt(h.count));
             }
