@@ -317,10 +317,10 @@ impl ScrapeTarget for Workload {
 #[cfg(test)]
 mod tests {
     use super::{Handles, Workload};
-    use crate::hot_path::{Case, HotPath, LABEL_SETS, run_case};
-    use crate::scrape::{COUNTER, Format, HISTOGRAM, ScrapeTarget, counter_increment};
+    use crate::hot_path::{Case, HotPath, run_case};
+    use crate::scrape::{COUNTER, Format, ScrapeTarget};
 
-    use crate::peers::text::{labeled, sample};
+    use crate::peers::text::{check_hot_path, check_workload, sample};
 
     #[test]
     fn hot_path_totals() {
@@ -340,49 +340,10 @@ mod tests {
             run_case(&h, case, 2, 1000);
         }
         let text = h.encode_text().expect("encodes");
-        assert_eq!(sample(&text, "c_total"), Some(2000.0), "{text}");
+        check_hot_path(&text);
         // 2 × (0.00 + 0.01 + ... + 9.99), summed in some order.
         let cf = sample(&text, "cf_total").expect("cf_total");
         assert!((cf - 9990.0).abs() < 1e-6, "{cf}");
-        assert_eq!(sample(&text, "gi"), Some(0.0), "{text}");
-        assert_eq!(sample(&text, &labeled(&LABEL_SETS[0])), Some(2500.0));
-        for set in &LABEL_SETS[1..] {
-            assert_eq!(sample(&text, &labeled(set)), Some(500.0), "{text}");
-        }
-        assert_eq!(sample(&text, "h_seconds_count"), Some(2000.0));
-        assert_eq!(
-            sample(&text, r#"h_seconds_bucket{le="+Inf"}"#),
-            Some(2000.0)
-        );
-        assert_eq!(sample(&text, r#"h_seconds_bucket{le="0.005"}"#), Some(2.0));
-        assert_eq!(sample(&text, "t_seconds_count"), Some(2000.0));
-        assert_eq!(text.matches("_bucket{le=").count(), 2 * 12);
-    }
-
-    /// The checks common to both text formats.
-    fn check_text(text: &str, counter_type: &str) {
-        let (counter, counter_help) = COUNTER;
-        let (histogram, histogram_help) = HISTOGRAM;
-        assert!(text.contains(&format!("# HELP {counter} {counter_help}\n")));
-        assert!(text.contains(&format!("# TYPE {counter_type} counter\n")));
-        assert!(text.contains(&format!("# HELP {histogram} {histogram_help}\n")));
-        assert!(text.contains(&format!("# TYPE {histogram} histogram\n")));
-        let counter_lines = text
-            .lines()
-            .filter(|l| l.starts_with(&format!("{counter}{{")))
-            .count();
-        assert_eq!(counter_lines, 100);
-        let series = format!(r#"{counter}{{topic="topic-0",partition="7"}}"#);
-        assert_eq!(
-            sample(text, &series),
-            Some(3.0 * counter_increment(7) as f64)
-        );
-        let counts: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with(&format!("{histogram}_count{{")))
-            .collect();
-        assert_eq!(counts.len(), 10);
-        assert!(counts.iter().all(|l| l.ends_with("} 3")), "{counts:?}");
     }
 
     #[test]
@@ -416,14 +377,14 @@ mod tests {
             assert!(n > 0);
             assert_eq!(n, w.output().len());
             let text = std::str::from_utf8(w.output()).expect("utf-8");
-            check_text(text, COUNTER.0);
+            check_workload(text, COUNTER.0);
             assert!(!text.contains("# EOF"));
 
             let n = w.scrape(Format::OpenMetrics);
             assert!(n > 0);
             assert_eq!(n, w.output().len());
             let text = std::str::from_utf8(w.output()).expect("utf-8");
-            check_text(text, COUNTER.0);
+            check_workload(text, COUNTER.0);
             assert!(text.ends_with("# EOF\n"));
         }
     }

@@ -335,10 +335,10 @@ impl ScrapeTarget for Workload {
 #[cfg(test)]
 mod tests {
     use super::{Handles, Workload};
-    use crate::hot_path::{Case, HotPath, LABEL_SETS, run_case};
-    use crate::scrape::{COUNTER, Format, HISTOGRAM, ScrapeTarget, counter_increment};
+    use crate::hot_path::{Case, HotPath, run_case};
+    use crate::scrape::{COUNTER, Format, ScrapeTarget};
 
-    use crate::peers::text::{labeled, sample};
+    use crate::peers::text::{check_hot_path, check_workload};
 
     #[test]
     fn hot_path_totals() {
@@ -356,20 +356,7 @@ mod tests {
         }
         assert!(!Handles::supports(Case::CounterIncF64));
         let text = String::from_utf8(h.encode_text()).expect("utf-8");
-        assert_eq!(sample(&text, "c_total"), Some(2000.0), "{text}");
-        assert_eq!(sample(&text, "gi"), Some(0.0), "{text}");
-        assert_eq!(sample(&text, &labeled(&LABEL_SETS[0])), Some(2500.0));
-        for set in &LABEL_SETS[1..] {
-            assert_eq!(sample(&text, &labeled(set)), Some(500.0), "{text}");
-        }
-        assert_eq!(sample(&text, "h_seconds_count"), Some(2000.0));
-        assert_eq!(
-            sample(&text, r#"h_seconds_bucket{le="+Inf"}"#),
-            Some(2000.0)
-        );
-        assert_eq!(sample(&text, r#"h_seconds_bucket{le="0.005"}"#), Some(2.0));
-        assert_eq!(sample(&text, "t_seconds_count"), Some(2000.0));
-        assert_eq!(text.matches("_bucket{le=").count(), 2 * 12);
+        check_hot_path(&text);
     }
 
     #[test]
@@ -382,28 +369,7 @@ mod tests {
             let n = w.scrape(Format::Text);
             assert_eq!(n, w.output().len());
             let text = std::str::from_utf8(w.output()).expect("utf-8");
-            let (counter, counter_help) = COUNTER;
-            let (histogram, histogram_help) = HISTOGRAM;
-            assert!(text.contains(&format!("# HELP {counter} {counter_help}\n")));
-            assert!(text.contains(&format!("# TYPE {counter} counter\n")));
-            assert!(text.contains(&format!("# HELP {histogram} {histogram_help}\n")));
-            assert!(text.contains(&format!("# TYPE {histogram} histogram\n")));
-            let counter_lines = text
-                .lines()
-                .filter(|l| l.starts_with(&format!("{counter}{{")))
-                .count();
-            assert_eq!(counter_lines, 100);
-            let series = format!(r#"{counter}{{topic="topic-0",partition="7"}}"#);
-            assert_eq!(
-                sample(text, &series),
-                Some(3.0 * counter_increment(7) as f64)
-            );
-            let counts: Vec<&str> = text
-                .lines()
-                .filter(|l| l.starts_with(&format!("{histogram}_count{{")))
-                .collect();
-            assert_eq!(counts.len(), 10);
-            assert!(counts.iter().all(|l| l.ends_with("} 3")), "{counts:?}");
+            check_workload(text, COUNTER.0);
         }
     }
 }

@@ -15,7 +15,8 @@ pub mod prometheus_client;
 /// What the peers' tests read back from a text exposition.
 #[cfg(test)]
 pub(crate) mod text {
-    use crate::hot_path::LABEL_NAMES;
+    use crate::hot_path::{LABEL_NAMES, LABEL_SETS};
+    use crate::scrape::{COUNTER, HISTOGRAM, counter_increment};
 
     /// The value of the sample line that starts with `series` and a space.
     pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
@@ -33,5 +34,52 @@ pub(crate) mod text {
             .map(|(name, value)| format!("{name}=\"{value}\""))
             .collect();
         format!("l_total{{{}}}", pairs.join(","))
+    }
+
+    /// The hot-path metrics after 2 threads × 1000 operations of counter,
+    /// gauge inc/dec, both labeled cases, histogram and timer: exact totals
+    /// (label sets in `LABEL_NAMES` order, unlabeled buckets).
+    pub(crate) fn check_hot_path(text: &str) {
+        assert_eq!(sample(text, "c_total"), Some(2000.0), "{text}");
+        assert_eq!(sample(text, "gi"), Some(0.0), "{text}");
+        // 500 from the lookups (4 sets), 2000 through the cached handle.
+        assert_eq!(sample(text, &labeled(&LABEL_SETS[0])), Some(2500.0));
+        for set in &LABEL_SETS[1..] {
+            assert_eq!(sample(text, &labeled(set)), Some(500.0), "{text}");
+        }
+        assert_eq!(sample(text, "h_seconds_count"), Some(2000.0));
+        assert_eq!(sample(text, r#"h_seconds_bucket{le="+Inf"}"#), Some(2000.0));
+        assert_eq!(sample(text, r#"h_seconds_bucket{le="0.005"}"#), Some(2.0));
+        assert_eq!(sample(text, "t_seconds_count"), Some(2000.0));
+        assert_eq!(text.matches("_bucket{le=").count(), 2 * 12);
+    }
+
+    /// A text scrape of `Workload::build(100, 10, 3)` (labels in
+    /// `topic, partition` order): metadata, 100 counter series, the value of
+    /// series 7, and 10 histogram counts of 3. `counter_type` is the name
+    /// the `# TYPE` line carries for the counter family.
+    pub(crate) fn check_workload(text: &str, counter_type: &str) {
+        let (counter, counter_help) = COUNTER;
+        let (histogram, histogram_help) = HISTOGRAM;
+        assert!(text.contains(&format!("# HELP {counter} {counter_help}\n")));
+        assert!(text.contains(&format!("# TYPE {counter_type} counter\n")));
+        assert!(text.contains(&format!("# HELP {histogram} {histogram_help}\n")));
+        assert!(text.contains(&format!("# TYPE {histogram} histogram\n")));
+        let counter_lines = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{counter}{{")))
+            .count();
+        assert_eq!(counter_lines, 100);
+        let series = format!(r#"{counter}{{topic="topic-0",partition="7"}}"#);
+        assert_eq!(
+            sample(text, &series),
+            Some(3.0 * counter_increment(7) as f64)
+        );
+        let counts: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{histogram}_count{{")))
+            .collect();
+        assert_eq!(counts.len(), 10);
+        assert!(counts.iter().all(|l| l.ends_with("} 3")), "{counts:?}");
     }
 }
