@@ -1,8 +1,8 @@
 //! The FastStream metric set per message, every thread on the same handler
 //! and destination: `hotmetrics::broker` guards next to the same updates
-//! done by hand on pre-resolved hotmetrics handles (with and without the
-//! two clock reads the guards make), and next to the same metric set in the
-//! `prometheus` crate with pre-resolved handles and the same clock reads.
+//! done by hand on pre-resolved hotmetrics handles (with and without a
+//! timer guard around the handling), and next to the same metric set in the
+//! `prometheus` crate with pre-resolved handles and its timer guard.
 //!
 //! - `receive_ack`: received +1, size observe, in-process +1/-1, duration
 //!   observe, processed{acked} +1.
@@ -15,7 +15,6 @@ use hotmetrics::broker::{Broker, BrokerMetrics, DEFAULT_DURATION_BUCKETS, DEFAUL
 use hotmetrics::{Buckets, Registry};
 use hotmetrics_benches::{run_threads, thread_counts};
 use std::hint::black_box;
-use std::time::Instant;
 
 const APP: &str = "faststream";
 const BROKER: &str = "kafka";
@@ -114,6 +113,40 @@ impl PromReceive {
     }
 }
 
+/// The per-message updates on pre-resolved handles, as a user writes them
+/// by hand; `timed` brackets the handling with the library's own timer
+/// guard (hotmetrics: the TSC clock, `prometheus`: `std::time::Instant`),
+/// otherwise a constant duration is observed.
+macro_rules! by_hand {
+    ($t:ty) => {
+        impl $t {
+            fn receive_ack(&self, size: usize, timed: bool) {
+                self.received.inc();
+                self.size.observe(size as f64);
+                self.in_process.inc();
+                if timed {
+                    drop(self.duration.start_timer());
+                } else {
+                    self.duration.observe(black_box(0.002));
+                }
+                self.in_process.dec();
+                self.acked.inc();
+            }
+
+            fn publish_success(&self, timed: bool) {
+                if timed {
+                    drop(self.duration.start_timer());
+                } else {
+                    self.duration.observe(black_box(0.002));
+                }
+                self.acked.inc();
+            }
+        }
+    };
+}
+by_hand!(PlainReceive);
+by_hand!(PromReceive);
+
 fn receive_ack(c: &mut Criterion) {
     let mut g = c.benchmark_group("receive_ack");
     let registry = Registry::new();
@@ -126,45 +159,13 @@ fn receive_ack(c: &mut Criterion) {
             b.iter_custom(|n| run_threads(t, n, |_, i| handler.receive(size(i)).ack()))
         });
         g.bench_with_input(BenchmarkId::new("plain_updates", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    let p = &plain;
-                    p.received.inc();
-                    p.size.observe(size(i) as f64);
-                    p.in_process.inc();
-                    p.duration.observe(black_box(0.002));
-                    p.in_process.dec();
-                    p.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, i| plain.receive_ack(size(i), false)))
         });
         g.bench_with_input(BenchmarkId::new("plain_updates_timed", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    let p = &plain;
-                    p.received.inc();
-                    p.size.observe(size(i) as f64);
-                    p.in_process.inc();
-                    let start = Instant::now();
-                    p.duration.observe(start.elapsed().as_secs_f64());
-                    p.in_process.dec();
-                    p.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, i| plain.receive_ack(size(i), true)))
         });
         g.bench_with_input(BenchmarkId::new("prometheus_timed", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    let p = &prom;
-                    p.received.inc();
-                    p.size.observe(size(i) as f64);
-                    p.in_process.inc();
-                    let start = Instant::now();
-                    p.duration.observe(start.elapsed().as_secs_f64());
-                    p.in_process.dec();
-                    p.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, i| prom.receive_ack(size(i), true)))
         });
     }
 }
@@ -181,30 +182,13 @@ fn publish_success(c: &mut Criterion) {
             b.iter_custom(|n| run_threads(t, n, |_, _| dest.publish().success()))
         });
         g.bench_with_input(BenchmarkId::new("plain_updates", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, _| {
-                    plain.duration.observe(black_box(0.002));
-                    plain.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, _| plain.publish_success(false)))
         });
         g.bench_with_input(BenchmarkId::new("plain_updates_timed", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, _| {
-                    let start = Instant::now();
-                    plain.duration.observe(start.elapsed().as_secs_f64());
-                    plain.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, _| plain.publish_success(true)))
         });
         g.bench_with_input(BenchmarkId::new("prometheus_timed", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, _| {
-                    let start = Instant::now();
-                    prom.duration.observe(start.elapsed().as_secs_f64());
-                    prom.acked.inc();
-                })
-            })
+            b.iter_custom(|n| run_threads(t, n, |_, _| prom.publish_success(true)))
         });
     }
 }
