@@ -319,7 +319,6 @@ impl<M: Metric> Family<M> {
     #[inline]
     pub fn with<R>(&self, values: &[&str], f: impl FnOnce(&M) -> R) -> Result<R, Error> {
         self.check_arity(values)?;
-        let quick = quick_hash(values);
         // Acquire pairs with the Release bump in `remove`/`clear`: a thread
         // that sees the new generation also sees the series gone from the map.
         let generation = self.0.generation.load(Ordering::Acquire);
@@ -336,6 +335,7 @@ impl<M: Metric> Family<M> {
         if cache.generation != generation {
             cache.reset(generation);
         }
+        let quick = quick_hash(values);
         if let Some(m) = cache.find(quick, values) {
             return Ok(f(m));
         }
@@ -347,8 +347,13 @@ impl<M: Metric> Family<M> {
     /// update it without any lookup. Cloning the handle out costs one
     /// reference-count increment on a word other threads may share; for a
     /// lookup on every update use [`with`](Self::with).
+    ///
+    /// It goes straight to the shared map and leaves the calling thread's
+    /// lookup cache (kept for [`with`](Self::with)) alone: handles meant to
+    /// be kept should not take its slots.
     pub fn get_or_create(&self, values: &[&str]) -> Result<M, Error> {
-        self.with(values, M::clone)
+        self.check_arity(values)?;
+        self.lookup(hash_values(values), values).map(|(_, m)| m)
     }
 
     /// Finds or creates the series in the shared map.

@@ -120,10 +120,12 @@ pub(crate) fn hash_values<S: AsRef<str>>(values: &[S]) -> u64 {
 }
 
 /// A cheap filter hash for the thread-local lookup cache: each value's
-/// length and fixed-size reads of its head and tail (values up to 16 bytes
-/// are covered whole, shorter ones by overlapping reads). Fixed-size reads
-/// compile to plain loads, not `memcpy` calls. Matches are always confirmed
-/// with [`values_eq`].
+/// length and fixed-size reads of every byte (8-byte words, the last one
+/// overlapping; values under 8 bytes by overlapping 4-byte or single-byte
+/// reads). Fixed-size reads compile to plain loads, not `memcpy` calls.
+/// Matches are always confirmed with [`values_eq`]; covering every byte
+/// keeps same-length values that differ only in the middle
+/// (`tenant-000123-production`) in separate cache entries.
 #[inline]
 pub(crate) fn quick_hash(values: &[&str]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -132,7 +134,14 @@ pub(crate) fn quick_hash(values: &[&str]) -> u64 {
         let b = v.as_bytes();
         let n = b.len();
         let (head, tail) = if n >= 8 {
-            (read8(b, 0), read8(b, n - 8))
+            // Whole words before the last 8 bytes, then those bytes.
+            let mut head = 0u64;
+            let mut at = 0;
+            while at + 8 < n {
+                head = (head ^ read8(b, at)).wrapping_mul(K).rotate_left(31);
+                at += 8;
+            }
+            (head, read8(b, n - 8))
         } else if n >= 4 {
             (u64::from(read4(b, 0)), u64::from(read4(b, n - 4)))
         } else if n > 0 {
@@ -259,6 +268,15 @@ mod tests {
         assert_ne!(
             quick_hash(&["0123456789abcdef"]),
             quick_hash(&["0123456789abcdeF"])
+        );
+        // Same length, differing only in the middle of a long value.
+        assert_ne!(
+            quick_hash(&["tenant-000001-production"]),
+            quick_hash(&["tenant-000002-production"])
+        );
+        assert_ne!(
+            quick_hash(&["/api/v1/users/1234/profile/settings"]),
+            quick_hash(&["/api/v1/users/1235/profile/settings"])
         );
     }
 

@@ -173,8 +173,14 @@ fn timer_and_in_progress_guards() {
     {
         let _t = h.start_timer();
     }
-    let secs = h.start_timer().observe_duration();
-    assert!(secs >= 0.0);
+    let timer = h.start_timer();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let secs = timer.observe_duration();
+    assert!(
+        (0.02..1.0).contains(&secs),
+        "measured {secs} s for a 20 ms sleep"
+    );
+    assert!(h.snapshot().sum >= 0.02);
     h.start_timer().discard();
     let v = h.time(|| 42);
     assert_eq!(v, 42);

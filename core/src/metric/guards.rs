@@ -1,6 +1,6 @@
 use super::{Gauge, Histogram};
-// The TSC clock: a timer reads it twice, and it costs 9.5 ns a read where
-// `std::time::Instant::now` costs 24 ns (same run, 2-core dev machine).
+// The TSC clock: a timer reads it twice (see `timer_guard` in the compare
+// runner: 19-23 ns a guard with it, 52 ns with `std::time::Instant`).
 use quanta::Instant;
 
 /// Records the seconds since it was started into a histogram when dropped,

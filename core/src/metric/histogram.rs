@@ -119,6 +119,10 @@ impl Metric for Histogram {
 
     fn create(buckets: &Buckets) -> Result<Self, Error> {
         let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
+        // The timer clock calibrates itself on its first read (under a
+        // millisecond here); pay that when the histogram is made, not in the
+        // first timed update.
+        let _ = quanta::Instant::now();
         Ok(Self(Arc::new(HistogramCell {
             slots: Slots::alloc(len)?,
             buckets: buckets.clone(),
