@@ -61,4 +61,4 @@ mod negotiate;
 
 pub use encoder::ScrapeEncoder;
 pub use format::Format;
-pub use negotiate::{Negotiated, negotiate, negotiate_bytes};
+pub use negotiate::{MAX_ACCEPT_BYTES, Negotiated, negotiate, negotiate_bytes};

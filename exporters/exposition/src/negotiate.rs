@@ -123,12 +123,23 @@ pub fn negotiate(accept: Option<&str>) -> Option<Negotiated> {
     negotiate_bytes(accept.map(str::as_bytes))
 }
 
+/// Longest `Accept` header read, in bytes; a longer one counts as absent
+/// (the fallback format). Prometheus sends about 250 bytes. The bound keeps
+/// a crafted header with an unclosed quote, whose parse is quadratic in its
+/// length, from costing more than a few milliseconds.
+pub const MAX_ACCEPT_BYTES: usize = 4096;
+
 /// [`negotiate`] for a header value that may not be UTF-8 (an
 /// `http::HeaderValue`'s `as_bytes()`): bytes outside ASCII never match a
-/// format, and a range holding them outside a quoted string is skipped.
+/// format, and a range holding them outside a quoted string is skipped. A
+/// header longer than [`MAX_ACCEPT_BYTES`] is treated as absent.
 pub fn negotiate_bytes(accept: Option<&[u8]>) -> Option<Negotiated> {
     #[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
-    return Some(choose(accept.unwrap_or_default()));
+    return Some(choose(
+        accept
+            .filter(|a| a.len() <= MAX_ACCEPT_BYTES)
+            .unwrap_or_default(),
+    ));
     #[cfg(not(any(feature = "text", feature = "openmetrics", feature = "protobuf")))]
     {
         let _ = accept;

@@ -389,3 +389,27 @@ fn negotiated_is_plain_data() {
     assert_traits::<Negotiated>();
     assert_traits::<Format>();
 }
+
+/// A header past the bound counts as absent, so a crafted one (an unclosed
+/// quote followed by thousands of `",` pairs, whose parse is quadratic) is
+/// never parsed; a header just under the bound still is.
+#[test]
+#[cfg(all(feature = "text", feature = "openmetrics"))]
+fn an_overlong_accept_header_counts_as_absent() {
+    use hotmetrics_exposition::MAX_ACCEPT_BYTES;
+    let mut crafted = String::from("application/openmetrics-text;version=1.0.0,x=\"");
+    while crafted.len() <= MAX_ACCEPT_BYTES {
+        crafted.push_str("\\\",");
+    }
+    let absent = negotiate(None).unwrap();
+    let got = negotiate(Some(&crafted)).unwrap();
+    assert_eq!(got.format(), absent.format());
+    assert_eq!(got.content_type(), absent.content_type());
+    let mut padded = String::from("application/openmetrics-text;version=1.0.0");
+    padded.push_str(&",text/plain;q=0.1".repeat(200));
+    assert!(padded.len() <= MAX_ACCEPT_BYTES);
+    assert_eq!(
+        negotiate(Some(&padded)).unwrap().format(),
+        Format::OpenMetrics
+    );
+}
