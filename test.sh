@@ -18,7 +18,10 @@ fi
 # pushgateway. Install whatever is missing (Debian; `apt-get update` only
 # then). `./test.sh --setup` stops after this step.
 apt_packages=()
-command -v promtool >/dev/null || apt_packages+=(prometheus)
+# rustc links through cc, and `ring` (the tls tests) builds C.
+command -v cc >/dev/null || apt_packages+=(gcc libc6-dev)
+# promtool for the interop tests, the server for the e2e scrape test.
+{ command -v promtool && command -v prometheus; } >/dev/null || apt_packages+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)
 command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
 dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \

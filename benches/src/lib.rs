@@ -57,8 +57,3 @@ where
     })
     .elapsed()
 }
-
-/// Unit tests count allocations too (the runner's memory rows need it).
-#[cfg(test)]
-#[global_allocator]
-static ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;

@@ -65,8 +65,6 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.out = (dir != "-").then(|| PathBuf::from(dir));
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
-            // `cargo bench` passes `--bench` to every target.
-            "--bench" => {}
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }

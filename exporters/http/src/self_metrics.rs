@@ -87,7 +87,7 @@ impl SelfMetrics {
         let series = registry
             .gauge((
                 "hotmetrics_http_scrape_series",
-                "Series in the last scrape (a histogram or summary counts once, a state set once per state).",
+                "Series in the last scrape (a histogram, summary or state set counts once; OpenMetrics also counts a NaN or negative collector counter it leaves out).",
             ))
             .map_err(Error::SelfMetrics)?;
         Ok(Self {
