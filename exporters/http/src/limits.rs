@@ -18,7 +18,6 @@ pub(crate) struct Limits {
     pub(crate) max_connections: usize,
     pub(crate) max_concurrent_scrapes: usize,
     pub(crate) max_header_bytes: usize,
-    pub(crate) max_request_body: u64,
     pub(crate) header_read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
@@ -30,7 +29,7 @@ pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
 pub(crate) const DEFAULT_MAX_CONCURRENT_SCRAPES: usize = 4;
 /// Default [`Limits::max_header_bytes`].
 pub(crate) const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Default [`Limits::max_request_body`].
+/// Default request-body limit (the service enforces it).
 pub(crate) const DEFAULT_MAX_REQUEST_BODY: u64 = 1024;
 /// Smallest [`Limits::max_header_bytes`]: a request line plus a
 /// Prometheus scrape's headers fit comfortably.
@@ -44,7 +43,6 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_concurrent_scrapes: DEFAULT_MAX_CONCURRENT_SCRAPES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            max_request_body: DEFAULT_MAX_REQUEST_BODY,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(90),
             shutdown_timeout: Duration::from_secs(5),

@@ -192,7 +192,6 @@ impl ServerBuilder {
     /// The largest `Content-Length` a request may declare (default 1 KiB);
     /// more gets `413 Content Too Large`. Bodies are never read.
     pub fn max_request_body(mut self, max: u64) -> Self {
-        self.limits.max_request_body = max;
         self.service.max_request_body = max;
         self
     }
