@@ -57,4 +57,4 @@ cargo test --workspace --doc
 
 echo "== loom models of the merge, thread-exit and slot-reuse protocols"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
-  cargo test -p hotmetrics-core --test loom --release
+  cargo test -p hotmetrics-core --lib --release

@@ -41,9 +41,21 @@
 //! `local` is the hot path, `arena` one thread's cells, `engine` the arena
 //! pool and slot allocator, `merge` the scrape-time sum, `metric` the types
 //! users update, `family` labeled lookup, `registry` registration and
-//! visiting, `visit` the seam exporters implement.
+//! visiting, `visit` the seam exporters implement, `encode` the format
+//! seam servers and push clients use, `metric_type` how each format
+//! spells each type.
+//!
+//! # Writing an exporter
+//! An exposition format is an [`Encoder`]: a content type, and an
+//! `encode` that walks a [`MetricSource`] (a [`Registry`]) through a
+//! [`MetricVisitor`] into a reused `bytes::BytesMut`. [`MetricType`]'s
+//! methods say how each type is named and which sample suffixes it uses.
+//! The `encode` module docs show a complete third-party format.
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
+// Under `--cfg loom` only the engine and its models are compiled; the
+// parts of it that the rest of the crate uses are idle there.
+#![cfg_attr(loom, allow(dead_code))]
 
 mod arena;
 mod chunked;
@@ -51,12 +63,13 @@ mod engine;
 mod merge;
 mod sync;
 
-#[cfg(loom)]
-#[doc(hidden)]
-pub use engine::{Engine, Lease};
+#[cfg(all(test, loom))]
+mod loom_models;
 
 #[cfg(not(loom))]
 mod collector;
+#[cfg(not(loom))]
+mod encode;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
@@ -67,6 +80,8 @@ mod labels;
 mod local;
 #[cfg(not(loom))]
 mod metric;
+#[cfg(not(loom))]
+mod metric_type;
 #[cfg(all(not(loom), target_os = "linux"))]
 mod process;
 #[cfg(not(loom))]
@@ -81,12 +96,13 @@ mod visit;
 #[cfg(not(loom))]
 pub use {
     collector::{Collector, Described},
+    encode::{Encoder, MetricSource},
     error::Error,
     family::{DEFAULT_MAX_SERIES, Family},
     labels::{validate_label_name, validate_metric_name},
     metric::{
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
-        HistogramSnapshot, HistogramTimer, InProgressGuard, Metric, Scratch,
+        HistogramSnapshot, HistogramTimer, InProgressGuard, Metric,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},

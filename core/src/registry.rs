@@ -1,6 +1,7 @@
 //! `Registry`: the set of families and collectors a scrape walks.
 
 use crate::collector::{Collector, Described};
+use crate::encode::MetricSource;
 use crate::error::Error;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
 use crate::labels::{is_label_name, is_metric_name, validate_label_names, validate_metric_name};
@@ -154,14 +155,17 @@ fn boxed_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(Box<st
 /// The sample names a family of this type writes, family name included;
 /// two families may not share any (strict OpenMetrics parsers reject it).
 pub(crate) fn sample_names(metric_type: MetricType, name: &str) -> Vec<String> {
-    let suffixes: &[&str] = match metric_type {
-        MetricType::Counter => &["", "_total", "_created"],
-        MetricType::Histogram => &["", "_bucket", "_count", "_sum", "_created"],
-        MetricType::Summary => &["", "_count", "_sum", "_created"],
-        MetricType::Info => &["", "_info"],
-        MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[""],
-    };
-    suffixes.iter().map(|s| format!("{name}{s}")).collect()
+    metric_type
+        .sample_suffixes()
+        .iter()
+        .map(|s| format!("{name}{s}"))
+        .collect()
+}
+
+impl MetricSource for Registry {
+    fn visit(&self, visitor: &mut dyn MetricVisitor) {
+        Registry::visit(self, visitor);
+    }
 }
 
 static DEFAULT_REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);

@@ -3,24 +3,7 @@
 //! Everything handed over is borrowed, so a scrape allocates nothing per
 //! series once its scratch buffers have grown.
 
-/// The type of a metric family, as the exposition formats name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MetricType {
-    /// Monotonic total.
-    Counter,
-    /// Value that goes up and down.
-    Gauge,
-    /// Bucketed distribution.
-    Histogram,
-    /// Quantiles with a count and a sum.
-    Summary,
-    /// Constant `1` whose labels carry information (OpenMetrics `info`).
-    Info,
-    /// Set of named boolean states (OpenMetrics `stateset`).
-    StateSet,
-    /// No type given (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
-    Unknown,
-}
+pub use crate::metric_type::MetricType;
 
 /// A family's metadata, handed over before its series.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -79,11 +79,12 @@ impl Counter {
     }
 }
 
-impl Sealed for Counter {}
 impl Metric for Counter {
     type Config = ();
     const TYPE: MetricType = MetricType::Counter;
+}
 
+impl Sealed for Counter {
     fn create(_: &()) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
@@ -139,11 +140,12 @@ impl CounterF64 {
     }
 }
 
-impl Sealed for CounterF64 {}
 impl Metric for CounterF64 {
     type Config = ();
     const TYPE: MetricType = MetricType::Counter;
+}
 
+impl Sealed for CounterF64 {
     fn create(_: &()) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }

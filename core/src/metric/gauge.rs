@@ -100,11 +100,12 @@ impl Gauge {
     }
 }
 
-impl Sealed for Gauge {}
 impl Metric for Gauge {
     type Config = ();
     const TYPE: MetricType = MetricType::Gauge;
+}
 
+impl Sealed for Gauge {
     fn create(_: &()) -> Result<Self, Error> {
         Ok(Self(Arc::new(GaugeCell {
             deltas: Slots::alloc(1)?,
@@ -173,11 +174,12 @@ impl GaugeF64 {
     }
 }
 
-impl Sealed for GaugeF64 {}
 impl Metric for GaugeF64 {
     type Config = ();
     const TYPE: MetricType = MetricType::Gauge;
+}
 
+impl Sealed for GaugeF64 {
     fn create(_: &()) -> Result<Self, Error> {
         Ok(Self(Arc::new(CachePadded::new(AtomicF64::new(0.0)))))
     }

@@ -112,11 +112,12 @@ impl Histogram {
     }
 }
 
-impl Sealed for Histogram {}
 impl Metric for Histogram {
     type Config = Buckets;
     const TYPE: MetricType = MetricType::Histogram;
+}
 
+impl Sealed for Histogram {
     fn create(buckets: &Buckets) -> Result<Self, Error> {
         let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
         // The timer clock calibrates itself on its first read (under a

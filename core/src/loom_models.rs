@@ -1,12 +1,13 @@
-//! Loom models of the engine's protocols, run over every interleaving:
+//! Loom models of the engine's protocols, run over every interleaving.
+//! They live inside the crate (as `bytes` keeps its models) so the engine
+//! stays private:
 //!
 //! ```sh
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
-//!     cargo test -p hotmetrics-core --test loom --release
+//!     cargo test -p hotmetrics-core --lib --release
 //! ```
-#![cfg(loom)]
 
-use hotmetrics_core::Engine;
+use crate::engine::Engine;
 use loom::sync::Arc;
 use loom::thread;
 
