@@ -1,7 +1,7 @@
 //! One encoder over every compiled-in format.
 
 use bytes::BytesMut;
-use hotmetrics_core::Registry;
+use hotmetrics_core::{Encoder, MetricSource};
 
 use crate::{Format, Negotiated, negotiate};
 
@@ -38,7 +38,7 @@ pub struct ScrapeEncoder {
     #[cfg(feature = "text")]
     text: hotmetrics_text::TextEncoder,
     #[cfg(feature = "openmetrics")]
-    openmetrics: hotmetrics_openmetrics::OpenMetricsEncoder,
+    openmetrics: hotmetrics_text::OpenMetricsEncoder,
     #[cfg(feature = "protobuf")]
     protobuf: hotmetrics_protobuf::ProtobufEncoder,
 }
@@ -49,24 +49,39 @@ impl ScrapeEncoder {
         Self::default()
     }
 
-    /// Appends `registry`'s exposition in `format` to `out` (clear `out`
-    /// first to reuse it for a new scrape); returns the number of series
-    /// written.
-    pub fn encode(&mut self, format: Format, registry: &Registry, out: &mut BytesMut) -> usize {
-        #[cfg(not(any(feature = "text", feature = "openmetrics", feature = "protobuf")))]
-        let _ = (registry, out);
+    /// The encoder of `format`, through the format seam every server and
+    /// client uses.
+    pub fn encoder(&mut self, format: Format) -> &mut dyn Encoder {
         match format {
             #[cfg(feature = "text")]
-            Format::Text => self.text.encode(registry, out),
+            Format::Text => &mut self.text,
             #[cfg(feature = "openmetrics")]
-            Format::OpenMetrics => self.openmetrics.encode(registry, out),
+            Format::OpenMetrics => &mut self.openmetrics,
             #[cfg(feature = "protobuf")]
-            Format::Protobuf => self.protobuf.encode(registry, out),
+            Format::Protobuf => &mut self.protobuf,
         }
     }
 
+    /// Appends the exposition of `source` (a
+    /// [`Registry`](hotmetrics_core::Registry)) in `format` to `out` (clear
+    /// `out` first to reuse it for a new scrape); returns the number of
+    /// series written.
+    // With no format compiled in, `Format` is uninhabited.
+    #[cfg_attr(
+        not(any(feature = "text", feature = "openmetrics", feature = "protobuf")),
+        allow(unreachable_code, unused_variables)
+    )]
+    pub fn encode(
+        &mut self,
+        format: Format,
+        source: &dyn MetricSource,
+        out: &mut BytesMut,
+    ) -> usize {
+        self.encoder(format).encode(source, out)
+    }
+
     /// What an HTTP handler needs in one call: [`negotiate`] a format from
-    /// the `Accept` header, append the registry's exposition in it to
+    /// the `Accept` header, append the source's exposition in it to
     /// `out`, and return the choice, whose
     /// [`content_type`](Negotiated::content_type) goes in the
     /// `Content-Type` header. `None`, with nothing written, only when no
@@ -108,11 +123,11 @@ impl ScrapeEncoder {
     pub fn encode_negotiated(
         &mut self,
         accept: Option<&str>,
-        registry: &Registry,
+        source: &dyn MetricSource,
         out: &mut BytesMut,
     ) -> Option<Negotiated> {
         let chosen = negotiate(accept)?;
-        self.encode(chosen.format(), registry, out);
+        self.encode(chosen.format(), source, out);
         Some(chosen)
     }
 }

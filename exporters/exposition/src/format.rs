@@ -48,11 +48,32 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             #[cfg(feature = "text")]
-            Format::Text => hotmetrics_text::CONTENT_TYPE,
+            Format::Text => hotmetrics_text::TextEncoder::CONTENT_TYPE,
             #[cfg(feature = "openmetrics")]
-            Format::OpenMetrics => hotmetrics_openmetrics::CONTENT_TYPE,
+            Format::OpenMetrics => hotmetrics_text::OpenMetricsEncoder::CONTENT_TYPE,
             #[cfg(feature = "protobuf")]
-            Format::Protobuf => hotmetrics_protobuf::CONTENT_TYPE,
+            Format::Protobuf => hotmetrics_protobuf::ProtobufEncoder::CONTENT_TYPE,
+        }
+    }
+
+    /// A short lowercase name for labels and logs: `text`, `openmetrics`,
+    /// `protobuf`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "text")] {
+    /// use hotmetrics_exposition::Format;
+    ///
+    /// assert_eq!(Format::Text.name(), "text");
+    /// # }
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "text")]
+            Format::Text => "text",
+            #[cfg(feature = "openmetrics")]
+            Format::OpenMetrics => "openmetrics",
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => "protobuf",
         }
     }
 

@@ -5,7 +5,9 @@
 //! body, and the `Content-Type` to send. [`negotiate`] reads the `Accept`
 //! header the way Prometheus' Go libraries do (see its docs for the exact
 //! rules), and [`ScrapeEncoder`] writes any compiled-in [`Format`] into a
-//! reused buffer; [`ScrapeEncoder::encode_negotiated`] does both.
+//! reused buffer, through each format's [`Encoder`](hotmetrics_core::Encoder);
+//! [`ScrapeEncoder::encode_negotiated`] does both. [`weighted`] parses the
+//! weighted lists of `Accept` and `Accept-Encoding` for servers.
 //!
 //! ```
 //! # #[cfg(all(feature = "text", feature = "openmetrics"))] {
@@ -58,6 +60,7 @@ mod accept;
 mod encoder;
 mod format;
 mod negotiate;
+pub mod weighted;
 
 pub use encoder::ScrapeEncoder;
 pub use format::Format;

@@ -2,7 +2,9 @@
 
 use crate::Format;
 #[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
-use crate::accept::{MediaRange, Quality, media_ranges};
+use crate::accept::{MediaRange, media_ranges};
+#[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
+use crate::weighted::Quality;
 
 /// The outcome of [`negotiate`]: the format to encode in and whether the
 /// client asked for it.

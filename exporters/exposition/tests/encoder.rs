@@ -31,7 +31,7 @@ fn direct(format: Format, registry: &Registry) -> BytesMut {
         Format::Text => hotmetrics_text::TextEncoder::new().encode(registry, &mut out),
         #[cfg(feature = "openmetrics")]
         Format::OpenMetrics => {
-            hotmetrics_openmetrics::OpenMetricsEncoder::new().encode(registry, &mut out)
+            hotmetrics_text::OpenMetricsEncoder::new().encode(registry, &mut out)
         }
         #[cfg(feature = "protobuf")]
         Format::Protobuf => hotmetrics_protobuf::ProtobufEncoder::new().encode(registry, &mut out),
@@ -46,6 +46,11 @@ fn dispatches_and_appends() {
     let mut encoder = ScrapeEncoder::new();
     for &format in Format::available() {
         let want = direct(format, &registry);
+        // The seam and the enum name one content type.
+        assert_eq!(
+            encoder.encoder(format).content_type(),
+            format.content_type()
+        );
         let mut out = BytesMut::from(&b"prefix"[..]);
         encoder.encode(format, &registry, &mut out);
         assert_eq!(&out[..6], b"prefix", "{format:?} appends");

@@ -3,29 +3,21 @@
 
 use bytes::{BufMut, BytesMut};
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use hotmetrics_exposition::weighted::weighted_list;
 use http::header::{ACCEPT_ENCODING, HeaderMap};
 
 /// Whether the request accepts a gzip body (RFC 9110 §12.5.3): `gzip` (or
 /// `x-gzip`) with a positive weight, or else `*` with a positive weight.
-/// `gzip;q=0` refuses it even when `*` is accepted. Unparseable elements
-/// are skipped.
+/// `gzip;q=0` refuses it even when `*` is accepted. Elements are read with
+/// the same weighted-list grammar as `Accept`
+/// ([`hotmetrics_exposition::weighted`]); malformed ones are skipped.
 pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut gzip = None;
     let mut any = None;
     for value in headers.get_all(ACCEPT_ENCODING) {
-        for element in value.as_bytes().split(|&b| b == b',') {
-            let mut parts = element.split(|&b| b == b';');
-            let coding = parts.next().unwrap_or_default().trim_ascii();
-            let mut q = Some(true);
-            for param in parts {
-                let param = param.trim_ascii();
-                if let Some((name, value)) = split_eq(param)
-                    && name.eq_ignore_ascii_case(b"q")
-                {
-                    q = positive_weight(value);
-                }
-            }
-            let Some(positive) = q else { continue };
+        for element in weighted_list(value.as_bytes()) {
+            let coding = element.value();
+            let positive = element.q() > 0;
             if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip") {
                 // The highest weight given wins if gzip is listed twice.
                 gzip = Some(gzip.unwrap_or(false) || positive);
@@ -35,28 +27,6 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
         }
     }
     gzip.or(any).unwrap_or(false)
-}
-
-fn split_eq(param: &[u8]) -> Option<(&[u8], &[u8])> {
-    let eq = param.iter().position(|&b| b == b'=')?;
-    Some((param[..eq].trim_ascii(), param[eq + 1..].trim_ascii()))
-}
-
-/// `Some(q > 0)` for a valid weight (`0`, `0.5`, `1.000`, ...), `None` for
-/// garbage.
-fn positive_weight(value: &[u8]) -> Option<bool> {
-    let (int, frac) = match value.iter().position(|&b| b == b'.') {
-        Some(dot) => (&value[..dot], &value[dot + 1..]),
-        None => (value, &b""[..]),
-    };
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    if !matches!(int, b"0" | b"1") || frac.len() > 3 || !digits(frac) {
-        return None;
-    }
-    if int == b"1" && frac.iter().any(|&b| b != b'0') {
-        return None;
-    }
-    Some(int == b"1" || frac.iter().any(|&b| b != b'0'))
 }
 
 /// The fixed ten-byte gzip member header: deflate, no flags, no mtime, no
@@ -166,6 +136,9 @@ mod tests {
         assert!(!accepts(&["gzip;q=abc"]));
         assert!(accepts(&["gzip;q=abc, *"]));
         assert!(accepts(&["gzip;q=0, gzip"]));
+        // So does a malformed parameter; a quoted comma does not split.
+        assert!(!accepts(&["gzip;level"]));
+        assert!(accepts(&["br;x=\"a,gzip;q=0\", gzip"]));
     }
 
     #[test]

@@ -20,20 +20,6 @@ pub(crate) struct SelfMetrics {
     series: Gauge,
 }
 
-/// The `format` label value of a format.
-pub(crate) fn format_label(format: Format) -> &'static str {
-    match format {
-        #[cfg(feature = "text")]
-        Format::Text => "text",
-        #[cfg(feature = "openmetrics")]
-        Format::OpenMetrics => "openmetrics",
-        #[cfg(feature = "protobuf")]
-        Format::Protobuf => "protobuf",
-        // `Format` is `#[non_exhaustive]`: a format added later.
-        _ => "other",
-    }
-}
-
 impl SelfMetrics {
     pub(crate) fn register(registry: &Registry) -> Result<Self, Error> {
         let scrapes_vec = registry
@@ -48,7 +34,7 @@ impl SelfMetrics {
         let mut scrapes = Vec::new();
         for &format in Format::available() {
             let counter = scrapes_vec
-                .get_or_create(&[format_label(format)])
+                .get_or_create(&[format.name()])
                 .map_err(Error::SelfMetrics)?;
             scrapes.push((format, counter));
         }

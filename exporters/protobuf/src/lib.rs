@@ -53,8 +53,9 @@
 //! sample: the Go client drops such families when gathering and Prometheus'
 //! protobuf parser skips them, so writing them would only cost bytes.
 //!
-//! Native-histogram fields are written by [`NativeHistogram`]; the core has
-//! no native histogram type yet.
+//! With the unstable feature `native-histograms`, `NativeHistogram` writes
+//! the native-histogram fields; the core has no native histogram type to
+//! feed it yet, so the feature is outside semver until it does.
 //!
 //! # Allocation
 //! A steady-state scrape (same series, new values, the same encoder and a
@@ -65,24 +66,28 @@
 #![forbid(unsafe_code)]
 
 mod message;
+#[cfg(feature = "native-histograms")]
 mod native;
 mod wire;
 
 use bytes::BytesMut;
-use hotmetrics_core::{FamilyDesc, LabelSet, MetricType, MetricVisitor, Registry, SeriesValue};
+use hotmetrics_core::{
+    Encoder, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, SeriesValue,
+};
 
 use message::{
     Counter, Histogram, Metric, MetricValue, Summary, Timestamp, Value, encode_label_pairs,
     put_message_field,
 };
+#[cfg(feature = "native-histograms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "native-histograms")))]
 pub use native::{BucketSpan, NativeHistogram};
 use wire::{
     Delimited, begin_delimited, end_delimited, put_bytes_field, put_len_prefix, put_varint_field,
 };
 
 /// The Content-Type of this format.
-pub const CONTENT_TYPE: &str =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+pub const CONTENT_TYPE: &str = ProtobufEncoder::CONTENT_TYPE;
 
 /// `MetricFamily` field numbers.
 mod family_field {
@@ -93,13 +98,16 @@ mod family_field {
     pub(crate) const UNIT: u32 = 5;
 }
 
-/// `MetricType` enum values.
-mod metric_type {
-    pub(crate) const COUNTER: u64 = 0;
-    pub(crate) const GAUGE: u64 = 1;
-    pub(crate) const SUMMARY: u64 = 2;
-    pub(crate) const UNTYPED: u64 = 3;
-    pub(crate) const HISTOGRAM: u64 = 4;
+/// The `MetricType` enum value of a type's [classic](MetricType::classic)
+/// form (info and state sets are gauges).
+fn wire_type(t: MetricType) -> u64 {
+    match t.classic() {
+        MetricType::Counter => 0,
+        MetricType::Gauge | MetricType::Info | MetricType::StateSet => 1,
+        MetricType::Summary => 2,
+        MetricType::Unknown => 3,
+        MetricType::Histogram => 4,
+    }
 }
 
 /// Encodes registries as length-delimited `MetricFamily` messages. Keep one
@@ -136,14 +144,18 @@ struct OpenFamily {
 }
 
 impl ProtobufEncoder {
+    /// The Content-Type of this format.
+    pub const CONTENT_TYPE: &'static str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
     /// A new encoder.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Appends the registry's exposition to `out`; returns the number of
-    /// series written.
-    pub fn encode(&mut self, registry: &Registry, out: &mut BytesMut) -> usize {
+    /// Appends the exposition of `source` (a
+    /// [`Registry`](hotmetrics_core::Registry)) to `out`; returns the
+    /// number of series written.
+    pub fn encode(&mut self, source: &dyn MetricSource, out: &mut BytesMut) -> usize {
         self.open = None;
         let mut writer = Writer {
             enc: self,
@@ -151,10 +163,20 @@ impl ProtobufEncoder {
             series: 0,
             families: 0,
         };
-        registry.visit(&mut writer);
+        source.visit(&mut writer);
         // A collector that forgot its last `end_family` still gets it.
         writer.end_family();
         writer.series
+    }
+}
+
+impl Encoder for ProtobufEncoder {
+    fn content_type(&self) -> &'static str {
+        Self::CONTENT_TYPE
+    }
+
+    fn encode(&mut self, source: &dyn MetricSource, out: &mut BytesMut) -> usize {
+        ProtobufEncoder::encode(self, source, out)
     }
 }
 
@@ -184,14 +206,7 @@ impl Writer<'_> {
 impl MetricVisitor for Writer<'_> {
     fn begin_family(&mut self, f: &FamilyDesc<'_>) {
         self.end_family();
-        let (suffix, type_value) = match f.metric_type {
-            MetricType::Counter => ("_total", metric_type::COUNTER),
-            MetricType::Gauge | MetricType::StateSet => ("", metric_type::GAUGE),
-            MetricType::Info => ("_info", metric_type::GAUGE),
-            MetricType::Histogram => ("", metric_type::HISTOGRAM),
-            MetricType::Summary => ("", metric_type::SUMMARY),
-            MetricType::Unknown => ("", metric_type::UNTYPED),
-        };
+        let suffix = f.metric_type.value_suffix();
         let enc = &mut *self.enc;
         enc.name.clear();
         enc.name.push_str(f.name);
@@ -207,7 +222,7 @@ impl MetricVisitor for Writer<'_> {
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
         put_bytes_field(out, family_field::HELP, f.help.as_bytes());
-        put_varint_field(out, family_field::TYPE, type_value);
+        put_varint_field(out, family_field::TYPE, wire_type(f.metric_type));
         enc.open = Some(OpenFamily {
             prefix,
             index,
@@ -235,6 +250,7 @@ impl MetricVisitor for Writer<'_> {
             SeriesValue::Histogram(h) => {
                 let histogram = Histogram {
                     value: h,
+                    #[cfg(feature = "native-histograms")]
                     native: None,
                     created: h.created.and_then(created),
                 };

@@ -6,6 +6,7 @@
 use bytes::BytesMut;
 use hotmetrics_core::{HistogramValue, LabelSet, SummaryValue};
 
+#[cfg(feature = "native-histograms")]
 use crate::native::NativeHistogram;
 use crate::wire::{
     double_field_len, int_as_varint, len_field_len, put_bytes_field, put_double_field,
@@ -148,11 +149,20 @@ impl Message for Bucket {
 /// created_timestamp 15.
 pub(crate) struct Histogram<'a> {
     pub(crate) value: &'a HistogramValue<'a>,
+    #[cfg(feature = "native-histograms")]
     pub(crate) native: Option<&'a NativeHistogram<'a>>,
     pub(crate) created: Option<Timestamp>,
 }
 
 impl Histogram<'_> {
+    /// The length of the native-histogram fields.
+    fn native_len(&self) -> usize {
+        #[cfg(feature = "native-histograms")]
+        return self.native.map_or(0, NativeHistogram::encoded_len);
+        #[cfg(not(feature = "native-histograms"))]
+        0
+    }
+
     /// The finite buckets, counts made cumulative.
     fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
         let h = self.value;
@@ -177,7 +187,7 @@ impl Message for Histogram<'_> {
                 .buckets()
                 .map(|b| message_field_len(3, &b))
                 .sum::<usize>()
-            + self.native.map_or(0, NativeHistogram::encoded_len)
+            + self.native_len()
             + self.created.map_or(0, |t| message_field_len(15, &t))
     }
 
@@ -187,6 +197,7 @@ impl Message for Histogram<'_> {
         for b in self.buckets() {
             put_message_field(out, 3, &b);
         }
+        #[cfg(feature = "native-histograms")]
         if let Some(native) = self.native {
             native.encode(out);
         }
@@ -378,6 +389,7 @@ mod tests {
             }),
             MetricValue::Histogram(Histogram {
                 value: &hv,
+                #[cfg(feature = "native-histograms")]
                 native: None,
                 created: ts,
             }),

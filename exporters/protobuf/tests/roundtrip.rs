@@ -9,7 +9,9 @@ use hotmetrics_core::{
     Buckets, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number,
     Opts, Registry, SeriesValue, SummaryValue,
 };
-use hotmetrics_protobuf::{BucketSpan, NativeHistogram, ProtobufEncoder};
+use hotmetrics_protobuf::ProtobufEncoder;
+#[cfg(feature = "native-histograms")]
+use hotmetrics_protobuf::{BucketSpan, NativeHistogram};
 use proptest::prelude::*;
 use proto::{MetricFamily, MetricType as Type, decode_delimited};
 
@@ -359,102 +361,109 @@ fn gauge_bytes_are_exact() {
     assert_eq!(&encode(&registry)[..], expected);
 }
 
-/// A native histogram body: sample_count and sample_sum written by hand,
-/// then the native fields.
-fn native_body(h: &NativeHistogram<'_>) -> BytesMut {
-    let mut body = BytesMut::new();
-    body.extend_from_slice(&[0x08, 0x07]); // sample_count 7
-    body.extend_from_slice(&[0x11]); // sample_sum, double
-    body.extend_from_slice(&2.5f64.to_le_bytes());
-    let before = body.len();
-    h.encode(&mut body);
-    assert_eq!(body.len() - before, h.encoded_len());
-    body
-}
+#[cfg(feature = "native-histograms")]
+mod native {
+    use super::*;
 
-#[test]
-fn native_fields_roundtrip() {
-    let neg = [BucketSpan {
-        offset: i32::MIN,
-        length: u32::MAX,
-    }];
-    let pos = [
-        BucketSpan {
-            offset: -3,
-            length: 2,
-        },
-        BucketSpan {
-            offset: 5,
-            length: 1,
-        },
-    ];
-    let h = NativeHistogram {
-        schema: -4,
-        zero_threshold: 1e-128,
-        zero_count: 2,
-        negative_spans: &neg,
-        negative_deltas: &[i64::MIN, i64::MAX],
-        positive_spans: &pos,
-        positive_deltas: &[1, -1, 0],
-    };
-    let body = native_body(&h);
-    let decoded = <proto::Histogram as prost::Message>::decode(&body[..]).unwrap();
-    assert_eq!(decoded.sample_count, Some(7));
-    assert_eq!(decoded.sample_sum, Some(2.5));
-    assert_eq!(decoded.schema, Some(-4));
-    assert_eq!(decoded.zero_threshold, Some(1e-128));
-    assert_eq!(decoded.zero_count, Some(2));
-    let spans = |s: &[proto::BucketSpan]| -> Vec<(i32, u32)> {
-        s.iter()
-            .map(|s| (s.offset.unwrap(), s.length.unwrap()))
-            .collect()
-    };
-    assert_eq!(spans(&decoded.negative_span), [(i32::MIN, u32::MAX)]);
-    assert_eq!(decoded.negative_delta, [i64::MIN, i64::MAX]);
-    assert_eq!(spans(&decoded.positive_span), [(-3, 2), (5, 1)]);
-    assert_eq!(decoded.positive_delta, [1, -1, 0]);
-    assert!(!h.needs_no_op_span());
-}
+    /// A native histogram body: sample_count and sample_sum written by hand,
+    /// then the native fields.
+    fn native_body(h: &NativeHistogram<'_>) -> BytesMut {
+        let mut body = BytesMut::new();
+        body.extend_from_slice(&[0x08, 0x07]); // sample_count 7
+        body.extend_from_slice(&[0x11]); // sample_sum, double
+        body.extend_from_slice(&2.5f64.to_le_bytes());
+        let before = body.len();
+        h.encode(&mut body);
+        assert_eq!(body.len() - before, h.encoded_len());
+        body
+    }
 
-#[test]
-fn empty_native_histogram_carries_a_no_op_span() {
-    let empty = NativeHistogram::default();
-    assert!(empty.needs_no_op_span());
-    let decoded = <proto::Histogram as prost::Message>::decode(&native_body(&empty)[..]).unwrap();
-    assert_eq!(decoded.schema, Some(0));
-    assert_eq!(decoded.zero_threshold, Some(0.0));
-    assert_eq!(decoded.zero_count, Some(0));
-    assert!(decoded.negative_span.is_empty());
-    assert_eq!(
-        decoded.positive_span,
-        [proto::BucketSpan {
-            offset: Some(0),
-            length: Some(0),
-        }]
-    );
-
-    // Anything else that marks it native makes the no-op span unnecessary.
-    for h in [
-        NativeHistogram {
-            zero_threshold: 1e-9,
-            ..empty
-        },
-        NativeHistogram {
-            zero_count: 1,
-            ..empty
-        },
-        NativeHistogram {
-            negative_spans: &[BucketSpan {
-                offset: 0,
+    #[test]
+    fn native_fields_roundtrip() {
+        let neg = [BucketSpan {
+            offset: i32::MIN,
+            length: u32::MAX,
+        }];
+        let pos = [
+            BucketSpan {
+                offset: -3,
+                length: 2,
+            },
+            BucketSpan {
+                offset: 5,
                 length: 1,
-            }],
-            negative_deltas: &[1],
-            ..empty
-        },
-    ] {
+            },
+        ];
+        let h = NativeHistogram {
+            schema: -4,
+            zero_threshold: 1e-128,
+            zero_count: 2,
+            negative_spans: &neg,
+            negative_deltas: &[i64::MIN, i64::MAX],
+            positive_spans: &pos,
+            positive_deltas: &[1, -1, 0],
+        };
+        let body = native_body(&h);
+        let decoded = <proto::Histogram as prost::Message>::decode(&body[..]).unwrap();
+        assert_eq!(decoded.sample_count, Some(7));
+        assert_eq!(decoded.sample_sum, Some(2.5));
+        assert_eq!(decoded.schema, Some(-4));
+        assert_eq!(decoded.zero_threshold, Some(1e-128));
+        assert_eq!(decoded.zero_count, Some(2));
+        let spans = |s: &[proto::BucketSpan]| -> Vec<(i32, u32)> {
+            s.iter()
+                .map(|s| (s.offset.unwrap(), s.length.unwrap()))
+                .collect()
+        };
+        assert_eq!(spans(&decoded.negative_span), [(i32::MIN, u32::MAX)]);
+        assert_eq!(decoded.negative_delta, [i64::MIN, i64::MAX]);
+        assert_eq!(spans(&decoded.positive_span), [(-3, 2), (5, 1)]);
+        assert_eq!(decoded.positive_delta, [1, -1, 0]);
         assert!(!h.needs_no_op_span());
-        let decoded = <proto::Histogram as prost::Message>::decode(&native_body(&h)[..]).unwrap();
-        assert!(decoded.positive_span.is_empty(), "{h:?}");
+    }
+
+    #[test]
+    fn empty_native_histogram_carries_a_no_op_span() {
+        let empty = NativeHistogram::default();
+        assert!(empty.needs_no_op_span());
+        let decoded =
+            <proto::Histogram as prost::Message>::decode(&native_body(&empty)[..]).unwrap();
+        assert_eq!(decoded.schema, Some(0));
+        assert_eq!(decoded.zero_threshold, Some(0.0));
+        assert_eq!(decoded.zero_count, Some(0));
+        assert!(decoded.negative_span.is_empty());
+        assert_eq!(
+            decoded.positive_span,
+            [proto::BucketSpan {
+                offset: Some(0),
+                length: Some(0),
+            }]
+        );
+
+        // Anything else that marks it native makes the no-op span unnecessary.
+        for h in [
+            NativeHistogram {
+                zero_threshold: 1e-9,
+                ..empty
+            },
+            NativeHistogram {
+                zero_count: 1,
+                ..empty
+            },
+            NativeHistogram {
+                negative_spans: &[BucketSpan {
+                    offset: 0,
+                    length: 1,
+                }],
+                negative_deltas: &[1],
+                ..empty
+            },
+        ] {
+            assert!(!h.needs_no_op_span());
+            let decoded =
+                <proto::Histogram as prost::Message>::decode(&native_body(&h)[..]).unwrap();
+            assert!(decoded.positive_span.is_empty(), "{h:?}");
+        }
     }
 }
 

@@ -1,15 +1,34 @@
-//! The lexical pieces the two text formats share: numbers, escapes and the
+//! The lexical pieces of both text dialects: numbers, escapes and the
 //! sample line. Prometheus text 0.0.4 and OpenMetrics 1.0 write a sample the
-//! same way (`name{label="value",...} number`); they differ in which lines
-//! they write and how they spell `le`/`quantile` values, so
-//! `hotmetrics-openmetrics` builds on these functions.
+//! same way (`name{label="value",...} number`); what differs between them
+//! (which lines, the spelling of `le`/`quantile`, HELP escaping) is chosen
+//! by the [`Dialect`](crate::Dialect) through [`Quotes`] and [`Integral`].
 
 use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{HistogramValue, LabelSet, Number};
 
+/// Whether `"` is escaped: always in label values, in HELP text only in
+/// OpenMetrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quotes {
+    /// `"` → `\"`.
+    Escaped,
+    /// `"` written as it is.
+    Verbatim,
+}
+
+/// How an integral `le` or `quantile` value is spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Integral {
+    /// As Go's `strconv 'g' -1` writes it: `1`, `1e+06`.
+    Bare,
+    /// With OpenMetrics' canonical `.0`: `1.0` (`1e+06` stays).
+    Point,
+}
+
 /// Writes a float the way Prometheus parses it back: `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
-pub fn put_f64(out: &mut BytesMut, v: f64) {
+pub(crate) fn put_f64(out: &mut BytesMut, v: f64) {
     if v.is_nan() {
         out.put_slice(b"NaN");
     } else if v.is_infinite() {
@@ -20,7 +39,7 @@ pub fn put_f64(out: &mut BytesMut, v: f64) {
 }
 
 /// Writes a number: integers without a fraction, floats via [`put_f64`].
-pub fn put_number(out: &mut BytesMut, n: Number) {
+pub(crate) fn put_number(out: &mut BytesMut, n: Number) {
     match n {
         Number::UInt(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
         Number::Int(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
@@ -28,15 +47,15 @@ pub fn put_number(out: &mut BytesMut, n: Number) {
     }
 }
 
-/// Writes `s` with `\` → `\\` and newline → `\n`; with `quote`, also
-/// `"` → `\"` (label values always; HELP text in OpenMetrics only).
-pub fn put_escaped(out: &mut impl BufMut, s: &str, quote: bool) {
+/// Writes `s` with `\` → `\\` and newline → `\n`, and `"` as `quotes`
+/// says.
+pub(crate) fn put_escaped(out: &mut impl BufMut, s: &str, quotes: Quotes) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: &[u8] = match b {
             b'\\' => b"\\\\",
             b'\n' => b"\\n",
-            b'"' if quote => b"\\\"",
+            b'"' if quotes == Quotes::Escaped => b"\\\"",
             _ => continue,
         };
         out.put_slice(&s.as_bytes()[start..i]);
@@ -48,36 +67,27 @@ pub fn put_escaped(out: &mut impl BufMut, s: &str, quote: bool) {
 
 /// A float spelled as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (the
 /// reference clients' form for `le` and `quantile` label values: `0.005`,
-/// `1`, `1e+06`, `1e-05`, `+Inf`), optionally with OpenMetrics' canonical
-/// `.0` on integral values (`1.0`, `100000.0`; `1e+06` stays).
+/// `1`, `1e+06`, `1e-05`, `+Inf`), integral values as [`Integral`] says
+/// (`1` or OpenMetrics' `1.0`; `1e+06` stays).
 ///
 /// Label values are strings to Prometheus, so the spelling decides series
 /// identity; matching the reference clients keeps dashboards working.
-///
-/// ```
-/// use hotmetrics_text::lexical::GoFloat;
-/// assert_eq!(GoFloat::new(1.0, false).as_str(), "1");
-/// assert_eq!(GoFloat::new(1.0, true).as_str(), "1.0");
-/// assert_eq!(GoFloat::new(1e6, true).as_str(), "1e+06");
-/// assert_eq!(GoFloat::new(0.00001, true).as_str(), "1e-05");
-/// assert_eq!(GoFloat::new(f64::INFINITY, true).as_str(), "+Inf");
-/// ```
 #[derive(Clone, Copy)]
-pub struct GoFloat {
+pub(crate) struct GoFloat {
     buf: [u8; 32],
     len: usize,
 }
 
 impl std::fmt::Debug for GoFloat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(std::str::from_utf8(self.as_bytes()).unwrap_or("NaN"))
     }
 }
 
 impl GoFloat {
-    /// Formats `v`; `point` appends `.0` when the result has neither a `.`
-    /// nor an exponent.
-    pub fn new(v: f64, point: bool) -> Self {
+    /// Formats `v`; [`Integral::Point`] appends `.0` when the result has
+    /// neither a `.` nor an exponent.
+    pub(crate) fn new(v: f64, integral: Integral) -> Self {
         let mut s = Self {
             buf: [0; 32],
             len: 0,
@@ -88,7 +98,8 @@ impl GoFloat {
             s.push(if v > 0.0 { b"+Inf" } else { b"-Inf" });
         } else {
             s.finite(v);
-            if point && !s.as_bytes().iter().any(|&b| b == b'.' || b == b'e') {
+            if integral == Integral::Point && !s.as_bytes().iter().any(|&b| b == b'.' || b == b'e')
+            {
                 s.push(b".0");
             }
         }
@@ -171,12 +182,13 @@ impl GoFloat {
     }
 
     /// The text.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// The text, as `&str`.
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII is ever pushed.
         std::str::from_utf8(self.as_bytes()).unwrap_or("NaN")
     }
@@ -186,35 +198,34 @@ impl GoFloat {
 /// series: a scrape of a thousand series with the same bounds formats them
 /// once. Keeps its buffers, so a steady-state scrape does not allocate.
 #[derive(Debug, Default)]
-pub struct BoundsText {
+pub(crate) struct BoundsText {
     bounds: Vec<f64>,
     text: Vec<u8>,
     ends: Vec<usize>,
-    point: bool,
-    valid: bool,
+    /// The spelling of the cached text; `None`: nothing cached.
+    integral: Option<Integral>,
 }
 
 impl BoundsText {
     /// Forgets the cached bounds (call when a family starts).
-    pub fn reset(&mut self) {
-        self.valid = false;
+    pub(crate) fn reset(&mut self) {
+        self.integral = None;
     }
 
-    /// Spells `upper_bounds` followed by `+Inf` with [`GoFloat`] and
-    /// `point`, unless they are the ones spelled last.
-    fn refresh(&mut self, upper_bounds: &[f64], point: bool) {
-        if !(self.valid && self.point == point && self.bounds == upper_bounds) {
+    /// Spells `upper_bounds` followed by `+Inf` with [`GoFloat`], unless
+    /// they are the ones spelled last.
+    fn refresh(&mut self, upper_bounds: &[f64], integral: Integral) {
+        if !(self.integral == Some(integral) && self.bounds == upper_bounds) {
             self.bounds.clear();
             self.bounds.extend_from_slice(upper_bounds);
             self.text.clear();
             self.ends.clear();
             for &b in upper_bounds.iter().chain([f64::INFINITY].iter()) {
                 self.text
-                    .extend_from_slice(GoFloat::new(b, point).as_bytes());
+                    .extend_from_slice(GoFloat::new(b, integral).as_bytes());
                 self.ends.push(self.text.len());
             }
-            self.point = point;
-            self.valid = true;
+            self.integral = Some(integral);
         }
     }
 
@@ -232,7 +243,7 @@ impl BoundsText {
 
 /// The extra label a sample line carries after the series' own labels.
 #[derive(Clone, Copy, Debug)]
-pub enum Extra<'a> {
+pub(crate) enum Extra<'a> {
     /// `quantile="<q>"` on a summary quantile, already spelled.
     Quantile(&'a [u8]),
     /// `<family>="<state>"` on a state-set sample (escaped when written).
@@ -243,7 +254,7 @@ pub enum Extra<'a> {
 /// for every line of the series: a histogram writes its labels into 14
 /// lines but escapes them once. Keeps its buffer across series and scrapes.
 #[derive(Debug, Default)]
-pub struct LabelBlock {
+pub(crate) struct LabelBlock {
     pairs: Vec<u8>,
     /// Scratch for [`put_buckets`]: `<name>_bucket{<pairs>,le="`.
     bucket_prefix: Vec<u8>,
@@ -251,7 +262,7 @@ pub struct LabelBlock {
 
 impl LabelBlock {
     /// Replaces the block with `labels`, escaped.
-    pub fn set(&mut self, labels: &dyn LabelSet) {
+    pub(crate) fn set(&mut self, labels: &dyn LabelSet) {
         let block = &mut self.pairs;
         block.clear();
         labels.for_each(&mut |n, v| {
@@ -260,13 +271,13 @@ impl LabelBlock {
             }
             block.extend_from_slice(n.as_bytes());
             block.extend_from_slice(b"=\"");
-            put_escaped(block, v, true);
+            put_escaped(block, v, Quotes::Escaped);
             block.push(b'"');
         });
     }
 
     /// The escaped pairs.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.pairs
     }
 
@@ -287,7 +298,7 @@ impl LabelBlock {
 }
 
 /// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`.
-pub fn put_sample(
+pub(crate) fn put_sample(
     out: &mut BytesMut,
     name: &str,
     suffix: &str,
@@ -315,7 +326,7 @@ pub fn put_sample(
             Extra::State(state) => {
                 out.put_slice(name.as_bytes());
                 out.put_slice(b"=\"");
-                put_escaped(out, state, true);
+                put_escaped(out, state, Quotes::Escaped);
             }
         }
         out.put_u8(b'"');
@@ -326,19 +337,19 @@ pub fn put_sample(
 }
 
 /// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
-/// bounds spelled through `bounds` (`point`: OpenMetrics' `.0`). The line
+/// bounds spelled through `bounds` as `integral` says. The line
 /// up to the bound (`<name>_bucket{<labels>,le="`) is the same for every
 /// bucket, so it is built once per series and copied.
-pub fn put_buckets(
+pub(crate) fn put_buckets(
     out: &mut BytesMut,
     name: &str,
     labels: &mut LabelBlock,
     bounds: &mut BoundsText,
     h: &HistogramValue<'_>,
-    point: bool,
+    integral: Integral,
 ) {
     let prefix = labels.bucket_prefix(name);
-    bounds.refresh(h.upper_bounds, point);
+    bounds.refresh(h.upper_bounds, integral);
     let mut cumulative = 0u64;
     for (le, count) in bounds.spelled().zip(h.bucket_counts) {
         cumulative += count;
@@ -350,23 +361,29 @@ pub fn put_buckets(
     }
 }
 
-/// Writes a summary's `quantile` lines (`point`: OpenMetrics' `.0`).
-pub fn put_quantiles(
+/// Writes a summary's `quantile` lines, integral quantiles as `integral`
+/// says.
+pub(crate) fn put_quantiles(
     out: &mut BytesMut,
     name: &str,
     labels: &LabelBlock,
     quantiles: &[(f64, f64)],
-    point: bool,
+    integral: Integral,
 ) {
     for &(q, v) in quantiles {
-        let q = GoFloat::new(q, point);
+        let q = GoFloat::new(q, integral);
         let extra = Some(Extra::Quantile(q.as_bytes()));
         put_sample(out, name, "", labels, extra, Number::Float(v));
     }
 }
 
 /// Writes one `<name>{labels,<name>="<state>"} 0|1` line per state.
-pub fn put_states(out: &mut BytesMut, name: &str, labels: &LabelBlock, states: &[(&str, bool)]) {
+pub(crate) fn put_states(
+    out: &mut BytesMut,
+    name: &str,
+    labels: &LabelBlock,
+    states: &[(&str, bool)],
+) {
     for (state, on) in states {
         let value = Number::UInt(u64::from(*on));
         put_sample(out, name, "", labels, Some(Extra::State(state)), value);
@@ -405,7 +422,7 @@ mod tests {
             (0.1 + 0.2, "0.30000000000000004"),
         ];
         for &(v, want) in cases {
-            assert_eq!(GoFloat::new(v, false).as_str(), want, "{v:e}");
+            assert_eq!(GoFloat::new(v, Integral::Bare).as_str(), want, "{v:e}");
         }
         let om: &[(f64, &str)] = &[
             (1.0, "1.0"),
@@ -417,7 +434,7 @@ mod tests {
             (f64::NAN, "NaN"),
         ];
         for &(v, want) in om {
-            assert_eq!(GoFloat::new(v, true).as_str(), want, "{v:e}");
+            assert_eq!(GoFloat::new(v, Integral::Point).as_str(), want, "{v:e}");
         }
     }
 
@@ -429,7 +446,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let v = f64::from_bits(x);
-            let s = GoFloat::new(v, true);
+            let s = GoFloat::new(v, Integral::Point);
             let back: f64 = match s.as_str() {
                 "+Inf" => f64::INFINITY,
                 "-Inf" => f64::NEG_INFINITY,
@@ -442,10 +459,10 @@ mod tests {
     #[test]
     fn bounds_are_recomputed_when_they_change() {
         let mut cache = BoundsText::default();
-        cache.refresh(&[0.5, 1.0], false);
+        cache.refresh(&[0.5, 1.0], Integral::Bare);
         let a: Vec<&[u8]> = cache.spelled().collect::<Vec<_>>();
         assert_eq!(a, [&b"0.5"[..], b"1", b"+Inf"]);
-        cache.refresh(&[0.5, 2.0], true);
+        cache.refresh(&[0.5, 2.0], Integral::Point);
         let b: Vec<Vec<u8>> = cache.spelled().map(<[u8]>::to_vec).collect();
         assert_eq!(b, [b"0.5".to_vec(), b"2.0".to_vec(), b"+Inf".to_vec()]);
     }

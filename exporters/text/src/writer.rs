@@ -1,0 +1,307 @@
+//! The one text writer, generic over its [`Dialect`].
+
+use std::marker::PhantomData;
+
+use bytes::{BufMut, BytesMut};
+use hotmetrics_core::{
+    Encoder, FamilyDesc, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
+};
+
+use crate::dialect::Dialect;
+use crate::lexical::{
+    BoundsText, LabelBlock, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+};
+
+/// Encodes registries in the text dialect `D`; use it as [`TextEncoder`]
+/// (text 0.0.4) or [`OpenMetricsEncoder`] (OpenMetrics 1.0.0). Keep one per
+/// scraper: it holds scratch space that makes steady-state scrapes
+/// allocation-free.
+///
+/// [`TextEncoder`]: crate::TextEncoder
+/// [`OpenMetricsEncoder`]: crate::OpenMetricsEncoder
+#[derive(Debug)]
+pub struct DialectEncoder<D: Dialect> {
+    /// The current family's name, without suffix.
+    name: String,
+    bounds: BoundsText,
+    labels: LabelBlock,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> Default for DialectEncoder<D> {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            bounds: BoundsText::default(),
+            labels: LabelBlock::default(),
+            dialect: PhantomData,
+        }
+    }
+}
+
+impl<D: Dialect> DialectEncoder<D> {
+    /// The `Content-Type` of this dialect.
+    pub const CONTENT_TYPE: &'static str = D::CONTENT_TYPE;
+
+    /// A new encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the exposition of `source` (a
+    /// [`Registry`](hotmetrics_core::Registry)) to `out`, with the
+    /// dialect's end marker (OpenMetrics' `# EOF`); returns the number of
+    /// series written.
+    pub fn encode(&mut self, source: &dyn MetricSource, out: &mut BytesMut) -> usize {
+        let mut writer = Writer::<D> {
+            enc: self,
+            out,
+            series: 0,
+        };
+        source.visit(&mut writer);
+        let series = writer.series;
+        out.put_slice(D::END);
+        series
+    }
+}
+
+impl<D: Dialect> Encoder for DialectEncoder<D> {
+    fn content_type(&self) -> &'static str {
+        D::CONTENT_TYPE
+    }
+
+    fn encode(&mut self, source: &dyn MetricSource, out: &mut BytesMut) -> usize {
+        DialectEncoder::encode(self, source, out)
+    }
+}
+
+struct Writer<'a, D: Dialect> {
+    enc: &'a mut DialectEncoder<D>,
+    out: &'a mut BytesMut,
+    series: usize,
+}
+
+impl<D: Dialect> Writer<'_, D> {
+    /// One line with the current series' labels.
+    fn sample(&mut self, suffix: &str, v: Number) {
+        put_sample(self.out, &self.enc.name, suffix, &self.enc.labels, None, v);
+    }
+
+    /// `<name>_created` for the series, when the dialect writes it and the
+    /// creation time is known.
+    fn created(&mut self, created: Option<f64>) {
+        if let Some(t) = created.filter(|t| D::CREATED && t.is_finite()) {
+            self.sample("_created", Number::Float(t));
+        }
+    }
+
+    /// `_sum` and `_count`, when the dialect allows the sum.
+    fn sum_and_count(&mut self, sum: f64, count: u64, allowed: bool) {
+        if allowed && D::counter_like(sum) {
+            self.sample("_sum", Number::Float(sum));
+            self.sample("_count", Number::UInt(count));
+        }
+    }
+
+    /// `<keyword><name><suffix> <text>\n`.
+    fn metadata(&mut self, keyword: &str, suffix: &str, text: &str, escape: bool) {
+        let out = &mut *self.out;
+        out.put_slice(keyword.as_bytes());
+        out.put_slice(self.enc.name.as_bytes());
+        out.put_slice(suffix.as_bytes());
+        out.put_u8(b' ');
+        if escape {
+            put_escaped(out, text, D::HELP_QUOTES);
+        } else {
+            out.put_slice(text.as_bytes());
+        }
+        out.put_u8(b'\n');
+    }
+}
+
+impl<D: Dialect> MetricVisitor for Writer<'_, D> {
+    fn begin_family(&mut self, f: &FamilyDesc<'_>) {
+        self.enc.name.clear();
+        self.enc.name.push_str(f.name);
+        self.enc.bounds.reset();
+        let suffix = D::metadata_suffix(f.metric_type);
+        if !f.help.is_empty() {
+            self.metadata("# HELP ", suffix, f.help, true);
+        }
+        self.metadata("# TYPE ", suffix, D::type_name(f.metric_type), false);
+        if let Some(unit) = f.unit.filter(|_| D::UNIT_LINE) {
+            self.metadata("# UNIT ", suffix, unit, false);
+        }
+    }
+
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        self.series += 1;
+        self.enc.labels.set(labels);
+        match *value {
+            SeriesValue::Counter { value, created } => {
+                if D::counter_like(value.as_f64()) {
+                    self.sample("_total", value);
+                    self.created(Some(created));
+                }
+            }
+            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", v),
+            SeriesValue::Info => self.sample("_info", Number::UInt(1)),
+            SeriesValue::StateSet(states) => {
+                put_states(self.out, &self.enc.name, &self.enc.labels, states);
+            }
+            SeriesValue::Histogram(h) => {
+                let (out, enc) = (&mut *self.out, &mut *self.enc);
+                put_buckets(
+                    out,
+                    &enc.name,
+                    &mut enc.labels,
+                    &mut enc.bounds,
+                    &h,
+                    D::BOUNDS,
+                );
+                let bounds_ok = h.upper_bounds.iter().all(|&b| D::counter_like(b));
+                self.sum_and_count(h.sum, h.count, bounds_ok);
+                self.created(h.created);
+            }
+            SeriesValue::Summary(s) => {
+                let (out, enc) = (&mut *self.out, &*self.enc);
+                put_quantiles(out, &enc.name, &enc.labels, s.quantiles, D::BOUNDS);
+                self.sum_and_count(s.sum, s.count, true);
+                self.created(s.created);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use hotmetrics_core::{
+        Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number,
+        Registry, SeriesValue, SummaryValue,
+    };
+
+    use crate::{OpenMetricsEncoder, TextEncoder};
+
+    /// Emits one family of every collector-only type, with awkward text.
+    struct Everything;
+    impl Collector for Everything {
+        fn describe(&self) -> Vec<Described> {
+            Vec::new()
+        }
+        fn collect(&self, out: &mut dyn MetricVisitor) {
+            let fam = |out: &mut dyn MetricVisitor, name, metric_type, help| {
+                out.begin_family(&FamilyDesc {
+                    name,
+                    help,
+                    metric_type,
+                    unit: None,
+                });
+            };
+            fam(out, "rpc_seconds", MetricType::Summary, "a \\ b\n\"c\"");
+            let quantiles = [(0.5, 0.25), (1.0, f64::INFINITY)];
+            out.series(
+                &[("m", "get")],
+                &SeriesValue::Summary(SummaryValue {
+                    quantiles: &quantiles,
+                    count: 4,
+                    sum: f64::NAN,
+                    created: Some(1.5),
+                }),
+            );
+            out.end_family();
+            fam(out, "build", MetricType::Info, "");
+            out.series(&[("version", "1.2\n")], &SeriesValue::Info);
+            out.end_family();
+            fam(out, "mode", MetricType::StateSet, "m");
+            out.series(&[], &SeriesValue::StateSet(&[("on", true), ("off", false)]));
+            out.end_family();
+            fam(out, "raw", MetricType::Unknown, "r");
+            out.series(&[], &SeriesValue::Unknown(Number::Float(f64::NEG_INFINITY)));
+            out.end_family();
+            fam(out, "big", MetricType::Histogram, "b");
+            out.series(
+                &[],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds: &[1e-5, 1e6],
+                    bucket_counts: &[1, 0, 2],
+                    count: 3,
+                    sum: 2e6,
+                    created: None,
+                }),
+            );
+            out.end_family();
+        }
+    }
+
+    /// Encodes the collector twice with one encoder and one buffer: both
+    /// scrapes must write `expected`.
+    fn check(encode: &mut dyn FnMut(&Registry, &mut BytesMut) -> usize, expected: &str) {
+        let registry = Registry::new();
+        registry.register_collector(Everything).unwrap();
+        let mut buf = BytesMut::new();
+        for _ in 0..2 {
+            buf.clear();
+            assert_eq!(encode(&registry, &mut buf), 5);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn text_summary_info_stateset_untyped_and_escapes() {
+        let mut enc = TextEncoder::new();
+        check(
+            &mut |r, b| enc.encode(r, b),
+            "# HELP rpc_seconds a \\\\ b\\n\"c\"\n# TYPE rpc_seconds summary\n\
+             rpc_seconds{m=\"get\",quantile=\"0.5\"} 0.25\n\
+             rpc_seconds{m=\"get\",quantile=\"1\"} +Inf\n\
+             rpc_seconds_sum{m=\"get\"} NaN\n\
+             rpc_seconds_count{m=\"get\"} 4\n\
+             # TYPE build_info gauge\n\
+             build_info{version=\"1.2\\n\"} 1\n\
+             # HELP mode m\n# TYPE mode gauge\n\
+             mode{mode=\"on\"} 1\nmode{mode=\"off\"} 0\n\
+             # HELP raw r\n# TYPE raw untyped\nraw -Inf\n\
+             # HELP big b\n# TYPE big histogram\n\
+             big_bucket{le=\"1e-05\"} 1\n\
+             big_bucket{le=\"1e+06\"} 1\n\
+             big_bucket{le=\"+Inf\"} 3\n\
+             big_sum 2000000.0\n\
+             big_count 3\n",
+        );
+    }
+
+    #[test]
+    fn openmetrics_summary_info_stateset_unknown_and_escapes() {
+        let mut enc = OpenMetricsEncoder::new();
+        check(
+            &mut |r, b| enc.encode(r, b),
+            "# HELP rpc_seconds a \\\\ b\\n\\\"c\\\"\n# TYPE rpc_seconds summary\n\
+             rpc_seconds{m=\"get\",quantile=\"0.5\"} 0.25\n\
+             rpc_seconds{m=\"get\",quantile=\"1.0\"} +Inf\n\
+             rpc_seconds_created{m=\"get\"} 1.5\n\
+             # TYPE build info\n\
+             build_info{version=\"1.2\\n\"} 1\n\
+             # HELP mode m\n# TYPE mode stateset\n\
+             mode{mode=\"on\"} 1\nmode{mode=\"off\"} 0\n\
+             # HELP raw r\n# TYPE raw unknown\nraw -Inf\n\
+             # HELP big b\n# TYPE big histogram\n\
+             big_bucket{le=\"1e-05\"} 1\n\
+             big_bucket{le=\"1e+06\"} 1\n\
+             big_bucket{le=\"+Inf\"} 3\n\
+             big_sum 2000000.0\n\
+             big_count 3\n\
+             # EOF\n",
+        );
+    }
+
+    #[test]
+    fn empty_registry() {
+        let mut buf = BytesMut::new();
+        OpenMetricsEncoder::new().encode(&Registry::new(), &mut buf);
+        assert_eq!(&buf[..], b"# EOF\n");
+        buf.clear();
+        TextEncoder::new().encode(&Registry::new(), &mut buf);
+        assert_eq!(&buf[..], b"");
+    }
+}
