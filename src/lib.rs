@@ -51,11 +51,23 @@
 //! assert!(body.ends_with(b"workers 8\n"));
 //! ```
 //!
+//! ## Writing an exporter of your own
+//! Every format goes through one seam: an [`Encoder`] (a content type, and
+//! an `encode` that walks a [`MetricSource`] such as a [`Registry`]
+//! through a [`MetricVisitor`] into a reused buffer). The server and the
+//! push client take any of them; `hotmetrics_core`'s `encode` module docs
+//! show a complete third-party format, and [`MetricType`] says how each
+//! type is named and which sample suffixes it uses.
+//!
 //! ## Features
 //! - `text` (default): the Prometheus text 0.0.4 encoder, as [`text`].
-//! - `openmetrics`: the OpenMetrics 1.0 encoder, as `openmetrics`.
+//! - `openmetrics`: the OpenMetrics 1.0 encoder, as `openmetrics` (the
+//!   same writer as `text`, in the OpenMetrics dialect).
 //! - `protobuf`: the length-delimited `io.prometheus.client.MetricFamily`
 //!   encoder, as `protobuf`.
+//! - `http`: the `/metrics` server, as `http` (turns on every format);
+//!   `tls` adds HTTPS to it.
+//! - `push`: the Pushgateway client, as `push`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -63,17 +75,31 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use hotmetrics_core::*;
+// The engine's public API, item by item: what users update, register and
+// read, and the seams exporters implement. Nothing of the engine's
+// plumbing comes along.
+pub use hotmetrics_core::{
+    Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES, Described, Encoder, Error, Family, FamilyDesc, FamilySnapshot, Gauge,
+    GaugeF64, GaugeVec, Histogram, HistogramSnapshot, HistogramTimer, HistogramValue, HistogramVec,
+    InProgressGuard, LabelSet, Metric, MetricSource, MetricType, MetricVisitor, Number, Opts,
+    Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue, ValueSnapshot,
+    default_registry, validate_label_name, validate_metric_name,
+};
 
-/// Prometheus text exposition format 0.0.4 (re-export of `hotmetrics-text`).
+#[cfg(target_os = "linux")]
+pub use hotmetrics_core::ProcessCollector;
+
+/// Prometheus text exposition format 0.0.4, and the one text writer both
+/// text formats share (re-export of `hotmetrics-text`).
 #[cfg(feature = "text")]
 #[cfg_attr(docsrs, doc(cfg(feature = "text")))]
 pub use hotmetrics_text as text;
 
-/// OpenMetrics 1.0 (re-export of `hotmetrics-openmetrics`).
+/// OpenMetrics 1.0 (the OpenMetrics dialect of `hotmetrics-text`).
 #[cfg(feature = "openmetrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openmetrics")))]
-pub use hotmetrics_openmetrics as openmetrics;
+pub use hotmetrics_text::openmetrics;
 
 /// Length-delimited protobuf (re-export of `hotmetrics-protobuf`).
 #[cfg(feature = "protobuf")]
