@@ -12,7 +12,7 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-# The interop tests (tests/tests/interop.rs) run tools nobody on this team
+# The interop tests (tests/tests/interop_*.rs) run tools nobody on this team
 # wrote and fail when one is missing: promtool, protoc with client_model's
 # metrics.proto, Python's prometheus_client; the push tests use the
 # pushgateway. Install whatever is missing (Debian; `apt-get update` only

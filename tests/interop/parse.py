@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Parses expositions with prometheus_client and prints what it read, one
-normalized line per family and sample, for tests/tests/interop.rs.
+normalized line per family and sample, for the interop tests
+(tests/src/tools.rs reads it).
 
 stdin: any number of documents, each a header line `<format> <length>\n`
 (format `text` = Prometheus 0.0.4 via prometheus_client.parser, `om` =

@@ -1,11 +1,41 @@
 //! End-to-end tests of the `hotmetrics` facade live in `tests/`; this
-//! library holds what they share: a global allocator that counts
-//! allocations, so tests can prove a steady-state scrape allocates nothing.
+//! library holds what they share:
+//!
+//! - [`fixture`]: the one registry every format test encodes (goldens,
+//!   interop, the protobuf exporter's tests);
+//! - [`tools`]: promtool, Python's `prometheus_client` and protoc, run on
+//!   our output; [`protoc_text`] reads protoc's text format back;
+//! - [`normalized`]: every reader's view in one comparable shape, and
+//!   [`expected`]: what each format should read as for a registry;
+//!   [`diff`] shows where two readings part;
+//! - [`random`]: seeded random registries of every type;
+//! - [`parse`]: a strict parser of both text formats, [`proto`]: a prost
+//!   mirror of `metrics.proto`;
+//! - a global allocator that counts allocations, so tests can prove a
+//!   steady-state scrape allocates nothing.
+//!
+//! ```
+//! use hotmetrics_tests::expected::{expected, model};
+//! use hotmetrics_tests::normalized::render;
+//! use hotmetrics_tests::{fixture, parse::Dialect};
+//!
+//! // What Python's 0.0.4 parser should report for the fixture: counters
+//! // named without `_total`, labels sorted, floats spelled alike.
+//! let lines = render(&expected(&model(&fixture::registry()), Dialect::Text));
+//! assert!(lines.contains(&"# shop_orders counter unit=\"\" help=\"Orders placed.\"".to_owned()));
+//! assert!(lines.contains(&"shop_orders_total{region=\"eu-west\",shard=\"7\"} 42.0".to_owned()));
+//! ```
 #![deny(missing_docs)]
 
+pub mod diff;
+pub mod expected;
 pub mod fixture;
+pub mod normalized;
 pub mod parse;
 pub mod proto;
+pub mod protoc_text;
+pub mod random;
+pub mod tools;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -10,9 +10,6 @@
 //! default. Repeated scalars are declared unpacked, as proto2 declares them;
 //! prost decodes the packed form too.
 //!
-//! This module depends on `prost` alone (the protobuf exporter's own tests
-//! include this file by path), so keep it free of `crate::` references.
-//!
 //! ```
 //! use hotmetrics_tests::proto::{decode_delimited, MetricType};
 //!

@@ -1,19 +1,18 @@
 //! Encodes registries and decodes the output with prost, through the
-//! workspace's mirror of `metrics.proto` (shared with hotmetrics-tests).
-
-#[path = "../../../tests/src/proto.rs"]
-mod proto;
+//! workspace's mirror of `metrics.proto`; the registry with every type is
+//! the workspace's fixture (both from hotmetrics-tests).
 
 use bytes::BytesMut;
 use hotmetrics_core::{
-    Buckets, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number,
-    Opts, Registry, SeriesValue, SummaryValue,
+    Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number, Registry,
+    SeriesValue, SummaryValue,
 };
 use hotmetrics_protobuf::ProtobufEncoder;
 #[cfg(feature = "native-histograms")]
 use hotmetrics_protobuf::{BucketSpan, NativeHistogram};
+use hotmetrics_tests::fixture::{self, CREATED, TRICKY_HELP, TRICKY_VALUES};
+use hotmetrics_tests::proto::{self, MetricFamily, MetricType as Type, decode_delimited};
 use proptest::prelude::*;
-use proto::{MetricFamily, MetricType as Type, decode_delimited};
 
 fn encode(registry: &Registry) -> BytesMut {
     let mut buf = BytesMut::new();
@@ -33,47 +32,148 @@ fn ts(seconds: i64, nanos: i32) -> Option<proto::Timestamp> {
     Some(proto::Timestamp { seconds, nanos })
 }
 
-/// Emits one family of every collector-only type, fixed creation times.
-struct Everything;
+fn by_name<'a>(families: &'a [MetricFamily], name: &str) -> &'a MetricFamily {
+    families
+        .iter()
+        .find(|f| f.name() == name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+}
 
-impl Collector for Everything {
+/// A gauge series: its labels and value.
+type Gauge<'a> = (Vec<(&'a str, &'a str)>, Option<f64>);
+
+fn gauges(f: &MetricFamily) -> Vec<Gauge<'_>> {
+    f.metric
+        .iter()
+        .map(|m| (labels(m), m.gauge.as_ref().unwrap().value))
+        .collect()
+}
+
+#[test]
+fn collector_types_map_like_the_text_encoder() {
+    let families = decode(&fixture::registry());
+    let names: Vec<_> = families.iter().map(|f| f.name()).collect();
+    // `shop_refunds_total` has no series, so it is left out.
+    assert_eq!(
+        names,
+        [
+            "shop_batch_duration_seconds",
+            "shop_busy_seconds_total",
+            "shop_inventory_delta",
+            "shop_messages_total",
+            "shop_orders_total",
+            "shop_request_duration_seconds",
+            "shop_signal_ratio",
+            "shop_rpc_duration_seconds",
+            "shop_build_info",
+            "shop_cache_mode",
+            "shop_legacy_score",
+        ]
+    );
+    assert_eq!(
+        by_name(&families, "shop_messages_total").help(),
+        TRICKY_HELP
+    );
+
+    let summary = by_name(&families, "shop_rpc_duration_seconds");
+    assert_eq!(summary.r#type(), Type::Summary);
+    assert_eq!(summary.help(), "Time to serve an RPC.");
+    assert_eq!(summary.unit.as_deref(), Some("seconds"));
+    let m = &summary.metric[0];
+    assert_eq!(labels(m), [("region", "eu-west"), ("method", "get")]);
+    let s = m.summary.as_ref().unwrap();
+    assert_eq!((s.sample_count, s.sample_sum), (Some(1000), Some(17.5)));
+    let q: Vec<_> = s
+        .quantile
+        .iter()
+        .map(|q| (q.quantile(), q.value()))
+        .collect();
+    assert_eq!(q, [(0.5, 0.012), (0.9, 0.05), (0.99, 0.25)]);
+    assert_eq!(s.created_timestamp, ts(1_700_000_000, 250_000_000));
+    let put = summary.metric[1].summary.as_ref().unwrap();
+    assert!(put.quantile.iter().all(|q| q.value().is_nan()));
+    assert_eq!((put.sample_count, put.sample_sum), (Some(0), Some(0.0)));
+
+    let info = by_name(&families, "shop_build_info");
+    assert_eq!(info.r#type(), Type::Gauge);
+    assert_eq!(info.unit, None);
+    assert_eq!(
+        gauges(info),
+        [(
+            vec![
+                ("region", "eu-west"),
+                ("version", "1.4.0-rc.1"),
+                ("revision", "a1b2c3 \"dirty\" \\"),
+            ],
+            Some(1.0)
+        )]
+    );
+
+    let stateset = by_name(&families, "shop_cache_mode");
+    assert_eq!(stateset.r#type(), Type::Gauge);
+    let state = |s| vec![("region", "eu-west"), ("shop_cache_mode", s)];
+    assert_eq!(
+        gauges(stateset),
+        [
+            (state("write_back"), Some(1.0)),
+            (state("write_through"), Some(0.0)),
+            (state("off"), Some(0.0)),
+        ]
+    );
+
+    let legacy = by_name(&families, "shop_legacy_score");
+    assert_eq!(legacy.r#type(), Type::Untyped);
+    let untyped: Vec<_> = legacy
+        .metric
+        .iter()
+        .map(|m| (labels(m), m.untyped.as_ref().unwrap().value))
+        .collect();
+    assert_eq!(
+        untyped,
+        [
+            (vec![("region", "eu-west"), ("source", "import")], Some(2.5)),
+            (
+                vec![("region", "eu-west"), ("source", "manual")],
+                Some(-3.0)
+            ),
+        ]
+    );
+}
+
+/// What the fixture does not hold: creation times protobuf's `Timestamp`
+/// spells oddly or cannot carry, special values in summary fields, a
+/// series without labels, and a family never ended.
+struct EdgeValues;
+
+impl Collector for EdgeValues {
     fn describe(&self) -> Vec<Described> {
         Vec::new()
     }
 
     fn collect(&self, out: &mut dyn MetricVisitor) {
-        let fam = |out: &mut dyn MetricVisitor, name, metric_type, unit| {
+        let fam = |out: &mut dyn MetricVisitor, name, metric_type| {
             out.begin_family(&FamilyDesc {
                 name,
-                help: "help\n\"text\" ü",
+                help: "help ü",
                 metric_type,
-                unit,
+                unit: None,
             });
         };
-        fam(out, "rpc_seconds", MetricType::Summary, Some("seconds"));
+        fam(out, "rpc_seconds", MetricType::Summary);
         out.series(
             &[("m", "get")],
             &SeriesValue::Summary(SummaryValue {
                 quantiles: &[(0.5, 0.25), (0.99, f64::INFINITY)],
                 count: 4,
                 sum: f64::NAN,
-                created: Some(1_700_000_000.25),
+                created: Some(CREATED),
             }),
         );
         out.end_family();
-        fam(out, "build", MetricType::Info, None);
-        out.series(&[("version", "1.2\n")], &SeriesValue::Info);
-        out.end_family();
-        fam(out, "mode", MetricType::StateSet, None);
-        out.series(
-            &[("host", "a")],
-            &SeriesValue::StateSet(&[("on", true), ("off", false)]),
-        );
-        out.end_family();
-        fam(out, "raw", MetricType::Unknown, None);
+        fam(out, "raw", MetricType::Unknown);
         out.series(&[], &SeriesValue::Unknown(Number::Float(f64::NEG_INFINITY)));
         out.end_family();
-        fam(out, "jobs", MetricType::Counter, None);
+        fam(out, "jobs", MetricType::Counter);
         for (v, created) in [("0", 0.0), ("1", -1.5), ("nan", f64::NAN)] {
             out.series(
                 &[("c", v)],
@@ -84,7 +184,7 @@ impl Collector for Everything {
             );
         }
         out.end_family();
-        fam(out, "lat", MetricType::Histogram, None);
+        fam(out, "lat", MetricType::Histogram);
         out.series(
             &[],
             &SeriesValue::Histogram(HistogramValue {
@@ -96,43 +196,27 @@ impl Collector for Everything {
             }),
         );
         out.end_family();
-        fam(out, "nobody", MetricType::Gauge, None);
-        out.end_family();
         // A collector that forgets `end_family` still yields a valid stream.
-        fam(out, "unclosed", MetricType::Gauge, None);
+        fam(out, "unclosed", MetricType::Gauge);
         out.series(&[], &SeriesValue::Gauge(Number::Int(-3)));
     }
 }
 
 #[test]
-fn collector_types_map_like_the_text_encoder() {
+fn edge_values_and_creation_times_map() {
     let registry = Registry::new();
-    registry.register_collector(Everything).unwrap();
+    registry.register_collector(EdgeValues).unwrap();
     let families = decode(&registry);
     let names: Vec<_> = families.iter().map(|f| f.name()).collect();
-    // `nobody` has no series, so it is left out.
     assert_eq!(
         names,
-        [
-            "rpc_seconds",
-            "build_info",
-            "mode",
-            "raw",
-            "jobs_total",
-            "lat",
-            "unclosed"
-        ]
+        ["rpc_seconds", "raw", "jobs_total", "lat", "unclosed"]
     );
     for f in &families {
-        assert_eq!(f.help(), "help\n\"text\" ü");
+        assert_eq!(f.help(), "help ü");
     }
 
-    let summary = &families[0];
-    assert_eq!(summary.r#type(), Type::Summary);
-    assert_eq!(summary.unit.as_deref(), Some("seconds"));
-    let m = &summary.metric[0];
-    assert_eq!(labels(m), [("m", "get")]);
-    let s = m.summary.as_ref().unwrap();
+    let s = families[0].metric[0].summary.as_ref().unwrap();
     assert_eq!(s.sample_count, Some(4));
     assert!(s.sample_sum.unwrap().is_nan());
     let q: Vec<_> = s
@@ -143,34 +227,13 @@ fn collector_types_map_like_the_text_encoder() {
     assert_eq!(q, [(0.5, 0.25), (0.99, f64::INFINITY)]);
     assert_eq!(s.created_timestamp, ts(1_700_000_000, 250_000_000));
 
-    let info = &families[1];
-    assert_eq!(info.r#type(), Type::Gauge);
-    assert_eq!(info.unit, None);
-    assert_eq!(labels(&info.metric[0]), [("version", "1.2\n")]);
-    assert_eq!(info.metric[0].gauge.as_ref().unwrap().value, Some(1.0));
-
-    let stateset = &families[2];
-    assert_eq!(stateset.r#type(), Type::Gauge);
-    let states: Vec<_> = stateset
-        .metric
-        .iter()
-        .map(|m| (labels(m), m.gauge.as_ref().unwrap().value))
-        .collect();
-    assert_eq!(
-        states,
-        [
-            (vec![("host", "a"), ("mode", "on")], Some(1.0)),
-            (vec![("host", "a"), ("mode", "off")], Some(0.0)),
-        ]
-    );
-
-    let raw = &families[3];
+    let raw = &families[1];
     assert_eq!(raw.r#type(), Type::Untyped);
     let untyped = raw.metric[0].untyped.as_ref().unwrap();
     assert_eq!(untyped.value, Some(f64::NEG_INFINITY));
     assert!(raw.metric[0].label.is_empty());
 
-    let jobs = &families[4];
+    let jobs = &families[2];
     assert_eq!(jobs.r#type(), Type::Counter);
     let counters: Vec<_> = jobs
         .metric
@@ -183,7 +246,7 @@ fn collector_types_map_like_the_text_encoder() {
     assert_eq!(counters[1].created_timestamp, ts(-2, 500_000_000));
     assert_eq!(counters[2].created_timestamp, None);
 
-    let lat = &families[5];
+    let lat = &families[3];
     assert_eq!(lat.r#type(), Type::Histogram);
     let h = lat.metric[0].histogram.as_ref().unwrap();
     let buckets: Vec<_> = h
@@ -198,52 +261,20 @@ fn collector_types_map_like_the_text_encoder() {
     assert!(h.positive_span.is_empty());
 
     assert_eq!(
-        families[6].metric[0].gauge.as_ref().unwrap().value,
+        families[4].metric[0].gauge.as_ref().unwrap().value,
         Some(-3.0)
     );
 }
 
+/// The live fixture (wall-clock creation times): constant labels first,
+/// escapes, units, special floats, and histograms without a `+Inf` bucket.
 #[test]
 fn registry_metrics_map_with_created_times_and_units() {
-    let registry = Registry::builder()
-        .prefix("app")
-        .const_label("region", "eu")
-        .build()
-        .unwrap();
-    let sent = registry
-        .counter_vec(("sent_total", "Messages sent."), &["queue"])
-        .unwrap();
-    sent.with(&["a\"b"], |c| c.inc_by(3)).unwrap();
-    let bytes_in = registry
-        .counter_f64(Opts::new("in_bytes", "Bytes in.").unit("bytes"))
-        .unwrap();
-    bytes_in.inc_by(0.5).unwrap();
-    registry.gauge(("depth", "Depth.")).unwrap().set(-7);
-    registry
-        .gauge_f64(("ratio", "Ratio."))
-        .unwrap()
-        .set(f64::NAN);
-    let wait = registry
-        .histogram(
-            Opts::new("wait_seconds", "Time in queue.").unit("seconds"),
-            Buckets::new(vec![0.5, 1.0]).unwrap(),
-        )
-        .unwrap();
-    wait.observe(0.75);
-    wait.observe(0.25);
-    wait.observe(100.0);
-    registry
-        .counter_vec(("unused", "No series yet."), &["x"])
-        .unwrap();
-
-    let families = decode(&registry);
-    let by_name = |n: &str| {
-        families
-            .iter()
-            .find(|f| f.name() == n)
-            .unwrap_or_else(|| panic!("{n} missing"))
-    };
-    assert_eq!(families.len(), 5, "the family without series is left out");
+    let families = decode(&fixture::live());
+    assert!(
+        !families.iter().any(|f| f.name() == "shop_refunds_total"),
+        "the family without series is left out"
+    );
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -255,41 +286,76 @@ fn registry_metrics_map_with_created_times_and_units() {
         assert!((0..1_000_000_000).contains(&t.nanos), "{t:?}");
     };
 
-    let sent = by_name("app_sent_total");
-    assert_eq!(sent.r#type(), Type::Counter);
-    assert_eq!(sent.help(), "Messages sent.");
+    let messages = by_name(&families, "shop_messages_total");
+    assert_eq!(messages.r#type(), Type::Counter);
+    assert_eq!(messages.help(), TRICKY_HELP);
+    assert_eq!(messages.unit, None);
+    for (i, (m, queue)) in messages.metric.iter().zip(TRICKY_VALUES).enumerate() {
+        assert_eq!(labels(m), [("region", "eu-west"), ("queue", queue)]);
+        let c = m.counter.as_ref().unwrap();
+        assert_eq!(c.value, Some(i as f64 + 1.0));
+        recent(&c.created_timestamp);
+    }
+    let orders = &by_name(&families, "shop_orders_total").metric[0];
+    assert_eq!(labels(orders), [("region", "eu-west"), ("shard", "7")]);
+
+    let busy = by_name(&families, "shop_busy_seconds_total");
+    assert_eq!(busy.unit.as_deref(), Some("seconds"));
     assert_eq!(
-        labels(&sent.metric[0]),
-        [("region", "eu"), ("queue", "a\"b")]
+        busy.metric[0].counter.as_ref().unwrap().value,
+        Some(0.1 + 0.2)
     );
-    let c = sent.metric[0].counter.as_ref().unwrap();
-    assert_eq!(c.value, Some(3.0));
-    recent(&c.created_timestamp);
 
-    let bytes_in = by_name("app_in_bytes_total");
-    assert_eq!(bytes_in.unit.as_deref(), Some("bytes"));
+    let delta = by_name(&families, "shop_inventory_delta");
+    assert_eq!(delta.r#type(), Type::Gauge);
+    let values: Vec<_> = gauges(delta).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(values, [Some(-17.0), Some(i64::MIN as f64)]);
+    let ratio = gauges(by_name(&families, "shop_signal_ratio"));
+    let ratio: Vec<_> = ratio
+        .iter()
+        .map(|(l, v)| (l[1].1, v.unwrap().to_bits()))
+        .collect();
+    let bits = |v: f64| v.to_bits();
     assert_eq!(
-        bytes_in.metric[0].counter.as_ref().unwrap().value,
-        Some(0.5)
+        ratio,
+        [
+            ("nan", bits(f64::NAN)),
+            ("pos_inf", bits(f64::INFINITY)),
+            ("neg_inf", bits(f64::NEG_INFINITY)),
+            ("third", bits(1.0 / 3.0)),
+            ("tiny", bits(5e-324)),
+            ("huge", bits(f64::MAX)),
+            ("neg_zero", bits(-0.0)),
+        ]
     );
 
-    let depth = by_name("app_depth");
-    assert_eq!(depth.r#type(), Type::Gauge);
-    assert_eq!(depth.metric[0].gauge.as_ref().unwrap().value, Some(-7.0));
-    let ratio = by_name("app_ratio").metric[0].gauge.as_ref().unwrap();
-    assert!(ratio.value.unwrap().is_nan());
-
-    let wait = by_name("app_wait_seconds");
-    assert_eq!(wait.r#type(), Type::Histogram);
-    assert_eq!(wait.unit.as_deref(), Some("seconds"));
-    let h = wait.metric[0].histogram.as_ref().unwrap();
+    let duration = by_name(&families, "shop_request_duration_seconds");
+    assert_eq!(duration.r#type(), Type::Histogram);
+    assert_eq!(duration.unit.as_deref(), Some("seconds"));
+    let h = duration.metric[0].histogram.as_ref().unwrap();
     let buckets: Vec<_> = h
         .bucket
         .iter()
         .map(|b| (b.upper_bound(), b.cumulative_count()))
         .collect();
-    assert_eq!(buckets, [(0.5, 1), (1.0, 2)], "no +Inf bucket");
-    assert_eq!((h.sample_count(), h.sample_sum()), (3, 101.0));
+    assert_eq!(
+        buckets,
+        [
+            (0.005, 1),
+            (0.01, 1),
+            (0.025, 2),
+            (0.05, 2),
+            (0.1, 2),
+            (0.25, 2),
+            (0.5, 3),
+            (1.0, 3),
+            (2.5, 3),
+            (5.0, 3),
+            (10.0, 4),
+        ],
+        "no +Inf bucket"
+    );
+    assert_eq!((h.sample_count(), h.sample_sum()), (5, 27.823));
     recent(&h.created_timestamp);
 }
 
@@ -303,10 +369,10 @@ fn empty_registry_writes_nothing() {
 
 #[test]
 fn reuse_gives_identical_bytes_and_appends() {
-    let registry = Registry::new();
-    registry.register_collector(Everything).unwrap();
-    let c = registry.counter_vec(("c", "C."), &["l"]).unwrap();
-    c.with(&["x"], |c| c.inc()).unwrap();
+    // The edge values too: a family left unclosed must not leak into the
+    // next scrape.
+    let registry = fixture::registry();
+    registry.register_collector(EdgeValues).unwrap();
 
     let mut enc = ProtobufEncoder::new();
     let mut buf = BytesMut::new();
