@@ -52,6 +52,9 @@ fi
 echo "== unit, integration and bench-smoke tests"
 cargo test --workspace --all-targets
 
+echo "== the unstable native-histogram fields of the protobuf encoder"
+cargo test -p hotmetrics-protobuf --features native-histograms
+
 echo "== doc tests"
 cargo test --workspace --doc
 

@@ -54,10 +54,13 @@
 //! ## Writing an exporter of your own
 //! Every format goes through one seam: an [`Encoder`] (a content type, and
 //! an `encode` that walks a [`MetricSource`] such as a [`Registry`]
-//! through a [`MetricVisitor`] into a reused buffer). The server and the
-//! push client take any of them; `hotmetrics_core`'s `encode` module docs
-//! show a complete third-party format, and [`MetricType`] says how each
-//! type is named and which sample suffixes it uses.
+//! through a [`MetricVisitor`] into a reused buffer): the built-in formats
+//! implement it and the server, the push client and
+//! [`exposition::ScrapeEncoder`] use them through it. A format of your own
+//! is a crate that implements it on the public API alone;
+//! `hotmetrics_core`'s `encode` module docs show a complete one, and
+//! [`MetricType`] says how each type is named and which sample suffixes it
+//! uses.
 //!
 //! ## Features
 //! - `text` (default): the Prometheus text 0.0.4 encoder, as [`text`].

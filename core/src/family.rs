@@ -494,7 +494,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 == 0 && !model.is_empty() {
+            if x.is_multiple_of(3) && !model.is_empty() {
                 let (v, h) = model.swap_remove((x >> 8) as usize % model.len());
                 assert_eq!(map.remove(h, &[v.as_str()]), Some(v.clone()));
                 assert_eq!(map.remove(h, &[v.as_str()]), None);
