@@ -1,6 +1,6 @@
 //! The one place the engine takes its synchronisation primitives from:
 //! `std` normally, `loom` under `cfg(loom)` so the model tests in
-//! `tests/loom.rs` explore every interleaving of the real code.
+//! `loom_models.rs` explore every interleaving of the real code.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{
