@@ -12,7 +12,7 @@
 //! histograms, publish counts and durations, exceptions by type.
 //!
 //! ```sh
-//! cargo run --release --example broker_consumer --features http
+//! cargo run --release --example broker_consumer --features http,broker
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!

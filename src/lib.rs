@@ -56,6 +56,7 @@
 //! - `openmetrics`: the OpenMetrics 1.0 encoder, as `openmetrics`.
 //! - `protobuf`: the length-delimited `io.prometheus.client.MetricFamily`
 //!   encoder, as `protobuf`.
+//! - `broker`: FastStream's broker metric set, as `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -84,8 +85,11 @@ pub use hotmetrics_protobuf as protobuf;
 /// of `hotmetrics-exposition`).
 pub use hotmetrics_exposition as exposition;
 
-/// FastStream's broker metric set (Grafana dashboard 22130) with guards for a consumer loop.
-pub mod broker;
+/// FastStream's broker metric set (Grafana dashboard 22130) with guards for
+/// a consumer loop (re-export of `hotmetrics-broker`).
+#[cfg(feature = "broker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
+pub use hotmetrics_broker as broker;
 
 /// The `/metrics` HTTP server (re-export of `hotmetrics-http`).
 #[cfg(feature = "http")]
