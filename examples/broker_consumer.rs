@@ -12,7 +12,7 @@
 //! histograms, publish counts and durations, exceptions by type.
 //!
 //! ```sh
-//! cargo run --release --example broker_consumer --features http
+//! cargo run --release --example broker_consumer --features http,broker
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!
@@ -29,7 +29,9 @@
 //! default way (no final summary; the OS closes the socket).
 
 use hotmetrics::Registry;
-use hotmetrics::broker::{Broker, BrokerMetrics, DestinationMetrics, HandlerMetrics};
+use hotmetrics::broker::{
+    Broker, BrokerMetrics, DestinationMetrics, HandlerMetrics, Outcome, Status,
+};
 use hotmetrics::http::{DEFAULT_ADDR, Server};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -64,9 +66,6 @@ const QUEUE_CAPACITY: usize = 256;
 /// One message in this many has its metric calls timed.
 const SAMPLE_EVERY: u64 = 8;
 const REPORT_EVERY: Duration = Duration::from_secs(2);
-
-/// The `status` values, in the order of [`WorkerStats::outcomes`].
-const STATUSES: [&str; 5] = ["acked", "nacked", "rejected", "skipped", "error"];
 
 #[derive(Debug)]
 struct Config {
@@ -181,8 +180,8 @@ struct Message {
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct WorkerStats {
-    /// By status, in [`STATUSES`] order.
-    outcomes: [AtomicU64; 5],
+    /// By `Status as usize`.
+    outcomes: [AtomicU64; Status::ALL.len()],
     published: AtomicU64,
     publish_failed: AtomicU64,
     /// The timed messages since the last report (locked once per sampled
@@ -218,7 +217,8 @@ fn bump(a: &AtomicU64, by: u64) {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Totals {
-    outcomes: [u64; 5],
+    /// By `Status as usize`.
+    outcomes: [u64; Status::ALL.len()],
     published: u64,
     publish_failed: u64,
 }
@@ -419,7 +419,7 @@ fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let totals = Totals::of(&stats);
     let elapsed = started.elapsed().as_secs_f64();
-    let by_status = STATUSES
+    let by_status = Status::ALL
         .iter()
         .zip(totals.outcomes)
         .map(|(s, n)| format!("{s} {n}"))
@@ -525,24 +525,11 @@ fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message
     let guard = meter.time(|| handler.receive(message.size));
     let (lo, hi) = shared.latency_ns;
     thread::sleep(Duration::from_nanos(rng.range(lo, hi)));
-    let status = match rng.below(1000) {
-        0..30 => {
-            let exception = rng.pick(&HANDLE_ERRORS);
-            meter.time(|| guard.error(exception));
-            4
-        }
-        30..60 => {
-            meter.time(|| guard.nack());
-            1
-        }
-        60..75 => {
-            meter.time(|| guard.reject());
-            2
-        }
-        75..95 => {
-            meter.time(|| guard.skip());
-            3
-        }
+    let outcome = match rng.below(1000) {
+        0..30 => Outcome::Error(rng.pick(&HANDLE_ERRORS)),
+        30..60 => Outcome::Nacked,
+        60..75 => Outcome::Rejected,
+        75..95 => Outcome::Skipped,
         // Handled; 40% of these send a result on, and a failed send means
         // the message is nacked to be retried.
         _ if rng.below(100) < 40 => {
@@ -553,21 +540,17 @@ fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message
             if rng.below(100) < 5 {
                 let exception = rng.pick(&PUBLISH_ERRORS);
                 meter.time(|| send.error(exception));
-                meter.time(|| guard.nack());
                 bump(&stats.publish_failed, 1);
-                1
+                Outcome::Nacked
             } else {
                 meter.time(|| send.success());
-                meter.time(|| guard.ack());
-                0
+                Outcome::Acked
             }
         }
-        _ => {
-            meter.time(|| guard.ack());
-            0
-        }
+        _ => Outcome::Acked,
     };
-    bump(&stats.outcomes[status], 1);
+    meter.time(|| guard.finish(outcome));
+    bump(&stats.outcomes[Status::from(outcome) as usize], 1);
     if let Some(start) = start {
         let clock = meter.calls * shared.clock_ns;
         let handle_ns = start.elapsed().as_nanos() as u64;

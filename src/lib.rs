@@ -7,6 +7,7 @@
 //! time. Exporters encode the merged view into reusable byte buffers.
 //!
 //! ```
+//! # #[cfg(feature = "text")] {
 //! use hotmetrics::{Buckets, Registry};
 //!
 //! let registry = Registry::new();
@@ -30,6 +31,7 @@
 //! let mut buf = bytes::BytesMut::new();
 //! hotmetrics::text::TextEncoder::new().encode(&registry, &mut buf);
 //! assert!(std::str::from_utf8(&buf).unwrap().contains("received_messages_total{handler=\"orders\"} 1\n"));
+//! # }
 //! ```
 //!
 //! ## Serving a scrape in the format the scraper asks for
@@ -39,6 +41,7 @@
 //! buffer, and the answer carries the `Content-Type` to send.
 //!
 //! ```
+//! # #[cfg(feature = "text")] {
 //! use hotmetrics::exposition::ScrapeEncoder;
 //!
 //! let registry = hotmetrics::Registry::new();
@@ -49,6 +52,7 @@
 //! let chosen = encoder.encode_negotiated(Some(accept), &registry, &mut body).unwrap();
 //! assert_eq!(chosen.content_type(), "text/plain; version=0.0.4; charset=utf-8");
 //! assert!(body.ends_with(b"workers 8\n"));
+//! # }
 //! ```
 //!
 //! ## Writing an exporter of your own
@@ -71,6 +75,7 @@
 //! - `http`: the `/metrics` server, as `http` (turns on every format);
 //!   `tls` adds HTTPS to it.
 //! - `push`: the Pushgateway client, as `push`.
+//! - `broker`: FastStream's broker metric set, as `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -113,8 +118,11 @@ pub use hotmetrics_protobuf as protobuf;
 /// of `hotmetrics-exposition`).
 pub use hotmetrics_exposition as exposition;
 
-/// FastStream's broker metric set (Grafana dashboard 22130) with guards for a consumer loop.
-pub mod broker;
+/// FastStream's broker metric set (Grafana dashboard 22130) with guards for
+/// a consumer loop (re-export of `hotmetrics-broker`).
+#[cfg(feature = "broker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
+pub use hotmetrics_broker as broker;
 
 /// The `/metrics` HTTP server (re-export of `hotmetrics-http`).
 #[cfg(feature = "http")]

@@ -143,7 +143,7 @@ fn build_demo() -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(workspace_root())
-        .args(["build", "--example", JOB, "--features", "http"])
+        .args(["build", "--example", JOB, "--features", "http,broker"])
         .args(["--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
     if release {

@@ -1,0 +1,128 @@
+//! FastStream's broker metrics, name for name, for a Rust consumer.
+//!
+//! [FastStream]'s Prometheus middleware (Python; Kafka, RabbitMQ, NATS,
+//! Redis) defines nine consumer/producer metrics, and the public Grafana
+//! dashboard 22130 ("FastStream Metrics") is built on exactly them.
+//! [`BrokerMetrics`] registers the same nine families, with the same names,
+//! types, label names, help texts and default buckets, so a Rust consumer
+//! gets that dashboard unchanged, side by side with Python services.
+//!
+//! | metric (`faststream_` is the default prefix) | type | labels |
+//! |---|---|---|
+//! | `faststream_received_messages_total` | counter | `app_name`, `broker`, `handler` |
+//! | `faststream_received_messages_size_bytes` | histogram | `app_name`, `broker`, `handler` |
+//! | `faststream_received_messages_in_process` | gauge | `app_name`, `broker`, `handler` |
+//! | `faststream_received_processed_messages_total` | counter | `app_name`, `broker`, `handler`, `status` |
+//! | `faststream_received_processed_messages_duration_seconds` | histogram | `app_name`, `broker`, `handler` |
+//! | `faststream_received_processed_messages_exceptions_total` | counter | `app_name`, `broker`, `handler`, `exception_type` |
+//! | `faststream_published_messages_total` | counter | `app_name`, `broker`, `destination`, `status` |
+//! | `faststream_published_messages_duration_seconds` | histogram | `app_name`, `broker`, `destination` |
+//! | `faststream_published_messages_exceptions_total` | counter | `app_name`, `broker`, `destination`, `exception_type` |
+//!
+//! - receive `status` ([`Status`]): `acked`, `nacked`, `rejected`,
+//!   `skipped`, `error`; publish `status`: `success`, `error`.
+//! - `exception_type`: the error's type name (Python writes
+//!   `type(err).__name__`); only for errors, never for the
+//!   ack/nack/reject/skip control outcomes.
+//! - size buckets: 2^4, 2^6, ..., 2^24 bytes ([`DEFAULT_SIZE_BUCKETS`]);
+//!   duration buckets: the Python client's defaults, 5 ms to 10 s
+//!   ([`DEFAULT_DURATION_BUCKETS`], which has 0.075, 0.75 and 7.5 that
+//!   [`DEFAULT_BUCKETS`](hotmetrics_core::DEFAULT_BUCKETS) lacks).
+//!
+//! # The hot path
+//! [`BrokerMetrics::handler`] resolves every series of one handler once
+//! (the five status counters included) into a [`HandlerMetrics`]; per
+//! message, [`HandlerMetrics::receive`] counts the message, observes its
+//! size, raises the in-process gauge and starts the clock, and the
+//! [`ProcessingGuard`] it returns records the outcome, the duration and
+//! lowers the gauge when finished with [`ack`](ProcessingGuard::ack),
+//! [`nack`](ProcessingGuard::nack), [`reject`](ProcessingGuard::reject),
+//! [`skip`](ProcessingGuard::skip) or [`error`](ProcessingGuard::error).
+//! No lookup, no lock, no allocation, only per-thread cells; exception
+//! types, being open-ended, are looked up in the family (a per-thread cache
+//! hit after the first time).
+//!
+//! A guard dropped unfinished (an early return, `?`, a cancelled future, a
+//! panic) records status `error` with exception type [`PANIC`] (`"Panic"`)
+//! when the thread is panicking and [`DROPPED`] (`"Dropped"`) otherwise.
+//! A guard records exactly once.
+//!
+//! Publishing works the same way through [`BrokerMetrics::destination`] and
+//! [`DestinationMetrics::publish`]. Every type is `Clone + Send + Sync`;
+//! clones share the series.
+//!
+//! The consumer loop, and what a scrape of it reads (the counters and the
+//! gauge, families in name order; the histograms are left out here):
+//!
+//! ```
+//! use hotmetrics_broker::{Broker, BrokerMetrics};
+//! use hotmetrics_core::Registry;
+//!
+//! # fn main() -> Result<(), hotmetrics_core::Error> {
+//! let registry = Registry::new();
+//! // FastStream's metric set: Grafana dashboard 22130 works unchanged.
+//! let metrics = BrokerMetrics::builder(Broker::Kafka).app_name("billing").build(&registry)?;
+//! let orders = metrics.handler("orders")?; // resolve the series once
+//! let payments = metrics.destination("payments")?;
+//!
+//! let inbox: [&[u8]; 3] = [b"{\"id\":1}", b"{\"id\":2}", b"not json"];
+//! for body in inbox {
+//!     let msg = orders.receive(body.len()); // received, size, in-process, timer
+//!     if body.starts_with(b"{") {
+//!         let send = payments.publish();
+//!         // ... producer.send(...) ...
+//!         send.success(); // published{status="success"}, duration
+//!         msg.ack(); // processed{status="acked"}, duration
+//!     } else {
+//!         msg.error("ParseError"); // ...{status="error"}, exceptions{exception_type}
+//!     }
+//! }
+//!
+//! let mut buf = bytes::BytesMut::new();
+//! hotmetrics_text::TextEncoder::new().encode(&registry, &mut buf);
+//! let text = std::str::from_utf8(&buf).unwrap();
+//! let samples: Vec<&str> = text
+//!     .lines()
+//!     .filter(|l| !l.starts_with('#') && !l.contains("_seconds") && !l.contains("_bytes"))
+//!     .collect();
+//! assert_eq!(samples, [
+//!     r#"faststream_published_messages_total{app_name="billing",broker="kafka",destination="payments",status="success"} 2"#,
+//!     r#"faststream_published_messages_total{app_name="billing",broker="kafka",destination="payments",status="error"} 0"#,
+//!     r#"faststream_received_messages_total{app_name="billing",broker="kafka",handler="orders"} 3"#,
+//!     r#"faststream_received_messages_in_process{app_name="billing",broker="kafka",handler="orders"} 0"#,
+//!     r#"faststream_received_processed_messages_total{app_name="billing",broker="kafka",handler="orders",status="acked"} 2"#,
+//!     r#"faststream_received_processed_messages_total{app_name="billing",broker="kafka",handler="orders",status="nacked"} 0"#,
+//!     r#"faststream_received_processed_messages_total{app_name="billing",broker="kafka",handler="orders",status="rejected"} 0"#,
+//!     r#"faststream_received_processed_messages_total{app_name="billing",broker="kafka",handler="orders",status="skipped"} 0"#,
+//!     r#"faststream_received_processed_messages_total{app_name="billing",broker="kafka",handler="orders",status="error"} 1"#,
+//!     r#"faststream_received_processed_messages_exceptions_total{app_name="billing",broker="kafka",handler="orders",exception_type="ParseError"} 1"#,
+//! ]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Modules in one line each
+//! `families` the nine families, their builder and the `broker` label;
+//! `receive` a handler's series and the processing guard; `publish` a
+//! destination's series and the publish guard; `guard` what both guards
+//! share (the clock, recording once); `outcome` the statuses and exception
+//! types they record.
+//!
+//! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+mod families;
+mod guard;
+mod outcome;
+mod publish;
+mod receive;
+
+pub use families::{
+    Broker, BrokerMetrics, BrokerMetricsBuilder, DEFAULT_DURATION_BUCKETS, DEFAULT_PREFIX,
+    DEFAULT_SIZE_BUCKETS,
+};
+pub use outcome::{DROPPED, Outcome, PANIC, PublishOutcome, Status};
+pub use publish::{DestinationMetrics, PublishGuard};
+pub use receive::{HandlerMetrics, ProcessingGuard};
