@@ -21,14 +21,13 @@ enum Auth {
 }
 
 /// Headers this client writes itself.
-const RESERVED_HEADERS: [HeaderName; 7] = [
+const RESERVED_HEADERS: [HeaderName; 6] = [
     header::HOST,
     header::CONTENT_LENGTH,
     header::CONTENT_TYPE,
     header::TRANSFER_ENCODING,
     header::CONNECTION,
     header::USER_AGENT,
-    header::EXPECT,
 ];
 
 /// Configures a [`Pusher`]; made by [`Pusher::builder`]. Nothing is checked
@@ -117,8 +116,8 @@ impl PusherBuilder {
     /// Sends an extra header with every request. An `Authorization` header
     /// replaces [`basic_auth`](Self::basic_auth) and
     /// [`bearer_token`](Self::bearer_token); `Host`, `Content-Length`,
-    /// `Content-Type`, `Transfer-Encoding`, `Connection`, `User-Agent` and
-    /// `Expect` are this client's own and refused by [`build`](Self::build).
+    /// `Content-Type`, `Transfer-Encoding`, `Connection` and `User-Agent`
+    /// are this client's own and refused by [`build`](Self::build).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
         if name.eq_ignore_ascii_case("authorization") {
@@ -267,7 +266,6 @@ mod tests {
             ("", "v", "not an HTTP token"),
             ("content-TYPE", "v", "writes that header itself"),
             ("Host", "v", "writes that header itself"),
-            ("Expect", "100-continue", "writes that header itself"),
             ("X-A", "a\r\nInjected: 1", "control character"),
             ("X-A", "a\u{7f}", "control character"),
             ("Authorization", "a\nb", "control character"),

@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use ureq::http::header::{CONNECTION, CONTENT_TYPE, EXPECT, HeaderMap, HeaderValue};
+use ureq::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use ureq::http::{Method, Request, Uri};
 use ureq::tls::TlsConfig;
 use ureq::{Agent, AsSendBody};
@@ -14,14 +14,9 @@ use crate::Error;
 use crate::gateway::Gateway;
 
 /// The most body bytes read; the rest is left unread.
-pub(crate) const MAX_BODY: usize = 64 * 1024;
+const MAX_BODY: usize = 64 * 1024;
 /// The most bytes of the body an [`Error::Status`] keeps.
 const MAX_ERROR_BODY: usize = 4 * 1024;
-/// Bodies from this size on go with `Expect: 100-continue`, as curl does:
-/// a gateway or proxy that refuses the push (413, 401) answers before the
-/// body is sent, and that answer is reported rather than the broken pipe
-/// of a body it would not read.
-const EXPECT_CONTINUE_FROM: usize = 1024 * 1024;
 
 /// The agent and what every request to the group carries.
 pub(crate) struct Client {
@@ -95,11 +90,9 @@ impl Client {
         body: &[u8],
     ) -> Result<(), Error> {
         let mut request = self.request(method, body);
-        let headers = request.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if body.len() >= EXPECT_CONTINUE_FROM {
-            headers.insert(EXPECT, HeaderValue::from_static("100-continue"));
-        }
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         self.run(request)
     }
 

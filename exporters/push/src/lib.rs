@@ -84,9 +84,11 @@
 //! - **Responses**: any 2xx is success; every other status (redirects
 //!   included: they are not followed) is [`Error::Status`] with the
 //!   gateway's message. At most 64 KiB of a response body is read.
-//! - **Large pushes** (from 1 MiB) go with `Expect: 100-continue`, so a
-//!   gateway or proxy that refuses them (413, 401) answers before the body
-//!   is sent and that answer is the error.
+//!   A refusal sent before the body was read (nginx's 413, the gateway's
+//!   401) is that error too when the server then reads or discards the
+//!   body, as nginx and the Pushgateway do (both tested with 2 MB pushes);
+//!   a server that resets the connection instead makes it an
+//!   [`Error::Io`].
 //! - **Buffers**: the [`Pusher`] keeps its encoder and body buffer, so
 //!   steady-state pushes reuse their memory.
 //!
