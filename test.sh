@@ -15,14 +15,16 @@ fi
 # The interop tests (tests/tests/interop_*.rs) run tools nobody on this team
 # wrote and fail when one is missing: promtool, protoc with client_model's
 # metrics.proto, Python's prometheus_client; the push tests use the
-# pushgateway. Install whatever is missing (Debian; `apt-get update` only
-# then). `./test.sh --setup` stops after this step.
+# pushgateway, behind nginx for https. Install whatever is missing (Debian;
+# `apt-get update` only then). `./test.sh --setup` stops after this step.
 apt_packages=()
 # rustc links through cc, and `ring` (the tls tests) builds C.
 command -v cc >/dev/null || apt_packages+=(gcc libc6-dev)
 # promtool for the interop tests, the server for the e2e scrape test.
 { command -v promtool && command -v prometheus; } >/dev/null || apt_packages+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)
+# The TLS front of the push tests over https (in /usr/sbin, off a user's PATH).
+{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null || apt_packages+=(nginx)
 command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
 dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \
   || apt_packages+=(golang-github-prometheus-client-model-dev)

@@ -2,17 +2,21 @@
 
 use std::{fmt, io, time::Duration};
 
+use hotmetrics_exposition::Format;
+
 /// Why building a [`Pusher`](crate::Pusher) or talking to the Pushgateway
 /// failed.
 ///
-/// Configuration mistakes (`Invalid*`, [`EmptyJob`](Self::EmptyJob)) come
-/// from [`PusherBuilder::build`](crate::PusherBuilder::build);
+/// Configuration mistakes (`Invalid*`, [`EmptyJob`](Self::EmptyJob),
+/// [`UnsupportedFormat`](Self::UnsupportedFormat),
+/// [`NoRootCertificates`](Self::NoRootCertificates)) come from
+/// [`PusherBuilder::build`](crate::PusherBuilder::build);
 /// [`LabelConflict`](Self::LabelConflict) is found before anything is sent;
 /// the rest describe one request.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The gateway URL is not `http://host[:port][/path-prefix]`.
+    /// The gateway URL is not `http[s]://host[:port][/path-prefix]`.
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -39,6 +43,27 @@ pub enum Error {
     },
     /// A zero timeout.
     InvalidTimeout,
+    /// A format the Pushgateway does not parse (OpenMetrics); it takes
+    /// [`Format::Protobuf`] and [`Format::Text`].
+    UnsupportedFormat {
+        /// The format asked for.
+        format: Format,
+    },
+    /// The PEM given to [`ca_pem`](crate::PusherBuilder::ca_pem) holds no
+    /// certificate, is malformed, or holds a certificate that cannot be a
+    /// trust anchor.
+    InvalidCaCertificate {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `https://` gateway, but nothing to check its certificate against:
+    /// the system has no root certificates (the `ca-certificates` package,
+    /// or `SSL_CERT_FILE`/`SSL_CERT_DIR`) and no
+    /// [`ca_pem`](crate::PusherBuilder::ca_pem) was given.
+    NoRootCertificates {
+        /// What loading the system's roots reported, if anything.
+        detail: String,
+    },
     /// A pushed series carries a label the grouping key sets (`job` or a
     /// grouping label). The Pushgateway would silently overwrite it with
     /// the grouping key's value, so nothing was sent.
@@ -62,8 +87,18 @@ pub enum Error {
         /// The error of the last address tried.
         source: io::Error,
     },
-    /// The request did not complete within the configured timeout (connect,
-    /// send and response together).
+    /// The TLS session with an `https://` gateway failed: most often its
+    /// certificate is not signed by a trusted root (see
+    /// [`ca_pem`](crate::PusherBuilder::ca_pem)) or does not name the
+    /// host, or the port does not speak TLS.
+    Tls {
+        /// `host:port` of the gateway.
+        addr: String,
+        /// The TLS library's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The request did not complete within the configured timeout (name
+    /// resolution, connect, TLS handshake, send and response together).
     Timeout {
         /// The configured timeout.
         timeout: Duration,
@@ -94,6 +129,23 @@ impl fmt::Display for Error {
             }
             Self::InvalidHeader { name, reason } => write!(f, "invalid header {name:?}: {reason}"),
             Self::InvalidTimeout => f.write_str("the timeout must be greater than zero"),
+            Self::UnsupportedFormat { format } => write!(
+                f,
+                "the Pushgateway does not parse {format:?}; push Protobuf or Text"
+            ),
+            Self::InvalidCaCertificate { reason } => {
+                write!(f, "invalid CA certificate PEM: {reason}")
+            }
+            Self::NoRootCertificates { detail } => {
+                f.write_str(
+                    "no root certificates to check the gateway's against: the system has none \
+                     (install ca-certificates, or set SSL_CERT_FILE) and no ca_pem was given",
+                )?;
+                if !detail.is_empty() {
+                    write!(f, " ({detail})")?;
+                }
+                Ok(())
+            }
             Self::LabelConflict { family, label } => write!(
                 f,
                 "a series of {family:?} has the label {label:?}, which the grouping key sets; \
@@ -101,6 +153,7 @@ impl fmt::Display for Error {
             ),
             Self::Resolve { host, source } => write!(f, "cannot resolve {host:?}: {source}"),
             Self::Connect { addr, source } => write!(f, "cannot connect to {addr}: {source}"),
+            Self::Tls { addr, source } => write!(f, "TLS with {addr} failed: {source}"),
             Self::Timeout { timeout } => {
                 write!(f, "the Pushgateway did not answer within {timeout:?}")
             }
@@ -122,6 +175,7 @@ impl std::error::Error for Error {
             Self::Resolve { source, .. } | Self::Connect { source, .. } | Self::Io(source) => {
                 Some(source)
             }
+            Self::Tls { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

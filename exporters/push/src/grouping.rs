@@ -1,10 +1,20 @@
 //! The grouping key: the job and the grouping labels, their validation, and
 //! the request path `/metrics/job/<job>{/<label>/<value>}` they make.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE;
 use hotmetrics_core::{FamilyDesc, LabelSet, MetricVisitor, Registry, SeriesValue};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Error;
-use crate::url::{BASE64_URL, base64_encode, percent_encode};
+
+/// What a plain segment percent-encodes: every byte outside RFC 3986's
+/// unreserved set (`A-Z a-z 0-9 - . _ ~`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Checks the grouping labels: valid Prometheus label names (not `__*`),
 /// not `job`, no name twice.
@@ -42,7 +52,8 @@ pub(crate) fn path(prefix: &str, job: &str, labels: &[(String, String)]) -> Stri
     out
 }
 
-/// Appends `/<name>/<value>`, or `/<name>@base64/<base64url(value)>` for a
+/// Appends `/<name>/<value>`, or `/<name>@base64/<base64url(value)>` (RFC
+/// 4648 §5, `=`-padded) for a
 /// value no plain path segment can carry: one holding `/` (even
 /// percent-encoded, the gateway's router would split it), an empty one
 /// (`//` would vanish), and `.` or `..` (the router cleans those away with
@@ -56,10 +67,10 @@ fn segment(out: &mut String, name: &str, value: &str) {
         out.push_str("@base64/=");
     } else if value.contains('/') || value == "." || value == ".." {
         out.push_str("@base64/");
-        base64_encode(out, value.as_bytes(), BASE64_URL);
+        URL_SAFE.encode_string(value, out);
     } else {
         out.push('/');
-        percent_encode(out, value);
+        out.extend(utf8_percent_encode(value, SEGMENT));
     }
 }
 
@@ -130,6 +141,14 @@ mod tests {
     }
 
     #[test]
+    fn percent_encodes_all_but_unreserved() {
+        assert_eq!(
+            path("", "aZ09-._~ %?#&=+@:;é\u{0}", &[]),
+            "/metrics/job/aZ09-._~%20%25%3F%23%26%3D%2B%40%3A%3B%C3%A9%00"
+        );
+    }
+
+    #[test]
     fn slash_empty_and_dot_values_go_through_base64() {
         let l = labels(&[
             ("path", "/var/tmp"),
@@ -146,6 +165,15 @@ mod tests {
         // URL-safe alphabet: `-` and `_`, never `+` and `/`.
         assert_eq!(path("", "/?>", &[]), "/metrics/job@base64/Lz8-");
         assert_eq!(path("", "/??", &[]), "/metrics/job@base64/Lz8_");
+        // Padding to a multiple of four (RFC 4648 vectors, behind a `/`).
+        for (value, want) in [
+            ("/", "Lw=="),
+            ("/f", "L2Y="),
+            ("/fo", "L2Zv"),
+            ("/foo", "L2Zvbw=="),
+        ] {
+            assert_eq!(path("", value, &[]), format!("/metrics/job@base64/{want}"));
+        }
     }
 
     #[test]

@@ -8,19 +8,31 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use hotmetrics_core::Registry;
+use hotmetrics_exposition::ScrapeEncoder;
 use hotmetrics_push::{Error, Format, Pusher};
 
 /// A request as the fake gateway saw it.
 #[derive(Debug)]
 struct Seen {
-    head: Vec<String>,
+    /// The request line.
+    line: String,
+    /// The headers, names lower-cased, sorted.
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
-/// Reads one request (head, then `Content-Length` bytes of body).
-fn read_request(stream: &mut TcpStream) -> Seen {
-    let mut reader = BufReader::new(stream);
-    let mut head = Vec::new();
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request head: the request line and the headers.
+fn read_head(reader: &mut impl BufRead) -> (String, Vec<(String, String)>) {
+    let mut lines = Vec::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
@@ -28,15 +40,34 @@ fn read_request(stream: &mut TcpStream) -> Seen {
         if line.is_empty() {
             break;
         }
-        head.push(line);
+        lines.push(line);
     }
-    let len = head
+    let mut headers: Vec<(String, String)> = lines[1..]
         .iter()
-        .find_map(|h| h.strip_prefix("Content-Length: "))
+        .map(|h| {
+            let (name, value) = h.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    headers.sort();
+    (lines.swap_remove(0), headers)
+}
+
+/// Reads one request (head, then `Content-Length` bytes of body).
+fn read_request(stream: &mut TcpStream) -> Seen {
+    let mut reader = BufReader::new(stream);
+    let (line, headers) = read_head(&mut reader);
+    let mut seen = Seen {
+        line,
+        headers,
+        body: Vec::new(),
+    };
+    let len = seen
+        .header("content-length")
         .map_or(0, |n| n.parse().unwrap());
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).unwrap();
-    Seen { head, body }
+    seen.body = vec![0; len];
+    reader.read_exact(&mut seen.body).unwrap();
+    seen
 }
 
 /// Serves one connection with `answer`, returns what it was sent.
@@ -80,25 +111,26 @@ fn requests_carry_the_method_path_headers_and_body() {
         let seen = server.join().unwrap();
         let host = url.trim_start_matches("http://");
         let mut want_body = BytesMut::new();
-        match format {
-            Format::Text => hotmetrics_text::TextEncoder::new().encode(&registry, &mut want_body),
-            Format::Protobuf => {
-                hotmetrics_protobuf::ProtobufEncoder::new().encode(&registry, &mut want_body)
-            }
-        };
+        ScrapeEncoder::new().encode(format, &registry, &mut want_body);
         assert_eq!(
-            seen.head,
-            [
-                format!("{method} /prefix/metrics/job/j/instance/i HTTP/1.1"),
-                format!("Host: {host}"),
-                format!("User-Agent: hotmetrics-push/{}", env!("CARGO_PKG_VERSION")),
-                format!("Content-Type: {}", format.content_type()),
-                format!("Content-Length: {}", want_body.len()),
-                "Connection: close".to_owned(),
-                "X-Scope-OrgID: t1".to_owned(),
-                "Authorization: Bearer tok".to_owned(),
-            ]
+            seen.line,
+            format!("{method} /prefix/metrics/job/j/instance/i HTTP/1.1")
         );
+        let mut want = [
+            ("host", host.to_owned()),
+            (
+                "user-agent",
+                format!("hotmetrics-push/{}", env!("CARGO_PKG_VERSION")),
+            ),
+            ("content-type", format.content_type().to_owned()),
+            ("content-length", want_body.len().to_string()),
+            ("connection", "close".to_owned()),
+            ("x-scope-orgid", "t1".to_owned()),
+            ("authorization", "Bearer tok".to_owned()),
+        ]
+        .map(|(n, v)| (n.to_owned(), v));
+        want.sort();
+        assert_eq!(seen.headers, want);
         assert_eq!(seen.body, &want_body[..]);
     }
 
@@ -108,9 +140,9 @@ fn requests_carry_the_method_path_headers_and_body() {
     });
     Pusher::builder(url, "j").build().unwrap().delete().unwrap();
     let seen = server.join().unwrap();
-    assert_eq!(seen.head[0], "DELETE /metrics/job/j HTTP/1.1");
+    assert_eq!(seen.line, "DELETE /metrics/job/j HTTP/1.1");
     assert!(
-        !seen.head.iter().any(|h| h.starts_with("Content-")),
+        !seen.headers.iter().any(|(h, _)| h.starts_with("content-")),
         "{seen:?}"
     );
 }
@@ -298,10 +330,8 @@ fn conflicting_labels_are_refused_before_connecting() {
     );
 }
 
-#[test]
-fn an_answer_before_the_body_is_read_is_still_reported() {
-    // A body of a few MB that the server never reads: it answers 413 right
-    // after the head and closes, so the client's write fails.
+/// A registry whose text exposition is a few MB.
+fn big_registry() -> Registry {
     let registry = Registry::new();
     let big = registry
         .gauge_vec(
@@ -313,19 +343,23 @@ fn an_answer_before_the_body_is_read_is_still_reported() {
     for i in 0..20_000 {
         big.with(&[&format!("{i}{pad}")], |g| g.set(1)).unwrap();
     }
+    registry
+}
+
+#[test]
+fn an_answer_before_the_body_is_read_is_still_reported() {
+    // A body of a few MB: the server answers 413 right after the head,
+    // then reads and drops the body before closing, as nginx does.
+    let registry = big_registry();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(&mut s);
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap() > 2 {
-            line.clear();
-        }
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        read_head(&mut reader);
         s.write_all(b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n\r\ntoo big\n")
             .unwrap();
-        s.shutdown(std::net::Shutdown::Write).unwrap();
-        thread::sleep(Duration::from_millis(200));
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
     let err = Pusher::builder(url, "j")
         .format(Format::Text)
@@ -338,4 +372,116 @@ fn an_answer_before_the_body_is_read_is_still_reported() {
         matches!(&err, Error::Status { code: 413, body } if body == "too big"),
         "{err:?}"
     );
+}
+
+#[test]
+fn at_most_64_kib_of_an_answer_is_read() {
+    // The answer claims 10 MB, sends a little over 64 KiB and then nothing,
+    // keeping the connection open: a client reading past the cap would
+    // wait for the timeout.
+    let (url, server) = serve_once(|s| {
+        s.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 10000000\r\n\r\n")
+            .unwrap();
+        s.write_all(&[b'y'; 64 * 1024 + 100]).unwrap();
+        let mut rest = Vec::new();
+        // Returns when the client closes.
+        let _ = s.read_to_end(&mut rest);
+    });
+    let start = Instant::now();
+    let err = Pusher::builder(url, "j")
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+        .delete()
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    match &err {
+        // The message keeps 4 KiB of it.
+        Error::Status { code: 500, body } => {
+            assert_eq!(body.trim_end_matches('…'), "y".repeat(4096))
+        }
+        other => panic!("{other:?}"),
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn https_to_a_plain_http_port_is_a_tls_error() {
+    // The server answers the ClientHello in plain HTTP.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut hello = [0; 512];
+        let _ = s.read(&mut hello).unwrap();
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).unwrap().pem();
+    let start = Instant::now();
+    let err = Pusher::builder(format!("https://127.0.0.1:{port}"), "j")
+        .ca_pem(ca)
+        .build()
+        .unwrap()
+        .delete()
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    server.join().unwrap();
+    match &err {
+        Error::Tls { addr, .. } => assert_eq!(addr, &format!("127.0.0.1:{port}")),
+        other => panic!("{other:?}"),
+    }
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+/// Runs the test `name` of this binary again in a child process with
+/// `env` set, `PUSH_TEST_CHILD=1` marking it; panics if the child fails.
+fn in_child(name: &str, env: &[(&str, &str)]) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("PUSH_TEST_CHILD", "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} in a child failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "the child ran no test"
+    );
+}
+
+#[test]
+fn https_without_any_root_is_a_build_error() {
+    if std::env::var_os("PUSH_TEST_CHILD").is_none() {
+        // The system's roots come from these variables when they are set.
+        return in_child(
+            "https_without_any_root_is_a_build_error",
+            &[
+                ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
+                ("SSL_CERT_DIR", "/nonexistent"),
+            ],
+        );
+    }
+    let err = Pusher::builder("https://127.0.0.1:9", "j")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::NoRootCertificates { .. }), "{err:?}");
+    assert!(err.to_string().contains("ca-certificates"), "{err}");
+    // Plain http needs no roots.
+    Pusher::builder("http://127.0.0.1:9", "j").build().unwrap();
 }

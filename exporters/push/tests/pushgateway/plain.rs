@@ -1,188 +1,10 @@
-//! Pushes to the real Pushgateway (Debian package `prometheus-pushgateway`;
-//! `./test.sh` installs it) and reads the groups back from its `/metrics`.
-//! Each test starts its own gateway on a free loopback port, without
-//! persistence, and kills it when done.
-
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+//! Pushes over plain http, straight to the gateway.
 
 use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_push::{Error, Format, Pusher};
 
-/// A running Pushgateway, killed on drop.
-struct Gateway {
-    child: Child,
-    port: u16,
-    prefix: &'static str,
-    log: PathBuf,
-}
-
-impl Gateway {
-    fn start() -> Self {
-        Self::start_with_prefix("")
-    }
-
-    /// Starts a gateway serving under `prefix` (`--web.route-prefix`).
-    fn start_with_prefix(prefix: &'static str) -> Self {
-        let bin = binary();
-        // The free port may be taken again between probing and listening:
-        // try a few.
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            let log = std::env::temp_dir().join(format!(
-                "hotmetrics-pushgateway-{}-{port}.log",
-                std::process::id()
-            ));
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
-            if !prefix.is_empty() {
-                cmd.arg(format!("--web.route-prefix={prefix}"));
-            }
-            let child = cmd
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(File::create(&log).expect("a log file"))
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let mut gateway = Gateway {
-                child,
-                port,
-                prefix,
-                log,
-            };
-            if gateway.wait_ready() {
-                return gateway;
-            }
-        }
-        panic!("the Pushgateway did not become ready on any of 5 ports");
-    }
-
-    /// Polls `/-/ready` until it answers 200; false if the process exits
-    /// (port taken) first.
-    fn wait_ready(&mut self) -> bool {
-        let until = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < until {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                eprintln!(
-                    "pushgateway exited ({status}):\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-                return false;
-            }
-            if get(self.port, &format!("{}/-/ready", self.prefix)).is_some_and(|(s, _)| s == 200) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "the Pushgateway on port {} was not ready within 30 s; its log:\n{}",
-            self.port,
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, self.prefix)
-    }
-
-    fn pusher(&self, job: &str) -> hotmetrics_push::PusherBuilder {
-        Pusher::builder(self.url(), job).timeout(Duration::from_secs(10))
-    }
-
-    /// The gateway's whole `/metrics` text.
-    fn metrics(&self) -> String {
-        let (status, body) = get(self.port, &format!("{}/metrics", self.prefix))
-            .expect("the gateway answers /metrics");
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    /// The sample lines of the groups of `job` (the `job` label is always
-    /// rendered as `job="<job>"`), without the gateway's own
-    /// `push_time_seconds` and `push_failure_time_seconds`, sorted.
-    fn group(&self, job: &str) -> Vec<String> {
-        let needle = format!("job=\"{job}\"");
-        let mut lines: Vec<String> = self
-            .metrics()
-            .lines()
-            .filter(|l| !l.starts_with('#') && l.contains(&needle))
-            .filter(|l| !l.starts_with("push_time_seconds") && !l.starts_with("push_failure"))
-            .map(str::to_owned)
-            .collect();
-        lines.sort();
-        lines
-    }
-
-    /// [`group`](Self::group) once it equals `want`, for up to 5 s. The
-    /// Pushgateway answers a DELETE with 202 Accepted and applies it from
-    /// its write queue, so a read right after can still see the group.
-    fn group_after_delete(&self, job: &str, want: &[String]) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let got = self.group(job);
-            if got == want || Instant::now() > deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-/// The gateway binary: `$PUSHGATEWAY`, else `prometheus-pushgateway` on
-/// `PATH`, else `/usr/bin/prometheus-pushgateway`. Missing is a failure.
-fn binary() -> PathBuf {
-    let bin = std::env::var_os("PUSHGATEWAY")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let path = std::env::var_os("PATH")?;
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("prometheus-pushgateway"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| "/usr/bin/prometheus-pushgateway".into());
-    assert!(
-        bin.is_file(),
-        "the Pushgateway binary {} is missing: run ./test.sh, which installs it (Debian \
-         package prometheus-pushgateway), or set PUSHGATEWAY=/path/to/prometheus-pushgateway",
-        bin.display()
-    );
-    bin
-}
-
-/// A plain HTTP/1.0 GET; `None` if nothing listens yet.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.get(9..12)?.parse().ok()?;
-    Some((status, body.to_owned()))
-}
-
-fn lines(lines: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = lines.iter().map(|&l| l.to_owned()).collect();
-    v.sort();
-    v
-}
+use crate::big_registry;
+use crate::gateway::{Gateway, USER, lines};
 
 #[test]
 fn push_replaces_the_group_in_both_formats() {
@@ -397,5 +219,23 @@ fn a_path_prefix_is_kept() {
     assert!(
         matches!(lost.delete(), Err(Error::Status { code: 404, .. })),
         "expected a 404"
+    );
+}
+
+#[test]
+fn a_large_push_the_gateway_refuses_gets_its_answer() {
+    // The gateway's basic auth answers 401 without reading the 2 MB body.
+    let gw = Gateway::start_with_basic_auth();
+    let err = gw
+        .pusher("big")
+        .basic_auth(USER, "wrong")
+        .format(Format::Text)
+        .build()
+        .unwrap()
+        .push(&big_registry())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Status { code: 401, body } if body == "Unauthorized"),
+        "{err:?}"
     );
 }
