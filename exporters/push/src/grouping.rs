@@ -3,7 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
-use hotmetrics_core::{FamilyDesc, LabelSet, MetricVisitor, Registry, SeriesValue};
+use std::cell::RefCell;
+
+use hotmetrics_core::{FamilyDesc, LabelSet, MetricSource, MetricVisitor, SeriesValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Error;
@@ -74,54 +76,87 @@ fn segment(out: &mut String, name: &str, value: &str) {
     }
 }
 
-/// Finds the first series carrying `job` or one of the grouping labels,
-/// which the Pushgateway would overwrite without a word.
-pub(crate) fn find_conflict(registry: &Registry, labels: &[(String, String)]) -> Result<(), Error> {
-    let mut check = ConflictCheck {
-        labels,
-        family: String::new(),
-        found: None,
-    };
-    registry.visit(&mut check);
-    match check.found {
-        Some(label) => Err(Error::LabelConflict {
-            family: check.family,
-            label,
-        }),
-        None => Ok(()),
+/// `source` seen through a check for series carrying `job` or one of the
+/// grouping labels, which the Pushgateway would overwrite without a word:
+/// one visit feeds both the encoder and the check, so what is checked is
+/// exactly what is pushed (a collector cannot change in between).
+pub(crate) struct Checked<'a> {
+    source: &'a dyn MetricSource,
+    labels: &'a [(String, String)],
+    conflict: RefCell<Option<Error>>,
+}
+
+impl<'a> Checked<'a> {
+    pub(crate) fn new(source: &'a dyn MetricSource, labels: &'a [(String, String)]) -> Self {
+        Self {
+            source,
+            labels,
+            conflict: RefCell::new(None),
+        }
+    }
+
+    /// The first conflict the last visit found.
+    pub(crate) fn result(self) -> Result<(), Error> {
+        self.conflict.into_inner().map_or(Ok(()), Err)
     }
 }
 
-struct ConflictCheck<'a> {
+impl MetricSource for Checked<'_> {
+    fn visit(&self, visitor: &mut dyn MetricVisitor) {
+        let mut check = ConflictCheck {
+            labels: self.labels,
+            family: String::new(),
+            found: None,
+            inner: visitor,
+        };
+        self.source.visit(&mut check);
+        *self.conflict.borrow_mut() = check.found.map(|label| Error::LabelConflict {
+            family: check.family,
+            label,
+        });
+    }
+}
+
+/// Passes everything on to `inner`, remembering the first conflicting
+/// label and its family.
+struct ConflictCheck<'a, 'v> {
     labels: &'a [(String, String)],
     family: String,
     found: Option<String>,
+    inner: &'v mut dyn MetricVisitor,
 }
 
-impl MetricVisitor for ConflictCheck<'_> {
+impl MetricVisitor for ConflictCheck<'_, '_> {
     fn begin_family(&mut self, family: &FamilyDesc<'_>) {
         if self.found.is_none() {
             self.family.clear();
             self.family.push_str(family.name);
         }
+        self.inner.begin_family(family);
     }
 
-    fn series(&mut self, labels: &dyn LabelSet, _: &SeriesValue<'_>) {
-        if self.found.is_some() {
-            return;
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        if self.found.is_none() {
+            labels.for_each(&mut |name, _| {
+                if self.found.is_none()
+                    && (name == "job" || self.labels.iter().any(|(n, _)| n == name))
+                {
+                    self.found = Some(name.to_owned());
+                }
+            });
         }
-        labels.for_each(&mut |name, _| {
-            if self.found.is_none() && (name == "job" || self.labels.iter().any(|(n, _)| n == name))
-            {
-                self.found = Some(name.to_owned());
-            }
-        });
+        self.inner.series(labels, value);
+    }
+
+    fn end_family(&mut self) {
+        self.inner.end_family();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotmetrics_core::Registry;
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -197,6 +232,32 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// Checks `registry` as a push would, the encoder being a visitor that
+    /// counts what it is handed.
+    fn find_conflict(registry: &Registry, grouping: &[(String, String)]) -> Result<(), Error> {
+        struct Count(usize);
+        impl MetricVisitor for Count {
+            fn begin_family(&mut self, _: &FamilyDesc<'_>) {}
+            fn series(&mut self, _: &dyn LabelSet, _: &SeriesValue<'_>) {
+                self.0 += 1;
+            }
+        }
+        let checked = Checked::new(registry, grouping);
+        let mut count = Count(0);
+        checked.visit(&mut count);
+        // Everything still reaches the encoder.
+        assert_eq!(
+            count.0,
+            registry
+                .snapshot()
+                .families
+                .iter()
+                .map(|f| f.series.len())
+                .sum::<usize>()
+        );
+        checked.result()
     }
 
     #[test]

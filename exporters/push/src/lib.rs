@@ -52,7 +52,11 @@
 //! grouping label names must be valid Prometheus label names (not `__*`),
 //! not `job`, and unique. Each push also checks that no pushed series
 //! carries `job` or a grouping label itself ([`Error::LabelConflict`]): the
-//! gateway would silently overwrite it.
+//! gateway would silently overwrite it. The check rides along with the
+//! encoding (one visit of the registry), so what is checked is what would
+//! be sent; a push that fails it sends nothing. Anything that is a
+//! [`MetricSource`](hotmetrics_core::MetricSource) can be pushed, not only
+//! a `Registry`.
 //!
 //! # Formats
 //! Pushes are encoded by [`hotmetrics_exposition::ScrapeEncoder`] in

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use hotmetrics_core::Registry;
+use hotmetrics_core::MetricSource;
 use hotmetrics_exposition::ScrapeEncoder;
 use ureq::http::Method;
 
@@ -50,14 +50,16 @@ impl Pusher {
 
     /// Replaces everything in the group with `registry`'s metrics (`PUT`).
     /// Families no longer in the registry disappear from the group.
-    pub fn push(&mut self, registry: &Registry) -> Result<(), Error> {
-        self.send_registry(Method::PUT, registry)
+    /// `registry` is a [`Registry`](hotmetrics_core::Registry) or any other
+    /// [`MetricSource`].
+    pub fn push(&mut self, registry: &dyn MetricSource) -> Result<(), Error> {
+        self.send(Method::PUT, registry)
     }
 
     /// Replaces the group's families that `registry` also has, keeping the
     /// others (`POST`).
-    pub fn push_add(&mut self, registry: &Registry) -> Result<(), Error> {
-        self.send_registry(Method::POST, registry)
+    pub fn push_add(&mut self, registry: &dyn MetricSource) -> Result<(), Error> {
+        self.send(Method::POST, registry)
     }
 
     /// Deletes the group and all its metrics (`DELETE`). The Pushgateway
@@ -83,10 +85,13 @@ impl Pusher {
         &self.client
     }
 
-    fn send_registry(&mut self, method: Method, registry: &Registry) -> Result<(), Error> {
-        grouping::find_conflict(registry, &self.grouping)?;
+    /// Encodes `source` and checks it for grouping-label conflicts in one
+    /// visit; sends only a body that passed.
+    fn send(&mut self, method: Method, source: &dyn MetricSource) -> Result<(), Error> {
+        let checked = grouping::Checked::new(source, &self.grouping);
         self.body.clear();
-        self.encoder.encode(self.format, registry, &mut self.body);
+        self.encoder.encode(self.format, &checked, &mut self.body);
+        checked.result()?;
         self.client
             .send_body(method, self.format.content_type(), &self.body)
     }
