@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use ureq::http::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use ureq::http::header::{CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use ureq::http::{Method, Request, Uri};
 use ureq::tls::TlsConfig;
 use ureq::{Agent, AsSendBody};
@@ -82,18 +82,37 @@ impl Client {
         self.timeout
     }
 
-    /// Sends `body` (of type `content_type`) with `method`.
+    /// Sends `body` (of type `content_type`, compressed as `encoding`
+    /// says) with `method`.
     pub(crate) fn send_body(
         &self,
         method: Method,
         content_type: &'static str,
+        encoding: Option<&'static str>,
         body: &[u8],
     ) -> Result<(), Error> {
         let mut request = self.request(method, body);
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        self.run(request)
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(encoding) = encoding {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        self.run(request).map_err(|e| match e {
+            // The gateway closed the connection while the body was still
+            // being written: what a server that answered early and did not
+            // read the rest does.
+            Error::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                Error::ClosedEarly(e)
+            }
+            e => e,
+        })
     }
 
     /// Sends a request without a body.

@@ -103,8 +103,19 @@ pub enum Error {
         /// The configured timeout.
         timeout: Duration,
     },
-    /// The connection failed after it was opened (reset, closed early).
+    /// The connection failed after it was opened.
     Io(io::Error),
+    /// The gateway closed the connection (reset, broken pipe) while a push
+    /// body was being sent. A gateway or proxy that refuses a push before
+    /// reading it (wrong credentials, a body limit) and does not read the
+    /// rest does this; the client cannot read an answer sent before the
+    /// body was written in full. Its answer comes through when the body
+    /// fits the server's read-ahead: the Pushgateway reads up to 256 KiB of
+    /// an unread body, nginx reads all of it ([`PusherBuilder::gzip`]
+    /// shrinks bodies 10-30 times).
+    ///
+    /// [`PusherBuilder::gzip`]: crate::PusherBuilder::gzip
+    ClosedEarly(io::Error),
     /// The gateway's answer is not a well-formed HTTP/1.x response.
     MalformedResponse(String),
     /// The gateway answered with a status other than 2xx.
@@ -158,6 +169,12 @@ impl fmt::Display for Error {
                 write!(f, "the Pushgateway did not answer within {timeout:?}")
             }
             Self::Io(e) => write!(f, "connection to the Pushgateway failed: {e}"),
+            Self::ClosedEarly(e) => write!(
+                f,
+                "the Pushgateway closed the connection before the push was sent ({e}); \
+                 it may have refused it early (credentials, body limit): a smaller or \
+                 gzip-compressed push gets its answer"
+            ),
             Self::MalformedResponse(why) => {
                 write!(f, "malformed response from the Pushgateway: {why}")
             }
@@ -172,9 +189,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Resolve { source, .. } | Self::Connect { source, .. } | Self::Io(source) => {
-                Some(source)
-            }
+            Self::Resolve { source, .. }
+            | Self::Connect { source, .. }
+            | Self::Io(source)
+            | Self::ClosedEarly(source) => Some(source),
             Self::Tls { source, .. } => Some(source.as_ref()),
             _ => None,
         }

@@ -3,7 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::io::Write;
+
 use bytes::BytesMut;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use hotmetrics_core::MetricSource;
 use hotmetrics_exposition::ScrapeEncoder;
 use ureq::http::Method;
@@ -22,6 +26,8 @@ pub struct Pusher {
     format: Format,
     encoder: ScrapeEncoder,
     body: BytesMut,
+    /// The gzip-compressed body, when pushes are compressed.
+    gzipped: Option<Vec<u8>>,
 }
 
 impl Pusher {
@@ -37,6 +43,7 @@ impl Pusher {
         client: Client,
         grouping: Vec<(String, String)>,
         format: Format,
+        gzip: bool,
     ) -> Self {
         Self {
             client,
@@ -45,6 +52,7 @@ impl Pusher {
             format,
             encoder: ScrapeEncoder::new(),
             body: BytesMut::new(),
+            gzipped: gzip.then(Vec::new),
         }
     }
 
@@ -92,8 +100,23 @@ impl Pusher {
         self.body.clear();
         self.encoder.encode(self.format, &checked, &mut self.body);
         checked.result()?;
-        self.client
-            .send_body(method, self.format.content_type(), &self.body)
+        let content_type = self.format.content_type();
+        match &mut self.gzipped {
+            None => self
+                .client
+                .send_body(method, content_type, None, &self.body),
+            Some(gzipped) => {
+                gzipped.clear();
+                // Level 1: exposition is repetitive enough that the fastest
+                // level already shrinks it most of the way.
+                let mut gz = GzEncoder::new(&mut *gzipped, Compression::fast());
+                gz.write_all(&self.body)
+                    .and_then(|()| gz.finish().map(drop))
+                    .map_err(Error::Io)?;
+                self.client
+                    .send_body(method, content_type, Some("gzip"), gzipped)
+            }
+        }
     }
 }
 
@@ -104,6 +127,7 @@ impl fmt::Debug for Pusher {
         f.debug_struct("Pusher")
             .field("url", &self.url)
             .field("format", &self.format)
+            .field("gzip", &self.gzipped.is_some())
             .field("timeout", &timeout)
             .field("headers", &self.client.headers().keys().collect::<Vec<_>>())
             .finish_non_exhaustive()

@@ -375,6 +375,65 @@ fn an_answer_before_the_body_is_read_is_still_reported() {
 }
 
 #[test]
+fn a_gateway_that_closes_under_the_body_is_closed_early() {
+    // The server reads the head and closes with the body unread: the
+    // client's writes fail under it (a reset or a broken pipe).
+    let registry = big_registry();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(s);
+        read_head(&mut reader);
+        // Dropping the stream with unread input sends a reset.
+    });
+    let err = Pusher::builder(url, "j")
+        .format(Format::Text)
+        .build()
+        .unwrap()
+        .push(&registry)
+        .unwrap_err();
+    server.join().unwrap();
+    assert!(matches!(&err, Error::ClosedEarly(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("closed the connection before the push was sent"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gzip_bodies_are_compressed_and_marked() {
+    let (url, server) = serve_once(|s| {
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+    });
+    let registry = big_registry();
+    Pusher::builder(url, "j")
+        .format(Format::Text)
+        .gzip(true)
+        .build()
+        .unwrap()
+        .push(&registry)
+        .unwrap();
+    let seen = server.join().unwrap();
+    assert_eq!(seen.header("content-encoding"), Some("gzip"));
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&seen.body[..])
+        .read_to_end(&mut plain)
+        .unwrap();
+    let mut want = BytesMut::new();
+    ScrapeEncoder::new().encode(Format::Text, &registry, &mut want);
+    assert_eq!(plain, &want[..]);
+    assert!(
+        seen.body.len() * 10 < plain.len(),
+        "{} of {}",
+        seen.body.len(),
+        plain.len()
+    );
+}
+
+#[test]
 fn at_most_64_kib_of_an_answer_is_read() {
     // The answer claims 10 MB, sends a little over 64 KiB and then nothing,
     // keeping the connection open: a client reading past the cap would

@@ -4,7 +4,7 @@ use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_push::{Error, Format, Pusher};
 
 use crate::big_registry;
-use crate::gateway::{Gateway, USER, lines};
+use crate::gateway::{Gateway, PASSWORD, USER, lines};
 
 #[test]
 fn push_replaces_the_group_in_both_formats() {
@@ -223,8 +223,32 @@ fn a_path_prefix_is_kept() {
 }
 
 #[test]
-fn a_large_push_the_gateway_refuses_gets_its_answer() {
-    // The gateway's basic auth answers 401 without reading the 2 MB body.
+fn a_large_gzip_push_the_gateway_refuses_gets_its_answer() {
+    // The gateway's basic auth answers 401 without reading the body; the
+    // 2 MB push compressed fits the 256 KiB it reads of an unread body, so
+    // the whole body goes out and the answer comes back.
+    let gw = Gateway::start_with_basic_auth();
+    let err = gw
+        .pusher("big")
+        .basic_auth(USER, "wrong")
+        .format(Format::Text)
+        .gzip(true)
+        .build()
+        .unwrap()
+        .push(&big_registry())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Status { code: 401, body } if body == "Unauthorized"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_large_uncompressed_push_the_gateway_refuses_is_a_clear_error() {
+    // 2 MB the gateway does not read: it answers 401 and closes. The
+    // client gets the answer when it finished writing before the close,
+    // otherwise the connection is gone under the body (ClosedEarly); never
+    // a success, a hang or another error.
     let gw = Gateway::start_with_basic_auth();
     let err = gw
         .pusher("big")
@@ -235,7 +259,34 @@ fn a_large_push_the_gateway_refuses_gets_its_answer() {
         .push(&big_registry())
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Status { code: 401, body } if body == "Unauthorized"),
+        matches!(
+            &err,
+            Error::Status { code: 401, .. } | Error::ClosedEarly(_)
+        ),
         "{err:?}"
     );
+}
+
+#[test]
+fn gzip_pushes_arrive_decompressed() {
+    let gw = Gateway::start_with_basic_auth();
+    for format in [Format::Protobuf, Format::Text] {
+        let mut pusher = gw
+            .pusher("zipped")
+            .basic_auth(USER, PASSWORD)
+            .format(format)
+            .gzip(true)
+            .build()
+            .unwrap();
+        pusher.push(&big_registry()).unwrap();
+        let group = gw.group("zipped");
+        let series = group.iter().filter(|l| l.starts_with("big{")).count();
+        assert_eq!(series, 10_000, "{format:?}");
+        assert!(
+            group.iter().any(|l| l.contains("v=\"9999p")),
+            "{format:?}"
+        );
+        pusher.delete().unwrap();
+        assert_eq!(gw.group_after_delete("zipped", &[]), Vec::<String>::new());
+    }
 }
