@@ -503,7 +503,13 @@ fn work(shared: &Shared, stats: &WorkerStats, stream: u64) {
             .recv_timeout(Duration::from_millis(50));
         match next {
             Ok(message) => {
-                handle(shared, stats, &mut rng, &message, seen.is_multiple_of(SAMPLE_EVERY));
+                handle(
+                    shared,
+                    stats,
+                    &mut rng,
+                    &message,
+                    seen.is_multiple_of(SAMPLE_EVERY),
+                );
                 seen += 1;
             }
             Err(RecvTimeoutError::Timeout) => {}

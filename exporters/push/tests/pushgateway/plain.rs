@@ -282,10 +282,7 @@ fn gzip_pushes_arrive_decompressed() {
         let group = gw.group("zipped");
         let series = group.iter().filter(|l| l.starts_with("big{")).count();
         assert_eq!(series, 10_000, "{format:?}");
-        assert!(
-            group.iter().any(|l| l.contains("v=\"9999p")),
-            "{format:?}"
-        );
+        assert!(group.iter().any(|l| l.contains("v=\"9999p")), "{format:?}");
         pusher.delete().unwrap();
         assert_eq!(gw.group_after_delete("zipped", &[]), Vec::<String>::new());
     }
