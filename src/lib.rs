@@ -62,7 +62,7 @@
 //! implement it and the server, the push client and
 //! [`exposition::ScrapeEncoder`] use them through it. A format of your own
 //! is a crate that implements it on the public API alone;
-//! `hotmetrics_core`'s `encode` module docs show a complete one, and
+//! [`Encoder`]'s docs show a complete one, and
 //! [`MetricType`] says how each type is named and which sample suffixes it
 //! uses.
 //!
@@ -82,6 +82,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The `bytes` crate encoders write into (`bytes::BytesMut`), the one
+/// the [`Encoder`] seam names.
+pub use hotmetrics_core::bytes;
 
 // The engine's public API, item by item: what users update, register and
 // read, and the seams exporters implement. Nothing of the engine's

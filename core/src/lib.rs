@@ -50,7 +50,7 @@
 //! `encode` that walks a [`MetricSource`] (a [`Registry`]) through a
 //! [`MetricVisitor`] into a reused `bytes::BytesMut`. [`MetricType`]'s
 //! methods say how each type is named and which sample suffixes it uses.
-//! The `encode` module docs show a complete third-party format.
+//! [`Encoder`]'s docs show a complete third-party format.
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 // Under `--cfg loom` only the engine and its models are compiled; the
@@ -93,6 +93,11 @@ mod snapshot;
 #[cfg(not(loom))]
 mod visit;
 
+/// The `bytes` crate the [`Encoder`] seam writes into, re-exported so an
+/// exporter crate names the same `BytesMut`.
+#[cfg(not(loom))]
+pub use bytes;
+
 #[cfg(not(loom))]
 pub use {
     collector::{Collector, Described},
@@ -127,7 +132,9 @@ pub type HistogramVec = Family<Histogram>;
 
 /// Number of per-thread arenas created so far: the most threads that were
 /// alive at once and updated a metric. Arenas of exited threads are reused.
+/// An engine internal for the engine's own tests, not part of the API.
 #[cfg(not(loom))]
+#[doc(hidden)]
 pub fn arena_count() -> usize {
     local::engine().arena_count()
 }

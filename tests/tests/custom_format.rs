@@ -201,11 +201,28 @@ fn py_float(v: f64) -> String {
         if v > 0.0 { "inf".into() } else { "-inf".into() }
     } else {
         let s = format!("{v:?}");
-        // Python writes 1e+16 where Rust writes 1e16.
+        // Python writes the exponent signed and with two digits at least
+        // (1e+16, 1e-07) where Rust writes 1e16 and 1e-7.
         match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-            _ => s,
+            Some((m, e)) => {
+                let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
+                format!("{m}e{sign}{digits:0>2}")
+            }
+            None => s,
         }
+    }
+}
+
+#[test]
+fn python_float_spelling() {
+    for (v, want) in [
+        (1e16, "1e+16"),
+        (1e-7, "1e-07"),
+        (1.5e-10, "1.5e-10"),
+        (0.25, "0.25"),
+        (-3.0, "-3.0"),
+    ] {
+        assert_eq!(py_float(v), want);
     }
 }
 
@@ -283,7 +300,7 @@ fn a_custom_format_reads_back_exactly_in_python() {
     let registry = fixture::registry();
     let mut encoder = JsonLinesEncoder::default();
     let mut body = BytesMut::new();
-    // Through the seam, as a server or push client holds a format.
+    // Through the seam, as ScrapeEncoder hands out the built-in formats.
     let format: &mut dyn Encoder = &mut encoder;
     assert_eq!(format.content_type(), "application/x-ndjson");
     let series = format.encode(&registry, &mut body);

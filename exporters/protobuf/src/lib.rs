@@ -64,6 +64,7 @@
 //! place once the family is complete.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod message;
 #[cfg(feature = "native-histograms")]
@@ -103,6 +104,8 @@ mod family_field {
 fn wire_type(t: MetricType) -> u64 {
     match t.classic() {
         MetricType::Counter => 0,
+        // `classic()` gives info and state sets as gauges; the arm keeps
+        // the match exhaustive.
         MetricType::Gauge | MetricType::Info | MetricType::StateSet => 1,
         MetricType::Summary => 2,
         MetricType::Unknown => 3,

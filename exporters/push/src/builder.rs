@@ -21,7 +21,10 @@ enum Auth {
 }
 
 /// Headers this client writes itself.
-const RESERVED_HEADERS: [HeaderName; 7] = [
+/// `Expect` is refused too: ureq 3.5 reads an early final answer to
+/// `Expect: 100-continue` wrongly (it waits for more input until the
+/// timeout).
+const RESERVED_HEADERS: [HeaderName; 8] = [
     header::HOST,
     header::CONTENT_LENGTH,
     header::CONTENT_TYPE,
@@ -29,6 +32,7 @@ const RESERVED_HEADERS: [HeaderName; 7] = [
     header::TRANSFER_ENCODING,
     header::CONNECTION,
     header::USER_AGENT,
+    header::EXPECT,
 ];
 
 /// Configures a [`Pusher`]; made by [`Pusher::builder`]. Nothing is checked
@@ -131,8 +135,9 @@ impl PusherBuilder {
     /// Sends an extra header with every request. An `Authorization` header
     /// replaces [`basic_auth`](Self::basic_auth) and
     /// [`bearer_token`](Self::bearer_token); `Host`, `Content-Length`,
-    /// `Content-Type`, `Transfer-Encoding`, `Connection` and `User-Agent`
-    /// are this client's own and refused by [`build`](Self::build).
+    /// `Content-Type`, `Content-Encoding` (see [`gzip`](Self::gzip)),
+    /// `Transfer-Encoding`, `Connection`, `User-Agent` and `Expect` are this
+    /// client's own and refused by [`build`](Self::build).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
         if name.eq_ignore_ascii_case("authorization") {

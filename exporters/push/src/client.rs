@@ -98,9 +98,9 @@ impl Client {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         self.run(request).map_err(|e| match e {
-            // The gateway closed the connection while the body was still
-            // being written: what a server that answered early and did not
-            // read the rest does.
+            // The gateway closed the connection on a push before answering:
+            // what a server that answered early and did not read the rest
+            // of the body does (the answer is lost with the connection).
             Error::Io(e)
                 if matches!(
                     e.kind(),
@@ -170,6 +170,10 @@ impl Client {
             e @ (ureq::Error::Protocol(_)
             | ureq::Error::LargeResponseHeader(..)
             | ureq::Error::BodyStalled) => Error::MalformedResponse(e.to_string()),
+            ureq::Error::ConnectionFailed => Error::Connect {
+                addr: self.addr.clone(),
+                source: io::Error::new(io::ErrorKind::NotConnected, "no address could be reached"),
+            },
             e => Error::Io(io::Error::other(e)),
         }
     }

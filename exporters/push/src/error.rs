@@ -105,8 +105,8 @@ pub enum Error {
     },
     /// The connection failed after it was opened.
     Io(io::Error),
-    /// The gateway closed the connection (reset, broken pipe) while a push
-    /// body was being sent. A gateway or proxy that refuses a push before
+    /// The gateway closed the connection (reset, broken pipe) on a push
+    /// before its answer could be read. A gateway or proxy that refuses a push before
     /// reading it (wrong credentials, a body limit) and does not read the
     /// rest does this; the client cannot read an answer sent before the
     /// body was written in full. Its answer comes through when the body
@@ -171,7 +171,7 @@ impl fmt::Display for Error {
             Self::Io(e) => write!(f, "connection to the Pushgateway failed: {e}"),
             Self::ClosedEarly(e) => write!(
                 f,
-                "the Pushgateway closed the connection before the push was sent ({e}); \
+                "the Pushgateway closed the connection on the push before answering ({e}); \
                  it may have refused it early (credentials, body limit): a smaller or \
                  gzip-compressed push gets its answer"
             ),

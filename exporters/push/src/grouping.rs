@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
 use std::cell::RefCell;
 
-use hotmetrics_core::{FamilyDesc, LabelSet, MetricSource, MetricVisitor, SeriesValue};
+use hotmetrics_core::{FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, SeriesValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Error;
@@ -131,6 +131,16 @@ impl MetricVisitor for ConflictCheck<'_, '_> {
         if self.found.is_none() {
             self.family.clear();
             self.family.push_str(family.name);
+            // The label the encoders add to the family's samples.
+            let added = match family.metric_type {
+                MetricType::Histogram => Some("le"),
+                MetricType::Summary => Some("quantile"),
+                MetricType::StateSet => Some(family.name),
+                _ => None,
+            };
+            if let Some(added) = added.filter(|a| self.labels.iter().any(|(n, _)| n == a)) {
+                self.found = Some(added.to_owned());
+            }
         }
         self.inner.begin_family(family);
     }
@@ -282,6 +292,45 @@ mod tests {
         let err = find_conflict(&registry, &grouping).unwrap_err();
         assert!(
             matches!(&err, Error::LabelConflict { family, label } if family == "up" && label == "job"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn labels_the_encoders_add_conflict_too() {
+        let registry = Registry::new();
+        registry
+            .histogram(("lat", "l"), hotmetrics_core::Buckets::default())
+            .unwrap()
+            .observe(0.1);
+        let err = find_conflict(&registry, &labels(&[("le", "1")])).unwrap_err();
+        assert!(
+            matches!(&err, Error::LabelConflict { family, label } if family == "lat" && label == "le"),
+            "{err:?}"
+        );
+        // A grouping label named like a state set is that set's state label.
+        struct Mode;
+        impl hotmetrics_core::Collector for Mode {
+            fn describe(&self) -> Vec<hotmetrics_core::Described> {
+                Vec::new()
+            }
+            fn collect(&self, out: &mut dyn MetricVisitor) {
+                out.begin_family(&FamilyDesc {
+                    name: "mode",
+                    help: "m",
+                    metric_type: MetricType::StateSet,
+                    unit: None,
+                });
+                out.series(&[], &SeriesValue::StateSet(&[("on", true)]));
+                out.end_family();
+            }
+        }
+        let registry = Registry::new();
+        registry.register_collector(Mode).unwrap();
+        assert!(find_conflict(&registry, &labels(&[("le", "1")])).is_ok());
+        let err = find_conflict(&registry, &labels(&[("mode", "x")])).unwrap_err();
+        assert!(
+            matches!(&err, Error::LabelConflict { family, label } if family == "mode" && label == "mode"),
             "{err:?}"
         );
     }

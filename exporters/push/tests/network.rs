@@ -397,7 +397,7 @@ fn a_gateway_that_closes_under_the_body_is_closed_early() {
     assert!(matches!(&err, Error::ClosedEarly(_)), "{err:?}");
     assert!(
         err.to_string()
-            .contains("closed the connection before the push was sent"),
+            .contains("closed the connection on the push before answering"),
         "{err}"
     );
 }

@@ -109,7 +109,7 @@ pub const CONTENT_TYPE: &str = TextEncoder::CONTENT_TYPE;
 /// OpenMetrics 1.0.0 under its own path (the facade's
 /// `hotmetrics::openmetrics`).
 pub mod openmetrics {
-    pub use crate::OpenMetricsEncoder;
+    pub use crate::{DialectEncoder, OpenMetrics, OpenMetricsEncoder};
 
     /// The Content-Type of OpenMetrics 1.0.0.
     pub const CONTENT_TYPE: &str = OpenMetricsEncoder::CONTENT_TYPE;

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
-    Encoder, FamilyDesc, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
+    Encoder, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, Number, SeriesValue,
 };
 
 use crate::dialect::Dialect;
@@ -140,12 +140,12 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
         match *value {
             SeriesValue::Counter { value, created } => {
                 if D::counter_like(value.as_f64()) {
-                    self.sample("_total", value);
+                    self.sample(MetricType::Counter.value_suffix(), value);
                     self.created(Some(created));
                 }
             }
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", v),
-            SeriesValue::Info => self.sample("_info", Number::UInt(1)),
+            SeriesValue::Info => self.sample(MetricType::Info.value_suffix(), Number::UInt(1)),
             SeriesValue::StateSet(states) => {
                 put_states(self.out, &self.enc.name, &self.enc.labels, states);
             }
@@ -177,8 +177,8 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
 mod tests {
     use bytes::BytesMut;
     use hotmetrics_core::{
-        Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number,
-        Registry, SeriesValue, SummaryValue,
+        Buckets, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor,
+        Number, Registry, SeriesValue, SummaryValue,
     };
 
     use crate::{OpenMetricsEncoder, TextEncoder};
@@ -293,6 +293,37 @@ mod tests {
              big_count 3\n\
              # EOF\n",
         );
+    }
+
+    #[test]
+    fn every_sample_name_is_one_the_type_table_lists() {
+        let families = [
+            ("rpc_seconds", MetricType::Summary),
+            ("build", MetricType::Info),
+            ("mode", MetricType::StateSet),
+            ("raw", MetricType::Unknown),
+            ("big", MetricType::Histogram),
+            ("jobs", MetricType::Counter),
+            ("lat", MetricType::Histogram),
+        ];
+        let registry = Registry::new();
+        registry.register_collector(Everything).unwrap();
+        registry.counter(("jobs", "Jobs.")).unwrap().inc();
+        let lat = registry.histogram(("lat", "Latency."), Buckets::default());
+        lat.unwrap().observe(0.1);
+        let mut buf = BytesMut::new();
+        TextEncoder::new().encode(&registry, &mut buf);
+        OpenMetricsEncoder::new().encode(&registry, &mut buf);
+        let text = std::str::from_utf8(&buf).unwrap();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let listed = families.iter().any(|(family, t)| {
+                t.sample_suffixes()
+                    .iter()
+                    .any(|suffix| name == format!("{family}{suffix}"))
+            });
+            assert!(listed, "{line}");
+        }
     }
 
     #[test]

@@ -14,18 +14,24 @@ pub struct Pki {
 }
 
 impl Pki {
+    /// A leaf for `localhost` and 127.0.0.1.
     pub fn generate() -> Self {
+        Self::generate_for(&["localhost", "127.0.0.1"])
+    }
+
+    /// A leaf for `names` only.
+    pub fn generate_for(names: &[&str]) -> Self {
         let ca_key = KeyPair::generate().expect("a CA key");
         let ca_params = ca_params("hotmetrics-push test CA");
         let ca = ca_params.self_signed(&ca_key).expect("a CA certificate");
         let issuer = Issuer::new(ca_params, ca_key);
         let leaf_key = KeyPair::generate().expect("a server key");
+        let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
         let mut leaf_params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server certificate parameters");
+            CertificateParams::new(names.clone()).expect("server certificate parameters");
         leaf_params
             .distinguished_name
-            .push(DnType::CommonName, "localhost");
+            .push(DnType::CommonName, names[0].as_str());
         let leaf = leaf_params
             .signed_by(&leaf_key, &issuer)
             .expect("a server certificate");

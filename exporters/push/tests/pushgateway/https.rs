@@ -59,6 +59,28 @@ fn put_post_and_delete_over_https() {
 }
 
 #[test]
+fn a_certificate_for_another_name_is_a_tls_error() {
+    let gw = Gateway::start();
+    // Signed by the CA we trust, but for another host.
+    let pki = Pki::generate_for(&["gateway.test"]);
+    let nginx = Nginx::start(gw.port, &pki);
+    let err = Pusher::builder(nginx.url("localhost"), "misnamed")
+        .ca_pem(pki.ca.as_bytes())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .push(&registry(1))
+        .unwrap_err();
+    assert!(matches!(&err, Error::Tls { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("certificate not valid for name \"localhost\""),
+        "{err}"
+    );
+    assert_eq!(gw.group("misnamed"), Vec::<String>::new());
+}
+
+#[test]
 fn a_certificate_no_trusted_root_signed_is_a_tls_error() {
     let gw = Gateway::start();
     let pki = Pki::generate();
