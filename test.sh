@@ -23,6 +23,8 @@ command -v cc >/dev/null || apt_packages+=(gcc libc6-dev)
 # promtool for the interop tests, the server for the e2e scrape test.
 { command -v promtool && command -v prometheus; } >/dev/null || apt_packages+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)
+# The push client's system roots (rustls-native-certs reads them).
+[ -f /etc/ssl/certs/ca-certificates.crt ] || apt_packages+=(ca-certificates)
 # The TLS front of the push tests over https (in /usr/sbin, off a user's PATH).
 { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null || apt_packages+=(nginx)
 command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
