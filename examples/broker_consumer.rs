@@ -322,8 +322,7 @@ fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     let destination = metrics.destination(DESTINATION)?;
 
-    let server = Server::builder()
-        .registry(registry.clone())
+    let server = Server::builder(registry.clone())
         .addr(config.addr)
         .self_metrics(true)
         .start()

@@ -73,7 +73,8 @@
 //! - `protobuf`: the length-delimited `io.prometheus.client.MetricFamily`
 //!   encoder, as `protobuf`.
 //! - `http`: the `/metrics` server, as `http` (turns on every format);
-//!   `tls` adds HTTPS to it.
+//!   `tls` adds HTTPS to it, `tower` makes its `MetricsService` a
+//!   `tower::Service` (to mount in axum).
 //! - `push`: the Pushgateway client, as `push`.
 //! - `broker`: FastStream's broker metric set, as `broker`.
 //!

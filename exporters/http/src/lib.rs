@@ -8,8 +8,10 @@
 //! - [`Server`]: for an application that is not async (most broker
 //!   consumer loops). It runs on a thread of its own with its own tokio
 //!   runtime and stops when its [`ServerHandle`] is shut down or dropped.
-//! - [`MetricsService`]: the same routes as a `hyper` service and a plain
-//!   async method, for an application that already runs an HTTP server.
+//! - [`MetricsService`]: the scrape as a `tower` service (feature
+//!   `tower`), a `hyper` service and a plain async method, for an
+//!   application that already runs an HTTP server such as axum. It
+//!   answers on whatever path it is mounted on.
 //!
 //! ```
 //! use hotmetrics_core::Registry;
@@ -18,8 +20,7 @@
 //!
 //! let registry = Registry::new();
 //! let processed = registry.counter(("processed", "Messages processed.")).unwrap();
-//! let server = Server::builder()
-//!     .registry(registry.clone())
+//! let server = Server::builder(registry.clone())
 //!     .addr("127.0.0.1:0".parse().unwrap()) // the default is 127.0.0.1:9464
 //!     .start()?;
 //!
@@ -45,9 +46,9 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # #[cfg(feature = "tls")] {
 //! let registry = hotmetrics_core::Registry::new();
-//! let handle = hotmetrics_http::Server::builder()
-//!     .registry(registry)
+//! let handle = hotmetrics_http::Server::builder(registry)
 //!     .addr("0.0.0.0:9464".parse()?)
+//!     .path("/internal/metrics") // the default is /metrics
 //!     .bearer_token("s3cr3t-token")
 //!     .tls_pem(&std::fs::read("cert.pem")?, &std::fs::read("key.pem")?)
 //!     .self_metrics(true)
@@ -59,11 +60,50 @@
 //! # }
 //! ```
 //!
-//! # Routes
-//! `/metrics` (negotiated exposition), `/` (an HTML page linking it),
-//! `/health` (`200 OK`, open even when authentication is required, for
-//! liveness probes); 404 elsewhere, 405 with `Allow: GET, HEAD` for other
-//! methods. See [`MetricsService`].
+//! # In axum
+//! With feature `tower`, a [`MetricsService`] is a `tower::Service` and
+//! mounts in a `Router` as it is, at the path your platform scrapes; the
+//! application's other routes are untouched. Settings such as
+//! authentication come from
+//! [`ServerBuilder::build_service`]; [`MetricsService::new`] has the
+//! defaults.
+//!
+//! ```
+//! use hotmetrics_core::Registry;
+//! use hotmetrics_http::MetricsService;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let registry = Registry::new();
+//!     registry.counter(("orders", "Orders taken."))?.inc();
+//!
+//!     let app = axum::Router::new()
+//!         .route("/", axum::routing::get(|| async { "the shop" }))
+//!         .route_service("/internal/metrics", MetricsService::new(registry.clone()));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     tokio::spawn(async move { axum::serve(listener, app).await });
+//!
+//!     // What Prometheus (or curl) does:
+//!     let mut conn = tokio::net::TcpStream::connect(addr).await?;
+//!     conn.write_all(b"GET /internal/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+//!         .await?;
+//!     let mut response = String::new();
+//!     conn.read_to_string(&mut response).await?;
+//!     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//!     assert!(response.ends_with("orders_total 1\n"));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Routes of the standalone server
+//! `/metrics` (negotiated exposition; another path with
+//! [`ServerBuilder::path`]), `/` (an HTML page linking it), `/health`
+//! (`200 OK`, open even when authentication is required, for liveness
+//! probes); 404 elsewhere, 405 with `Allow: GET, HEAD` for other methods.
+//! A [`MetricsService`] mounted in a server of your own has no routes: it
+//! scrapes wherever it is mounted.
 //!
 //! # Format and compression
 //! The format is chosen from the `Accept` header by
@@ -72,7 +112,7 @@
 //! with native histograms enabled), curl and browsers get text 0.0.4.
 //! `Content-Type` is always set. With `Accept-Encoding: gzip` (weights
 //! honoured: `gzip;q=0` means no), the body is gzipped, with
-//! `Content-Encoding: gzip`; `/metrics` always sends
+//! `Content-Encoding: gzip`; a scrape always sends
 //! `Vary: Accept-Encoding`.
 //!
 //! # Cost to the application
@@ -83,6 +123,8 @@
 //! # Features
 //! - `text`, `openmetrics`, `protobuf` (all default): the formats offered.
 //! - `tls`: `ServerBuilder::tls_pem` (HTTPS), rustls with the *ring* provider.
+//! - `tower`: `tower::Service` for [`MetricsService`] (the small
+//!   `tower-service` crate), for axum and other tower stacks.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
@@ -92,6 +134,7 @@ mod auth;
 mod error;
 mod gzip;
 mod limits;
+mod routes;
 mod self_metrics;
 mod server;
 mod service;

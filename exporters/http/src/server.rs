@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::limits::{Activity, Limits, Watched};
+use crate::routes::Routes;
 use crate::service::{MetricsService, ServiceConfig};
 use crate::{DEFAULT_ADDR, Error};
 
@@ -27,8 +28,7 @@ use crate::{DEFAULT_ADDR, Error};
 /// use hotmetrics_http::Server;
 ///
 /// let registry = Registry::new();
-/// let handle = Server::builder()
-///     .registry(registry.clone())
+/// let handle = Server::builder(registry.clone())
 ///     .addr("127.0.0.1:0".parse().unwrap())
 ///     .start()?;
 /// println!("scrape http://{}/metrics", handle.local_addr());
@@ -41,13 +41,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// A builder with the safe defaults: [`DEFAULT_ADDR`] (loopback only),
-    /// the process-wide [`hotmetrics_core::default_registry`], no
+    /// A builder serving `registry`, with the safe defaults:
+    /// [`DEFAULT_ADDR`] (loopback only), the scrape at `/metrics`, no
     /// authentication, no TLS, gzip on, the limits listed on
-    /// [`ServerBuilder`].
-    pub fn builder() -> ServerBuilder {
+    /// [`ServerBuilder`]. An application that registers into the
+    /// process-wide registry passes it too:
+    /// `Server::builder(hotmetrics_core::default_registry().clone())`.
+    pub fn builder(registry: Registry) -> ServerBuilder {
         ServerBuilder {
-            registry: None,
+            registry,
+            routes: Routes::default(),
             addr: DEFAULT_ADDR,
             service: ServiceConfig::default(),
             limits: Limits::default(),
@@ -64,6 +67,7 @@ impl Server {
 /// | setting | default |
 /// |---|---|
 /// | [`addr`](Self::addr) | [`DEFAULT_ADDR`], `127.0.0.1:9464`: reachable from this host only |
+/// | [`path`](Self::path) | `/metrics` |
 /// | [`max_connections`](Self::max_connections) | 64; further clients wait in the listen backlog |
 /// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4; further scrapes get 503 with `Retry-After: 1` |
 /// | [`max_header_bytes`](Self::max_header_bytes) | 16 KiB; larger request heads get 431 |
@@ -74,7 +78,9 @@ impl Server {
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `start` or `build_service`"]
 pub struct ServerBuilder {
-    registry: Option<Registry>,
+    registry: Registry,
+    /// The standalone server's routes; a built service has none.
+    routes: Routes,
     addr: SocketAddr,
     service: ServiceConfig,
     limits: Limits,
@@ -85,19 +91,33 @@ pub struct ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// The registry to serve (default: the process-wide
-    /// [`hotmetrics_core::default_registry`]).
-    pub fn registry(mut self, registry: Registry) -> Self {
-        self.registry = Some(registry);
-        self
-    }
-
     /// The address to listen on (default [`DEFAULT_ADDR`]). Port 0 picks a
     /// free port; [`ServerHandle::local_addr`] tells which. Use
     /// `0.0.0.0:9464` to be reachable from other hosts, preferably with
     /// authentication and TLS.
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+
+    /// The path the server scrapes on (default `/metrics`): the one your
+    /// platform scrapes, `/internal/metrics` say. It must start with `/`
+    /// and hold only letters, digits, `/` and `-._~!$&'()*+,;=:@` (no
+    /// query, fragment or percent-escapes); it is compared with the
+    /// request's path exactly, the query string left out. `/health` stays
+    /// the liveness route and cannot be chosen; `/` replaces the landing
+    /// page. [`start`](Self::start) reports a bad path as
+    /// [`Error::Config`].
+    ///
+    /// A [`build_service`](Self::build_service) service has no routes: it
+    /// scrapes on whatever path your router mounts it on.
+    pub fn path(mut self, path: impl AsRef<str>) -> Self {
+        match Routes::new(path.as_ref()) {
+            Ok(routes) => self.routes = routes,
+            Err(reason) => {
+                self.config_error.get_or_insert(reason);
+            }
+        }
         self
     }
 
@@ -121,7 +141,8 @@ impl ServerBuilder {
     }
 
     /// Requires HTTP Basic authentication (RFC 7617) on every path except
-    /// `/health`, which stays open for liveness probes. Compared in
+    /// the server's `/health`, which stays open for liveness probes (a
+    /// [`build_service`](Self::build_service) service asks on every path). Compared in
     /// constant time. Without TLS the password crosses the network in
     /// clear text. The user name may not contain `:`.
     pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
@@ -229,14 +250,12 @@ impl ServerBuilder {
 
     /// A [`MetricsService`] with these settings (authentication, gzip,
     /// scrape and body limits, self-metrics), for an HTTP server of your
-    /// own; the address, TLS, connection limits and timeouts are the
-    /// server's business then.
+    /// own. It scrapes on every path (your router chose it); the address,
+    /// [`path`](Self::path), TLS, connection limits and timeouts are the
+    /// standalone server's business and play no part.
     pub fn build_service(self) -> Result<MetricsService, Error> {
         self.check()?;
-        let registry = self
-            .registry
-            .unwrap_or_else(|| hotmetrics_core::default_registry().clone());
-        MetricsService::with_config(registry, self.service)
+        MetricsService::with_config(self.registry, self.service)
     }
 
     /// Binds the address and starts serving on a new thread
@@ -263,7 +282,9 @@ impl ServerBuilder {
         let local_addr = listener
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
-        let service = self.build_service()?;
+        let mut config = self.service;
+        config.routes = Some(self.routes);
+        let service = MetricsService::with_config(self.registry, config)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()

@@ -1,4 +1,5 @@
-//! [`MetricsService`]: the routes, for any server that speaks `http` types.
+//! [`MetricsService`]: the scrape (and, for the standalone server, its
+//! routes), for any server that speaks `http` types.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,30 +24,33 @@ use crate::Error;
 use crate::auth::Auth;
 use crate::gzip::{GzipEncoder, accepts_gzip};
 use crate::limits::{DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_REQUEST_BODY};
+use crate::routes::{Route, Routes};
 use crate::self_metrics::SelfMetrics;
 
 /// The response body type of every route.
 type Body = Full<Bytes>;
 
-const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>hotmetrics</title></head>\n<body>\n<h1>hotmetrics</h1>\n<p><a href=\"/metrics\">Metrics</a></p>\n</body>\n</html>\n";
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 
-/// The `/metrics` endpoint and its companions (`/`, `/health`), as a
-/// [`hyper::service::Service`] and a plain async [`handle`](Self::handle)
-/// method, for an application that already runs an HTTP server.
+/// The scrape endpoint as a service, for an application that already
+/// runs an HTTP server: a [`tower::Service`](https://docs.rs/tower-service/0.3/tower_service/trait.Service.html) (feature `tower`,
+/// what axum and other tower stacks mount), a [`hyper::service::Service`],
+/// and a plain async [`handle`](Self::handle) method.
 ///
-/// Routes (the query string is ignored):
+/// It answers the scrape on **whatever path it is mounted on**: choosing
+/// the path is the router's job. (The standalone [`Server`](crate::Server)
+/// routes for itself: `/metrics` or its
+/// [`path`](crate::ServerBuilder::path), `/`, `/health`.)
 ///
-/// | path | `GET`, `HEAD` | other methods |
-/// |---|---|---|
-/// | `/metrics` | the registry, in the format the `Accept` header negotiates, gzip if `Accept-Encoding` allows | 405, `Allow: GET, HEAD` |
-/// | `/` | a small HTML page linking `/metrics` | 405 |
-/// | `/health` | `200 OK`, never asks for credentials | 405 |
-/// | anything else | 404 | 404 |
+/// | method | answer |
+/// |---|---|
+/// | `GET`, `HEAD` | the registry, in the format the `Accept` header negotiates, gzip if `Accept-Encoding` allows; `HEAD` without the body |
+/// | other methods | 405, `Allow: GET, HEAD` |
 ///
-/// With credentials configured, every path but `/health` answers 401
-/// (with `WWW-Authenticate`) to a request without them. A declared
+/// With credentials configured
+/// ([`ServerBuilder::build_service`](crate::ServerBuilder::build_service)),
+/// a request without them gets 401 (with `WWW-Authenticate`). A declared
 /// `Content-Length` above the body limit gets 413; request bodies are
 /// otherwise never read. More concurrent scrapes than the limit get 503
 /// with `Retry-After: 1` at once instead of queueing.
@@ -69,7 +73,7 @@ const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 /// registry.counter(("jobs", "Jobs done.")).unwrap().inc();
 /// let service = MetricsService::new(registry);
 ///
-/// let request = Request::get("/metrics").header("accept", "text/plain").body(()).unwrap();
+/// let request = Request::get("/any/path").header("accept", "text/plain").body(()).unwrap();
 /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let response = runtime.block_on(service.handle(request));
 /// assert_eq!(response.status(), 200);
@@ -79,25 +83,11 @@ const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 /// ```
 ///
 /// # In axum (or any tower stack)
-/// The service takes any request body type and never fails, so it mounts
-/// as it is wherever a `tower::Service` or a handler is expected. With
-/// axum, for instance (not a dependency of this crate):
-///
-/// ```ignore
-/// let metrics = hotmetrics_http::MetricsService::new(registry);
-/// let app = axum::Router::new()
-///     .route("/", axum::routing::get(|| async { "my app" }))
-///     .route_service(
-///         "/metrics",
-///         tower::service_fn(move |req: axum::extract::Request| {
-///             let response = metrics.handle(req);
-///             async move { Ok::<_, std::convert::Infallible>(response.await) }
-///         }),
-///     );
-/// ```
-///
-/// The path of the request still selects the route, so mount it at
-/// `/metrics` (or as a fallback, to serve `/` and `/health` too).
+/// With feature `tower`, the service is a `tower::Service` for requests
+/// with any body type that never fails, so it mounts as it is:
+/// `Router::route_service("/internal/metrics", service)`, or
+/// `nest_service`, or `fallback_service`. The [crate docs](crate) have a
+/// complete axum application.
 #[derive(Clone)]
 pub struct MetricsService {
     inner: Arc<Inner>,
@@ -128,6 +118,8 @@ pub(crate) struct ServiceConfig {
     pub(crate) max_concurrent_scrapes: usize,
     pub(crate) max_request_body: u64,
     pub(crate) self_metrics: bool,
+    /// The standalone server's routes; `None` scrapes on every path.
+    pub(crate) routes: Option<Routes>,
 }
 
 impl Default for ServiceConfig {
@@ -138,6 +130,7 @@ impl Default for ServiceConfig {
             max_concurrent_scrapes: DEFAULT_MAX_CONCURRENT_SCRAPES,
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             self_metrics: false,
+            routes: None,
         }
     }
 }
@@ -184,7 +177,7 @@ impl Scratch {
 impl MetricsService {
     /// A service for `registry` with the defaults: no authentication, gzip
     /// on, 4 concurrent scrapes, 1 KiB of declared request body, no
-    /// self-metrics. [`ServerBuilder::build_service`](crate::ServerBuilder::build_service)
+    /// self-metrics; it scrapes on every path. [`ServerBuilder::build_service`](crate::ServerBuilder::build_service)
     /// sets the rest.
     pub fn new(registry: Registry) -> Self {
         Self::with_config(registry, ServiceConfig::default())
@@ -240,7 +233,8 @@ impl MetricsService {
     }
 }
 
-/// The future of [`MetricsService`]'s `Service::call`.
+/// The future of [`MetricsService`]'s `Service::call` (hyper's and
+/// tower's); it never fails.
 pub struct ResponseFuture {
     inner: Pin<Box<dyn Future<Output = Response<Body>> + Send>>,
 }
@@ -259,24 +253,42 @@ impl Future for ResponseFuture {
     }
 }
 
-impl<B> hyper::service::Service<Request<B>> for MetricsService {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, request: Request<B>) -> ResponseFuture {
+impl MetricsService {
+    /// What both `Service::call`s return.
+    fn call_boxed<B>(&self, request: Request<B>) -> ResponseFuture {
         ResponseFuture {
             inner: Box::pin(self.handle(request)),
         }
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Metrics,
-    Landing,
-    Health,
-    NotFound,
+/// Any request body type: the body is dropped unread.
+impl<B> hyper::service::Service<Request<B>> for MetricsService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: Request<B>) -> ResponseFuture {
+        self.call_boxed(request)
+    }
+}
+
+/// Always ready, never fails; any request body type (axum's included):
+/// the body is dropped unread.
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+impl<B> tower_service::Service<Request<B>> for MetricsService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        self.call_boxed(request)
+    }
 }
 
 /// One of the `max_concurrent_scrapes` slots, given back on drop: when
@@ -295,11 +307,10 @@ impl Inner {
     }
 
     async fn respond(self: Arc<Self>, parts: Parts) -> Response<Body> {
-        let route = match parts.uri.path() {
-            "/metrics" => Route::Metrics,
-            "/" => Route::Landing,
-            "/health" => Route::Health,
-            _ => Route::NotFound,
+        let route = match &self.config.routes {
+            // Mounted: the router chose this path.
+            None => Route::Metrics,
+            Some(routes) => routes.route(parts.uri.path()),
         };
         let get_or_head = parts.method == Method::GET || parts.method == Method::HEAD;
         let head = parts.method == Method::HEAD;
@@ -337,12 +348,8 @@ impl Inner {
         match route {
             Route::NotFound => text(StatusCode::NOT_FOUND, "Not Found\n", head),
             _ if !get_or_head => method_not_allowed(head),
-            Route::Landing => {
-                let mut response = reply(
-                    StatusCode::OK,
-                    Bytes::from_static(LANDING_PAGE.as_bytes()),
-                    head,
-                );
+            Route::Landing(page) => {
+                let mut response = reply(StatusCode::OK, page.clone(), head);
                 response.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),

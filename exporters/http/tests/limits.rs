@@ -30,8 +30,7 @@ fn start(builder: ServerBuilder) -> ServerHandle {
 fn excess_concurrent_scrapes_get_503() {
     let (registry, gate) = gated();
     let server = start(
-        Server::builder()
-            .registry(registry)
+        Server::builder(registry)
             .max_concurrent_scrapes(2)
             .self_metrics(true),
     );
@@ -73,11 +72,7 @@ fn excess_concurrent_scrapes_get_503() {
 
 #[test]
 fn connection_cap_queues_in_the_backlog() {
-    let server = start(
-        Server::builder()
-            .registry(Registry::new())
-            .max_connections(1),
-    );
+    let server = start(Server::builder(Registry::new()).max_connections(1));
     let addr = server.local_addr();
     let mut first = Client::connect(addr);
     assert_eq!(first.request("GET", "/health", &[]).unwrap().status, 200);
@@ -108,11 +103,7 @@ fn connection_cap_queues_in_the_backlog() {
 
 #[test]
 fn idle_connections_are_closed() {
-    let server = start(
-        Server::builder()
-            .registry(Registry::new())
-            .idle_timeout(Duration::from_millis(300)),
-    );
+    let server = start(Server::builder(Registry::new()).idle_timeout(Duration::from_millis(300)));
     let mut client = Client::connect(server.local_addr());
     assert_eq!(client.request("GET", "/health", &[]).unwrap().status, 200);
     // Within the idle timeout, keep-alive works.
@@ -127,11 +118,8 @@ fn idle_connections_are_closed() {
 
 #[test]
 fn slow_request_heads_are_cut_off() {
-    let server = start(
-        Server::builder()
-            .registry(Registry::new())
-            .header_read_timeout(Duration::from_millis(300)),
-    );
+    let server =
+        start(Server::builder(Registry::new()).header_read_timeout(Duration::from_millis(300)));
     let addr = server.local_addr();
     // Connects and says nothing.
     let started = Instant::now();
@@ -165,7 +153,7 @@ fn slow_request_heads_are_cut_off() {
 #[test]
 fn shutdown_lets_an_in_flight_scrape_finish() {
     let (registry, gate) = gated();
-    let server = start(Server::builder().registry(registry));
+    let server = start(Server::builder(registry));
     let addr = server.local_addr();
     // An idle keep-alive connection: closed by the shutdown.
     let mut idle = Client::connect(addr);
@@ -198,11 +186,7 @@ fn shutdown_lets_an_in_flight_scrape_finish() {
 #[test]
 fn shutdown_deadline_cuts_stuck_scrapes() {
     let (registry, gate) = gated();
-    let server = start(
-        Server::builder()
-            .registry(registry)
-            .shutdown_timeout(Duration::from_millis(200)),
-    );
+    let server = start(Server::builder(registry).shutdown_timeout(Duration::from_millis(200)));
     let addr = server.local_addr();
     let scrape = thread::spawn(move || Client::connect(addr).request("GET", "/metrics", &[]));
     gate.wait_entered(1);
@@ -224,7 +208,7 @@ fn shutdown_deadline_cuts_stuck_scrapes() {
 
 #[test]
 fn drop_stops_the_server() {
-    let server = start(Server::builder().registry(Registry::new()));
+    let server = start(Server::builder(Registry::new()));
     let addr = server.local_addr();
     assert_eq!(common::get(addr, "/health", &[]).status, 200);
     assert!(!server.is_finished());

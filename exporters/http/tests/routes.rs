@@ -34,7 +34,7 @@ fn start(builder: hotmetrics_http::ServerBuilder) -> ServerHandle {
 }
 
 fn server() -> ServerHandle {
-    start(Server::builder().registry(registry()))
+    start(Server::builder(registry()))
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn gzip_when_accepted() {
     );
 
     // Off by configuration.
-    let no_gzip = start(Server::builder().registry(registry()).gzip(false));
+    let no_gzip = start(Server::builder(registry()).gzip(false));
     let response = common::get(
         no_gzip.local_addr(),
         "/metrics",
@@ -263,11 +263,7 @@ fn gzip_when_accepted() {
 
 #[test]
 fn basic_auth() {
-    let server = start(
-        Server::builder()
-            .registry(registry())
-            .basic_auth("prometheus", "pa:ss wörd"),
-    );
+    let server = start(Server::builder(registry()).basic_auth("prometheus", "pa:ss wörd"));
     let addr = server.local_addr();
     let credentials = |user: &str, password: &str| {
         format!(
@@ -308,11 +304,7 @@ fn basic_auth() {
 
 #[test]
 fn bearer_auth() {
-    let server = start(
-        Server::builder()
-            .registry(registry())
-            .bearer_token("t0ken-ABC"),
-    );
+    let server = start(Server::builder(registry()).bearer_token("t0ken-ABC"));
     let addr = server.local_addr();
     let response = common::get(addr, "/metrics", &[]);
     assert_eq!(response.status, 401);
@@ -340,12 +332,12 @@ fn bearer_auth() {
 #[test]
 fn bad_settings_are_errors() {
     for builder in [
-        Server::builder().basic_auth("a:b", "c"),
-        Server::builder().bearer_token(""),
-        Server::builder().bearer_token("has space"),
-        Server::builder().max_connections(0),
-        Server::builder().max_concurrent_scrapes(0),
-        Server::builder().max_header_bytes(10),
+        Server::builder(Registry::new()).basic_auth("a:b", "c"),
+        Server::builder(Registry::new()).bearer_token(""),
+        Server::builder(Registry::new()).bearer_token("has space"),
+        Server::builder(Registry::new()).max_connections(0),
+        Server::builder(Registry::new()).max_concurrent_scrapes(0),
+        Server::builder(Registry::new()).max_header_bytes(10),
     ] {
         let err = builder
             .addr("127.0.0.1:0".parse().unwrap())
@@ -359,8 +351,7 @@ fn bad_settings_are_errors() {
 #[test]
 fn bind_failure_is_an_error() {
     let server = server();
-    let err = Server::builder()
-        .registry(registry())
+    let err = Server::builder(registry())
         .addr(server.local_addr())
         .start()
         .unwrap_err();
@@ -401,11 +392,7 @@ fn malformed_requests_get_400() {
 
 #[test]
 fn oversized_heads_get_431_and_bodies_413() {
-    let server = start(
-        Server::builder()
-            .registry(registry())
-            .max_header_bytes(2048),
-    );
+    let server = start(Server::builder(registry()).max_header_bytes(2048));
     let addr = server.local_addr();
     let big = "x".repeat(4000);
     let mut client = Client::connect(addr);
@@ -482,10 +469,113 @@ fn service_without_the_server() {
         .unwrap()
         .to_bytes();
     assert!(head_body.is_empty());
-    let not_found =
-        block_on_without_runtime(service.handle(http::Request::get("/x").body(()).unwrap()));
-    assert_eq!(not_found.status(), 404);
+    // Mounted, it scrapes wherever its router sent the request.
+    for path in ["/", "/x", "/health", "/internal/metrics?x=1"] {
+        let response =
+            block_on_without_runtime(service.handle(http::Request::get(path).body(()).unwrap()));
+        assert_eq!(response.status(), 200, "{path}");
+        let body = block_on_without_runtime(response.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body, get_body, "{path}");
+    }
+    let post =
+        block_on_without_runtime(service.handle(http::Request::post("/x").body(()).unwrap()));
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
     assert!(format!("{service:?}").contains("MetricsService"));
+}
+
+/// The service as a tower `Service`: always ready, the same answers.
+#[test]
+fn service_as_tower_service() {
+    use http_body_util::BodyExt;
+    use tower_service::Service as _;
+
+    let mut service = MetricsService::new(registry());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let ready = tower_service::Service::<http::Request<String>>::poll_ready(&mut service, &mut cx);
+    assert!(matches!(ready, std::task::Poll::Ready(Ok(()))));
+    let request = http::Request::get("/where/ever")
+        .header("accept", PROMETHEUS_2)
+        .body(String::from("ignored"))
+        .unwrap();
+    let response = block_on_without_runtime(service.call(request)).unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], OPENMETRICS);
+    let body = block_on_without_runtime(response.into_body().collect())
+        .unwrap()
+        .to_bytes();
+    assert!(body.ends_with(b"# EOF\n"));
+}
+
+#[test]
+fn custom_scrape_path() {
+    let server = start(Server::builder(registry()).path("/internal/metrics"));
+    let addr = server.local_addr();
+    let scrape = common::get(addr, "/internal/metrics?x=1", &[]);
+    assert_eq!(scrape.status, 200);
+    assert_eq!(scrape.header("content-type"), Some(TEXT));
+    assert!(
+        scrape
+            .text()
+            .contains("consumed_total{queue=\"orders\"} 42\n")
+    );
+    let head = request(addr, "HEAD", "/internal/metrics", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length").unwrap(),
+        scrape.body.len().to_string()
+    );
+    assert_eq!(
+        request(
+            addr,
+            "POST",
+            "/internal/metrics",
+            &[("content-length", "0")]
+        )
+        .status,
+        405
+    );
+    for path in ["/metrics", "/internal", "/internal/metrics/"] {
+        assert_eq!(common::get(addr, path, &[]).status, 404, "{path}");
+    }
+    let landing = common::get(addr, "/", &[]);
+    assert_eq!(landing.status, 200);
+    assert!(
+        landing
+            .text()
+            .contains("<a href=\"/internal/metrics\">Metrics</a>"),
+        "{}",
+        landing.text()
+    );
+    assert_eq!(common::get(addr, "/health", &[]).status, 200);
+    server.shutdown().unwrap();
+
+    // `/` scrapes instead of showing the landing page.
+    let root = start(Server::builder(registry()).path("/"));
+    let scrape = common::get(root.local_addr(), "/", &[]);
+    assert_eq!(scrape.header("content-type"), Some(TEXT));
+    assert!(scrape.text().contains("consumed_total"));
+    assert_eq!(common::get(root.local_addr(), "/metrics", &[]).status, 404);
+    assert_eq!(common::get(root.local_addr(), "/health", &[]).status, 200);
+}
+
+#[test]
+fn bad_scrape_paths_are_errors() {
+    for (path, why) in [
+        ("metrics", "must start with '/'"),
+        ("/metrics?x", "holds '?'"),
+        ("/health", "liveness route"),
+    ] {
+        let err = Server::builder(Registry::new())
+            .path(path)
+            .addr("127.0.0.1:0".parse().unwrap())
+            .start()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.to_string().contains(why), "{path}: {err}");
+    }
 }
 
 fn block_on_without_runtime<F: std::future::Future>(future: F) -> F::Output {

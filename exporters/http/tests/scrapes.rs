@@ -21,8 +21,7 @@ fn sample(body: &str, series: &str) -> Option<f64> {
 #[test]
 fn self_metrics_count_formats() {
     let registry = Registry::new();
-    let server = Server::builder()
-        .registry(registry.clone())
+    let server = Server::builder(registry.clone())
         .addr("127.0.0.1:0".parse().unwrap())
         .self_metrics(true)
         .start()
@@ -82,8 +81,7 @@ fn self_metrics_count_formats() {
     );
 
     // One set of self-metrics per registry.
-    let err = Server::builder()
-        .registry(registry)
+    let err = Server::builder(registry)
         .addr("127.0.0.1:0".parse().unwrap())
         .self_metrics(true)
         .start()
@@ -106,8 +104,7 @@ fn exact_totals_while_eight_threads_write() {
     let latency = registry
         .histogram(("latency_seconds", "Latency."), Buckets::default())
         .unwrap();
-    let server = Server::builder()
-        .registry(registry.clone())
+    let server = Server::builder(registry.clone())
         .addr("127.0.0.1:0".parse().unwrap())
         .start()
         .unwrap();
@@ -207,8 +204,7 @@ fn buffers_are_reused_not_grown() {
             .with(&[&format!("key-{i:05}")], |c| c.inc_by(i))
             .unwrap();
     }
-    let server = Server::builder()
-        .registry(registry)
+    let server = Server::builder(registry)
         .addr("127.0.0.1:0".parse().unwrap())
         .start()
         .unwrap();

@@ -47,8 +47,7 @@ fn serves_https_with_a_self_signed_certificate() {
     let (cert, key) = self_signed();
     let registry = Registry::new();
     registry.counter(("secure", "Over TLS.")).unwrap().inc();
-    let server = Server::builder()
-        .registry(registry)
+    let server = Server::builder(registry)
         .addr("127.0.0.1:0".parse().unwrap())
         .tls_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
         .bearer_token("tok")
@@ -104,8 +103,7 @@ fn unusable_pem_is_a_tls_error() {
         (cert_pem.as_str(), ""),
         (cert_pem.as_str(), cert_pem.as_str()),
     ] {
-        let err = Server::builder()
-            .registry(Registry::new())
+        let err = Server::builder(Registry::new())
             .addr("127.0.0.1:0".parse().unwrap())
             .tls_pem(cert.as_bytes(), key.as_bytes())
             .start()
@@ -114,8 +112,7 @@ fn unusable_pem_is_a_tls_error() {
     }
     // A key that does not match the certificate.
     let (_, other_key) = self_signed();
-    let err = Server::builder()
-        .registry(Registry::new())
+    let err = Server::builder(Registry::new())
         .addr("127.0.0.1:0".parse().unwrap())
         .tls_pem(cert_pem.as_bytes(), other_key.serialize_pem().as_bytes())
         .start()
