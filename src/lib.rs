@@ -75,7 +75,8 @@
 //! - `http`: the `/metrics` server, as `http` (turns on every format);
 //!   `tls` adds HTTPS to it, `tower` makes its `MetricsService` a
 //!   `tower::Service` (to mount in axum).
-//! - `push`: the Pushgateway client, as `push`.
+//! - `push`: the Pushgateway client, as `push`; `push-tokio` adds its
+//!   `AsyncPusher`, for tokio code.
 //! - `broker`: FastStream's broker metric set, as `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose

@@ -186,6 +186,19 @@ impl PusherBuilder {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl PusherBuilder {
+    /// [`build`](Self::build), for tokio code: an [`AsyncPusher`] whose
+    /// pushes run on tokio's blocking pool instead of blocking the task's
+    /// runtime thread.
+    ///
+    /// [`AsyncPusher`]: crate::AsyncPusher
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn build_async(self) -> Result<crate::AsyncPusher, Error> {
+        self.build().map(crate::AsyncPusher::from)
+    }
+}
+
 /// The extra headers and the `Authorization` one, checked.
 fn header_map(headers: Vec<(String, String)>, auth: Option<Auth>) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(headers.len() + 2);

@@ -126,6 +126,12 @@ pub enum Error {
         /// UTF-8, trimmed and cut to at most 4 KiB.
         body: String,
     },
+    /// An [`AsyncPusher`](crate::AsyncPusher) call could not run on
+    /// tokio's blocking pool: it was awaited outside a tokio runtime, or
+    /// the runtime shut down first. Nothing was sent.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    Runtime(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -182,6 +188,8 @@ impl fmt::Display for Error {
                 write!(f, "the Pushgateway answered {code}")
             }
             Self::Status { code, body } => write!(f, "the Pushgateway answered {code}: {body}"),
+            #[cfg(feature = "tokio")]
+            Self::Runtime(why) => f.write_str(why),
         }
     }
 }

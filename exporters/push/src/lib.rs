@@ -66,12 +66,28 @@
 //! `hotmetrics-exposition/openmetrics`, is refused by
 //! [`PusherBuilder::build`] ([`Error::UnsupportedFormat`]).
 //!
+//! # From async code
+//! [`Pusher::push`] **blocks the calling thread** until the gateway has
+//! answered (up to the [timeout](PusherBuilder::timeout), 10 s by
+//! default): called in an async task, it stalls every other task of that
+//! runtime thread meanwhile. Feature `tokio` adds [`AsyncPusher`] (made
+//! by `PusherBuilder::build_async`), whose pushes run on tokio's blocking
+//! pool and are awaited; it takes the source by value (a `Registry`
+//! clone, an `Arc`) because the source travels to that pool:
+//!
+//! ```
+//! async fn report(registry: hotmetrics_core::Registry) -> Result<(), hotmetrics_push::Error> {
+//!     let pusher = hotmetrics_push::Pusher::builder("http://127.0.0.1:9091", "importer")
+//!         .build_async()?;
+//!     pusher.push(registry).await // the runtime thread stays free
+//! }
+//! ```
+//!
 //! # The client
 //! A blocking HTTP/1.1 client, [`ureq`]: pushes are infrequent and most
-//! consumer loops are not async, so it needs no runtime. From async code,
-//! call it on a blocking thread (`spawn_blocking`). Each request opens its
-//! own connection (`Connection: close`); proxy environment variables
-//! (`HTTP_PROXY`, ...) are not used.
+//! consumer loops are not async, so it needs no runtime. Each request
+//! opens its own connection (`Connection: close`); proxy environment
+//! variables (`HTTP_PROXY`, ...) are not used.
 //!
 //! - **Timeout**: one deadline (default 10 s, [`PusherBuilder::timeout`])
 //!   covers the whole request: name resolution (ureq resolves on a helper
@@ -111,10 +127,23 @@
 //!     .build()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Features
+//! - `tokio`: [`AsyncPusher`] and `PusherBuilder::build_async`, pushes
+//!   awaited from tokio code.
+//!
+#![cfg_attr(feature = "tokio", doc = "[`AsyncPusher`]: crate::AsyncPusher")]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[`AsyncPusher`]: https://docs.rs/hotmetrics-push/latest/hotmetrics_push/struct.AsyncPusher.html"
+)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "tokio")]
+mod async_pusher;
 mod builder;
 mod client;
 mod error;
@@ -125,6 +154,9 @@ mod tls;
 
 use std::time::Duration;
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use async_pusher::AsyncPusher;
 pub use builder::PusherBuilder;
 pub use error::Error;
 pub use hotmetrics_exposition::Format;

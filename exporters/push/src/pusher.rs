@@ -18,6 +18,11 @@ use crate::{Error, Format, PusherBuilder, grouping};
 /// Pushes registries to one group of a Pushgateway. Made by
 /// [`Pusher::builder`]; keep it between pushes, it reuses its encoder and
 /// body buffer.
+///
+/// Every call blocks the calling thread until the gateway has answered
+/// (at most the [timeout](PusherBuilder::timeout)). From tokio code, use
+/// `AsyncPusher` (feature `tokio`), which runs these calls on tokio's
+/// blocking pool.
 pub struct Pusher {
     client: Client,
     /// The group's full URL.

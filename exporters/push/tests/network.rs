@@ -544,3 +544,87 @@ fn https_without_any_root_is_a_build_error() {
     // Plain http needs no roots.
     Pusher::builder("http://127.0.0.1:9", "j").build().unwrap();
 }
+
+/// A gateway that answers each of `n` connections `delay` after reading
+/// its request; the request lines, in order.
+fn serve_slowly(n: usize, delay: Duration) -> (String, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        (0..n)
+            .map(|_| {
+                let (mut stream, _) = listener.accept().unwrap();
+                let seen = read_request(&mut stream);
+                thread::sleep(delay);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                seen.line
+            })
+            .collect()
+    });
+    (url, handle)
+}
+
+#[tokio::test]
+async fn an_async_push_leaves_the_runtime_thread_free() {
+    // One runtime thread: a tick task runs only while the push awaits.
+    let delay = Duration::from_millis(600);
+    let (url, server) = serve_slowly(1, delay);
+    let pusher = Pusher::builder(url, "j").build_async().unwrap();
+    let ticker = tokio::spawn(async {
+        let mut ticks = 0u32;
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            ticks += 1;
+            if ticks == 10 {
+                return Instant::now();
+            }
+        }
+    });
+    let start = Instant::now();
+    pusher.push(registry()).await.unwrap();
+    let pushed = Instant::now();
+    let ticked = ticker.await.unwrap();
+    assert!(pushed - start >= delay, "{:?}", pushed - start);
+    // Ten 20 ms ticks ran to the end while the push was out.
+    assert!(ticked < pushed, "the ticks waited for the push");
+    assert_eq!(
+        server.join().unwrap(),
+        ["PUT /metrics/job/j HTTP/1.1".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_async_push_finishes_and_the_next_one_follows() {
+    let (url, server) = serve_slowly(2, Duration::from_millis(300));
+    let pusher = Pusher::builder(url, "j").build_async().unwrap();
+    // Given up on after 50 ms: the request is out, it completes on the
+    // blocking pool, and the pusher comes back for the next push.
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), pusher.push(registry())).await;
+    assert!(gave_up.is_err(), "the push was not cut short: {gave_up:?}");
+    pusher.delete().await.unwrap();
+    assert_eq!(
+        server.join().unwrap(),
+        [
+            "PUT /metrics/job/j HTTP/1.1".to_owned(),
+            "DELETE /metrics/job/j HTTP/1.1".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn an_async_push_outside_a_runtime_is_an_error() {
+    use std::task::{Context, Poll, Waker};
+    let pusher = Pusher::builder("http://127.0.0.1:9", "j")
+        .build_async()
+        .unwrap();
+    let mut push = std::pin::pin!(pusher.push(registry()));
+    match push.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Err(err @ Error::Runtime(_))) => {
+            assert_eq!(
+                err.to_string(),
+                "an AsyncPusher push was awaited outside a tokio runtime"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -11,6 +11,7 @@ mod https;
 mod nginx;
 mod plain;
 mod scratch;
+mod tokio_push;
 
 use std::path::PathBuf;
 
