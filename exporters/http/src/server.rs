@@ -142,9 +142,9 @@ impl ServerBuilder {
 
     /// Requires HTTP Basic authentication (RFC 7617) on every path except
     /// the server's `/health`, which stays open for liveness probes (a
-    /// [`build_service`](Self::build_service) service asks on every path). Compared in
-    /// constant time. Without TLS the password crosses the network in
-    /// clear text. The user name may not contain `:`.
+    /// [`build_service`](Self::build_service) service asks on every
+    /// path). Compared in constant time. Without TLS the password crosses
+    /// the network in clear text. The user name may not contain `:`.
     pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
         if let Err(e) = self
             .service

@@ -34,9 +34,11 @@ const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=ut
 const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 
 /// The scrape endpoint as a service, for an application that already
-/// runs an HTTP server: a [`tower::Service`](https://docs.rs/tower-service/0.3/tower_service/trait.Service.html) (feature `tower`,
-/// what axum and other tower stacks mount), a [`hyper::service::Service`],
-/// and a plain async [`handle`](Self::handle) method.
+/// runs an HTTP server: a [`tower::Service`] (feature `tower`, what axum
+/// and other tower stacks mount), a [`hyper::service::Service`], and a
+/// plain async [`handle`](Self::handle) method.
+///
+/// [`tower::Service`]: https://docs.rs/tower-service/0.3/tower_service/trait.Service.html
 ///
 /// It answers the scrape on **whatever path it is mounted on**: choosing
 /// the path is the router's job. (The standalone [`Server`](crate::Server)
@@ -177,7 +179,8 @@ impl Scratch {
 impl MetricsService {
     /// A service for `registry` with the defaults: no authentication, gzip
     /// on, 4 concurrent scrapes, 1 KiB of declared request body, no
-    /// self-metrics; it scrapes on every path. [`ServerBuilder::build_service`](crate::ServerBuilder::build_service)
+    /// self-metrics; it scrapes on every path.
+    /// [`ServerBuilder::build_service`](crate::ServerBuilder::build_service)
     /// sets the rest.
     pub fn new(registry: Registry) -> Self {
         Self::with_config(registry, ServiceConfig::default())

@@ -22,7 +22,7 @@ use crate::{Error, Format, Pusher};
 /// body buffers from one push to the next, as [`Pusher`] does.
 ///
 /// Cloning is cheap and the clones share the one pusher: their pushes run
-/// one at a time, in the order they were called. A push whose future is
+/// one at a time, in the order they were first awaited. A push whose future is
 /// dropped before it got its turn sends nothing; once it runs on the
 /// blocking pool it completes there (a blocking request cannot be
 /// interrupted), within the pusher's timeout, and the next push waits for

@@ -1,5 +1,6 @@
 //! The client against fake gateways on loopback: what goes on the wire,
-//! and how refusals, silence, slow answers and odd answers come out.
+//! and how refusals, silence, slow answers and odd answers come out; and
+//! how `AsyncPusher` shares a runtime thread, a cancelled push, a panic.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -627,4 +628,31 @@ fn an_async_push_outside_a_runtime_is_an_error() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A source whose visit panics, as a broken collector would.
+struct Broken;
+
+impl hotmetrics_core::MetricSource for Broken {
+    fn visit(&self, _: &mut dyn hotmetrics_core::MetricVisitor) {
+        panic!("the source broke");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_an_async_push_reaches_the_awaiting_task() {
+    let (url, server) = serve_once(|s| {
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+    });
+    let pusher = Pusher::builder(url, "j").build_async().unwrap();
+    let broken = pusher.clone();
+    let err = tokio::spawn(async move { broken.push(Broken).await })
+        .await
+        .unwrap_err();
+    let panic = err.into_panic();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"the source broke"));
+    // The pusher is still there for the next push.
+    pusher.push(registry()).await.unwrap();
+    assert_eq!(server.join().unwrap().line, "PUT /metrics/job/j HTTP/1.1");
 }
