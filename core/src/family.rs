@@ -352,7 +352,8 @@ impl<M: Metric> Family<M> {
         Arc::clone(&self.0)
     }
 
-    /// The family name (prefix included, no `_total`).
+    /// The family name as exported: prefix included, no `_total` (counters)
+    /// or `_info` (info metrics).
     pub fn name(&self) -> &str {
         &self.0.desc.name
     }

@@ -498,7 +498,8 @@ impl Registry {
     }
 
     /// Removes the family called `name` (prefix included, counters without
-    /// `_total`); `true` if it was registered. Handles stay usable but are no
+    /// `_total`, info metrics without `_info`: [`Family::name`]); `true` if
+    /// it was registered. Handles stay usable but are no
     /// longer exported.
     pub fn unregister(&self, name: &str) -> bool {
         let mut state = self.state_mut();

@@ -24,7 +24,10 @@ fn handles_timers_and_guards_are_owned() {
     let handle: Handle<Counter> = c.handle(&["a"]).unwrap();
     let timer: HistogramTimer<'static> = h.start_timer(&["a"]).unwrap();
     let guard: InProgressGuard<'static> = g.track_in_progress(&["a"]).unwrap();
+    // All three can be held across an `.await` in a multi-threaded runtime.
     assert_send_static(&handle);
+    assert_send_static(&timer);
+    assert_send_static(&guard);
     // Timers and guards leave the scope of the lookup and the families.
     drop((c, h, g));
     thread::spawn(move || {
