@@ -95,10 +95,11 @@ pub use hotmetrics_core::bytes;
 pub use hotmetrics_core::{
     Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
     DEFAULT_MAX_SERIES, Described, Encoder, Error, Family, FamilyDesc, FamilySnapshot, Gauge,
-    GaugeF64, GaugeVec, Histogram, HistogramSnapshot, HistogramTimer, HistogramValue, HistogramVec,
-    InProgressGuard, LabelSet, Metric, MetricSource, MetricType, MetricVisitor, Number, Opts,
-    Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot, SummaryValue, ValueSnapshot,
-    default_registry, validate_label_name, validate_metric_name,
+    GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot, HistogramTimer, HistogramValue,
+    HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, Metric, MetricSource, MetricType,
+    MetricVisitor, Number, Opts, Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot,
+    StateSet, StateSetVec, States, SummaryValue, ValueSnapshot, default_registry,
+    validate_label_name, validate_metric_name,
 };
 
 #[cfg(target_os = "linux")]

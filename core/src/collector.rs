@@ -6,7 +6,8 @@ use crate::visit::{MetricType, MetricVisitor};
 /// name is checked for clashes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Described {
-    /// The family name, before the registry's prefix.
+    /// The family name, before the registry's prefix (if the collector is
+    /// [prefixed](Collector::prefixed)).
     pub name: String,
     /// Its type.
     pub metric_type: MetricType,
@@ -24,6 +25,10 @@ impl Described {
 
 /// Computes families at scrape time (process statistics, a queue's depth
 /// read from a broker client, ...).
+///
+/// A registry's [prefix](crate::RegistryBuilder::prefix) applies to a
+/// collector's families unless [`prefixed`](Self::prefixed) says otherwise;
+/// its constant labels always do.
 ///
 /// ```
 /// use hotmetrics_core::{Collector, Described, FamilyDesc, MetricType, MetricVisitor, Number, Registry, SeriesValue};
@@ -54,4 +59,42 @@ pub trait Collector: Send + Sync + 'static {
     fn describe(&self) -> Vec<Described>;
     /// Emits the families, each between `begin_family` and `end_family`.
     fn collect(&self, out: &mut dyn MetricVisitor);
+    /// Whether the registry's prefix is put before this collector's family
+    /// names (`true` unless overridden). Collectors of standard families
+    /// that dashboards know by name say `false`, as
+    /// [`ProcessCollector`](crate::ProcessCollector) does by default, so a
+    /// `shop` registry still exposes `process_cpu_seconds_total` (as the Go
+    /// client does). Asked once, at registration.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Collector, Described, FamilyDesc, MetricType, MetricVisitor, Number, Registry, SeriesValue};
+    ///
+    /// struct Uptime;
+    /// impl Collector for Uptime {
+    ///     fn describe(&self) -> Vec<Described> {
+    ///         vec![Described::new("uptime_seconds", MetricType::Gauge)]
+    ///     }
+    ///     fn collect(&self, out: &mut dyn MetricVisitor) {
+    ///         out.begin_family(&FamilyDesc {
+    ///             name: "uptime_seconds",
+    ///             help: "Seconds since start",
+    ///             metric_type: MetricType::Gauge,
+    ///             unit: None,
+    ///         });
+    ///         out.series(&[], &SeriesValue::Gauge(Number::UInt(7)));
+    ///         out.end_family();
+    ///     }
+    ///     fn prefixed(&self) -> bool {
+    ///         false
+    ///     }
+    /// }
+    ///
+    /// let registry = Registry::builder().prefix("shop").const_label("region", "eu").build().unwrap();
+    /// registry.register_collector(Uptime).unwrap();
+    /// let snap = registry.snapshot();
+    /// assert_eq!(snap.gauge("uptime_seconds", &[("region", "eu")]), Some(7.0));
+    /// ```
+    fn prefixed(&self) -> bool {
+        true
+    }
 }

@@ -1,5 +1,9 @@
 //! The one error type every fallible operation returns.
+//!
+//! Messages name metrics as the caller spelled them (`"jobs_total"`, not the
+//! registry's internal `jobs`), and say what exists and what was expected.
 
+use crate::visit::MetricType;
 use std::fmt;
 
 /// What went wrong, with enough context to fix it.
@@ -18,13 +22,23 @@ pub enum Error {
         reason: &'static str,
     },
     /// The same label name given twice for one series.
-    DuplicateLabelName(String),
+    DuplicateLabelName {
+        /// The metric, named as registered; empty for the registry's own
+        /// constant labels.
+        family: String,
+        /// The label name given twice.
+        label: String,
+        /// Where it was given first (`"a constant label of the registry"`).
+        first: &'static str,
+        /// Where it was given again (`"a label name"`).
+        second: &'static str,
+    },
     /// A lookup with a different number of label values than label names.
     LabelCount {
-        /// The family looked up.
+        /// The family looked up, named as registered.
         family: String,
-        /// Number of label names the family was declared with.
-        expected: usize,
+        /// The label names the family was declared with, in order.
+        expected: Vec<String>,
         /// Number of values given.
         got: usize,
     },
@@ -32,29 +46,82 @@ pub enum Error {
     InvalidIncrement(f64),
     /// Histogram bucket bounds that are empty, unsorted, duplicated or NaN.
     InvalidBuckets(String),
-    /// A unit that is not the metric name's suffix, or not `[a-zA-Z0-9_]+`.
+    /// State-set states that are missing, empty or duplicated, or a state
+    /// set whose name cannot double as its state label.
+    InvalidStates(String),
+    /// A state set was set to a state it does not have.
+    UnknownState {
+        /// The state set, named as registered.
+        family: String,
+        /// The state asked for.
+        state: String,
+        /// The states it has.
+        states: Vec<String>,
+    },
+    /// A unit that is not the metric name's suffix, not `[a-zA-Z0-9_]+`, or
+    /// given to a type that takes none (info, state set).
     InvalidUnit {
-        /// The metric name.
+        /// The metric name, as given.
         name: String,
         /// The unit given.
         unit: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// A name that is, or whose samples would be, already in the registry.
     AlreadyRegistered {
-        /// The sample or family name that clashes.
+        /// The metric being registered, named as given (before the
+        /// registry's prefix).
         name: String,
-        /// The family that already owns it.
+        /// Its type.
+        metric_type: MetricType,
+        /// The registered metric it clashes with, named as it was given.
         existing: String,
+        /// That metric's type.
+        existing_type: MetricType,
+        /// The sample name both would write (prefix included), when the
+        /// clash is not on the family name itself (a `foo` counter writes
+        /// `foo_total`, so a `foo_total` gauge is refused); `None` when both
+        /// are the same family name.
+        sample: Option<String>,
     },
     /// A family refused a new series because it holds `limit` already.
     CardinalityLimit {
-        /// The family.
+        /// The family, named as registered.
         family: String,
         /// Its series limit.
         limit: usize,
     },
     /// The engine's 2^32 cell slots are all in use.
     SlotsExhausted,
+}
+
+/// `a counter`, `an info metric`, ...: a type as a message names it.
+fn a_type(t: MetricType) -> &'static str {
+    match t {
+        MetricType::Counter => "a counter",
+        MetricType::Gauge => "a gauge",
+        MetricType::Histogram => "a histogram",
+        MetricType::Summary => "a summary",
+        MetricType::Info => "an info metric",
+        MetricType::StateSet => "a state set",
+        MetricType::Unknown => "an untyped metric",
+    }
+}
+
+/// `"a", "b"` for a list of names.
+struct Quoted<'a>(&'a [String]);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name:?}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Error {
@@ -73,29 +140,86 @@ impl fmt::Display for Error {
             Error::ReservedLabelName { label, reason } => {
                 write!(f, "label name {label:?} is reserved: {reason}")
             }
-            Error::DuplicateLabelName(n) => write!(f, "label name {n:?} is given twice"),
+            Error::DuplicateLabelName {
+                family,
+                label,
+                first,
+                second,
+            } => {
+                if family.is_empty() {
+                    f.write_str("the registry")?;
+                } else {
+                    write!(f, "{family:?}")?;
+                }
+                write!(f, ": label {label:?} is given twice, as {first}")?;
+                if first == second {
+                    Ok(())
+                } else {
+                    write!(f, " and as {second}")
+                }
+            }
             Error::LabelCount {
                 family,
                 expected,
                 got,
-            } => write!(f, "{family}: expected {expected} label value(s), got {got}"),
+            } => {
+                let n = expected.len();
+                match n {
+                    0 => write!(f, "{family:?} takes no label values")?,
+                    1 => write!(f, "{family:?} takes 1 label value ({})", Quoted(expected))?,
+                    _ => write!(
+                        f,
+                        "{family:?} takes {n} label values ({})",
+                        Quoted(expected)
+                    )?,
+                }
+                write!(f, ", got {got}")
+            }
             Error::InvalidIncrement(v) => {
                 write!(f, "counter increment {v} rejected: must be finite and >= 0")
             }
             Error::InvalidBuckets(why) => write!(f, "invalid histogram buckets: {why}"),
-            Error::InvalidUnit { name, unit } => write!(
+            Error::InvalidStates(why) => write!(f, "invalid state set: {why}"),
+            Error::UnknownState {
+                family,
+                state,
+                states,
+            } => write!(
                 f,
-                "unit {unit:?} of {name:?}: must be [a-zA-Z0-9_]+ and the name must end in \"_{unit}\""
+                "{family:?} has no state {state:?}; its states are {}",
+                Quoted(states)
             ),
-            Error::AlreadyRegistered { name, existing } => {
-                write!(
-                    f,
-                    "{name:?} clashes with the registered family {existing:?}"
-                )
+            Error::InvalidUnit { name, unit, reason } => {
+                write!(f, "unit {unit:?} of {name:?}: {reason}")
             }
+            Error::AlreadyRegistered {
+                name,
+                metric_type,
+                existing,
+                existing_type,
+                sample,
+            } => match sample {
+                None => {
+                    write!(
+                        f,
+                        "{name:?} is already registered as {}",
+                        a_type(*existing_type)
+                    )?;
+                    if existing != name {
+                        write!(f, " (as {existing:?})")?;
+                    }
+                    Ok(())
+                }
+                Some(sample) => write!(
+                    f,
+                    "{name:?} ({}) clashes with {} registered as {existing:?}: both would write the sample {sample:?}",
+                    a_type(*metric_type),
+                    a_type(*existing_type)
+                ),
+            },
             Error::CardinalityLimit { family, limit } => write!(
                 f,
-                "{family}: series limit of {limit} reached; new label values are refused"
+                "{family:?}: series limit of {limit} reached; new label values are refused"
             ),
             Error::SlotsExhausted => write!(f, "all 2^32 metric cell slots are in use"),
         }

@@ -8,9 +8,15 @@
 //! reference count. A miss takes the family's read lock, or its write lock to
 //! create the series. `remove` and `clear` bump the generation, and every
 //! thread's cache empties itself on its next lookup.
+//!
+//! **Handles from the cache.** An entry can also hold a [`Handle`]: the
+//! series in an `Arc` of the thread's own, so handing one out on a hit is an
+//! increment of a count no other thread writes (the series' own `Arc` is
+//! shared by every thread, and cloning it would bounce its cache line).
 
 use crate::error::Error;
-use crate::labels::{SeriesLabels, hash_values, quick_hash, values_eq};
+use crate::handle::Handle;
+use crate::labels::{Origin, SeriesLabels, hash_values, quick_hash, values_eq};
 use crate::metric::{Metric, Scratch};
 use crate::visit::{FamilyDesc, MetricVisitor};
 use crossbeam_utils::CachePadded;
@@ -28,15 +34,38 @@ const LOCAL_CACHE_CAP: usize = 512;
 /// Default for [`Opts::max_series`](crate::Opts::max_series).
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
 
-/// A family's fixed description.
+/// A family's fixed description. Public only inside this private module
+/// (the sealed metric trait takes it): nameable by the crate, by nobody else.
 #[derive(Debug)]
-pub(crate) struct Desc {
+pub struct Desc {
+    /// Full name: prefix included, `_total`/`_info` suffix stripped.
     pub(crate) name: Box<str>,
+    /// The name as the registrant gave it, for messages.
+    pub(crate) given: Box<str>,
     pub(crate) help: Box<str>,
     pub(crate) unit: Option<Box<str>>,
+    /// The registry's constant labels, then the metric's.
     pub(crate) const_labels: Box<[(Box<str>, Box<str>)]>,
+    /// How many of `const_labels` are the registry's.
+    pub(crate) registry_consts: usize,
     pub(crate) label_names: Box<[Box<str>]>,
     pub(crate) max_series: usize,
+}
+
+impl Desc {
+    /// Every label name a series of the family carries, with where it
+    /// comes from.
+    pub(crate) fn label_origins(&self) -> impl Iterator<Item = (&str, Origin)> {
+        let consts = self.const_labels.iter().enumerate().map(|(i, (n, _))| {
+            let origin = if i < self.registry_consts {
+                Origin::RegistryConst
+            } else {
+                Origin::MetricConst
+            };
+            (&**n, origin)
+        });
+        consts.chain(self.label_names.iter().map(|n| (&**n, Origin::Label)))
+    }
 }
 
 type LabelValues = Arc<[Box<str>]>;
@@ -166,14 +195,38 @@ impl<M> SeriesMap<M> {
 /// hot loop usually cycles through a handful of label sets.
 const LOCAL_FLAT: usize = 16;
 
-struct LocalCache<M> {
+/// One series in a thread's cache: the handle `with` lends out, and the
+/// thread's own [`Handle`] to it once one was asked for.
+struct Cached<M: Metric> {
+    metric: M,
+    handle: Option<Handle<M>>,
+}
+
+impl<M: Metric> Cached<M> {
+    fn new(metric: M) -> Self {
+        Self {
+            metric,
+            handle: None,
+        }
+    }
+
+    /// A clone of the thread's handle, made on first use (the one
+    /// allocation, and the one increment of the series' shared count).
+    fn handle(&mut self) -> Handle<M> {
+        self.handle
+            .get_or_insert_with(|| Handle::new(self.metric.clone()))
+            .clone()
+    }
+}
+
+struct LocalCache<M: Metric> {
     generation: u64,
-    flat: Vec<(u64, LabelValues, M)>,
-    more: ByHash<Vec<(LabelValues, M)>>,
+    flat: Vec<(u64, LabelValues, Cached<M>)>,
+    more: ByHash<Vec<(LabelValues, Cached<M>)>>,
     len: usize,
 }
 
-impl<M> LocalCache<M> {
+impl<M: Metric> LocalCache<M> {
     fn new(generation: u64) -> Self {
         Self {
             generation,
@@ -184,38 +237,39 @@ impl<M> LocalCache<M> {
     }
 
     #[inline]
-    fn find(&self, hash: u64, values: &[&str]) -> Option<&M> {
-        if let Some((_, _, m)) = self
+    fn find(&mut self, hash: u64, values: &[&str]) -> Option<&mut Cached<M>> {
+        if let Some(i) = self
             .flat
             .iter()
-            .find(|(h, v, _)| *h == hash && values_eq(v, values))
+            .position(|(h, v, _)| *h == hash && values_eq(v, values))
         {
-            return Some(m);
+            return Some(&mut self.flat[i].2);
         }
         if self.more.is_empty() {
             return None;
         }
         self.more
-            .get(&hash)?
-            .iter()
+            .get_mut(&hash)?
+            .iter_mut()
             .find(|(v, _)| values_eq(v, values))
             .map(|(_, m)| m)
     }
 
-    fn insert(&mut self, hash: u64, values: LabelValues, metric: M) -> &M {
+    fn insert(&mut self, hash: u64, values: LabelValues, metric: M) -> &mut Cached<M> {
         if self.len >= LOCAL_CACHE_CAP {
             self.reset(self.generation);
         }
         self.len += 1;
+        let entry = Cached::new(metric);
         if self.flat.len() < LOCAL_FLAT {
-            self.flat.push((hash, values, metric));
-            let (_, _, m) = &self.flat[self.flat.len() - 1];
-            return m;
+            self.flat.push((hash, values, entry));
+            let last = self.flat.len() - 1;
+            return &mut self.flat[last].2;
         }
         let bucket = self.more.entry(hash).or_default();
-        bucket.push((values, metric));
-        let (_, m) = &bucket[bucket.len() - 1];
-        m
+        bucket.push((values, entry));
+        let last = bucket.len() - 1;
+        &mut bucket[last].1
     }
 
     fn reset(&mut self, generation: u64) {
@@ -252,8 +306,18 @@ pub(crate) struct FamilyInner<M: Metric> {
 /// acked.inc();
 /// assert_eq!(acked.get(), 2);
 ///
+/// // Or take the thread's cached handle out of the lookup (to keep across
+/// // an `.await`, or to time with: see `Family::<Histogram>::start_timer`).
+/// let nacked = processed.handle(&["orders", "nacked"]).unwrap();
+/// nacked.inc();
+/// assert_eq!(nacked.get(), 1);
+///
 /// // Wrong number of values: an error, never a panic.
-/// assert!(processed.with(&["orders"], |c| c.inc()).is_err());
+/// let e = processed.with(&["orders"], |c| c.inc()).unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     r#""processed_total" takes 2 label values ("handler", "status"), got 1"#
+/// );
 /// ```
 pub struct Family<M: Metric>(Arc<FamilyInner<M>>);
 
@@ -288,7 +352,8 @@ impl<M: Metric> Family<M> {
         Arc::clone(&self.0)
     }
 
-    /// The family name (prefix included, no `_total`).
+    /// The family name as exported: prefix included, no `_total` (counters)
+    /// or `_info` (info metrics).
     pub fn name(&self) -> &str {
         &self.0.desc.name
     }
@@ -298,16 +363,21 @@ impl<M: Metric> Family<M> {
         self.0.desc.label_names.iter().map(|n| &**n)
     }
 
+    #[inline]
     fn check_arity(&self, values: &[&str]) -> Result<(), Error> {
-        let expected = self.0.desc.label_names.len();
-        if values.len() == expected {
+        if values.len() == self.0.desc.label_names.len() {
             Ok(())
         } else {
-            Err(Error::LabelCount {
-                family: self.0.desc.name.to_string(),
-                expected,
-                got: values.len(),
-            })
+            Err(self.arity_error(values.len()))
+        }
+    }
+
+    #[cold]
+    fn arity_error(&self, got: usize) -> Error {
+        Error::LabelCount {
+            family: self.0.desc.given.to_string(),
+            expected: self.label_names().map(str::to_owned).collect(),
+            got,
         }
     }
 
@@ -318,6 +388,42 @@ impl<M: Metric> Family<M> {
     /// on a wrong number of values or when the family is at its series limit.
     #[inline]
     pub fn with<R>(&self, values: &[&str], f: impl FnOnce(&M) -> R) -> Result<R, Error> {
+        self.cached(values, |c| f(&c.metric))
+    }
+
+    /// The series for `values` as an owned [`Handle`] from the calling
+    /// thread's lookup cache, created on first use: what
+    /// [`with`](Self::with) lends out, but one that can be kept, held across
+    /// an `.await` and sent to other threads.
+    ///
+    /// A hit costs what `with` costs plus one increment (and, when the
+    /// handle is dropped, one decrement) of a count that only this thread's
+    /// cache shares, and allocates nothing; the first `handle` of a series
+    /// on a thread allocates it. [`get_or_create`](Self::get_or_create)
+    /// instead takes the family's lock and clones the series' shared count
+    /// on every call. See [`Handle`] for what a handle does across
+    /// [`remove`](Self::remove) and [`clear`](Self::clear).
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let requests = registry.counter_vec(("requests_total", "Requests"), &["route"]).unwrap();
+    /// let route = requests.handle(&["/orders"]).unwrap();
+    /// std::thread::spawn(move || route.inc()).join().unwrap();
+    /// assert_eq!(requests.get_or_create(&["/orders"]).unwrap().get(), 1);
+    /// ```
+    #[inline]
+    pub fn handle(&self, values: &[&str]) -> Result<Handle<M>, Error> {
+        self.cached(values, Cached::handle)
+    }
+
+    /// Finds `values` in the calling thread's cache (filling it from the
+    /// shared map on a miss) and runs `hit` on the entry.
+    #[inline]
+    fn cached<R>(
+        &self,
+        values: &[&str],
+        hit: impl FnOnce(&mut Cached<M>) -> R,
+    ) -> Result<R, Error> {
         self.check_arity(values)?;
         // Acquire pairs with the Release bump in `remove`/`clear`: a thread
         // that sees the new generation also sees the series gone from the map.
@@ -330,23 +436,25 @@ impl<M: Metric> Family<M> {
         // borrowed and takes the shared path instead of panicking.
         let Ok(mut cache) = cell.try_borrow_mut() else {
             let (_, m) = self.lookup(hash_values(values), values)?;
-            return Ok(f(&m));
+            return Ok(hit(&mut Cached::new(m)));
         };
         if cache.generation != generation {
             cache.reset(generation);
         }
         let quick = quick_hash(values);
-        if let Some(m) = cache.find(quick, values) {
-            return Ok(f(m));
+        if let Some(entry) = cache.find(quick, values) {
+            return Ok(hit(entry));
         }
         let (key, m) = self.lookup(hash_values(values), values)?;
-        Ok(f(cache.insert(quick, key, m)))
+        Ok(hit(cache.insert(quick, key, m)))
     }
 
     /// The series for `values`, created on first use; keep the handle to
-    /// update it without any lookup. Cloning the handle out costs one
-    /// reference-count increment on a word other threads may share; for a
-    /// lookup on every update use [`with`](Self::with).
+    /// update it without any lookup. Each call takes the family's lock and
+    /// clones the series' reference count, a word every thread that holds
+    /// the series shares; for a lookup on every update use
+    /// [`with`](Self::with), for an owned handle from a hot path
+    /// [`handle`](Self::handle).
     ///
     /// It goes straight to the shared map and leaves the calling thread's
     /// lookup cache (kept for [`with`](Self::with)) alone: handles meant to
@@ -372,11 +480,11 @@ impl<M: Metric> Family<M> {
         }
         if map.series.len() >= self.0.desc.max_series {
             return Err(Error::CardinalityLimit {
-                family: self.0.desc.name.to_string(),
+                family: self.0.desc.given.to_string(),
                 limit: self.0.desc.max_series,
             });
         }
-        let metric = M::create(&self.0.config)?;
+        let metric = M::create(&self.0.config, &self.0.desc)?;
         let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
         map.insert(Series {
             values: Arc::clone(&key),
@@ -386,10 +494,14 @@ impl<M: Metric> Family<M> {
         Ok((key, metric))
     }
 
-    /// Removes the series for `values`; `true` if it existed. Handles kept
-    /// by callers stay usable but are no longer exported; a later lookup of
-    /// the same values starts a new series at zero.
-    pub fn remove(&self, values: &[&str]) -> bool {
+    /// Removes the series for `values`; `Ok(true)` if it existed, an
+    /// [`Error::LabelCount`] for a wrong number of values. Handles kept by
+    /// callers (from [`get_or_create`](Self::get_or_create) or
+    /// [`handle`](Self::handle), timers and guards included) stay usable but
+    /// write into the removed series, which is no longer exported; every
+    /// thread's next lookup of the same values starts a new series at zero.
+    pub fn remove(&self, values: &[&str]) -> Result<bool, Error> {
+        self.check_arity(values)?;
         let removed = {
             let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
             let removed = map.remove(hash_values(values), values);
@@ -398,10 +510,11 @@ impl<M: Metric> Family<M> {
             }
             removed
         };
-        removed.is_some()
+        Ok(removed.is_some())
     }
 
-    /// Removes every series.
+    /// Removes every series; handles kept by callers behave as after
+    /// [`remove`](Self::remove).
     pub fn clear(&self) {
         let old = {
             let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
@@ -449,8 +562,7 @@ impl<M: Metric> Collect for FamilyInner<M> {
                 names: &d.label_names,
                 values: &s.values,
             };
-            s.metric
-                .visit_value(scratch, &mut |v| visitor.series(&labels, v));
+            s.metric.visit_series(&labels, scratch, visitor);
         }
         drop(map);
         visitor.end_family();

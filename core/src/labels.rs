@@ -42,34 +42,66 @@ pub fn validate_label_name(name: &str) -> Result<(), Error> {
     }
 }
 
+/// Where a label name of a series comes from, for error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `RegistryBuilder::const_label`.
+    RegistryConst,
+    /// `Opts::const_label`.
+    MetricConst,
+    /// The family's declared label names.
+    Label,
+    /// A label an info metric carries (`Info::set`).
+    Info,
+}
+
+impl Origin {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Origin::RegistryConst => "a constant label of the registry",
+            Origin::MetricConst => "a constant label of the metric",
+            Origin::Label => "a label name",
+            Origin::Info => "an info label",
+        }
+    }
+}
+
 /// Validates the label names a family of `metric_type` declares, const
 /// labels included: syntax, duplicates, and the names the type reserves.
+/// `name` is the family's full name (a state set reserves it), `given` the
+/// name its registrant typed (for messages).
 pub(crate) fn validate_label_names<'a>(
     metric_type: MetricType,
-    family: &str,
-    names: impl IntoIterator<Item = &'a str>,
+    name: &str,
+    given: &str,
+    names: impl IntoIterator<Item = (&'a str, Origin)>,
 ) -> Result<(), Error> {
-    let mut seen: Vec<&str> = Vec::new();
-    for name in names {
-        validate_label_name(name)?;
-        let reserved = match (metric_type, name) {
+    let mut seen: Vec<(&str, Origin)> = Vec::new();
+    for (label, origin) in names {
+        validate_label_name(label)?;
+        let reserved = match (metric_type, label) {
             (MetricType::Histogram, "le") => Some("histograms use it for bucket bounds"),
             (MetricType::Summary, "quantile") => Some("summaries use it for quantiles"),
-            (MetricType::StateSet, n) if n == family => {
+            (MetricType::StateSet, n) if n == name => {
                 Some("a state set uses its own name as the state label")
             }
             _ => None,
         };
         if let Some(reason) = reserved {
             return Err(Error::ReservedLabelName {
-                label: name.to_owned(),
+                label: label.to_owned(),
                 reason,
             });
         }
-        if seen.contains(&name) {
-            return Err(Error::DuplicateLabelName(name.to_owned()));
+        if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == label) {
+            return Err(Error::DuplicateLabelName {
+                family: given.to_owned(),
+                label: label.to_owned(),
+                first: first.describe(),
+                second: origin.describe(),
+            });
         }
-        seen.push(name);
+        seen.push((label, origin));
     }
     Ok(())
 }
@@ -223,20 +255,34 @@ mod tests {
 
     #[test]
     fn reserved_and_duplicate_label_names() {
-        let h = |names: &[&str]| {
-            validate_label_names(MetricType::Histogram, "h", names.iter().copied())
+        let labels = |names: &[&'static str]| {
+            names
+                .iter()
+                .map(|n| (*n, Origin::Label))
+                .collect::<Vec<_>>()
+        };
+        let h = |names: &[&'static str]| {
+            validate_label_names(MetricType::Histogram, "h", "h", labels(names))
         };
         assert!(matches!(h(&["le"]), Err(Error::ReservedLabelName { .. })));
-        assert!(validate_label_names(MetricType::Counter, "c", ["le"]).is_ok());
+        assert!(validate_label_names(MetricType::Counter, "c", "c", labels(&["le"])).is_ok());
         assert!(matches!(
-            validate_label_names(MetricType::Summary, "s", ["quantile"]),
+            validate_label_names(MetricType::Summary, "s", "s", labels(&["quantile"])),
             Err(Error::ReservedLabelName { .. })
         ));
         assert!(matches!(
-            validate_label_names(MetricType::StateSet, "s", ["s"]),
+            validate_label_names(MetricType::StateSet, "s", "s", labels(&["s"])),
             Err(Error::ReservedLabelName { .. })
         ));
-        assert_eq!(h(&["a", "a"]), Err(Error::DuplicateLabelName("a".into())));
+        assert_eq!(
+            h(&["a", "a"]),
+            Err(Error::DuplicateLabelName {
+                family: "h".into(),
+                label: "a".into(),
+                first: "a label name",
+                second: "a label name"
+            })
+        );
     }
 
     #[test]

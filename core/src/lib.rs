@@ -40,7 +40,8 @@
 //! # Modules in one line each
 //! `local` is the hot path, `arena` one thread's cells, `engine` the arena
 //! pool and slot allocator, `merge` the scrape-time sum, `metric` the types
-//! users update, `family` labeled lookup, `registry` registration and
+//! users update, `family` labeled lookup, `handle` the owned handles out
+//! of a family's per-thread cache, `registry` registration and
 //! visiting, `visit` the seam exporters implement, `encode` the format
 //! seam servers and push clients use, `metric_type` how each format
 //! spells each type.
@@ -75,6 +76,8 @@ mod error;
 #[cfg(not(loom))]
 mod family;
 #[cfg(not(loom))]
+mod handle;
+#[cfg(not(loom))]
 mod labels;
 #[cfg(not(loom))]
 mod local;
@@ -104,10 +107,11 @@ pub use {
     encode::{Encoder, MetricSource},
     error::Error,
     family::{DEFAULT_MAX_SERIES, Family},
+    handle::Handle,
     labels::{validate_label_name, validate_metric_name},
     metric::{
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
-        HistogramSnapshot, HistogramTimer, InProgressGuard, Metric,
+        HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, StateSet, States,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},
@@ -129,6 +133,12 @@ pub type GaugeVec = Family<Gauge>;
 /// A labeled histogram family.
 #[cfg(not(loom))]
 pub type HistogramVec = Family<Histogram>;
+/// A labeled family of info metrics.
+#[cfg(not(loom))]
+pub type InfoVec = Family<Info>;
+/// A labeled family of state sets.
+#[cfg(not(loom))]
+pub type StateSetVec = Family<StateSet>;
 
 /// Number of per-thread arenas created so far: the most threads that were
 /// alive at once and updated a metric. Arenas of exited threads are reused.

@@ -15,8 +15,13 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// `process_start_time_seconds` and `process_threads` of one process (this
 /// one by default). A value that cannot be read is left out of that scrape.
 ///
+/// The names stay as they are in a registry with a prefix, so the standard
+/// process dashboards find them (as with the Go client); the registry's
+/// constant labels still apply. [`registry_prefix(true)`](Self::registry_prefix)
+/// puts the prefix before them.
+///
 /// ```
-/// let registry = hotmetrics_core::Registry::new();
+/// let registry = hotmetrics_core::Registry::builder().prefix("shop").build().unwrap();
 /// registry.register_collector(hotmetrics_core::ProcessCollector::new()).unwrap();
 /// let snap = registry.snapshot();
 /// assert!(snap.gauge("process_resident_memory_bytes", &[]).unwrap() > 0.0);
@@ -24,6 +29,7 @@ const TICKS_PER_SECOND: f64 = 100.0;
 #[derive(Debug, Clone)]
 pub struct ProcessCollector {
     proc_dir: PathBuf,
+    prefixed: bool,
 }
 
 impl Default for ProcessCollector {
@@ -87,6 +93,7 @@ impl ProcessCollector {
     pub fn new() -> Self {
         Self {
             proc_dir: PathBuf::from("/proc/self"),
+            prefixed: false,
         }
     }
 
@@ -94,7 +101,22 @@ impl ProcessCollector {
     pub fn for_pid(pid: u32) -> Self {
         Self {
             proc_dir: PathBuf::from(format!("/proc/{pid}")),
+            prefixed: false,
         }
+    }
+
+    /// Whether the registry's prefix goes before the `process_*` names
+    /// (default `false`: `process_cpu_seconds_total` in any registry).
+    ///
+    /// ```
+    /// use hotmetrics_core::{ProcessCollector, Registry};
+    /// let registry = Registry::builder().prefix("shop").build().unwrap();
+    /// registry.register_collector(ProcessCollector::new().registry_prefix(true)).unwrap();
+    /// assert!(registry.snapshot().family("shop_process_threads").is_some());
+    /// ```
+    pub fn registry_prefix(mut self, prefixed: bool) -> Self {
+        self.prefixed = prefixed;
+        self
     }
 
     pub(crate) fn read(&self) -> ProcStats {
@@ -194,6 +216,10 @@ impl Collector for ProcessCollector {
             out.series(&[], &v);
             out.end_family();
         }
+    }
+
+    fn prefixed(&self) -> bool {
+        self.prefixed
     }
 }
 

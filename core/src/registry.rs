@@ -1,11 +1,16 @@
 //! `Registry`: the set of families and collectors a scrape walks.
 
-use crate::collector::{Collector, Described};
+use crate::collector::Collector;
 use crate::encode::MetricSource;
 use crate::error::Error;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
-use crate::labels::{is_label_name, is_metric_name, validate_label_names, validate_metric_name};
-use crate::metric::{Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Metric, Scratch};
+use crate::labels::{
+    Origin, is_label_name, is_metric_name, validate_label_names, validate_metric_name,
+};
+use crate::metric::{
+    Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Info, Metric, Scratch, StateSet,
+    States,
+};
 use crate::snapshot::Snapshot;
 use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::collections::{BTreeMap, HashMap};
@@ -92,14 +97,25 @@ struct State {
     families: BTreeMap<Box<str>, Arc<dyn Collect>>,
     collectors: Vec<CollectorEntry>,
     /// Every sample name in use -> the family that uses it.
-    claimed: HashMap<String, String>,
+    claimed: HashMap<String, Arc<Claim>>,
     next_collector: u64,
 }
 
 struct CollectorEntry {
     id: CollectorId,
     collector: Box<dyn Collector>,
+    /// Whether the registry's prefix applies ([`Collector::prefixed`]).
+    prefixed: bool,
     families: Vec<String>,
+}
+
+/// Who owns a sample name: a family, by its full name (the key it is
+/// released by) and by the name and type its registrant gave.
+#[derive(Debug)]
+struct Claim {
+    family: String,
+    given: String,
+    metric_type: MetricType,
 }
 
 /// Identifies a registered collector, to unregister it.
@@ -134,7 +150,10 @@ impl RegistryBuilder {
         validate_label_names(
             MetricType::Gauge,
             "",
-            self.const_labels.iter().map(|(n, _)| n.as_str()),
+            "",
+            self.const_labels
+                .iter()
+                .map(|(n, _)| (n.as_str(), Origin::RegistryConst)),
         )?;
         Ok(Registry(Arc::new(RegistryInner {
             prefix: self.prefix,
@@ -229,40 +248,75 @@ impl Registry {
         config: M::Config,
     ) -> Result<Family<M>, Error> {
         let opts = opts.into();
-        validate_metric_name(&opts.name)?;
-        let mut name = self.full_name(&opts.name);
-        if M::TYPE == MetricType::Counter
-            && let Some(base) = name.strip_suffix("_total")
+        let given = opts.name.as_str();
+        validate_metric_name(given)?;
+        let mut name = self.full_name(given);
+        // `jobs_total` is the counter `jobs`, `build_info` the info `build`:
+        // exporters add the suffix where the format wants it.
+        let suffix = M::TYPE.value_suffix();
+        if !suffix.is_empty()
+            && let Some(base) = name.strip_suffix(suffix)
         {
             name.truncate(base.len());
         }
         validate_metric_name(&name)?;
+        if M::TYPE == MetricType::StateSet && !is_label_name(&name) {
+            return Err(Error::InvalidStates(format!(
+                "{given:?}: a state set's name is also its state label, so it must be a \
+                 valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\")"
+            )));
+        }
         if let Some(unit) = &opts.unit {
-            let ok = !unit.is_empty()
-                && unit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && name.ends_with(&format!("_{unit}"));
-            if !ok {
+            let reason = if matches!(M::TYPE, MetricType::Info | MetricType::StateSet) {
+                Some("info and state set metrics take no unit")
+            } else if unit.is_empty()
+                || !unit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || !name.ends_with(&format!("_{unit}"))
+            {
+                Some(
+                    "a unit is [a-zA-Z0-9_]+ and the name must end in \"_\" and the unit \
+                     (before \"_total\" for a counter)",
+                )
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
                 return Err(Error::InvalidUnit {
-                    name,
+                    name: given.to_owned(),
                     unit: unit.clone(),
+                    reason,
                 });
             }
         }
-        let mut const_labels = self.0.const_labels.clone();
-        const_labels.extend(boxed_pairs(opts.const_labels));
         validate_label_names(
             M::TYPE,
             &name,
-            const_labels
+            given,
+            self.0
+                .const_labels
                 .iter()
-                .map(|(n, _)| &**n)
-                .chain(label_names.iter().copied()),
+                .map(|(n, _)| (&**n, Origin::RegistryConst))
+                .chain(
+                    opts.const_labels
+                        .iter()
+                        .map(|(n, _)| (n.as_str(), Origin::MetricConst)),
+                )
+                .chain(label_names.iter().map(|n| (*n, Origin::Label))),
         )?;
+        let claim = Claim {
+            family: name.clone(),
+            given: opts.name.clone(),
+            metric_type: M::TYPE,
+        };
+        let mut const_labels = self.0.const_labels.clone();
+        const_labels.extend(boxed_pairs(opts.const_labels));
         let family = Family::<M>::new(
             Desc {
                 name: name.as_str().into(),
+                given: opts.name.into(),
                 help: opts.help.into(),
                 unit: opts.unit.map(Into::into),
+                registry_consts: self.0.const_labels.len(),
                 const_labels: const_labels.into(),
                 label_names: label_names.iter().map(|n| Box::<str>::from(*n)).collect(),
                 max_series: opts.max_series,
@@ -271,21 +325,28 @@ impl Registry {
         );
         let mut state = self.state_mut();
         let samples = sample_names(M::TYPE, &name);
-        claim(&mut state, &samples, &name)?;
+        claim_samples(&mut state, &samples, claim)?;
         state.families.insert(name.into(), family.inner());
         Ok(family)
     }
 
     /// Registers an unlabeled metric and returns its one series.
     pub fn metric<M: Metric>(&self, opts: impl Into<Opts>, config: M::Config) -> Result<M, Error> {
-        let family = self.family::<M>(opts, &[], config)?;
-        match family.get_or_create(&[]) {
-            Ok(m) => Ok(m),
-            Err(e) => {
-                self.unregister(family.name());
-                Err(e)
-            }
+        self.single(self.family::<M>(opts, &[], config)?, |_| Ok(()))
+    }
+
+    /// The one series of the unlabeled `family`, after `init`; on an error
+    /// the family is unregistered again.
+    fn single<M: Metric>(
+        &self,
+        family: Family<M>,
+        init: impl FnOnce(&M) -> Result<(), Error>,
+    ) -> Result<M, Error> {
+        let created = family.get_or_create(&[]).and_then(|m| init(&m).map(|()| m));
+        if created.is_err() {
+            self.unregister(family.name());
         }
+        created
     }
 
     /// Registers a `u64` counter. A trailing `_total` is optional: the family
@@ -360,44 +421,85 @@ impl Registry {
         self.family(opts, labels, buckets)
     }
 
+    /// Registers an info metric (OpenMetrics `info`) carrying `labels`; a
+    /// trailing `_info` in the name is optional, as `_total` is for
+    /// counters. See [`Info`].
+    pub fn info(&self, opts: impl Into<Opts>, labels: &[(&str, &str)]) -> Result<Info, Error> {
+        self.single(self.family::<Info>(opts, &[], ())?, |info| info.set(labels))
+    }
+
+    /// Registers a labeled family of info metrics: one per label values,
+    /// each [set](Info::set) on its own.
+    pub fn info_vec(&self, opts: impl Into<Opts>, labels: &[&str]) -> Result<Family<Info>, Error> {
+        self.family(opts, labels, ())
+    }
+
+    /// Registers a state set used as an enum: exactly one of `states` is
+    /// enabled, the first one to begin with. See [`StateSet`]; a set of
+    /// independent flags is `metric::<StateSet>(opts, States::flags(..)?)`.
+    pub fn state_set(&self, opts: impl Into<Opts>, states: &[&str]) -> Result<StateSet, Error> {
+        self.metric(opts, States::new(states)?)
+    }
+
+    /// Registers a labeled family of enum state sets, each in the first of
+    /// `states` when created.
+    pub fn state_set_vec(
+        &self,
+        opts: impl Into<Opts>,
+        states: &[&str],
+        labels: &[&str],
+    ) -> Result<Family<StateSet>, Error> {
+        self.family(opts, labels, States::new(states)?)
+    }
+
     /// Registers a collector, whose families are computed at scrape time.
     /// The names it [describes](Collector::describe) are checked for clashes
-    /// like any family's.
+    /// like any family's, with the registry's prefix unless the collector
+    /// [opts out](Collector::prefixed) of it.
     pub fn register_collector(&self, collector: impl Collector) -> Result<CollectorId, Error> {
-        let families: Vec<Described> = collector
+        let prefixed = collector.prefixed();
+        let claims: Vec<Claim> = collector
             .describe()
             .into_iter()
-            .map(|d| Described {
-                name: self.full_name(&d.name),
-                ..d
+            .map(|d| Claim {
+                family: if prefixed {
+                    self.full_name(&d.name)
+                } else {
+                    d.name.clone()
+                },
+                given: d.name,
+                metric_type: d.metric_type,
             })
             .collect();
-        for d in &families {
-            validate_metric_name(&d.name)?;
+        for c in &claims {
+            validate_metric_name(&c.family)?;
         }
         let mut state = self.state_mut();
         let mut claimed: Vec<String> = Vec::new();
-        for d in &families {
-            if let Err(e) = claim(&mut state, &sample_names(d.metric_type, &d.name), &d.name) {
+        for c in claims {
+            let (family, samples) = (c.family.clone(), sample_names(c.metric_type, &c.family));
+            if let Err(e) = claim_samples(&mut state, &samples, c) {
                 for name in &claimed {
                     release(&mut state, name);
                 }
                 return Err(e);
             }
-            claimed.push(d.name.clone());
+            claimed.push(family);
         }
         let id = CollectorId(state.next_collector);
         state.next_collector += 1;
         state.collectors.push(CollectorEntry {
             id,
             collector: Box::new(collector),
+            prefixed,
             families: claimed,
         });
         Ok(id)
     }
 
     /// Removes the family called `name` (prefix included, counters without
-    /// `_total`); `true` if it was registered. Handles stay usable but are no
+    /// `_total`, info metrics without `_info`: [`Family::name`]); `true` if
+    /// it was registered. Handles stay usable but are no
     /// longer exported.
     pub fn unregister(&self, name: &str) -> bool {
         let mut state = self.state_mut();
@@ -464,12 +566,13 @@ impl Registry {
         }
         let mut wrapped = Scoped {
             inner: visitor,
-            prefix: self.0.prefix.as_deref(),
+            prefix: None,
             consts: &self.0.const_labels,
             name: &mut scratch.name,
             skipping: false,
         };
         for c in &state.collectors {
+            wrapped.prefix = self.0.prefix.as_deref().filter(|_| c.prefixed);
             c.collector.collect(&mut wrapped);
         }
     }
@@ -483,30 +586,37 @@ impl Registry {
     }
 }
 
-fn claim(state: &mut State, samples: &[String], family: &str) -> Result<(), Error> {
-    if let Some((name, existing)) = samples
+/// Claims every sample name of a new family, or refuses it naming the
+/// family that holds one of them.
+fn claim_samples(state: &mut State, samples: &[String], claim: Claim) -> Result<(), Error> {
+    if let Some((sample, owner)) = samples
         .iter()
         .find_map(|s| state.claimed.get(s).map(|owner| (s, owner)))
     {
         return Err(Error::AlreadyRegistered {
-            name: name.clone(),
-            existing: existing.clone(),
+            name: claim.given,
+            metric_type: claim.metric_type,
+            existing: owner.given.clone(),
+            existing_type: owner.metric_type,
+            sample: (owner.family != claim.family).then(|| sample.clone()),
         });
     }
+    let claim = Arc::new(claim);
     for s in samples {
-        state.claimed.insert(s.clone(), family.to_owned());
+        state.claimed.insert(s.clone(), Arc::clone(&claim));
     }
     Ok(())
 }
 
 fn release(state: &mut State, family: &str) {
-    state.claimed.retain(|_, owner| owner != family);
+    state.claimed.retain(|_, owner| owner.family != family);
 }
 
-/// Applies the registry's prefix and constant labels to a collector's
-/// output, and drops what no exposition format could carry: a family whose
-/// name is invalid, a series with an invalid label name. Collectors are
-/// user code, so their output is checked at every scrape.
+/// Applies the registry's prefix (unless the collector opted out) and
+/// constant labels to a collector's output, and drops what no exposition
+/// format could carry: a family whose name is invalid, a series with an
+/// invalid label name. Collectors are user code, so their output is
+/// checked at every scrape.
 struct Scoped<'a> {
     inner: &'a mut dyn MetricVisitor,
     prefix: Option<&'a str>,

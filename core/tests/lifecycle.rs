@@ -32,12 +32,16 @@ fn wrong_label_count_is_an_error() {
     assert_eq!(
         e,
         Error::LabelCount {
-            family: "arity".into(),
-            expected: 2,
+            family: "arity_total".into(),
+            expected: vec!["a".into(), "b".into()],
             got: 1
         }
     );
     assert!(f.get_or_create(&["1", "2", "3"]).is_err());
+    assert!(matches!(
+        f.remove(&["1"]),
+        Err(Error::LabelCount { got: 1, .. })
+    ));
     assert!(f.is_empty(), "failed lookups create nothing");
 }
 
@@ -57,14 +61,14 @@ fn cardinality_limit_refuses_new_series_and_keeps_old_ones() {
     assert_eq!(
         e,
         Error::CardinalityLimit {
-            family: "card".into(),
+            family: "card_total".into(),
             limit: 3
         }
     );
     assert!(e.to_string().contains("limit of 3"));
     f.with(&["2"], |c| c.inc()).unwrap();
     assert_eq!(f.get_or_create(&["2"]).unwrap().get(), 2);
-    assert!(f.remove(&["1"]));
+    assert_eq!(f.remove(&["1"]), Ok(true));
     f.with(&["4"], |c| c.inc()).unwrap();
     assert_eq!(f.len(), 3);
     // The default protects every family.
@@ -96,8 +100,8 @@ fn remove_and_clear_reach_other_threads_caches() {
     to_worker.send(5).unwrap();
     done.recv().unwrap();
     assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), Some(5.0));
-    assert!(f.remove(&["x"]));
-    assert!(!f.remove(&["x"]));
+    assert_eq!(f.remove(&["x"]), Ok(true));
+    assert_eq!(f.remove(&["x"]), Ok(false));
     assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), None);
     // The worker's cached handle is stale; its next lookup must see the removal
     // and start a fresh series rather than write into the removed one.

@@ -33,7 +33,7 @@ fn invalid_names_are_refused_with_clear_errors() {
     ));
     assert!(matches!(
         r.gauge_vec(Opts::new("g", "x").const_label("a", "1"), &["a"]),
-        Err(Error::DuplicateLabelName(_))
+        Err(Error::DuplicateLabelName { .. })
     ));
     assert!(Registry::builder().prefix("bad prefix").build().is_err());
     assert!(Registry::builder().const_label("__x", "1").build().is_err());
@@ -55,7 +55,10 @@ fn duplicates_and_suffix_clashes_are_refused() {
         e,
         Error::AlreadyRegistered {
             name: "jobs_total".into(),
-            existing: "jobs".into()
+            metric_type: MetricType::Gauge,
+            existing: "jobs_total".into(),
+            existing_type: MetricType::Counter,
+            sample: Some("jobs_total".into()),
         }
     );
     r.histogram(("lat", "x"), Buckets::default()).unwrap();
@@ -290,4 +293,46 @@ fn collector_output_no_format_can_carry_is_dropped_at_scrape() {
     let ok = snap.family("app_ok").unwrap();
     assert_eq!(ok.series.len(), 1, "only the validly labelled series stays");
     assert_eq!(snap.gauge("app_ok", &[("good", "x")]), Some(1.0));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn process_collector_is_unprefixed_in_a_prefixed_registry() {
+    use hotmetrics_core::ProcessCollector;
+    let r = Registry::builder()
+        .prefix("shop")
+        .const_label("region", "eu")
+        .build()
+        .unwrap();
+    r.register_collector(ProcessCollector::new()).unwrap();
+    r.register_collector(Fixed).unwrap();
+    let snap = r.snapshot();
+    // Const labels still apply, the prefix does not.
+    assert!(
+        snap.counter("process_cpu_seconds", &[("region", "eu")])
+            .unwrap()
+            >= 0.0
+    );
+    assert!(snap.gauge("process_threads", &[("region", "eu")]).unwrap() >= 1.0);
+    assert!(snap.family("shop_process_threads").is_none());
+    // A prefixed collector next to it still gets the prefix.
+    assert_eq!(
+        snap.gauge("shop_fixed", &[("region", "eu"), ("q", "a")]),
+        Some(3.0)
+    );
+    // Clash checks see the unprefixed names: `shop_process_threads` is
+    // free, `process_threads` from a registry prefixed `process` is not.
+    r.gauge(("process_threads", "x")).unwrap();
+    let p = Registry::builder().prefix("process").build().unwrap();
+    p.register_collector(ProcessCollector::new()).unwrap();
+    assert_eq!(
+        p.gauge(("threads", "x")).unwrap_err().to_string(),
+        r#""threads" is already registered as a gauge (as "process_threads")"#
+    );
+    assert!(
+        p.register_collector(ProcessCollector::new().registry_prefix(true))
+            .is_ok(),
+        "prefixed, its names are process_process_*"
+    );
+    assert!(p.snapshot().family("process_process_open_fds").is_some());
 }

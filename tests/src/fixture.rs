@@ -1,6 +1,7 @@
 //! The registry every format test encodes: every metric type and the bits
 //! that tend to go wrong (escaping, special floats, canonical bucket bounds,
-//! empty families, units, constant labels, collector-only types), with
+//! empty families, units, constant labels, info and state sets both as
+//! metrics and from a collector, collector-only types), with
 //! creation times pinned so its encodings can be compared byte for byte.
 //!
 //! Names follow `promtool check metrics`' lint (counters end in `_total`,
@@ -9,7 +10,7 @@
 use bytes::BytesMut;
 use hotmetrics::{
     Buckets, Collector, Described, FamilyDesc, HistogramValue, LabelSet, MetricType, MetricVisitor,
-    Number, Opts, Registry, SeriesValue, SummaryValue,
+    Number, Opts, Registry, SeriesValue, StateSet, States, SummaryValue,
 };
 
 /// The creation time every series of [`registry`] reports (seconds since the
@@ -137,6 +138,44 @@ pub fn live() -> Registry {
 
     r.counter_vec(("refunds_total", "Refunds issued (none yet)."), &["reason"])
         .expect("refunds");
+
+    r.info(
+        ("release_info", "The running release."),
+        &[("version", "2.0.1"), ("channel", "say \"hi\"\nback\\slash")],
+    )
+    .expect("release");
+
+    let components = r
+        .info_vec(("component", "Versions of the parts."), &["part"])
+        .expect("components");
+    for (part, version) in [("db", "15.4"), ("cache", "zürich-東京-🦀")] {
+        components
+            .with(&[part], |i| i.set(&[("version", version)]))
+            .expect("series")
+            .expect("info labels");
+    }
+
+    let workers = r
+        .state_set_vec(
+            ("worker_state", "Where each worker is."),
+            &["idle", "busy", "draining"],
+            &["worker"],
+        )
+        .expect("workers");
+    workers
+        .with(&["w1"], |w| w.set("busy"))
+        .expect("series")
+        .expect("state");
+    workers.with(&["w2"], |_| ()).expect("series"); // starts idle
+
+    let features = r
+        .metric::<StateSet>(
+            ("features", "Feature flags."),
+            States::flags(&["tls", "gzip", "two\nlines"]).expect("states"),
+        )
+        .expect("features");
+    features.set_state("gzip", true).expect("state");
+    features.set_state("two\nlines", true).expect("state");
 
     r.register_collector(Computed).expect("collector");
     r

@@ -1,4 +1,5 @@
-//! Random registries for the interop tests: every metric type, random help,
+//! Random registries for the interop tests: every metric type (info and
+//! state sets both as metrics and from a collector), random help,
 //! label values and numbers (escapes' targets, separators, Unicode line
 //! breaks, special floats), creation times pinned. The generator is seeded,
 //! so every run sees the same registries and a failure names one by index.
@@ -6,7 +7,7 @@
 use crate::fixture;
 use hotmetrics::{
     Buckets, Collector, Described, FamilyDesc, LabelSet, MetricType, MetricVisitor, Number, Opts,
-    Registry, SeriesValue, SummaryValue,
+    Registry, SeriesValue, StateSet, States, SummaryValue,
 };
 
 /// xorshift64*: deterministic, no dependencies.
@@ -211,7 +212,7 @@ fn random_registry(rng: &mut Rng, index: usize) -> Registry {
             }
             o
         };
-        match rng.below(9) {
+        match rng.below(11) {
             0 => {
                 let f = r
                     .counter_vec(opts(format!("f{i}_total"), rng), &names_ref)
@@ -290,6 +291,56 @@ fn random_registry(rng: &mut Rng, index: usize) -> Registry {
                     let h = f.get_or_create(&values).expect("series");
                     for _ in 0..rng.below(5) {
                         h.observe(rng.finite_nonneg());
+                    }
+                }
+            }
+            9 => {
+                let f = r
+                    .info_vec(opts(format!("f{i}_info"), rng), &names_ref)
+                    .expect("info");
+                for _ in 0..series {
+                    let values = label_values(rng, &names);
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    let info: Vec<(String, String)> = (0..rng.below(3))
+                        .map(|j| (format!("i{j}"), rng.string(12)))
+                        .collect();
+                    let info: Vec<(&str, &str)> =
+                        info.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                    f.with(&values, |m| m.set(&info))
+                        .expect("series")
+                        .expect("info labels");
+                }
+            }
+            10 => {
+                let mut states: Vec<String> = (0..1 + rng.below(3))
+                    .map(|_| format!("s{}", rng.string(8)))
+                    .collect();
+                states.sort();
+                states.dedup();
+                let states: Vec<&str> = states.iter().map(String::as_str).collect();
+                let flags = rng.chance(2);
+                let config = if flags {
+                    States::flags(&states)
+                } else {
+                    States::new(&states)
+                };
+                let f = r
+                    .family::<StateSet>(
+                        opts(format!("f{i}"), rng),
+                        &names_ref,
+                        config.expect("states"),
+                    )
+                    .expect("state set");
+                for _ in 0..series {
+                    let values = label_values(rng, &names);
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    let s = f.get_or_create(&values).expect("series");
+                    if flags {
+                        for state in &states {
+                            s.set_state(state, rng.chance(2)).expect("state");
+                        }
+                    } else {
+                        s.set(rng.pick(&states)).expect("state");
                     }
                 }
             }

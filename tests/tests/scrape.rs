@@ -110,6 +110,15 @@ fn steady_state_scrapes_allocate_nothing_in_every_format() {
         .counter_vec(("later_total", "Updated between scrapes."), &["k"])
         .unwrap();
     let series = c.get_or_create(&["v"]).unwrap();
+    // Info and state sets: labels behind a lock, states in a reused vector.
+    r.info(("build_info", "Build."), &[("version", "1.2.3")])
+        .unwrap();
+    let states = r
+        .state_set_vec(("mode", "Mode."), &["on", "off", "auto"], &["unit"])
+        .unwrap();
+    for unit in ["a", "b"] {
+        states.with(&[unit], |s| s.set("auto")).unwrap().unwrap();
+    }
     let mut enc = ScrapeEncoder::new();
     let mut buf = BytesMut::new();
     for &format in Format::available() {

@@ -1,6 +1,7 @@
 //! The hot path allocates nothing once a thread has made its first update
 //! (and, for labeled lookups, once the series exists): counter, gauge,
-//! histogram, timer guard, `Family::with` cache hits, and the broker guards.
+//! histogram, timer guard, `Family::with` cache hits, owned handles, timers
+//! and in-progress guards from a family's cache, and the broker guards.
 
 use hotmetrics::broker::{Broker, BrokerMetrics};
 use hotmetrics::{Buckets, Registry};
@@ -18,6 +19,10 @@ fn updates_allocate_nothing_after_the_first_touch() {
     let family = r
         .counter_vec(("l_total", "l"), &["handler", "status"])
         .unwrap();
+    let latency = r
+        .histogram_vec(("lat_seconds", "l"), Buckets::default(), &["route"])
+        .unwrap();
+    let in_flight = r.gauge_vec(("in_flight", "i"), &["route"]).unwrap();
     let sets = [
         ["orders", "acked"],
         ["orders", "nacked"],
@@ -37,6 +42,11 @@ fn updates_allocate_nothing_after_the_first_touch() {
             drop(histogram.start_timer());
             for set in &sets {
                 family.with(set, |c| c.inc()).unwrap();
+                family.handle(set).unwrap().inc();
+            }
+            for route in ["/orders", "/users/profile/settings"] {
+                let _busy = in_flight.track_in_progress(&[route]).unwrap();
+                let _timer = latency.start_timer(&[route]).unwrap();
             }
             handler.receive(64).ack();
             destination.publish().success();
@@ -48,6 +58,9 @@ fn updates_allocate_nothing_after_the_first_touch() {
         }
         assert_eq!(allocations() - before, 0, "allocations in 9,999 rounds");
         assert_eq!(counter.get(), 10_000);
+        assert_eq!(family.handle(&sets[0]).unwrap().get(), 20_000);
+        let timed = latency.get_or_create(&["/orders"]).unwrap().snapshot();
+        assert_eq!(timed.count, 10_000);
     })
     .join()
     .unwrap();

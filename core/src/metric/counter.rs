@@ -1,8 +1,9 @@
 use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
+use crate::family::Desc;
 use crate::local::{engine, writer};
 use crate::slots::{Slots, now_unix_seconds};
-use crate::visit::{MetricType, Number, SeriesValue};
+use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -85,15 +86,18 @@ impl Metric for Counter {
 }
 
 impl Sealed for Counter {
-    fn create(_: &()) -> Result<Self, Error> {
+    fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
 
-    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
-        f(&SeriesValue::Counter {
-            value: Number::UInt(self.get()),
-            created: self.0.created,
-        });
+    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+        out.series(
+            labels,
+            &SeriesValue::Counter {
+                value: Number::UInt(self.get()),
+                created: self.0.created,
+            },
+        );
     }
 }
 
@@ -146,14 +150,17 @@ impl Metric for CounterF64 {
 }
 
 impl Sealed for CounterF64 {
-    fn create(_: &()) -> Result<Self, Error> {
+    fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
 
-    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
-        f(&SeriesValue::Counter {
-            value: Number::Float(self.get()),
-            created: self.0.created,
-        });
+    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+        out.series(
+            labels,
+            &SeriesValue::Counter {
+                value: Number::Float(self.get()),
+                created: self.0.created,
+            },
+        );
     }
 }

@@ -1,8 +1,9 @@
 use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
+use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
 use crate::slots::Slots;
-use crate::visit::{MetricType, Number, SeriesValue};
+use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use atomic_float::AtomicF64;
 use crossbeam_utils::CachePadded;
 use std::sync::Arc;
@@ -100,21 +101,46 @@ impl Gauge {
     }
 }
 
+impl Family<Gauge> {
+    /// Increments the series for `values` (created on first use) now and
+    /// decrements it when the guard is dropped, also on panic; the guard
+    /// owns its series, so it can be held across an `.await`. The series
+    /// comes from the calling thread's lookup cache as a
+    /// [`Handle`](crate::Handle): on a hit, no lock and no allocation. Errors
+    /// as [`with`](Self::with) does.
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let in_flight = registry.gauge_vec(("requests_in_flight", "Requests"), &["route"]).unwrap();
+    /// let guard = in_flight.track_in_progress(&["/orders"]).unwrap();
+    /// assert_eq!(in_flight.get_or_create(&["/orders"]).unwrap().get(), 1);
+    /// drop(guard);
+    /// assert_eq!(in_flight.get_or_create(&["/orders"]).unwrap().get(), 0);
+    /// ```
+    #[must_use = "the gauge is decremented when the guard is dropped"]
+    pub fn track_in_progress(
+        &self,
+        values: &[&str],
+    ) -> Result<super::InProgressGuard<'static>, Error> {
+        self.handle(values).map(super::InProgressGuard::owned)
+    }
+}
+
 impl Metric for Gauge {
     type Config = ();
     const TYPE: MetricType = MetricType::Gauge;
 }
 
 impl Sealed for Gauge {
-    fn create(_: &()) -> Result<Self, Error> {
+    fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(GaugeCell {
             deltas: Slots::alloc(1)?,
             base: CachePadded::new(AtomicI64::new(0)),
         })))
     }
 
-    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
-        f(&SeriesValue::Gauge(Number::Int(self.get())));
+    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+        out.series(labels, &SeriesValue::Gauge(Number::Int(self.get())));
     }
 }
 
@@ -180,11 +206,11 @@ impl Metric for GaugeF64 {
 }
 
 impl Sealed for GaugeF64 {
-    fn create(_: &()) -> Result<Self, Error> {
+    fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(CachePadded::new(AtomicF64::new(0.0)))))
     }
 
-    fn visit_value(&self, _: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
-        f(&SeriesValue::Gauge(Number::Float(self.get())));
+    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+        out.series(labels, &SeriesValue::Gauge(Number::Float(self.get())));
     }
 }

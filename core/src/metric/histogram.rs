@@ -1,8 +1,9 @@
 use super::{Buckets, HistogramTimer, Metric, Scratch, Sealed};
 use crate::error::Error;
+use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
 use crate::slots::{Slots, now_unix_seconds};
-use crate::visit::{HistogramValue, MetricType, SeriesValue};
+use crate::visit::{HistogramValue, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,13 +113,39 @@ impl Histogram {
     }
 }
 
+impl Family<Histogram> {
+    /// Starts a timer on the series for `values` (created on first use)
+    /// that owns its series: it can leave the lookup, be held across an
+    /// `.await`, and records the elapsed seconds when dropped. The series
+    /// comes from the calling thread's lookup cache as a
+    /// [`Handle`](crate::Handle): on a hit, no lock and no allocation. Errors
+    /// as [`with`](Self::with) does.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Buckets, Registry};
+    /// let registry = Registry::new();
+    /// let latency = registry
+    ///     .histogram_vec(("request_seconds", "Request time"), Buckets::default(), &["route"])
+    ///     .unwrap();
+    /// let timer = latency.start_timer(&["/orders"]).unwrap();
+    /// // ... handle the request, across `.await`s if need be ...
+    /// drop(timer);
+    /// assert_eq!(latency.get_or_create(&["/orders"]).unwrap().snapshot().count, 1);
+    /// ```
+    #[must_use = "the duration is recorded when the timer is dropped"]
+    #[inline]
+    pub fn start_timer(&self, values: &[&str]) -> Result<HistogramTimer<'static>, Error> {
+        self.handle(values).map(HistogramTimer::owned)
+    }
+}
+
 impl Metric for Histogram {
     type Config = Buckets;
     const TYPE: MetricType = MetricType::Histogram;
 }
 
 impl Sealed for Histogram {
-    fn create(buckets: &Buckets) -> Result<Self, Error> {
+    fn create(buckets: &Buckets, _: &Desc) -> Result<Self, Error> {
         let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
         // The timer clock calibrates itself on its first read (under a
         // millisecond here); pay that when the histogram is made, not in the
@@ -131,17 +158,25 @@ impl Sealed for Histogram {
         })))
     }
 
-    fn visit_value(&self, scratch: &mut Scratch, f: &mut dyn FnMut(&SeriesValue<'_>)) {
+    fn visit_series(
+        &self,
+        labels: &dyn LabelSet,
+        scratch: &mut Scratch,
+        out: &mut dyn MetricVisitor,
+    ) {
         let counts = &mut scratch.buckets;
         counts.clear();
         counts.resize(self.0.buckets.bounds().len() + 1, 0);
         let sum = self.merge_into(counts);
-        f(&SeriesValue::Histogram(HistogramValue {
-            upper_bounds: self.0.buckets.bounds(),
-            bucket_counts: counts,
-            count: counts.iter().sum(),
-            sum,
-            created: Some(self.0.created),
-        }));
+        out.series(
+            labels,
+            &SeriesValue::Histogram(HistogramValue {
+                upper_bounds: self.0.buckets.bounds(),
+                bucket_counts: counts,
+                count: counts.iter().sum(),
+                sum,
+                created: Some(self.0.created),
+            }),
+        );
     }
 }

@@ -59,11 +59,15 @@ fn collector_types_map_like_the_text_encoder() {
         [
             "shop_batch_duration_seconds",
             "shop_busy_seconds_total",
+            "shop_component_info",
+            "shop_features",
             "shop_inventory_delta",
             "shop_messages_total",
             "shop_orders_total",
+            "shop_release_info",
             "shop_request_duration_seconds",
             "shop_signal_ratio",
+            "shop_worker_state",
             "shop_rpc_duration_seconds",
             "shop_build_info",
             "shop_cache_mode",
@@ -118,6 +122,38 @@ fn collector_types_map_like_the_text_encoder() {
             (state("write_back"), Some(1.0)),
             (state("write_through"), Some(0.0)),
             (state("off"), Some(0.0)),
+        ]
+    );
+
+    // The same types registered as metrics rather than collected.
+    let release = by_name(&families, "shop_release_info");
+    assert_eq!(release.r#type(), Type::Gauge);
+    assert_eq!(
+        gauges(release),
+        [(
+            vec![
+                ("region", "eu-west"),
+                ("version", "2.0.1"),
+                ("channel", "say \"hi\"\nback\\slash"),
+            ],
+            Some(1.0)
+        )]
+    );
+    let workers = by_name(&families, "shop_worker_state");
+    assert_eq!(workers.r#type(), Type::Gauge);
+    let worker = |w, s| {
+        vec![
+            ("region", "eu-west"),
+            ("worker", w),
+            ("shop_worker_state", s),
+        ]
+    };
+    assert_eq!(
+        gauges(workers)[..3],
+        [
+            (worker("w1", "idle"), Some(0.0)),
+            (worker("w1", "busy"), Some(1.0)),
+            (worker("w1", "draining"), Some(0.0)),
         ]
     );
 
