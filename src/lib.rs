@@ -135,6 +135,14 @@ pub use hotmetrics_core::{
 #[cfg(target_os = "linux")]
 pub use hotmetrics_core::ProcessCollector;
 
+// Every ```rust block of README.md is a doctest, compiled (and run unless
+// `no_run`), so the README cannot drift from the API. The blocks use the
+// server, the push client and the broker metrics, hence the features (on
+// under `cargo test --workspace` and `--all-features`).
+#[cfg(all(doctest, feature = "http", feature = "push", feature = "broker"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 // The other crates, inlined: each gets its page here, with its own docs.
 
 #[cfg(feature = "text")]
