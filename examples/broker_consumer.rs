@@ -1,26 +1,31 @@
-//! A simulated message consumer, instrumented with [`hotmetrics::broker`]
-//! (FastStream's metric names, so Grafana dashboard 22130 works as is),
-//! serving `/metrics` for Prometheus.
+//! A simulated message consumer on tokio, instrumented with
+//! [`hotmetrics::broker`] (FastStream's metric names, so Grafana dashboard
+//! 22130 works as is), serving `/metrics` for Prometheus.
 //!
-//! Producer threads fill a bounded in-memory queue; worker threads take
-//! messages off it and handle each one for a random time in the latency
-//! range (a sleep, as a handler waiting on I/O would), then ack, nack,
-//! reject, skip or fail it. Some handled messages are published to a
+//! Producer tasks fill a bounded in-memory queue (the broker). The consumer
+//! is the usual tokio shape: a poll loop takes each message off the queue,
+//! counts it received (`receive`, which starts the message's guard) and
+//! spawns a task of its own to handle it; the guard moves into that task.
+//! A task handles its message for a random time in the latency range (an
+//! async sleep, as a handler waiting on I/O would), then acks, nacks,
+//! rejects, skips or fails it. Some handled messages are published to a
 //! destination, which sometimes fails. Every step goes through
-//! `BrokerMetrics` on the workers' hot path: received and processed
-//! messages by handler and status, the in-process gauge, size and duration
-//! histograms, publish counts and durations, exceptions by type.
+//! `BrokerMetrics`: received and processed messages by handler and status,
+//! the in-process gauge, size and duration histograms, publish counts and
+//! durations, exceptions by type. At most `--workers` messages are in
+//! process at once (a semaphore the poll loop waits on).
 //!
 //! ```sh
 //! cargo run --release --example broker_consumer --features http,broker
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!
-//! Every two seconds it prints one line: messages processed per second,
-//! the scrapes served so far by format, and the cost of the metric calls,
-//! measured: on one message in 8, each worker reads the clock around
-//! every metric call it makes (receive, publish, and finishing both
-//! guards) and subtracts the cost of a clock read, calibrated at start-up.
+//! Every two seconds it prints one line, read from its own registry:
+//! messages processed per second, the scrapes served so far by format, and
+//! the cost of the metric calls, measured: on one message in 8 the clock is
+//! read around every metric call made for it (receive in the poll loop;
+//! publish and finishing both guards in its task) and the cost of a clock
+//! read, calibrated at start-up, is subtracted.
 //! That is the cost in the real program, caches cooled by the sleeps
 //! included. At start-up it also times the same calls in a tight loop on a
 //! scratch registry, the best case.
@@ -28,28 +33,27 @@
 //! Without `--seconds` it runs until killed: Ctrl-C ends the process the
 //! default way (no final summary; the OS closes the socket).
 
-use hotmetrics::Registry;
 use hotmetrics::broker::{
-    Broker, BrokerMetrics, DestinationMetrics, HandlerMetrics, Outcome, Status,
+    Broker, BrokerMetrics, DestinationMetrics, HandlerMetrics, Outcome, ProcessingGuard, Status,
 };
 use hotmetrics::http::{DEFAULT_ADDR, Server};
+use hotmetrics::{Registry, Snapshot, ValueSnapshot};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{AcquireError, Semaphore, mpsc};
 
 const USAGE: &str = "\
 usage: broker_consumer [--addr HOST:PORT] [--workers N] [--seconds N] [--latency-ms MIN-MAX]
 
   --addr HOST:PORT      where /metrics is served (default 127.0.0.1:9464; port 0 picks one)
-  --workers N           worker threads handling messages (default: the CPU count)
+  --workers N           messages handled at once, each in a task of its own (default 64)
   --seconds N           stop cleanly after N seconds (default: run until killed; Ctrl-C
                         ends the process without a final summary)
   --latency-ms MIN-MAX  handling time of a message, uniform in [MIN, MAX] milliseconds
-                        (default 0.5-20); a published message adds 0.1-1 ms of send time
+                        (default 0.5-20; tokio's timer rounds up to whole milliseconds);
+                        a published message adds 0.1-1 ms of send time
   --help                this text";
 
 /// The queues (topics) messages come from: the `handler` label.
@@ -62,6 +66,8 @@ const PUBLISH_ERRORS: [&str; 2] = ["ConnectionError", "TimeoutError"];
 /// Send time of a publish, in nanoseconds.
 const PUBLISH_LATENCY_NS: (u64, u64) = (100_000, 1_000_000);
 const PRODUCERS: usize = 2;
+/// The most messages `--workers` lets be in process at once.
+const MAX_WORKERS: u32 = 100_000;
 const QUEUE_CAPACITY: usize = 256;
 /// One message in this many has its metric calls timed.
 const SAMPLE_EVERY: u64 = 8;
@@ -70,7 +76,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 struct Config {
     addr: SocketAddr,
-    workers: usize,
+    /// Messages in process at once.
+    workers: u32,
     seconds: Option<u64>,
     /// Handling time range, nanoseconds.
     latency_ns: (u64, u64),
@@ -100,7 +107,7 @@ fn main() -> ExitCode {
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Config>, String> {
     let mut config = Config {
         addr: DEFAULT_ADDR,
-        workers: thread::available_parallelism().map_or(2, |n| n.get()),
+        workers: 64,
         seconds: None,
         latency_ns: (500_000, 20_000_000),
     };
@@ -134,8 +141,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Config>, Stri
                 config.workers = value
                     .parse()
                     .ok()
-                    .filter(|&n| (1..=1024).contains(&n))
-                    .ok_or_else(|| bad("expected a whole number from 1 to 1024"))?;
+                    .filter(|&n| (1..=MAX_WORKERS).contains(&n))
+                    .ok_or_else(|| bad("expected a whole number from 1 to 100000"))?;
             }
             "--seconds" => {
                 config.seconds = Some(
@@ -175,21 +182,7 @@ struct Message {
     size: usize,
 }
 
-/// What one worker has done, written only by that worker (load + store,
-/// no read-modify-write), read by the reporter. One cache line pair each.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct WorkerStats {
-    /// By `Status as usize`.
-    outcomes: [AtomicU64; Status::ALL.len()],
-    published: AtomicU64,
-    publish_failed: AtomicU64,
-    /// The timed messages since the last report (locked once per sampled
-    /// message, outside the timed calls, and by the reporter).
-    samples: Mutex<Samples>,
-}
-
-/// Timings of sampled messages.
+/// Timings of sampled messages, since the last report.
 #[derive(Debug, Default)]
 struct Samples {
     /// Per message: time spent in metric calls, clock cost removed.
@@ -198,23 +191,8 @@ struct Samples {
     handle_ns: u64,
 }
 
-impl Samples {
-    /// Takes every worker's samples.
-    fn drain(stats: &[WorkerStats]) -> Self {
-        let mut all = Self::default();
-        for s in stats {
-            let mut s = s.samples.lock().unwrap_or_else(PoisonError::into_inner);
-            all.metric_ns.append(&mut s.metric_ns);
-            all.handle_ns += std::mem::take(&mut s.handle_ns);
-        }
-        all
-    }
-}
-
-fn bump(a: &AtomicU64, by: u64) {
-    a.store(a.load(Relaxed) + by, Relaxed);
-}
-
+/// What the metrics say so far, summed over handlers: processed messages
+/// by status, and sends.
 #[derive(Clone, Copy, Debug, Default)]
 struct Totals {
     /// By `Status as usize`.
@@ -224,14 +202,33 @@ struct Totals {
 }
 
 impl Totals {
-    fn of(stats: &[WorkerStats]) -> Self {
+    /// Reads the counters of the registry's broker families.
+    fn of(snapshot: &Snapshot) -> Self {
         let mut t = Self::default();
-        for s in stats {
-            for (sum, o) in t.outcomes.iter_mut().zip(&s.outcomes) {
-                *sum += o.load(Relaxed);
+        let counters = |family: &str| {
+            snapshot
+                .family(family)
+                .map(|f| f.series.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|s| {
+                    let status = s.labels.iter().find(|(k, _)| k == "status")?;
+                    match s.value {
+                        ValueSnapshot::Counter(v) => Some((status.1.as_str(), v as u64)),
+                        _ => None,
+                    }
+                })
+        };
+        for (status, n) in counters("faststream_received_processed_messages") {
+            if let Some(i) = Status::ALL.iter().position(|s| s.as_str() == status) {
+                t.outcomes[i] += n;
             }
-            t.published += s.published.load(Relaxed);
-            t.publish_failed += s.publish_failed.load(Relaxed);
+        }
+        for (status, n) in counters("faststream_published_messages") {
+            t.published += n;
+            if status == "error" {
+                t.publish_failed += n;
+            }
         }
         t
     }
@@ -300,15 +297,14 @@ impl Meter {
     }
 }
 
-/// What a worker shares with the others.
+/// What the poll loop and the message tasks share.
 struct Shared {
     handlers: Vec<HandlerMetrics>,
     destination: DestinationMetrics,
-    queue: Mutex<Receiver<Message>>,
-    stop: Arc<AtomicBool>,
     latency_ns: (u64, u64),
     /// Cost of one `Instant::now()` + `elapsed()`, subtracted per timed call.
     clock_ns: u64,
+    samples: Mutex<Samples>,
 }
 
 fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -330,8 +326,9 @@ fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
 
     let (lo, hi) = config.latency_ns;
     println!(
-        "broker_consumer: {} workers, {PRODUCERS} producers, handlers {}, \
-         handling time {}-{} ms (uniform), publishing to {DESTINATION}",
+        "broker_consumer: up to {} messages in process, each in a task of its own; \
+         {PRODUCERS} producers, handlers {}, handling time {}-{} ms (uniform), \
+         publishing to {DESTINATION}",
         config.workers,
         HANDLERS.join("/"),
         lo as f64 / 1e6,
@@ -349,74 +346,27 @@ fn run(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         None => println!("running until killed (Ctrl-C)"),
     }
 
-    let (tx, rx) = sync_channel(QUEUE_CAPACITY);
-    let stop = Arc::new(AtomicBool::new(false));
     let shared = Arc::new(Shared {
         handlers,
         destination,
-        queue: Mutex::new(rx),
-        stop: Arc::clone(&stop),
         latency_ns: config.latency_ns,
         clock_ns,
+        samples: Mutex::default(),
     });
-    let stats: Arc<[WorkerStats]> = (0..config.workers)
-        .map(|_| WorkerStats::default())
-        .collect();
-
-    let producers = (0..PRODUCERS)
-        .map(|p| {
-            // Not `shared`: it owns the receiving end, which must close
-            // when the workers are gone to unblock a producer's `send`.
-            let (tx, stop) = (tx.clone(), Arc::clone(&stop));
-            thread::Builder::new()
-                .name(format!("producer-{p}"))
-                .spawn(move || produce(&tx, &stop, p as u64))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(tx);
-    let workers = (0..config.workers)
-        .map(|w| {
-            let (shared, stats) = (Arc::clone(&shared), Arc::clone(&stats));
-            thread::Builder::new()
-                .name(format!("worker-{w}"))
-                .spawn(move || work(&shared, &stats[w], 1000 + w as u64))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()?;
     let started = Instant::now();
-    let deadline = config.seconds.map(|s| started + Duration::from_secs(s));
-    let mut last = (started, Totals::default());
-    loop {
-        let next = last.0 + REPORT_EVERY;
-        let wake = deadline.map_or(next, |d| d.min(next));
-        thread::sleep(wake.saturating_duration_since(Instant::now()));
-        let now = Instant::now();
-        let totals = Totals::of(&stats);
-        report(
-            &registry,
-            started,
-            now,
-            &last,
-            &totals,
-            Samples::drain(&stats),
-        );
-        last = (now, totals);
-        if deadline.is_some_and(|d| now >= d) {
-            break;
-        }
-    }
+    runtime.block_on(async {
+        let reporter = tokio::spawn(report_every(registry.clone(), Arc::clone(&shared)));
+        let consumed = consume(&shared, config.workers, config.seconds).await;
+        reporter.abort();
+        consumed
+    })?;
+    // The producers, blocked on the closed queue, end with the runtime.
+    drop(runtime);
 
-    stop.store(true, Relaxed);
-    // Workers stop taking messages (what is still queued would be
-    // redelivered by a real broker); producers then find the queue closed.
-    for w in workers {
-        w.join().map_err(|_| "a worker panicked")?;
-    }
-    drop(shared);
-    for p in producers {
-        p.join().map_err(|_| "a producer panicked")?;
-    }
-    let totals = Totals::of(&stats);
+    let totals = Totals::of(&registry.snapshot());
     let elapsed = started.elapsed().as_secs_f64();
     let by_status = Status::ALL
         .iter()
@@ -476,60 +426,89 @@ fn calibrate_tight_loop() -> Result<(f64, f64), hotmetrics::Error> {
     Ok((receive, publish))
 }
 
-fn produce(tx: &SyncSender<Message>, stop: &AtomicBool, stream: u64) {
+/// The poll loop: takes each message off the queue once a slot is free,
+/// receives it (the guard starts) and hands it to a task of its own; after
+/// `seconds` (if given) it stops taking messages and waits for the ones in
+/// process.
+async fn consume(
+    shared: &Arc<Shared>,
+    workers: u32,
+    seconds: Option<u64>,
+) -> Result<(), AcquireError> {
+    let (deliver, mut inbox) = mpsc::channel(QUEUE_CAPACITY);
+    for p in 0..PRODUCERS {
+        tokio::spawn(produce(deliver.clone(), p as u64));
+    }
+    drop(deliver);
+    let stop = async {
+        match seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
+    let slots = Arc::new(Semaphore::new(workers as usize));
+    let mut seen = 0u64;
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot?,
+            () = &mut stop => break,
+        };
+        let message = tokio::select! {
+            message = inbox.recv() => message,
+            () = &mut stop => break,
+        };
+        let Some(message) = message else {
+            break; // every producer is gone
+        };
+        let mut meter = Meter {
+            on: seen.is_multiple_of(SAMPLE_EVERY),
+            ns: 0,
+            calls: 0,
+        };
+        seen += 1;
+        let start = meter.on.then(Instant::now);
+        let handler = &shared.handlers[message.handler];
+        let guard = meter.time(|| handler.receive(message.size));
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            handle(&shared, guard, meter, start, seen).await;
+            drop(slot);
+        });
+    }
+    // What is still queued would be redelivered by a real broker; the
+    // messages in process finish (all slots back).
+    drop(inbox);
+    slots.acquire_many(workers).await.map(drop)
+}
+
+async fn produce(deliver: mpsc::Sender<Message>, stream: u64) {
     let mut rng = Rng::new(stream);
-    while !stop.load(Relaxed) {
+    loop {
         // Sizes spread over 16 B .. 2 MiB, log-uniform.
         let base = 1usize << rng.range(4, 20);
         let message = Message {
             handler: rng.below(HANDLERS.len() as u64) as usize,
             size: base + rng.below(base as u64) as usize,
         };
-        if tx.send(message).is_err() {
-            return; // the workers are gone
+        if deliver.send(message).await.is_err() {
+            return; // the consumer is gone
         }
     }
 }
 
-fn work(shared: &Shared, stats: &WorkerStats, stream: u64) {
+/// Handles one message in its own task: the simulated work, the outcome,
+/// and the metrics, finishing the guard the poll loop started.
+async fn handle(
+    shared: &Shared,
+    guard: ProcessingGuard,
+    mut meter: Meter,
+    start: Option<Instant>,
+    stream: u64,
+) {
     let mut rng = Rng::new(stream);
-    let mut seen = 0u64;
-    while !shared.stop.load(Relaxed) {
-        let next = shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recv_timeout(Duration::from_millis(50));
-        match next {
-            Ok(message) => {
-                handle(
-                    shared,
-                    stats,
-                    &mut rng,
-                    &message,
-                    seen.is_multiple_of(SAMPLE_EVERY),
-                );
-                seen += 1;
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-    }
-}
-
-/// Handles one message: the simulated work, the outcome, and the metrics.
-fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message, sample: bool) {
-    let handler = &shared.handlers[message.handler];
-    let mut meter = Meter {
-        on: sample,
-        ns: 0,
-        calls: 0,
-    };
-    let start = sample.then(Instant::now);
-
-    let guard = meter.time(|| handler.receive(message.size));
     let (lo, hi) = shared.latency_ns;
-    thread::sleep(Duration::from_nanos(rng.range(lo, hi)));
+    tokio::time::sleep(Duration::from_nanos(rng.range(lo, hi))).await;
     let outcome = match rng.below(1000) {
         0..30 => Outcome::Error(rng.pick(&HANDLE_ERRORS)),
         30..60 => Outcome::Nacked,
@@ -540,12 +519,10 @@ fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message
         _ if rng.below(100) < 40 => {
             let send = meter.time(|| shared.destination.publish());
             let (lo, hi) = PUBLISH_LATENCY_NS;
-            thread::sleep(Duration::from_nanos(rng.range(lo, hi)));
-            bump(&stats.published, 1);
+            tokio::time::sleep(Duration::from_nanos(rng.range(lo, hi))).await;
             if rng.below(100) < 5 {
                 let exception = rng.pick(&PUBLISH_ERRORS);
                 meter.time(|| send.error(exception));
-                bump(&stats.publish_failed, 1);
                 Outcome::Nacked
             } else {
                 meter.time(|| send.success());
@@ -555,19 +532,43 @@ fn handle(shared: &Shared, stats: &WorkerStats, rng: &mut Rng, message: &Message
         _ => Outcome::Acked,
     };
     meter.time(|| guard.finish(outcome));
-    bump(&stats.outcomes[Status::from(outcome) as usize], 1);
     if let Some(start) = start {
         let clock = meter.calls * shared.clock_ns;
         let handle_ns = start.elapsed().as_nanos() as u64;
-        let mut samples = stats.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut samples = shared
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         samples.metric_ns.push(meter.ns.saturating_sub(clock));
         samples.handle_ns += handle_ns;
     }
 }
 
+/// Prints one summary line every [`REPORT_EVERY`].
+async fn report_every(registry: Registry, shared: Arc<Shared>) {
+    let started = Instant::now();
+    let mut last = (started, Totals::default());
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + REPORT_EVERY, REPORT_EVERY);
+    loop {
+        ticks.tick().await;
+        let now = Instant::now();
+        let snapshot = registry.snapshot();
+        let totals = Totals::of(&snapshot);
+        let samples = std::mem::take(
+            &mut *shared
+                .samples
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        report(&snapshot, started, now, &last, &totals, samples);
+        last = (now, totals);
+    }
+}
+
 /// One summary line for the interval from `last` to `now`.
 fn report(
-    registry: &Registry,
+    snapshot: &Snapshot,
     started: Instant,
     now: Instant,
     last: &(Instant, Totals),
@@ -595,14 +596,13 @@ fn report(
         )
     };
     // What the server has served, read from its self-metrics.
-    let snapshot = registry.snapshot();
     let scrapes = snapshot
         .family("hotmetrics_http_scrapes")
         .map(|f| {
             f.series
                 .iter()
                 .filter_map(|s| match s.value {
-                    hotmetrics::ValueSnapshot::Counter(v) if v > 0.0 => {
+                    ValueSnapshot::Counter(v) if v > 0.0 => {
                         Some(format!("{} {v}", s.labels.first()?.1))
                     }
                     _ => None,

@@ -28,7 +28,7 @@
 //! }
 //!
 //! // At scrape time (feature `text`, on by default):
-//! let mut buf = bytes::BytesMut::new();
+//! let mut buf = hotmetrics::bytes::BytesMut::new();
 //! hotmetrics::text::TextEncoder::new().encode(&registry, &mut buf);
 //! assert!(std::str::from_utf8(&buf).unwrap().contains("received_messages_total{handler=\"orders\"} 1\n"));
 //! # }
@@ -47,7 +47,7 @@
 //! let registry = hotmetrics::Registry::new();
 //! registry.gauge(("workers", "Worker threads.")).unwrap().set(8);
 //! let mut encoder = ScrapeEncoder::new();
-//! let mut body = bytes::BytesMut::new();
+//! let mut body = hotmetrics::bytes::BytesMut::new();
 //! let accept = "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 //! let chosen = encoder.encode_negotiated(Some(accept), &registry, &mut body).unwrap();
 //! assert_eq!(chosen.content_type(), "text/plain; version=0.0.4; charset=utf-8");
@@ -66,21 +66,55 @@
 //! [`MetricType`] says how each type is named and which sample suffixes it
 //! uses.
 //!
+//! ## A consumer's metrics
+//! [`broker`][broker-mod] (feature `broker`) registers FastStream's broker
+//! metric set, so Grafana dashboard 22130 works unchanged, and hands out a
+//! guard per message that records how handling ended, exactly once; the
+//! guard is `Send + 'static`, so a poll loop can move it into a task of its
+//! own.
+//!
 //! ## Features
-//! - `text` (default): the Prometheus text 0.0.4 encoder, as [`text`].
-//! - `openmetrics`: the OpenMetrics 1.0 encoder, as `openmetrics` (the
-//!   same writer as `text`, in the OpenMetrics dialect).
+//! - `text` (default): the Prometheus text 0.0.4 encoder, in
+//!   [`text`][text-mod].
+//! - `openmetrics`: the OpenMetrics 1.0 encoder, in
+//!   [`openmetrics`][openmetrics-mod] (the same writer as `text`, in the
+//!   OpenMetrics dialect).
 //! - `protobuf`: the length-delimited `io.prometheus.client.MetricFamily`
-//!   encoder, as `protobuf`.
-//! - `http`: the `/metrics` server, as `http` (turns on every format);
-//!   `tls` adds HTTPS to it, `tower` makes its `MetricsService` a
-//!   `tower::Service` (to mount in axum).
-//! - `push`: the Pushgateway client, as `push`; `push-tokio` adds its
-//!   `AsyncPusher`, for tokio code.
-//! - `broker`: FastStream's broker metric set, as `broker`.
+//!   encoder, in [`protobuf`][protobuf-mod].
+//! - `http`: the `/metrics` server on a thread of its own, and the same
+//!   routes as a hyper service for an application's own server, in
+//!   [`http`][http-mod]; turns on every format.
+//! - `tls`: HTTPS for that server ([`tls_pem`][tls-item]; rustls with
+//!   ring); turns on `http`.
+//! - `tower`: `MetricsService` as a `tower::Service`, to mount in axum or
+//!   a tower stack at any path; turns on `http`.
+//! - `push`: the Pushgateway client, in [`push`][push-mod].
+//! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
+//! - `broker`: FastStream's broker metric set and its guards, in
+//!   [`broker`][broker-mod].
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
+//!
+// Where the feature list's links lead: the module, or back to the list
+// when its feature is off (rather than a link that does not resolve).
+#![cfg_attr(feature = "text", doc = "[text-mod]: crate::text")]
+#![cfg_attr(not(feature = "text"), doc = "[text-mod]: #features")]
+#![cfg_attr(feature = "openmetrics", doc = "[openmetrics-mod]: crate::openmetrics")]
+#![cfg_attr(not(feature = "openmetrics"), doc = "[openmetrics-mod]: #features")]
+#![cfg_attr(feature = "protobuf", doc = "[protobuf-mod]: crate::protobuf")]
+#![cfg_attr(not(feature = "protobuf"), doc = "[protobuf-mod]: #features")]
+#![cfg_attr(feature = "http", doc = "[http-mod]: crate::http")]
+#![cfg_attr(not(feature = "http"), doc = "[http-mod]: #features")]
+#![cfg_attr(
+    feature = "tls",
+    doc = "[tls-item]: crate::http::ServerBuilder::tls_pem"
+)]
+#![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
+#![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
+#![cfg_attr(not(feature = "push"), doc = "[push-mod]: #features")]
+#![cfg_attr(feature = "broker", doc = "[broker-mod]: crate::broker")]
+#![cfg_attr(not(feature = "broker"), doc = "[broker-mod]: #features")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -105,38 +139,52 @@ pub use hotmetrics_core::{
 #[cfg(target_os = "linux")]
 pub use hotmetrics_core::ProcessCollector;
 
-/// Prometheus text exposition format 0.0.4, and the one text writer both
-/// text formats share (re-export of `hotmetrics-text`).
+// Every ```rust block of README.md is a doctest, compiled (and run unless
+// `no_run`), so the README cannot drift from the API. The blocks use the
+// server, the push client and the broker metrics, hence the features (on
+// under `cargo test --workspace` and `--all-features`).
+#[cfg(all(
+    doctest,
+    feature = "http",
+    feature = "tower",
+    feature = "push",
+    feature = "push-tokio",
+    feature = "broker"
+))]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+// The other crates, inlined: each gets its page here, with its own docs.
+
 #[cfg(feature = "text")]
 #[cfg_attr(docsrs, doc(cfg(feature = "text")))]
+#[doc(inline)]
 pub use hotmetrics_text as text;
 
-/// OpenMetrics 1.0 (the OpenMetrics dialect of `hotmetrics-text`).
 #[cfg(feature = "openmetrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openmetrics")))]
+#[doc(inline)]
 pub use hotmetrics_text::openmetrics;
 
-/// Length-delimited protobuf (re-export of `hotmetrics-protobuf`).
 #[cfg(feature = "protobuf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
+#[doc(inline)]
 pub use hotmetrics_protobuf as protobuf;
 
-/// Picking a format from an `Accept` header and encoding in it (re-export
-/// of `hotmetrics-exposition`).
+#[doc(inline)]
 pub use hotmetrics_exposition as exposition;
 
-/// FastStream's broker metric set (Grafana dashboard 22130) with guards for
-/// a consumer loop (re-export of `hotmetrics-broker`).
-#[cfg(feature = "broker")]
-#[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
-pub use hotmetrics_broker as broker;
-
-/// The `/metrics` HTTP server (re-export of `hotmetrics-http`).
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
 pub use hotmetrics_http as http;
 
-/// The Pushgateway client (re-export of `hotmetrics-push`).
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+#[doc(inline)]
 pub use hotmetrics_push as push;
+
+#[cfg(feature = "broker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
+#[doc(inline)]
+pub use hotmetrics_broker as broker;

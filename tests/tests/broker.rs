@@ -640,9 +640,9 @@ fn handles_are_clone_send_sync_and_share_series() {
     assert_all::<HandlerMetrics>();
     assert_all::<DestinationMetrics>();
     assert_all::<Broker>();
-    fn assert_send<T: Send + Sync>() {}
-    assert_send::<hotmetrics::broker::ProcessingGuard<'static>>();
-    assert_send::<hotmetrics::broker::PublishGuard<'static>>();
+    fn assert_send<T: Send + Sync + 'static>() {}
+    assert_send::<hotmetrics::broker::ProcessingGuard>();
+    assert_send::<hotmetrics::broker::PublishGuard>();
 
     let (registry, m, h, _d) = setup();
     let again = m.handler("orders").unwrap();

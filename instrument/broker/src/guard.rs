@@ -1,8 +1,9 @@
 //! What the processing and publish guards share: the clock started at
-//! creation, the message count, and recording exactly once, as an error
-//! when dropped unfinished.
+//! creation, the message count, the series they own, and recording exactly
+//! once, as an error when dropped unfinished.
 
 use crate::outcome::{DROPPED, PANIC};
+use crate::per_thread::Owned;
 use quanta::Instant;
 use std::time::Duration;
 
@@ -20,20 +21,22 @@ pub(crate) trait Finish {
 
 /// Records into `target` exactly once: with the outcome given to
 /// [`finish`](Self::finish), or on drop as an error of type [`PANIC`] or
-/// [`DROPPED`].
+/// [`DROPPED`]. Owns its target, so it is `'static`, and `Send` when the
+/// target is `Send + Sync`.
 #[derive(Debug)]
-pub(crate) struct RecordOnce<'t, T: Finish> {
-    target: &'t T,
+pub(crate) struct RecordOnce<T: Finish> {
+    /// `None` once recorded.
+    target: Option<Owned<T>>,
     start: Instant,
     count: u64,
 }
 
-impl<'t, T: Finish> RecordOnce<'t, T> {
+impl<T: Finish> RecordOnce<T> {
     /// Starts the clock.
     #[inline]
-    pub(crate) fn start(target: &'t T, count: u64) -> Self {
+    pub(crate) fn start(target: Owned<T>, count: u64) -> Self {
         Self {
-            target,
+            target: Some(target),
             start: Instant::now(),
             count,
         }
@@ -44,30 +47,37 @@ impl<'t, T: Finish> RecordOnce<'t, T> {
     }
 
     #[inline]
-    pub(crate) fn finish(self, outcome: T::Outcome<'_>) {
-        let (target, start, count) = (self.target, self.start, self.count);
-        // Recorded here, so not again on drop.
-        std::mem::forget(self);
-        target.finish(count, start.elapsed(), outcome);
+    pub(crate) fn finish(mut self, outcome: T::Outcome<'_>) {
+        self.record(outcome);
+    }
+
+    #[inline]
+    fn record(&mut self, outcome: T::Outcome<'_>) {
+        // Taken here, so not recorded again on drop.
+        if let Some(target) = self.target.take() {
+            target.finish(self.count, self.start.elapsed(), outcome);
+        }
     }
 }
 
-impl<T: Finish> Drop for RecordOnce<'_, T> {
+impl<T: Finish> Drop for RecordOnce<T> {
     fn drop(&mut self) {
-        let ty = if std::thread::panicking() {
-            PANIC
-        } else {
-            DROPPED
-        };
-        self.target
-            .finish(self.count, self.start.elapsed(), T::error(ty));
+        if self.target.is_some() {
+            let ty = if std::thread::panicking() {
+                PANIC
+            } else {
+                DROPPED
+            };
+            self.record(T::error(ty));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use crossbeam_utils::CachePadded;
+    use std::sync::{Arc, Mutex};
 
     /// Every `finish` call, as (count, outcome).
     #[derive(Debug, Default)]
@@ -86,6 +96,10 @@ mod tests {
     }
 
     impl Calls {
+        fn new() -> Owned<Self> {
+            Arc::new(CachePadded::new(Self::default()))
+        }
+
         fn take(&self) -> Vec<(u64, String)> {
             std::mem::take(&mut self.0.lock().unwrap())
         }
@@ -93,23 +107,23 @@ mod tests {
 
     #[test]
     fn finish_records_once_and_drop_adds_nothing() {
-        let calls = Calls::default();
-        RecordOnce::start(&calls, 3).finish("done");
+        let calls = Calls::new();
+        RecordOnce::start(Arc::clone(&calls), 3).finish("done");
         assert_eq!(calls.take(), [(3, "done".to_owned())]);
     }
 
     #[test]
     fn dropped_unfinished_records_dropped_once() {
-        let calls = Calls::default();
-        drop(RecordOnce::start(&calls, 1));
+        let calls = Calls::new();
+        drop(RecordOnce::start(Arc::clone(&calls), 1));
         assert_eq!(calls.take(), [(1, DROPPED.to_owned())]);
     }
 
     #[test]
     fn dropped_while_panicking_records_panic_once() {
-        let calls = Calls::default();
+        let calls = Calls::new();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _guard = RecordOnce::start(&calls, 2);
+            let _guard = RecordOnce::start(Arc::clone(&calls), 2);
             panic!("handler failed");
         }));
         assert!(r.is_err());
@@ -117,9 +131,22 @@ mod tests {
     }
 
     #[test]
+    fn finishes_on_another_thread_and_lets_go_of_its_target() {
+        let calls = Calls::new();
+        let guard = RecordOnce::start(Arc::clone(&calls), 4);
+        assert_eq!(Arc::strong_count(&calls), 2);
+        // `thread::spawn` takes only what is `Send + 'static`.
+        std::thread::spawn(move || guard.finish("moved"))
+            .join()
+            .unwrap();
+        assert_eq!(calls.take(), [(4, "moved".to_owned())]);
+        assert_eq!(Arc::strong_count(&calls), 1);
+    }
+
+    #[test]
     fn elapsed_runs_from_start() {
-        let calls = Calls::default();
-        let guard = RecordOnce::start(&calls, 1);
+        let calls = Calls::new();
+        let guard = RecordOnce::start(Arc::clone(&calls), 1);
         std::thread::sleep(Duration::from_millis(2));
         assert!(guard.elapsed() >= Duration::from_millis(2));
         guard.finish("done");

@@ -38,7 +38,9 @@
 //! lowers the gauge when finished with [`ack`](ProcessingGuard::ack),
 //! [`nack`](ProcessingGuard::nack), [`reject`](ProcessingGuard::reject),
 //! [`skip`](ProcessingGuard::skip) or [`error`](ProcessingGuard::error).
-//! No lookup, no lock, no allocation, only per-thread cells; exception
+//! No lookup, no lock, no allocation, only per-thread cells, and one
+//! reference count taken on the receiving thread's own copy of the
+//! handler's series (so threads on one handler share no count); exception
 //! types, being open-ended, are looked up in the family (a per-thread cache
 //! hit after the first time).
 //!
@@ -48,8 +50,56 @@
 //! A guard records exactly once.
 //!
 //! Publishing works the same way through [`BrokerMetrics::destination`] and
-//! [`DestinationMetrics::publish`]. Every type is `Clone + Send + Sync`;
-//! clones share the series.
+//! [`DestinationMetrics::publish`]. The handles are `Clone + Send + Sync`
+//! (clones share the series); the guards are `Send + 'static`.
+//!
+//! # A task per message
+//! A guard owns what it records into, so the usual tokio shape works:
+//! receive in a poll loop, move the guard into a task of its own, finish it
+//! there, on whichever thread runs the task, after the handle is gone if
+//! need be.
+//!
+//! ```
+//! use hotmetrics_broker::{Broker, BrokerMetrics};
+//! use hotmetrics_core::Registry;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), hotmetrics_core::Error> {
+//!     let registry = Registry::new();
+//!     let metrics = BrokerMetrics::new(&registry, Broker::Kafka)?;
+//!     let orders = metrics.handler("orders")?;
+//!
+//!     // Stands in for the broker client's stream of messages.
+//!     let (deliver, mut inbox) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+//!     tokio::spawn(async move {
+//!         for body in [&b"{}"[..], b"{\"id\":7}", b"oops"] {
+//!             let _ = deliver.send(body.to_vec()).await;
+//!         }
+//!     });
+//!
+//!     let mut handling = tokio::task::JoinSet::new();
+//!     while let Some(body) = inbox.recv().await {
+//!         let msg = orders.receive(body.len());
+//!         handling.spawn(async move {
+//!             match body.first() {
+//!                 Some(b'{') => msg.ack(),
+//!                 _ => msg.error("ParseError"),
+//!             }
+//!         });
+//!     }
+//!     handling.join_all().await;
+//!
+//!     // Counters are stored without `_total`, which exporters add.
+//!     let processed = |status| {
+//!         let labels = [("app_name", "faststream"), ("broker", "kafka"), ("handler", "orders")];
+//!         let [a, b, h] = labels;
+//!         registry.snapshot().counter("faststream_received_processed_messages", &[a, b, h, ("status", status)])
+//!     };
+//!     assert_eq!(processed("acked"), Some(2.0));
+//!     assert_eq!(processed("error"), Some(1.0));
+//!     Ok(())
+//! }
+//! ```
 //!
 //! The consumer loop, and what a scrape of it reads (the counters and the
 //! gauge, families in name order; the histograms are left out here):
@@ -105,8 +155,9 @@
 //! `families` the nine families, their builder and the `broker` label;
 //! `receive` a handler's series and the processing guard; `publish` a
 //! destination's series and the publish guard; `guard` what both guards
-//! share (the clock, recording once); `outcome` the statuses and exception
-//! types they record.
+//! share (the clock, the series they own, recording once); `per_thread`
+//! the per-thread copies of the series that the guards own; `outcome` the
+//! statuses and exception types they record.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
@@ -116,6 +167,7 @@
 mod families;
 mod guard;
 mod outcome;
+mod per_thread;
 mod publish;
 mod receive;
 

@@ -4,6 +4,7 @@
 use crate::families::BrokerMetrics;
 use crate::guard::{Finish, RecordOnce};
 use crate::outcome::PublishOutcome;
+use crate::per_thread::PerThread;
 use hotmetrics_core::{Counter, Error, Family, Histogram};
 use std::fmt;
 use std::sync::Arc;
@@ -20,13 +21,15 @@ impl BrokerMetrics {
             f.published
                 .get_or_create(&[labels[0], labels[1], labels[2], s])
         };
-        Ok(DestinationMetrics(Arc::new(DestinationInner {
-            success: status("success")?,
-            error: status("error")?,
-            duration: f.publish_duration.get_or_create(&labels)?,
-            exceptions: f.publish_exceptions.clone(),
-            labels: labels.map(Box::from),
-        })))
+        Ok(DestinationMetrics(Arc::new(PerThread::new(
+            DestinationSeries {
+                success: status("success")?,
+                error: status("error")?,
+                duration: f.publish_duration.get_or_create(&labels)?,
+                exceptions: f.publish_exceptions.clone(),
+                labels: labels.map(Box::from),
+            },
+        ))))
     }
 
     /// Records one send to `destination` without a guard and without a
@@ -54,11 +57,17 @@ impl BrokerMetrics {
 
 /// One destination's series, resolved; from
 /// [`BrokerMetrics::destination`]. Cheap to clone; clones share the series.
+///
+/// Its guards own what they record into, as [`HandlerMetrics`]'s do
+/// (each thread keeps a copy of the series handles), so a send can finish
+/// in another task.
+///
+/// [`HandlerMetrics`]: crate::HandlerMetrics
 #[derive(Clone)]
-pub struct DestinationMetrics(Arc<DestinationInner>);
+pub struct DestinationMetrics(Arc<PerThread<DestinationSeries>>);
 
-#[derive(Debug)]
-pub(crate) struct DestinationInner {
+#[derive(Clone, Debug)]
+pub(crate) struct DestinationSeries {
     success: Counter,
     error: Counter,
     duration: Histogram,
@@ -70,12 +79,12 @@ pub(crate) struct DestinationInner {
 impl fmt::Debug for DestinationMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DestinationMetrics")
-            .field("labels", &self.0.labels)
+            .field("labels", &self.0.series().labels)
             .finish_non_exhaustive()
     }
 }
 
-impl Finish for DestinationInner {
+impl Finish for DestinationSeries {
     type Outcome<'a> = PublishOutcome<'a>;
 
     #[inline]
@@ -101,13 +110,14 @@ impl Finish for DestinationInner {
 impl DestinationMetrics {
     /// The destination label value.
     pub fn name(&self) -> &str {
-        &self.0.labels[2]
+        &self.0.series().labels[2]
     }
 
-    /// A send starts: the clock runs until the guard is finished.
+    /// A send starts: the clock runs until the guard is finished. The
+    /// guard is `Send + 'static`: it can finish in another task or thread.
     #[inline]
     #[must_use = "dropping the guard records the send as an error"]
-    pub fn publish(&self) -> PublishGuard<'_> {
+    pub fn publish(&self) -> PublishGuard {
         self.publish_batch(1)
     }
 
@@ -116,25 +126,27 @@ impl DestinationMetrics {
     /// exception.
     #[inline]
     #[must_use = "dropping the guard records the send as an error"]
-    pub fn publish_batch(&self, count: u64) -> PublishGuard<'_> {
-        PublishGuard(RecordOnce::start(&self.0, count))
+    pub fn publish_batch(&self, count: u64) -> PublishGuard {
+        PublishGuard(RecordOnce::start(self.0.owned(), count))
     }
 
     /// Records one send after the fact, for code that times it itself.
     #[inline]
     pub fn record(&self, elapsed: Duration, outcome: PublishOutcome<'_>) {
-        self.0.finish(1, elapsed, outcome);
+        self.0.series().finish(1, elapsed, outcome);
     }
 }
 
 /// A send in progress; from [`DestinationMetrics::publish`]. Finish it with
 /// [`success`](Self::success) or [`error`](Self::error); dropped
 /// unfinished, it records status `error` with exception type
-/// [`PANIC`](crate::PANIC) or [`DROPPED`](crate::DROPPED).
+/// [`PANIC`](crate::PANIC) or [`DROPPED`](crate::DROPPED). It owns what it
+/// records into (`Send + 'static`) and records on the thread that
+/// finishes it.
 #[derive(Debug)]
-pub struct PublishGuard<'d>(RecordOnce<'d, DestinationInner>);
+pub struct PublishGuard(RecordOnce<DestinationSeries>);
 
-impl PublishGuard<'_> {
+impl PublishGuard {
     /// Time since the send started.
     pub fn elapsed(&self) -> Duration {
         self.0.elapsed()

@@ -4,6 +4,7 @@
 use crate::families::BrokerMetrics;
 use crate::guard::{Finish, RecordOnce};
 use crate::outcome::{Outcome, Status};
+use crate::per_thread::PerThread;
 use hotmetrics_core::{Counter, Error, Family, Gauge, Histogram};
 use std::fmt;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ impl BrokerMetrics {
         let [a, b, h] = labels;
         let [acked, nacked, rejected, skipped, error] =
             Status::ALL.map(|s| f.processed.get_or_create(&[a, b, h, s.as_str()]));
-        Ok(HandlerMetrics(Arc::new(HandlerInner {
+        Ok(HandlerMetrics(Arc::new(PerThread::new(HandlerSeries {
             received,
             size,
             in_process,
@@ -32,7 +33,7 @@ impl BrokerMetrics {
             processed: [acked?, nacked?, rejected?, skipped?, error?],
             exceptions: f.exceptions.clone(),
             labels: labels.map(Box::from),
-        })))
+        }))))
     }
 
     /// Records one message of `handler`, start to end, without a guard and
@@ -62,11 +63,18 @@ impl BrokerMetrics {
 
 /// One handler's series, resolved; from [`BrokerMetrics::handler`]. Cheap
 /// to clone (one reference count); clones share the series.
+///
+/// The guards it hands out own what they record into, so a message can be
+/// received in a poll loop and finished in a task of its own: each thread
+/// keeps a copy of the series handles, made on its first
+/// [`receive`](Self::receive), and a guard takes a reference to the copy of
+/// the thread that received it (no reference count shared between threads
+/// on the per-message path).
 #[derive(Clone)]
-pub struct HandlerMetrics(Arc<HandlerInner>);
+pub struct HandlerMetrics(Arc<PerThread<HandlerSeries>>);
 
-#[derive(Debug)]
-pub(crate) struct HandlerInner {
+#[derive(Clone, Debug)]
+pub(crate) struct HandlerSeries {
     received: Counter,
     size: Histogram,
     in_process: Gauge,
@@ -81,12 +89,12 @@ pub(crate) struct HandlerInner {
 impl fmt::Debug for HandlerMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HandlerMetrics")
-            .field("labels", &self.0.labels)
+            .field("labels", &self.0.series().labels)
             .finish_non_exhaustive()
     }
 }
 
-impl HandlerInner {
+impl HandlerSeries {
     #[inline]
     fn start(&self, count: u64, size_bytes: usize) {
         self.received.inc_by(count);
@@ -112,7 +120,7 @@ impl HandlerInner {
     }
 }
 
-impl Finish for HandlerInner {
+impl Finish for HandlerSeries {
     type Outcome<'a> = Outcome<'a>;
 
     #[inline]
@@ -129,15 +137,16 @@ impl Finish for HandlerInner {
 impl HandlerMetrics {
     /// The handler label value.
     pub fn name(&self) -> &str {
-        &self.0.labels[2]
+        &self.0.series().labels[2]
     }
 
     /// A message of `size_bytes` arrived: counts it, observes its size,
     /// raises the in-process gauge and starts the clock. Finish the guard
-    /// with the outcome; dropping it unfinished records `error`.
+    /// with the outcome; dropping it unfinished records `error`. The guard
+    /// is `Send + 'static`: it can finish in another task or thread.
     #[inline]
     #[must_use = "dropping the guard records the message as an error"]
-    pub fn receive(&self, size_bytes: usize) -> ProcessingGuard<'_> {
+    pub fn receive(&self, size_bytes: usize) -> ProcessingGuard {
         self.receive_batch(1, size_bytes)
     }
 
@@ -147,9 +156,10 @@ impl HandlerMetrics {
     /// once, an error counts one exception.
     #[inline]
     #[must_use = "dropping the guard records the batch as an error"]
-    pub fn receive_batch(&self, count: u64, total_size_bytes: usize) -> ProcessingGuard<'_> {
-        self.0.start(count, total_size_bytes);
-        ProcessingGuard(RecordOnce::start(&self.0, count))
+    pub fn receive_batch(&self, count: u64, total_size_bytes: usize) -> ProcessingGuard {
+        let series = self.0.owned();
+        series.start(count, total_size_bytes);
+        ProcessingGuard(RecordOnce::start(series, count))
     }
 
     /// Records one message after the fact, for code that times processing
@@ -158,9 +168,10 @@ impl HandlerMetrics {
     /// not touched (it only means something while processing).
     #[inline]
     pub fn record(&self, size_bytes: usize, elapsed: Duration, outcome: Outcome<'_>) {
-        self.0.received.inc();
-        self.0.size.observe(size_bytes as f64);
-        self.0.processed(1, elapsed, outcome);
+        let series = self.0.series();
+        series.received.inc();
+        series.size.observe(size_bytes as f64);
+        series.processed(1, elapsed, outcome);
     }
 }
 
@@ -170,10 +181,14 @@ impl HandlerMetrics {
 /// or [`finish`](Self::finish). Dropped unfinished, it records status
 /// `error` with exception type [`PANIC`](crate::PANIC) or
 /// [`DROPPED`](crate::DROPPED).
+///
+/// It owns what it records into (`Send + 'static`), so it can move into a
+/// spawned task or thread and outlive the [`HandlerMetrics`] it came from;
+/// it records on the thread that finishes it.
 #[derive(Debug)]
-pub struct ProcessingGuard<'h>(RecordOnce<'h, HandlerInner>);
+pub struct ProcessingGuard(RecordOnce<HandlerSeries>);
 
-impl ProcessingGuard<'_> {
+impl ProcessingGuard {
     /// Time since the message was received.
     pub fn elapsed(&self) -> Duration {
         self.0.elapsed()
