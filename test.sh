@@ -61,6 +61,9 @@ cargo test -p hotmetrics-protobuf --features native-histograms
 
 echo "== doc tests"
 cargo test --workspace --doc
+# The facade alone with every feature: README.md's blocks are its doctests
+# (they need http, tower, push, push-tokio and broker).
+cargo test -p hotmetrics --all-features --doc
 
 echo "== loom models of the merge, thread-exit and slot-reuse protocols"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \

@@ -11,8 +11,9 @@
 //!
 //! **Handles from the cache.** An entry can also hold a [`Handle`]: the
 //! series in an `Arc` of the thread's own, so handing one out on a hit is an
-//! increment of a count no other thread writes (the series' own `Arc` is
-//! shared by every thread, and cloning it would bounce its cache line).
+//! increment of a count no other thread takes handles from (the series' own
+//! `Arc` is shared by every thread, and cloning it would bounce its cache
+//! line); a handle dropped on another thread updates it from there, once.
 
 use crate::error::Error;
 use crate::handle::Handle;
@@ -398,8 +399,12 @@ impl<M: Metric> Family<M> {
     ///
     /// A hit costs what `with` costs plus one increment (and, when the
     /// handle is dropped, one decrement) of a count that only this thread's
-    /// cache shares, and allocates nothing; the first `handle` of a series
-    /// on a thread allocates it. [`get_or_create`](Self::get_or_create)
+    /// cache shares, and allocates nothing. The first `handle` of a series
+    /// on a thread allocates its entry (256 B), and so does the first after
+    /// the thread's cache emptied itself: after any
+    /// [`remove`](Self::remove) or [`clear`](Self::clear) of the family, or
+    /// when the cache is full (512 entries). A family whose label values
+    /// are removed often allocates that often. [`get_or_create`](Self::get_or_create)
     /// instead takes the family's lock and clones the series' shared count
     /// on every call. See [`Handle`] for what a handle does across
     /// [`remove`](Self::remove) and [`clear`](Self::clear).

@@ -14,8 +14,10 @@ use std::sync::Arc;
 /// (padded to a cache line of its own), so taking one on a cache hit is one
 /// increment of a count only that thread's cache shares, not of the
 /// series' count that every thread shares, and no allocation. Dropping it
-/// decrements the same count. Updates through it cost what updates through
-/// any handle cost.
+/// decrements the same count: one cross-core update when the handle is
+/// dropped on another thread (a task that resumed elsewhere). Threads that
+/// take handles never share a count. Updates through it cost what updates
+/// through any handle cost.
 ///
 /// **Across `remove` and `clear`.** A handle keeps its series alive, like a
 /// handle from [`get_or_create`](crate::Family::get_or_create): after the
@@ -24,7 +26,9 @@ use std::sync::Arc;
 /// observation of a timer started from one, still land, but in the removed
 /// series, which no scrape shows. The next lookup of the same label values
 /// starts a new series at zero. The series' cells are freed when its last
-/// handle is dropped.
+/// handle is dropped, and every thread's cache holds one until that thread
+/// next looks something up in the family (its cache then empties itself),
+/// so a removed series can outlive its handles on threads that stay idle.
 ///
 /// ```
 /// let registry = hotmetrics_core::Registry::new();
@@ -66,5 +70,34 @@ impl<M: Metric> Clone for Handle<M> {
 impl<M: Metric> std::fmt::Debug for Handle<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Handle").field(&**self.0).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Registry;
+    use std::sync::Arc;
+
+    /// Handles a thread takes of one series share that thread's cache
+    /// entry (one allocation, one count); another thread gets its own.
+    #[test]
+    fn a_threads_handles_share_its_cache_entry() {
+        let registry = Registry::new();
+        let family = registry.counter_vec(("jobs", "Jobs"), &["queue"]).unwrap();
+        let a = family.handle(&["q"]).unwrap();
+        let b = family.handle(&["q"]).unwrap();
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        let other = std::thread::scope(|s| {
+            s.spawn(|| {
+                let c = family.handle(&["q"]).unwrap();
+                Arc::ptr_eq(&a.0, &c.0)
+            })
+            .join()
+            .unwrap()
+        });
+        assert!(!other, "another thread has an entry of its own");
+        a.inc();
+        b.inc();
+        assert_eq!(family.get_or_create(&["q"]).unwrap().get(), 2);
     }
 }

@@ -130,7 +130,10 @@ pub struct RegistryBuilder {
 }
 
 impl RegistryBuilder {
-    /// Prepends `prefix_` to every family name.
+    /// Prepends `prefix_` to every family name, collectors' included
+    /// unless they opt out ([`Collector::prefixed`]; the
+    /// [`ProcessCollector`](crate::ProcessCollector) does, so its families
+    /// keep the standard `process_*` names).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
         self

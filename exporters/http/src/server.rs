@@ -57,6 +57,7 @@ impl Server {
             #[cfg(feature = "tls")]
             tls: None,
             config_error: None,
+            path_error: None,
         }
     }
 }
@@ -88,6 +89,9 @@ pub struct ServerBuilder {
     tls: Option<crate::tls::TlsPem>,
     /// The first invalid setting, reported by `start`.
     config_error: Option<String>,
+    /// An invalid [`path`](ServerBuilder::path), reported by `start` only
+    /// (a `build_service` service has no path).
+    path_error: Option<String>,
 }
 
 impl ServerBuilder {
@@ -115,7 +119,7 @@ impl ServerBuilder {
         match Routes::new(path.as_ref()) {
             Ok(routes) => self.routes = routes,
             Err(reason) => {
-                self.config_error.get_or_insert(reason);
+                self.path_error.get_or_insert(reason);
             }
         }
         self
@@ -268,6 +272,9 @@ impl ServerBuilder {
     /// Returns once the socket listens, so a scrape can follow at once.
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check()?;
+        if let Some(reason) = &self.path_error {
+            return Err(Error::Config(reason.clone()));
+        }
         #[cfg(feature = "tls")]
         let tls = self
             .tls

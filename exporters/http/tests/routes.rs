@@ -575,6 +575,14 @@ fn bad_scrape_paths_are_errors() {
             .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err:?}");
         assert!(err.to_string().contains(why), "{path}: {err}");
+        // A service has no path of its own: the bad one plays no part.
+        assert!(
+            Server::builder(Registry::new())
+                .path(path)
+                .build_service()
+                .is_ok(),
+            "{path}"
+        );
     }
 }
 

@@ -40,7 +40,8 @@
 //! [`skip`](ProcessingGuard::skip) or [`error`](ProcessingGuard::error).
 //! No lookup, no lock, no allocation, only per-thread cells, and one
 //! reference count taken on the receiving thread's own copy of the
-//! handler's series (so threads on one handler share no count); exception
+//! handler's series (so threads receiving on one handler share no count; a
+//! guard finished on another thread releases it from there, once); exception
 //! types, being open-ended, are looked up in the family (a per-thread cache
 //! hit after the first time).
 //!

@@ -68,8 +68,9 @@ impl BrokerMetrics {
 /// received in a poll loop and finished in a task of its own: each thread
 /// keeps a copy of the series handles, made on its first
 /// [`receive`](Self::receive), and a guard takes a reference to the copy of
-/// the thread that received it (no reference count shared between threads
-/// on the per-message path).
+/// the thread that received it (no reference count shared between the
+/// threads that receive; a guard finished on another thread releases its
+/// reference from there, once).
 #[derive(Clone)]
 pub struct HandlerMetrics(Arc<PerThread<HandlerSeries>>);
 
