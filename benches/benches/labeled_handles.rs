@@ -12,7 +12,8 @@
 //!
 //! `cargo bench -p hotmetrics-benches --bench labeled_handles`
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use hotmetrics::{Buckets, Counter, Registry};
 use hotmetrics_benches::hot_path::{LABEL_NAMES, LABEL_SETS};
 use hotmetrics_benches::{run_threads, thread_counts};
@@ -23,48 +24,44 @@ fn set(i: u64) -> &'static [&'static str; 3] {
     black_box(&LABEL_SETS[(i & 3) as usize])
 }
 
+/// One case: `op(i)` on every thread, `t` threads.
+fn case(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, t: usize, op: impl Fn(u64) + Sync) {
+    g.bench_with_input(BenchmarkId::new(name, t), &t, |b, &t| {
+        b.iter_custom(|n| run_threads(t, n, |_, i| op(i)))
+    });
+}
+
+fn group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(2));
+    g
+}
+
 fn counter(c: &mut Criterion) {
     let registry = Registry::new();
     let family = registry
         .counter_vec(("l_total", "l"), &LABEL_NAMES)
         .expect("valid");
-    let mut g = c.benchmark_group("labeled_counter");
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(2));
+    let mut g = group(c, "labeled_counter");
     for t in thread_counts() {
-        g.bench_with_input(BenchmarkId::new("with", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    let _ = family.with(set(i), Counter::inc);
-                })
-            })
+        case(&mut g, "with", t, |i| {
+            let _ = family.with(set(i), Counter::inc);
         });
-        g.bench_with_input(BenchmarkId::new("handle", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    if let Ok(c) = family.handle(set(i)) {
-                        c.inc();
-                    }
-                })
-            })
+        case(&mut g, "handle", t, |i| {
+            if let Ok(c) = family.handle(set(i)) {
+                c.inc();
+            }
         });
-        g.bench_with_input(BenchmarkId::new("with_clone", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    if let Ok(c) = family.with(set(i), Counter::clone) {
-                        c.inc();
-                    }
-                })
-            })
+        case(&mut g, "with_clone", t, |i| {
+            if let Ok(c) = family.with(set(i), Counter::clone) {
+                c.inc();
+            }
         });
-        g.bench_with_input(BenchmarkId::new("get_or_create", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    if let Ok(c) = family.get_or_create(set(i)) {
-                        c.inc();
-                    }
-                })
-            })
+        case(&mut g, "get_or_create", t, |i| {
+            if let Ok(c) = family.get_or_create(set(i)) {
+                c.inc();
+            }
         });
     }
     g.finish();
@@ -75,28 +72,18 @@ fn timer(c: &mut Criterion) {
     let family = registry
         .histogram_vec(("t_seconds", "t"), Buckets::default(), &LABEL_NAMES)
         .expect("valid");
-    let mut g = c.benchmark_group("labeled_timer");
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(2));
+    let mut g = group(c, "labeled_timer");
     for t in thread_counts() {
-        g.bench_with_input(BenchmarkId::new("with", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    let _ = family.with(set(i), |h| drop(h.start_timer()));
-                })
-            })
+        case(&mut g, "with", t, |i| {
+            let _ = family.with(set(i), |h| drop(h.start_timer()));
         });
-        g.bench_with_input(BenchmarkId::new("start_timer", t), &t, |b, &t| {
-            b.iter_custom(|n| run_threads(t, n, |_, i| drop(family.start_timer(set(i)))))
+        case(&mut g, "start_timer", t, |i| {
+            drop(family.start_timer(set(i)))
         });
-        g.bench_with_input(BenchmarkId::new("get_or_create", t), &t, |b, &t| {
-            b.iter_custom(|n| {
-                run_threads(t, n, |_, i| {
-                    if let Ok(h) = family.get_or_create(set(i)) {
-                        drop(h.start_timer());
-                    }
-                })
-            })
+        case(&mut g, "get_or_create", t, |i| {
+            if let Ok(h) = family.get_or_create(set(i)) {
+                drop(h.start_timer());
+            }
         });
     }
     g.finish();

@@ -52,44 +52,33 @@ fn strict_python_parser_accepts_the_openmetrics_output() {
 /// be a counter semantically"; a `_count` without `_sum` is refused too.
 #[test]
 fn openmetrics_histogram_with_negative_bounds_passes_the_strict_parser() {
-    let r = Registry::new();
-    let h = r
-        .histogram(
-            ("outdoor_temperature_celsius", "Air temperature."),
-            Buckets::new(vec![-10.0, 0.0, 10.0]).expect("valid bounds"),
-        )
-        .expect("histogram");
-    h.observe(-5.0);
-    h.observe(3.0);
-    strict_parse_matches_model(&fixture::pinned(r));
+    let bounds = Buckets::new(vec![-10.0, 0.0, 10.0]).expect("valid bounds");
+    histogram_passes_the_strict_parser("outdoor_temperature_celsius", bounds, &[-5.0, 3.0]);
 }
 
 /// A negative observation makes `_sum` negative, which no counter-like
 /// OpenMetrics sample may be.
 #[test]
 fn openmetrics_histogram_with_negative_sum_passes_the_strict_parser() {
-    let r = Registry::new();
-    let h = r
-        .histogram(
-            ("balance_change", "Change per transaction."),
-            Buckets::default(),
-        )
-        .expect("histogram");
-    h.observe(-2.5);
-    h.observe(0.5);
-    strict_parse_matches_model(&fixture::pinned(r));
+    histogram_passes_the_strict_parser("balance_change", Buckets::default(), &[-2.5, 0.5]);
 }
 
 /// A NaN observation (counted in `+Inf`, as Go does) makes `_sum` NaN,
 /// which no counter-like OpenMetrics sample may be.
 #[test]
 fn openmetrics_histogram_with_nan_sum_passes_the_strict_parser() {
+    histogram_passes_the_strict_parser("reading_seconds", Buckets::default(), &[f64::NAN, 0.5]);
+}
+
+/// One histogram named `name` with `bounds`, after `observations`.
+fn histogram_passes_the_strict_parser(name: &str, bounds: Buckets, observations: &[f64]) {
     let r = Registry::new();
     let h = r
-        .histogram(("reading_seconds", "Time to read."), Buckets::default())
+        .histogram((name, "A histogram."), bounds)
         .expect("histogram");
-    h.observe(f64::NAN);
-    h.observe(0.5);
+    for &v in observations {
+        h.observe(v);
+    }
     strict_parse_matches_model(&fixture::pinned(r));
 }
 

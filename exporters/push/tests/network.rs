@@ -71,10 +71,16 @@ fn read_request(stream: &mut TcpStream) -> Seen {
     seen
 }
 
-/// Serves one connection with `answer`, returns what it was sent.
-fn serve_once(answer: impl FnOnce(&mut TcpStream) + Send + 'static) -> (String, JoinHandle<Seen>) {
+/// A loopback listener and the gateway URL that reaches it.
+fn listen() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Serves one connection with `answer`, returns what it was sent.
+fn serve_once(answer: impl FnOnce(&mut TcpStream) + Send + 'static) -> (String, JoinHandle<Seen>) {
+    let (listener, url) = listen();
     let handle = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         let seen = read_request(&mut stream);
@@ -151,8 +157,7 @@ fn requests_carry_the_method_path_headers_and_body() {
 #[test]
 fn reused_pushers_send_fresh_bodies() {
     let registry = registry();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = thread::spawn(move || {
         (0..2)
             .map(|_| {
@@ -352,8 +357,7 @@ fn an_answer_before_the_body_is_read_is_still_reported() {
     // A body of a few MB: the server answers 413 right after the head,
     // then reads and drops the body before closing, as nginx does.
     let registry = big_registry();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(s.try_clone().unwrap());
@@ -380,8 +384,7 @@ fn a_gateway_that_closes_under_the_body_is_closed_early() {
     // The server reads the head and closes with the body unread: the
     // client's writes fail under it (a reset or a broken pipe).
     let registry = big_registry();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = thread::spawn(move || {
         let (s, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(s);
@@ -549,8 +552,7 @@ fn https_without_any_root_is_a_build_error() {
 /// A gateway that answers each of `n` connections `delay` after reading
 /// its request; the request lines, in order.
 fn serve_slowly(n: usize, delay: Duration) -> (String, JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let handle = thread::spawn(move || {
         (0..n)
             .map(|_| {
