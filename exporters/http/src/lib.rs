@@ -131,6 +131,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod connections;
 mod error;
 mod gzip;
 mod limits;

@@ -2,22 +2,25 @@
 //! applications that are not async.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hotmetrics_core::Registry;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::connections::{BUSY_RESPONSE, ConnectionTable, Slot, answer_busy};
 use crate::limits::{Activity, Limits, Watched};
 use crate::routes::Routes;
+use crate::self_metrics::{CloseReason, ConnectionMetrics};
 use crate::service::{MetricsService, ServiceConfig};
 use crate::{DEFAULT_ADDR, Error};
 
@@ -283,15 +286,19 @@ impl ServerBuilder {
             .transpose()?;
         let addr = self.addr;
         let limits = Arc::new(self.limits.clone());
-        let listener = std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|source| Error::Bind { addr, source })?;
+        let listener = bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let mut config = self.service;
         config.routes = Some(self.routes);
+        let connection_metrics = if config.self_metrics {
+            Some(ConnectionMetrics::register(&self.registry)?)
+        } else {
+            None
+        };
         let service = MetricsService::with_config(self.registry, config)?;
+        let table = ConnectionTable::new(limits.max_connections, connection_metrics);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -304,6 +311,7 @@ impl ServerBuilder {
             service: service.clone(),
             http: Arc::new(limits.http1()),
             limits,
+            table,
             #[cfg(feature = "tls")]
             tls,
         };
@@ -388,11 +396,34 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The listen backlog asked for: connections the kernel completes before
+/// the server accepts them. The server accepts at once and answers or
+/// closes what it cannot serve, so this only has to absorb a burst of
+/// connects; the kernel caps it at `net.core.somaxconn` (4096 on Linux
+/// since 5.4, 128 before).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A non-blocking listener on `addr` with [`LISTEN_BACKLOG`] (std's
+/// `TcpListener::bind` takes 128).
+fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted server can bind while old connections of
+    // the port linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// What the server thread needs.
 struct Serving {
     service: MetricsService,
     http: Arc<http1::Builder>,
     limits: Arc<Limits>,
+    table: Arc<ConnectionTable>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -415,17 +446,13 @@ impl Serving {
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), Error> {
-        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut connections = JoinSet::new();
+        // Rejected newcomers being answered `503`; at most
+        // `max_connections` of them linger for the client to read it.
+        let mut rejections = JoinSet::new();
         loop {
             while connections.try_join_next().is_some() {}
-            // Wait for a free slot before accepting: excess clients queue
-            // in the kernel's backlog, not in memory here.
-            let slot = tokio::select! {
-                slot = Arc::clone(&slots).acquire_owned() => slot,
-                () = shutdown_requested(&mut shutdown) => break,
-            };
-            let Ok(slot) = slot else { break };
+            while rejections.try_join_next().is_some() {}
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = shutdown_requested(&mut shutdown) => break,
@@ -440,25 +467,41 @@ impl Serving {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let connection = Connection {
-                service: self.service.clone(),
-                http: Arc::clone(&self.http),
-                limits: Arc::clone(&self.limits),
-                shutdown: shutdown.clone(),
-            };
-            #[cfg(feature = "tls")]
-            let tls = self.tls.clone();
-            connections.spawn(async move {
-                let _slot = slot;
-                #[cfg(feature = "tls")]
-                if let Some(tls) = tls {
-                    connection.serve_tls(stream, tls).await;
-                    return;
+            match self.table.admit(Instant::now()) {
+                Some((slot, evicted)) => {
+                    let connection = Connection {
+                        service: self.service.clone(),
+                        http: Arc::clone(&self.http),
+                        limits: Arc::clone(&self.limits),
+                        shutdown: shutdown.clone(),
+                        slot,
+                    };
+                    #[cfg(feature = "tls")]
+                    let tls = self.tls.clone();
+                    connections.spawn(async move {
+                        tokio::select! {
+                            () = evicted.wait() => {}
+                            () = async move {
+                                #[cfg(feature = "tls")]
+                                if let Some(tls) = tls {
+                                    connection.serve_tls(stream, tls).await;
+                                    return;
+                                }
+                                connection.serve(stream).await;
+                            } => {}
+                        }
+                        // Either way the connection is dropped: closed.
+                    });
                 }
-                connection.serve(stream).await;
-            });
+                None => self.reject(stream, &mut rejections),
+            }
+            // Lets the new connection read the request it may have sent
+            // already before the next accept, and keeps a flood of
+            // connects from holding the thread.
+            tokio::task::yield_now().await;
         }
         drop(listener);
+        rejections.shutdown().await;
         let drained = tokio::time::timeout(self.limits.shutdown_timeout, async {
             while connections.join_next().await.is_some() {}
         })
@@ -472,6 +515,24 @@ impl Serving {
             }
         }
     }
+
+    /// A newcomer no connection can make room for: `503` with
+    /// `Retry-After: 1` and `Connection: close`, its request unread. Over
+    /// TLS it is closed instead (a plain-text answer would only fail its
+    /// handshake).
+    fn reject(&self, stream: TcpStream, rejections: &mut JoinSet<()>) {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return;
+        }
+        if rejections.len() < self.limits.max_connections {
+            rejections.spawn(answer_busy(stream));
+        } else {
+            // Too many answers lingering already: what fits in the socket
+            // buffer (all of it, for a new connection), then close.
+            let _ = stream.try_write(BUSY_RESPONSE);
+        }
+    }
 }
 
 /// One accepted connection.
@@ -480,32 +541,41 @@ struct Connection {
     http: Arc<http1::Builder>,
     limits: Arc<Limits>,
     shutdown: watch::Receiver<bool>,
+    slot: Slot,
 }
 
 impl Connection {
+    /// The handshake counts as reading the request head: it has
+    /// `header_read_timeout`, and the connection can be evicted meanwhile.
     #[cfg(feature = "tls")]
-    async fn serve_tls(self, stream: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor) {
+    async fn serve_tls(self, stream: TcpStream, tls: tokio_rustls::TlsAcceptor) {
         let handshake = tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream));
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
-            done = handshake => {
-                if let Ok(Ok(stream)) = done {
-                    self.serve(stream).await;
-                }
-            }
+            done = handshake => match done {
+                Ok(Ok(stream)) => self.serve(stream).await,
+                Ok(Err(_)) => {}
+                Err(_) => self.slot.closing(CloseReason::HeaderTimeout),
+            },
             () = shutdown_requested(&mut shutdown) => {}
         }
     }
 
     /// Serves HTTP/1.1 on `io` until the client closes, a limit closes it,
     /// or shutdown drains it.
-    async fn serve<IO>(mut self, io: IO)
+    async fn serve<IO>(self, io: IO)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let activity = Activity::new();
+        let Connection {
+            service,
+            http,
+            limits,
+            mut shutdown,
+            slot,
+        } = self;
+        let activity = Activity::new(slot);
         let io = TokioIo::new(Watched::new(io, Arc::clone(&activity)));
-        let service = self.service.clone();
         let tracked = Arc::clone(&activity);
         let handler = hyper::service::service_fn(move |request| {
             let guard = tracked.request_started();
@@ -516,8 +586,8 @@ impl Connection {
                 Ok::<_, Infallible>(response)
             }
         });
-        let mut connection = pin!(self.http.serve_connection(io, handler));
-        let mut watchdog = tokio::time::interval(self.limits.watchdog_tick());
+        let mut connection = pin!(http.serve_connection(io, handler));
+        let mut watchdog = tokio::time::interval(limits.watchdog_tick());
         watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut draining = false;
         loop {
@@ -526,12 +596,13 @@ impl Connection {
                 // already answered by hyper): either way, done.
                 _ = connection.as_mut() => return,
                 _ = watchdog.tick() => {
-                    if activity.expired(&self.limits) {
+                    if let Some(expired) = activity.expired(&limits) {
+                        activity.slot().closing(expired.reason());
                         // Dropping the connection closes the socket.
                         return;
                     }
                 }
-                () = shutdown_requested(&mut self.shutdown), if !draining => {
+                () = shutdown_requested(&mut shutdown), if !draining => {
                     // Finishes a request in flight, then closes; closes an
                     // idle connection at once.
                     connection.as_mut().graceful_shutdown();
