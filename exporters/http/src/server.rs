@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::connections::{BUSY_RESPONSE, ConnectionTable, Slot, answer_busy};
 use crate::limits::{Activity, Limits, Watched};
 use crate::routes::Routes;
-use crate::self_metrics::{CloseReason, ConnectionMetrics};
+use crate::self_metrics::ConnectionMetrics;
 use crate::service::{MetricsService, ServiceConfig};
 use crate::{DEFAULT_ADDR, Error};
 
@@ -555,7 +555,9 @@ impl Connection {
             done = handshake => match done {
                 Ok(Ok(stream)) => self.serve(stream).await,
                 Ok(Err(_)) => {}
-                Err(_) => self.slot.closing(CloseReason::HeaderTimeout),
+                Err(_) => self
+                    .slot
+                    .closing(crate::self_metrics::CloseReason::HeaderTimeout),
             },
             () = shutdown_requested(&mut shutdown) => {}
         }
