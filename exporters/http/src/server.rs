@@ -72,7 +72,7 @@ impl Server {
 /// |---|---|
 /// | [`addr`](Self::addr) | [`DEFAULT_ADDR`], `127.0.0.1:9464`: reachable from this host only |
 /// | [`path`](Self::path) | `/metrics` |
-/// | [`max_connections`](Self::max_connections) | 64; further clients wait in the listen backlog |
+/// | [`max_connections`](Self::max_connections) | 64; a newcomer over it takes the place of the connection idle longest (or stuck longest on its request head or response), else gets 503 with `Retry-After: 1`; never a queue |
 /// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4; further scrapes get 503 with `Retry-After: 1` |
 /// | [`max_header_bytes`](Self::max_header_bytes) | 16 KiB; larger request heads get 431 |
 /// | [`max_request_body`](Self::max_request_body) | 1 KiB declared `Content-Length`; larger gets 413 |
@@ -138,7 +138,18 @@ impl ServerBuilder {
     ///   (and compression) time;
     /// - `hotmetrics_http_scrape_bytes_total`: exposition bytes encoded,
     ///   before compression;
-    /// - `hotmetrics_http_scrape_series`: series in the last scrape.
+    /// - `hotmetrics_http_scrape_series`: series in the last scrape;
+    ///
+    /// and, for the standalone server only (not a
+    /// [`build_service`](Self::build_service) service):
+    /// - `hotmetrics_http_connections_open`: connections holding one of
+    ///   the [`max_connections`](Self::max_connections) slots;
+    /// - `hotmetrics_http_connections_closed_total{reason="evicted|rejected|header_timeout|idle_timeout"}`:
+    ///   connections the server closed on its own: to make room for a
+    ///   newcomer, a newcomer answered 503 because none could be made, a
+    ///   request head (or TLS handshake) over
+    ///   [`header_read_timeout`](Self::header_read_timeout), no traffic
+    ///   for [`idle_timeout`](Self::idle_timeout).
     ///
     /// Registering twice in one registry fails with
     /// [`Error::SelfMetrics`].
@@ -196,6 +207,59 @@ impl ServerBuilder {
     }
 
     /// The most connections served at once (default 64, at least 1).
+    ///
+    /// The server accepts every connection at once, so no client waits in
+    /// the kernel's listen backlog (1024 asked for, capped by
+    /// `net.core.somaxconn`). A newcomer over the limit takes the place
+    /// of, in this order:
+    /// 1. the idle keep-alive connection idle longest;
+    /// 2. the connection reading its request head (TLS handshake
+    ///    included) longest, if for at least 250 ms;
+    /// 3. the connection sending its response longest (a client that
+    ///    reads slowly or not at all), if for at least 250 ms.
+    ///
+    /// The closed connection's client sees end of file. A connection
+    /// computing a response is never closed: when every connection is
+    /// computing one or has only just begun (less than 250 ms, so that
+    /// clients connecting at the same moment do not cut each other off),
+    /// the newcomer gets `503 Service Unavailable` with `Retry-After: 1`
+    /// and `Connection: close`, written without reading its request, and
+    /// is closed within a second (over TLS it is closed without an
+    /// answer, which would only fail its handshake).
+    ///
+    /// So idle, slow or stalled connections, however many, cannot keep a
+    /// scrape out: to crowd one out, a client has to open
+    /// `max_connections` new connections every 250 ms. With
+    /// [`self_metrics`](Self::self_metrics),
+    /// `hotmetrics_http_connections_closed_total` counts evictions and
+    /// rejections.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    ///
+    /// let server = hotmetrics_http::Server::builder(hotmetrics_core::Registry::new())
+    ///     .addr("127.0.0.1:0".parse().unwrap())
+    ///     .max_connections(1)
+    ///     .start()?;
+    /// let health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    /// let mut response = [0u8; 17];
+    /// // A keep-alive connection, idle after its request...
+    /// let mut first = TcpStream::connect(server.local_addr()).unwrap();
+    /// first.write_all(health).unwrap();
+    /// first.read_exact(&mut response).unwrap();
+    /// assert_eq!(&response, b"HTTP/1.1 200 OK\r\n");
+    /// // ...makes room for the next client...
+    /// let mut second = TcpStream::connect(server.local_addr()).unwrap();
+    /// second.write_all(health).unwrap();
+    /// second.read_exact(&mut response).unwrap();
+    /// assert_eq!(&response, b"HTTP/1.1 200 OK\r\n");
+    /// // ...and is closed.
+    /// let mut rest = Vec::new();
+    /// first.read_to_end(&mut rest).unwrap();
+    /// assert!(rest.ends_with(b"OK\n"), "the rest of the first response, then end of file");
+    /// # Ok::<(), hotmetrics_http::Error>(())
+    /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
         self.limits.max_connections = max;
         self
@@ -225,8 +289,11 @@ impl ServerBuilder {
     }
 
     /// How long a request head may take to arrive, counted from the
-    /// connection's start or from the first byte after the previous
-    /// response (default 10 s); then the connection is closed.
+    /// connection's start (or the end of its TLS handshake, which has as
+    /// long) or from the first byte after the previous response (default
+    /// 10 s); then the connection is closed. Over
+    /// [`max_connections`](Self::max_connections), a newcomer may close a
+    /// slow one sooner.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout;
         self
