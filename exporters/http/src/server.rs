@@ -359,12 +359,15 @@ impl ServerBuilder {
             .map_err(|source| Error::Bind { addr, source })?;
         let mut config = self.service;
         config.routes = Some(self.routes);
-        let connection_metrics = if config.self_metrics {
-            Some(ConnectionMetrics::register(&self.registry)?)
+        let self_metrics = config.self_metrics;
+        let service = MetricsService::with_config(self.registry, config)?;
+        // After the service's: a registry that has those already (another
+        // server's) is refused before anything is registered.
+        let connection_metrics = if self_metrics {
+            Some(ConnectionMetrics::register(service.registry())?)
         } else {
             None
         };
-        let service = MetricsService::with_config(self.registry, config)?;
         let table = ConnectionTable::new(limits.max_connections, connection_metrics);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
