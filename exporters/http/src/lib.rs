@@ -115,6 +115,17 @@
 //! `Content-Encoding: gzip`; a scrape always sends
 //! `Vary: Accept-Encoding`.
 //!
+//! # Connections
+//! The standalone server accepts every connection at once and keeps at
+//! most [`max_connections`](ServerBuilder::max_connections) (64): over
+//! that, a newcomer takes the place of the connection idle longest (or
+//! stuck longest on its request head or its response), or, when every
+//! connection is busy answering, gets `503` with `Retry-After: 1` at
+//! once. Idle sockets, slow request heads and idle keep-alive
+//! connections cannot keep Prometheus out, and no client waits in the
+//! listen backlog. Request heads have 10 s, idle connections 90 s (see
+//! the table on [`ServerBuilder`]).
+//!
 //! # Cost to the application
 //! None on its threads: updates are per-thread and a scrape reads them
 //! without blocking writers. Scrapes are encoded on the server's threads
@@ -131,6 +142,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod connections;
 mod error;
 mod gzip;
 mod limits;

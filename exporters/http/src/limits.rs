@@ -1,16 +1,19 @@
 //! Request and connection limits, and the per-connection watchdog that
-//! enforces the timeouts hyper does not (or not separately).
+//! enforces the timeouts hyper does not (or not separately) and keeps the
+//! connection's phase in the connection table up to date.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::Error;
+use crate::connections::{Phase, Slot};
+use crate::self_metrics::CloseReason;
 
 /// The limits a [`crate::ServerBuilder`] starts with.
 #[derive(Debug, Clone)]
@@ -87,9 +90,10 @@ impl Limits {
     }
 }
 
-/// What a connection has been doing, for its watchdog. Written by the
-/// connection's own task only (its IO and its requests), so `Relaxed`
-/// everywhere: nothing else is published through these values.
+/// What a connection has been doing, for its watchdog and its
+/// [`Slot`] in the connection table. Written by the connection's own task
+/// only (its IO and its requests), so `Relaxed` everywhere: nothing else
+/// is published through these values.
 #[derive(Debug)]
 pub(crate) struct Activity {
     epoch: Instant,
@@ -101,17 +105,47 @@ pub(crate) struct Activity {
     head_started: AtomicU64,
     /// Requests whose response is being computed.
     in_flight: AtomicUsize,
+    /// A response is computed and being sent: set when its request ends,
+    /// cleared by the next completed flush.
+    sending: AtomicBool,
+    slot: Slot,
+}
+
+/// Why a connection's watchdog closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// A request head took longer than `header_read_timeout`.
+    Head,
+    /// No traffic for `idle_timeout`.
+    Idle,
+}
+
+impl Expired {
+    pub(crate) fn reason(self) -> CloseReason {
+        match self {
+            Expired::Head => CloseReason::HeaderTimeout,
+            Expired::Idle => CloseReason::IdleTimeout,
+        }
+    }
 }
 
 impl Activity {
-    /// A connection just accepted: its first request head is being read.
-    pub(crate) fn new() -> Arc<Self> {
+    /// A connection ready for HTTP (accepted, TLS handshake done): its
+    /// first request head is being read.
+    pub(crate) fn new(slot: Slot) -> Arc<Self> {
         Arc::new(Self {
             epoch: Instant::now(),
             last_io: AtomicU64::new(0),
             head_started: AtomicU64::new(1),
             in_flight: AtomicUsize::new(0),
+            sending: AtomicBool::new(false),
+            slot,
         })
+    }
+
+    /// The connection's slot in the table.
+    pub(crate) fn slot(&self) -> &Slot {
+        &self.slot
     }
 
     fn now(&self) -> u64 {
@@ -123,6 +157,11 @@ impl Activity {
         self.last_io.store(now, Relaxed);
         if self.in_flight.load(Relaxed) == 0 && self.head_started.load(Relaxed) == 0 {
             self.head_started.store(now.saturating_add(1), Relaxed);
+            // A request read while the last response is still being sent
+            // (pipelining) leaves the connection in the sending phase.
+            if !self.sending.load(Relaxed) {
+                self.slot.set(Phase::Head(Instant::now()));
+            }
         }
     }
 
@@ -130,21 +169,36 @@ impl Activity {
         self.last_io.store(self.now(), Relaxed);
     }
 
+    /// Everything written so far has been flushed: a response being sent
+    /// is out, and the connection idles (or reads its next head).
+    fn on_flushed(&self) {
+        if self.sending.swap(false, Relaxed) {
+            let head_started = self.head_started.load(Relaxed);
+            let phase = if head_started == 0 {
+                Phase::Idle(Instant::now())
+            } else {
+                Phase::Head(self.epoch + Duration::from_millis(head_started - 1))
+            };
+            self.slot.set(phase);
+        }
+    }
+
     /// A request head arrived and its response is being computed, until
     /// the guard drops.
     pub(crate) fn request_started(self: &Arc<Self>) -> RequestGuard {
         self.in_flight.fetch_add(1, Relaxed);
         self.head_started.store(0, Relaxed);
+        self.slot.set(Phase::Computing);
         RequestGuard(Arc::clone(self))
     }
 
-    /// Whether the connection should be closed: a request head taking
-    /// longer than `header_read_timeout`, or no traffic for `idle_timeout`
-    /// (which also catches a client that stopped reading its response).
-    /// Never while a response is being computed.
-    pub(crate) fn expired(&self, limits: &Limits) -> bool {
+    /// Whether the connection should be closed, and why: a request head
+    /// taking longer than `header_read_timeout`, or no traffic for
+    /// `idle_timeout` (which also catches a client that stopped reading
+    /// its response). Never while a response is being computed.
+    pub(crate) fn expired(&self, limits: &Limits) -> Option<Expired> {
         if self.in_flight.load(Relaxed) > 0 {
-            return false;
+            return None;
         }
         let now = self.now();
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -152,21 +206,26 @@ impl Activity {
         if head_started != 0
             && now.saturating_sub(head_started - 1) >= ms(limits.header_read_timeout)
         {
-            return true;
+            return Some(Expired::Head);
         }
-        now.saturating_sub(self.last_io.load(Relaxed)) >= ms(limits.idle_timeout)
+        (now.saturating_sub(self.last_io.load(Relaxed)) >= ms(limits.idle_timeout))
+            .then_some(Expired::Idle)
     }
 }
 
 /// Ends a request's in-flight state on drop (also when the response
-/// future is cancelled).
+/// future is cancelled): its response is being sent from then.
 #[derive(Debug)]
 pub(crate) struct RequestGuard(Arc<Activity>);
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        self.0.on_write();
-        self.0.in_flight.fetch_sub(1, Relaxed);
+        let activity = &self.0;
+        activity.on_write();
+        if activity.in_flight.fetch_sub(1, Relaxed) == 1 {
+            activity.sending.store(true, Relaxed);
+            activity.slot.set(Phase::Sending(Instant::now()));
+        }
     }
 }
 
@@ -228,7 +287,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        // hyper flushes once all it has buffered is written.
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        if matches!(poll, Poll::Ready(Ok(()))) {
+            self.activity.on_flushed();
+        }
+        poll
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -239,6 +303,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connections::ConnectionTable;
 
     #[test]
     fn defaults_validate() {
@@ -272,17 +337,34 @@ mod tests {
             idle_timeout: Duration::from_millis(60),
             ..Limits::default()
         };
-        let a = Activity::new();
-        assert!(!a.expired(&limits));
+        let table = ConnectionTable::new(1, None);
+        let (slot, _evicted) = table.admit(Instant::now()).unwrap();
+        let a = Activity::new(slot);
+        assert_eq!(a.expired(&limits), None);
         std::thread::sleep(Duration::from_millis(40));
         // The first head did not arrive in time.
-        assert!(a.expired(&limits));
+        assert_eq!(a.expired(&limits), Some(Expired::Head));
         let guard = a.request_started();
+        assert!(
+            table
+                .admit(Instant::now() + Duration::from_secs(1))
+                .is_none(),
+            "a computing connection is never evicted"
+        );
         std::thread::sleep(Duration::from_millis(70));
-        assert!(!a.expired(&limits), "never while a response is computed");
+        assert_eq!(
+            a.expired(&limits),
+            None,
+            "never while a response is computed"
+        );
         drop(guard);
-        assert!(!a.expired(&limits));
+        assert!(a.sending.load(Relaxed));
+        assert_eq!(a.expired(&limits), None);
+        a.on_flushed();
+        assert!(!a.sending.load(Relaxed));
         std::thread::sleep(Duration::from_millis(70));
-        assert!(a.expired(&limits), "idle");
+        assert_eq!(a.expired(&limits), Some(Expired::Idle));
+        // Idle: the first newcomer takes its place.
+        assert!(table.admit(Instant::now()).is_some());
     }
 }

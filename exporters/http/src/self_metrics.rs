@@ -109,3 +109,88 @@ impl SelfMetrics {
         self.rejected_unauthorized.inc();
     }
 }
+
+/// Why the server closed a connection on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    /// Closed to make room for a newcomer over `max_connections`.
+    Evicted,
+    /// A newcomer answered 503 without its request being read: every
+    /// connection was answering a request or had only just started.
+    Rejected,
+    /// Its request head (or TLS handshake) took longer than
+    /// `header_read_timeout`.
+    HeaderTimeout,
+    /// No traffic for `idle_timeout`.
+    IdleTimeout,
+}
+
+impl CloseReason {
+    /// The `reason` label.
+    fn label(self) -> &'static str {
+        match self {
+            CloseReason::Evicted => "evicted",
+            CloseReason::Rejected => "rejected",
+            CloseReason::HeaderTimeout => "header_timeout",
+            CloseReason::IdleTimeout => "idle_timeout",
+        }
+    }
+}
+
+/// The standalone server's connection metrics (a
+/// [`MetricsService`](crate::MetricsService) in a server of your own has
+/// no connections of its own to count).
+#[derive(Debug)]
+pub(crate) struct ConnectionMetrics {
+    open: Gauge,
+    evicted: Counter,
+    rejected: Counter,
+    header_timeout: Counter,
+    idle_timeout: Counter,
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn register(registry: &Registry) -> Result<Self, Error> {
+        let open = registry
+            .gauge((
+                "hotmetrics_http_connections_open",
+                "Connections holding one of the server's max_connections slots.",
+            ))
+            .map_err(Error::SelfMetrics)?;
+        let closed_vec = registry
+            .counter_vec(
+                (
+                    "hotmetrics_http_connections_closed_total",
+                    "Connections the server closed on its own: 'evicted' (to make room for a newcomer), 'rejected' (a newcomer answered 503: every slot busy), 'header_timeout', 'idle_timeout'.",
+                ),
+                &["reason"],
+            )
+            .map_err(Error::SelfMetrics)?;
+        let counter = |reason: CloseReason| {
+            closed_vec
+                .get_or_create(&[reason.label()])
+                .map_err(Error::SelfMetrics)
+        };
+        Ok(Self {
+            evicted: counter(CloseReason::Evicted)?,
+            rejected: counter(CloseReason::Rejected)?,
+            header_timeout: counter(CloseReason::HeaderTimeout)?,
+            idle_timeout: counter(CloseReason::IdleTimeout)?,
+            open,
+        })
+    }
+
+    pub(crate) fn set_open(&self, open: usize) {
+        self.open.set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn closed(&self, reason: CloseReason) {
+        match reason {
+            CloseReason::Evicted => &self.evicted,
+            CloseReason::Rejected => &self.rejected,
+            CloseReason::HeaderTimeout => &self.header_timeout,
+            CloseReason::IdleTimeout => &self.idle_timeout,
+        }
+        .inc();
+    }
+}

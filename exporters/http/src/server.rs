@@ -2,22 +2,25 @@
 //! applications that are not async.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hotmetrics_core::Registry;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::connections::{BUSY_RESPONSE, ConnectionTable, Slot, answer_busy};
 use crate::limits::{Activity, Limits, Watched};
 use crate::routes::Routes;
+use crate::self_metrics::ConnectionMetrics;
 use crate::service::{MetricsService, ServiceConfig};
 use crate::{DEFAULT_ADDR, Error};
 
@@ -69,7 +72,7 @@ impl Server {
 /// |---|---|
 /// | [`addr`](Self::addr) | [`DEFAULT_ADDR`], `127.0.0.1:9464`: reachable from this host only |
 /// | [`path`](Self::path) | `/metrics` |
-/// | [`max_connections`](Self::max_connections) | 64; further clients wait in the listen backlog |
+/// | [`max_connections`](Self::max_connections) | 64; a newcomer over it takes the place of the connection idle longest (or stuck longest on its request head or response), else gets 503 with `Retry-After: 1`; never a queue |
 /// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4; further scrapes get 503 with `Retry-After: 1` |
 /// | [`max_header_bytes`](Self::max_header_bytes) | 16 KiB; larger request heads get 431 |
 /// | [`max_request_body`](Self::max_request_body) | 1 KiB declared `Content-Length`; larger gets 413 |
@@ -135,7 +138,18 @@ impl ServerBuilder {
     ///   (and compression) time;
     /// - `hotmetrics_http_scrape_bytes_total`: exposition bytes encoded,
     ///   before compression;
-    /// - `hotmetrics_http_scrape_series`: series in the last scrape.
+    /// - `hotmetrics_http_scrape_series`: series in the last scrape;
+    ///
+    /// and, for the standalone server only (not a
+    /// [`build_service`](Self::build_service) service):
+    /// - `hotmetrics_http_connections_open`: connections holding one of
+    ///   the [`max_connections`](Self::max_connections) slots;
+    /// - `hotmetrics_http_connections_closed_total{reason="evicted|rejected|header_timeout|idle_timeout"}`:
+    ///   connections the server closed on its own: to make room for a
+    ///   newcomer, a newcomer answered 503 because none could be made, a
+    ///   request head (or TLS handshake) over
+    ///   [`header_read_timeout`](Self::header_read_timeout), no traffic
+    ///   for [`idle_timeout`](Self::idle_timeout).
     ///
     /// Registering twice in one registry fails with
     /// [`Error::SelfMetrics`].
@@ -193,6 +207,59 @@ impl ServerBuilder {
     }
 
     /// The most connections served at once (default 64, at least 1).
+    ///
+    /// The server accepts every connection at once, so no client waits in
+    /// the kernel's listen backlog (1024 asked for, capped by
+    /// `net.core.somaxconn`). A newcomer over the limit takes the place
+    /// of, in this order:
+    /// 1. the idle keep-alive connection idle longest;
+    /// 2. the connection reading its request head (TLS handshake
+    ///    included) longest, if for at least 250 ms;
+    /// 3. the connection sending its response longest (a client that
+    ///    reads slowly or not at all), if for at least 250 ms.
+    ///
+    /// The closed connection's client sees end of file. A connection
+    /// computing a response is never closed: when every connection is
+    /// computing one or has only just begun (less than 250 ms, so that
+    /// clients connecting at the same moment do not cut each other off),
+    /// the newcomer gets `503 Service Unavailable` with `Retry-After: 1`
+    /// and `Connection: close`, written without reading its request, and
+    /// is closed within a second (over TLS it is closed without an
+    /// answer, which would only fail its handshake).
+    ///
+    /// So idle, slow or stalled connections, however many, cannot keep a
+    /// scrape out: to crowd one out, a client has to open
+    /// `max_connections` new connections every 250 ms. With
+    /// [`self_metrics`](Self::self_metrics),
+    /// `hotmetrics_http_connections_closed_total` counts evictions and
+    /// rejections.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    ///
+    /// let server = hotmetrics_http::Server::builder(hotmetrics_core::Registry::new())
+    ///     .addr("127.0.0.1:0".parse().unwrap())
+    ///     .max_connections(1)
+    ///     .start()?;
+    /// let health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    /// let mut response = [0u8; 17];
+    /// // A keep-alive connection, idle after its request...
+    /// let mut first = TcpStream::connect(server.local_addr()).unwrap();
+    /// first.write_all(health).unwrap();
+    /// first.read_exact(&mut response).unwrap();
+    /// assert_eq!(&response, b"HTTP/1.1 200 OK\r\n");
+    /// // ...makes room for the next client...
+    /// let mut second = TcpStream::connect(server.local_addr()).unwrap();
+    /// second.write_all(health).unwrap();
+    /// second.read_exact(&mut response).unwrap();
+    /// assert_eq!(&response, b"HTTP/1.1 200 OK\r\n");
+    /// // ...and is closed.
+    /// let mut rest = Vec::new();
+    /// first.read_to_end(&mut rest).unwrap();
+    /// assert!(rest.ends_with(b"OK\n"), "the rest of the first response, then end of file");
+    /// # Ok::<(), hotmetrics_http::Error>(())
+    /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
         self.limits.max_connections = max;
         self
@@ -222,8 +289,11 @@ impl ServerBuilder {
     }
 
     /// How long a request head may take to arrive, counted from the
-    /// connection's start or from the first byte after the previous
-    /// response (default 10 s); then the connection is closed.
+    /// connection's start (or the end of its TLS handshake, which has as
+    /// long) or from the first byte after the previous response (default
+    /// 10 s); then the connection is closed. Over
+    /// [`max_connections`](Self::max_connections), a newcomer may close a
+    /// slow one sooner.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout;
         self
@@ -283,15 +353,22 @@ impl ServerBuilder {
             .transpose()?;
         let addr = self.addr;
         let limits = Arc::new(self.limits.clone());
-        let listener = std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|source| Error::Bind { addr, source })?;
+        let listener = bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let mut config = self.service;
         config.routes = Some(self.routes);
+        let self_metrics = config.self_metrics;
         let service = MetricsService::with_config(self.registry, config)?;
+        // After the service's: a registry that has those already (another
+        // server's) is refused before anything is registered.
+        let connection_metrics = if self_metrics {
+            Some(ConnectionMetrics::register(service.registry())?)
+        } else {
+            None
+        };
+        let table = ConnectionTable::new(limits.max_connections, connection_metrics);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -304,6 +381,7 @@ impl ServerBuilder {
             service: service.clone(),
             http: Arc::new(limits.http1()),
             limits,
+            table,
             #[cfg(feature = "tls")]
             tls,
         };
@@ -388,11 +466,34 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The listen backlog asked for: connections the kernel completes before
+/// the server accepts them. The server accepts at once and answers or
+/// closes what it cannot serve, so this only has to absorb a burst of
+/// connects; the kernel caps it at `net.core.somaxconn` (4096 on Linux
+/// since 5.4, 128 before).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A non-blocking listener on `addr` with [`LISTEN_BACKLOG`] (std's
+/// `TcpListener::bind` takes 128).
+fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted server can bind while old connections of
+    // the port linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// What the server thread needs.
 struct Serving {
     service: MetricsService,
     http: Arc<http1::Builder>,
     limits: Arc<Limits>,
+    table: Arc<ConnectionTable>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -415,17 +516,13 @@ impl Serving {
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), Error> {
-        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut connections = JoinSet::new();
+        // Rejected newcomers being answered `503`; at most
+        // `max_connections` of them linger for the client to read it.
+        let mut rejections = JoinSet::new();
         loop {
             while connections.try_join_next().is_some() {}
-            // Wait for a free slot before accepting: excess clients queue
-            // in the kernel's backlog, not in memory here.
-            let slot = tokio::select! {
-                slot = Arc::clone(&slots).acquire_owned() => slot,
-                () = shutdown_requested(&mut shutdown) => break,
-            };
-            let Ok(slot) = slot else { break };
+            while rejections.try_join_next().is_some() {}
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = shutdown_requested(&mut shutdown) => break,
@@ -440,25 +537,41 @@ impl Serving {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let connection = Connection {
-                service: self.service.clone(),
-                http: Arc::clone(&self.http),
-                limits: Arc::clone(&self.limits),
-                shutdown: shutdown.clone(),
-            };
-            #[cfg(feature = "tls")]
-            let tls = self.tls.clone();
-            connections.spawn(async move {
-                let _slot = slot;
-                #[cfg(feature = "tls")]
-                if let Some(tls) = tls {
-                    connection.serve_tls(stream, tls).await;
-                    return;
+            match self.table.admit(Instant::now()) {
+                Some((slot, evicted)) => {
+                    let connection = Connection {
+                        service: self.service.clone(),
+                        http: Arc::clone(&self.http),
+                        limits: Arc::clone(&self.limits),
+                        shutdown: shutdown.clone(),
+                        slot,
+                    };
+                    #[cfg(feature = "tls")]
+                    let tls = self.tls.clone();
+                    connections.spawn(async move {
+                        tokio::select! {
+                            () = evicted.wait() => {}
+                            () = async move {
+                                #[cfg(feature = "tls")]
+                                if let Some(tls) = tls {
+                                    connection.serve_tls(stream, tls).await;
+                                    return;
+                                }
+                                connection.serve(stream).await;
+                            } => {}
+                        }
+                        // Either way the connection is dropped: closed.
+                    });
                 }
-                connection.serve(stream).await;
-            });
+                None => self.reject(stream, &mut rejections),
+            }
+            // Lets the new connection read the request it may have sent
+            // already before the next accept, and keeps a flood of
+            // connects from holding the thread.
+            tokio::task::yield_now().await;
         }
         drop(listener);
+        rejections.shutdown().await;
         let drained = tokio::time::timeout(self.limits.shutdown_timeout, async {
             while connections.join_next().await.is_some() {}
         })
@@ -472,6 +585,24 @@ impl Serving {
             }
         }
     }
+
+    /// A newcomer no connection can make room for: `503` with
+    /// `Retry-After: 1` and `Connection: close`, its request unread. Over
+    /// TLS it is closed instead (a plain-text answer would only fail its
+    /// handshake).
+    fn reject(&self, stream: TcpStream, rejections: &mut JoinSet<()>) {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return;
+        }
+        if rejections.len() < self.limits.max_connections {
+            rejections.spawn(answer_busy(stream));
+        } else {
+            // Too many answers lingering already: what fits in the socket
+            // buffer (all of it, for a new connection), then close.
+            let _ = stream.try_write(BUSY_RESPONSE);
+        }
+    }
 }
 
 /// One accepted connection.
@@ -480,32 +611,43 @@ struct Connection {
     http: Arc<http1::Builder>,
     limits: Arc<Limits>,
     shutdown: watch::Receiver<bool>,
+    slot: Slot,
 }
 
 impl Connection {
+    /// The handshake counts as reading the request head: it has
+    /// `header_read_timeout`, and the connection can be evicted meanwhile.
     #[cfg(feature = "tls")]
-    async fn serve_tls(self, stream: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor) {
+    async fn serve_tls(self, stream: TcpStream, tls: tokio_rustls::TlsAcceptor) {
         let handshake = tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream));
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
-            done = handshake => {
-                if let Ok(Ok(stream)) = done {
-                    self.serve(stream).await;
-                }
-            }
+            done = handshake => match done {
+                Ok(Ok(stream)) => self.serve(stream).await,
+                Ok(Err(_)) => {}
+                Err(_) => self
+                    .slot
+                    .closing(crate::self_metrics::CloseReason::HeaderTimeout),
+            },
             () = shutdown_requested(&mut shutdown) => {}
         }
     }
 
     /// Serves HTTP/1.1 on `io` until the client closes, a limit closes it,
     /// or shutdown drains it.
-    async fn serve<IO>(mut self, io: IO)
+    async fn serve<IO>(self, io: IO)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let activity = Activity::new();
+        let Connection {
+            service,
+            http,
+            limits,
+            mut shutdown,
+            slot,
+        } = self;
+        let activity = Activity::new(slot);
         let io = TokioIo::new(Watched::new(io, Arc::clone(&activity)));
-        let service = self.service.clone();
         let tracked = Arc::clone(&activity);
         let handler = hyper::service::service_fn(move |request| {
             let guard = tracked.request_started();
@@ -516,8 +658,8 @@ impl Connection {
                 Ok::<_, Infallible>(response)
             }
         });
-        let mut connection = pin!(self.http.serve_connection(io, handler));
-        let mut watchdog = tokio::time::interval(self.limits.watchdog_tick());
+        let mut connection = pin!(http.serve_connection(io, handler));
+        let mut watchdog = tokio::time::interval(limits.watchdog_tick());
         watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut draining = false;
         loop {
@@ -526,12 +668,13 @@ impl Connection {
                 // already answered by hyper): either way, done.
                 _ = connection.as_mut() => return,
                 _ = watchdog.tick() => {
-                    if activity.expired(&self.limits) {
+                    if let Some(expired) = activity.expired(&limits) {
+                        activity.slot().closing(expired.reason());
                         // Dropping the connection closes the socket.
                         return;
                     }
                 }
-                () = shutdown_requested(&mut self.shutdown), if !draining => {
+                () = shutdown_requested(&mut shutdown), if !draining => {
                     // Finishes a request in flight, then closes; closes an
                     // idle connection at once.
                     connection.as_mut().graceful_shutdown();

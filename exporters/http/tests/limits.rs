@@ -71,34 +71,73 @@ fn excess_concurrent_scrapes_get_503() {
 }
 
 #[test]
-fn connection_cap_queues_in_the_backlog() {
-    let server = start(Server::builder(Registry::new()).max_connections(1));
+fn over_the_cap_the_longest_idle_connection_makes_room() {
+    let server = start(Server::builder(Registry::new()).max_connections(2));
     let addr = server.local_addr();
-    let mut first = Client::connect(addr);
-    assert_eq!(first.request("GET", "/health", &[]).unwrap().status, 200);
-    // The first connection is kept alive and holds the only slot: the
-    // second connects (the kernel queues it) but is not served...
-    let mut second = Client::connect(addr);
-    second.send("GET", "/health", &[]).unwrap();
-    second
+    let mut oldest = Client::connect(addr);
+    assert_eq!(oldest.request("GET", "/health", &[]).unwrap().status, 200);
+    let mut newer = Client::connect(addr);
+    assert_eq!(newer.request("GET", "/health", &[]).unwrap().status, 200);
+    // Both slots are idle keep-alive connections: a third client is
+    // served at once, in the place of the one idle longest...
+    let mut third = Client::connect(addr);
+    assert_eq!(third.request("GET", "/health", &[]).unwrap().status, 200);
+    oldest
         .stream()
-        .set_read_timeout(Some(Duration::from_millis(300)))
+        .set_read_timeout(Some(Duration::from_secs(2)))
         .unwrap();
-    let err = second.read_response(false).unwrap_err();
-    assert!(
-        matches!(
-            err.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-        "{err}"
+    assert!(oldest.is_closed_by_server());
+    // ...and the other keeps its connection.
+    assert_eq!(newer.request("GET", "/health", &[]).unwrap().status, 200);
+}
+
+/// Reads a response to a request never sent, then the close.
+fn assert_busy_answer(addr: std::net::SocketAddr) {
+    let mut client = Client::connect(addr);
+    client.send("GET", "/metrics", &[]).unwrap();
+    let response = client.read_response(false).unwrap();
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("retry-after"), Some("1"));
+    assert_eq!(response.header("connection"), Some("close"));
+    assert!(client.is_closed_by_server());
+}
+
+#[test]
+fn over_the_cap_newcomers_get_503_while_no_connection_can_make_room() {
+    let (registry, gate) = gated();
+    let server = start(
+        Server::builder(registry)
+            .max_connections(2)
+            .self_metrics(true),
     );
-    // ...until the first one goes away.
-    drop(first);
-    second
-        .stream()
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    assert_eq!(second.read_response(false).unwrap().status, 200);
+    let addr = server.local_addr();
+    // One slot computes a response: never evicted.
+    let scrape = thread::spawn(move || common::get(addr, "/metrics", &[]));
+    gate.wait_entered(1);
+    // The other reads a head that has only just begun: safe for 250 ms.
+    let mut silent = Client::connect(addr);
+    let started = Instant::now();
+    assert_busy_answer(addr);
+    assert!(started.elapsed() < Duration::from_millis(250));
+    // Once its grace is over, the silent connection makes room.
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(common::get(addr, "/health", &[]).status, 200);
+    assert!(silent.is_closed_by_server());
+    gate.open();
+    assert_eq!(scrape.join().unwrap().status, 200);
+    // The server sees those clients go before the next one comes.
+    thread::sleep(Duration::from_millis(200));
+    let text = common::get(addr, "/metrics", &[]).text().to_owned();
+    for line in [
+        "hotmetrics_http_connections_closed_total{reason=\"rejected\"} 1\n",
+        "hotmetrics_http_connections_closed_total{reason=\"evicted\"} 1\n",
+        "hotmetrics_http_connections_closed_total{reason=\"header_timeout\"} 0\n",
+        "hotmetrics_http_connections_closed_total{reason=\"idle_timeout\"} 0\n",
+        // The scrape's own.
+        "hotmetrics_http_connections_open 1\n",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
 }
 
 #[test]

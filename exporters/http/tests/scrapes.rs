@@ -60,8 +60,9 @@ fn self_metrics_count_formats() {
         Some(4.0)
     );
     assert!(sample(body, "hotmetrics_http_scrape_bytes_total").unwrap() > 1000.0);
-    // scrapes{3 formats} + rejected{2} + duration + bytes + series.
-    assert_eq!(sample(body, "hotmetrics_http_scrape_series"), Some(8.0));
+    // scrapes{3 formats} + rejected{2} + duration + bytes + series, and
+    // the server's connections_open + connections_closed{4 reasons}.
+    assert_eq!(sample(body, "hotmetrics_http_scrape_series"), Some(13.0));
     assert_eq!(
         sample(
             body,

@@ -119,3 +119,27 @@ fn unusable_pem_is_a_tls_error() {
         .unwrap_err();
     assert!(matches!(err, Error::Tls(_)), "{err:?}");
 }
+
+#[test]
+fn an_unfinished_handshake_makes_room_for_a_newcomer() {
+    let (cert, key) = self_signed();
+    let server = Server::builder(Registry::new())
+        .addr("127.0.0.1:0".parse().unwrap())
+        .tls_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+        .max_connections(1)
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let config = client_config(cert.der());
+    // Takes the only slot and never says hello.
+    let mut stalled = Client::connect(addr);
+    // A newcomer while the handshake has only just begun is closed: a
+    // plain-text 503 would only fail its handshake.
+    let mut early = connect(addr, Arc::clone(&config));
+    assert!(early.request("GET", "/health", &[]).is_err());
+    // Once the grace (250 ms) is over, the stalled one makes room.
+    std::thread::sleep(Duration::from_millis(400));
+    let mut newcomer = connect(addr, config);
+    assert_eq!(newcomer.request("GET", "/health", &[]).unwrap().status, 200);
+    assert!(stalled.is_closed_by_server());
+}
