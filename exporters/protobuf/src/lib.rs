@@ -45,7 +45,7 @@
 //! Names that are not legacy-valid (a
 //! [`NameValidation::Utf8`](hotmetrics_core::NameValidation::Utf8)
 //! registry's) are written as they are under
-//! [`Escaping::AllowUtf8`](hotmetrics_core::Escaping::AllowUtf8) and
+//! [`Escaping::AllowUtf8`] and
 //! escaped otherwise, underscores by default
 //! ([`set_escaping`](ProtobufEncoder::set_escaping)); the family name is
 //! escaped with its suffix (`my.jobs_total` → `my_jobs_total`).
