@@ -32,7 +32,14 @@ dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \
   || apt_packages+=(golang-github-prometheus-client-model-dev)
 # metrics.proto imports google/protobuf/timestamp.proto, shipped here.
 [ -f /usr/include/google/protobuf/timestamp.proto ] || apt_packages+=(libprotobuf-dev)
-if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+# prometheus_client 0.22.0 is the first whose parsers read quoted UTF-8
+# names (tests/tests/utf8_names.rs).
+has_prometheus_client() {
+  python3 -c 'import sys, prometheus_client as p, importlib.metadata as m
+v = tuple(int(x) for x in m.version("prometheus-client").split(".")[:2])
+sys.exit(v < (0, 22))' 2>/dev/null
+}
+if ! has_prometheus_client; then
   command -v python3 >/dev/null || apt_packages+=(python3)
   python3 -m pip --version >/dev/null 2>&1 || apt_packages+=(python3-pip)
 fi
@@ -44,10 +51,10 @@ if ((${#apt_packages[@]})); then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
 fi
-if ! python3 -c 'import prometheus_client' 2>/dev/null; then
-  echo "== installing prometheus-client (pip)"
-  python3 -m pip install -q prometheus-client 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages prometheus-client
+if ! has_prometheus_client; then
+  echo "== installing prometheus-client>=0.22.0 (pip)"
+  python3 -m pip install -q 'prometheus-client>=0.22.0' 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'prometheus-client>=0.22.0'
 fi
 if [ "${1:-}" = --setup ]; then
   exit 0

@@ -128,11 +128,12 @@ pub use hotmetrics_core::bytes;
 // plumbing comes along.
 pub use hotmetrics_core::{
     Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES, Described, Encoder, Error, Family, FamilyDesc, FamilySnapshot, Gauge,
-    GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot, HistogramTimer, HistogramValue,
-    HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, Metric, MetricSource, MetricType,
-    MetricVisitor, Number, Opts, Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot,
-    StateSet, StateSetVec, States, SummaryValue, ValueSnapshot, default_registry,
+    DEFAULT_MAX_SERIES, Described, Encoder, Error, Escaping, Family, FamilyDesc, FamilySnapshot,
+    Gauge, GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot, HistogramTimer,
+    HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, Metric, MetricSource,
+    MetricType, MetricVisitor, NameValidation, Number, Opts, Registry, RegistryBuilder,
+    SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec, States, SummaryValue,
+    ValueSnapshot, default_registry, is_legacy_label_name, is_legacy_metric_name,
     validate_label_name, validate_metric_name,
 };
 

@@ -14,6 +14,29 @@ pub enum Error {
     InvalidMetricName(String),
     /// A label name outside `[a-zA-Z_][a-zA-Z0-9_]*`, or starting with `__`.
     InvalidLabelName(String),
+    /// A name a [`NameValidation::Utf8`](crate::NameValidation::Utf8)
+    /// registry refuses: empty, or a label name that starts with `__`
+    /// (as it is, or once escaped).
+    InvalidUtf8Name {
+        /// `"metric"` or `"label"`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// In a [`NameValidation::Utf8`](crate::NameValidation::Utf8)
+    /// registry: two metric names (or samples), or two label names of one
+    /// series, that differ but read the same to a scrape with the default
+    /// escaping (underscores), such as `a.b` and `a_b`.
+    EscapedNameClash {
+        /// The name being registered, as given.
+        name: String,
+        /// The name registered before, as given.
+        existing: String,
+        /// What both are written as.
+        escaped: String,
+    },
     /// A label name the metric type reserves (`le` for histograms, ...).
     ReservedLabelName {
         /// The label name.
@@ -136,6 +159,18 @@ impl fmt::Display for Error {
             Error::InvalidLabelName(n) => write!(
                 f,
                 "invalid label name {n:?}: must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\""
+            ),
+            Error::InvalidUtf8Name { kind, name, reason } => {
+                write!(f, "invalid {kind} name {name:?}: {reason}")
+            }
+            Error::EscapedNameClash {
+                name,
+                existing,
+                escaped,
+            } => write!(
+                f,
+                "{name:?} clashes with {existing:?}: a scrape without UTF-8 support \
+                 (escaping=underscores, the default) reads both as {escaped:?}"
             ),
             Error::ReservedLabelName { label, reason } => {
                 write!(f, "label name {label:?} is reserved: {reason}")

@@ -17,7 +17,7 @@
 
 use crate::error::Error;
 use crate::handle::Handle;
-use crate::labels::{Origin, SeriesLabels, hash_values, quick_hash, values_eq};
+use crate::labels::{NameValidation, Origin, SeriesLabels, hash_values, quick_hash, values_eq};
 use crate::metric::{Metric, Scratch};
 use crate::visit::{FamilyDesc, MetricVisitor};
 use crossbeam_utils::CachePadded;
@@ -51,6 +51,8 @@ pub struct Desc {
     pub(crate) registry_consts: usize,
     pub(crate) label_names: Box<[Box<str>]>,
     pub(crate) max_series: usize,
+    /// The registry's name validation (info labels are checked with it).
+    pub(crate) validation: NameValidation,
 }
 
 impl Desc {

@@ -1,7 +1,116 @@
 //! Name validation and the label sets of registered series.
 
 use crate::error::Error;
+use crate::escaping::Escaping;
 use crate::visit::{LabelSet, MetricType};
+
+/// Which metric and label names a registry accepts
+/// ([`RegistryBuilder::name_validation`](crate::RegistryBuilder::name_validation)),
+/// after prometheus/common `model.ValidationScheme`.
+///
+/// ```
+/// use hotmetrics_core::{Error, NameValidation, Registry};
+///
+/// let registry = Registry::builder().name_validation(NameValidation::Utf8).build().unwrap();
+/// let requests = registry
+///     .counter_vec(("http.server.requests", "Requests served."), &["http.method"])
+///     .unwrap();
+/// requests.with(&["GET"], |c| c.inc()).unwrap();
+///
+/// // Two names a scraper without UTF-8 support would read as one.
+/// let e = registry.gauge(("http_server_requests_total", "Clash.")).unwrap_err();
+/// assert!(matches!(e, Error::EscapedNameClash { .. }));
+/// assert!(Registry::new().counter(("http.server.requests", "Legacy.")).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameValidation {
+    /// Metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*`, label names
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`; every Prometheus reads them, and every
+    /// [`Escaping`] writes them unchanged.
+    #[default]
+    Legacy,
+    /// Prometheus 3's UTF-8 names (`UTF8Validation`): any non-empty name,
+    /// `my.metric`, `http.method`. Label names still may not start with
+    /// `__` (reserved for Prometheus' own labels), nor turn into such a
+    /// name once escaped. Scrapes that do not ask for `allow-utf-8` get
+    /// the names escaped ([`Escaping`]); two names that the default
+    /// escaping (underscores) writes the same are refused
+    /// ([`Error::EscapedNameClash`]).
+    Utf8,
+}
+
+impl NameValidation {
+    /// Checks a metric name (or a registry prefix) under this scheme.
+    ///
+    /// ```
+    /// use hotmetrics_core::NameValidation;
+    /// assert!(NameValidation::Utf8.validate_metric_name("my.metric").is_ok());
+    /// assert!(NameValidation::Utf8.validate_metric_name("").is_err());
+    /// assert!(NameValidation::Legacy.validate_metric_name("my.metric").is_err());
+    /// ```
+    pub fn validate_metric_name(self, name: &str) -> Result<(), Error> {
+        match self {
+            NameValidation::Legacy => validate_metric_name(name),
+            NameValidation::Utf8 if name.is_empty() => Err(Error::InvalidUtf8Name {
+                kind: "metric",
+                name: String::new(),
+                reason: "names may not be empty",
+            }),
+            NameValidation::Utf8 => Ok(()),
+        }
+    }
+
+    /// Checks a label name under this scheme.
+    ///
+    /// ```
+    /// use hotmetrics_core::NameValidation;
+    /// assert!(NameValidation::Utf8.validate_label_name("http.method").is_ok());
+    /// assert!(NameValidation::Utf8.validate_label_name("__meta").is_err());
+    /// // `_` once escaped.
+    /// assert!(NameValidation::Utf8.validate_label_name("_.x").is_err());
+    /// ```
+    pub fn validate_label_name(self, name: &str) -> Result<(), Error> {
+        if self == NameValidation::Legacy {
+            return validate_label_name(name);
+        }
+        let reason = if name.is_empty() {
+            "names may not be empty"
+        } else if name.starts_with("__") {
+            "names starting with \"__\" are reserved for Prometheus' own labels"
+        } else if escaped_label(name).starts_with("__") {
+            "escaped with underscores (for scrapes without UTF-8 support) it would \
+             start with \"__\", reserved for Prometheus' own labels"
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidUtf8Name {
+            kind: "label",
+            name: name.to_owned(),
+            reason,
+        })
+    }
+
+    pub(crate) fn is_metric_name(self, name: &str) -> bool {
+        self.validate_metric_name(name).is_ok()
+    }
+
+    pub(crate) fn is_label_name(self, name: &str) -> bool {
+        self.validate_label_name(name).is_ok()
+    }
+}
+
+/// `name` as a scrape with the default escaping (underscores) reads it.
+pub(crate) fn escaped_metric(name: &str) -> String {
+    let mut s = String::new();
+    Escaping::default().metric_name(name, &mut s).to_owned()
+}
+
+/// A label name as a scrape with the default escaping reads it.
+fn escaped_label(name: &str) -> String {
+    let mut s = String::new();
+    Escaping::default().label_name(name, &mut s).to_owned()
+}
 
 /// Whether `name` matches `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub(crate) fn is_metric_name(name: &str) -> bool {
@@ -71,18 +180,24 @@ impl Origin {
 /// `name` is the family's full name (a state set reserves it), `given` the
 /// name its registrant typed (for messages).
 pub(crate) fn validate_label_names<'a>(
+    validation: NameValidation,
     metric_type: MetricType,
     name: &str,
     given: &str,
     names: impl IntoIterator<Item = (&'a str, Origin)>,
 ) -> Result<(), Error> {
     let mut seen: Vec<(&str, Origin)> = Vec::new();
+    // UTF-8 names as a scrape with the default escaping reads them.
+    let mut escaped: Vec<String> = Vec::new();
+    let utf8 = validation == NameValidation::Utf8;
     for (label, origin) in names {
-        validate_label_name(label)?;
+        validation.validate_label_name(label)?;
         let reserved = match (metric_type, label) {
             (MetricType::Histogram, "le") => Some("histograms use it for bucket bounds"),
             (MetricType::Summary, "quantile") => Some("summaries use it for quantiles"),
-            (MetricType::StateSet, n) if n == name => {
+            (MetricType::StateSet, n)
+                if n == name || (utf8 && escaped_label(n) == escaped_label(name)) =>
+            {
                 Some("a state set uses its own name as the state label")
             }
             _ => None,
@@ -100,6 +215,17 @@ pub(crate) fn validate_label_names<'a>(
                 first: first.describe(),
                 second: origin.describe(),
             });
+        }
+        if utf8 {
+            let e = escaped_label(label);
+            if let Some(i) = escaped.iter().position(|x| *x == e) {
+                return Err(Error::EscapedNameClash {
+                    name: label.to_owned(),
+                    existing: seen[i].0.to_owned(),
+                    escaped: e,
+                });
+            }
+            escaped.push(e);
         }
         seen.push((label, origin));
     }
@@ -261,17 +387,20 @@ mod tests {
                 .map(|n| (*n, Origin::Label))
                 .collect::<Vec<_>>()
         };
+        let legacy = NameValidation::Legacy;
         let h = |names: &[&'static str]| {
-            validate_label_names(MetricType::Histogram, "h", "h", labels(names))
+            validate_label_names(legacy, MetricType::Histogram, "h", "h", labels(names))
         };
         assert!(matches!(h(&["le"]), Err(Error::ReservedLabelName { .. })));
-        assert!(validate_label_names(MetricType::Counter, "c", "c", labels(&["le"])).is_ok());
+        assert!(
+            validate_label_names(legacy, MetricType::Counter, "c", "c", labels(&["le"])).is_ok()
+        );
         assert!(matches!(
-            validate_label_names(MetricType::Summary, "s", "s", labels(&["quantile"])),
+            validate_label_names(legacy, MetricType::Summary, "s", "s", labels(&["quantile"])),
             Err(Error::ReservedLabelName { .. })
         ));
         assert!(matches!(
-            validate_label_names(MetricType::StateSet, "s", "s", labels(&["s"])),
+            validate_label_names(legacy, MetricType::StateSet, "s", "s", labels(&["s"])),
             Err(Error::ReservedLabelName { .. })
         ));
         assert_eq!(

@@ -74,6 +74,8 @@ mod encode;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod escaping;
+#[cfg(not(loom))]
 mod family;
 #[cfg(not(loom))]
 mod handle;
@@ -106,9 +108,10 @@ pub use {
     collector::{Collector, Described},
     encode::{Encoder, MetricSource},
     error::Error,
+    escaping::{Escaping, is_legacy_label_name, is_legacy_metric_name},
     family::{DEFAULT_MAX_SERIES, Family},
     handle::Handle,
-    labels::{validate_label_name, validate_metric_name},
+    labels::{NameValidation, validate_label_name, validate_metric_name},
     metric::{
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
         HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, StateSet, States,

@@ -4,9 +4,7 @@ use crate::collector::Collector;
 use crate::encode::MetricSource;
 use crate::error::Error;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
-use crate::labels::{
-    Origin, is_label_name, is_metric_name, validate_label_names, validate_metric_name,
-};
+use crate::labels::{NameValidation, Origin, escaped_metric, is_label_name, validate_label_names};
 use crate::metric::{
     Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Info, Metric, Scratch, StateSet,
     States,
@@ -87,6 +85,7 @@ pub struct Registry(Arc<RegistryInner>);
 
 struct RegistryInner {
     prefix: Option<String>,
+    validation: NameValidation,
     const_labels: Vec<(Box<str>, Box<str>)>,
     state: RwLock<State>,
     scratch: Mutex<Scratch>,
@@ -96,8 +95,10 @@ struct RegistryInner {
 struct State {
     families: BTreeMap<Box<str>, Arc<dyn Collect>>,
     collectors: Vec<CollectorEntry>,
-    /// Every sample name in use -> the family that uses it.
-    claimed: HashMap<String, Arc<Claim>>,
+    /// Every sample name in use, as a scrape with the default escaping
+    /// reads it (legacy names are their own escape) -> the sample name
+    /// and the family that uses it.
+    claimed: HashMap<String, (String, Arc<Claim>)>,
     next_collector: u64,
 }
 
@@ -127,6 +128,7 @@ pub struct CollectorId(u64);
 pub struct RegistryBuilder {
     prefix: Option<String>,
     const_labels: Vec<(String, String)>,
+    validation: NameValidation,
 }
 
 impl RegistryBuilder {
@@ -145,12 +147,22 @@ impl RegistryBuilder {
         self
     }
 
+    /// Which metric and label names the registry accepts:
+    /// [`NameValidation::Legacy`] (the default) or Prometheus 3's UTF-8
+    /// names, [`NameValidation::Utf8`], whose names the encoders quote or
+    /// escape as each scrape asks ([`Escaping`](crate::Escaping)).
+    pub fn name_validation(mut self, validation: NameValidation) -> Self {
+        self.validation = validation;
+        self
+    }
+
     /// Validates the prefix and label names.
     pub fn build(self) -> Result<Registry, Error> {
         if let Some(p) = &self.prefix {
-            validate_metric_name(p)?;
+            self.validation.validate_metric_name(p)?;
         }
         validate_label_names(
+            self.validation,
             MetricType::Gauge,
             "",
             "",
@@ -160,6 +172,7 @@ impl RegistryBuilder {
         )?;
         Ok(Registry(Arc::new(RegistryInner {
             prefix: self.prefix,
+            validation: self.validation,
             const_labels: boxed_pairs(self.const_labels),
             state: RwLock::new(State::default()),
             scratch: Mutex::new(Scratch::default()),
@@ -252,7 +265,8 @@ impl Registry {
     ) -> Result<Family<M>, Error> {
         let opts = opts.into();
         let given = opts.name.as_str();
-        validate_metric_name(given)?;
+        let validation = self.0.validation;
+        validation.validate_metric_name(given)?;
         let mut name = self.full_name(given);
         // `jobs_total` is the counter `jobs`, `build_info` the info `build`:
         // exporters add the suffix where the format wants it.
@@ -262,11 +276,15 @@ impl Registry {
         {
             name.truncate(base.len());
         }
-        validate_metric_name(&name)?;
-        if M::TYPE == MetricType::StateSet && !is_label_name(&name) {
+        validation.validate_metric_name(&name)?;
+        if M::TYPE == MetricType::StateSet && !validation.is_label_name(&name) {
+            let rule = match validation {
+                NameValidation::Legacy => "[a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\"",
+                NameValidation::Utf8 => "not starting with \"__\", as it is or escaped",
+            };
             return Err(Error::InvalidStates(format!(
                 "{given:?}: a state set's name is also its state label, so it must be a \
-                 valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\")"
+                 valid label name ({rule})"
             )));
         }
         if let Some(unit) = &opts.unit {
@@ -292,6 +310,7 @@ impl Registry {
             }
         }
         validate_label_names(
+            validation,
             M::TYPE,
             &name,
             given,
@@ -323,6 +342,7 @@ impl Registry {
                 const_labels: const_labels.into(),
                 label_names: label_names.iter().map(|n| Box::<str>::from(*n)).collect(),
                 max_series: opts.max_series,
+                validation,
             },
             config,
         );
@@ -475,7 +495,7 @@ impl Registry {
             })
             .collect();
         for c in &claims {
-            validate_metric_name(&c.family)?;
+            self.0.validation.validate_metric_name(&c.family)?;
         }
         let mut state = self.state_mut();
         let mut claimed: Vec<String> = Vec::new();
@@ -569,6 +589,7 @@ impl Registry {
         }
         let mut wrapped = Scoped {
             inner: visitor,
+            validation: self.0.validation,
             prefix: None,
             consts: &self.0.const_labels,
             name: &mut scratch.name,
@@ -590,12 +611,23 @@ impl Registry {
 }
 
 /// Claims every sample name of a new family, or refuses it naming the
-/// family that holds one of them.
+/// family that holds one of them. Names are compared as a scrape with the
+/// default escaping reads them, so in a UTF-8 registry `a.b` and `a_b`
+/// clash; legacy names are their own escape.
 fn claim_samples(state: &mut State, samples: &[String], claim: Claim) -> Result<(), Error> {
-    if let Some((sample, owner)) = samples
+    let keys: Vec<String> = samples.iter().map(|s| escaped_metric(s)).collect();
+    if let Some((sample, key, (owned, owner))) = samples
         .iter()
-        .find_map(|s| state.claimed.get(s).map(|owner| (s, owner)))
+        .zip(&keys)
+        .find_map(|(s, k)| state.claimed.get(k).map(|owner| (s, k, owner)))
     {
+        if owned != sample {
+            return Err(Error::EscapedNameClash {
+                name: claim.given,
+                existing: owner.given.clone(),
+                escaped: key.clone(),
+            });
+        }
         return Err(Error::AlreadyRegistered {
             name: claim.given,
             metric_type: claim.metric_type,
@@ -605,14 +637,14 @@ fn claim_samples(state: &mut State, samples: &[String], claim: Claim) -> Result<
         });
     }
     let claim = Arc::new(claim);
-    for s in samples {
-        state.claimed.insert(s.clone(), Arc::clone(&claim));
+    for (s, key) in samples.iter().zip(keys) {
+        state.claimed.insert(key, (s.clone(), Arc::clone(&claim)));
     }
     Ok(())
 }
 
 fn release(state: &mut State, family: &str) {
-    state.claimed.retain(|_, owner| owner.family != family);
+    state.claimed.retain(|_, (_, owner)| owner.family != family);
 }
 
 /// Applies the registry's prefix (unless the collector opted out) and
@@ -622,6 +654,7 @@ fn release(state: &mut State, family: &str) {
 /// checked at every scrape.
 struct Scoped<'a> {
     inner: &'a mut dyn MetricVisitor,
+    validation: NameValidation,
     prefix: Option<&'a str>,
     consts: &'a [(Box<str>, Box<str>)],
     name: &'a mut String,
@@ -659,8 +692,9 @@ impl MetricVisitor for Scoped<'_> {
                     .is_some_and(|rest| rest.ends_with('_'))
         });
         // A state set's name doubles as the label carrying its states.
-        let stateset_ok = family.metric_type != MetricType::StateSet || is_label_name(self.name);
-        self.skipping = !is_metric_name(self.name) || !unit_ok || !stateset_ok;
+        let stateset_ok =
+            family.metric_type != MetricType::StateSet || self.validation.is_label_name(self.name);
+        self.skipping = !self.validation.is_metric_name(self.name) || !unit_ok || !stateset_ok;
         if !self.skipping {
             self.inner.begin_family(&FamilyDesc {
                 name: self.name,
@@ -671,7 +705,7 @@ impl MetricVisitor for Scoped<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         let mut names_ok = true;
-        labels.for_each(&mut |n, _| names_ok &= is_label_name(n));
+        labels.for_each(&mut |n, _| names_ok &= self.validation.is_label_name(n));
         if self.skipping || !names_ok {
             return;
         }

@@ -44,7 +44,12 @@ pub fn registry() -> Registry {
 /// `inner` seen through a registry that rewrites every creation time
 /// (counters', histograms', summaries') to [`CREATED`].
 pub fn pinned(inner: Registry) -> Registry {
-    let outer = Registry::new();
+    pinned_in(Registry::new(), inner)
+}
+
+/// [`pinned`], seen through `outer` (a UTF-8 registry for a UTF-8 `inner`,
+/// whose names a legacy one would drop).
+pub fn pinned_in(outer: Registry, inner: Registry) -> Registry {
     outer
         .register_collector(PinnedCreated { inner })
         .expect("the pinned view registers");

@@ -36,6 +36,7 @@ pub mod proto;
 pub mod protoc_text;
 pub mod random;
 pub mod tools;
+pub mod utf8;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

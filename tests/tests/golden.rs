@@ -110,3 +110,31 @@ fn repeated_scrapes_are_identical() {
     );
     assert_eq!(fixture::encode_protobuf(&r), fixture::encode_protobuf(&r));
 }
+
+/// The UTF-8 registry (`hotmetrics_tests::utf8`) in every format and
+/// escaping scheme: `utf8.<scheme>.prom`, `.om.txt`, `.pb`. Legacy names
+/// in it are written the same in every scheme.
+#[test]
+fn utf8_names_in_every_escaping_scheme() {
+    use hotmetrics::Escaping;
+    use hotmetrics_tests::utf8 as fixture;
+    let r = fixture::registry();
+    for escaping in Escaping::ALL {
+        let name = escaping.param();
+        check(
+            &format!("utf8.{name}.prom"),
+            &fixture::encode_text(&r, escaping),
+            utf8,
+        );
+        check(
+            &format!("utf8.{name}.om.txt"),
+            &fixture::encode_openmetrics(&r, escaping),
+            utf8,
+        );
+        check(
+            &format!("utf8.{name}.pb"),
+            &fixture::encode_protobuf(&r, escaping),
+            decoded,
+        );
+    }
+}

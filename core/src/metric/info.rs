@@ -1,7 +1,7 @@
 use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
 use crate::family::Desc;
-use crate::labels::{Origin, validate_label_name};
+use crate::labels::{NameValidation, Origin, validate_label_names};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -13,6 +13,8 @@ struct InfoCell {
     family: Box<str>,
     /// The label names every series of the family already carries.
     taken: Box<[(Box<str>, Origin)]>,
+    /// The registry's name validation.
+    validation: NameValidation,
     /// The information; replaced whole by `set`, cloned out by scrapes.
     labels: RwLock<Pairs>,
 }
@@ -51,29 +53,19 @@ impl Info {
     /// once, none that the series already carries (constant labels, the
     /// family's label names). On an error nothing changes.
     pub fn set(&self, labels: &[(&str, &str)]) -> Result<(), Error> {
-        for (i, (name, _)) in labels.iter().enumerate() {
-            validate_label_name(name)?;
-            let first = self
-                .0
+        // Syntax, duplicates (with the labels the series carries too),
+        // and in a UTF-8 registry names that clash once escaped.
+        validate_label_names(
+            self.0.validation,
+            MetricType::Info,
+            &self.0.family,
+            &self.0.family,
+            self.0
                 .taken
                 .iter()
-                .find(|(n, _)| &**n == *name)
-                .map(|&(_, origin)| origin)
-                .or_else(|| {
-                    labels[..i]
-                        .iter()
-                        .any(|(n, _)| n == name)
-                        .then_some(Origin::Info)
-                });
-            if let Some(first) = first {
-                return Err(Error::DuplicateLabelName {
-                    family: self.0.family.to_string(),
-                    label: (*name).to_owned(),
-                    first: first.describe(),
-                    second: Origin::Info.describe(),
-                });
-            }
-        }
+                .map(|(n, origin)| (&**n, *origin))
+                .chain(labels.iter().map(|(n, _)| (*n, Origin::Info))),
+        )?;
         let pairs: Pairs = labels
             .iter()
             .map(|&(n, v)| (Box::from(n), Box::from(v)))
@@ -112,6 +104,7 @@ impl Sealed for Info {
                 .label_origins()
                 .map(|(n, origin)| (Box::from(n), origin))
                 .collect(),
+            validation: desc.validation,
             labels: RwLock::new(Arc::new([])),
         })))
     }

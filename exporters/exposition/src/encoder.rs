@@ -1,7 +1,7 @@
 //! One encoder over every compiled-in format.
 
 use bytes::BytesMut;
-use hotmetrics_core::{Encoder, MetricSource};
+use hotmetrics_core::{Encoder, Escaping, MetricSource};
 
 use crate::{Format, Negotiated, negotiate};
 
@@ -50,22 +50,43 @@ impl ScrapeEncoder {
     }
 
     /// The encoder of `format`, through the format seam every server and
-    /// client uses.
+    /// client uses, escaping names with the default scheme
+    /// ([`Escaping::Underscores`]).
     pub fn encoder(&mut self, format: Format) -> &mut dyn Encoder {
+        self.escaping_encoder(format, Escaping::default())
+    }
+
+    /// The encoder of `format`, set to write names as `escaping` says.
+    // With no format compiled in, `Format` is uninhabited.
+    #[cfg_attr(
+        not(any(feature = "text", feature = "openmetrics", feature = "protobuf")),
+        allow(unused_variables)
+    )]
+    fn escaping_encoder(&mut self, format: Format, escaping: Escaping) -> &mut dyn Encoder {
         match format {
             #[cfg(feature = "text")]
-            Format::Text => &mut self.text,
+            Format::Text => {
+                self.text.set_escaping(escaping);
+                &mut self.text
+            }
             #[cfg(feature = "openmetrics")]
-            Format::OpenMetrics => &mut self.openmetrics,
+            Format::OpenMetrics => {
+                self.openmetrics.set_escaping(escaping);
+                &mut self.openmetrics
+            }
             #[cfg(feature = "protobuf")]
-            Format::Protobuf => &mut self.protobuf,
+            Format::Protobuf => {
+                self.protobuf.set_escaping(escaping);
+                &mut self.protobuf
+            }
         }
     }
 
     /// Appends the exposition of `source` (a
     /// [`Registry`](hotmetrics_core::Registry)) in `format` to `out` (clear
-    /// `out` first to reuse it for a new scrape); returns the number of
-    /// series written.
+    /// `out` first to reuse it for a new scrape), names that are not
+    /// legacy-valid escaped with underscores (as for a scrape that names
+    /// no scheme); returns the number of series written.
     // With no format compiled in, `Format` is uninhabited.
     #[cfg_attr(
         not(any(feature = "text", feature = "openmetrics", feature = "protobuf")),
@@ -77,12 +98,28 @@ impl ScrapeEncoder {
         source: &dyn MetricSource,
         out: &mut BytesMut,
     ) -> usize {
-        self.encoder(format).encode(source, out)
+        self.encode_escaped(format, Escaping::default(), source, out)
     }
 
-    /// What an HTTP handler needs in one call: [`negotiate`] a format from
-    /// the `Accept` header, append the source's exposition in it to
-    /// `out`, and return the choice, whose
+    /// [`encode`](Self::encode), with names that are not legacy-valid
+    /// written as `escaping` says ([`Negotiated::escaping`]).
+    #[cfg_attr(
+        not(any(feature = "text", feature = "openmetrics", feature = "protobuf")),
+        allow(unreachable_code, unused_variables)
+    )]
+    pub fn encode_escaped(
+        &mut self,
+        format: Format,
+        escaping: Escaping,
+        source: &dyn MetricSource,
+        out: &mut BytesMut,
+    ) -> usize {
+        self.escaping_encoder(format, escaping).encode(source, out)
+    }
+
+    /// What an HTTP handler needs in one call: [`negotiate`] a format and
+    /// an escaping scheme from the `Accept` header, append the source's
+    /// exposition in them to `out`, and return the choice, whose
     /// [`content_type`](Negotiated::content_type) goes in the
     /// `Content-Type` header. `None`, with nothing written, only when no
     /// format is compiled in.
@@ -127,7 +164,7 @@ impl ScrapeEncoder {
         out: &mut BytesMut,
     ) -> Option<Negotiated> {
         let chosen = negotiate(accept)?;
-        self.encode(chosen.format(), source, out);
+        self.encode_escaped(chosen.format(), chosen.escaping(), source, out);
         Some(chosen)
     }
 }

@@ -1,17 +1,37 @@
 //! Choosing a format from the `Accept` header of a scrape.
 
+use hotmetrics_core::Escaping;
+
 use crate::Format;
 #[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
 use crate::accept::{MediaRange, media_ranges};
 #[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
 use crate::weighted::Quality;
 
-/// The outcome of [`negotiate`]: the format to encode in and whether the
-/// client asked for it.
+/// The outcome of [`negotiate`]: the format to encode in, how to write
+/// names that are not legacy-valid, and whether the client asked for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Negotiated {
     format: Format,
     acceptable: bool,
+    escaping: Escaping,
+    /// Whether the deciding range named the escaping scheme.
+    escaping_asked: bool,
+    /// Whether the deciding range asked for text `version=1.0.0`.
+    text_1_0_0: bool,
+}
+
+/// `$base` with `; escaping=<scheme>` appended, for each scheme.
+#[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
+macro_rules! with_escaping {
+    ($base:literal, $escaping:expr) => {
+        match $escaping {
+            Escaping::AllowUtf8 => concat!($base, "; escaping=allow-utf-8"),
+            Escaping::Underscores => concat!($base, "; escaping=underscores"),
+            Escaping::Dots => concat!($base, "; escaping=dots"),
+            Escaping::Values => concat!($base, "; escaping=values"),
+        }
+    };
 }
 
 impl Negotiated {
@@ -20,9 +40,50 @@ impl Negotiated {
         self.format
     }
 
-    /// The `Content-Type` header to send with the body.
+    /// How names that are not legacy-valid are to be written: the scheme
+    /// the header's `escaping` parameter named, else
+    /// [`Escaping::Underscores`] (prometheus/common's default). Names of a
+    /// legacy registry are written the same in every scheme.
+    pub fn escaping(self) -> Escaping {
+        self.escaping
+    }
+
+    /// The `Content-Type` header to send with the body: the format's
+    /// (`text/plain; version=0.0.4; charset=utf-8`, ...), with
+    /// `version=1.0.0` when text 1.0.0 was asked for, and with
+    /// `; escaping=<scheme>` appended, as prometheus/common writes it, when
+    /// the header named a scheme or asked for text 1.0.0. A request that
+    /// knows nothing of escaping (Prometheus 2) gets the Content-Type it
+    /// always got; prometheus/common would append `; escaping=underscores`
+    /// there, which changes nothing in the body.
+    #[cfg_attr(
+        not(any(feature = "text", feature = "openmetrics", feature = "protobuf")),
+        allow(unreachable_code)
+    )]
     pub fn content_type(self) -> &'static str {
-        self.format.content_type()
+        if !self.escaping_asked && !self.text_1_0_0 {
+            return self.format.content_type();
+        }
+        match self.format {
+            #[cfg(feature = "text")]
+            Format::Text if self.text_1_0_0 => {
+                with_escaping!("text/plain; version=1.0.0; charset=utf-8", self.escaping)
+            }
+            #[cfg(feature = "text")]
+            Format::Text => {
+                with_escaping!("text/plain; version=0.0.4; charset=utf-8", self.escaping)
+            }
+            #[cfg(feature = "openmetrics")]
+            Format::OpenMetrics => with_escaping!(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                self.escaping
+            ),
+            #[cfg(feature = "protobuf")]
+            Format::Protobuf => with_escaping!(
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+                self.escaping
+            ),
+        }
     }
 
     /// `false` when the header named only formats this build cannot serve
@@ -50,10 +111,10 @@ impl Negotiated {
 /// - Each media range is matched against each compiled-in format:
 ///   - `text/plain` with `version=0.0.4`, no version, or `version=1.0.0`
 ///     (Prometheus 3's UTF-8 text) → `Format::Text`. Text 1.0.0 differs
-///     from 0.0.4 only in allowing quoted UTF-8 names; hotmetrics only
-///     accepts legacy names, so a 0.0.4 body is a valid 1.0.0 body. The
-///     `Content-Type` sent is still 0.0.4's, which is what the bytes are,
-///     and which Prometheus 3 accepts.
+///     from 0.0.4 only in allowing quoted UTF-8 names; one writer writes
+///     both, and the `Content-Type` says `version=1.0.0` when the deciding
+///     range asked for it. (prometheus/common serves only 0.0.4, with
+///     quoted names when `escaping=allow-utf-8` is asked of it; so do we.)
 ///   - `application/openmetrics-text` with `version=1.0.0`, `0.0.1` or no
 ///     version → `Format::OpenMetrics`. We always write (and label) 1.0.0,
 ///     where the Go reference labels 0.0.1 for the last two: 0.0.1 is
@@ -66,10 +127,16 @@ impl Negotiated {
 ///     `*/*` → every format, in the order of [`Format::available`].
 ///   - Any other version (`application/openmetrics-text;version=2.0.0`)
 ///     or media type matches nothing.
-///   - `escaping=allow-utf-8|underscores|dots|values` is accepted and
-///     ignored, as is an unknown escaping (the Go reference ignores it
-///     too): our names are legacy-valid, so every escaping scheme gives
-///     the same bytes. `charset` and other parameters are ignored.
+///   - `escaping=allow-utf-8|underscores|dots|values` on the range that
+///     decides the chosen format's weight sets [`Negotiated::escaping`].
+///     A deciding range without one (`*/*`) takes the scheme of the range
+///     read last before it by the Go reference, which reads them by
+///     decreasing `q`: the lowest-weighted among those weighted higher (or
+///     as high and earlier) that name one. Without any, or with an unknown
+///     value (ignored, as the Go reference ignores it), names are escaped
+///     with underscores. It only matters
+///     for a UTF-8 registry's names: legacy names are the same in every
+///     scheme. `charset` and other parameters are ignored.
 /// - A format's weight comes from the most specific ranges that match it
 ///   (exact type > `type/*` > `*/*`), the highest `q` among those. So
 ///   `text/plain;q=0, */*` refuses text but accepts everything else, and
@@ -96,6 +163,7 @@ impl Negotiated {
 ///
 /// ```
 /// # #[cfg(all(feature = "text", feature = "openmetrics"))] {
+/// use hotmetrics_core::Escaping;
 /// use hotmetrics_exposition::{Format, negotiate};
 ///
 /// // What Prometheus 2.42 sends.
@@ -107,6 +175,19 @@ impl Negotiated {
 /// assert_eq!(
 ///     chosen.content_type(),
 ///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+/// );
+/// assert_eq!(chosen.escaping(), Escaping::Underscores);
+///
+/// // Prometheus 3 asks for UTF-8 names.
+/// let prometheus3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+///     application/openmetrics-text;version=0.0.1;q=0.5,\
+///     text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+///     text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+/// let chosen = negotiate(Some(prometheus3)).unwrap();
+/// assert_eq!(chosen.escaping(), Escaping::AllowUtf8);
+/// assert_eq!(
+///     chosen.content_type(),
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
 /// );
 ///
 /// // curl, a browser, or no header at all: text.
@@ -168,6 +249,9 @@ fn choose(accept: &[u8]) -> Negotiated {
                 specificity,
                 q: range.q(),
                 index,
+                escaping: range_escaping(&range),
+                text_1_0_0: range.is("text", "plain")
+                    && range.param("version").is_some_and(|v| v.is("1.0.0")),
             };
             match slot {
                 Some(d) if (d.specificity, d.q) >= (specificity, candidate.q) => {}
@@ -175,11 +259,15 @@ fn choose(accept: &[u8]) -> Negotiated {
             }
         }
     }
+    let fallback = |format, acceptable| Negotiated {
+        format,
+        acceptable,
+        escaping: Escaping::default(),
+        escaping_asked: false,
+        text_1_0_0: false,
+    };
     if !any_range {
-        return Negotiated {
-            format: first,
-            acceptable: true,
-        };
+        return fallback(first, true);
     }
 
     let best = deciding
@@ -194,25 +282,50 @@ fn choose(accept: &[u8]) -> Negotiated {
                 std::cmp::Reverse(d.index),
                 std::cmp::Reverse(preference),
             );
-            (d.q > 0).then_some((key, format))
+            (d.q > 0).then_some((key, (format, d)))
         })
         .max_by_key(|&(key, _)| key);
     match best {
-        Some((_, format)) => Negotiated {
-            format,
-            acceptable: true,
-        },
+        Some((_, (format, d))) => {
+            let escaping = d.escaping.or_else(|| carried_escaping(accept, &d));
+            Negotiated {
+                format,
+                acceptable: true,
+                escaping: escaping.unwrap_or_default(),
+                escaping_asked: escaping.is_some(),
+                text_1_0_0: d.text_1_0_0,
+            }
+        }
         None => {
             let refused = |i: usize| deciding.get(i).copied().flatten().is_some_and(|d| d.q == 0);
             let format = (0..available.len())
                 .find(|&i| !refused(i))
                 .map_or(first, |i| available[i]);
-            Negotiated {
-                format,
-                acceptable: false,
-            }
+            fallback(format, false)
         }
     }
+}
+
+/// The scheme a deciding range without one of its own gets in
+/// prometheus/common's `NegotiateAccept`, which reads the ranges by
+/// decreasing weight and keeps the last `escaping` it saw before the match:
+/// so `*/*` after `...;escaping=allow-utf-8;q=0.6` is asked for UTF-8.
+#[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
+fn carried_escaping(accept: &[u8], deciding: &Deciding) -> Option<Escaping> {
+    media_ranges(accept)
+        .enumerate()
+        .filter(|(i, r)| r.q() > deciding.q || (r.q() == deciding.q && *i < deciding.index))
+        .filter_map(|(i, r)| Some(((std::cmp::Reverse(r.q()), i), range_escaping(&r)?)))
+        .max_by_key(|&(order, _)| order)
+        .map(|(_, escaping)| escaping)
+}
+
+/// The scheme a range's `escaping` parameter names, if a known one.
+#[cfg(any(feature = "text", feature = "openmetrics", feature = "protobuf"))]
+fn range_escaping(range: &MediaRange<'_>) -> Option<Escaping> {
+    range
+        .param("escaping")
+        .and_then(|v| Escaping::ALL.into_iter().find(|e| v.is(e.param())))
 }
 
 /// The range that sets a format's weight.
@@ -223,6 +336,10 @@ struct Deciding {
     q: Quality,
     /// Position among the header's well-formed ranges.
     index: usize,
+    /// The range's `escaping`, if it names a known scheme.
+    escaping: Option<Escaping>,
+    /// Whether the range says `version=1.0.0`.
+    text_1_0_0: bool,
 }
 
 /// How specifically a range names a format.

@@ -3,6 +3,7 @@
 //! Expectations are written as "the first compiled-in of these formats";
 //! run with `--no-default-features --features ...` in every combination.
 
+use hotmetrics_core::Escaping;
 use hotmetrics_exposition::{Format, Negotiated, negotiate, negotiate_bytes};
 
 /// A format by name, compiled in or not.
@@ -52,7 +53,11 @@ fn check_refusing(header: Option<&str>, wanted: &[F], refused: &[F]) {
         return;
     }
     let got = got.unwrap();
-    assert_eq!(got.content_type(), got.format().content_type());
+    let media_type = |ct: &'static str| ct.split(';').next().unwrap_or_default();
+    assert_eq!(
+        media_type(got.content_type()),
+        media_type(got.format().content_type())
+    );
     assert!(Format::available().contains(&got.format()));
     let want = match wanted.iter().find_map(|&f| compiled(f)) {
         Some(format) => (format, true),
@@ -89,6 +94,15 @@ const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=
     application/openmetrics-text;version=0.0.1;q=0.5,\
     text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
     text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+/// Prometheus 3's `DefaultProtoFirstScrapeProtocols` (prometheus/prometheus
+/// `config/config.go`, `acceptHeader` in `scrape/scrape.go`): protobuf is
+/// asked for without an escaping parameter.
+const PROMETHEUS_3_PROTO_FIRST: &str = "application/vnd.google.protobuf;\
+    proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,\
+    application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+    application/openmetrics-text;version=0.0.1;q=0.4,\
+    text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,\
+    text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
 const PROTOBUF: &str =
     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
 
@@ -98,6 +112,39 @@ fn what_prometheus_sends() {
     check(PROMETHEUS_2_42, &[Om, Text, Pb]);
     check(PROMETHEUS_2_42_NATIVE, &[Pb, Om, Text]);
     check(PROMETHEUS_3, &[Om, Text, Pb]);
+    check(PROMETHEUS_3_PROTO_FIRST, &[Pb, Om, Text]);
+}
+
+/// The escaping each Prometheus gets, and the Content-Type saying it.
+#[test]
+fn escaping_prometheus_asks_for() {
+    if !any_compiled() {
+        return;
+    }
+    let chosen = |h| negotiate(h).unwrap();
+    // Prometheus 2 and no header: underscores, today's Content-Type.
+    for header in [Some(PROMETHEUS_2_42), None, Some("*/*")] {
+        assert_eq!(chosen(header).escaping(), Escaping::Underscores);
+        assert_eq!(
+            chosen(header).content_type(),
+            chosen(header).format().content_type()
+        );
+    }
+    // Prometheus 3 asks for UTF-8 in both text formats...
+    assert_eq!(chosen(Some(PROMETHEUS_3)).escaping(), Escaping::AllowUtf8);
+    #[cfg(feature = "openmetrics")]
+    assert_eq!(
+        chosen(Some(PROMETHEUS_3)).content_type(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+    );
+    // ...but not of protobuf, which prometheus/common then escapes with
+    // underscores.
+    #[cfg(feature = "protobuf")]
+    {
+        let pb = chosen(Some(PROMETHEUS_3_PROTO_FIRST));
+        assert_eq!(pb.escaping(), Escaping::Underscores);
+        assert_eq!(pb.content_type(), Format::Protobuf.content_type());
+    }
 }
 
 #[test]
@@ -117,6 +164,72 @@ fn exact_content_types_for_prometheus() {
     #[cfg(all(feature = "text", not(feature = "openmetrics")))]
     assert_eq!(
         negotiate(Some(PROMETHEUS_3)).unwrap().content_type(),
+        "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+    );
+}
+
+/// What prometheus/common's `NegotiateAccept` answers text with: the
+/// escaping asked for (allow-utf-8 of text 0.0.4 too), appended as
+/// `Format.WithEscapingScheme` writes it.
+#[test]
+#[cfg(feature = "text")]
+fn text_content_types_carry_the_escaping() {
+    for (header, escaping, content_type) in [
+        (
+            "text/plain;version=1.0.0;escaping=allow-utf-8",
+            Escaping::AllowUtf8,
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ),
+        (
+            "text/plain;version=1.0.0",
+            Escaping::Underscores,
+            "text/plain; version=1.0.0; charset=utf-8; escaping=underscores",
+        ),
+        (
+            "text/plain;version=0.0.4;escaping=allow-utf-8",
+            Escaping::AllowUtf8,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
+        ),
+        (
+            "text/plain;escaping=dots",
+            Escaping::Dots,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=dots",
+        ),
+        (
+            "text/plain;version=1.0.0;escaping=values",
+            Escaping::Values,
+            "text/plain; version=1.0.0; charset=utf-8; escaping=values",
+        ),
+        (
+            "text/plain;version=0.0.4",
+            Escaping::Underscores,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        // An unknown scheme is ignored, as prometheus/common ignores it.
+        (
+            "text/plain;version=0.0.4;escaping=bogus",
+            Escaping::Underscores,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+    ] {
+        let chosen = negotiate(Some(header)).unwrap();
+        assert_eq!(chosen.format(), Format::Text, "{header}");
+        assert_eq!(chosen.escaping(), escaping, "{header}");
+        assert_eq!(chosen.content_type(), content_type, "{header}");
+    }
+    // The range that decides text's weight decides its escaping.
+    let chosen = negotiate(Some(
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3",
+    ))
+    .unwrap();
+    assert_eq!(chosen.escaping(), Escaping::AllowUtf8);
+    let chosen = negotiate(Some(
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.4",
+    ))
+    .unwrap();
+    assert_eq!(chosen.escaping(), Escaping::Underscores);
+    assert_eq!(
+        chosen.content_type(),
         "text/plain; version=0.0.4; charset=utf-8"
     );
 }
@@ -294,6 +407,22 @@ fn escaping_never_changes_the_choice() {
             &[Text],
         );
         check(&format!("{PROTOBUF};escaping={escaping}"), &[Pb]);
+        let named = Escaping::from_param(escaping);
+        for header in [
+            format!("application/openmetrics-text;version=1.0.0;escaping={escaping}"),
+            format!("text/plain;version=1.0.0;escaping={escaping}"),
+            format!("{PROTOBUF};escaping={escaping}"),
+        ] {
+            if let Some(chosen) = negotiate(Some(&header)).filter(|c| c.is_acceptable()) {
+                // `"dots"` (quoted) is the scheme `dots`.
+                let want = named.unwrap_or(if escaping == "\"dots\"" {
+                    Escaping::Dots
+                } else {
+                    Escaping::Underscores
+                });
+                assert_eq!(chosen.escaping(), want, "{header}");
+            }
+        }
     }
 }
 
@@ -412,4 +541,21 @@ fn an_overlong_accept_header_counts_as_absent() {
         negotiate(Some(&padded)).unwrap().format(),
         Format::OpenMetrics
     );
+}
+
+/// Every format's Content-Type with an escaping asked for is its own with
+/// `; escaping=<scheme>` appended.
+#[test]
+fn escaped_content_types_extend_the_formats_own() {
+    for &format in Format::available() {
+        for escaping in Escaping::ALL {
+            let header = format!("{};escaping={escaping}", format.content_type());
+            let chosen = negotiate(Some(&header)).unwrap();
+            assert_eq!(chosen.format(), format, "{header}");
+            assert_eq!(
+                chosen.content_type(),
+                format!("{}; escaping={escaping}", format.content_type())
+            );
+        }
+    }
 }

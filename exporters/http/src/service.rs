@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use hotmetrics_core::Registry;
-use hotmetrics_exposition::{Format, ScrapeEncoder, negotiate_bytes};
+use hotmetrics_exposition::{Negotiated, ScrapeEncoder, negotiate_bytes};
 use http::header::{
     ACCEPT, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
     HeaderMap, HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
@@ -397,10 +397,9 @@ impl Inner {
             );
         };
         let gzip = self.config.gzip && accepts_gzip(headers);
-        let format = chosen.format();
         let job = move || {
             let permit = permit;
-            permit.0.encode(format, gzip)
+            permit.0.encode(chosen, gzip)
         };
         let encoded = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => match runtime.spawn_blocking(job).await {
@@ -428,7 +427,8 @@ impl Inner {
 
     /// Encodes a scrape with pooled scratch space; runs on the blocking
     /// pool.
-    fn encode(&self, format: Format, gzip: bool) -> Encoded {
+    fn encode(&self, chosen: Negotiated, gzip: bool) -> Encoded {
+        let format = chosen.format();
         let mut scratch = self.lock_pool().pop().unwrap_or_else(Scratch::new);
         if let Some(m) = &self.self_metrics {
             m.scrape_started(format);
@@ -444,7 +444,7 @@ impl Inner {
         } = &mut scratch;
         body.clear();
         body.reserve(*body_alloc);
-        let series = encoder.encode(format, &self.registry, body);
+        let series = encoder.encode_escaped(format, chosen.escaping(), &self.registry, body);
         // The buffer starts at its allocation's start here, so this is the
         // allocation's size.
         *body_alloc = body.capacity();

@@ -42,6 +42,14 @@
 //! | info `x` | GAUGE `x_info`, value 1 |
 //! | state set `x` | GAUGE `x`, one metric per state labelled `x="<state>"` (after the series' labels), value 1 or 0 |
 //!
+//! Names that are not legacy-valid (a
+//! [`NameValidation::Utf8`](hotmetrics_core::NameValidation::Utf8)
+//! registry's) are written as they are under
+//! [`Escaping::AllowUtf8`] and
+//! escaped otherwise, underscores by default
+//! ([`set_escaping`](ProtobufEncoder::set_escaping)); the family name is
+//! escaped with its suffix (`my.jobs_total` → `my_jobs_total`).
+//!
 //! Every family carries `help` and `type` (proto2 presence), and `unit` when
 //! it has one. Label pairs come in declared order. Creation times become
 //! `google.protobuf.Timestamp`s (seconds rounded down, nanoseconds rounded
@@ -73,7 +81,7 @@ mod wire;
 
 use bytes::BytesMut;
 use hotmetrics_core::{
-    Encoder, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, SeriesValue,
+    Encoder, Escaping, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, SeriesValue,
 };
 
 use message::{
@@ -83,9 +91,7 @@ use message::{
 #[cfg(feature = "native-histograms")]
 #[cfg_attr(docsrs, doc(cfg(feature = "native-histograms")))]
 pub use native::{BucketSpan, NativeHistogram};
-use wire::{
-    Delimited, begin_delimited, end_delimited, put_bytes_field, put_len_prefix, put_varint_field,
-};
+use wire::{Delimited, begin_delimited, end_delimited, put_bytes_field, put_varint_field};
 
 /// The Content-Type of this format.
 pub const CONTENT_TYPE: &str = ProtobufEncoder::CONTENT_TYPE;
@@ -118,8 +124,14 @@ fn wire_type(t: MetricType) -> u64 {
 /// allocation-free.
 #[derive(Debug, Default)]
 pub struct ProtobufEncoder {
-    /// The current family's name as the registry gave it (no suffix): a
-    /// state set's extra label is named after it.
+    /// How names that are not legacy-valid are written.
+    escaping: Escaping,
+    /// Scratch for escaped names.
+    scratch: String,
+    /// The current family's name with its suffix, before escaping.
+    unescaped: String,
+    /// A state set's extra label: the family's name (no suffix) as a label
+    /// name, escaped.
     name: String,
     /// The current family's unit, written after its metrics when
     /// `has_unit` (kept as a `String` so its capacity is reused).
@@ -150,9 +162,26 @@ impl ProtobufEncoder {
     /// The Content-Type of this format.
     pub const CONTENT_TYPE: &'static str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-    /// A new encoder.
+    /// A new encoder, escaping names with [`Escaping::Underscores`] (what
+    /// prometheus/common does for a scrape that names no scheme).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This encoder, writing names as `escaping` says.
+    pub fn with_escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
+        self
+    }
+
+    /// Writes names as `escaping` says from the next encode on.
+    pub fn set_escaping(&mut self, escaping: Escaping) {
+        self.escaping = escaping;
+    }
+
+    /// How names that are not legacy-valid are written.
+    pub fn escaping(&self) -> Escaping {
+        self.escaping
     }
 
     /// Appends the exposition of `source` (a
@@ -212,7 +241,8 @@ impl MetricVisitor for Writer<'_> {
         let suffix = f.metric_type.value_suffix();
         let enc = &mut *self.enc;
         enc.name.clear();
-        enc.name.push_str(f.name);
+        enc.name
+            .push_str(enc.escaping.label_name(f.name, &mut enc.scratch));
         enc.unit.clear();
         enc.unit.push_str(f.unit.unwrap_or_default());
         enc.has_unit = f.unit.is_some();
@@ -221,9 +251,11 @@ impl MetricVisitor for Writer<'_> {
         self.families += 1;
         let guess = enc.prefix_sizes.get(index).copied().unwrap_or(2);
         let prefix = begin_delimited(out, guess);
-        put_len_prefix(out, family_field::NAME, f.name.len() + suffix.len());
-        out.extend_from_slice(f.name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
+        enc.unescaped.clear();
+        enc.unescaped.push_str(f.name);
+        enc.unescaped.push_str(suffix);
+        let name = enc.escaping.metric_name(&enc.unescaped, &mut enc.scratch);
+        put_bytes_field(out, family_field::NAME, name.as_bytes());
         put_bytes_field(out, family_field::HELP, f.help.as_bytes());
         put_varint_field(out, family_field::TYPE, wire_type(f.metric_type));
         enc.open = Some(OpenFamily {
@@ -235,7 +267,8 @@ impl MetricVisitor for Writer<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
-        encode_label_pairs(&mut self.enc.labels, labels);
+        let enc = &mut *self.enc;
+        encode_label_pairs(&mut enc.labels, labels, enc.escaping, &mut enc.scratch);
         let created = Timestamp::from_unix_seconds;
         match value {
             SeriesValue::Counter { value, created: t } => {

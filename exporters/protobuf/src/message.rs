@@ -4,7 +4,7 @@
 //! (proto2: optional fields are written even when they hold zero).
 
 use bytes::BytesMut;
-use hotmetrics_core::{HistogramValue, LabelSet, SummaryValue};
+use hotmetrics_core::{Escaping, HistogramValue, LabelSet, SummaryValue};
 
 #[cfg(feature = "native-histograms")]
 use crate::native::NativeHistogram;
@@ -306,9 +306,16 @@ fn put_label_pair_field(out: &mut BytesMut, name: &str, value: &str) {
 /// Encodes a series' label pairs, in declared order, as `Metric.label`
 /// fields into `out` (cleared first). A series writes them once and copies
 /// the bytes into each of its `Metric`s (a state set has one per state).
-pub(crate) fn encode_label_pairs(out: &mut BytesMut, labels: &dyn LabelSet) {
+/// Label names are written as `escaping` says (`scratch` holds an escaped
+/// one).
+pub(crate) fn encode_label_pairs(
+    out: &mut BytesMut,
+    labels: &dyn LabelSet,
+    escaping: Escaping,
+    scratch: &mut String,
+) {
     out.clear();
-    labels.for_each(&mut |n, v| put_label_pair_field(out, n, v));
+    labels.for_each(&mut |n, v| put_label_pair_field(out, escaping.label_name(n, scratch), v));
 }
 
 /// `Metric`: the series' label pairs (from [`encode_label_pairs`]), then
@@ -399,7 +406,7 @@ mod tests {
             }),
         ];
         let mut pairs = BytesMut::new();
-        encode_label_pairs(&mut pairs, &labels);
+        encode_label_pairs(&mut pairs, &labels, Escaping::default(), &mut String::new());
         for value in metrics {
             let m = Metric {
                 labels: &pairs,

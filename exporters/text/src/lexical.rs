@@ -5,7 +5,7 @@
 //! by the [`Dialect`](crate::Dialect) through [`Quotes`] and [`Integral`].
 
 use bytes::{BufMut, BytesMut};
-use hotmetrics_core::{HistogramValue, LabelSet, Number};
+use hotmetrics_core::{Escaping, HistogramValue, LabelSet, Number, is_legacy_label_name};
 
 /// Whether `"` is escaped: always in label values, in HELP text only in
 /// OpenMetrics.
@@ -241,13 +241,72 @@ impl BoundsText {
     }
 }
 
+/// The current family's name as its lines start: escaped as the scrape's
+/// [`Escaping`] says, and quoted inside the braces when it is still not a
+/// legacy name (`allow-utf-8`): `{"my.metric_total",...}`.
+#[derive(Debug, Default)]
+pub(crate) struct FamilyName {
+    /// The name, escaped, with the suffix the metadata lines write
+    /// (text 0.0.4's `_total`); sample suffixes are appended to it.
+    pub(crate) text: String,
+    /// Whether it is written quoted, inside the braces.
+    pub(crate) quoted: bool,
+}
+
+impl FamilyName {
+    /// The name alone, as metadata lines write it: `my_metric` or
+    /// `"my.metric"`.
+    pub(crate) fn put(&self, out: &mut BytesMut) {
+        self.put_with(out, "");
+    }
+
+    /// The name and `suffix`, quoted together when the name is quoted.
+    fn put_with(&self, out: &mut impl BufMut, suffix: &str) {
+        if self.quoted {
+            out.put_u8(b'"');
+            put_escaped(out, &self.text, Quotes::Escaped);
+            out.put_slice(suffix.as_bytes());
+            out.put_u8(b'"');
+        } else {
+            out.put_slice(self.text.as_bytes());
+            out.put_slice(suffix.as_bytes());
+        }
+    }
+}
+
+/// Appends label name `name` as `escaping` writes it: escaped, or under
+/// `allow-utf-8` quoted when it is not a legacy label name. `scratch`
+/// holds an escaped name.
+pub(crate) fn put_label_name(
+    out: &mut Vec<u8>,
+    name: &str,
+    escaping: Escaping,
+    scratch: &mut String,
+) {
+    if escaping != Escaping::AllowUtf8 {
+        out.extend_from_slice(escaping.label_name(name, scratch).as_bytes());
+    } else if is_legacy_label_name(name) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(b'"');
+        put_escaped(out, name, Quotes::Escaped);
+        out.push(b'"');
+    }
+}
+
 /// The extra label a sample line carries after the series' own labels.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Extra<'a> {
     /// `quantile="<q>"` on a summary quantile, already spelled.
     Quantile(&'a [u8]),
-    /// `<family>="<state>"` on a state-set sample (escaped when written).
-    State(&'a str),
+    /// `<family>="<state>"` on a state-set sample: the label name as
+    /// written, the state escaped when written.
+    State {
+        /// The state label's name, escaped or quoted already.
+        label: &'a [u8],
+        /// The state.
+        state: &'a str,
+    },
 }
 
 /// A series' label pairs, escaped once (`a="x",b="y"`, no braces) and reused
@@ -261,15 +320,16 @@ pub(crate) struct LabelBlock {
 }
 
 impl LabelBlock {
-    /// Replaces the block with `labels`, escaped.
-    pub(crate) fn set(&mut self, labels: &dyn LabelSet) {
+    /// Replaces the block with `labels`, values escaped, names as
+    /// `escaping` writes them.
+    pub(crate) fn set(&mut self, labels: &dyn LabelSet, escaping: Escaping, scratch: &mut String) {
         let block = &mut self.pairs;
         block.clear();
         labels.for_each(&mut |n, v| {
             if !block.is_empty() {
                 block.push(b',');
             }
-            block.extend_from_slice(n.as_bytes());
+            put_label_name(block, n, escaping, scratch);
             block.extend_from_slice(b"=\"");
             put_escaped(block, v, Quotes::Escaped);
             block.push(b'"');
@@ -281,13 +341,19 @@ impl LabelBlock {
         &self.pairs
     }
 
-    /// `<name>_bucket{<pairs>,le="`: every bucket line of the series starts
-    /// with it.
-    fn bucket_prefix(&mut self, name: &str) -> &[u8] {
+    /// `<name>_bucket{<pairs>,le="` (or `{"<name>_bucket",<pairs>,le="`):
+    /// every bucket line of the series starts with it.
+    fn bucket_prefix(&mut self, name: &FamilyName) -> &[u8] {
         let prefix = &mut self.bucket_prefix;
         prefix.clear();
-        prefix.extend_from_slice(name.as_bytes());
-        prefix.extend_from_slice(b"_bucket{");
+        if name.quoted {
+            prefix.push(b'{');
+            name.put_with(prefix, "_bucket");
+            prefix.push(b',');
+        } else {
+            name.put_with(prefix, "_bucket");
+            prefix.push(b'{');
+        }
         prefix.extend_from_slice(&self.pairs);
         if !self.pairs.is_empty() {
             prefix.push(b',');
@@ -297,25 +363,38 @@ impl LabelBlock {
     }
 }
 
-/// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`.
+/// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`,
+/// or `{"<name><suffix>"[,labels][,extra]} <value>\n` for a quoted name.
 pub(crate) fn put_sample(
     out: &mut BytesMut,
-    name: &str,
+    name: &FamilyName,
     suffix: &str,
     labels: &LabelBlock,
     extra: Option<Extra<'_>>,
     value: Number,
 ) {
-    out.put_slice(name.as_bytes());
-    out.put_slice(suffix.as_bytes());
     let labels = labels.as_bytes();
-    let braces = !labels.is_empty() || extra.is_some();
-    if braces {
+    let braces = name.quoted || !labels.is_empty() || extra.is_some();
+    // Whether something inside the braces precedes what comes next.
+    let mut inside = name.quoted;
+    if name.quoted {
         out.put_u8(b'{');
+        name.put_with(out, suffix);
+    } else {
+        name.put_with(out, suffix);
+        if braces {
+            out.put_u8(b'{');
+        }
+    }
+    if !labels.is_empty() {
+        if inside {
+            out.put_u8(b',');
+        }
         out.put_slice(labels);
+        inside = true;
     }
     if let Some(extra) = extra {
-        if !labels.is_empty() {
+        if inside {
             out.put_u8(b',');
         }
         match extra {
@@ -323,8 +402,8 @@ pub(crate) fn put_sample(
                 out.put_slice(b"quantile=\"");
                 out.put_slice(text);
             }
-            Extra::State(state) => {
-                out.put_slice(name.as_bytes());
+            Extra::State { label, state } => {
+                out.put_slice(label);
                 out.put_slice(b"=\"");
                 put_escaped(out, state, Quotes::Escaped);
             }
@@ -342,7 +421,7 @@ pub(crate) fn put_sample(
 /// bucket, so it is built once per series and copied.
 pub(crate) fn put_buckets(
     out: &mut BytesMut,
-    name: &str,
+    name: &FamilyName,
     labels: &mut LabelBlock,
     bounds: &mut BoundsText,
     h: &HistogramValue<'_>,
@@ -365,7 +444,7 @@ pub(crate) fn put_buckets(
 /// says.
 pub(crate) fn put_quantiles(
     out: &mut BytesMut,
-    name: &str,
+    name: &FamilyName,
     labels: &LabelBlock,
     quantiles: &[(f64, f64)],
     integral: Integral,
@@ -377,16 +456,19 @@ pub(crate) fn put_quantiles(
     }
 }
 
-/// Writes one `<name>{labels,<name>="<state>"} 0|1` line per state.
+/// Writes one `<name>{labels,<label>="<state>"} 0|1` line per state;
+/// `label` is the family's name written as a label name.
 pub(crate) fn put_states(
     out: &mut BytesMut,
-    name: &str,
+    name: &FamilyName,
+    label: &[u8],
     labels: &LabelBlock,
     states: &[(&str, bool)],
 ) {
     for (state, on) in states {
         let value = Number::UInt(u64::from(*on));
-        put_sample(out, name, "", labels, Some(Extra::State(state)), value);
+        let extra = Extra::State { label, state };
+        put_sample(out, name, "", labels, Some(extra), value);
     }
 }
 

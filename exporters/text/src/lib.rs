@@ -86,6 +86,59 @@
 //! );
 //! ```
 //!
+//! # UTF-8 names (Prometheus 3)
+//! A [`NameValidation::Utf8`](hotmetrics_core::NameValidation::Utf8)
+//! registry holds names such as `http.server.requests`. A scrape that asks
+//! for `escaping=allow-utf-8` gets them quoted, inside the braces, the
+//! suffix inside the quotes (text 1.0.0 and OpenMetrics alike):
+//! ```
+//! use bytes::BytesMut;
+//! use hotmetrics_core::{Escaping, NameValidation, Registry};
+//! use hotmetrics_text::TextEncoder;
+//!
+//! let registry = Registry::builder().name_validation(NameValidation::Utf8).build().unwrap();
+//! let requests = registry
+//!     .counter_vec(("http.server.requests", "Requests served."), &["http.method", "code"])
+//!     .unwrap();
+//! requests.with(&["GET", "200"], |c| c.inc_by(3)).unwrap();
+//! registry.gauge(("queue_depth", "Messages waiting.")).unwrap().set(7);
+//!
+//! let mut buf = BytesMut::new();
+//! TextEncoder::new().with_escaping(Escaping::AllowUtf8).encode(&registry, &mut buf);
+//! assert_eq!(
+//!     std::str::from_utf8(&buf).unwrap(),
+//!     "# HELP \"http.server.requests_total\" Requests served.\n\
+//!      ## TYPE \"http.server.requests_total\" counter\n\
+//!      {\"http.server.requests_total\",\"http.method\"=\"GET\",code=\"200\"} 3\n\
+//!      ## HELP queue_depth Messages waiting.\n\
+//!      ## TYPE queue_depth gauge\n\
+//!      queue_depth 7\n"
+//! );
+//! ```
+//! Any other scrape gets them escaped ([`Escaping`](hotmetrics_core::Escaping)),
+//! underscores when it names no scheme; legacy names are never changed:
+//! ```
+//! # use bytes::BytesMut;
+//! # use hotmetrics_core::{NameValidation, Registry};
+//! # use hotmetrics_text::TextEncoder;
+//! # let registry = Registry::builder().name_validation(NameValidation::Utf8).build().unwrap();
+//! # let requests = registry
+//! #     .counter_vec(("http.server.requests", "Requests served."), &["http.method", "code"])
+//! #     .unwrap();
+//! # requests.with(&["GET", "200"], |c| c.inc_by(3)).unwrap();
+//! # registry.gauge(("queue_depth", "Messages waiting.")).unwrap().set(7);
+//! let mut buf = BytesMut::new();
+//! TextEncoder::new().encode(&registry, &mut buf); // Escaping::Underscores
+//! assert_eq!(
+//!     std::str::from_utf8(&buf).unwrap(),
+//!     "# HELP http_server_requests_total Requests served.\n\
+//!      ## TYPE http_server_requests_total counter\n\
+//!      http_server_requests_total{http_method=\"GET\",code=\"200\"} 3\n\
+//!      ## HELP queue_depth Messages waiting.\n\
+//!      ## TYPE queue_depth gauge\n\
+//!      queue_depth 7\n"
+//! );
+//! ```
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]

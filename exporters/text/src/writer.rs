@@ -4,12 +4,14 @@ use std::marker::PhantomData;
 
 use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
-    Encoder, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, Number, SeriesValue,
+    Encoder, Escaping, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, Number,
+    SeriesValue, is_legacy_metric_name,
 };
 
 use crate::dialect::Dialect;
 use crate::lexical::{
-    BoundsText, LabelBlock, put_buckets, put_escaped, put_quantiles, put_sample, put_states,
+    BoundsText, FamilyName, LabelBlock, put_buckets, put_escaped, put_label_name, put_quantiles,
+    put_sample, put_states,
 };
 
 /// Encodes registries in the text dialect `D`; use it as [`TextEncoder`]
@@ -17,12 +19,25 @@ use crate::lexical::{
 /// scraper: it holds scratch space that makes steady-state scrapes
 /// allocation-free.
 ///
+/// Names that are not legacy-valid (a
+/// [`NameValidation::Utf8`](hotmetrics_core::NameValidation::Utf8)
+/// registry's) are written as its [`Escaping`] says, underscores unless
+/// told otherwise ([`set_escaping`](Self::set_escaping)); legacy names are
+/// written the same in every scheme. See the crate docs for examples.
+///
 /// [`TextEncoder`]: crate::TextEncoder
 /// [`OpenMetricsEncoder`]: crate::OpenMetricsEncoder
 #[derive(Debug)]
 pub struct DialectEncoder<D: Dialect> {
-    /// The current family's name, without suffix.
-    name: String,
+    escaping: Escaping,
+    /// The current family's name as its lines write it.
+    family: FamilyName,
+    /// A state set's name as a label name, as its lines write it.
+    state_label: Vec<u8>,
+    /// Scratch for escaped names.
+    scratch: String,
+    /// Scratch for the family's name before escaping.
+    unescaped: String,
     bounds: BoundsText,
     labels: LabelBlock,
     dialect: PhantomData<D>,
@@ -31,7 +46,11 @@ pub struct DialectEncoder<D: Dialect> {
 impl<D: Dialect> Default for DialectEncoder<D> {
     fn default() -> Self {
         Self {
-            name: String::new(),
+            escaping: Escaping::default(),
+            family: FamilyName::default(),
+            state_label: Vec::new(),
+            scratch: String::new(),
+            unescaped: String::new(),
             bounds: BoundsText::default(),
             labels: LabelBlock::default(),
             dialect: PhantomData,
@@ -43,9 +62,27 @@ impl<D: Dialect> DialectEncoder<D> {
     /// The `Content-Type` of this dialect.
     pub const CONTENT_TYPE: &'static str = D::CONTENT_TYPE;
 
-    /// A new encoder.
+    /// A new encoder, escaping names with [`Escaping::Underscores`] (what
+    /// prometheus/common does for a scrape that names no scheme).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This encoder, writing names as `escaping` says.
+    pub fn with_escaping(mut self, escaping: Escaping) -> Self {
+        self.escaping = escaping;
+        self
+    }
+
+    /// Writes names as `escaping` says from the next encode on (a server
+    /// sets the scheme each scrape negotiated).
+    pub fn set_escaping(&mut self, escaping: Escaping) {
+        self.escaping = escaping;
+    }
+
+    /// How names that are not legacy-valid are written.
+    pub fn escaping(&self) -> Escaping {
+        self.escaping
     }
 
     /// Appends the exposition of `source` (a
@@ -84,7 +121,22 @@ struct Writer<'a, D: Dialect> {
 impl<D: Dialect> Writer<'_, D> {
     /// One line with the current series' labels.
     fn sample(&mut self, suffix: &str, v: Number) {
-        put_sample(self.out, &self.enc.name, suffix, &self.enc.labels, None, v);
+        put_sample(
+            self.out,
+            &self.enc.family,
+            suffix,
+            &self.enc.labels,
+            None,
+            v,
+        );
+    }
+
+    /// The suffix of a single-valued series' sample after the family name
+    /// as the metadata lines write it: `_total` in OpenMetrics, nothing in
+    /// text 0.0.4 (whose family name already ends in it).
+    fn value_suffix(t: MetricType) -> &'static str {
+        let suffix = t.value_suffix();
+        suffix.strip_prefix(D::metadata_suffix(t)).unwrap_or(suffix)
     }
 
     /// `<name>_created` for the series, when the dialect writes it and the
@@ -103,12 +155,11 @@ impl<D: Dialect> Writer<'_, D> {
         }
     }
 
-    /// `<keyword><name><suffix> <text>\n`.
-    fn metadata(&mut self, keyword: &str, suffix: &str, text: &str, escape: bool) {
+    /// `<keyword><name> <text>\n`.
+    fn metadata(&mut self, keyword: &str, text: &str, escape: bool) {
         let out = &mut *self.out;
         out.put_slice(keyword.as_bytes());
-        out.put_slice(self.enc.name.as_bytes());
-        out.put_slice(suffix.as_bytes());
+        self.enc.family.put(out);
         out.put_u8(b' ');
         if escape {
             put_escaped(out, text, D::HELP_QUOTES);
@@ -121,39 +172,55 @@ impl<D: Dialect> Writer<'_, D> {
 
 impl<D: Dialect> MetricVisitor for Writer<'_, D> {
     fn begin_family(&mut self, f: &FamilyDesc<'_>) {
-        self.enc.name.clear();
-        self.enc.name.push_str(f.name);
-        self.enc.bounds.reset();
-        let suffix = D::metadata_suffix(f.metric_type);
-        if !f.help.is_empty() {
-            self.metadata("# HELP ", suffix, f.help, true);
+        let enc = &mut *self.enc;
+        // The family name as the metadata lines write it is what gets
+        // escaped, as prometheus/common escapes a MetricFamily's name;
+        // sample suffixes go after the escaped name.
+        enc.unescaped.clear();
+        enc.unescaped.push_str(f.name);
+        enc.unescaped.push_str(D::metadata_suffix(f.metric_type));
+        let name = enc.escaping.metric_name(&enc.unescaped, &mut enc.scratch);
+        enc.family.quoted = enc.escaping == Escaping::AllowUtf8 && !is_legacy_metric_name(name);
+        enc.family.text.clear();
+        enc.family.text.push_str(name);
+        enc.state_label.clear();
+        if f.metric_type == MetricType::StateSet {
+            put_label_name(&mut enc.state_label, f.name, enc.escaping, &mut enc.scratch);
         }
-        self.metadata("# TYPE ", suffix, D::type_name(f.metric_type), false);
+        enc.bounds.reset();
+        if !f.help.is_empty() {
+            self.metadata("# HELP ", f.help, true);
+        }
+        self.metadata("# TYPE ", D::type_name(f.metric_type), false);
         if let Some(unit) = f.unit.filter(|_| D::UNIT_LINE) {
-            self.metadata("# UNIT ", suffix, unit, false);
+            self.metadata("# UNIT ", unit, false);
         }
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
-        self.enc.labels.set(labels);
+        let enc = &mut *self.enc;
+        enc.labels.set(labels, enc.escaping, &mut enc.scratch);
         match *value {
             SeriesValue::Counter { value, created } => {
                 if D::counter_like(value.as_f64()) {
-                    self.sample(MetricType::Counter.value_suffix(), value);
+                    self.sample(Self::value_suffix(MetricType::Counter), value);
                     self.created(Some(created));
                 }
             }
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => self.sample("", v),
-            SeriesValue::Info => self.sample(MetricType::Info.value_suffix(), Number::UInt(1)),
+            SeriesValue::Info => {
+                self.sample(Self::value_suffix(MetricType::Info), Number::UInt(1));
+            }
             SeriesValue::StateSet(states) => {
-                put_states(self.out, &self.enc.name, &self.enc.labels, states);
+                let enc = &*self.enc;
+                put_states(self.out, &enc.family, &enc.state_label, &enc.labels, states);
             }
             SeriesValue::Histogram(h) => {
                 let (out, enc) = (&mut *self.out, &mut *self.enc);
                 put_buckets(
                     out,
-                    &enc.name,
+                    &enc.family,
                     &mut enc.labels,
                     &mut enc.bounds,
                     &h,
@@ -165,7 +232,7 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
             }
             SeriesValue::Summary(s) => {
                 let (out, enc) = (&mut *self.out, &*self.enc);
-                put_quantiles(out, &enc.name, &enc.labels, s.quantiles, D::BOUNDS);
+                put_quantiles(out, &enc.family, &enc.labels, s.quantiles, D::BOUNDS);
                 self.sum_and_count(s.sum, s.count, true);
                 self.created(s.created);
             }
