@@ -78,7 +78,7 @@ impl NameValidation {
             "names may not be empty"
         } else if name.starts_with("__") {
             "names starting with \"__\" are reserved for Prometheus' own labels"
-        } else if escaped_label(name).starts_with("__") {
+        } else if escapes_to_reserved(name) {
             "escaped with underscores (for scrapes without UTF-8 support) it would \
              start with \"__\", reserved for Prometheus' own labels"
         } else {
@@ -95,9 +95,31 @@ impl NameValidation {
         self.validate_metric_name(name).is_ok()
     }
 
+    /// Whether `name` is a valid label name under this scheme. Allocates
+    /// nothing: scrapes check every collected series' label names.
     pub(crate) fn is_label_name(self, name: &str) -> bool {
-        self.validate_label_name(name).is_ok()
+        match self {
+            NameValidation::Legacy => is_label_name(name),
+            NameValidation::Utf8 => {
+                !name.is_empty() && !name.starts_with("__") && !escapes_to_reserved(name)
+            }
+        }
     }
+}
+
+/// Whether label name `name`, escaped with underscores, starts with `__`,
+/// without building the escaped name: a legacy name stays as it is (and
+/// `__` is refused before this is asked); otherwise the first character
+/// becomes `_` unless it is a letter, the second unless it is a letter or
+/// a digit.
+fn escapes_to_reserved(name: &str) -> bool {
+    if is_label_name(name) {
+        return false;
+    }
+    let mut chars = name.chars();
+    let first = chars.next().is_some_and(|c| !c.is_ascii_alphabetic());
+    let second = chars.next().is_some_and(|c| !c.is_ascii_alphanumeric());
+    first && second
 }
 
 /// `name` as a scrape with the default escaping (underscores) reads it.
@@ -354,6 +376,39 @@ fn str_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_once_escaped_agrees_with_the_escaped_name() {
+        for name in [
+            "a",
+            "_x",
+            "_.x",
+            "._",
+            "..",
+            "9_",
+            "9a",
+            "_9",
+            "é_",
+            "éé",
+            "a.b",
+            "_",
+            ".",
+            "__",
+            "a__",
+            "_é",
+            "1.",
+            "http.method",
+            "🐈🐈",
+            "x🐈",
+        ] {
+            assert_eq!(
+                escapes_to_reserved(name),
+                escaped_label(name).starts_with("__"),
+                "{name:?} escapes to {:?}",
+                escaped_label(name)
+            );
+        }
+    }
 
     #[test]
     fn metric_names() {

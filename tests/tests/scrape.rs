@@ -180,3 +180,42 @@ fn negotiated_scrapes_allocate_nothing() {
         assert_eq!(allocations() - before, 0, "scrape for {header:?} allocated");
     }
 }
+
+/// Prometheus 3 names: escaping and quoting write into the reused buffers
+/// too, so a steady-state scrape of a UTF-8 registry allocates nothing in
+/// any format and any escaping scheme.
+#[test]
+fn utf8_scrapes_allocate_nothing_in_every_scheme() {
+    let r = hotmetrics_tests::utf8::registry();
+    let c = r
+        .counter_vec(("later.total", "Updated between scrapes."), &["k.v"])
+        .unwrap();
+    let series = c.get_or_create(&["v"]).unwrap();
+    let mut enc = ScrapeEncoder::new();
+    let mut buf = BytesMut::new();
+    let schemes = [
+        hotmetrics::Escaping::AllowUtf8,
+        hotmetrics::Escaping::Underscores,
+        hotmetrics::Escaping::Dots,
+        hotmetrics::Escaping::Values,
+    ];
+    for &format in Format::available() {
+        for escaping in schemes {
+            buf.clear();
+            enc.encode_escaped(format, escaping, &r, &mut buf);
+            buf.reserve(4096);
+            for round in 0..3 {
+                series.inc_by(1_000 * round + 1);
+                buf.clear();
+                let before = allocations();
+                enc.encode_escaped(format, escaping, &r, &mut buf);
+                let made = allocations() - before;
+                assert_eq!(
+                    made, 0,
+                    "a steady-state {format:?} scrape escaped as {escaping:?} allocated {made} times"
+                );
+                assert!(!buf.is_empty());
+            }
+        }
+    }
+}
