@@ -25,19 +25,26 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// What sweeps remember of one series: the fingerprint the last one merged
 /// and when (the sweep clock's nanoseconds) it last changed.
+///
+/// A new or revived series is [`unseen`](Self::unseen): the first sweep
+/// that sees it counts it as changed, so whatever `after` is, every series
+/// lives through at least one sweep after it was created or revived.
 #[derive(Debug)]
 pub(crate) struct Seen {
     fingerprint: AtomicU64,
     changed: AtomicU64,
 }
 
+/// `Seen::changed` of a series no sweep has seen yet (the sweep clock
+/// would take 584 years to reach it).
+const UNSEEN: u64 = u64::MAX;
+
 impl Seen {
-    /// A series whose fingerprint was `fingerprint` at `now` (a new series
-    /// starts at 0, "changed" when it was created).
-    pub(crate) fn new(fingerprint: u64, now: u64) -> Self {
+    /// A series no sweep has seen yet.
+    pub(crate) fn unseen() -> Self {
         Self {
-            fingerprint: AtomicU64::new(fingerprint),
-            changed: AtomicU64::new(now),
+            fingerprint: AtomicU64::new(0),
+            changed: AtomicU64::new(UNSEEN),
         }
     }
 
@@ -54,21 +61,21 @@ impl Seen {
     /// sweep's own merge; the atomics let a sweep update them under the
     /// family's read lock.
     pub(crate) fn is_idle(&self, fingerprint: u64, now: u64, after: u64) -> bool {
-        if self.fingerprint.load(Ordering::Relaxed) != fingerprint {
+        let changed = self.changed.load(Ordering::Relaxed);
+        if changed == UNSEEN || self.fingerprint.load(Ordering::Relaxed) != fingerprint {
             self.fingerprint.store(fingerprint, Ordering::Relaxed);
             self.changed.store(now, Ordering::Relaxed);
             return false;
         }
-        now.saturating_sub(self.changed.load(Ordering::Relaxed)) >= after
+        now.saturating_sub(changed) >= after
     }
 }
 
 /// What a sweep does with an expired series.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Fate {
-    /// It changed since it expired: back into the live map, with this
-    /// fingerprint.
-    Revive(u64),
+    /// It changed since it expired: back into the live map.
+    Revive,
     /// Nothing but the expired map refers to it, and it has not changed:
     /// drop it (its slots are recycled).
     Drop,
@@ -94,9 +101,8 @@ pub(crate) fn fate<S>(
     fingerprint: impl FnOnce(&S) -> u64,
 ) -> Fate {
     let unique = is_unique(series);
-    let now = fingerprint(series);
-    if now != last {
-        Fate::Revive(now)
+    if fingerprint(series) != last {
+        Fate::Revive
     } else if unique {
         Fate::Drop
     } else {

@@ -544,16 +544,12 @@ impl<M: Metric> Family<M> {
         if let Some(i) = map.live.find(hash, values) {
             return Ok(found(&map.live.series[i]));
         }
-        if let Some(expiry) = &self.0.expiry
-            && let Some(i) = map.expired.find(hash, values)
-        {
+        if let Some(i) = map.expired.find(hash, values) {
             // Revived, never refused: the series exists, and its value
             // must not be lost.
             let (series, seen) = map.expired.remove_at(i);
-            let fingerprint = seen.map_or(0, |s| s.fingerprint());
             let out = found(&series);
-            map.live
-                .insert(series, Some(Seen::new(fingerprint, expiry.now())));
+            map.live.insert(series, seen.map(|_| Seen::unseen()));
             return Ok(out);
         }
         if map.live.series.len() >= self.0.desc.max_series {
@@ -564,7 +560,7 @@ impl<M: Metric> Family<M> {
         }
         let metric = M::create(&self.0.config, &self.0.desc)?;
         let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
-        let seen = self.0.expiry.as_ref().map(|e| Seen::new(0, e.now()));
+        let seen = self.0.expiry.as_ref().map(|_| Seen::unseen());
         map.live.insert(
             Series {
                 values: Arc::clone(&key),

@@ -101,11 +101,13 @@ impl Opts {
     /// family's write lock only when something expires) and at every
     /// [`Registry::expire_idle`]. It compares each series with what the
     /// previous sweep saw; a series expires at the first sweep that finds
-    /// it unchanged for at least `after` since a sweep saw it change (its
-    /// creation counts as a change), so the granularity is the sweep
-    /// interval: with scrapes every 15 s and `after` of 10 min a series
-    /// goes between 10 and 10¼ minutes after its last change. An `after`
-    /// of zero expires whatever did not change since the previous sweep.
+    /// it unchanged for at least `after` since a sweep saw it change (the
+    /// first sweep to see a new or revived series counts as a change), so
+    /// the granularity is the sweep interval: with scrapes every 15 s and
+    /// `after` of 10 min a series goes between 10 and 10¼ minutes after
+    /// its last change. An `after` of zero expires whatever did not change
+    /// since the previous sweep. A scrape exports a series before it
+    /// expires it.
     ///
     /// **Handles keep working.** An expired series is no longer exported,
     /// and threads' lookup caches let go of it (as after

@@ -115,7 +115,7 @@ impl<M: Metric> FamilyInner<M> {
         scratch: &mut Scratch,
     ) -> usize {
         let now = expiry.now();
-        self.settle_expired(now, scratch);
+        self.settle_expired(scratch);
         let mut idle: Vec<(u64, LabelValues)> = Vec::new();
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
@@ -152,7 +152,7 @@ impl<M: Metric> FamilyInner<M> {
 
     /// Revives the expired series that changed and drops the ones nothing
     /// else refers to; takes the write lock only if there are any.
-    fn settle_expired(&self, now: u64, scratch: &mut Scratch) {
+    fn settle_expired(&self, scratch: &mut Scratch) {
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
             let pending = map
@@ -183,9 +183,9 @@ impl<M: Metric> FamilyInner<M> {
                 match verdict {
                     Fate::Keep => i += 1,
                     Fate::Drop => dropped.push(map.expired.remove_at(i).0),
-                    Fate::Revive(fingerprint) => {
+                    Fate::Revive => {
                         let (series, _) = map.expired.remove_at(i);
-                        map.live.insert(series, Some(Seen::new(fingerprint, now)));
+                        map.live.insert(series, Some(Seen::unseen()));
                     }
                 }
             }
