@@ -290,10 +290,10 @@ fn no_write_is_lost_or_doubled_under_concurrent_sweeps() {
         .map(|k| c.get_or_create(&[k.as_str()]).unwrap())
         .collect();
     let stop = AtomicBool::new(false);
-    let mut expected = vec![0u64; KEYS];
+    let mut expected = [0u64; KEYS];
     thread::scope(|s| {
         let sweeper = s.spawn(|| {
-            let (mut sweeps, mut last) = (0u64, vec![0.0f64; KEYS]);
+            let (mut sweeps, mut last) = (0u64, [0.0f64; KEYS]);
             while !stop.load(Ordering::Relaxed) {
                 r.expire_idle();
                 let snap = r.snapshot();
