@@ -289,6 +289,10 @@ fn no_write_is_lost_or_doubled_under_concurrent_sweeps() {
         .iter()
         .map(|k| c.get_or_create(&[k.as_str()]).unwrap())
         .collect();
+    let held_histograms: Vec<_> = keys
+        .iter()
+        .map(|k| h.get_or_create(&[k.as_str()]).unwrap())
+        .collect();
     let stop = AtomicBool::new(false);
     let mut expected = [0u64; KEYS];
     thread::scope(|s| {
@@ -383,4 +387,6 @@ fn no_write_is_lost_or_doubled_under_concurrent_sweeps() {
         })
         .sum();
     assert_eq!(observed, (WRITERS * ROUNDS * PER_ROUND) as u64);
+    let held_total: u64 = held_histograms.iter().map(|h| h.snapshot().count).sum();
+    assert_eq!(held_total, observed);
 }

@@ -158,7 +158,6 @@ impl Workload {
         self.encoder.encode(format, &self.registry, &mut self.out);
         self.out.len()
     }
-
 }
 
 impl ScrapeTarget for Workload {
