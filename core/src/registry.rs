@@ -120,7 +120,11 @@ impl Opts {
     /// [`get_or_create`](Family::get_or_create)), at once: no write is
     /// lost, and a scrape never shows the same label values twice. Once
     /// nothing else refers to it, a sweep drops it and its cells are
-    /// recycled; a later lookup starts a new series at zero.
+    /// recycled; a later lookup starts a new series at zero. A thread's
+    /// cache lets go at that thread's next lookup in the family (an exited
+    /// thread's, at the next lookup of a thread that takes its place), so
+    /// series touched by idle threads stay in memory, unexported, until
+    /// then.
     ///
     /// ```
     /// use hotmetrics_core::{Opts, Registry};
