@@ -72,6 +72,6 @@ cargo test --workspace --doc
 # (they need http, tower, push, push-tokio and broker).
 cargo test -p hotmetrics --all-features --doc
 
-echo "== loom models of the merge, thread-exit and slot-reuse protocols"
+echo "== loom models of the merge, thread-exit, slot-reuse and expiry protocols"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
   cargo test -p hotmetrics-core --lib --release

@@ -5,6 +5,10 @@
 //! output. Allocations per scrape and memory per series are in the
 //! `compare` runner, which has a counting allocator.
 //!
+//! `hotmetrics_expiry` is hotmetrics with every family on
+//! `expire_after` (an hour: nothing expires), for what the sweep that each
+//! scrape does adds.
+//!
 //! `cargo bench -p hotmetrics-benches --bench scrape [-- scrape_text]`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -32,6 +36,7 @@ fn lib<S: ScrapeTarget>(c: &mut Criterion) {
 criterion_group!(
     benches,
     lib::<peers::hotmetrics::Workload>,
+    lib::<peers::hotmetrics::ExpiringWorkload>,
     lib::<peers::prometheus::Workload>,
     lib::<peers::prometheus_client::Workload>,
     lib::<peers::metrics::Workload>,

@@ -107,6 +107,17 @@ impl Engine {
         u32::try_from(start).ok()
     }
 
+    /// Slots allocated and not freed.
+    pub fn slots_in_use(&self) -> usize {
+        let s = lock(&self.slots);
+        let free: usize = s
+            .free
+            .iter()
+            .map(|(&len, starts)| len as usize * starts.len())
+            .sum();
+        s.next - free
+    }
+
     /// Zeroes `len` slots from `start` in every arena, then makes them
     /// reusable. The caller guarantees nobody can write them any more.
     pub fn free(&self, start: u32, len: u32) {

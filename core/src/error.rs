@@ -115,6 +115,9 @@ pub enum Error {
         /// Its series limit.
         limit: usize,
     },
+    /// [`Opts::expire_after`](crate::Opts::expire_after) on a metric
+    /// without label names (named as registered): only families expire.
+    ExpiryWithoutLabels(String),
     /// The engine's 2^32 cell slots are all in use.
     SlotsExhausted,
 }
@@ -255,6 +258,10 @@ impl fmt::Display for Error {
             Error::CardinalityLimit { family, limit } => write!(
                 f,
                 "{family:?}: series limit of {limit} reached; new label values are refused"
+            ),
+            Error::ExpiryWithoutLabels(name) => write!(
+                f,
+                "{name:?} has no label names, so its one series cannot expire: expire_after applies to labeled families"
             ),
             Error::SlotsExhausted => write!(f, "all 2^32 metric cell slots are in use"),
         }

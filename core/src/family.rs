@@ -14,8 +14,13 @@
 //! increment of a count no other thread takes handles from (the series' own
 //! `Arc` is shared by every thread, and cloning it would bounce its cache
 //! line); a handle dropped on another thread updates it from there, once.
+//!
+//! **Expiry.** A family with [`Opts::expire_after`](crate::Opts::expire_after)
+//! also keeps, beside its live map, the series that expired and are still
+//! referenced (`expiry.rs` tells the protocol, `family/sweep.rs` runs it).
 
 use crate::error::Error;
+use crate::expiry::Seen;
 use crate::handle::Handle;
 use crate::labels::{NameValidation, Origin, SeriesLabels, hash_values, quick_hash, values_eq};
 use crate::metric::{Metric, Scratch};
@@ -28,6 +33,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thread_local::ThreadLocal;
+
+mod sweep;
+
+use sweep::Expiry;
 
 /// Series a thread caches per family before it starts over.
 const LOCAL_CACHE_CAP: usize = 512;
@@ -106,6 +115,10 @@ struct SeriesMap<M> {
     collisions: ByHash<Vec<usize>>,
     /// In creation order, so scrapes are deterministic.
     series: Vec<Series<M>>,
+    /// What sweeps saw of `series[i]`, for families with expiry (then as
+    /// long as `series`); empty for the others, which pay nothing per
+    /// series.
+    seen: Vec<Seen>,
 }
 
 impl<M> SeriesMap<M> {
@@ -114,6 +127,7 @@ impl<M> SeriesMap<M> {
             index: ByHash::default(),
             collisions: ByHash::default(),
             series: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -130,10 +144,23 @@ impl<M> SeriesMap<M> {
             .find(|&i| matches(i))
     }
 
-    fn insert(&mut self, series: Series<M>) {
+    /// The index of the series whose label values are `values` itself (the
+    /// same allocation, not only equal values).
+    fn find_same(&self, hash: u64, values: &LabelValues) -> Option<usize> {
+        let same = |i: &usize| Arc::ptr_eq(&self.series[*i].values, values);
+        let first = *self.index.get(&hash)?;
+        if same(&first) {
+            return Some(first);
+        }
+        self.collisions.get(&hash)?.iter().copied().find(same)
+    }
+
+    /// Appends `series`; `seen` is `Some` exactly in families with expiry.
+    fn insert(&mut self, series: Series<M>, seen: Option<Seen>) {
         let i = self.series.len();
         let hash = series.hash;
         self.series.push(series);
+        self.seen.extend(seen);
         match self.index.entry(hash) {
             Entry::Vacant(e) => {
                 e.insert(i);
@@ -178,19 +205,44 @@ impl<M> SeriesMap<M> {
 
     fn remove(&mut self, hash: u64, values: &[&str]) -> Option<M> {
         let i = self.find(hash, values)?;
+        Some(self.remove_at(i).0.metric)
+    }
+
+    /// Takes series `i` out (the last one moves into its place), with what
+    /// sweeps saw of it.
+    fn remove_at(&mut self, i: usize) -> (Series<M>, Option<Seen>) {
+        let hash = self.series[i].hash;
         self.unindex(hash, i);
         let last = self.series.len() - 1;
         if i != last {
             let moved = self.series[last].hash;
             self.repoint(moved, last, i);
         }
-        Some(self.series.swap_remove(i).metric)
+        let seen = (i < self.seen.len()).then(|| self.seen.swap_remove(i));
+        (self.series.swap_remove(i), seen)
     }
 
     fn clear(&mut self) -> Vec<Series<M>> {
         self.index.clear();
         self.collisions.clear();
+        self.seen.clear();
         std::mem::take(&mut self.series)
+    }
+}
+
+/// A family's series: the live ones, which scrapes export, and (in a family
+/// with expiry) the expired ones that something still refers to.
+struct Store<M> {
+    live: SeriesMap<M>,
+    expired: SeriesMap<M>,
+}
+
+impl<M> Store<M> {
+    fn new() -> Self {
+        Self {
+            live: SeriesMap::new(),
+            expired: SeriesMap::new(),
+        }
     }
 }
 
@@ -286,7 +338,9 @@ impl<M: Metric> LocalCache<M> {
 pub(crate) struct FamilyInner<M: Metric> {
     pub(crate) desc: Desc,
     config: M::Config,
-    map: RwLock<SeriesMap<M>>,
+    map: RwLock<Store<M>>,
+    /// `Some` when series expire.
+    expiry: Option<Expiry>,
     generation: AtomicU64,
     /// Padded: `thread_local` packs neighbouring threads' entries into one
     /// allocation, and every lookup writes its `RefCell` flag.
@@ -341,11 +395,18 @@ impl<M: Metric> std::fmt::Debug for Family<M> {
 }
 
 impl<M: Metric> Family<M> {
-    pub(crate) fn new(desc: Desc, config: M::Config) -> Self {
+    /// A family whose series expire after `expire_after` unchanged, if
+    /// given.
+    pub(crate) fn new(
+        desc: Desc,
+        config: M::Config,
+        expire_after: Option<std::time::Duration>,
+    ) -> Self {
         Self(Arc::new(FamilyInner {
             desc,
             config,
-            map: RwLock::new(SeriesMap::new()),
+            map: RwLock::new(Store::new()),
+            expiry: expire_after.map(Expiry::new),
             generation: AtomicU64::new(0),
             local: ThreadLocal::new(),
         }))
@@ -471,21 +532,29 @@ impl<M: Metric> Family<M> {
         self.lookup(hash_values(values), values).map(|(_, m)| m)
     }
 
-    /// Finds or creates the series in the shared map.
+    /// Finds, revives (from the expired map) or creates the series in the
+    /// shared map.
     fn lookup(&self, hash: u64, values: &[&str]) -> Result<(LabelValues, M), Error> {
+        let found = |s: &Series<M>| (Arc::clone(&s.values), s.metric.clone());
         {
             let map = self.0.map.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(i) = map.find(hash, values) {
-                let s = &map.series[i];
-                return Ok((Arc::clone(&s.values), s.metric.clone()));
+            if let Some(i) = map.live.find(hash, values) {
+                return Ok(found(&map.live.series[i]));
             }
         }
         let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(i) = map.find(hash, values) {
-            let s = &map.series[i];
-            return Ok((Arc::clone(&s.values), s.metric.clone()));
+        if let Some(i) = map.live.find(hash, values) {
+            return Ok(found(&map.live.series[i]));
         }
-        if map.series.len() >= self.0.desc.max_series {
+        if let Some(i) = map.expired.find(hash, values) {
+            // Revived, never refused: the series exists, and its value
+            // must not be lost.
+            let (series, seen) = map.expired.remove_at(i);
+            let out = found(&series);
+            map.live.insert(series, seen.map(|_| Seen::unseen()));
+            return Ok(out);
+        }
+        if map.live.series.len() >= self.0.desc.max_series {
             return Err(Error::CardinalityLimit {
                 family: self.0.desc.given.to_string(),
                 limit: self.0.desc.max_series,
@@ -493,11 +562,15 @@ impl<M: Metric> Family<M> {
         }
         let metric = M::create(&self.0.config, &self.0.desc)?;
         let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
-        map.insert(Series {
-            values: Arc::clone(&key),
-            hash,
-            metric: metric.clone(),
-        });
+        let seen = self.0.expiry.as_ref().map(|_| Seen::unseen());
+        map.live.insert(
+            Series {
+                values: Arc::clone(&key),
+                hash,
+                metric: metric.clone(),
+            },
+            seen,
+        );
         Ok((key, metric))
     }
 
@@ -507,11 +580,17 @@ impl<M: Metric> Family<M> {
     /// [`handle`](Self::handle), timers and guards included) stay usable but
     /// write into the removed series, which is no longer exported; every
     /// thread's next lookup of the same values starts a new series at zero.
+    /// A series that [expired](crate::Opts::expire_after) is removed too
+    /// (`Ok(true)`), and will not be revived.
     pub fn remove(&self, values: &[&str]) -> Result<bool, Error> {
         self.check_arity(values)?;
+        let hash = hash_values(values);
         let removed = {
             let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
-            let removed = map.remove(hash_values(values), values);
+            let removed = map
+                .live
+                .remove(hash, values)
+                .or_else(|| map.expired.remove(hash, values));
             if removed.is_some() {
                 self.0.generation.fetch_add(1, Ordering::Release);
             }
@@ -525,19 +604,21 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let old = {
             let mut map = self.0.map.write().unwrap_or_else(PoisonError::into_inner);
-            let old = map.clear();
+            let old = (map.live.clear(), map.expired.clear());
             self.0.generation.fetch_add(1, Ordering::Release);
             old
         };
         drop(old);
     }
 
-    /// Number of series.
+    /// Number of series, as scrapes export them: expired series are not
+    /// counted.
     pub fn len(&self) -> usize {
         self.0
             .map
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .live
             .series
             .len()
     }
@@ -550,7 +631,11 @@ impl<M: Metric> Family<M> {
 
 /// What the registry keeps of a family: its description and a way to visit it.
 pub(crate) trait Collect: Send + Sync {
+    /// Hands the family to `visitor`; in a family with expiry, this is
+    /// also a sweep.
     fn visit(&self, visitor: &mut dyn MetricVisitor, scratch: &mut Scratch);
+    /// Sweeps without exporting; the number of series that expired.
+    fn expire_idle(&self, scratch: &mut Scratch) -> usize;
 }
 
 impl<M: Metric> Collect for FamilyInner<M> {
@@ -562,17 +647,32 @@ impl<M: Metric> Collect for FamilyInner<M> {
             metric_type: M::TYPE,
             unit: d.unit.as_deref(),
         });
-        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-        for s in &map.series {
-            let labels = SeriesLabels {
-                consts: &d.const_labels,
-                names: &d.label_names,
-                values: &s.values,
-            };
-            s.metric.visit_series(&labels, scratch, visitor);
+        if let Some(expiry) = &self.expiry {
+            self.sweep(expiry, Some(&mut *visitor), scratch);
+        } else {
+            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+            for s in &map.live.series {
+                s.metric.visit_series(&self.labels(s), scratch, visitor);
+            }
         }
-        drop(map);
         visitor.end_family();
+    }
+
+    fn expire_idle(&self, scratch: &mut Scratch) -> usize {
+        self.expiry
+            .as_ref()
+            .map_or(0, |expiry| self.sweep(expiry, None, scratch))
+    }
+}
+
+impl<M: Metric> FamilyInner<M> {
+    /// The labels a scrape exports `series` with.
+    fn labels<'a>(&'a self, series: &'a Series<M>) -> SeriesLabels<'a> {
+        SeriesLabels {
+            consts: &self.desc.const_labels,
+            names: &self.desc.label_names,
+            values: &series.values,
+        }
     }
 }
 
@@ -620,7 +720,7 @@ mod tests {
                 removed.push((v, h));
             } else {
                 let (v, h) = (format!("v{step}"), (x >> 16) % 3);
-                map.insert(series(&v, h));
+                map.insert(series(&v, h), None);
                 model.push((v, h));
             }
             if step % 97 == 0 {

@@ -30,6 +30,11 @@ use std::sync::Arc;
 /// next looks something up in the family (its cache then empties itself),
 /// so a removed series can outlive its handles on threads that stay idle.
 ///
+/// **Across expiry.** A series that [expired](crate::Opts::expire_after)
+/// is not removed for good while a handle to it exists: a write through
+/// the handle revives it (at the next sweep, with its whole value), and so
+/// does a lookup of its label values, which returns this same series.
+///
 /// ```
 /// let registry = hotmetrics_core::Registry::new();
 /// let jobs = registry.counter_vec(("jobs_total", "Jobs"), &["queue"]).unwrap();

@@ -41,7 +41,8 @@
 //! `local` is the hot path, `arena` one thread's cells, `engine` the arena
 //! pool and slot allocator, `merge` the scrape-time sum, `metric` the types
 //! users update, `family` labeled lookup, `handle` the owned handles out
-//! of a family's per-thread cache, `registry` registration and
+//! of a family's per-thread cache, `expiry` how idle series expire
+//! (`family/sweep.rs` runs it), `registry` registration and
 //! visiting, `visit` the seam exporters implement, `encode` the format
 //! seam servers and push clients use, `metric_type` how each format
 //! spells each type.
@@ -61,6 +62,7 @@
 mod arena;
 mod chunked;
 mod engine;
+mod expiry;
 mod merge;
 mod sync;
 
@@ -150,4 +152,12 @@ pub type StateSetVec = Family<StateSet>;
 #[doc(hidden)]
 pub fn arena_count() -> usize {
     local::engine().arena_count()
+}
+
+/// Number of engine slots in use (allocated and not freed). An engine
+/// internal for the engine's own tests, not part of the API.
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub fn slots_in_use() -> usize {
+    local::engine().slots_in_use()
 }

@@ -8,6 +8,8 @@
 //! ```
 
 use crate::engine::Engine;
+use crate::expiry::{Fate, Seen, fate};
+use crate::sync::{Mutex, lock};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -93,5 +95,133 @@ fn scrape_races_arena_growth() {
         writer.join().unwrap();
         assert_eq!(engine.sum_u64(low), 1);
         assert_eq!(engine.sum_f64(high), 0.5);
+    });
+}
+
+/// A series of the expiry models: its slot, behind the `Arc` every handle
+/// to it clones (as a metric's cell is).
+type Series = Arc<u32>;
+
+/// The family's side of the models: its live and expired series, each
+/// expired one with the fingerprint it expired with, under one lock.
+#[derive(Default)]
+struct Maps {
+    live: Vec<Series>,
+    expired: Vec<(Series, u64)>,
+}
+
+/// What the family's sweep does with its expired series, under its lock.
+fn settle(engine: &Engine, maps: &Mutex<Maps>) -> Vec<Fate> {
+    let mut maps = lock(maps);
+    let mut fates = Vec::new();
+    let mut i = 0;
+    while i < maps.expired.len() {
+        let (series, last) = &mut maps.expired[i];
+        let verdict = fate(
+            series,
+            *last,
+            |s| Arc::get_mut(s).is_some(),
+            |s| engine.sum_u64(**s),
+        );
+        match verdict {
+            Fate::Keep => i += 1,
+            Fate::Drop => drop(maps.expired.swap_remove(i)),
+            Fate::Revive => {
+                let (series, _) = maps.expired.swap_remove(i);
+                maps.live.push(series);
+            }
+        }
+        fates.push(verdict);
+    }
+    fates
+}
+
+/// A write through a kept handle, then the handle's drop, race the sweep
+/// of the expired series: the sweep never drops it with the write unseen
+/// (it checks uniqueness before it merges), and once the writer is done
+/// the series is revived with its value.
+#[test]
+fn sweep_never_drops_a_series_with_an_unseen_write() {
+    loom::model(|| {
+        let engine = Arc::new(Engine::new());
+        let slot = engine.alloc(1).unwrap();
+        let series: Series = Arc::new(slot);
+        let kept = Arc::clone(&series);
+        let maps = Arc::new(Mutex::new(Maps {
+            live: Vec::new(),
+            expired: vec![(series, 0)],
+        }));
+        let e = Arc::clone(&engine);
+        let writer = thread::spawn(move || {
+            e.lease().add_u64(*kept, 1);
+            drop(kept);
+        });
+        let first = settle(&engine, &maps);
+        assert!(
+            !first.contains(&Fate::Drop),
+            "dropped with a write: {first:?}"
+        );
+        writer.join().unwrap();
+        settle(&engine, &maps);
+        let maps = lock(&maps);
+        assert_eq!(maps.live.len(), 1, "revived once the write is seen");
+        assert!(maps.expired.is_empty());
+        assert_eq!(engine.sum_u64(*maps.live[0]), 1);
+    });
+}
+
+/// A thread writing through its stale cache, a lookup that revives the
+/// series (or would create it if it were gone) and writes, and a sweep, all
+/// at once: no write is lost, the lookup finds the same series, and the
+/// label values never have two series. A live series' `Seen` shows the
+/// revived series as changed at the first sweep that sees it.
+#[test]
+fn revival_by_lookup_and_by_sweep_keep_one_series() {
+    loom::model(|| {
+        let engine = Arc::new(Engine::new());
+        let slot = engine.alloc(1).unwrap();
+        let series: Series = Arc::new(slot);
+        let cached = Arc::clone(&series);
+        let maps = Arc::new(Mutex::new(Maps {
+            live: Vec::new(),
+            expired: vec![(series, 0)],
+        }));
+        let e = Arc::clone(&engine);
+        let stale = thread::spawn(move || {
+            e.lease().add_u64(*cached, 1);
+        });
+        let (e, m) = (Arc::clone(&engine), Arc::clone(&maps));
+        let lookup = thread::spawn(move || {
+            let found = {
+                let mut maps = lock(&m);
+                if let Some(s) = maps.live.first() {
+                    Arc::clone(s)
+                } else if let Some((s, _)) = maps.expired.pop() {
+                    maps.live.push(Arc::clone(&s));
+                    s
+                } else {
+                    let created: Series = Arc::new(e.alloc(1).unwrap());
+                    maps.live.push(Arc::clone(&created));
+                    created
+                }
+            };
+            e.lease().add_u64(*found, 1);
+            *found
+        });
+        settle(&engine, &maps);
+        {
+            let maps = lock(&maps);
+            assert_eq!(maps.live.len() + maps.expired.len(), 1, "two series");
+        }
+        stale.join().unwrap();
+        let found = lookup.join().unwrap();
+        assert_eq!(found, slot, "the lookup created a second series");
+        settle(&engine, &maps);
+        let maps = lock(&maps);
+        assert!(maps.expired.is_empty());
+        assert_eq!(engine.sum_u64(*maps.live[0]), 2, "a write was lost");
+        let seen = Seen::unseen();
+        assert!(!seen.is_idle(2, 0, 0), "the first sweep sees a change");
+        assert!(seen.is_idle(2, 1, 0), "the next finds it unchanged");
     });
 }

@@ -13,6 +13,7 @@ use crate::snapshot::Snapshot;
 use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 /// How a metric is named and described at registration.
 ///
@@ -25,6 +26,16 @@ pub struct Opts {
     unit: Option<String>,
     const_labels: Vec<(String, String)>,
     max_series: usize,
+    expiry: ExpiryOpt,
+}
+
+/// What [`Opts`] says about expiry.
+#[derive(Clone, Copy, Debug)]
+enum ExpiryOpt {
+    /// The registry's default ([`RegistryBuilder::expire_after`]).
+    Registry,
+    After(Duration),
+    Never,
 }
 
 impl Opts {
@@ -36,6 +47,7 @@ impl Opts {
             unit: None,
             const_labels: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
+            expiry: ExpiryOpt::Registry,
         }
     }
 
@@ -55,8 +67,117 @@ impl Opts {
     /// The most series the family will create (default
     /// [`DEFAULT_MAX_SERIES`]); lookups of new label values beyond it fail
     /// with [`Error::CardinalityLimit`] instead of growing without bound.
+    ///
+    /// The limit counts exported series: [expired](Self::expire_after)
+    /// ones are not counted, and a lookup (or a sweep) that revives an
+    /// expired series is never refused, so revivals can take a family
+    /// above its limit until series expire again.
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
+        self
+    }
+
+    /// Removes a series of this family once it has not changed for
+    /// `after`, recycling its cells: for label values that come from
+    /// outside (routes, handler names, broker destinations) and stop
+    /// being used. Overrides the registry's default
+    /// ([`RegistryBuilder::expire_after`]). Only families with label names
+    /// expire; on an unlabeled metric this is an
+    /// [`Error::ExpiryWithoutLabels`].
+    ///
+    /// **Gauges: a gauge set again to the same value looks unchanged**, and
+    /// so does one that went up and down by the same amount between two
+    /// sweeps. Expiry sees values, not writes: it costs the update path
+    /// nothing, but a rarely changing gauge (a configured size, a state
+    /// set every minute to what it already was) expires although it is in
+    /// use. Give such a family [`never_expire`](Self::never_expire) when
+    /// the registry has a default, or an `after` longer than its writes are
+    /// apart. Counters and histograms change with every write.
+    ///
+    /// **When.** Updates record no time: sweeps do. A sweep runs at every
+    /// scrape of the family (it reuses the scrape's merge, and takes the
+    /// family's write lock only when something expires) and at every
+    /// [`Registry::expire_idle`]. It compares each series with what the
+    /// previous sweep saw; a series expires at the first sweep that finds
+    /// it unchanged for at least `after` since a sweep saw it change (the
+    /// first sweep to see a new or revived series counts as a change), so
+    /// the granularity is the sweep interval: with scrapes every 15 s and
+    /// `after` of 10 min a series goes between 10 and 10¼ minutes after
+    /// its last change. An `after` of zero expires whatever did not change
+    /// since the previous sweep. A scrape exports a series before it
+    /// expires it.
+    ///
+    /// **Handles keep working.** An expired series is no longer exported,
+    /// and threads' lookup caches let go of it (as after
+    /// [`Family::remove`]), but it is the same series while anything still
+    /// refers to it: a handle from [`Family::get_or_create`] or
+    /// [`Family::handle`], a timer, or an idle thread's cache. A write
+    /// through such a handle revives it at the next sweep, with its whole
+    /// value, and so does a lookup of its label values
+    /// ([`with`](Family::with), [`handle`](Family::handle),
+    /// [`get_or_create`](Family::get_or_create)), at once: no write is
+    /// lost, and a scrape never shows the same label values twice. Once
+    /// nothing else refers to it, a sweep drops it and its cells are
+    /// recycled; a later lookup starts a new series at zero. A thread's
+    /// cache lets go at that thread's next lookup in the family (an exited
+    /// thread's, at the next lookup of a thread that takes its place), so
+    /// series touched by idle threads stay in memory, unexported, until
+    /// then.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Opts, Registry};
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::new();
+    /// let requests = registry
+    ///     .counter_vec(
+    ///         Opts::new("requests_total", "Requests").expire_after(Duration::ZERO),
+    ///         &["route"],
+    ///     )
+    ///     .unwrap();
+    /// let kept = requests.get_or_create(&["/kept"]).unwrap();
+    /// kept.inc();
+    /// requests.with(&["/once"], |c| c.inc()).unwrap();
+    ///
+    /// // Both changed since they were created: the first sweep keeps them.
+    /// assert_eq!(registry.expire_idle(), 0);
+    /// // Unchanged since that sweep: both expire (`after` is zero here).
+    /// assert_eq!(registry.expire_idle(), 2);
+    /// assert_eq!(registry.snapshot().counter("requests", &[("route", "/kept")]), None);
+    ///
+    /// // A write through the kept handle revives its series, value and all.
+    /// kept.inc();
+    /// let snap = registry.snapshot();
+    /// assert_eq!(snap.counter("requests", &[("route", "/kept")]), Some(2.0));
+    /// // So does a lookup: `/once` continues from 1.
+    /// requests.with(&["/once"], |c| c.inc()).unwrap();
+    /// assert_eq!(registry.snapshot().counter("requests", &[("route", "/once")]), Some(2.0));
+    /// ```
+    pub fn expire_after(mut self, after: Duration) -> Self {
+        self.expiry = ExpiryOpt::After(after);
+        self
+    }
+
+    /// This family's series never expire, whatever the registry's default
+    /// ([`RegistryBuilder::expire_after`]): for gauges that are rarely set
+    /// (see [`expire_after`](Self::expire_after)) and for label values that
+    /// are known and few.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Opts, Registry};
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::builder().expire_after(Duration::ZERO).build().unwrap();
+    /// let pool = registry
+    ///     .gauge_vec(Opts::new("pool_size", "Configured pool size").never_expire(), &["pool"])
+    ///     .unwrap();
+    /// pool.with(&["db"], |g| g.set(16)).unwrap();
+    /// registry.expire_idle();
+    /// assert_eq!(registry.expire_idle(), 0);
+    /// assert_eq!(registry.snapshot().gauge("pool_size", &[("pool", "db")]), Some(16.0));
+    /// ```
+    pub fn never_expire(mut self) -> Self {
+        self.expiry = ExpiryOpt::Never;
         self
     }
 }
@@ -87,6 +208,8 @@ struct RegistryInner {
     prefix: Option<String>,
     validation: NameValidation,
     const_labels: Vec<(Box<str>, Box<str>)>,
+    /// [`RegistryBuilder::expire_after`].
+    expire_after: Option<Duration>,
     state: RwLock<State>,
     scratch: Mutex<Scratch>,
 }
@@ -129,6 +252,7 @@ pub struct RegistryBuilder {
     prefix: Option<String>,
     const_labels: Vec<(String, String)>,
     validation: NameValidation,
+    expire_after: Option<Duration>,
 }
 
 impl RegistryBuilder {
@@ -156,6 +280,33 @@ impl RegistryBuilder {
         self
     }
 
+    /// The default [`Opts::expire_after`] of every family registered with
+    /// label names: a family's series expire once unchanged for `after`,
+    /// unless its [`Opts`] say otherwise ([`Opts::expire_after`],
+    /// [`Opts::never_expire`]). Unlabeled metrics and collectors never
+    /// expire. Read [`Opts::expire_after`] for what counts as a change
+    /// (gauges set to the same value do not), when sweeps run, and how
+    /// kept handles revive their series.
+    ///
+    /// ```
+    /// use hotmetrics_core::Registry;
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::builder()
+    ///     .expire_after(Duration::from_secs(600))
+    ///     .build()
+    ///     .unwrap();
+    /// let routes = registry.counter_vec(("requests_total", "Requests"), &["route"]).unwrap();
+    /// routes.with(&["/orders"], |c| c.inc()).unwrap();
+    /// // Ten minutes without a change are far off: nothing expires yet.
+    /// assert_eq!(registry.expire_idle(), 0);
+    /// assert_eq!(routes.len(), 1);
+    /// ```
+    pub fn expire_after(mut self, after: Duration) -> Self {
+        self.expire_after = Some(after);
+        self
+    }
+
     /// Validates the prefix and label names.
     pub fn build(self) -> Result<Registry, Error> {
         if let Some(p) = &self.prefix {
@@ -174,6 +325,7 @@ impl RegistryBuilder {
             prefix: self.prefix,
             validation: self.validation,
             const_labels: boxed_pairs(self.const_labels),
+            expire_after: self.expire_after,
             state: RwLock::new(State::default()),
             scratch: Mutex::new(Scratch::default()),
         })))
@@ -325,6 +477,14 @@ impl Registry {
                 )
                 .chain(label_names.iter().map(|n| (*n, Origin::Label))),
         )?;
+        let expire_after = match opts.expiry {
+            ExpiryOpt::Registry => self.0.expire_after.filter(|_| !label_names.is_empty()),
+            ExpiryOpt::Never => None,
+            ExpiryOpt::After(_) if label_names.is_empty() => {
+                return Err(Error::ExpiryWithoutLabels(given.to_owned()));
+            }
+            ExpiryOpt::After(after) => Some(after),
+        };
         let claim = Claim {
             family: name.clone(),
             given: opts.name.clone(),
@@ -345,6 +505,7 @@ impl Registry {
                 validation,
             },
             config,
+            expire_after,
         );
         let mut state = self.state_mut();
         let samples = sample_names(M::TYPE, &name);
@@ -573,7 +734,9 @@ impl Registry {
     }
 
     /// Walks the merged view: every family, then every collector. Writers are
-    /// never blocked; concurrent scrapes of one registry take turns.
+    /// never blocked; concurrent scrapes of one registry take turns. Each
+    /// visit is also an expiry sweep of the families with
+    /// [`Opts::expire_after`] (as [`snapshot`](Self::snapshot) is).
     pub fn visit(&self, visitor: &mut dyn MetricVisitor) {
         let state = self.state();
         let mut scratch = self
@@ -599,6 +762,39 @@ impl Registry {
             wrapped.prefix = self.0.prefix.as_deref().filter(|_| c.prefixed);
             c.collector.collect(&mut wrapped);
         }
+    }
+
+    /// Sweeps every family with [expiry](Opts::expire_after) without
+    /// scraping: for applications that only push, or scrape rarely.
+    /// Returns how many series expired (stopped being exported) in this
+    /// sweep. Scrapes sweep too, so a scraped registry needs no calls; a
+    /// push-only one calls this on its push interval, whose length is then
+    /// the granularity of expiry. Takes turns with scrapes, and blocks no
+    /// writer.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Opts, Registry};
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::builder().expire_after(Duration::ZERO).build().unwrap();
+    /// let sent = registry.counter_vec(("sent_total", "Messages sent"), &["queue"]).unwrap();
+    /// sent.with(&["emails"], |c| c.inc()).unwrap();
+    /// assert_eq!(registry.expire_idle(), 0, "changed since it was created");
+    /// assert_eq!(registry.expire_idle(), 1, "unchanged since the previous sweep");
+    /// assert!(sent.is_empty());
+    /// ```
+    pub fn expire_idle(&self) -> usize {
+        let state = self.state();
+        let mut scratch = self
+            .0
+            .scratch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state
+            .families
+            .values()
+            .map(|family| family.expire_idle(&mut scratch))
+            .sum()
     }
 
     /// An owned copy of everything [`visit`](Self::visit) sees, for tests and

@@ -114,11 +114,9 @@ pub struct Workload {
     out: BytesMut,
 }
 
-impl ScrapeTarget for Workload {
-    const NAME: &'static str = "hotmetrics";
-
-    fn build(counters: usize, histograms: usize, writers: usize) -> Self {
-        let registry = Registry::new();
+impl Workload {
+    /// The workload in `registry` (see [`ScrapeTarget::build`]).
+    fn build_in(registry: Registry, counters: usize, histograms: usize, writers: usize) -> Self {
         let opts = Opts::new(COUNTER.0, COUNTER.1).max_series(counters.max(1));
         let family = registry
             .counter_vec(opts, &["topic", "partition"])
@@ -150,10 +148,6 @@ impl ScrapeTarget for Workload {
         }
     }
 
-    fn supports(_: Format) -> bool {
-        true
-    }
-
     fn scrape(&mut self, format: Format) -> usize {
         let format = match format {
             Format::Text => Exposition::Text,
@@ -164,9 +158,54 @@ impl ScrapeTarget for Workload {
         self.encoder.encode(format, &self.registry, &mut self.out);
         self.out.len()
     }
+}
+
+impl ScrapeTarget for Workload {
+    const NAME: &'static str = "hotmetrics";
+
+    fn build(counters: usize, histograms: usize, writers: usize) -> Self {
+        Self::build_in(Registry::new(), counters, histograms, writers)
+    }
+
+    fn supports(_: Format) -> bool {
+        true
+    }
+
+    fn scrape(&mut self, format: Format) -> usize {
+        Workload::scrape(self, format)
+    }
 
     fn output(&self) -> &[u8] {
         &self.out
+    }
+}
+
+/// The same workload in a registry whose families expire after an hour:
+/// nothing expires, so its scrapes cost what the expiry sweep adds.
+#[derive(Debug)]
+pub struct ExpiringWorkload(Workload);
+
+impl ScrapeTarget for ExpiringWorkload {
+    const NAME: &'static str = "hotmetrics_expiry";
+
+    fn build(counters: usize, histograms: usize, writers: usize) -> Self {
+        let registry = Registry::builder()
+            .expire_after(std::time::Duration::from_secs(3600))
+            .build()
+            .expect("valid");
+        Self(Workload::build_in(registry, counters, histograms, writers))
+    }
+
+    fn supports(_: Format) -> bool {
+        true
+    }
+
+    fn scrape(&mut self, format: Format) -> usize {
+        self.0.scrape(format)
+    }
+
+    fn output(&self) -> &[u8] {
+        &self.0.out
     }
 }
 

@@ -86,6 +86,14 @@ impl Metric for Counter {
 }
 
 impl Sealed for Counter {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
@@ -150,6 +158,14 @@ impl Metric for CounterF64 {
 }
 
 impl Sealed for CounterF64 {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }

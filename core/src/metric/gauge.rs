@@ -132,6 +132,14 @@ impl Metric for Gauge {
 }
 
 impl Sealed for Gauge {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(GaugeCell {
             deltas: Slots::alloc(1)?,
@@ -206,6 +214,14 @@ impl Metric for GaugeF64 {
 }
 
 impl Sealed for GaugeF64 {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(CachePadded::new(AtomicF64::new(0.0)))))
     }

@@ -145,6 +145,14 @@ impl Metric for Histogram {
 }
 
 impl Sealed for Histogram {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(buckets: &Buckets, _: &Desc) -> Result<Self, Error> {
         let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
         // The timer clock calibrates itself on its first read (under a

@@ -97,6 +97,14 @@ impl Metric for Info {
 }
 
 impl Sealed for Info {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(_: &(), desc: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(InfoCell {
             family: desc.given.clone(),

@@ -53,6 +53,13 @@ pub(crate) mod sealed {
             scratch: &mut Scratch,
             visitor: &mut dyn MetricVisitor,
         );
+        /// How many handles refer to the series (a hint: others may be
+        /// dropped meanwhile).
+        fn references(&self) -> usize;
+        /// Whether this is the series' only handle, synchronised with the
+        /// drop of every other one (`Arc::get_mut`): what they wrote is
+        /// visible to a merge after it.
+        fn is_unique(&mut self) -> bool;
     }
 }
 pub(crate) use sealed::{Scratch, Sealed};

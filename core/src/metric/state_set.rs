@@ -169,6 +169,14 @@ impl Metric for StateSet {
 }
 
 impl Sealed for StateSet {
+    fn references(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    fn is_unique(&mut self) -> bool {
+        Arc::get_mut(&mut self.0).is_some()
+    }
+
     fn create(states: &States, desc: &Desc) -> Result<Self, Error> {
         let mut enabled: Box<[bool]> = vec![false; states.0.names.len()].into();
         if let Some(i) = states.0.initial {

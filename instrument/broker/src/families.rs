@@ -1,9 +1,10 @@
 //! The nine families, with FastStream's names, labels, help texts and
 //! buckets; the builder that registers them; the `broker` label.
 
-use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
+use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Opts, Registry};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Size buckets in bytes: 2^4, 2^6, ..., 2^24 (FastStream's
 /// `DEFAULT_SIZE_BUCKETS`); `+Inf` is implied.
@@ -86,6 +87,7 @@ pub struct BrokerMetricsBuilder {
     broker: Broker,
     size_buckets: Option<Buckets>,
     duration_buckets: Option<Buckets>,
+    expire_after: Option<Duration>,
 }
 
 impl BrokerMetricsBuilder {
@@ -124,6 +126,42 @@ impl BrokerMetricsBuilder {
         self
     }
 
+    /// Expires the series of a handler or destination once they have not
+    /// changed for `after` (see
+    /// [`Opts::expire_after`](hotmetrics_core::Opts::expire_after)): for
+    /// handler and destination names that come from outside, such as
+    /// reply queues or per-tenant topics. Without it the families follow
+    /// the registry's default
+    /// ([`RegistryBuilder::expire_after`](hotmetrics_core::RegistryBuilder::expire_after)).
+    ///
+    /// `received_messages_in_process` is a gauge: while one message takes
+    /// longer than `after`, the gauge stays at its value and expires; it
+    /// comes back when the message is done. Pick `after` well above the
+    /// longest handling time.
+    ///
+    /// ```
+    /// use hotmetrics_broker::{Broker, BrokerMetrics, PublishOutcome};
+    /// use hotmetrics_core::Registry;
+    /// use std::time::Duration;
+    ///
+    /// let registry = Registry::new();
+    /// let metrics = BrokerMetrics::builder(Broker::Kafka)
+    ///     .expire_after(Duration::ZERO)
+    ///     .build(&registry)
+    ///     .unwrap();
+    /// metrics
+    ///     .record_published("replies-7f3a", Duration::from_millis(3), PublishOutcome::Success)
+    ///     .unwrap();
+    /// registry.expire_idle();
+    /// assert_eq!(registry.expire_idle(), 2, "the destination's counter and histogram");
+    /// let snap = registry.snapshot();
+    /// assert!(snap.family("faststream_published_messages").unwrap().series.is_empty());
+    /// ```
+    pub fn expire_after(mut self, after: Duration) -> Self {
+        self.expire_after = Some(after);
+        self
+    }
+
     /// Registers the nine families in `registry`. Fails, registering
     /// nothing, on an invalid prefix or a name already taken (a second
     /// `BrokerMetrics` with the same prefix in the same registry, say).
@@ -138,11 +176,20 @@ impl BrokerMetricsBuilder {
             None => Buckets::new(DEFAULT_DURATION_BUCKETS.to_vec())?,
         };
         let mut registered = Vec::with_capacity(9);
+        let expire_after = self.expire_after;
+        let opts = |name: String, help: &str| {
+            let opts = Opts::new(name, help);
+            match expire_after {
+                Some(after) => opts.expire_after(after),
+                None => opts,
+            }
+        };
         let families = register(
             registry,
             &self.prefix,
             size_buckets,
             duration_buckets,
+            &opts,
             &mut registered,
         );
         let families = match families {
@@ -186,9 +233,10 @@ fn register(
     prefix: &str,
     size_buckets: Buckets,
     duration_buckets: Buckets,
+    opts: &dyn Fn(String, &str) -> Opts,
     registered: &mut Vec<String>,
 ) -> Result<Families, Error> {
-    let name = |suffix: &str| format!("{prefix}_{suffix}");
+    let name = |suffix: &str, help: &str| opts(format!("{prefix}_{suffix}"), help);
     let with = |base: [&'static str; 3], extra: &'static str| [base[0], base[1], base[2], extra];
     macro_rules! reg {
         ($e:expr) => {{
@@ -199,69 +247,42 @@ fn register(
     }
     Ok(Families {
         received: reg!(r.counter_vec(
-            (
-                name("received_messages_total"),
-                "Count of received messages by broker and handler",
-            ),
+            name("received_messages_total", "Count of received messages by broker and handler"),
             &RECEIVE_LABELS,
         )),
         size: reg!(r.histogram_vec(
-            (
-                name("received_messages_size_bytes"),
-                "Histogram of received messages size in bytes by broker and handler",
-            ),
+            name("received_messages_size_bytes", "Histogram of received messages size in bytes by broker and handler"),
             size_buckets,
             &RECEIVE_LABELS,
         )),
         in_process: reg!(r.gauge_vec(
-            (
-                name("received_messages_in_process"),
-                "Gauge of received messages in process by broker and handler",
-            ),
+            name("received_messages_in_process", "Gauge of received messages in process by broker and handler"),
             &RECEIVE_LABELS,
         )),
         processed: reg!(r.counter_vec(
-            (
-                name("received_processed_messages_total"),
-                "Count of received processed messages by broker, handler and status",
-            ),
+            name("received_processed_messages_total", "Count of received processed messages by broker, handler and status"),
             &with(RECEIVE_LABELS, "status"),
         )),
         duration: reg!(r.histogram_vec(
-            (
-                name("received_processed_messages_duration_seconds"),
-                "Histogram of received processed messages duration in seconds by broker and handler",
-            ),
+            name("received_processed_messages_duration_seconds", "Histogram of received processed messages duration in seconds by broker and handler"),
             duration_buckets.clone(),
             &RECEIVE_LABELS,
         )),
         exceptions: reg!(r.counter_vec(
-            (
-                name("received_processed_messages_exceptions_total"),
-                "Count of received processed messages exceptions by broker, handler and exception_type",
-            ),
+            name("received_processed_messages_exceptions_total", "Count of received processed messages exceptions by broker, handler and exception_type"),
             &with(RECEIVE_LABELS, "exception_type"),
         )),
         published: reg!(r.counter_vec(
-            (
-                name("published_messages_total"),
-                "Count of published messages by destination and status",
-            ),
+            name("published_messages_total", "Count of published messages by destination and status"),
             &with(PUBLISH_LABELS, "status"),
         )),
         publish_duration: reg!(r.histogram_vec(
-            (
-                name("published_messages_duration_seconds"),
-                "Histogram of published messages duration in seconds by broker and destination",
-            ),
+            name("published_messages_duration_seconds", "Histogram of published messages duration in seconds by broker and destination"),
             duration_buckets,
             &PUBLISH_LABELS,
         )),
         publish_exceptions: reg!(r.counter_vec(
-            (
-                name("published_messages_exceptions_total"),
-                "Count of published messages exceptions by broker, destination and exception_type",
-            ),
+            name("published_messages_exceptions_total", "Count of published messages exceptions by broker, destination and exception_type"),
             &with(PUBLISH_LABELS, "exception_type"),
         )),
     })
@@ -305,6 +326,7 @@ impl BrokerMetrics {
             broker,
             size_buckets: None,
             duration_buckets: None,
+            expire_after: None,
         }
     }
 
