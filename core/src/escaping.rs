@@ -176,14 +176,19 @@ impl fmt::Display for Escaping {
     }
 }
 
-/// prometheus/common's `model.EscapeName`: escapes every name given, even
-/// a legacy-valid one (`dots` doubles its underscores); callers escape
-/// only names that are not legacy-valid, as `model.EscapeMetricFamily`
-/// does.
+/// prometheus/common's `model.EscapeName`: `underscores` and `values`
+/// leave a legacy-valid name as it is, `dots` escapes it too (doubling its
+/// underscores); callers escape only names that are not legacy-valid, as
+/// `model.EscapeMetricFamily` does.
 fn escape(name: &str, scheme: Escaping, kind: Kind, out: &mut String) {
     use std::fmt::Write;
+    let legacy = match kind {
+        Kind::Metric => is_legacy_metric_name(name),
+        Kind::Label => is_legacy_label_name(name),
+    };
     match scheme {
         Escaping::AllowUtf8 => out.push_str(name),
+        Escaping::Underscores | Escaping::Values if legacy => out.push_str(name),
         Escaping::Underscores => {
             for (i, c) in name.chars().enumerate() {
                 out.push(if is_legacy_rune(c, i, kind) { c } else { '_' });
@@ -228,7 +233,7 @@ mod tests {
             "no:escaping_required",
             "no:escaping_required",
             "no:escaping__required",
-            "U__no:escaping__required",
+            "no:escaping_required",
         ),
         (
             "mysystem.prod.west.cpu.load",

@@ -8,6 +8,8 @@
 //! A missing tool fails the test (never skips it): `./test.sh --setup`
 //! installs them.
 
+use std::collections::BTreeSet;
+
 use hotmetrics::Escaping;
 use hotmetrics_tests::diff::assert_same;
 use hotmetrics_tests::expected::{expected, model};
@@ -79,4 +81,46 @@ fn promtool_passes_the_escaped_text() {
     // The allow-utf-8 text is not for Prometheus 2: its parser refuses it.
     let out = promtool(&utf8::encode_text(&r, Escaping::AllowUtf8));
     assert!(!out.status.success(), "promtool 2.42 read quoted names?");
+}
+
+/// The names a text exposition's `# TYPE` lines and sample lines use.
+fn text_names(text: &[u8]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let text = std::str::from_utf8(text).expect("UTF-8 exposition");
+    let (mut families, mut samples) = (BTreeSet::new(), BTreeSet::new());
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().expect("a name");
+            families.insert(name.to_owned());
+        } else if !line.starts_with('#') {
+            let end = line.find(['{', ' ']).expect("a sample line");
+            samples.insert(line[..end].to_owned());
+        }
+    }
+    (families, samples)
+}
+
+/// A series has one name whichever format a scrape negotiates: under every
+/// escaping scheme, text 0.0.4, OpenMetrics and protobuf name every sample
+/// alike (OpenMetrics adds only its `_created` samples), and text's family
+/// names are protobuf's, as prometheus/common escapes a MetricFamily's
+/// name (`_total` included) in every format.
+#[test]
+fn every_format_escapes_sample_names_alike() {
+    let r = utf8::registry();
+    for escaping in [Escaping::Underscores, Escaping::Dots, Escaping::Values] {
+        let (text_families, text_samples) = text_names(&utf8::encode_text(&r, escaping));
+        let (_, om_samples) = text_names(&utf8::encode_openmetrics(&r, escaping));
+        let om_samples: BTreeSet<String> = om_samples
+            .into_iter()
+            .filter(|s| !s.ends_with("_created"))
+            .collect();
+        assert_eq!(text_samples, om_samples, "sample names under {escaping}");
+        let proto = hotmetrics_tests::proto::decode_delimited(&utf8::encode_protobuf(&r, escaping))
+            .expect("protobuf decodes");
+        let proto_families: BTreeSet<String> = proto.into_iter().filter_map(|f| f.name).collect();
+        assert_eq!(
+            text_families, proto_families,
+            "family names under {escaping}"
+        );
+    }
 }

@@ -173,13 +173,21 @@ impl<D: Dialect> Writer<'_, D> {
 impl<D: Dialect> MetricVisitor for Writer<'_, D> {
     fn begin_family(&mut self, f: &FamilyDesc<'_>) {
         let enc = &mut *self.enc;
-        // The family name as the metadata lines write it is what gets
-        // escaped, as prometheus/common escapes a MetricFamily's name;
-        // sample suffixes go after the escaped name.
+        // The family's name with its value suffix (`_total`, `_info`) is
+        // what gets escaped, as prometheus/common escapes a MetricFamily's
+        // name in every format, so a series has one name whichever format
+        // a scrape negotiates (`a.b` counts as `a_dot_b__total` under
+        // `dots`). The metadata lines write that less the suffix the
+        // dialect appends to samples (OpenMetrics' `_total` and `_info`:
+        // `# TYPE a_dot_b_ counter`, as Go writes it); other sample
+        // suffixes go after the escaped name.
         enc.unescaped.clear();
         enc.unescaped.push_str(f.name);
-        enc.unescaped.push_str(D::metadata_suffix(f.metric_type));
-        let name = enc.escaping.metric_name(&enc.unescaped, &mut enc.scratch);
+        enc.unescaped.push_str(f.metric_type.value_suffix());
+        let full = enc.escaping.metric_name(&enc.unescaped, &mut enc.scratch);
+        let name = full
+            .strip_suffix(Self::value_suffix(f.metric_type))
+            .unwrap_or(full);
         enc.family.quoted = enc.escaping == Escaping::AllowUtf8 && !is_legacy_metric_name(name);
         enc.family.text.clear();
         enc.family.text.push_str(name);
