@@ -20,6 +20,8 @@ fi
 apt_packages=()
 # rustc links through cc, and `ring` (the tls tests) builds C.
 command -v cc >/dev/null || apt_packages+=(gcc libc6-dev)
+# libfuzzer-sys (the fuzz targets, which .ci/run compiles) builds C++.
+command -v c++ >/dev/null || apt_packages+=(g++)
 # promtool for the interop tests, the server for the e2e scrape test.
 { command -v promtool && command -v prometheus; } >/dev/null || apt_packages+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)

@@ -88,5 +88,8 @@ fuzz_target!(|input: &[u8]| {
     buf.clear();
     hotmetrics::protobuf::ProtobufEncoder::new().encode(&registry, &mut buf);
     let families = proto::decode_delimited(&buf).expect("protobuf decodes");
-    assert!(families.len() <= count, "protobuf may leave out empty families only");
+    assert!(
+        families.len() <= count,
+        "protobuf may leave out empty families only"
+    );
 });

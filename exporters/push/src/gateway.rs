@@ -2,6 +2,7 @@
 //! crate (WHATWG URL rules: lower-case scheme and host, IDNA host names,
 //! bracketed IPv6, percent-encoded path).
 
+use ureq::http::Uri;
 use url::{ParseError, Position, Url};
 
 use crate::Error;
@@ -51,6 +52,14 @@ impl Gateway {
             .port_or_known_default()
             .filter(|&p| p != 0)
             .ok_or_else(|| bad(PORT))?;
+        // The HTTP client parses URIs by RFC 3986, stricter than WHATWG
+        // about hosts (`http://a{b` is a URL but not a URI): refuse here,
+        // naming the URL given, what it would refuse for every group.
+        if Uri::try_from(&parsed[..Position::AfterPath]).is_err() {
+            return Err(bad(
+                "the host holds characters an HTTP request cannot carry",
+            ));
+        }
         Ok(Self {
             origin: parsed[..Position::BeforePath].to_owned(),
             host: host.to_owned(),
@@ -160,6 +169,11 @@ mod tests {
             ("http://a:1:2", "the port"),
             ("http://g w", "host"),
             ("http://1.2.3.256", "IPv4"),
+            // Found by fuzz/fuzz_targets/push_url.rs: a WHATWG host that
+            // is no RFC 3986 host was refused only when the group URL was
+            // built, with that URL in the error instead of the one given.
+            ("http:\u{434}E%2E0X{{{{{{{", "an HTTP request cannot carry"),
+            ("http://a{b}:9091/pg", "an HTTP request cannot carry"),
         ];
         for (url, want) in cases {
             let err = Gateway::parse(url).unwrap_err();
