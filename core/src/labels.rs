@@ -36,7 +36,11 @@ pub enum NameValidation {
     /// name once escaped. Scrapes that do not ask for `allow-utf-8` get
     /// the names escaped ([`Escaping`]); two names that the default
     /// escaping (underscores) writes the same are refused
-    /// ([`Error::EscapedNameClash`]).
+    /// ([`Error::EscapedNameClash`]). Clashes under `dots` and `values`
+    /// are not checked (`a.b` and a legacy `a_dot_b` are one name under
+    /// `dots`), and `dots` writes a label name that starts with a digit
+    /// or a non-ASCII letter as a reserved `__` name, which Prometheus
+    /// drops.
     Utf8,
 }
 

@@ -94,6 +94,19 @@ impl Opts {
     /// the registry has a default, or an `after` longer than its writes are
     /// apart. Counters and histograms change with every write.
     ///
+    /// **Up-down gauges looked up each time** (an in-flight count kept
+    /// with [`Family::with`]`(.., |g| g.inc())` and `dec()`): if one
+    /// expires at a non-zero value while nothing refers to it, it is
+    /// dropped, and the next `dec()` starts a new series at 0 (so -1).
+    /// Keep a handle to such a series ([`Family::get_or_create`], or the
+    /// guards of `Family::<Gauge>::track_in_progress`, which own theirs)
+    /// or give its family `never_expire`.
+    ///
+    /// **Info and state sets** change only when set again with other
+    /// labels or another state: under a registry default they expire
+    /// once they stay as they are for `after` (an `app_info` set once at
+    /// start, say). Give them `never_expire` unless that is what you want.
+    ///
     /// **When.** Updates record no time: sweeps do. A sweep runs at every
     /// scrape of the family (it reuses the scrape's merge, and takes the
     /// family's write lock only when something expires) and at every

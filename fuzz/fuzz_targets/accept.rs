@@ -13,6 +13,7 @@
 //! ```
 #![no_main]
 
+use hotmetrics::Escaping;
 use hotmetrics::exposition::{Format, MAX_ACCEPT_BYTES, negotiate, negotiate_bytes};
 use hotmetrics_fuzz::{Input, TOKEN_CHARS, ows, quality, recase};
 use libfuzzer_sys::fuzz_target;
@@ -31,7 +32,18 @@ fuzz_target!(|data: &[u8]| {
 fn raw(bytes: &[u8]) {
     let chosen = negotiate_bytes(Some(bytes)).expect("formats are compiled in");
     assert!(Format::available().contains(&chosen.format()));
-    assert_eq!(chosen.content_type(), chosen.format().content_type());
+    // The format's Content-Type, maybe with text 1.0.0's version and an
+    // escaping scheme.
+    let ct = chosen.content_type();
+    let own = chosen.format().content_type();
+    let text_1_0_0 = "text/plain; version=1.0.0; charset=utf-8";
+    assert!(
+        ct == own
+            || ct == format!("{own}; escaping={}", chosen.escaping())
+            || (chosen.format() == Format::Text
+                && ct == format!("{text_1_0_0}; escaping={}", chosen.escaping())),
+        "{ct:?}"
+    );
     if bytes.len() > MAX_ACCEPT_BYTES {
         assert_eq!(Some(chosen), negotiate_bytes(None));
     }
@@ -77,7 +89,9 @@ impl Range {
     /// The documented matching rules of `negotiate`: which formats this
     /// range names, and how specifically. Parameters other than `version`,
     /// `proto` and `encoding` (`escaping`, `charset`, anything else) do not
-    /// change the match. This function is the one to update when the rules
+    /// change the match (`escaping` and text's `version=1.0.0` change the
+    /// names and the Content-Type: [`reference_escaping`],
+    /// [`reference_content_type`]). This function is the one to update when the rules
     /// change.
     fn names(&self, format: Format) -> Option<Specificity> {
         if self.is("*", "*") {
@@ -113,10 +127,10 @@ impl Range {
 /// earlier range, then the order of `Format::available`. Nothing positive:
 /// the first format not refused with q=0, flagged not acceptable. No range
 /// at all: the first format, acceptable.
-fn reference(ranges: &[Range]) -> (Format, bool) {
+fn reference(ranges: &[Range]) -> (Format, bool, Option<usize>) {
     let available = Format::available();
     if ranges.is_empty() {
-        return (available[0], true);
+        return (available[0], true, None);
     }
     // Per format: (q, specificity, index of the first deciding range).
     let deciding: Vec<Option<(u16, Specificity, usize)>> = available
@@ -144,13 +158,60 @@ fn reference(ranges: &[Range]) -> (Format, bool) {
             )
         });
     match winner {
-        Some((i, _)) => (available[i], true),
+        Some((i, (_, _, index))) => (available[i], true, Some(index)),
         None => {
             let refused = |i: usize| deciding[i].is_some_and(|d| d.0 == 0);
             let i = (0..available.len()).find(|&i| !refused(i)).unwrap_or(0);
-            (available[i], false)
+            (available[i], false, None)
         }
     }
+}
+
+/// The scheme a range's `escaping` parameter names, if a known one
+/// (compared exactly, as prometheus/common does).
+fn range_escaping(range: &Range) -> Option<Escaping> {
+    let value = range.param("escaping")?;
+    [
+        Escaping::AllowUtf8,
+        Escaping::Underscores,
+        Escaping::Dots,
+        Escaping::Values,
+    ]
+    .into_iter()
+    .find(|e| e.to_string() == value)
+}
+
+/// The documented escaping of a choice decided by `ranges[index]`: its own
+/// known scheme; else the one prometheus/common's `NegotiateAccept` read
+/// last before it (ranges by decreasing q, header order among equals):
+/// the lowest-weighted of the ranges weighted higher, or as high and
+/// earlier, that name one; else none (underscores, not announced).
+fn reference_escaping(ranges: &[Range], index: usize) -> Option<Escaping> {
+    let deciding = &ranges[index];
+    range_escaping(deciding).or_else(|| {
+        ranges
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.q > deciding.q || (r.q == deciding.q && *i < index))
+            .filter_map(|(i, r)| Some(((std::cmp::Reverse(r.q), i), range_escaping(r)?)))
+            .max_by_key(|&(order, _)| order)
+            .map(|(_, e)| e)
+    })
+}
+
+/// The documented `Content-Type`: the format's own unless the choice
+/// named an escaping scheme or text 1.0.0; then the format's with
+/// `version=1.0.0` for text 1.0.0 and `; escaping=<scheme>` appended.
+fn reference_content_type(format: Format, escaping: Option<Escaping>, text_1_0_0: bool) -> String {
+    if escaping.is_none() && !text_1_0_0 {
+        return format.content_type().to_owned();
+    }
+    let base = if format == Format::Text && text_1_0_0 {
+        "text/plain; version=1.0.0; charset=utf-8"
+    } else {
+        format.content_type()
+    };
+    format!("{base}; escaping={}", escaping.unwrap_or_default())
 }
 
 /// A parameter value: (as written, unquoted).
@@ -332,10 +393,25 @@ fn structured(input: &mut Input<'_>) {
     if header.len() > MAX_ACCEPT_BYTES {
         return;
     }
-    let (format, acceptable) = reference(&ranges);
+    let (format, acceptable, deciding) = reference(&ranges);
     assert_eq!(
         (chosen.format(), chosen.is_acceptable()),
         (format, acceptable),
+        "{header:?}"
+    );
+    let escaping = deciding.and_then(|i| reference_escaping(&ranges, i));
+    let text_1_0_0 = deciding.is_some_and(|i| {
+        let r = &ranges[i];
+        r.is("text", "plain") && r.param("version") == Some("1.0.0")
+    });
+    assert_eq!(
+        chosen.escaping(),
+        escaping.unwrap_or_default(),
+        "{header:?}"
+    );
+    assert_eq!(
+        chosen.content_type(),
+        reference_content_type(format, escaping, text_1_0_0),
         "{header:?}"
     );
     // The plainest reading: one range, with q > 0, naming a format: a

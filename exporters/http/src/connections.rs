@@ -210,9 +210,14 @@ impl Slot {
         }
     }
 
-    /// The server closed the connection for `reason`: counts it.
+    /// The server closes the connection for `reason`: it leaves the table
+    /// now and is counted, unless it was evicted already (counted then).
     pub(crate) fn closing(&self, reason: CloseReason) {
-        self.table.closed(reason);
+        let mut table = self.table.lock();
+        if table.remove(self.id).is_some() {
+            self.table.set_open(table.entries.len());
+            self.table.closed(reason);
+        }
     }
 }
 
