@@ -5,7 +5,7 @@
 use crate::shared;
 use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Size buckets in bytes: 2^4, 2^6, ..., 2^24 (FastStream's
 /// `DEFAULT_SIZE_BUCKETS`); `+Inf` is implied.
@@ -207,6 +207,7 @@ impl BrokerMetricsBuilder {
             });
         }
         Ok(BrokerMetrics(Arc::new(BrokerInner {
+            registry: registry.clone(),
             app_name: self.app_name.unwrap_or_else(|| self.prefix.clone()).into(),
             broker: self.broker,
             prefix: self.prefix.into(),
@@ -230,6 +231,8 @@ pub(crate) struct Families {
     pub(crate) custom: Box<[Box<str>]>,
     size_buckets: Buckets,
     duration_buckets: Buckets,
+    /// The lag gauge family (our extension), registered on first use.
+    pub(crate) lag: Mutex<Option<Family<Gauge>>>,
     pub(crate) received: Family<Counter>,
     pub(crate) size: Family<Histogram>,
     pub(crate) in_process: Family<Gauge>,
@@ -282,6 +285,13 @@ impl Families {
         ] {
             r.unregister(name);
         }
+        if let Some(lag) = &*self
+            .lag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            r.unregister(lag.name());
+        }
     }
 }
 
@@ -314,6 +324,7 @@ fn register(
     }
     Ok(Families {
         custom: custom.into(),
+        lag: Mutex::new(None),
         size_buckets: size_buckets.clone(),
         duration_buckets: duration_buckets.clone(),
         received: reg!(r.counter_vec(
@@ -421,6 +432,8 @@ fn register(
 pub struct BrokerMetrics(Arc<BrokerInner>);
 
 struct BrokerInner {
+    /// Where the lag family is registered on first use.
+    registry: Registry,
     app_name: Box<str>,
     broker: Broker,
     prefix: Box<str>,
@@ -507,6 +520,10 @@ impl BrokerMetrics {
 
     pub(crate) fn families(&self) -> &Families {
         &self.0.families
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.0.registry
     }
 
     #[cfg(test)]

@@ -192,9 +192,14 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod families;
 mod guard;
+mod lag;
+#[cfg(feature = "lapin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
+pub mod lapin;
 mod outcome;
 mod per_thread;
 mod publish;
@@ -205,6 +210,7 @@ pub use families::{
     Broker, BrokerMetrics, BrokerMetricsBuilder, DEFAULT_DURATION_BUCKETS, DEFAULT_PREFIX,
     DEFAULT_SIZE_BUCKETS,
 };
+pub use lag::LAG_SUFFIX;
 pub use outcome::{AckState, DROPPED, Outcome, PANIC, PublishOutcome, Status};
 pub use publish::{DestinationMetrics, PublishGuard};
 pub use receive::{HandlerMetrics, ProcessingGuard};

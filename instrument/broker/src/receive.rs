@@ -306,6 +306,12 @@ impl ProcessingGuard {
         self.ack
     }
 
+    /// Whether an exception was counted (so that, unsettled, the status
+    /// will be `error`).
+    pub fn raised(&self) -> bool {
+        self.raised
+    }
+
     /// Records the message's ack state; the first one given counts (a
     /// settled message stays settled, as with the broker).
     #[inline]
