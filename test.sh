@@ -66,6 +66,9 @@ cargo test --workspace --all-targets --no-run
 brokers_wait
 cargo test --workspace --all-targets
 
+echo "== the broker middlewares against the real RabbitMQ and NATS"
+cargo test -p hotmetrics-broker --all-features --all-targets
+
 echo "== the unstable native-histogram fields of the protobuf encoder"
 cargo test -p hotmetrics-protobuf --features native-histograms
 

@@ -200,11 +200,16 @@ mod lag;
 #[cfg(feature = "lapin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
 pub mod lapin;
+#[cfg(feature = "async-nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-nats")))]
+pub mod nats;
 mod outcome;
 mod per_thread;
 mod publish;
 mod receive;
 mod shared;
+#[cfg(any(feature = "lapin", feature = "async-nats"))]
+mod wrappers;
 
 pub use families::{
     Broker, BrokerMetrics, BrokerMetricsBuilder, DEFAULT_DURATION_BUCKETS, DEFAULT_PREFIX,

@@ -2,7 +2,8 @@
 //! FastStream records, and the queue lag.
 
 use super::{Error, destination_name, exception_type};
-use crate::{AckState, BrokerMetrics, DROPPED, HandlerMetrics, PANIC, ProcessingGuard};
+use crate::wrappers::{HandlerCache, end_on_drop};
+use crate::{AckState, BrokerMetrics, ProcessingGuard};
 use ::lapin::message::Delivery;
 use ::lapin::options::{
     BasicAckOptions, BasicNackOptions, BasicRejectOptions, QueueDeclareOptions,
@@ -10,7 +11,6 @@ use ::lapin::options::{
 use ::lapin::types::FieldTable;
 use ::lapin::{Channel, Consumer};
 use futures_core::Stream;
-use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,10 +27,9 @@ type LabelsFn = Box<dyn Fn(&Delivery) -> Vec<String> + Send + Sync>;
 pub struct MeteredConsumer {
     inner: Consumer,
     metrics: BrokerMetrics,
-    /// Handles by handler name and label values (see `key`).
-    handlers: HashMap<String, HandlerMetrics>,
-    /// The key of the delivery at hand, reused.
-    key: String,
+    handlers: HandlerCache,
+    /// The handler name of the delivery at hand, reused.
+    name: String,
     labels: Option<LabelsFn>,
     no_ack: bool,
     /// Whether the queue is the direct reply-to pseudo-queue.
@@ -41,7 +40,6 @@ impl fmt::Debug for MeteredConsumer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeteredConsumer")
             .field("queue", &self.inner.queue())
-            .field("handlers", &self.handlers.len())
             .field("no_ack", &self.no_ack)
             .finish_non_exhaustive()
     }
@@ -55,8 +53,8 @@ impl MeteredConsumer {
         Self {
             inner: consumer,
             metrics: metrics.clone(),
-            handlers: HashMap::new(),
-            key: String::new(),
+            handlers: HandlerCache::default(),
+            name: String::new(),
             labels: None,
             no_ack: false,
             replies,
@@ -95,29 +93,21 @@ impl MeteredConsumer {
         record_queue_lag(channel, &self.metrics, self.inner.queue().as_str()).await
     }
 
-    /// The handler's series for `delivery`, resolved on its first message.
-    fn handler(&mut self, delivery: &Delivery) -> Result<&HandlerMetrics, Error> {
+    /// A guard for `delivery`, from its handler's series (resolved on the
+    /// handler's first message).
+    fn receive(&mut self, delivery: &Delivery) -> Result<ProcessingGuard, Error> {
         destination_name(
-            &mut self.key,
+            &mut self.name,
             delivery.exchange.as_str(),
             delivery.routing_key.as_str(),
         );
-        let handler_len = self.key.len();
         let values = self.labels.as_ref().map(|f| f(delivery));
-        for v in values.iter().flatten() {
-            // Unit separators: no label value of a handler's is confused
-            // with the handler name's tail.
-            self.key.push('\u{1f}');
-            self.key.push_str(v);
+        let handler = self.handlers.get(&self.metrics, &self.name, values)?;
+        let mut guard = handler.receive(delivery.data.len());
+        if self.no_ack {
+            guard.settle(AckState::Acked);
         }
-        if !self.handlers.contains_key(&self.key) {
-            let values: Vec<&str> = values.iter().flatten().map(String::as_str).collect();
-            let handler = self
-                .metrics
-                .handler_with(&self.key[..handler_len], &values)?;
-            self.handlers.insert(self.key.clone(), handler);
-        }
-        Ok(&self.handlers[&self.key])
+        Ok(guard)
     }
 }
 
@@ -137,15 +127,8 @@ impl Stream for MeteredConsumer {
                 guard: None,
             })));
         }
-        let no_ack = self.no_ack;
-        let guard = match self.handler(&delivery) {
-            Ok(h) => {
-                let mut guard = h.receive(delivery.data.len());
-                if no_ack {
-                    guard.settle(AckState::Acked);
-                }
-                guard
-            }
+        let guard = match self.receive(&delivery) {
+            Ok(g) => g,
             Err(e) => return Poll::Ready(Some(Err(e))),
         };
         Poll::Ready(Some(Ok(MeteredDelivery {
@@ -239,15 +222,9 @@ impl MeteredDelivery {
 
 impl Drop for MeteredDelivery {
     fn drop(&mut self) {
-        let Some(mut guard) = self.guard.take() else {
-            return;
-        };
-        if std::thread::panicking() {
-            guard.exception(PANIC);
-        } else if guard.ack_state().is_none() && !guard.raised() {
-            guard.exception(DROPPED);
+        if let Some(guard) = self.guard.take() {
+            end_on_drop(guard, true);
         }
-        guard.end();
     }
 }
 

@@ -122,11 +122,7 @@ impl From<hotmetrics_core::Error> for Error {
 
 /// The exception type of a lapin error: its kind's variant name.
 pub(crate) fn exception_type(e: &::lapin::Error) -> String {
-    let kind = format!("{:?}", e.kind());
-    let end = kind
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(kind.len());
-    kind[..end].to_owned()
+    crate::wrappers::kind_name(e.kind())
 }
 
 /// FastStream's RabbitMQ name of an exchange and routing key, into `out`:

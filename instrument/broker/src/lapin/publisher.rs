@@ -2,13 +2,12 @@
 //! FastStream records a publish; replies, not recorded.
 
 use super::{Error, destination_name, exception_type};
-use crate::{BrokerMetrics, DestinationMetrics};
+use crate::BrokerMetrics;
+use crate::wrappers::DestinationCache;
 use ::lapin::message::Delivery;
 use ::lapin::options::BasicPublishOptions;
 use ::lapin::{BasicProperties, Channel, Confirmation};
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 
 /// The exception type of a publish the broker nacked (aiormq's).
 const NACKED: &str = "DeliveryError";
@@ -20,9 +19,7 @@ const RETURNED: &str = "PublishError";
 pub struct MeteredPublisher {
     channel: Channel,
     metrics: BrokerMetrics,
-    /// Handles by destination name. A lock per publish, held for a hash
-    /// lookup, next to a broker round trip.
-    destinations: Mutex<HashMap<String, DestinationMetrics>>,
+    destinations: DestinationCache,
 }
 
 impl fmt::Debug for MeteredPublisher {
@@ -40,28 +37,13 @@ impl MeteredPublisher {
         Self {
             channel,
             metrics: metrics.clone(),
-            destinations: Mutex::new(HashMap::new()),
+            destinations: DestinationCache::default(),
         }
     }
 
     /// The channel.
     pub fn channel(&self) -> &Channel {
         &self.channel
-    }
-
-    fn destination(&self, exchange: &str, routing_key: &str) -> Result<DestinationMetrics, Error> {
-        let mut name = String::with_capacity(exchange.len() + routing_key.len() + 8);
-        destination_name(&mut name, exchange, routing_key);
-        let mut map = self
-            .destinations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(d) = map.get(&name) {
-            return Ok(d.clone());
-        }
-        let d = self.metrics.destination(&name)?;
-        map.insert(name, d.clone());
-        Ok(d)
     }
 
     /// `basic_publish`, then waits for the confirm: one publish of
@@ -79,7 +61,9 @@ impl MeteredPublisher {
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<Confirmation, Error> {
-        let send = self.destination(exchange, routing_key)?.publish();
+        let mut name = String::with_capacity(exchange.len() + routing_key.len() + 8);
+        destination_name(&mut name, exchange, routing_key);
+        let send = self.destinations.get(&self.metrics, &name)?.publish();
         let confirmed = match self
             .channel
             .basic_publish(
