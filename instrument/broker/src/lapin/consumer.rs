@@ -23,9 +23,13 @@ const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 type LabelsFn = Box<dyn Fn(&Delivery) -> Vec<String> + Send + Sync>;
 
 /// A `lapin::Consumer` that yields [`MeteredDelivery`]s; a `Stream` as the
-/// consumer is. From [`new`](Self::new).
-pub struct MeteredConsumer {
-    inner: Consumer,
+/// consumer is. From [`new`](MeteredConsumer::new), or
+/// [`from_stream`](Self::from_stream) for any stream of lapin deliveries
+/// (a consumer behind a combinator, mock deliveries in a test).
+pub struct MeteredConsumer<S = Consumer> {
+    inner: S,
+    /// The queue consumed.
+    queue: String,
     metrics: BrokerMetrics,
     handlers: HandlerCache,
     /// The handler name of the delivery at hand, reused.
@@ -36,28 +40,41 @@ pub struct MeteredConsumer {
     replies: bool,
 }
 
-impl fmt::Debug for MeteredConsumer {
+impl<S> fmt::Debug for MeteredConsumer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeteredConsumer")
-            .field("queue", &self.inner.queue())
+            .field("queue", &self.queue)
             .field("no_ack", &self.no_ack)
             .finish_non_exhaustive()
     }
 }
 
-impl MeteredConsumer {
+impl MeteredConsumer<Consumer> {
     /// Wraps `consumer` (from `basic_consume` without `no_ack`: deliveries
     /// are settled with [`MeteredDelivery::ack`] and the like).
     pub fn new(consumer: Consumer, metrics: &BrokerMetrics) -> Self {
-        let replies = consumer.queue().as_str() == DIRECT_REPLY_TO;
+        let queue = consumer.queue();
+        Self::from_stream(consumer, queue.as_str(), metrics)
+    }
+
+    /// The consumer, to cancel it or read its tag.
+    pub fn consumer(&self) -> &Consumer {
+        &self.inner
+    }
+}
+
+impl<S> MeteredConsumer<S> {
+    /// Wraps a stream of the deliveries of `queue`.
+    pub fn from_stream(stream: S, queue: &str, metrics: &BrokerMetrics) -> Self {
         Self {
-            inner: consumer,
+            inner: stream,
+            queue: queue.to_owned(),
             metrics: metrics.clone(),
             handlers: HandlerCache::default(),
             name: String::new(),
             labels: None,
             no_ack: false,
-            replies,
+            replies: queue == DIRECT_REPLY_TO,
         }
     }
 
@@ -82,15 +99,10 @@ impl MeteredConsumer {
         self
     }
 
-    /// The consumer, to cancel it or read its tag.
-    pub fn consumer(&self) -> &Consumer {
-        &self.inner
-    }
-
     /// Sets the lag gauge of the consumer's queue to its message count
     /// ([`record_queue_lag`]).
     pub async fn record_lag(&self, channel: &Channel) -> Result<u32, Error> {
-        record_queue_lag(channel, &self.metrics, self.inner.queue().as_str()).await
+        record_queue_lag(channel, &self.metrics, &self.queue).await
     }
 
     /// A guard for `delivery`, from its handler's series (resolved on the
@@ -111,7 +123,10 @@ impl MeteredConsumer {
     }
 }
 
-impl Stream for MeteredConsumer {
+impl<S> Stream for MeteredConsumer<S>
+where
+    S: Stream<Item = ::lapin::Result<Delivery>> + Unpin,
+{
     type Item = Result<MeteredDelivery, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -249,4 +264,104 @@ pub async fn record_queue_lag(
     let count = q.message_count();
     metrics.lag(queue)?.set(i64::from(count));
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Broker;
+    use futures_util::StreamExt;
+    use hotmetrics_core::Registry;
+
+    fn mock(tag: u64, exchange: &str, routing_key: &str) -> ::lapin::Result<Delivery> {
+        Ok(Delivery::mock(
+            tag,
+            exchange.into(),
+            routing_key.into(),
+            false,
+            b"body".to_vec(),
+        ))
+    }
+
+    fn processed(registry: &Registry, handler: &str, status: &str, extra: &[(&str, &str)]) -> f64 {
+        let mut labels = vec![
+            ("app_name", "faststream"),
+            ("broker", "rabbitmq"),
+            ("handler", handler),
+            ("status", status),
+        ];
+        labels.extend_from_slice(extra);
+        registry
+            .snapshot()
+            .counter("faststream_received_processed_messages", &labels)
+            .unwrap_or(0.0)
+    }
+
+    #[tokio::test]
+    async fn no_ack_deliveries_are_acked_and_exceptions_add_to_it() {
+        let registry = Registry::new();
+        let metrics = BrokerMetrics::new(&registry, Broker::Rabbit).unwrap();
+        let stream = futures_util::stream::iter([mock(1, "", "q"), mock(2, "ex", "k")]);
+        let mut consumer = MeteredConsumer::from_stream(stream, "q", &metrics).no_ack();
+        let mut first = consumer.next().await.unwrap().unwrap();
+        first.exception("ValueError");
+        drop(first);
+        consumer.next().await.unwrap().unwrap().finish();
+        assert!(consumer.next().await.is_none());
+        assert_eq!(processed(&registry, "default.q", "acked", &[]), 1.0);
+        assert_eq!(processed(&registry, "ex.k", "acked", &[]), 1.0);
+        assert_eq!(processed(&registry, "default.q", "error", &[]), 0.0);
+    }
+
+    #[tokio::test]
+    async fn per_message_labels_of_the_wrong_count_are_errors() {
+        let registry = Registry::new();
+        let metrics = BrokerMetrics::builder(Broker::Rabbit)
+            .per_message_label("redelivered")
+            .build(&registry)
+            .unwrap();
+        let stream = futures_util::stream::iter([mock(1, "", "q"), mock(2, "", "q")]);
+        let mut consumer = MeteredConsumer::from_stream(stream, "q", &metrics).per_message_labels(
+            |d: &Delivery| {
+                // The first delivery gets its one value, the second two.
+                let value = d.redelivered.to_string();
+                if d.delivery_tag == 1 {
+                    vec![value]
+                } else {
+                    vec![value, "x".into()]
+                }
+            },
+        );
+        let mut ok = consumer.next().await.unwrap().unwrap();
+        assert!(ok.ack(BasicAckOptions::default()).await.unwrap());
+        drop(ok);
+        let err = consumer.next().await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Metrics(hotmetrics_core::Error::LabelCount { got: 2, .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            processed(&registry, "default.q", "acked", &[("redelivered", "false")]),
+            1.0
+        );
+    }
+
+    #[tokio::test]
+    async fn replies_on_direct_reply_to_are_not_counted() {
+        let registry = Registry::new();
+        let metrics = BrokerMetrics::new(&registry, Broker::Rabbit).unwrap();
+        let stream = futures_util::stream::iter([mock(1, "", "amq.rabbitmq.reply-to.x")]);
+        let mut consumer = MeteredConsumer::from_stream(stream, DIRECT_REPLY_TO, &metrics).no_ack();
+        let reply = consumer.next().await.unwrap().unwrap();
+        assert!(!reply.is_counted());
+        drop(reply);
+        let snap = registry.snapshot();
+        assert!(
+            snap.families.iter().all(|f| f.series.is_empty()),
+            "{snap:?}"
+        );
+    }
 }

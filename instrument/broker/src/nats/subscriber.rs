@@ -15,25 +15,38 @@ use std::task::{Context, Poll};
 type LabelsFn = Box<dyn Fn(&Message) -> Vec<String> + Send + Sync>;
 
 /// An `async_nats::Subscriber` that yields [`MeteredMessage`]s; a `Stream`
-/// as the subscriber is.
-pub struct MeteredSubscriber {
-    inner: Subscriber,
+/// as the subscriber is. From [`new`](MeteredSubscriber::new), or
+/// [`from_stream`](Self::from_stream) for any stream of NATS messages.
+pub struct MeteredSubscriber<S = Subscriber> {
+    inner: S,
     metrics: BrokerMetrics,
     handlers: HandlerCache,
     labels: Option<LabelsFn>,
 }
 
-impl fmt::Debug for MeteredSubscriber {
+impl<S> fmt::Debug for MeteredSubscriber<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeteredSubscriber").finish_non_exhaustive()
     }
 }
 
-impl MeteredSubscriber {
+impl MeteredSubscriber<Subscriber> {
     /// Wraps `subscriber`.
     pub fn new(subscriber: Subscriber, metrics: &BrokerMetrics) -> Self {
+        Self::from_stream(subscriber, metrics)
+    }
+
+    /// The subscriber, to unsubscribe or drain it.
+    pub fn subscriber_mut(&mut self) -> &mut Subscriber {
+        &mut self.inner
+    }
+}
+
+impl<S> MeteredSubscriber<S> {
+    /// Wraps a stream of NATS messages.
+    pub fn from_stream(stream: S, metrics: &BrokerMetrics) -> Self {
         Self {
-            inner: subscriber,
+            inner: stream,
             metrics: metrics.clone(),
             handlers: HandlerCache::default(),
             labels: None,
@@ -52,11 +65,6 @@ impl MeteredSubscriber {
         self
     }
 
-    /// The subscriber, to unsubscribe or drain it.
-    pub fn subscriber_mut(&mut self) -> &mut Subscriber {
-        &mut self.inner
-    }
-
     fn receive(&mut self, msg: &Message) -> Result<Option<ProcessingGuard>, Error> {
         if msg.subject.starts_with(INBOX_PREFIX) {
             return Ok(None);
@@ -67,7 +75,10 @@ impl MeteredSubscriber {
     }
 }
 
-impl Stream for MeteredSubscriber {
+impl<S> Stream for MeteredSubscriber<S>
+where
+    S: Stream<Item = Message> + Unpin,
+{
     type Item = Result<MeteredMessage, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
