@@ -8,7 +8,7 @@
 //! use hotmetrics_broker::nats::{MeteredJetStream, MeteredMessages, MeteredPublisher, MeteredSubscriber};
 //! use hotmetrics_broker::{Broker, BrokerMetrics};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let registry = hotmetrics_core::Registry::new();
 //! let metrics = BrokerMetrics::new(&registry, Broker::Nats)?;
 //! let client = async_nats::connect("nats://127.0.0.1:4222").await?;
@@ -17,6 +17,7 @@
 //! let mut orders = MeteredSubscriber::new(client.subscribe("orders.>").await?, &metrics);
 //! let publisher = MeteredPublisher::new(client.clone(), &metrics);
 //! if let Some(msg) = orders.next().await {
+//!     let msg = msg?;
 //!     publisher.publish("audit", msg.payload().clone()).await?;
 //! } // processing ends when the message is dropped
 //!
