@@ -336,3 +336,99 @@ async fn rpc_replies_are_not_counted() {
     }
     conn.close(200, "done".into()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_in_flight_when_its_channel_closes_counts_once_as_an_error() {
+    let conn = connect().await;
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Rabbit).unwrap();
+    let queue = unique("hotmetrics-inflight");
+    let channel = conn.create_channel().await.unwrap();
+    // Not auto-delete: it outlives its first consumer; deleted at the end.
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let publisher = MeteredPublisher::new(channel.clone(), &metrics);
+    for body in ["a", "b", "c"] {
+        publisher
+            .publish(
+                "",
+                &queue,
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    let consume = |channel: Channel| {
+        let queue = queue.clone();
+        let metrics = metrics.clone();
+        async move {
+            let consumer = channel
+                .basic_consume(
+                    queue.as_str().into(),
+                    "".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            MeteredConsumer::new(consumer, &metrics)
+        }
+    };
+    let first_channel = conn.create_channel().await.unwrap();
+    let mut first = consume(first_channel.clone()).await;
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), first.next())
+            .await
+            .expect("a delivery within 10 s")
+            .unwrap()
+            .unwrap()
+    };
+    let (mut a, mut b, c) = (next().await, next().await, next().await);
+    assert!(a.ack(BasicAckOptions::default()).await.unwrap());
+    drop(a);
+    // The channel goes with b and c in flight: b's ack is refused, c is
+    // dropped unsettled. The broker requeues both.
+    first_channel.close(200, "gone".into()).await.unwrap();
+    let refused = b.ack(BasicAckOptions::default()).await;
+    assert!(matches!(refused, Ok(false) | Err(_)), "{refused:?}");
+    drop(b);
+    drop(c);
+
+    let mut second = consume(conn.create_channel().await.unwrap()).await;
+    for _ in 0..2 {
+        let mut again = tokio::time::timeout(Duration::from_secs(10), second.next())
+            .await
+            .expect("a redelivery within 10 s")
+            .unwrap()
+            .unwrap();
+        assert!(again.delivery().redelivered);
+        assert!(again.ack(BasicAckOptions::default()).await.unwrap());
+    }
+
+    let handler = format!("default.{queue}");
+    let s = Scrape::of(&registry, "rabbitmq");
+    // a, b, c, then b and c again.
+    assert_eq!(s.received(&handler), 5.0);
+    assert_eq!(s.processed(&handler, "acked"), 3.0);
+    assert_eq!(s.processed(&handler, "error"), 2.0);
+    assert_eq!(s.in_process(&handler), 0.0);
+    assert_eq!(
+        s.exception_types("received_processed_messages_exceptions"),
+        [("ChannelClosed".to_owned(), 1.0), (DROPPED.to_owned(), 1.0)],
+        "b's refused ack: {refused:?}"
+    );
+    channel
+        .queue_delete(queue.as_str().into(), Default::default())
+        .await
+        .unwrap();
+    conn.close(200, "done".into()).await.unwrap();
+}

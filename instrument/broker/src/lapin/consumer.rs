@@ -19,6 +19,10 @@ use std::task::{Context, Poll};
 /// answers a request this process made, and is not counted.
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 
+/// The exception type of a settlement lapin refuses because the
+/// delivery's channel closed (or failed) with the message in flight.
+pub(crate) const CHANNEL_CLOSED: &str = "ChannelClosed";
+
 /// Computes a delivery's per-message custom label values.
 type LabelsFn = Box<dyn Fn(&Delivery) -> Vec<String> + Send + Sync>;
 
@@ -196,8 +200,10 @@ impl MeteredDelivery {
         }
     }
 
-    /// `basic.ack`, and the ack state `acked`. `Ok(false)`: lapin had
-    /// settled it already (nothing recorded).
+    /// `basic.ack`, and the ack state `acked`. `Ok(false)`: lapin refused,
+    /// as it was settled already (nothing recorded), or as its channel
+    /// closed with the message in flight (one exception `ChannelClosed`;
+    /// the broker delivers it again, counted again then).
     pub async fn ack(&mut self, options: BasicAckOptions) -> Result<bool, Error> {
         let r = self.delivery.acker.ack(options).await;
         self.settled(r, AckState::Acked)
@@ -223,7 +229,14 @@ impl MeteredDelivery {
                 }
                 Ok(true)
             }
-            Ok(false) => Ok(false),
+            // Refused: settled before (nothing to record), or the
+            // delivery's channel closed with the message in flight.
+            Ok(false) => {
+                if self.delivery.acker.poisoned() {
+                    self.exception(CHANNEL_CLOSED);
+                }
+                Ok(false)
+            }
             Err(e) => {
                 self.exception(&exception_type(&e));
                 Err(e.into())

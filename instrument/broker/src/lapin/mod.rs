@@ -49,10 +49,12 @@
 //!   will deliver the message again, and counting it acked would count it
 //!   acked twice. Consumed with `no_ack` ([`MeteredConsumer::no_ack`]),
 //!   the broker acked it on delivery: status `acked`.
-//! - An ack, nack or reject that fails (the connection dropped with the
-//!   message in flight): status `error` and one exception named after
-//!   lapin's [`ErrorKind`](::lapin::ErrorKind) variant
-//!   (`InvalidChannelState`, `IOError`, ...); the message is counted once.
+//! - An ack, nack or reject that fails (the channel or connection dropped
+//!   with the message in flight): status `error` and one exception,
+//!   `ChannelClosed` when lapin refuses it for its closed channel, else
+//!   named after lapin's [`ErrorKind`](::lapin::ErrorKind) variant
+//!   (`InvalidChannelState`, `IOError`, ...). The message is counted once
+//!   so; the broker delivers it again, to be counted again then.
 //! - [`MeteredPublisher::publish`]: `basic_publish` and its publisher
 //!   confirm (when the channel has confirms on), `destination`
 //!   `"{exchange or 'default'}.{routing_key}"`. A nacked confirm is an
