@@ -75,10 +75,13 @@
 //! `broker` tells them apart.
 //!
 //! # RPC replies
-//! FastStream counts neither a reply to a request it made (a message whose
-//! source is a response) nor the publish of a reply to a request it
-//! handled. With the guards, do not `receive` or `publish` those; the
-//! client wrappers pass them through uncounted.
+//! FastStream counts neither a reply to a request it made (its middleware
+//! skips a message whose `source_type` is `SourceType.RESPONSE`) nor the
+//! publish of a reply to a request it handled (a publish command whose
+//! `publish_type` is `PublishType.REPLY`). With the guards, do not
+//! `receive` or `publish` those; the client wrappers pass them through
+//! uncounted (RabbitMQ's direct reply-to, NATS inbox subjects, and their
+//! `reply` / `respond` calls).
 //!
 //! # A task per message
 //! A guard owns what it records into, so the usual tokio shape works:

@@ -93,8 +93,9 @@ impl<S> MeteredConsumer<S> {
     /// The values of the builder's
     /// [per-message labels](crate::BrokerMetricsBuilder::per_message_label),
     /// computed from each delivery, in declaration order. A wrong number of
-    /// values makes the stream yield [`Error::Metrics`] for that delivery
-    /// (which is then not counted, and is yielded no more).
+    /// values makes the stream yield [`Error::Metrics`] in place of that
+    /// delivery: it is not counted and, unsettled, the broker delivers it
+    /// again once the channel closes.
     pub fn per_message_labels(
         mut self,
         labels: impl Fn(&Delivery) -> Vec<String> + Send + Sync + 'static,

@@ -1,5 +1,7 @@
 //! What the real-broker tests share: finding the server test.sh started,
 //! and reading exact counts from a scrape.
+// Each test file uses the part it needs.
+#![allow(dead_code)]
 
 use hotmetrics_core::{Registry, Snapshot, ValueSnapshot};
 use std::time::{SystemTime, UNIX_EPOCH};
