@@ -83,6 +83,15 @@
 //! uncounted (RabbitMQ's direct reply-to, NATS inbox subjects, and their
 //! `reply` / `respond` calls).
 //!
+//! # Client wrappers and lag
+//! With feature `lapin`, `lapin` wraps a RabbitMQ consumer
+//! and publisher; with `async-nats`, `nats` wraps core NATS
+//! subscriptions, JetStream pull consumers and publishes: one line each,
+//! FastStream's label values per broker, the ack state from the client's
+//! own ack calls. Where the broker reports a backlog, one more gauge
+//! family, our extension: [`BrokerMetrics::lag`]
+//! (`{prefix}_consumer_lag_messages`, [`LAG_SUFFIX`]).
+//!
 //! # A task per message
 //! A guard owns what it records into, so the usual tokio shape works:
 //! receive in a poll loop, move the guard into a task of its own, finish it
@@ -189,7 +198,9 @@
 //! the per-thread copies of the series that the guards own; `outcome` the
 //! statuses, ack states and exception types they record; `shared` the one
 //! set of families per registry and prefix that every `BrokerMetrics`
-//! on them shares.
+//! on them shares; `lag` the lag gauge; `wrappers` what the client
+//! wrappers share (handle caches, how a dropped delivery ends); `lapin`
+//! and `nats` the wrappers, one module per client.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
