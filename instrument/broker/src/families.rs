@@ -198,9 +198,11 @@ impl BrokerMetricsBuilder {
                 name: format!("{}_received_messages_total", self.prefix),
                 metric_type: hotmetrics_core::MetricType::Counter,
                 existing: format!(
-                    "{}_received_messages_total with custom labels {:?} and other buckets \
-                     or labels than these ({:?})",
-                    self.prefix, families.custom, custom
+                    "the {}_* broker families, with custom labels {} where {} were asked \
+                     for, or with other buckets",
+                    self.prefix,
+                    names(&families.custom),
+                    names(&custom)
                 ),
                 existing_type: hotmetrics_core::MetricType::Counter,
                 sample: None,
@@ -219,6 +221,15 @@ impl BrokerMetricsBuilder {
             per_message: self.per_message_labels.len(),
             families,
         })))
+    }
+}
+
+/// `a, b` for label names, `none` for none.
+fn names(labels: &[Box<str>]) -> String {
+    if labels.is_empty() {
+        "none".to_owned()
+    } else {
+        labels.join(", ")
     }
 }
 

@@ -89,6 +89,11 @@ fn families_built_with_other_labels_or_buckets_are_refused() {
     staging.handler("s").unwrap().receive(1).ack();
     let err = BrokerMetrics::new(&registry, Broker::Rabbit).unwrap_err();
     assert!(matches!(err, Error::AlreadyRegistered { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("with custom labels env where none were asked for"),
+        "{err}"
+    );
     let err = BrokerMetrics::builder(Broker::Rabbit)
         .label("env", "prod")
         .size_buckets(Buckets::new(vec![1.0]).unwrap())
