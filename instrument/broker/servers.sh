@@ -10,7 +10,8 @@
 #                   (RabbitMQ takes seconds: start early, wait late); on a
 #                   timeout it prints the server's logs and fails.
 # The servers started here are stopped when the shell exits; their data and
-# logs live in one temporary directory, printed at start.
+# logs live in one temporary directory, printed at start, removed after a
+# success and kept after a failure.
 
 # `_brokers_probe KIND HOST PORT`: 0 when the server there speaks KIND:
 # amqp (AMQP 0-9-1: a Connection.Start frame) or nats (an INFO line).
@@ -68,11 +69,21 @@ _brokers_running() {
 _BROKERS_PIDS=()
 _BROKERS_WAIT=()
 
+# On exit: stops the servers started here and waits for them; removes
+# their directory after a success, keeps it (and says where) otherwise.
 _brokers_stop() {
-  local pid
+  local rc=$? pid
   for pid in "${_BROKERS_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  for pid in "${_BROKERS_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$rc" = 0 ]; then
+    rm -rf "$HOTMETRICS_BROKER_DIR"
+  else
+    echo "test.sh: the brokers' logs are in $HOTMETRICS_BROKER_DIR" >&2
+  fi
 }
 
 brokers_start() {
