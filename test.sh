@@ -30,6 +30,9 @@ command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushga
 # The TLS front of the push tests over https (in /usr/sbin, off a user's PATH).
 { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null || apt_packages+=(nginx)
 command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
+# The real brokers of the broker middleware tests (instrument/broker/servers.sh).
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
+command -v nats-server >/dev/null || apt_packages+=(nats-server)
 dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \
   || apt_packages+=(golang-github-prometheus-client-model-dev)
 # metrics.proto imports google/protobuf/timestamp.proto, shipped here.
@@ -62,8 +65,18 @@ if [ "${1:-}" = --setup ]; then
   exit 0
 fi
 
+# RabbitMQ boots in seconds: start the brokers now, build meanwhile, wait
+# before the tests (which fail, not skip, without them).
+. instrument/broker/servers.sh
+brokers_start
+
 echo "== unit, integration and bench-smoke tests"
+cargo test --workspace --all-targets --no-run
+brokers_wait
 cargo test --workspace --all-targets
+
+echo "== the broker middlewares against the real RabbitMQ and NATS"
+cargo test -p hotmetrics-broker --all-features --all-targets
 
 echo "== the unstable native-histogram fields of the protobuf encoder"
 cargo test -p hotmetrics-protobuf --features native-histograms

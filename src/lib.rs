@@ -92,6 +92,10 @@
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
 //! - `broker`: FastStream's broker metric set and its guards, in
 //!   [`broker`][broker-mod].
+//! - `broker-lapin`: a metered `lapin` (RabbitMQ) consumer and publisher,
+//!   in `broker::lapin`; turns on `broker`.
+//! - `broker-nats`: metered `async-nats` subscriptions, JetStream pull
+//!   consumers and publishes, in `broker::nats`; turns on `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.

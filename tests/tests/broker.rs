@@ -582,11 +582,10 @@ fn exact_totals_from_eight_threads() {
 }
 
 #[test]
-fn duplicate_registration_is_an_error_and_registers_nothing() {
+fn a_second_broker_shares_the_families_and_a_clash_registers_nothing() {
     let registry = Registry::new();
     let _m = BrokerMetrics::new(&registry, Broker::Kafka).unwrap();
-    let err = BrokerMetrics::new(&registry, Broker::Redis).unwrap_err();
-    assert!(matches!(err, Error::AlreadyRegistered { .. }), "{err:?}");
+    let _redis = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
     assert_eq!(registry.family_names().len(), 9);
 
     // A clash part-way: the families registered before it are taken back.

@@ -1,9 +1,11 @@
 //! The nine families, with FastStream's names, labels, help texts and
-//! buckets; the builder that registers them; the `broker` label.
+//! buckets; the builder that registers them (or finds them registered);
+//! the `broker` label; custom labels.
 
+use crate::shared;
 use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Opts, Registry};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Size buckets in bytes: 2^4, 2^6, ..., 2^24 (FastStream's
@@ -38,6 +40,7 @@ pub const DEFAULT_PREFIX: &str = "faststream";
 /// use hotmetrics_broker::Broker;
 /// assert_eq!(Broker::Kafka.as_str(), "kafka");
 /// assert_eq!(Broker::Rabbit.as_str(), "rabbitmq");
+/// assert_eq!(Broker::Mqtt.as_str(), "mqtt");
 /// assert_eq!(Broker::custom("aws_sqs").as_str(), "aws_sqs");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -50,6 +53,8 @@ pub enum Broker {
     Nats,
     /// `redis`.
     Redis,
+    /// `mqtt` (FastStream's MQTT broker).
+    Mqtt,
     /// Any other value, written as given.
     Custom(String),
 }
@@ -67,6 +72,7 @@ impl Broker {
             Self::Rabbit => "rabbitmq",
             Self::Nats => "nats",
             Self::Redis => "redis",
+            Self::Mqtt => "mqtt",
             Self::Custom(s) => s,
         }
     }
@@ -87,6 +93,10 @@ pub struct BrokerMetricsBuilder {
     broker: Broker,
     size_buckets: Option<Buckets>,
     duration_buckets: Option<Buckets>,
+    /// Custom labels with one value for every series.
+    static_labels: Vec<(String, String)>,
+    /// Custom labels whose values each handle is resolved with.
+    per_message_labels: Vec<String>,
     expire_after: Option<Duration>,
 }
 
@@ -126,6 +136,27 @@ impl BrokerMetricsBuilder {
         self
     }
 
+    /// A custom label with one value on every series of all nine
+    /// families (FastStream's `custom_labels={"env": "prod"}`). Custom
+    /// labels come after FastStream's own, in the order given, static ones
+    /// first.
+    pub fn label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.static_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// A custom label whose value is computed per message (FastStream's
+    /// `custom_labels={"tenant": lambda msg: ...}`): each handle is resolved
+    /// with its values, in declaration order,
+    /// ([`BrokerMetrics::handler_with`], [`BrokerMetrics::destination_with`]),
+    /// and the client wrappers compute them per message with the closure
+    /// they are given. A wrong number of values is an
+    /// [`Error::LabelCount`], never a panic.
+    pub fn per_message_label(mut self, name: impl Into<String>) -> Self {
+        self.per_message_labels.push(name.into());
+        self
+    }
+
     /// Expires the series of a handler or destination once they have not
     /// changed for `after` (see
     /// [`Opts::expire_after`](hotmetrics_core::Opts::expire_after)): for
@@ -133,11 +164,14 @@ impl BrokerMetricsBuilder {
     /// reply queues or per-tenant topics. Without it the families follow
     /// the registry's default
     /// ([`RegistryBuilder::expire_after`](hotmetrics_core::RegistryBuilder::expire_after)).
+    /// The lag gauge never expires: it is set to what the broker reports,
+    /// often the same value for hours.
     ///
     /// `received_messages_in_process` is a gauge: while one message takes
     /// longer than `after`, the gauge stays at its value and expires; it
     /// comes back when the message is done. Pick `after` well above the
-    /// longest handling time.
+    /// longest handling time. `BrokerMetrics` sharing the families of an
+    /// earlier one must ask for the same expiry.
     ///
     /// ```
     /// use hotmetrics_broker::{Broker, BrokerMetrics, PublishOutcome};
@@ -162,9 +196,16 @@ impl BrokerMetricsBuilder {
         self
     }
 
-    /// Registers the nine families in `registry`. Fails, registering
-    /// nothing, on an invalid prefix or a name already taken (a second
-    /// `BrokerMetrics` with the same prefix in the same registry, say).
+    /// Registers the nine families in `registry`, or takes the ones a
+    /// `BrokerMetrics` with the same prefix registered there before (for
+    /// another broker, say: FastStream's Kafka and RabbitMQ middlewares
+    /// share them in one registry the same way; `broker` is a label).
+    ///
+    /// Fails, registering nothing, on an invalid prefix or label name, a
+    /// name taken by a metric that is not these families, or with
+    /// [`Error::AlreadyRegistered`] when the families already registered
+    /// for this prefix have other custom label names, other buckets or
+    /// another [`expire_after`](Self::expire_after).
     pub fn build(self, registry: &Registry) -> Result<BrokerMetrics, Error> {
         hotmetrics_core::validate_metric_name(&self.prefix)?;
         let size_buckets = match self.size_buckets {
@@ -175,38 +216,64 @@ impl BrokerMetricsBuilder {
             Some(b) => b,
             None => Buckets::new(DEFAULT_DURATION_BUCKETS.to_vec())?,
         };
-        let mut registered = Vec::with_capacity(9);
-        let expire_after = self.expire_after;
-        let opts = |name: String, help: &str| {
-            let opts = Opts::new(name, help);
-            match expire_after {
-                Some(after) => opts.expire_after(after),
-                None => opts,
-            }
-        };
-        let families = register(
-            registry,
-            &self.prefix,
-            size_buckets,
-            duration_buckets,
-            &opts,
-            &mut registered,
-        );
-        let families = match families {
-            Ok(f) => f,
-            Err(e) => {
-                for name in registered {
-                    registry.unregister(&name);
-                }
-                return Err(e);
-            }
-        };
+        let custom: Box<[Box<str>]> = self
+            .static_labels
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(self.per_message_labels.iter().map(String::as_str))
+            .map(Box::from)
+            .collect();
+        let families = shared::families(registry, &self.prefix, || {
+            Families::register(
+                registry,
+                &self.prefix,
+                &custom,
+                size_buckets.clone(),
+                duration_buckets.clone(),
+                self.expire_after,
+            )
+        })?;
+        if families.custom != custom
+            || families.size_buckets != size_buckets
+            || families.duration_buckets != duration_buckets
+            || families.expire_after != self.expire_after
+        {
+            return Err(Error::AlreadyRegistered {
+                name: format!("{}_received_messages_total", self.prefix),
+                metric_type: hotmetrics_core::MetricType::Counter,
+                existing: format!(
+                    "the {}_* broker families, with custom labels {} where {} were asked \
+                     for, or with other buckets or expiry",
+                    self.prefix,
+                    names(&families.custom),
+                    names(&custom)
+                ),
+                existing_type: hotmetrics_core::MetricType::Counter,
+                sample: None,
+            });
+        }
         Ok(BrokerMetrics(Arc::new(BrokerInner {
+            registry: registry.clone(),
             app_name: self.app_name.unwrap_or_else(|| self.prefix.clone()).into(),
             broker: self.broker,
             prefix: self.prefix.into(),
+            static_values: self
+                .static_labels
+                .into_iter()
+                .map(|(_, v)| v.into())
+                .collect(),
+            per_message: self.per_message_labels.len(),
             families,
         })))
+    }
+}
+
+/// `a, b` for label names, `none` for none.
+fn names(labels: &[Box<str>]) -> String {
+    if labels.is_empty() {
+        "none".to_owned()
+    } else {
+        labels.join(", ")
     }
 }
 
@@ -215,6 +282,13 @@ const PUBLISH_LABELS: [&str; 3] = ["app_name", "broker", "destination"];
 
 /// The nine families; `receive.rs` and `publish.rs` resolve their series.
 pub(crate) struct Families {
+    /// The custom label names, static ones first.
+    pub(crate) custom: Box<[Box<str>]>,
+    size_buckets: Buckets,
+    duration_buckets: Buckets,
+    expire_after: Option<Duration>,
+    /// The lag gauge family (our extension), registered on first use.
+    pub(crate) lag: Mutex<Option<Family<Gauge>>>,
     pub(crate) received: Family<Counter>,
     pub(crate) size: Family<Histogram>,
     pub(crate) in_process: Family<Gauge>,
@@ -226,18 +300,86 @@ pub(crate) struct Families {
     pub(crate) publish_exceptions: Family<Counter>,
 }
 
+impl Families {
+    /// Registers the families, or none of them.
+    fn register(
+        r: &Registry,
+        prefix: &str,
+        custom: &[Box<str>],
+        size_buckets: Buckets,
+        duration_buckets: Buckets,
+        expire_after: Option<Duration>,
+    ) -> Result<Self, Error> {
+        let mut registered = Vec::with_capacity(9);
+        let families = register(
+            r,
+            prefix,
+            custom,
+            size_buckets,
+            duration_buckets,
+            expire_after,
+            &mut registered,
+        );
+        if families.is_err() {
+            for name in registered {
+                r.unregister(&name);
+            }
+        }
+        families
+    }
+
+    /// Removes the families from `r`.
+    pub(crate) fn unregister(&self, r: &Registry) {
+        for name in [
+            self.received.name(),
+            self.size.name(),
+            self.in_process.name(),
+            self.processed.name(),
+            self.duration.name(),
+            self.exceptions.name(),
+            self.published.name(),
+            self.publish_duration.name(),
+            self.publish_exceptions.name(),
+        ] {
+            r.unregister(name);
+        }
+        if let Some(lag) = &*self
+            .lag
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            r.unregister(lag.name());
+        }
+    }
+}
+
 /// Registers the families, pushing each registered name onto `registered`
 /// so a failure part-way can be undone.
 fn register(
     r: &Registry,
     prefix: &str,
+    custom: &[Box<str>],
     size_buckets: Buckets,
     duration_buckets: Buckets,
-    opts: &dyn Fn(String, &str) -> Opts,
+    expire_after: Option<Duration>,
     registered: &mut Vec<String>,
 ) -> Result<Families, Error> {
-    let name = |suffix: &str, help: &str| opts(format!("{prefix}_{suffix}"), help);
-    let with = |base: [&'static str; 3], extra: &'static str| [base[0], base[1], base[2], extra];
+    let name = |suffix: &str, help: &str| {
+        let opts = Opts::new(format!("{prefix}_{suffix}"), help);
+        match expire_after {
+            Some(after) => opts.expire_after(after),
+            None => opts,
+        }
+    };
+    // FastStream's label names, then the custom ones.
+    let with = |base: [&'static str; 3], extra: Option<&'static str>| -> Vec<&str> {
+        base.into_iter()
+            .chain(extra)
+            .chain(custom.iter().map(|c| &**c))
+            .collect()
+    };
+    let receive = with(RECEIVE_LABELS, None);
+    let publish = with(PUBLISH_LABELS, None);
     macro_rules! reg {
         ($e:expr) => {{
             let f = $e?;
@@ -246,50 +388,80 @@ fn register(
         }};
     }
     Ok(Families {
+        custom: custom.into(),
+        lag: Mutex::new(None),
+        size_buckets: size_buckets.clone(),
+        duration_buckets: duration_buckets.clone(),
+        expire_after,
         received: reg!(r.counter_vec(
             name("received_messages_total", "Count of received messages by broker and handler"),
-            &RECEIVE_LABELS,
+            &receive,
         )),
         size: reg!(r.histogram_vec(
             name("received_messages_size_bytes", "Histogram of received messages size in bytes by broker and handler"),
             size_buckets,
-            &RECEIVE_LABELS,
+            &receive,
         )),
         in_process: reg!(r.gauge_vec(
             name("received_messages_in_process", "Gauge of received messages in process by broker and handler"),
-            &RECEIVE_LABELS,
+            &receive,
         )),
         processed: reg!(r.counter_vec(
             name("received_processed_messages_total", "Count of received processed messages by broker, handler and status"),
-            &with(RECEIVE_LABELS, "status"),
+            &with(RECEIVE_LABELS, Some("status")),
         )),
         duration: reg!(r.histogram_vec(
             name("received_processed_messages_duration_seconds", "Histogram of received processed messages duration in seconds by broker and handler"),
             duration_buckets.clone(),
-            &RECEIVE_LABELS,
+            &receive,
         )),
         exceptions: reg!(r.counter_vec(
             name("received_processed_messages_exceptions_total", "Count of received processed messages exceptions by broker, handler and exception_type"),
-            &with(RECEIVE_LABELS, "exception_type"),
+            &with(RECEIVE_LABELS, Some("exception_type")),
         )),
         published: reg!(r.counter_vec(
             name("published_messages_total", "Count of published messages by destination and status"),
-            &with(PUBLISH_LABELS, "status"),
+            &with(PUBLISH_LABELS, Some("status")),
         )),
         publish_duration: reg!(r.histogram_vec(
             name("published_messages_duration_seconds", "Histogram of published messages duration in seconds by broker and destination"),
             duration_buckets,
-            &PUBLISH_LABELS,
+            &publish,
         )),
         publish_exceptions: reg!(r.counter_vec(
             name("published_messages_exceptions_total", "Count of published messages exceptions by broker, destination and exception_type"),
-            &with(PUBLISH_LABELS, "exception_type"),
+            &with(PUBLISH_LABELS, Some("exception_type")),
         )),
     })
 }
 
 /// FastStream's nine broker metric families in one registry, for one app
 /// and one broker. Cheap to clone; clones share everything.
+///
+/// `BrokerMetrics` for other brokers (or app names, or static custom label
+/// values) built on the same registry and prefix share the families, as
+/// FastStream's middlewares do:
+///
+/// ```
+/// use hotmetrics_broker::{Broker, BrokerMetrics};
+/// use hotmetrics_core::Registry;
+///
+/// # fn main() -> Result<(), hotmetrics_core::Error> {
+/// let registry = Registry::new();
+/// let kafka = BrokerMetrics::new(&registry, Broker::Kafka)?;
+/// let rabbit = BrokerMetrics::new(&registry, Broker::Rabbit)?; // no AlreadyRegistered
+/// kafka.handler("orders")?.receive(2).ack();
+/// rabbit.handler("default.orders")?.receive(2).ack();
+/// let received = |broker, handler| {
+///     let labels = [("app_name", "faststream"), ("broker", broker), ("handler", handler)];
+///     registry.snapshot().counter("faststream_received_messages", &labels)
+/// };
+/// assert_eq!(received("kafka", "orders"), Some(1.0));
+/// assert_eq!(received("rabbitmq", "default.orders"), Some(1.0));
+/// assert_eq!(registry.family_names().len(), 9);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Keep one per process (or per broker connection) and take a
 /// [`HandlerMetrics`](crate::HandlerMetrics) per handler and a
@@ -299,10 +471,16 @@ fn register(
 pub struct BrokerMetrics(Arc<BrokerInner>);
 
 struct BrokerInner {
+    /// Where the lag family is registered on first use.
+    registry: Registry,
     app_name: Box<str>,
     broker: Broker,
     prefix: Box<str>,
-    families: Families,
+    /// The values of the static custom labels.
+    static_values: Box<[Box<str>]>,
+    /// How many per-message custom labels follow them.
+    per_message: usize,
+    families: Arc<Families>,
 }
 
 impl fmt::Debug for BrokerMetrics {
@@ -326,6 +504,8 @@ impl BrokerMetrics {
             broker,
             size_buckets: None,
             duration_buckets: None,
+            static_labels: Vec::new(),
+            per_message_labels: Vec::new(),
             expire_after: None,
         }
     }
@@ -350,13 +530,113 @@ impl BrokerMetrics {
         &self.0.broker
     }
 
-    /// `[app_name, broker, name]`: the labels every series of a handler or
-    /// destination called `name` starts with.
-    pub(crate) fn labels<'a>(&'a self, name: &'a str) -> [&'a str; 3] {
-        [&self.0.app_name, self.0.broker.as_str(), name]
+    /// The label values of a handler or destination called `name` with
+    /// the per-message custom label values `values`: app name, broker,
+    /// name, then the custom values (static, then `values`). Fails with
+    /// [`Error::LabelCount`] on a wrong number of values.
+    pub(crate) fn labels<'a>(
+        &'a self,
+        name: &'a str,
+        values: &[&'a str],
+    ) -> Result<SeriesLabels<'a>, Error> {
+        if values.len() != self.0.per_message {
+            let f = &self.0.families;
+            return Err(Error::LabelCount {
+                family: f.received.name().to_owned(),
+                expected: f.custom[f.custom.len() - self.0.per_message..]
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+                got: values.len(),
+            });
+        }
+        let base = [&*self.0.app_name, self.0.broker.as_str(), name];
+        let custom = self.0.static_values.iter().map(|v| &**v);
+        Ok(SeriesLabels {
+            base,
+            custom: custom.chain(values.iter().copied()).collect(),
+        })
     }
 
     pub(crate) fn families(&self) -> &Families {
         &self.0.families
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    #[cfg(test)]
+    pub(crate) fn families_arc(&self) -> &Arc<Families> {
+        &self.0.families
+    }
+}
+
+/// The label values of one handler's or destination's series.
+pub(crate) struct SeriesLabels<'a> {
+    /// app_name, broker, handler or destination.
+    base: [&'a str; 3],
+    /// The custom label values.
+    custom: Vec<&'a str>,
+}
+
+impl<'a> SeriesLabels<'a> {
+    /// The values of a family without an extra label.
+    pub(crate) fn plain(&self) -> Vec<&'a str> {
+        self.base.iter().chain(&self.custom).copied().collect()
+    }
+
+    /// The values of a family with `status` or `exception_type`: `extra`
+    /// comes after the first three, before the custom ones.
+    pub(crate) fn with(&self, extra: &'a str) -> Vec<&'a str> {
+        self.base
+            .iter()
+            .chain(std::iter::once(&extra))
+            .chain(&self.custom)
+            .copied()
+            .collect()
+    }
+
+    /// Owned, for the exception lookups of the guards.
+    pub(crate) fn owned(&self) -> OwnedLabels {
+        OwnedLabels(self.plain().into_iter().map(Box::from).collect())
+    }
+}
+
+/// A series' label values, owned: app_name, broker, handler or
+/// destination, then the custom values.
+#[derive(Clone, Debug)]
+pub(crate) struct OwnedLabels(Box<[Box<str>]>);
+
+/// Label values on the stack up to this many; more take one allocation.
+const STACK_LABELS: usize = 8;
+
+impl OwnedLabels {
+    /// The handler or destination.
+    pub(crate) fn name(&self) -> &str {
+        &self.0[2]
+    }
+
+    /// Calls `f` with the values of a family with `extra` (an exception
+    /// type) after the first three: no allocation for up to
+    /// [`STACK_LABELS`] values.
+    #[inline]
+    pub(crate) fn with_extra<R>(&self, extra: &str, f: impl FnOnce(&[&str]) -> R) -> R {
+        let values = self.0[..3]
+            .iter()
+            .map(|v| &**v)
+            .chain(std::iter::once(extra))
+            .chain(self.0[3..].iter().map(|v| &**v));
+        if self.0.len() < STACK_LABELS {
+            let mut buf = [""; STACK_LABELS];
+            let mut n = 0;
+            for (slot, v) in buf.iter_mut().zip(values) {
+                *slot = v;
+                n += 1;
+            }
+            f(&buf[..n])
+        } else {
+            f(&values.collect::<Vec<_>>())
+        }
     }
 }

@@ -51,8 +51,15 @@ impl<T: Finish> RecordOnce<T> {
         self.record(outcome);
     }
 
+    /// What it records into; `None` once recorded.
     #[inline]
-    fn record(&mut self, outcome: T::Outcome<'_>) {
+    pub(crate) fn target(&self) -> Option<&T> {
+        self.target.as_deref().map(|t| &**t)
+    }
+
+    /// Records `outcome` unless recorded already.
+    #[inline]
+    pub(crate) fn record(&mut self, outcome: T::Outcome<'_>) {
         // Taken here, so not recorded again on drop.
         if let Some(target) = self.target.take() {
             target.finish(self.count, self.start.elapsed(), outcome);

@@ -19,11 +19,16 @@
 //! | `faststream_published_messages_duration_seconds` | histogram | `app_name`, `broker`, `destination` |
 //! | `faststream_published_messages_exceptions_total` | counter | `app_name`, `broker`, `destination`, `exception_type` |
 //!
+//! - `broker` ([`Broker`]): `kafka`, `rabbitmq`, `nats`, `redis`, `mqtt`.
 //! - receive `status` ([`Status`]): `acked`, `nacked`, `rejected`,
 //!   `skipped`, `error`; publish `status`: `success`, `error`.
 //! - `exception_type`: the error's type name (Python writes
 //!   `type(err).__name__`); only for errors, never for the
 //!   ack/nack/reject/skip control outcomes.
+//! - custom labels ([`BrokerMetricsBuilder::label`], static, and
+//!   [`BrokerMetricsBuilder::per_message_label`], whose values each handle
+//!   is resolved with) come after these, on all nine families, as
+//!   FastStream's `custom_labels`.
 //! - size buckets: 2^4, 2^6, ..., 2^24 bytes ([`DEFAULT_SIZE_BUCKETS`]);
 //!   duration buckets: the Python client's defaults, 5 ms to 10 s
 //!   ([`DEFAULT_DURATION_BUCKETS`], which has 0.075, 0.75 and 7.5 that
@@ -46,13 +51,46 @@
 //! hit after the first time).
 //!
 //! A guard dropped unfinished (an early return, `?`, a cancelled future, a
-//! panic) records status `error` with exception type [`PANIC`] (`"Panic"`)
-//! when the thread is panicking and [`DROPPED`] (`"Dropped"`) otherwise.
-//! A guard records exactly once.
+//! panic) counts one exception of type [`PANIC`] (`"Panic"`) when the
+//! thread is panicking and [`DROPPED`] (`"Dropped"`) otherwise, with status
+//! `error` (or the ack state, if the message was settled first). A guard
+//! records exactly once.
 //!
 //! Publishing works the same way through [`BrokerMetrics::destination`] and
 //! [`DestinationMetrics::publish`]. The handles are `Clone + Send + Sync`
 //! (clones share the series); the guards are `Send + 'static`.
+//!
+//! # Ack state and exceptions
+//! As in FastStream, the processed `status` is the message's **ack state**
+//! (how it was settled with the broker), and exceptions are counted
+//! apart: a handler that acks and then fails records `status="acked"` and
+//! one `exceptions_total{exception_type}`. A guard keeps both
+//! ([`ProcessingGuard::settle`], [`ProcessingGuard::exception`]) until
+//! processing ends; its table says which status each combination gives.
+//!
+//! # Several brokers, one registry
+//! FastStream reuses the families a registry has; so does
+//! [`BrokerMetricsBuilder::build`]: `BrokerMetrics` for Kafka and for
+//! RabbitMQ on one registry (and prefix) write the same nine families,
+//! `broker` tells them apart.
+//!
+//! # RPC replies
+//! FastStream counts neither a reply to a request it made (its middleware
+//! skips a message whose `source_type` is `SourceType.RESPONSE`) nor the
+//! publish of a reply to a request it handled (a publish command whose
+//! `publish_type` is `PublishType.REPLY`). With the guards, do not
+//! `receive` or `publish` those; the client wrappers pass them through
+//! uncounted (RabbitMQ's direct reply-to, NATS inbox subjects, and their
+//! `reply` / `respond` calls).
+//!
+//! # Client wrappers and lag
+//! With feature `lapin`, `lapin` wraps a RabbitMQ consumer
+//! and publisher; with `async-nats`, `nats` wraps core NATS
+//! subscriptions, JetStream pull consumers and publishes: one line each,
+//! FastStream's label values per broker, the ack state from the client's
+//! own ack calls. Where the broker reports a backlog, one more gauge
+//! family, our extension: [`BrokerMetrics::lag`]
+//! (`{prefix}_consumer_lag_messages`, [`LAG_SUFFIX`]).
 //!
 //! # A task per message
 //! A guard owns what it records into, so the usual tokio shape works:
@@ -158,24 +196,40 @@
 //! destination's series and the publish guard; `guard` what both guards
 //! share (the clock, the series they own, recording once); `per_thread`
 //! the per-thread copies of the series that the guards own; `outcome` the
-//! statuses and exception types they record.
+//! statuses, ack states and exception types they record; `shared` the one
+//! set of families per registry and prefix that every `BrokerMetrics`
+//! on them shares; `lag` the lag gauge; `wrappers` what the client
+//! wrappers share (handle caches, how a dropped delivery ends); `lapin`
+//! and `nats` the wrappers, one module per client.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod families;
 mod guard;
+mod lag;
+#[cfg(feature = "lapin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
+pub mod lapin;
+#[cfg(feature = "async-nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-nats")))]
+pub mod nats;
 mod outcome;
 mod per_thread;
 mod publish;
 mod receive;
+mod shared;
+#[cfg(any(feature = "lapin", feature = "async-nats"))]
+mod wrappers;
 
 pub use families::{
     Broker, BrokerMetrics, BrokerMetricsBuilder, DEFAULT_DURATION_BUCKETS, DEFAULT_PREFIX,
     DEFAULT_SIZE_BUCKETS,
 };
-pub use outcome::{DROPPED, Outcome, PANIC, PublishOutcome, Status};
+pub use lag::LAG_SUFFIX;
+pub use outcome::{AckState, DROPPED, Outcome, PANIC, PublishOutcome, Status};
 pub use publish::{DestinationMetrics, PublishGuard};
 pub use receive::{HandlerMetrics, ProcessingGuard};

@@ -31,6 +31,31 @@ impl Outcome<'_> {
     }
 }
 
+/// A received message's ack state: how it was settled with the broker
+/// (FastStream's `AckStatus`). Once settled, a message stays settled: the
+/// first state given counts, and it is the processed `status`, whatever
+/// happened after (an exception raised after an ack is `status="acked"`
+/// and one exception).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AckState {
+    /// Acknowledged: `acked`.
+    Acked,
+    /// Negatively acknowledged (maybe requeued): `nacked`.
+    Nacked,
+    /// Rejected (dead-lettered or dropped): `rejected`.
+    Rejected,
+}
+
+impl From<AckState> for Status {
+    fn from(state: AckState) -> Self {
+        match state {
+            AckState::Acked => Self::Acked,
+            AckState::Nacked => Self::Nacked,
+            AckState::Rejected => Self::Rejected,
+        }
+    }
+}
+
 /// The receive `status` label: an [`Outcome`] without its exception type.
 ///
 /// Each status is one series of `received_processed_messages_total` per

@@ -1,7 +1,7 @@
 //! The publish side: a destination's series resolved once, the guard that
 //! records how a send ended, and the one-shot records.
 
-use crate::families::BrokerMetrics;
+use crate::families::{BrokerMetrics, OwnedLabels};
 use crate::guard::{Finish, RecordOnce};
 use crate::outcome::PublishOutcome;
 use crate::per_thread::PerThread;
@@ -12,29 +12,40 @@ use std::time::Duration;
 
 impl BrokerMetrics {
     /// The series of the destination called `destination`, resolved once:
-    /// both status counters are created now. Fails only when a family is at
-    /// its series limit.
+    /// both status counters are created now. Fails when a family is at its
+    /// series limit, or with [`Error::LabelCount`] when the builder
+    /// declared per-message labels (use
+    /// [`destination_with`](Self::destination_with)).
     pub fn destination(&self, destination: &str) -> Result<DestinationMetrics, Error> {
+        self.destination_with(destination, &[])
+    }
+
+    /// [`destination`](Self::destination) with the values of the
+    /// per-message custom labels, in the order the builder declared them.
+    /// A wrong number of values is an [`Error::LabelCount`].
+    pub fn destination_with(
+        &self,
+        destination: &str,
+        values: &[&str],
+    ) -> Result<DestinationMetrics, Error> {
         let f = self.families();
-        let labels = self.labels(destination);
-        let status = |s: &str| {
-            f.published
-                .get_or_create(&[labels[0], labels[1], labels[2], s])
-        };
+        let labels = self.labels(destination, values)?;
+        let status = |s: &str| f.published.get_or_create(&labels.with(s));
         Ok(DestinationMetrics(Arc::new(PerThread::new(
             DestinationSeries {
                 success: status("success")?,
                 error: status("error")?,
-                duration: f.publish_duration.get_or_create(&labels)?,
+                duration: f.publish_duration.get_or_create(&labels.plain())?,
                 exceptions: f.publish_exceptions.clone(),
-                labels: labels.map(Box::from),
+                labels: labels.owned(),
             },
         ))))
     }
 
     /// Records one send to `destination` without a guard and without a
-    /// handle, as [`DestinationMetrics::record`] does. Errors only at a
-    /// family's series limit.
+    /// handle, as [`DestinationMetrics::record`] does. Errors at a family's
+    /// series limit, and with [`Error::LabelCount`] when the builder
+    /// declared per-message labels.
     pub fn record_published(
         &self,
         destination: &str,
@@ -42,14 +53,13 @@ impl BrokerMetrics {
         outcome: PublishOutcome<'_>,
     ) -> Result<(), Error> {
         let f = self.families();
-        let l = self.labels(destination);
+        let labels = self.labels(destination, &[])?;
         f.publish_duration
-            .with(&l, |h| h.observe_duration(elapsed))?;
+            .with(&labels.plain(), |h| h.observe_duration(elapsed))?;
         f.published
-            .with(&[l[0], l[1], l[2], outcome.status()], |c| c.inc())?;
+            .with(&labels.with(outcome.status()), |c| c.inc())?;
         if let PublishOutcome::Error(ty) = outcome {
-            f.publish_exceptions
-                .with(&[l[0], l[1], l[2], ty], |c| c.inc())?;
+            f.publish_exceptions.with(&labels.with(ty), |c| c.inc())?;
         }
         Ok(())
     }
@@ -72,8 +82,7 @@ pub(crate) struct DestinationSeries {
     error: Counter,
     duration: Histogram,
     exceptions: Family<Counter>,
-    /// app_name, broker, destination.
-    labels: [Box<str>; 3],
+    labels: OwnedLabels,
 }
 
 impl fmt::Debug for DestinationMetrics {
@@ -94,10 +103,11 @@ impl Finish for DestinationSeries {
             PublishOutcome::Success => self.success.inc_by(count),
             PublishOutcome::Error(ty) => {
                 self.error.inc_by(count);
-                let [a, b, d] = &self.labels;
                 // Only a full family can refuse; the send is still counted
                 // under `status="error"`.
-                let _ = self.exceptions.with(&[&**a, &**b, &**d, ty], |c| c.inc());
+                let _ = self
+                    .labels
+                    .with_extra(ty, |l| self.exceptions.with(l, |c| c.inc()));
             }
         }
     }
@@ -110,7 +120,7 @@ impl Finish for DestinationSeries {
 impl DestinationMetrics {
     /// The destination label value.
     pub fn name(&self) -> &str {
-        &self.0.series().labels[2]
+        self.0.series().labels.name()
     }
 
     /// A send starts: the clock runs until the guard is finished. The

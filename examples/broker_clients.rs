@@ -1,0 +1,440 @@
+//! A real consumer on a real local broker, RabbitMQ (lapin) or NATS
+//! JetStream (async-nats), instrumented by wrapping the client's consumer
+//! and publisher (one line each), serving `/metrics` with FastStream's
+//! names, so Grafana dashboard 22130 works as is.
+//!
+//! ```sh
+//! # ./test.sh --setup installs rabbitmq-server and nats-server; start one:
+//! nats-server -js &
+//! cargo run --release --example broker_clients --features http,broker-lapin,broker-nats -- --broker nats
+//! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
+//! ```
+//!
+//! Unless `--no-produce`, it produces its own traffic: a task publishes a
+//! numbered message every `--interval-ms` through the metered publisher
+//! (to the queue `hotmetrics-example` through the default exchange, or to
+//! the subject `hotmetrics.example.orders` of the JetStream stream
+//! `HOTMETRICS_EXAMPLE`). The consumer settles message `n` by `n % 10`:
+//! 0-5 ack, 6 exception `DecodeError` then reject, 7 nack (NATS: nak, to
+//! be redelivered a second later and acked then), 8 reject (NATS: term), 9 ack then
+//! exception `ValueError` (status `acked`, one exception). Every two
+//! seconds it prints the processed totals by status and the lag the broker
+//! reports (`faststream_consumer_lag_messages`, our extension).
+
+use futures_util::StreamExt;
+use hotmetrics::broker::{Broker, BrokerMetrics, Status};
+use hotmetrics::http::{DEFAULT_ADDR, Server};
+use hotmetrics::{Registry, Snapshot, ValueSnapshot};
+use std::error::Error;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: broker_clients --broker rabbitmq|nats [--url URL] [--addr HOST:PORT] [--seconds N]
+                      [--interval-ms N] [--no-produce]
+
+  --broker rabbitmq|nats  the broker and client: lapin or async-nats (JetStream)
+  --url URL               the broker (default HOTMETRICS_RABBITMQ_URL / HOTMETRICS_NATS_URL,
+                          else amqp://127.0.0.1:5672/%2f / nats://127.0.0.1:4222)
+  --addr HOST:PORT        where /metrics is served (default 127.0.0.1:9464; port 0 picks one)
+  --seconds N             stop after N seconds (default: run until killed)
+  --interval-ms N         one message produced every N milliseconds (default 5)
+  --no-produce            consume only what others publish
+  --help                  this text";
+
+const QUEUE: &str = "hotmetrics-example";
+const STREAM: &str = "HOTMETRICS_EXAMPLE";
+const SUBJECT: &str = "hotmetrics.example.orders";
+const REPORT_EVERY: Duration = Duration::from_secs(2);
+
+type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Rabbit,
+    Nats,
+}
+
+#[derive(Debug)]
+struct Config {
+    kind: Kind,
+    url: String,
+    addr: SocketAddr,
+    seconds: Option<u64>,
+    interval: Duration,
+    produce: bool,
+}
+
+/// What the consumer does with message `n`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Plan {
+    Ack,
+    RejectAfterError,
+    Nack,
+    Reject,
+    AckThenError,
+}
+
+fn plan(n: u64) -> Plan {
+    match n % 10 {
+        0..=5 => Plan::Ack,
+        6 => Plan::RejectAfterError,
+        7 => Plan::Nack,
+        8 => Plan::Reject,
+        _ => Plan::AckThenError,
+    }
+}
+
+fn main() -> ExitCode {
+    let config = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("broker_clients: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("broker_clients: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("broker_clients: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> std::result::Result<Option<Config>, String> {
+    let mut kind = None;
+    let mut url = None;
+    let mut config = Config {
+        kind: Kind::Rabbit,
+        url: String::new(),
+        addr: DEFAULT_ADDR,
+        seconds: None,
+        interval: Duration::from_millis(5),
+        produce: true,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--no-produce" => config.produce = false,
+            "--broker" => {
+                kind = Some(match value("--broker")?.as_str() {
+                    "rabbitmq" => Kind::Rabbit,
+                    "nats" => Kind::Nats,
+                    other => return Err(format!("--broker {other:?}: rabbitmq or nats")),
+                })
+            }
+            "--url" => url = Some(value("--url")?),
+            "--addr" => {
+                let v = value("--addr")?;
+                config.addr = v.parse().map_err(|e| format!("--addr {v:?}: {e}"))?;
+            }
+            "--seconds" => {
+                let v = value("--seconds")?;
+                config.seconds = Some(v.parse().map_err(|e| format!("--seconds {v:?}: {e}"))?);
+            }
+            "--interval-ms" => {
+                let v = value("--interval-ms")?;
+                let ms: u64 = v.parse().map_err(|e| format!("--interval-ms {v:?}: {e}"))?;
+                config.interval = Duration::from_millis(ms.max(1));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    config.kind = kind.ok_or("--broker is required")?;
+    let (var, default) = match config.kind {
+        Kind::Rabbit => ("HOTMETRICS_RABBITMQ_URL", "amqp://127.0.0.1:5672/%2f"),
+        Kind::Nats => ("HOTMETRICS_NATS_URL", "nats://127.0.0.1:4222"),
+    };
+    config.url = url
+        .or_else(|| std::env::var(var).ok())
+        .unwrap_or_else(|| default.to_owned());
+    Ok(Some(config))
+}
+
+async fn run(config: Config) -> Result<()> {
+    let registry = Registry::new();
+    let broker = match config.kind {
+        Kind::Rabbit => Broker::Rabbit,
+        Kind::Nats => Broker::Nats,
+    };
+    let metrics = BrokerMetrics::new(&registry, broker)?;
+    let server = Server::builder(registry.clone())
+        .addr(config.addr)
+        .start()
+        .map_err(|e| format!("cannot serve on {}: {e}", config.addr))?;
+    println!(
+        "broker_clients: {:?} at {}; serving http://{}/metrics",
+        config.kind,
+        config.url,
+        server.local_addr()
+    );
+    let deadline = config
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    match config.kind {
+        Kind::Rabbit => rabbitmq::run(&config, &metrics, &registry, deadline).await?,
+        Kind::Nats => nats::run(&config, &metrics, &registry, deadline).await?,
+    }
+    server.shutdown()?;
+    Ok(())
+}
+
+/// The message number in a body.
+fn number(body: &[u8]) -> Option<u64> {
+    std::str::from_utf8(body).ok()?.parse().ok()
+}
+
+/// One line from the registry: processed by status, and the lag.
+fn report(registry: &Registry, lag: u64) {
+    let snap = registry.snapshot();
+    let total = |status: Status| {
+        sum(&snap, "faststream_received_processed_messages", |l| {
+            l.iter().any(|(n, v)| n == "status" && v == status.as_str())
+        })
+    };
+    let statuses: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| format!("{s} {}", total(*s)))
+        .collect();
+    let exceptions = sum(
+        &snap,
+        "faststream_received_processed_messages_exceptions",
+        |_| true,
+    );
+    println!(
+        "processed: {}; exceptions {exceptions}; lag {lag}",
+        statuses.join(", ")
+    );
+}
+
+/// The sum of a counter family's series whose labels pass `keep`.
+fn sum(snap: &Snapshot, family: &str, keep: impl Fn(&[(String, String)]) -> bool) -> f64 {
+    snap.families
+        .iter()
+        .filter(|f| f.name == family)
+        .flat_map(|f| &f.series)
+        .filter(|s| keep(&s.labels))
+        .map(|s| match s.value {
+            ValueSnapshot::Counter(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+fn done(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+mod rabbitmq {
+    use super::*;
+    use hotmetrics::broker::lapin::{MeteredConsumer, MeteredPublisher, record_queue_lag};
+    use lapin::options::{
+        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
+        BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
+    };
+    use lapin::types::FieldTable;
+    use lapin::{BasicProperties, Connection, ConnectionProperties};
+
+    pub async fn run(
+        config: &Config,
+        metrics: &BrokerMetrics,
+        registry: &Registry,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        let conn = Connection::connect(&config.url, ConnectionProperties::default())
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", config.url))?;
+        let channel = conn.create_channel().await?;
+        let queue_options = QueueDeclareOptions {
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(QUEUE.into(), queue_options, FieldTable::default())
+            .await?;
+        let mut producer = None;
+        if config.produce {
+            let publish_channel = conn.create_channel().await?;
+            publish_channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            let publisher = MeteredPublisher::new(publish_channel, metrics); // the one line
+            let interval = config.interval;
+            producer = Some(tokio::spawn(async move {
+                for n in 0u64.. {
+                    let body = n.to_string();
+                    let sent = publisher
+                        .publish(
+                            "",
+                            QUEUE,
+                            BasicPublishOptions::default(),
+                            body.as_bytes(),
+                            BasicProperties::default(),
+                        )
+                        .await;
+                    if let Err(e) = sent {
+                        eprintln!("publish: {e}");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            }));
+        }
+        let consumer = channel
+            .basic_consume(
+                QUEUE.into(),
+                "broker_clients".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut consumer = MeteredConsumer::new(consumer, metrics); // the one line
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        while !done(deadline) {
+            let next = tokio::time::timeout(Duration::from_millis(200), consumer.next()).await;
+            if let Ok(Some(delivery)) = next {
+                let mut d = delivery?;
+                let requeue_no = BasicNackOptions {
+                    requeue: false,
+                    ..Default::default()
+                };
+                match number(d.data()).map(plan) {
+                    Some(Plan::Ack) => {
+                        d.ack(BasicAckOptions::default()).await?;
+                    }
+                    Some(Plan::RejectAfterError) => {
+                        d.exception("DecodeError");
+                        d.reject(BasicRejectOptions { requeue: false }).await?;
+                    }
+                    Some(Plan::Nack) => {
+                        d.nack(requeue_no).await?;
+                    }
+                    Some(Plan::Reject) | None => {
+                        d.reject(BasicRejectOptions { requeue: false }).await?;
+                    }
+                    Some(Plan::AckThenError) => {
+                        d.ack(BasicAckOptions::default()).await?;
+                        d.exception("ValueError");
+                    }
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += REPORT_EVERY;
+                let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
+                report(registry, u64::from(lag));
+            }
+        }
+        if let Some(p) = producer {
+            p.abort();
+        }
+        let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
+        report(registry, u64::from(lag));
+        conn.close(200, "done".into()).await?;
+        Ok(())
+    }
+}
+
+mod nats {
+    use super::*;
+    use async_nats::jetstream::{self, consumer::PullConsumer, consumer::pull, stream};
+    use hotmetrics::broker::nats::{MeteredJetStream, MeteredMessages, record_consumer_lag};
+
+    pub async fn run(
+        config: &Config,
+        metrics: &BrokerMetrics,
+        registry: &Registry,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        let client = async_nats::connect(config.url.as_str())
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", config.url))?;
+        let js = jetstream::new(client);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.into(),
+                subjects: vec![SUBJECT.to_owned()],
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                format!("JetStream stream {STREAM} (is the server started with -js?): {e}")
+            })?;
+        let consumer: PullConsumer = stream
+            .get_or_create_consumer(
+                "broker_clients",
+                pull::Config {
+                    durable_name: Some("broker_clients".into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut producer = None;
+        if config.produce {
+            let publisher = MeteredJetStream::new(js.clone(), metrics); // the one line
+            let interval = config.interval;
+            producer = Some(tokio::spawn(async move {
+                for n in 0u64.. {
+                    if let Err(e) = publisher.publish(SUBJECT, n.to_string().into()).await {
+                        eprintln!("publish: {e}");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            }));
+        }
+        let mut messages = MeteredMessages::new(consumer.messages().await?, metrics); // the one line
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        while !done(deadline) {
+            let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
+            if let Ok(Some(msg)) = next {
+                let mut m = msg?;
+                match number(m.payload()).map(plan) {
+                    Some(Plan::Ack) => m.ack().await?,
+                    Some(Plan::RejectAfterError) => {
+                        m.exception("DecodeError");
+                        m.term().await?;
+                    }
+                    // Redelivered a second later (and counted again then,
+                    // as FastStream would), acked the second time.
+                    Some(Plan::Nack) if redelivered(&m) => m.ack().await?,
+                    Some(Plan::Nack) => m.nak(Some(Duration::from_secs(1))).await?,
+                    Some(Plan::Reject) | None => m.term().await?,
+                    Some(Plan::AckThenError) => {
+                        m.ack().await?;
+                        m.exception("ValueError");
+                    }
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += REPORT_EVERY;
+                report(registry, record_consumer_lag(&consumer, metrics).await?);
+            }
+        }
+        if let Some(p) = producer {
+            p.abort();
+        }
+        report(registry, record_consumer_lag(&consumer, metrics).await?);
+        Ok(())
+    }
+
+    fn redelivered(m: &hotmetrics::broker::nats::MeteredJetStreamMessage) -> bool {
+        m.message().info().is_ok_and(|i| i.delivered > 1)
+    }
+}

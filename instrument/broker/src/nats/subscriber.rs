@@ -1,0 +1,149 @@
+//! Core NATS: a subscription whose messages record what FastStream
+//! records.
+
+use super::{Error, INBOX_PREFIX};
+use crate::wrappers::{HandlerCache, end_on_drop};
+use crate::{BrokerMetrics, ProcessingGuard};
+use async_nats::{Message, Subscriber};
+use bytes::Bytes;
+use futures_core::Stream;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Computes a message's per-message custom label values.
+type LabelsFn = Box<dyn Fn(&Message) -> Vec<String> + Send + Sync>;
+
+/// An `async_nats::Subscriber` that yields [`MeteredMessage`]s; a `Stream`
+/// as the subscriber is. From [`new`](MeteredSubscriber::new), or
+/// [`from_stream`](Self::from_stream) for any stream of NATS messages.
+pub struct MeteredSubscriber<S = Subscriber> {
+    inner: S,
+    metrics: BrokerMetrics,
+    handlers: HandlerCache,
+    labels: Option<LabelsFn>,
+}
+
+impl<S> fmt::Debug for MeteredSubscriber<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredSubscriber").finish_non_exhaustive()
+    }
+}
+
+impl MeteredSubscriber<Subscriber> {
+    /// Wraps `subscriber`.
+    pub fn new(subscriber: Subscriber, metrics: &BrokerMetrics) -> Self {
+        Self::from_stream(subscriber, metrics)
+    }
+
+    /// The subscriber, to unsubscribe or drain it.
+    pub fn subscriber_mut(&mut self) -> &mut Subscriber {
+        &mut self.inner
+    }
+}
+
+impl<S> MeteredSubscriber<S> {
+    /// Wraps a stream of NATS messages.
+    pub fn from_stream(stream: S, metrics: &BrokerMetrics) -> Self {
+        Self {
+            inner: stream,
+            metrics: metrics.clone(),
+            handlers: HandlerCache::default(),
+            labels: None,
+        }
+    }
+
+    /// The values of the builder's
+    /// [per-message labels](crate::BrokerMetricsBuilder::per_message_label),
+    /// computed from each message. A wrong number of values makes the
+    /// stream yield [`Error::Metrics`] in place of that message.
+    pub fn per_message_labels(
+        mut self,
+        labels: impl Fn(&Message) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.labels = Some(Box::new(labels));
+        self
+    }
+
+    fn receive(&mut self, msg: &Message) -> Result<Option<ProcessingGuard>, Error> {
+        if msg.subject.starts_with(INBOX_PREFIX) {
+            return Ok(None);
+        }
+        let values = self.labels.as_ref().map(|f| f(msg));
+        let handler = self.handlers.get(&self.metrics, &msg.subject, values)?;
+        Ok(Some(handler.receive(msg.payload.len())))
+    }
+}
+
+impl<S> Stream for MeteredSubscriber<S>
+where
+    S: Stream<Item = Message> + Unpin,
+{
+    type Item = Result<MeteredMessage, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let message = match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(m)) => m,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready(Some(
+            self.receive(&message)
+                .map(|guard| MeteredMessage { message, guard }),
+        ))
+    }
+}
+
+/// A core NATS message being processed; processing ends when it is
+/// dropped (or [`finish`](Self::finish)ed): `acked`, or `error` after an
+/// exception.
+pub struct MeteredMessage {
+    message: Message,
+    /// `None` for a reply on an inbox subject, not counted.
+    guard: Option<ProcessingGuard>,
+}
+
+impl fmt::Debug for MeteredMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredMessage")
+            .field("subject", &self.message.subject)
+            .field("counted", &self.guard.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MeteredMessage {
+    /// The message: subject, reply subject, headers, payload.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &Bytes {
+        &self.message.payload
+    }
+
+    /// Whether it is counted (not a reply on an inbox subject).
+    pub fn is_counted(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// Counts one exception of `exception_type`; processing goes on, and
+    /// the status will be `error`.
+    pub fn exception(&mut self, exception_type: &str) {
+        if let Some(g) = &mut self.guard {
+            g.exception(exception_type);
+        }
+    }
+
+    /// Processing ends now (as on drop).
+    pub fn finish(self) {}
+}
+
+impl Drop for MeteredMessage {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            end_on_drop(guard, false);
+        }
+    }
+}
