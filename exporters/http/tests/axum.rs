@@ -76,8 +76,10 @@ fn mounted_at_the_applications_path() {
     // with native histograms on.
     // Prometheus 3 asks for UTF-8 names, and the Content-Type says it got
     // them (this registry's names are legacy: the body is the same).
-    let om3 = format!("{OPENMETRICS}; escaping=allow-utf-8");
-    for (accept, content_type) in [(PROMETHEUS_2, OPENMETRICS), (PROMETHEUS_3, om3.as_str())] {
+    for (accept, content_type) in [
+        (PROMETHEUS_2, OPENMETRICS),
+        (PROMETHEUS_3, OPENMETRICS_UTF8),
+    ] {
         let om = common::get(addr, "/internal/metrics", &[("accept", accept)]);
         assert_eq!(om.header("content-type"), Some(content_type), "{accept}");
         assert!(om.text().contains("orders_total{shop=\"eu\"} 7\n"));

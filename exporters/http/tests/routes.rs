@@ -137,12 +137,15 @@ fn negotiates_what_prometheus_asks_for() {
     let addr = server.local_addr();
     let scrape = |accept: &str| common::get(addr, "/metrics", &[("accept", accept)]);
 
-    for accept in [PROMETHEUS_2, PROMETHEUS_3] {
+    for (accept, content_type) in [
+        (PROMETHEUS_2, OPENMETRICS),
+        (PROMETHEUS_3, OPENMETRICS_UTF8),
+    ] {
         let response = scrape(accept);
         assert_eq!(response.status, 200);
         assert_eq!(
             response.header("content-type"),
-            Some(OPENMETRICS),
+            Some(content_type),
             "{accept}"
         );
         let body = response.text();
@@ -447,7 +450,7 @@ fn service_without_the_server() {
         .body(String::from("ignored"))
         .unwrap();
     let response = runtime.block_on(service.call(request)).unwrap();
-    assert_eq!(response.headers()["content-type"], OPENMETRICS);
+    assert_eq!(response.headers()["content-type"], OPENMETRICS_UTF8);
     let body = runtime
         .block_on(response.into_body().collect())
         .unwrap()

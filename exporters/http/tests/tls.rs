@@ -69,7 +69,7 @@ fn serves_https_with_a_self_signed_certificate() {
         )
         .unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("content-type"), Some(OPENMETRICS));
+    assert_eq!(response.header("content-type"), Some(OPENMETRICS_UTF8));
     let body = String::from_utf8(gunzip(&response.body)).unwrap();
     assert!(
         body.contains("secure_total 1\n") && body.ends_with("# EOF\n"),

@@ -22,6 +22,9 @@ pub const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escap
 
 pub const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// What a Prometheus 3 scrape gets back: its `escaping` named.
+pub const OPENMETRICS_UTF8: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
 pub const PROTOBUF: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
