@@ -96,6 +96,8 @@
 //!   in `broker::lapin`; turns on `broker`.
 //! - `broker-nats`: metered `async-nats` subscriptions, JetStream pull
 //!   consumers and publishes, in `broker::nats`; turns on `broker`.
+//! - `broker-redis`: metered `redis` stream consumer groups, pub/sub
+//!   channels, lists and publishes, in `broker::redis`; turns on `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.

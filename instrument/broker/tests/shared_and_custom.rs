@@ -218,8 +218,7 @@ fn shared_families_must_agree_on_expiry_and_the_lag_gauge_never_expires() {
     let e = BrokerMetrics::builder(Broker::Rabbit)
         .expire_after(Duration::from_secs(60))
         .build(&registry)
-        .err()
-        .expect("another expiry than the families have");
+        .expect_err("another expiry than the families have");
     assert!(matches!(e, Error::AlreadyRegistered { .. }), "{e}");
     assert!(e.to_string().contains("expiry"), "{e}");
 
