@@ -98,6 +98,8 @@
 //!   consumers and publishes, in `broker::nats`; turns on `broker`.
 //! - `broker-redis`: metered `redis` stream consumer groups, pub/sub
 //!   channels, lists and publishes, in `broker::redis`; turns on `broker`.
+//! - `broker-mqtt`: a metered `rumqttc` event loop (incoming Publishes and
+//!   their QoS acks) and client, in `broker::mqtt`; turns on `broker`.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.

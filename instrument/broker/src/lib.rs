@@ -88,7 +88,8 @@
 //! and publisher; with `async-nats`, `nats` wraps core NATS
 //! subscriptions, JetStream pull consumers and publishes; with `redis`,
 //! `redis` wraps stream consumer groups, pub/sub channels, lists and
-//! their publishes: one line each,
+//! their publishes; with `rumqttc`, `mqtt` wraps an MQTT event loop and
+//! client: one line each,
 //! FastStream's label values per broker, the ack state from the client's
 //! own ack calls. Where the broker reports a backlog, one more gauge
 //! family, our extension: [`BrokerMetrics::lag`]
@@ -202,7 +203,7 @@
 //! set of families per registry and prefix that every `BrokerMetrics`
 //! on them shares; `lag` the lag gauge; `wrappers` what the client
 //! wrappers share (handle caches, how a dropped delivery ends); `lapin`,
-//! `nats` and `redis` the wrappers, one module per client.
+//! `nats`, `redis` and `mqtt` the wrappers, one module per client.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
@@ -216,6 +217,9 @@ mod lag;
 #[cfg(feature = "lapin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
 pub mod lapin;
+#[cfg(feature = "rumqttc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rumqttc")))]
+pub mod mqtt;
 #[cfg(feature = "async-nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async-nats")))]
 pub mod nats;
@@ -227,7 +231,12 @@ mod receive;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod shared;
-#[cfg(any(feature = "lapin", feature = "async-nats", feature = "redis"))]
+#[cfg(any(
+    feature = "lapin",
+    feature = "async-nats",
+    feature = "redis",
+    feature = "rumqttc"
+))]
 mod wrappers;
 
 pub use families::{
