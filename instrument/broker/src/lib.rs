@@ -89,7 +89,8 @@
 //! subscriptions, JetStream pull consumers and publishes; with `redis`,
 //! `redis` wraps stream consumer groups, pub/sub channels, lists and
 //! their publishes; with `rumqttc`, `mqtt` wraps an MQTT event loop and
-//! client: one line each,
+//! client; with `rdkafka`, `kafka` wraps a `StreamConsumer` (the ack state
+//! from the offset commit) and a `FutureProducer`: one line each,
 //! FastStream's label values per broker, the ack state from the client's
 //! own ack calls. Where the broker reports a backlog, one more gauge
 //! family, our extension: [`BrokerMetrics::lag`]
@@ -203,7 +204,8 @@
 //! set of families per registry and prefix that every `BrokerMetrics`
 //! on them shares; `lag` the lag gauge; `wrappers` what the client
 //! wrappers share (handle caches, how a dropped delivery ends); `lapin`,
-//! `nats`, `redis` and `mqtt` the wrappers, one module per client.
+//! `nats`, `redis`, `mqtt` and `kafka` the wrappers, one module per
+//! client.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
@@ -213,6 +215,9 @@
 
 mod families;
 mod guard;
+#[cfg(feature = "rdkafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rdkafka")))]
+pub mod kafka;
 mod lag;
 #[cfg(feature = "lapin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
@@ -235,7 +240,8 @@ mod shared;
     feature = "lapin",
     feature = "async-nats",
     feature = "redis",
-    feature = "rumqttc"
+    feature = "rumqttc",
+    feature = "rdkafka"
 ))]
 mod wrappers;
 
