@@ -55,8 +55,9 @@
 //!   `skipped`, nothing committed. An exception after an ack is `acked`
 //!   plus the exception. Dropped neither settled nor raising nor skipped:
 //!   `error` with [`DROPPED`](crate::DROPPED). A commit or seek that
-//!   fails counts the message once, as `error` with the error's code
-//!   (`acked` if an earlier one succeeded).
+//!   fails counts the message once, as `error` with the error's code. A
+//!   message settles once: an `ack` after a `nack` (or the reverse)
+//!   sends nothing.
 //! - Under `enable.auto.commit` (FastStream's other ack policies commit
 //!   for the client, and then every message is `acked`), say so with
 //!   [`MeteredStreamConsumer::auto_commit`]: each message is `acked`
