@@ -33,6 +33,13 @@ command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
 # The real brokers of the broker middleware tests (instrument/broker/servers.sh).
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
 command -v nats-server >/dev/null || apt_packages+=(nats-server)
+command -v redis-server >/dev/null || apt_packages+=(redis-server)
+{ command -v mosquitto || [ -x /usr/sbin/mosquitto ]; } >/dev/null || apt_packages+=(mosquitto)
+# Kafka has no Debian broker package: the tests use librdkafka's mock
+# cluster, built from rdkafka-sys' bundled sources (Debian's librdkafka-dev
+# 2.0.2 is older than the 2.12 rdkafka 0.39 links against) by its
+# configure and make (C, and C++ for configure's checks, above).
+command -v make >/dev/null || apt_packages+=(make)
 dpkg -s golang-github-prometheus-client-model-dev >/dev/null 2>&1 \
   || apt_packages+=(golang-github-prometheus-client-model-dev)
 # metrics.proto imports google/protobuf/timestamp.proto, shipped here.
@@ -75,7 +82,7 @@ cargo test --workspace --all-targets --no-run
 brokers_wait
 cargo test --workspace --all-targets
 
-echo "== the broker middlewares against the real RabbitMQ and NATS"
+echo "== the broker middlewares against the real RabbitMQ, NATS, Redis and Mosquitto, and librdkafka's mock Kafka cluster"
 cargo test -p hotmetrics-broker --all-features --all-targets
 
 echo "== the unstable native-histogram fields of the protobuf encoder"

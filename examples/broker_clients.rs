@@ -1,25 +1,36 @@
-//! A real consumer on a real local broker, RabbitMQ (lapin) or NATS
-//! JetStream (async-nats), instrumented by wrapping the client's consumer
-//! and publisher (one line each), serving `/metrics` with FastStream's
-//! names, so Grafana dashboard 22130 works as is.
+//! A real consumer on a real local broker, RabbitMQ (lapin), NATS
+//! JetStream (async-nats), a Redis stream consumer group (redis) or MQTT
+//! (rumqttc), instrumented by wrapping the client's consumer and publisher
+//! (one line each), serving `/metrics` with FastStream's names, so Grafana
+//! dashboard 22130 works as is.
 //!
 //! ```sh
-//! # ./test.sh --setup installs rabbitmq-server and nats-server; start one:
+//! # ./test.sh --setup installs rabbitmq-server, nats-server, redis-server
+//! # and mosquitto; start one:
 //! nats-server -js &
-//! cargo run --release --example broker_clients --features http,broker-lapin,broker-nats -- --broker nats
+//! cargo run --release --example broker_clients \
+//!     --features http,broker-lapin,broker-nats,broker-redis,broker-mqtt -- --broker nats
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!
 //! Unless `--no-produce`, it produces its own traffic: a task publishes a
 //! numbered message every `--interval-ms` through the metered publisher
-//! (to the queue `hotmetrics-example` through the default exchange, or to
+//! (to the queue `hotmetrics-example` through the default exchange, to
 //! the subject `hotmetrics.example.orders` of the JetStream stream
-//! `HOTMETRICS_EXAMPLE`). The consumer settles message `n` by `n % 10`:
-//! 0-5 ack, 6 exception `DecodeError` then reject, 7 nack (NATS: nak, to
-//! be redelivered a second later and acked then), 8 reject (NATS: term), 9 ack then
-//! exception `ValueError` (status `acked`, one exception). Every two
-//! seconds it prints the processed totals by status and the lag the broker
-//! reports (`faststream_consumer_lag_messages`, our extension).
+//! `HOTMETRICS_EXAMPLE`, with `XADD` to the stream `hotmetrics-example`
+//! read by its group `broker_clients`, or to the MQTT topic
+//! `hotmetrics/example/orders`, QoS 1). The consumer settles message `n`
+//! by `n % 10`: 0-5 ack, 6 exception `DecodeError` then reject, 7 nack
+//! (NATS: nak, to be redelivered a second later and acked then), 8 reject
+//! (NATS: term), 9 ack then exception `ValueError` (status `acked`, one
+//! exception). Redis has no negative ack: a nacked or rejected entry is
+//! recorded so and stays pending in the group, as in FastStream. MQTT's
+//! nack sends nothing and its reject acks; the messages to be nacked are
+//! published at QoS 0, so that the ones never acked do not fill the
+//! broker's in-flight window (mosquitto's `max_inflight_messages`, 20).
+//! Every two seconds it prints the processed totals by status and the lag
+//! the broker reports (`faststream_consumer_lag_messages`, our extension;
+//! the Redis group's `lag` from `XINFO GROUPS`; MQTT reports none).
 
 use futures_util::StreamExt;
 use hotmetrics::broker::{Broker, BrokerMetrics, Status};
@@ -31,12 +42,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: broker_clients --broker rabbitmq|nats [--url URL] [--addr HOST:PORT] [--seconds N]
+usage: broker_clients --broker rabbitmq|nats|redis|mqtt [--url URL] [--addr HOST:PORT] [--seconds N]
                       [--interval-ms N] [--no-produce]
 
-  --broker rabbitmq|nats  the broker and client: lapin or async-nats (JetStream)
-  --url URL               the broker (default HOTMETRICS_RABBITMQ_URL / HOTMETRICS_NATS_URL,
-                          else amqp://127.0.0.1:5672/%2f / nats://127.0.0.1:4222)
+  --broker rabbitmq|nats|redis|mqtt
+                          the broker and client: lapin, async-nats (JetStream),
+                          redis (a stream consumer group) or rumqttc
+  --url URL               the broker (default HOTMETRICS_RABBITMQ_URL / HOTMETRICS_NATS_URL /
+                          HOTMETRICS_REDIS_URL / HOTMETRICS_MQTT_URL, else
+                          amqp://127.0.0.1:5672/%2f / nats://127.0.0.1:4222 /
+                          redis://127.0.0.1:6379 / mqtt://127.0.0.1:1883)
   --addr HOST:PORT        where /metrics is served (default 127.0.0.1:9464; port 0 picks one)
   --seconds N             stop after N seconds (default: run until killed)
   --interval-ms N         one message produced every N milliseconds (default 5)
@@ -46,6 +61,8 @@ usage: broker_clients --broker rabbitmq|nats [--url URL] [--addr HOST:PORT] [--s
 const QUEUE: &str = "hotmetrics-example";
 const STREAM: &str = "HOTMETRICS_EXAMPLE";
 const SUBJECT: &str = "hotmetrics.example.orders";
+const TOPIC: &str = "hotmetrics/example/orders";
+const GROUP: &str = "broker_clients";
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
@@ -54,6 +71,8 @@ type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 enum Kind {
     Rabbit,
     Nats,
+    Redis,
+    Mqtt,
 }
 
 #[derive(Debug)]
@@ -139,7 +158,11 @@ fn parse_args(
                 kind = Some(match value("--broker")?.as_str() {
                     "rabbitmq" => Kind::Rabbit,
                     "nats" => Kind::Nats,
-                    other => return Err(format!("--broker {other:?}: rabbitmq or nats")),
+                    "redis" => Kind::Redis,
+                    "mqtt" => Kind::Mqtt,
+                    other => {
+                        return Err(format!("--broker {other:?}: rabbitmq, nats, redis or mqtt"));
+                    }
                 })
             }
             "--url" => url = Some(value("--url")?),
@@ -163,6 +186,8 @@ fn parse_args(
     let (var, default) = match config.kind {
         Kind::Rabbit => ("HOTMETRICS_RABBITMQ_URL", "amqp://127.0.0.1:5672/%2f"),
         Kind::Nats => ("HOTMETRICS_NATS_URL", "nats://127.0.0.1:4222"),
+        Kind::Redis => ("HOTMETRICS_REDIS_URL", "redis://127.0.0.1:6379"),
+        Kind::Mqtt => ("HOTMETRICS_MQTT_URL", "mqtt://127.0.0.1:1883"),
     };
     config.url = url
         .or_else(|| std::env::var(var).ok())
@@ -175,6 +200,8 @@ async fn run(config: Config) -> Result<()> {
     let broker = match config.kind {
         Kind::Rabbit => Broker::Rabbit,
         Kind::Nats => Broker::Nats,
+        Kind::Redis => Broker::Redis,
+        Kind::Mqtt => Broker::Mqtt,
     };
     let metrics = BrokerMetrics::new(&registry, broker)?;
     let server = Server::builder(registry.clone())
@@ -193,6 +220,8 @@ async fn run(config: Config) -> Result<()> {
     match config.kind {
         Kind::Rabbit => rabbitmq::run(&config, &metrics, &registry, deadline).await?,
         Kind::Nats => nats::run(&config, &metrics, &registry, deadline).await?,
+        Kind::Redis => redis_streams::run(&config, &metrics, &registry, deadline).await?,
+        Kind::Mqtt => mqtt::run(&config, &metrics, &registry, deadline).await?,
     }
     server.shutdown()?;
     Ok(())
@@ -203,8 +232,9 @@ fn number(body: &[u8]) -> Option<u64> {
     std::str::from_utf8(body).ok()?.parse().ok()
 }
 
-/// One line from the registry: processed by status, and the lag.
-fn report(registry: &Registry, lag: u64) {
+/// One line from the registry: processed by status, and the lag (none
+/// for MQTT).
+fn report(registry: &Registry, lag: Option<u64>) {
     let snap = registry.snapshot();
     let total = |status: Status| {
         sum(&snap, "faststream_received_processed_messages", |l| {
@@ -220,6 +250,7 @@ fn report(registry: &Registry, lag: u64) {
         "faststream_received_processed_messages_exceptions",
         |_| true,
     );
+    let lag = lag.map_or("none reported".to_owned(), |l| l.to_string());
     println!(
         "processed: {}; exceptions {exceptions}; lag {lag}",
         statuses.join(", ")
@@ -339,14 +370,14 @@ mod rabbitmq {
             if Instant::now() >= next_report {
                 next_report += REPORT_EVERY;
                 let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
-                report(registry, u64::from(lag));
+                report(registry, Some(u64::from(lag)));
             }
         }
         if let Some(p) = producer {
             p.abort();
         }
         let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
-        report(registry, u64::from(lag));
+        report(registry, Some(u64::from(lag)));
         conn.close(200, "done".into()).await?;
         Ok(())
     }
@@ -424,17 +455,186 @@ mod nats {
             }
             if Instant::now() >= next_report {
                 next_report += REPORT_EVERY;
-                report(registry, record_consumer_lag(&consumer, metrics).await?);
+                report(
+                    registry,
+                    Some(record_consumer_lag(&consumer, metrics).await?),
+                );
             }
         }
         if let Some(p) = producer {
             p.abort();
         }
-        report(registry, record_consumer_lag(&consumer, metrics).await?);
+        report(
+            registry,
+            Some(record_consumer_lag(&consumer, metrics).await?),
+        );
         Ok(())
     }
 
     fn redelivered(m: &hotmetrics::broker::nats::MeteredJetStreamMessage) -> bool {
         m.message().info().is_ok_and(|i| i.delivered > 1)
+    }
+}
+
+mod redis_streams {
+    use super::*;
+    use hotmetrics::broker::redis::{MeteredRedisPublisher, MeteredStreamGroup, record_group_lag};
+    use redis::AsyncCommands;
+
+    pub async fn run(
+        config: &Config,
+        metrics: &BrokerMetrics,
+        registry: &Registry,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        let client =
+            redis::Client::open(config.url.as_str()).map_err(|e| format!("{}: {e}", config.url))?;
+        // The consumer's reads block (XREADGROUP BLOCK): a connection of its
+        // own, apart from the publisher's.
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", config.url))?;
+        let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(QUEUE, GROUP, "$").await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => return Err(e.into()),
+            _ => {}
+        }
+        let mut producer = None;
+        if config.produce {
+            let conn = client.get_multiplexed_async_connection().await?;
+            let publisher = MeteredRedisPublisher::new(conn, metrics); // the one line
+            let interval = config.interval;
+            producer = Some(tokio::spawn(async move {
+                for n in 0u64.. {
+                    if let Err(e) = publisher.xadd(QUEUE, &[("n", n)]).await {
+                        eprintln!("publish: {e}");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            }));
+        }
+        let mut group = MeteredStreamGroup::new(conn.clone(), GROUP, "worker-1", metrics); // the one line
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        while !done(deadline) {
+            let entries = group
+                .read(&[QUEUE], 100, Some(Duration::from_millis(200)))
+                .await?;
+            for entry in entries {
+                let mut e = entry?;
+                match e.field("n").and_then(number).map(plan) {
+                    Some(Plan::Ack) => e.ack().await?,
+                    Some(Plan::RejectAfterError) => {
+                        e.exception("DecodeError");
+                        e.reject();
+                    }
+                    // Recorded, and left pending in the group.
+                    Some(Plan::Nack) => e.nack(),
+                    Some(Plan::Reject) | None => e.reject(),
+                    Some(Plan::AckThenError) => {
+                        e.ack().await?;
+                        e.exception("ValueError");
+                    }
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += REPORT_EVERY;
+                let lag = record_group_lag(&mut conn, QUEUE, GROUP, metrics).await?;
+                report(registry, Some(lag.value()));
+            }
+        }
+        if let Some(p) = producer {
+            p.abort();
+        }
+        let lag = record_group_lag(&mut conn, QUEUE, GROUP, metrics).await?;
+        report(registry, Some(lag.value()));
+        Ok(())
+    }
+}
+
+mod mqtt {
+    use super::*;
+    use hotmetrics::broker::mqtt::{MeteredEvent, metered};
+    use rumqttc::{AsyncClient, MqttOptions, QoS};
+
+    pub async fn run(
+        config: &Config,
+        metrics: &BrokerMetrics,
+        registry: &Registry,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        let (host, port) = host_port(&config.url)?;
+        let mut options =
+            MqttOptions::new(format!("broker_clients-{}", std::process::id()), host, port);
+        options.set_manual_acks(true); // each PubAck waits for `ack`
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut events) = metered(AsyncClient::new(options, 256), metrics); // the one line
+        client.client().subscribe(TOPIC, QoS::AtLeastOnce).await?;
+        let mut producer = None;
+        if config.produce {
+            let interval = config.interval;
+            producer = Some(tokio::spawn(async move {
+                for n in 0u64.. {
+                    // Nacked ones are never acked: QoS 0, holding no slot
+                    // of the broker's in-flight window.
+                    let qos = match plan(n) {
+                        Plan::Nack => QoS::AtMostOnce,
+                        _ => QoS::AtLeastOnce,
+                    };
+                    if let Err(e) = client.publish(TOPIC, qos, false, n.to_string()).await {
+                        eprintln!("publish: {e}");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            }));
+        }
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        while !done(deadline) {
+            // The event loop also sends the publishes and reads their PubAcks.
+            let next = tokio::time::timeout(Duration::from_millis(200), events.poll()).await;
+            match next {
+                Ok(Ok(MeteredEvent::Publish(mut m))) => match number(m.payload()).map(plan) {
+                    Some(Plan::Ack) => m.ack().await?,
+                    Some(Plan::RejectAfterError) => {
+                        m.exception("DecodeError");
+                        m.reject().await?;
+                    }
+                    Some(Plan::Nack) => m.nack(),
+                    Some(Plan::Reject) | None => m.reject().await?,
+                    Some(Plan::AckThenError) => {
+                        m.ack().await?;
+                        m.exception("ValueError");
+                    }
+                },
+                Ok(Ok(MeteredEvent::Other(_))) | Err(_) => {}
+                Ok(Err(e)) => {
+                    return Err(format!("MQTT at {}: {e}", config.url).into());
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += REPORT_EVERY;
+                report(registry, None);
+            }
+        }
+        if let Some(p) = producer {
+            p.abort();
+        }
+        report(registry, None);
+        Ok(())
+    }
+
+    /// `mqtt://host:port` as the host and port.
+    fn host_port(url: &str) -> Result<(String, u16)> {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .unwrap_or(url)
+            .trim_end_matches('/');
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{url:?} is not mqtt://host:port"))?;
+        let port = port
+            .parse()
+            .map_err(|e| format!("{url:?}: port {port:?}: {e}"))?;
+        Ok((host.to_owned(), port))
     }
 }

@@ -96,6 +96,13 @@
 //!   in `broker::lapin`; turns on `broker`.
 //! - `broker-nats`: metered `async-nats` subscriptions, JetStream pull
 //!   consumers and publishes, in `broker::nats`; turns on `broker`.
+//! - `broker-redis`: metered `redis` stream consumer groups, pub/sub
+//!   channels, lists and publishes, in `broker::redis`; turns on `broker`.
+//! - `broker-mqtt`: a metered `rumqttc` event loop (incoming Publishes and
+//!   their QoS acks) and client, in `broker::mqtt`; turns on `broker`.
+//! - `broker-kafka`: a metered `rdkafka` `StreamConsumer` (the ack state
+//!   from the offset commit) and `FutureProducer`, in `broker::kafka`;
+//!   turns on `broker`; builds librdkafka from source.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.

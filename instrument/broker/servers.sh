@@ -3,9 +3,11 @@
 #   brokers_start   starts what does not run yet, in the background, on free
 #                   loopback ports, and exports the URLs the tests read:
 #                   HOTMETRICS_RABBITMQ_URL (amqp://...), HOTMETRICS_NATS_URL
-#                   (nats://..., JetStream on). A variable already set to a
-#                   server that answers is kept; so is a server answering on
-#                   the default port (5672, 4222).
+#                   (nats://..., JetStream on), HOTMETRICS_REDIS_URL
+#                   (redis://...), HOTMETRICS_MQTT_URL (mqtt://...). A
+#                   variable already set to a server that answers is kept;
+#                   so is a server answering on the default port (5672,
+#                   4222, 6379, 1883).
 #   brokers_wait    waits until each started server answers its protocol
 #                   (RabbitMQ takes seconds: start early, wait late); on a
 #                   timeout it prints the server's logs and fails.
@@ -14,7 +16,8 @@
 # success and kept after a failure.
 
 # `_brokers_probe KIND HOST PORT`: 0 when the server there speaks KIND:
-# amqp (AMQP 0-9-1: a Connection.Start frame) or nats (an INFO line).
+# amqp (AMQP 0-9-1: a Connection.Start frame), nats (an INFO line), redis
+# (+PONG to a PING) or mqtt (a CONNACK accepting an MQTT 3.1.1 CONNECT).
 _brokers_probe() {
   python3 - "$@" <<'EOF'
 import socket, sys
@@ -25,6 +28,14 @@ try:
         if kind == "amqp":
             s.sendall(b"AMQP\x00\x00\x09\x01")
             ok = s.recv(1)[:1] == b"\x01"
+        elif kind == "redis":
+            s.sendall(b"PING\r\n")
+            ok = s.recv(5) == b"+PONG"
+        elif kind == "mqtt":
+            # CONNECT: protocol "MQTT" level 4, clean session, keep-alive
+            # 60 s, an empty client id; CONNACK, return code 0.
+            s.sendall(bytes.fromhex("100c00044d5154540402003c0000"))
+            ok = s.recv(4) == bytes.fromhex("20020000")
         else:
             ok = s.recv(4) == b"INFO"
 except OSError:
@@ -125,6 +136,34 @@ brokers_start() {
     export HOTMETRICS_NATS_URL=nats://127.0.0.1:$port
     _BROKERS_WAIT+=("nats HOTMETRICS_NATS_URL 30 $dir")
     echo "== starting nats-server -js on 127.0.0.1:$port (logs in $dir)"
+  fi
+  if ! _brokers_running redis HOTMETRICS_REDIS_URL redis://127.0.0.1:6379; then
+    port=$(_brokers_free_port)
+    dir=$HOTMETRICS_BROKER_DIR/redis
+    mkdir -p "$dir"
+    # In memory only: no snapshots, no append-only file.
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' \
+      --appendonly no --logfile "$dir/server.log" >"$dir/stdout.log" 2>&1 &
+    _BROKERS_PIDS+=("$!")
+    export HOTMETRICS_REDIS_URL=redis://127.0.0.1:$port
+    _BROKERS_WAIT+=("redis HOTMETRICS_REDIS_URL 30 $dir")
+    echo "== starting redis-server on 127.0.0.1:$port (logs in $dir)"
+  fi
+  if ! _brokers_running mqtt HOTMETRICS_MQTT_URL mqtt://127.0.0.1:1883; then
+    port=$(_brokers_free_port)
+    dir=$HOTMETRICS_BROKER_DIR/mosquitto
+    mkdir -p "$dir"
+    # Mosquitto 2 listens on loopback only and refuses anonymous clients
+    # unless a configuration file says otherwise.
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file %s\n' \
+      "$port" "$dir/server.log" >"$dir/mosquitto.conf"
+    # In /usr/sbin, off a user's PATH.
+    "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$dir/mosquitto.conf" \
+      >"$dir/stdout.log" 2>&1 &
+    _BROKERS_PIDS+=("$!")
+    export HOTMETRICS_MQTT_URL=mqtt://127.0.0.1:$port
+    _BROKERS_WAIT+=("mqtt HOTMETRICS_MQTT_URL 30 $dir")
+    echo "== starting mosquitto on 127.0.0.1:$port (logs in $dir)"
   fi
 }
 

@@ -3,7 +3,15 @@
 //! In process (no broker): a lapin consumer's deliveries (lapin's mock
 //! deliveries, whose ack settles locally) and a core NATS subscription's
 //! messages, each taken from a stream and settled, raw and through the
-//! wrapper. Against the local servers test.sh starts
+//! wrapper; a Redis stream group's entries read (`XREADGROUP`) and acked
+//! (`XACK`), and `XADD`s, on a connection that answers with recorded
+//! replies at once; an MQTT event loop's incoming QoS 0 Publishes, and
+//! QoS 0 publishes, from and to a broker in the bench's process (on loopback: a CONNACK, then Publishes without end; what the
+//! client sends is read and dropped), so the client's decoding and its
+//! socket reads are in both paths. (Not QoS 1 acked in the polling task:
+//! against a broker that floods, rumqttc's event loop reads ten packets
+//! per read and sends one queued ack per turn, so the acks fill the
+//! request channel and the task waits on it for good.) Against the local servers test.sh starts
 //! (HOTMETRICS_RABBITMQ_URL, HOTMETRICS_NATS_URL; the bench fails without
 //! them): a core NATS publish (handed to the client's connection task, no
 //! round trip) and the publishes that wait for the broker, a RabbitMQ
@@ -28,7 +36,16 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
+use redis::aio::ConnectionLike;
+use redis::{Arg, AsyncCommands, Cmd, Pipeline, RedisFuture, Value};
+use rumqttc::{
+    AsyncClient, ConnAck, ConnectReturnCode, Event, EventLoop, Incoming, MqttOptions, Publish, QoS,
+};
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 /// Messages per measured batch in process.
@@ -147,6 +164,243 @@ fn in_process(c: &mut Criterion) {
     g.finish();
 }
 
+/// A Redis connection answering every command at once with what a server
+/// would: the recorded `XREADGROUP` reply (`BATCH` entries of stream
+/// `orders`, one 64-byte field each), `1` for an `XACK`, an id for an
+/// `XADD`. Cheap to clone, as a multiplexed connection is (the wrappers
+/// clone it per entry and per publish).
+#[derive(Clone)]
+struct Recorded {
+    read_reply: Arc<Value>,
+}
+
+impl Recorded {
+    fn new() -> Self {
+        let entry = |i: u64| {
+            Value::Array(vec![
+                Value::BulkString(format!("1700000000000-{i}").into_bytes()),
+                Value::Array(vec![
+                    Value::BulkString(b"body".to_vec()),
+                    Value::BulkString(vec![b'x'; 64]),
+                ]),
+            ])
+        };
+        Self {
+            read_reply: Arc::new(Value::Array(vec![Value::Array(vec![
+                Value::BulkString(b"orders".to_vec()),
+                Value::Array((0..BATCH).map(entry).collect()),
+            ])])),
+        }
+    }
+}
+
+impl ConnectionLike for Recorded {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let reply = match cmd.args_iter().next() {
+            Some(Arg::Simple(b"XREADGROUP")) => Value::clone(&self.read_reply),
+            Some(Arg::Simple(b"XADD")) => Value::BulkString(b"1700000000000-0".to_vec()),
+            _ => Value::Int(1),
+        };
+        Box::pin(async move { Ok(reply) })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        _: &'a Pipeline,
+        _: usize,
+        _: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+fn redis_in_process(c: &mut Criterion) {
+    use hotmetrics_broker::redis::{MeteredRedisPublisher, MeteredStreamGroup};
+    use redis::streams::{StreamReadOptions, StreamReadReply};
+
+    let rt = runtime();
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
+    let conn = Recorded::new();
+    let count = usize::try_from(BATCH).unwrap();
+
+    let mut g = c.benchmark_group("consume_in_process");
+    g.throughput(Throughput::Elements(BATCH));
+    g.bench_function("redis_stream/raw", |b| {
+        let mut conn = conn.clone();
+        b.iter(|| {
+            rt.block_on(async {
+                let options = StreamReadOptions::default()
+                    .group("billing", "worker-1")
+                    .count(count);
+                let reply: StreamReadReply = conn
+                    .xread_options(&["orders"], &[">"], &options)
+                    .await
+                    .unwrap();
+                for key in reply.keys {
+                    for entry in key.ids {
+                        let acked: usize =
+                            conn.xack(&key.key, "billing", &[&entry.id]).await.unwrap();
+                        black_box((entry, acked));
+                    }
+                }
+            })
+        })
+    });
+    g.bench_function("redis_stream/metered", |b| {
+        let mut group = MeteredStreamGroup::new(conn.clone(), "billing", "worker-1", &metrics);
+        b.iter(|| {
+            rt.block_on(async {
+                for entry in group.read(&["orders"], count, None).await.unwrap() {
+                    entry.unwrap().ack().await.unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("publish_in_process");
+    g.bench_function("redis_xadd/raw", |b| {
+        let mut conn = conn.clone();
+        b.iter(|| {
+            rt.block_on(async {
+                let id: String = conn.xadd("orders", "*", &[("body", "x")]).await.unwrap();
+                black_box(id)
+            })
+        })
+    });
+    let publisher = MeteredRedisPublisher::new(conn.clone(), &metrics);
+    g.bench_function("redis_xadd/metered", |b| {
+        b.iter(|| {
+            rt.block_on(publisher.xadd("orders", &[("body", "x")]))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+/// An MQTT broker in this process, on a loopback port: it answers a
+/// connection with a CONNACK and, when `publishes`, sends QoS 0 Publishes
+/// of 64 bytes to `orders/1` without end; what the client sends is read
+/// and dropped.
+async fn mqtt_broker(publishes: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut packets = bytes::BytesMut::new();
+    ConnAck::new(ConnectReturnCode::Success, false)
+        .write(&mut packets)
+        .unwrap();
+    let hello = packets.split().freeze();
+    for _ in 0..BATCH {
+        Publish::new("orders/1", QoS::AtMostOnce, vec![0; 64])
+            .write(&mut packets)
+            .unwrap();
+    }
+    let batch = packets.freeze();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (mut rd, mut wr) = socket.into_split();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 64 << 10];
+                while rd.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+            });
+            let (hello, batch) = (hello.clone(), batch.clone());
+            tokio::spawn(async move {
+                let mut sent = wr.write_all(&hello).await;
+                while publishes && sent.is_ok() {
+                    sent = wr.write_all(&batch).await;
+                }
+                // Dropping the write half would end the connection.
+                std::future::pending::<()>().await;
+                drop(wr);
+            });
+        }
+    });
+    port
+}
+
+fn mqtt_options(id: &str, port: u16) -> MqttOptions {
+    let mut o = MqttOptions::new(id, "127.0.0.1", port);
+    // The broker answers no PingReq: none within a run.
+    o.set_keep_alive(Duration::from_secs(3600));
+    o
+}
+
+fn mqtt_in_process(c: &mut Criterion) {
+    use hotmetrics_broker::mqtt::{MeteredEvent, metered};
+
+    let rt = runtime();
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Mqtt).unwrap();
+    let port = rt.block_on(mqtt_broker(true));
+    let quiet_port = rt.block_on(mqtt_broker(false));
+
+    let mut g = c.benchmark_group("consume_in_process");
+    g.throughput(Throughput::Elements(BATCH));
+    g.bench_function("mqtt_qos0/raw", |b| {
+        let (_client, mut events) = AsyncClient::new(mqtt_options("raw", port), 64);
+        b.iter(|| {
+            rt.block_on(async {
+                let mut n = 0;
+                while n < BATCH {
+                    if let Event::Incoming(Incoming::Publish(p)) = events.poll().await.unwrap() {
+                        black_box(p);
+                        n += 1;
+                    }
+                }
+            })
+        })
+    });
+    g.bench_function("mqtt_qos0/metered", |b| {
+        let options = mqtt_options("metered", port);
+        let (_client, mut events) = metered(AsyncClient::new(options, 64), &metrics);
+        b.iter(|| {
+            rt.block_on(async {
+                let mut n = 0;
+                while n < BATCH {
+                    // Processing ends as it is dropped: acked.
+                    if let MeteredEvent::Publish(m) = events.poll().await.unwrap() {
+                        black_box(m);
+                        n += 1;
+                    }
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("publish_in_process");
+    g.bench_function("mqtt_qos0/raw", |b| {
+        let (client, events) = AsyncClient::new(mqtt_options("raw-pub", quiet_port), 64);
+        let driver = rt.spawn(drive(events));
+        b.iter(|| {
+            rt.block_on(client.publish("orders/1", QoS::AtMostOnce, false, vec![0; 64]))
+                .unwrap()
+        });
+        driver.abort();
+    });
+    g.bench_function("mqtt_qos0/metered", |b| {
+        let options = mqtt_options("metered-pub", quiet_port);
+        let (client, mut events) = metered(AsyncClient::new(options, 64), &metrics);
+        let driver = rt.spawn(async move { while events.poll().await.is_ok() {} });
+        b.iter(|| {
+            rt.block_on(client.publish("orders/1", QoS::AtMostOnce, false, vec![0; 64]))
+                .unwrap()
+        });
+        driver.abort();
+    });
+    g.finish();
+}
+
+/// Polls a raw event loop until its connection fails.
+async fn drive(mut events: EventLoop) {
+    while events.poll().await.is_ok() {}
+}
+
 fn local_servers(c: &mut Criterion) {
     let rt = runtime();
     // JetStream's context spawns on the runtime it is made in.
@@ -257,5 +511,11 @@ fn local_servers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, in_process, local_servers);
+criterion_group!(
+    benches,
+    in_process,
+    redis_in_process,
+    mqtt_in_process,
+    local_servers
+);
 criterion_main!(benches);

@@ -86,7 +86,11 @@
 //! # Client wrappers and lag
 //! With feature `lapin`, `lapin` wraps a RabbitMQ consumer
 //! and publisher; with `async-nats`, `nats` wraps core NATS
-//! subscriptions, JetStream pull consumers and publishes: one line each,
+//! subscriptions, JetStream pull consumers and publishes; with `redis`,
+//! `redis` wraps stream consumer groups, pub/sub channels, lists and
+//! their publishes; with `rumqttc`, `mqtt` wraps an MQTT event loop and
+//! client; with `rdkafka`, `kafka` wraps a `StreamConsumer` (the ack state
+//! from the offset commit) and a `FutureProducer`: one line each,
 //! FastStream's label values per broker, the ack state from the client's
 //! own ack calls. Where the broker reports a backlog, one more gauge
 //! family, our extension: [`BrokerMetrics::lag`]
@@ -199,8 +203,9 @@
 //! statuses, ack states and exception types they record; `shared` the one
 //! set of families per registry and prefix that every `BrokerMetrics`
 //! on them shares; `lag` the lag gauge; `wrappers` what the client
-//! wrappers share (handle caches, how a dropped delivery ends); `lapin`
-//! and `nats` the wrappers, one module per client.
+//! wrappers share (handle caches, how a dropped delivery ends); `lapin`,
+//! `nats`, `redis`, `mqtt` and `kafka` the wrappers, one module per
+//! client.
 //!
 //! [FastStream]: https://faststream.airt.ai/latest/getting-started/observability/prometheus/
 #![deny(missing_docs)]
@@ -210,10 +215,16 @@
 
 mod families;
 mod guard;
+#[cfg(feature = "rdkafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rdkafka")))]
+pub mod kafka;
 mod lag;
 #[cfg(feature = "lapin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lapin")))]
 pub mod lapin;
+#[cfg(feature = "rumqttc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rumqttc")))]
+pub mod mqtt;
 #[cfg(feature = "async-nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async-nats")))]
 pub mod nats;
@@ -221,8 +232,17 @@ mod outcome;
 mod per_thread;
 mod publish;
 mod receive;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod shared;
-#[cfg(any(feature = "lapin", feature = "async-nats"))]
+#[cfg(any(
+    feature = "lapin",
+    feature = "async-nats",
+    feature = "redis",
+    feature = "rumqttc",
+    feature = "rdkafka"
+))]
 mod wrappers;
 
 pub use families::{

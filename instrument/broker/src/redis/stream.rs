@@ -1,0 +1,294 @@
+//! Streams: a consumer group's entries (`XREADGROUP`), whose `XACK`
+//! records the ack state, and the group's lag (`XINFO GROUPS`).
+
+use super::{Error, exception_type};
+use crate::wrappers::{HandlerCache, end_on_drop};
+use crate::{AckState, BrokerMetrics, Outcome, ProcessingGuard};
+use redis::aio::ConnectionLike;
+use redis::streams::{StreamId, StreamInfoGroupsReply, StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, Value};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Computes an entry's per-message custom label values from its stream
+/// and the entry.
+type LabelsFn = Box<dyn Fn(&str, &StreamId) -> Vec<String> + Send + Sync>;
+
+/// A consumer in a stream's consumer group: [`read`](Self::read) runs
+/// `XREADGROUP` for new entries (id `>`) and yields them as
+/// [`MeteredStreamEntry`]s. The group must exist (`XGROUP CREATE`).
+pub struct MeteredStreamGroup<C> {
+    conn: C,
+    group: Arc<str>,
+    consumer: String,
+    metrics: BrokerMetrics,
+    handlers: HandlerCache,
+    labels: Option<LabelsFn>,
+}
+
+impl<C> fmt::Debug for MeteredStreamGroup<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredStreamGroup")
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> MeteredStreamGroup<C>
+where
+    C: ConnectionLike + Clone + Send + Sync,
+{
+    /// Reads as `consumer` of `group`, on `conn` (each entry keeps a clone
+    /// of it to send its `XACK`).
+    pub fn new(conn: C, group: &str, consumer: &str, metrics: &BrokerMetrics) -> Self {
+        Self {
+            conn,
+            group: group.into(),
+            consumer: consumer.to_owned(),
+            metrics: metrics.clone(),
+            handlers: HandlerCache::default(),
+            labels: None,
+        }
+    }
+
+    /// The values of the builder's
+    /// [per-message labels](crate::BrokerMetricsBuilder::per_message_label),
+    /// computed from each entry and its stream. A wrong number of values
+    /// gives [`Error::Metrics`] in place of that entry.
+    pub fn per_message_labels(
+        mut self,
+        labels: impl Fn(&str, &StreamId) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.labels = Some(Box::new(labels));
+        self
+    }
+
+    /// `XREADGROUP GROUP {group} {consumer} COUNT {count} [BLOCK ..]
+    /// STREAMS {streams} > ...`: up to `count` new entries of each stream,
+    /// waiting up to `block` for one (at once without). Each entry counts
+    /// as received; an empty reply is an empty list.
+    pub async fn read(
+        &mut self,
+        streams: &[&str],
+        count: usize,
+        block: Option<Duration>,
+    ) -> Result<Vec<Result<MeteredStreamEntry<C>, Error>>, Error> {
+        let mut options = StreamReadOptions::default()
+            .group(&*self.group, &self.consumer)
+            .count(count);
+        if let Some(block) = block {
+            options = options.block(usize::try_from(block.as_millis()).unwrap_or(usize::MAX));
+        }
+        let ids = vec![">"; streams.len()];
+        let reply: Option<StreamReadReply> =
+            self.conn.xread_options(streams, &ids, &options).await?;
+        let mut entries = Vec::new();
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            let stream: Arc<str> = key.key.into();
+            for entry in key.ids {
+                entries.push(self.receive(&stream, entry));
+            }
+        }
+        Ok(entries)
+    }
+
+    fn receive(
+        &mut self,
+        stream: &Arc<str>,
+        entry: StreamId,
+    ) -> Result<MeteredStreamEntry<C>, Error> {
+        let values = self.labels.as_ref().map(|f| f(stream, &entry));
+        let handler = self.handlers.get(&self.metrics, stream, values)?;
+        let guard = handler.receive(entry_size(&entry));
+        Ok(MeteredStreamEntry {
+            conn: self.conn.clone(),
+            group: Arc::clone(&self.group),
+            stream: Arc::clone(stream),
+            entry,
+            guard: Some(guard),
+        })
+    }
+}
+
+/// An entry's size: its field names and values, in bytes.
+fn entry_size(entry: &StreamId) -> usize {
+    entry
+        .map
+        .iter()
+        .map(|(field, value)| field.len() + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::BulkString(b) => b.len(),
+        Value::SimpleString(s) => s.len(),
+        Value::VerbatimString { text, .. } => text.len(),
+        _ => 0,
+    }
+}
+
+/// A stream entry being processed; settle it with [`ack`](Self::ack),
+/// [`nack`](Self::nack) or [`reject`](Self::reject), or
+/// [`skip`](Self::skip) it; processing ends when it is dropped.
+pub struct MeteredStreamEntry<C> {
+    conn: C,
+    group: Arc<str>,
+    stream: Arc<str>,
+    entry: StreamId,
+    guard: Option<ProcessingGuard>,
+}
+
+impl<C> fmt::Debug for MeteredStreamEntry<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredStreamEntry")
+            .field("stream", &self.stream)
+            .field("id", &self.entry.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> MeteredStreamEntry<C>
+where
+    C: ConnectionLike + Send + Sync,
+{
+    /// The stream it came from.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// Its id (`1700000000000-0`).
+    pub fn id(&self) -> &str {
+        &self.entry.id
+    }
+
+    /// The entry: id and fields.
+    pub fn entry(&self) -> &StreamId {
+        &self.entry
+    }
+
+    /// The value of `field`, as bytes, if it has one.
+    pub fn field(&self, field: &str) -> Option<&[u8]> {
+        match self.entry.map.get(field)? {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// Counts one exception of `exception_type`; processing goes on.
+    pub fn exception(&mut self, exception_type: &str) {
+        if let Some(g) = &mut self.guard {
+            g.exception(exception_type);
+        }
+    }
+
+    /// `XACK {stream} {group} {id}`: the ack state `acked`. A failed
+    /// `XACK` counts one exception (the error's type) and returns the
+    /// error; the entry stays pending.
+    pub async fn ack(&mut self) -> Result<(), Error> {
+        let acked: Result<usize, _> = self
+            .conn
+            .xack(&*self.stream, &*self.group, &[&self.entry.id])
+            .await;
+        match acked {
+            Ok(_) => {
+                self.settle(AckState::Acked);
+                Ok(())
+            }
+            Err(e) => {
+                self.exception(&exception_type(&e));
+                Err(Error::Redis(e))
+            }
+        }
+    }
+
+    /// The ack state `nacked`, as FastStream records it; no command is
+    /// sent (Redis has no negative ack): the entry stays pending.
+    pub fn nack(&mut self) {
+        self.settle(AckState::Nacked);
+    }
+
+    /// The ack state `rejected`, as FastStream records it; no command is
+    /// sent: the entry stays pending.
+    pub fn reject(&mut self) {
+        self.settle(AckState::Rejected);
+    }
+
+    fn settle(&mut self, state: AckState) {
+        if let Some(g) = &mut self.guard {
+            g.settle(state);
+        }
+    }
+
+    /// Processing ends with status `skipped` (FastStream's
+    /// `SkipMessage`), unless the entry was settled or raised; the entry
+    /// stays pending.
+    pub fn skip(mut self) {
+        if let Some(g) = self.guard.take() {
+            g.finish(Outcome::Skipped);
+        }
+    }
+
+    /// Processing ends now (as on drop).
+    pub fn finish(self) {}
+}
+
+impl<C> Drop for MeteredStreamEntry<C> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            end_on_drop(guard, true);
+        }
+    }
+}
+
+/// What [`record_group_lag`] set the gauge to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupLag {
+    /// The group's `lag`: entries not delivered to it yet.
+    Lag(u64),
+    /// The group's `pending` (delivered, not acked), where the server
+    /// reports no `lag` (before Redis 7.0, or when it cannot tell).
+    Pending(u64),
+}
+
+impl GroupLag {
+    /// The number, whichever it is.
+    pub fn value(self) -> u64 {
+        match self {
+            Self::Lag(n) | Self::Pending(n) => n,
+        }
+    }
+}
+
+/// Sets the lag gauge of `stream` (handler label: the stream) to the
+/// `lag` that `XINFO GROUPS {stream}` reports for `group` now, or its
+/// `pending` where there is no lag ([`GroupLag`] says which). A group the
+/// stream does not have is [`Error::NoGroup`].
+pub async fn record_group_lag<C>(
+    conn: &mut C,
+    stream: &str,
+    group: &str,
+    metrics: &BrokerMetrics,
+) -> Result<GroupLag, Error>
+where
+    C: ConnectionLike + Send + Sync,
+{
+    let reply: StreamInfoGroupsReply = conn.xinfo_groups(stream).await?;
+    let Some(info) = reply.groups.into_iter().find(|g| g.name == group) else {
+        return Err(Error::NoGroup {
+            stream: stream.to_owned(),
+            group: group.to_owned(),
+        });
+    };
+    let lag = match info.lag {
+        Some(lag) => GroupLag::Lag(lag as u64),
+        None => GroupLag::Pending(info.pending as u64),
+    };
+    metrics
+        .lag(stream)?
+        .set(i64::try_from(lag.value()).unwrap_or(i64::MAX));
+    Ok(lag)
+}

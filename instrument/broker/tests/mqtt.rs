@@ -1,0 +1,164 @@
+//! The rumqttc wrappers against a real mosquitto (`./test.sh` starts one
+//! and exports HOTMETRICS_MQTT_URL): incoming QoS 1 Publishes acked,
+//! nacked, rejected, raising, acked then raising, dropped; QoS 0 ones;
+//! QoS 1 publishes finished at their PubAck, QoS 0 ones and a refused
+//! topic: exact counts per family, status and exception type.
+#![cfg(feature = "rumqttc")]
+
+mod common;
+
+use common::{Scrape, server_url, unique};
+use hotmetrics_broker::mqtt::{MeteredEvent, MeteredEventLoop, metered};
+use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
+use hotmetrics_core::Registry;
+use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use std::time::Duration;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn options(id: &str) -> MqttOptions {
+    let url = server_url("HOTMETRICS_MQTT_URL", "mosquitto");
+    let rest = url.strip_prefix("mqtt://").unwrap_or(&url);
+    let (host, port) = rest
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.trim_end_matches('/').parse::<u16>().ok()?)))
+        .unwrap_or_else(|| panic!("HOTMETRICS_MQTT_URL={url} is not mqtt://host:port"));
+    let mut o = MqttOptions::new(unique(id), host, port);
+    o.set_keep_alive(Duration::from_secs(30));
+    o
+}
+
+/// Polls until the broker answers `what` (a ConnAck, a SubAck).
+async fn until(events: &mut MeteredEventLoop, what: fn(&Incoming) -> bool) {
+    let url = server_url("HOTMETRICS_MQTT_URL", "mosquitto");
+    let wait = async {
+        loop {
+            match events.poll().await {
+                Ok(MeteredEvent::Other(Event::Incoming(p))) if what(&p) => return,
+                Ok(_) => {}
+                Err(e) => panic!("MQTT at HOTMETRICS_MQTT_URL={url}: {e}"),
+            }
+        }
+    };
+    if tokio::time::timeout(WITHIN, wait).await.is_err() {
+        panic!("MQTT at HOTMETRICS_MQTT_URL={url} did not answer within {WITHIN:?}");
+    }
+}
+
+/// Plans by message index `i % PLANS`: ack, nack, reject, exception and
+/// dropped unsettled, ack then exception, dropped without anything.
+const PLANS: usize = 6;
+const MESSAGES: usize = 2 * PLANS;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos_acks_and_publishes_count_exactly() {
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Mqtt).unwrap();
+    let base = unique("hm");
+    let (a, b) = (format!("{base}/a"), format!("{base}/b"));
+
+    let mut consumer_options = options("hm-consumer");
+    consumer_options.set_manual_acks(true);
+    let (consumer, mut incoming) = metered(AsyncClient::new(consumer_options, 64), &metrics);
+    consumer
+        .client()
+        .subscribe(format!("{base}/#"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    until(&mut incoming, |p| matches!(p, Incoming::SubAck(_))).await;
+
+    let (producer, mut producer_events) =
+        metered(AsyncClient::new(options("hm-producer"), 64), &metrics);
+    let producing = tokio::spawn(async move {
+        // Drives the producer's connection: the PubAcks finish its publishes.
+        while producer_events.poll().await.is_ok() {}
+    });
+    for i in 0..MESSAGES {
+        producer
+            .publish(&a, QoS::AtLeastOnce, false, format!("m{i}"))
+            .await
+            .unwrap();
+    }
+    for i in 0..2 {
+        producer
+            .publish(&b, QoS::AtMostOnce, false, format!("q{i}"))
+            .await
+            .unwrap();
+    }
+    // A filter is no topic to publish to: refused, InvalidTopic.
+    let bad = format!("{base}/+");
+    let err = producer
+        .publish(&bad, QoS::AtLeastOnce, false, "x")
+        .await
+        .unwrap_err();
+
+    let mut received = 0;
+    let consume = async {
+        while received < MESSAGES + 2 {
+            let MeteredEvent::Publish(mut msg) = incoming.poll().await.unwrap() else {
+                continue;
+            };
+            received += 1;
+            if msg.topic() == b {
+                continue; // QoS 0: nothing to settle
+            }
+            let i: usize = std::str::from_utf8(msg.payload()).unwrap()[1..]
+                .parse()
+                .unwrap();
+            match i % PLANS {
+                0 => msg.ack().await.unwrap(),
+                1 => msg.nack(),
+                2 => msg.reject().await.unwrap(),
+                3 => msg.exception("ValueError"),
+                4 => {
+                    msg.ack().await.unwrap();
+                    msg.exception("AfterAck");
+                }
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(WITHIN, consume)
+        .await
+        .unwrap_or_else(|_| panic!("{received} of {} messages received", MESSAGES + 2));
+
+    // The producer's publishes end at their PubAcks, read by its task.
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while Scrape::of(&registry, "mqtt").published(&a, "success") < MESSAGES as f64
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    producing.abort();
+
+    let s = Scrape::of(&registry, "mqtt");
+    let per_plan = (MESSAGES / PLANS) as f64;
+    assert_eq!(s.received(&a), MESSAGES as f64);
+    assert_eq!(
+        (s.sizes(&a), s.durations(&a), s.in_process(&a)),
+        (MESSAGES as f64, MESSAGES as f64, 0.0)
+    );
+    assert_eq!(s.processed(&a, "acked"), 2.0 * per_plan);
+    assert_eq!(s.processed(&a, "nacked"), per_plan);
+    assert_eq!(s.processed(&a, "rejected"), per_plan);
+    assert_eq!(s.processed(&a, "skipped"), 0.0);
+    assert_eq!(s.processed(&a, "error"), 2.0 * per_plan);
+    assert_eq!(
+        s.exception_types("received_processed_messages_exceptions"),
+        [
+            ("AfterAck".to_owned(), per_plan),
+            (DROPPED.to_owned(), per_plan),
+            ("ValueError".to_owned(), per_plan)
+        ]
+    );
+    assert_eq!((s.received(&b), s.processed(&b, "acked")), (2.0, 2.0));
+    assert_eq!(s.published(&a, "success"), MESSAGES as f64);
+    assert_eq!(s.publish_durations(&a), MESSAGES as f64);
+    assert_eq!(s.published(&b, "success"), 2.0);
+    assert_eq!(s.published(&bad, "error"), 1.0);
+    assert_eq!(
+        s.publish_exceptions(&bad, "InvalidTopic"),
+        1.0,
+        "after {err}"
+    );
+}

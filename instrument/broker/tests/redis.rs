@@ -1,0 +1,256 @@
+//! The redis wrappers against a real redis-server (`./test.sh` starts one
+//! and exports HOTMETRICS_REDIS_URL): a stream consumer group's entries
+//! acked (XACK), nacked, rejected, skipped, raising, acked then raising;
+//! pub/sub channels and lists; XADD / PUBLISH / RPUSH with a failure:
+//! exact counts per family, status and exception type, and the group's lag
+//! as XINFO GROUPS reports it.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use common::{Scrape, server_url, unique};
+use futures_util::StreamExt;
+use hotmetrics_broker::redis::{
+    Error, GroupLag, MeteredListConsumer, MeteredPubSub, MeteredRedisPublisher, MeteredStreamGroup,
+    record_group_lag,
+};
+use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
+use hotmetrics_core::Registry;
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamInfoGroupsReply, StreamPendingReply};
+use std::time::Duration;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn client() -> redis::Client {
+    let url = server_url("HOTMETRICS_REDIS_URL", "redis-server");
+    redis::Client::open(url.as_str())
+        .unwrap_or_else(|e| panic!("HOTMETRICS_REDIS_URL={url} is not a Redis URL: {e}"))
+}
+
+async fn connect(client: &redis::Client) -> MultiplexedConnection {
+    let url = server_url("HOTMETRICS_REDIS_URL", "redis-server");
+    match tokio::time::timeout(WITHIN, client.get_multiplexed_async_connection()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => panic!("cannot connect to Redis at HOTMETRICS_REDIS_URL={url}: {e}"),
+        Err(_) => panic!("Redis at HOTMETRICS_REDIS_URL={url} did not answer within {WITHIN:?}"),
+    }
+}
+
+/// Plans by entry index `i % PLANS`: ack, nack, reject, exception and
+/// dropped unsettled, ack then exception, skip.
+const PLANS: usize = 6;
+const MESSAGES: usize = 2 * PLANS;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
+    let client = client();
+    let mut conn = connect(&client).await;
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
+    let stream = unique("hm-orders");
+    let list = unique("hm-list");
+    let () = conn
+        .xgroup_create_mkstream(&stream, "billing", "$")
+        .await
+        .unwrap();
+
+    let publisher = MeteredRedisPublisher::new(conn.clone(), &metrics);
+    for i in 0..MESSAGES {
+        publisher
+            .xadd(&stream, &[("n", i.to_string())])
+            .await
+            .unwrap();
+    }
+    // The key holds a list: XADD to it is refused, WRONGTYPE.
+    assert_eq!(publisher.rpush(&list, "x").await.unwrap(), 1);
+    let err = publisher.xadd(&list, &[("n", "0")]).await.unwrap_err();
+
+    let lag = record_group_lag(&mut conn, &stream, "billing", &metrics)
+        .await
+        .unwrap();
+    assert_eq!(lag, GroupLag::Lag(MESSAGES as u64));
+    assert_eq!(Scrape::of(&registry, "redis").lag(&stream), MESSAGES as f64);
+    let missing = record_group_lag(&mut conn, &stream, "nobody", &metrics).await;
+    assert!(matches!(missing, Err(Error::NoGroup { .. })), "{missing:?}");
+
+    let mut group = MeteredStreamGroup::new(conn.clone(), "billing", "worker-1", &metrics);
+    let mut seen = 0;
+    while seen < MESSAGES {
+        let entries = tokio::time::timeout(
+            WITHIN,
+            group.read(&[&stream], 5, Some(Duration::from_secs(1))),
+        )
+        .await
+        .expect("entries")
+        .unwrap();
+        assert!(!entries.is_empty(), "{seen} of {MESSAGES} entries read");
+        for entry in entries {
+            let mut entry = entry.unwrap();
+            seen += 1;
+            let i: usize = std::str::from_utf8(entry.field("n").unwrap())
+                .unwrap()
+                .parse()
+                .unwrap();
+            match i % PLANS {
+                0 => entry.ack().await.unwrap(),
+                1 => entry.nack(),
+                2 => entry.reject(),
+                3 => entry.exception("ValueError"),
+                4 => {
+                    entry.ack().await.unwrap();
+                    entry.exception("AfterAck");
+                }
+                _ => entry.skip(),
+            }
+        }
+    }
+
+    // Acked entries left the pending list; the others stay.
+    let pending: StreamPendingReply = conn.xpending(&stream, "billing").await.unwrap();
+    assert_eq!(pending.count(), 4 * MESSAGES / PLANS);
+    let info: StreamInfoGroupsReply = conn.xinfo_groups(&stream).await.unwrap();
+    assert_eq!(info.groups[0].lag, Some(0));
+    let lag = record_group_lag(&mut conn, &stream, "billing", &metrics)
+        .await
+        .unwrap();
+    assert_eq!(lag, GroupLag::Lag(0), "every entry was delivered");
+
+    let s = Scrape::of(&registry, "redis");
+    assert_eq!(s.lag(&stream), 0.0);
+    let per_plan = (MESSAGES / PLANS) as f64;
+    assert_eq!(s.received(&stream), MESSAGES as f64);
+    assert_eq!(
+        (s.sizes(&stream), s.durations(&stream)),
+        (MESSAGES as f64, MESSAGES as f64)
+    );
+    assert_eq!(s.in_process(&stream), 0.0);
+    assert_eq!(s.processed(&stream, "acked"), 2.0 * per_plan);
+    assert_eq!(s.processed(&stream, "nacked"), per_plan);
+    assert_eq!(s.processed(&stream, "rejected"), per_plan);
+    assert_eq!(s.processed(&stream, "skipped"), per_plan);
+    assert_eq!(s.processed(&stream, "error"), per_plan);
+    assert_eq!(
+        s.exception_types("received_processed_messages_exceptions"),
+        [
+            ("AfterAck".to_owned(), per_plan),
+            ("ValueError".to_owned(), per_plan)
+        ]
+    );
+    assert_eq!(s.published(&stream, "success"), MESSAGES as f64);
+    assert_eq!(s.publish_durations(&stream), MESSAGES as f64);
+    assert_eq!(
+        (s.published(&list, "success"), s.published(&list, "error")),
+        (1.0, 1.0)
+    );
+    assert_eq!(s.publish_exceptions(&list, "WRONGTYPE"), 1.0, "after {err}");
+    let () = conn.del(&[&stream, &list]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_xack_and_an_unsettled_entry_count_once_as_errors() {
+    let client = client();
+    let mut conn = connect(&client).await;
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
+    let stream = unique("hm-gone");
+    let () = conn
+        .xgroup_create_mkstream(&stream, "billing", "$")
+        .await
+        .unwrap();
+    let publisher = MeteredRedisPublisher::new(conn.clone(), &metrics);
+    for i in 0..2 {
+        publisher.xadd(&stream, &[("n", i)]).await.unwrap();
+    }
+    let mut group = MeteredStreamGroup::new(conn.clone(), "billing", "worker-1", &metrics);
+    let mut entries = group.read(&[&stream], 2, None).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    // Dropped without a settle or an exception: Dropped.
+    drop(entries.pop().unwrap().unwrap());
+    // The key no longer holds a stream when the entry is acked.
+    let () = conn.del(&stream).await.unwrap();
+    let () = conn.set(&stream, "not a stream").await.unwrap();
+    let mut entry = entries.pop().unwrap().unwrap();
+    let err = entry.ack().await.unwrap_err();
+    drop(entry);
+
+    let s = Scrape::of(&registry, "redis");
+    assert_eq!(s.received(&stream), 2.0);
+    assert_eq!(s.processed(&stream, "error"), 2.0, "after {err}");
+    assert_eq!(s.processed(&stream, "acked"), 0.0);
+    assert_eq!(
+        s.exception_types("received_processed_messages_exceptions"),
+        [(DROPPED.to_owned(), 1.0), ("WRONGTYPE".to_owned(), 1.0)]
+    );
+    let () = conn.del(&stream).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_and_lists_count_exactly() {
+    let client = client();
+    let conn = connect(&client).await;
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
+    let publisher = MeteredRedisPublisher::new(conn.clone(), &metrics);
+    let channel = unique("hm-events");
+    let list = unique("hm-jobs");
+
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.subscribe(&channel).await.unwrap();
+    let mut events = MeteredPubSub::from_stream(pubsub.into_on_message(), &metrics);
+    for i in 0..5 {
+        let receivers = publisher.publish(&channel, format!("e{i}")).await.unwrap();
+        assert_eq!(receivers, 1);
+    }
+    for i in 0..5 {
+        let mut msg = tokio::time::timeout(WITHIN, events.next())
+            .await
+            .expect("a message")
+            .unwrap()
+            .unwrap();
+        assert_eq!(msg.source(), channel);
+        assert_eq!(msg.payload(), format!("e{i}").as_bytes());
+        if i % 2 == 0 {
+            msg.exception("ValueError");
+        }
+    }
+
+    // BLPOP holds its connection: one of its own.
+    let mut jobs = MeteredListConsumer::new(connect(&client).await, &metrics);
+    for i in 0..4 {
+        publisher.rpush(&list, format!("job{i}")).await.unwrap();
+    }
+    for i in 0..4 {
+        let mut msg = jobs.pop(&[&list], WITHIN).await.unwrap().expect("a job");
+        assert_eq!(msg.source(), list);
+        if i == 3 {
+            msg.exception("KeyError");
+        }
+    }
+    let empty = jobs
+        .pop(&[&list], Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(empty.is_none());
+
+    let s = Scrape::of(&registry, "redis");
+    assert_eq!(s.received(&channel), 5.0);
+    assert_eq!(
+        (
+            s.processed(&channel, "acked"),
+            s.processed(&channel, "error")
+        ),
+        (2.0, 3.0)
+    );
+    assert_eq!(s.exceptions(&channel, "ValueError"), 3.0);
+    assert_eq!(s.published(&channel, "success"), 5.0);
+    assert_eq!(s.received(&list), 4.0);
+    assert_eq!(
+        (s.processed(&list, "acked"), s.processed(&list, "error")),
+        (3.0, 1.0)
+    );
+    assert_eq!(s.exceptions(&list, "KeyError"), 1.0);
+    assert_eq!((s.sizes(&list), s.in_process(&list)), (4.0, 0.0));
+    assert_eq!(s.published(&list, "success"), 4.0);
+}
