@@ -1,6 +1,7 @@
 //! A real consumer on a real local broker, RabbitMQ (lapin), NATS
 //! JetStream (async-nats), a Redis stream consumer group (redis) or MQTT
-//! (rumqttc), instrumented by wrapping the client's consumer and publisher
+//! (rumqttc), or on librdkafka's in-process mock Kafka cluster
+//! (`--broker kafka-mock`, rdkafka's `MockCluster`: no server), instrumented by wrapping the client's consumer and publisher
 //! (one line each), serving `/metrics` with FastStream's names, so Grafana
 //! dashboard 22130 works as is.
 //!
@@ -9,7 +10,7 @@
 //! # and mosquitto; start one:
 //! nats-server -js &
 //! cargo run --release --example broker_clients \
-//!     --features http,broker-lapin,broker-nats,broker-redis,broker-mqtt -- --broker nats
+//!     --features http,broker-lapin,broker-nats,broker-redis,broker-mqtt,broker-kafka -- --broker nats
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!
@@ -19,7 +20,9 @@
 //! the subject `hotmetrics.example.orders` of the JetStream stream
 //! `HOTMETRICS_EXAMPLE`, with `XADD` to the stream `hotmetrics-example`
 //! read by its group `broker_clients`, or to the MQTT topic
-//! `hotmetrics/example/orders`, QoS 1). The consumer settles message `n`
+//! `hotmetrics/example/orders`, QoS 1, or to the Kafka topic
+//! `hotmetrics-example` of the mock cluster, read by the group
+//! `broker_clients`). The consumer settles message `n`
 //! by `n % 10`: 0-5 ack, 6 exception `DecodeError` then reject, 7 nack
 //! (NATS: nak, to be redelivered a second later and acked then), 8 reject
 //! (NATS: term), 9 ack then exception `ValueError` (status `acked`, one
@@ -28,9 +31,13 @@
 //! nack sends nothing and its reject acks; the messages to be nacked are
 //! published at QoS 0, so that the ones never acked do not fill the
 //! broker's in-flight window (mosquitto's `max_inflight_messages`, 20).
+//! Kafka's ack and reject commit the offset (reject counts `acked`, as in
+//! FastStream), its nack seeks back: the message comes again and is acked
+//! then.
 //! Every two seconds it prints the processed totals by status and the lag
 //! the broker reports (`faststream_consumer_lag_messages`, our extension;
-//! the Redis group's `lag` from `XINFO GROUPS`; MQTT reports none).
+//! the Redis group's `lag` from `XINFO GROUPS`; Kafka's high watermark
+//! minus the committed offset; MQTT reports none).
 
 use futures_util::StreamExt;
 use hotmetrics::broker::{Broker, BrokerMetrics, Status};
@@ -42,12 +49,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: broker_clients --broker rabbitmq|nats|redis|mqtt [--url URL] [--addr HOST:PORT] [--seconds N]
+usage: broker_clients --broker rabbitmq|nats|redis|mqtt|kafka-mock [--url URL] [--addr HOST:PORT] [--seconds N]
                       [--interval-ms N] [--no-produce]
 
-  --broker rabbitmq|nats|redis|mqtt
+  --broker rabbitmq|nats|redis|mqtt|kafka-mock
                           the broker and client: lapin, async-nats (JetStream),
-                          redis (a stream consumer group) or rumqttc
+                          redis (a stream consumer group), rumqttc, or rdkafka on
+                          librdkafka's in-process mock cluster (no --url)
   --url URL               the broker (default HOTMETRICS_RABBITMQ_URL / HOTMETRICS_NATS_URL /
                           HOTMETRICS_REDIS_URL / HOTMETRICS_MQTT_URL, else
                           amqp://127.0.0.1:5672/%2f / nats://127.0.0.1:4222 /
@@ -73,6 +81,7 @@ enum Kind {
     Nats,
     Redis,
     Mqtt,
+    KafkaMock,
 }
 
 #[derive(Debug)]
@@ -160,8 +169,11 @@ fn parse_args(
                     "nats" => Kind::Nats,
                     "redis" => Kind::Redis,
                     "mqtt" => Kind::Mqtt,
+                    "kafka-mock" => Kind::KafkaMock,
                     other => {
-                        return Err(format!("--broker {other:?}: rabbitmq, nats, redis or mqtt"));
+                        return Err(format!(
+                            "--broker {other:?}: rabbitmq, nats, redis, mqtt or kafka-mock"
+                        ));
                     }
                 })
             }
@@ -188,6 +200,11 @@ fn parse_args(
         Kind::Nats => ("HOTMETRICS_NATS_URL", "nats://127.0.0.1:4222"),
         Kind::Redis => ("HOTMETRICS_REDIS_URL", "redis://127.0.0.1:6379"),
         Kind::Mqtt => ("HOTMETRICS_MQTT_URL", "mqtt://127.0.0.1:1883"),
+        Kind::KafkaMock if url.is_some() => {
+            return Err("--broker kafka-mock runs its own mock cluster: no --url".into());
+        }
+        // The mock cluster's address, known once it runs.
+        Kind::KafkaMock => return Ok(Some(config)),
     };
     config.url = url
         .or_else(|| std::env::var(var).ok())
@@ -202,18 +219,21 @@ async fn run(config: Config) -> Result<()> {
         Kind::Nats => Broker::Nats,
         Kind::Redis => Broker::Redis,
         Kind::Mqtt => Broker::Mqtt,
+        Kind::KafkaMock => Broker::Kafka,
     };
     let metrics = BrokerMetrics::new(&registry, broker)?;
     let server = Server::builder(registry.clone())
         .addr(config.addr)
         .start()
         .map_err(|e| format!("cannot serve on {}: {e}", config.addr))?;
-    println!(
-        "broker_clients: {:?} at {}; serving http://{}/metrics",
-        config.kind,
-        config.url,
-        server.local_addr()
-    );
+    if config.kind != Kind::KafkaMock {
+        println!(
+            "broker_clients: {:?} at {}; serving http://{}/metrics",
+            config.kind,
+            config.url,
+            server.local_addr()
+        );
+    }
     let deadline = config
         .seconds
         .map(|s| Instant::now() + Duration::from_secs(s));
@@ -222,6 +242,10 @@ async fn run(config: Config) -> Result<()> {
         Kind::Nats => nats::run(&config, &metrics, &registry, deadline).await?,
         Kind::Redis => redis_streams::run(&config, &metrics, &registry, deadline).await?,
         Kind::Mqtt => mqtt::run(&config, &metrics, &registry, deadline).await?,
+        Kind::KafkaMock => {
+            let at = server.local_addr();
+            kafka_mock::run(&config, &metrics, &registry, deadline, at).await?
+        }
     }
     server.shutdown()?;
     Ok(())
@@ -268,7 +292,9 @@ fn sum(snap: &Snapshot, family: &str, keep: impl Fn(&[(String, String)]) -> bool
             ValueSnapshot::Counter(v) => v,
             _ => 0.0,
         })
-        .sum()
+        // An empty sum is -0.0: printed as 0.
+        .sum::<f64>()
+        + 0.0
 }
 
 fn done(deadline: Option<Instant>) -> bool {
@@ -636,5 +662,108 @@ mod mqtt {
             .parse()
             .map_err(|e| format!("{url:?}: port {port:?}: {e}"))?;
         Ok((host.to_owned(), port))
+    }
+}
+
+mod kafka_mock {
+    use super::*;
+    use hotmetrics::broker::kafka::{
+        MeteredFutureProducer, MeteredStreamConsumer, record_topic_lag,
+    };
+    use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::{ClientConfig, Message};
+    use std::collections::HashSet;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    pub async fn run(
+        config: &Config,
+        metrics: &BrokerMetrics,
+        registry: &Registry,
+        deadline: Option<Instant>,
+        serving: SocketAddr,
+    ) -> Result<()> {
+        let mock = MockCluster::new(1).map_err(|e| format!("the mock cluster: {e}"))?;
+        mock.create_topic(QUEUE, 1, 1)?;
+        let bootstrap = mock.bootstrap_servers();
+        println!(
+            "broker_clients: librdkafka's mock cluster at {bootstrap}; serving http://{serving}/metrics"
+        );
+        let mut client = ClientConfig::new();
+        client.set("bootstrap.servers", &bootstrap);
+        let mut producer = None;
+        if config.produce {
+            let kafka: FutureProducer = client.create()?;
+            let publisher = MeteredFutureProducer::new(kafka, metrics); // the one line
+            let interval = config.interval;
+            producer = Some(tokio::spawn(async move {
+                for n in 0u64.. {
+                    let body = n.to_string();
+                    let record = FutureRecord::<(), _>::to(QUEUE).payload(&body);
+                    if let Err(e) = publisher.send(record, TIMEOUT).await {
+                        eprintln!("publish: {e}");
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            }));
+        }
+        let kafka: StreamConsumer = client
+            .clone()
+            .set("group.id", GROUP)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()?;
+        kafka.subscribe(&[QUEUE])?;
+        let consumer = MeteredStreamConsumer::new(kafka, metrics); // the one line
+        // Offsets nacked once: acked when they come again.
+        let mut nacked = HashSet::new();
+        let mut next_report = Instant::now() + REPORT_EVERY;
+        while !done(deadline) {
+            if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await
+            {
+                let mut m = msg?;
+                let offset = (m.message().partition(), m.message().offset());
+                let plan = match number(m.payload()).map(plan) {
+                    Some(_) if nacked.remove(&offset) => Some(Plan::Ack),
+                    p => p,
+                };
+                match plan {
+                    Some(Plan::Ack) => m.ack(CommitMode::Async)?,
+                    Some(Plan::RejectAfterError) => {
+                        m.exception("DecodeError");
+                        m.reject(CommitMode::Async)?;
+                    }
+                    Some(Plan::Nack) => {
+                        nacked.insert(offset);
+                        m.nack(TIMEOUT)?;
+                    }
+                    Some(Plan::Reject) | None => m.reject(CommitMode::Async)?,
+                    Some(Plan::AckThenError) => {
+                        m.ack(CommitMode::Async)?;
+                        m.exception("ValueError");
+                    }
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += REPORT_EVERY;
+                report(registry, Some(lag(&consumer, metrics)?));
+            }
+        }
+        if let Some(p) = producer {
+            p.abort();
+        }
+        report(registry, Some(lag(&consumer, metrics)?));
+        Ok(())
+    }
+
+    /// The high watermark minus the committed offset (librdkafka's calls
+    /// block: off the runtime's worker).
+    fn lag(consumer: &MeteredStreamConsumer, metrics: &BrokerMetrics) -> Result<u64> {
+        let lag = tokio::task::block_in_place(|| {
+            record_topic_lag(consumer.consumer(), QUEUE, metrics, TIMEOUT)
+        })?;
+        Ok(u64::try_from(lag).unwrap_or(0))
     }
 }
