@@ -9,7 +9,19 @@ fn check_any(got: Option<hotmetrics_exposition::Negotiated>) -> Result<(), TestC
         None => prop_assert!(Format::available().is_empty()),
         Some(chosen) => {
             prop_assert!(Format::available().contains(&chosen.format()));
-            prop_assert_eq!(chosen.content_type(), chosen.format().content_type());
+            // The format's own Content-Type, or with text 1.0.0's version
+            // and the escaping scheme when the header asked for them.
+            let (ct, own) = (chosen.content_type(), chosen.format().content_type());
+            let escaped = format!("{own}; escaping={}", chosen.escaping());
+            let text_1_0_0 = format!(
+                "text/plain; version=1.0.0; charset=utf-8; escaping={}",
+                chosen.escaping()
+            );
+            prop_assert!(
+                ct == own || ct == escaped || (chosen.format() == Format::Text && ct == text_1_0_0),
+                "{}",
+                ct
+            );
         }
     }
     Ok(())
