@@ -18,27 +18,26 @@
 
 mod common;
 
-use common::{Scrape, unique};
+use common::{OwnServer, Scrape, free_port, unique};
 use hotmetrics_broker::mqtt::{MeteredEvent, MeteredEventLoop, MeteredMqttMessage, metered};
 use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
 const TOPIC: &str = "restart/orders";
 
 /// A mosquitto on `port`, persisting under `dir`; stopped (SIGTERM: it
-/// saves its database and exits) by [`Server::stop`], killed when
+/// saves its database and exits) by [`OwnServer::stop`], killed when
 /// dropped.
-struct Server(Child);
+struct Server;
 
 impl Server {
-    fn start(port: u16, dir: &Path) -> Self {
+    fn start(port: u16, dir: &Path) -> OwnServer {
         let config = dir.join("mosquitto.conf");
         // Mosquitto 2 listens on loopback only and refuses anonymous
         // clients unless told otherwise; as root it would switch to the
@@ -55,40 +54,10 @@ impl Server {
             .into_iter()
             .find(|p| Path::new(p).exists())
             .unwrap_or("mosquitto");
-        let child = Command::new(program)
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run mosquitto ({e}): this test needs it; ./test.sh --setup installs it"
-                )
-            });
-        Self(child)
+        let mut command = Command::new(program);
+        command.arg("-c").arg(&config);
+        OwnServer::spawn(command, "mosquitto")
     }
-
-    fn stop(mut self) {
-        let pid = self.0.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.0.wait();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn options(id: &str, port: u16) -> MqttOptions {

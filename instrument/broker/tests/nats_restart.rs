@@ -10,58 +10,31 @@ mod common;
 use async_nats::connection::State;
 use async_nats::jetstream::{self, consumer::PullConsumer, consumer::pull, stream};
 use bytes::Bytes;
-use common::{Scrape, unique};
+use common::{OwnServer, Scrape, free_port, unique};
 use futures_util::StreamExt;
 use hotmetrics_broker::nats::{MeteredJetStream, MeteredMessages, record_consumer_lag};
 use hotmetrics_broker::{Broker, BrokerMetrics};
 use hotmetrics_core::Registry;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
 /// A nats-server with JetStream on `port`, storing under `dir`; stopped
-/// (SIGTERM, as a service manager does) when dropped.
-struct Server(Child);
+/// (SIGTERM, as a service manager does) by [`OwnServer::stop`].
+struct Server;
 
 impl Server {
-    fn start(port: u16, dir: &Path) -> Self {
-        let child = Command::new("nats-server")
+    fn start(port: u16, dir: &Path) -> OwnServer {
+        let mut command = Command::new("nats-server");
+        command
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir.join("jetstream"))
             .arg("-l")
-            .arg(dir.join("server.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run nats-server ({e}): this test needs it on PATH; ./test.sh --setup installs it")
-            });
-        Self(child)
+            .arg(dir.join("server.log"));
+        OwnServer::spawn(command, "nats-server")
     }
-
-    fn stop(mut self) {
-        let pid = self.0.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.0.wait();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// Waits until the client's connection is in `state`.

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Scrape, unique};
+use common::{OwnServer, Scrape, free_port, unique};
 use hotmetrics_broker::redis::{
     GroupLag, MeteredRedisPublisher, MeteredStreamGroup, record_group_lag,
 };
@@ -23,56 +23,36 @@ use hotmetrics_core::Registry;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use redis::streams::StreamPendingReply;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
 /// A redis-server on `port`, its append-only file under `dir`; stopped
 /// (SIGTERM, as a service manager does: the server syncs the file and
-/// exits) by [`Server::stop`], killed when dropped.
-struct Server(Child);
+/// exits) by [`OwnServer::stop`], killed when dropped.
+struct Server;
 
 impl Server {
-    fn start(port: u16, dir: &Path) -> Self {
-        let child = Command::new("redis-server")
+    fn start(port: u16, dir: &Path) -> OwnServer {
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
             .arg("--dir")
             .arg(dir)
             .arg("--logfile")
-            .arg(dir.join("server.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run redis-server ({e}): this test needs it on PATH; ./test.sh --setup installs it")
-            });
-        Self(child)
+            .arg(dir.join("server.log"));
+        OwnServer::spawn(command, "redis-server")
     }
-
-    fn stop(mut self) {
-        let pid = self.0.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.0.wait();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// A connection once the server answers (it takes a moment to start and

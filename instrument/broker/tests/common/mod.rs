@@ -4,7 +4,51 @@
 #![allow(dead_code)]
 
 use hotmetrics_core::{Registry, Snapshot, ValueSnapshot};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A server process a restart test runs itself: stopped with SIGTERM (as
+/// a service manager does) by [`stop`](Self::stop), killed when dropped.
+pub struct OwnServer(Child);
+
+impl OwnServer {
+    /// Runs `command` (`name` on PATH), its output discarded; fails the
+    /// test, saying what to install, when it cannot run.
+    pub fn spawn(mut command: Command, name: &str) -> Self {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {name} ({e}): this test needs it on PATH; ./test.sh --setup installs it")
+            });
+        Self(child)
+    }
+
+    /// SIGTERM, then waits for the process to end.
+    pub fn stop(mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.0.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
 
 /// The URL in `var`, which `./test.sh` exports after starting the server;
 /// fails the test, with what to do, when it is not set.
