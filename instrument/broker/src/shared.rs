@@ -122,6 +122,10 @@ mod tests {
         drop(metrics);
         assert!(weak.upgrade().is_some(), "the registry keeps them");
         drop(registry);
+        // Another test building `BrokerMetrics` meanwhile upgrades every
+        // entry while it probes, under the table's lock: once we hold the
+        // lock, nothing but the dropped registry could have kept them.
+        let _table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
         assert!(weak.upgrade().is_none(), "gone with the registry");
     }
 
