@@ -63,6 +63,7 @@ mod arena;
 mod chunked;
 mod engine;
 mod expiry;
+mod extensions;
 mod merge;
 mod sync;
 

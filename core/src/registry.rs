@@ -3,6 +3,7 @@
 use crate::collector::Collector;
 use crate::encode::MetricSource;
 use crate::error::Error;
+use crate::extensions::Extensions;
 use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
 use crate::labels::{NameValidation, Origin, escaped_metric, is_label_name, validate_label_names};
 use crate::metric::{
@@ -225,6 +226,8 @@ struct RegistryInner {
     expire_after: Option<Duration>,
     state: RwLock<State>,
     scratch: Mutex<Scratch>,
+    /// [`Registry::extension`].
+    extensions: Extensions,
 }
 
 #[derive(Default)]
@@ -341,6 +344,7 @@ impl RegistryBuilder {
             expire_after: self.expire_after,
             state: RwLock::new(State::default()),
             scratch: Mutex::new(Scratch::default()),
+            extensions: Extensions::default(),
         })))
     }
 }
@@ -403,6 +407,46 @@ impl Registry {
     /// A builder for a prefix and constant labels.
     pub fn builder() -> RegistryBuilder {
         RegistryBuilder::default()
+    }
+
+    /// State a crate built on the core keeps with this registry, one value
+    /// per type `T`: the first call makes it with `init`, every later call,
+    /// through any clone of the registry, returns the same value, which
+    /// lives as long as the registry. Use a type private to your crate, so
+    /// that nobody else's call finds it.
+    ///
+    /// For what is made once per registry and found again later, such as a
+    /// set of families several builders share (the broker crate keeps its
+    /// nine families here, one set per name prefix). `init` runs without
+    /// a lock held; when two threads race, both may run it and one value
+    /// is kept, so make what must exist once (registered families, say)
+    /// under a lock inside the value, as in the example.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Counter, Registry};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// /// This crate's counter, registered once per registry.
+    /// #[derive(Default)]
+    /// struct Shared(Mutex<Option<Counter>>);
+    ///
+    /// fn shared_counter(registry: &Registry) -> Counter {
+    ///     let shared: Arc<Shared> = registry.extension(Shared::default);
+    ///     let mut slot = shared.0.lock().unwrap();
+    ///     slot.get_or_insert_with(|| registry.counter(("jobs_total", "Jobs.")).unwrap())
+    ///         .clone()
+    /// }
+    ///
+    /// let registry = Registry::new();
+    /// shared_counter(&registry).inc();
+    /// shared_counter(&registry.clone()).inc();
+    /// assert_eq!(shared_counter(&registry).get(), 2);
+    /// ```
+    pub fn extension<T>(&self, init: impl FnOnce() -> T) -> Arc<T>
+    where
+        T: std::any::Any + Send + Sync,
+    {
+        self.0.extensions.get_or_init(init)
     }
 
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {

@@ -327,30 +327,6 @@ impl Families {
         }
         families
     }
-
-    /// Removes the families from `r`.
-    pub(crate) fn unregister(&self, r: &Registry) {
-        for name in [
-            self.received.name(),
-            self.size.name(),
-            self.in_process.name(),
-            self.processed.name(),
-            self.duration.name(),
-            self.exceptions.name(),
-            self.published.name(),
-            self.publish_duration.name(),
-            self.publish_exceptions.name(),
-        ] {
-            r.unregister(name);
-        }
-        if let Some(lag) = &*self
-            .lag
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-        {
-            r.unregister(lag.name());
-        }
-    }
 }
 
 /// Registers the families, pushing each registered name onto `registered`
