@@ -73,8 +73,10 @@ if [ "${1:-}" = --setup ]; then
 fi
 
 # RabbitMQ boots in seconds: start the brokers now, build meanwhile, wait
-# before the tests (which fail, not skip, without them).
+# before the tests (which fail, not skip, without them). On exit, stop what
+# was started here (RabbitMQ's epmd too), and nothing that ran before.
 . instrument/broker/servers.sh
+trap brokers_stop EXIT
 brokers_start
 
 echo "== unit, integration and bench-smoke tests"

@@ -9,12 +9,14 @@ mod common;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, consumer::pull, stream};
 use bytes::Bytes;
+use common::plan::{Outcome, OutcomePlan, Settle};
 use common::{Scrape, server_url, unique};
 use futures_util::StreamExt;
 use hotmetrics_broker::nats::{
-    MeteredJetStream, MeteredMessages, MeteredPublisher, MeteredSubscriber, record_consumer_lag,
+    MeteredJetStream, MeteredJetStreamMessage, MeteredMessages, MeteredPublisher,
+    MeteredSubscriber, record_consumer_lag,
 };
-use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
+use hotmetrics_broker::{Broker, BrokerMetrics};
 use hotmetrics_core::Registry;
 use std::time::Duration;
 
@@ -152,10 +154,32 @@ async fn core_subscriptions_and_publishes_count_exactly_and_replies_do_not() {
     assert_eq!(series("faststream_published_messages"), 6);
 }
 
-/// Plans by message index `i % PLANS`: ack, nak, term, exception and
-/// dropped unsettled, ack then exception, dropped without anything.
-const PLANS: usize = 6;
-const MESSAGES: usize = 2 * PLANS;
+/// Each outcome twice (JetStream has no skip): nack is a nak, reject a
+/// term.
+const PLAN: OutcomePlan = OutcomePlan::new(Outcome::WITHOUT_SKIP, 2);
+
+impl Settle for MeteredJetStreamMessage {
+    fn body(&self) -> &[u8] {
+        self.payload()
+    }
+
+    async fn ack(&mut self) {
+        MeteredJetStreamMessage::ack(self).await.unwrap();
+    }
+
+    async fn nack(&mut self) {
+        // Not redelivered while the test runs.
+        self.nak(Some(Duration::from_secs(120))).await.unwrap();
+    }
+
+    async fn reject(&mut self) {
+        self.term().await.unwrap();
+    }
+
+    fn raise(&mut self, exception_type: &str) {
+        self.exception(exception_type);
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jetstream_acks_naks_terms_and_lag_count_exactly() {
@@ -183,9 +207,9 @@ async fn jetstream_acks_naks_terms_and_lag_count_exactly() {
         .unwrap();
 
     let publisher = MeteredJetStream::new(js.clone(), &metrics);
-    for i in 0..MESSAGES {
+    for i in 0..PLAN.messages() {
         publisher
-            .publish(&subject, Bytes::from(format!("m{i}")))
+            .publish(&subject, Bytes::from(OutcomePlan::body(i)))
             .await
             .unwrap();
     }
@@ -194,41 +218,28 @@ async fn jetstream_acks_naks_terms_and_lag_count_exactly() {
     let err = publisher.publish(&orphan, "lost".into()).await.unwrap_err();
 
     let lag = record_consumer_lag(&consumer, &metrics).await.unwrap();
-    assert_eq!(lag, MESSAGES as u64);
+    assert_eq!(lag as usize, PLAN.messages());
     assert_eq!(
         Scrape::of(&registry, "nats").lag("billing"),
-        MESSAGES as f64
+        PLAN.messages() as f64
     );
 
     let mut messages = MeteredMessages::new(consumer.messages().await.unwrap(), &metrics);
-    for _ in 0..MESSAGES {
+    for _ in 0..PLAN.messages() {
         let mut msg = tokio::time::timeout(WITHIN, messages.next())
             .await
             .expect("a message")
             .unwrap()
             .unwrap();
-        let i: usize = std::str::from_utf8(msg.payload()).unwrap()[1..]
-            .parse()
-            .unwrap();
-        match i % PLANS {
-            0 => msg.ack().await.unwrap(),
-            // Not redelivered while the test runs.
-            1 => msg.nak(Some(Duration::from_secs(120))).await.unwrap(),
-            2 => msg.term().await.unwrap(),
-            3 => msg.exception("ValueError"),
-            4 => {
-                msg.ack().await.unwrap();
-                msg.exception("AfterAck");
-            }
-            _ => {}
-        }
+        PLAN.settle(&mut msg).await;
     }
     drop(messages);
     client.flush().await.unwrap();
     // The acked and termed messages leave the consumer's ack-pending set;
-    // the four unacked (nak with a delay, dropped) stay. The server applies
-    // acks asynchronously: wait for it.
-    let unacked = 3 * MESSAGES / PLANS;
+    // the unacked (nak with a delay, raised, dropped) stay. The server
+    // applies acks asynchronously: wait for it.
+    let unacked =
+        PLAN.count(Outcome::Nack) + PLAN.count(Outcome::Raise) + PLAN.count(Outcome::Drop);
     let deadline = tokio::time::Instant::now() + WITHIN;
     let info = loop {
         let info = consumer.get_info().await.unwrap();
@@ -243,28 +254,8 @@ async fn jetstream_acks_naks_terms_and_lag_count_exactly() {
 
     let s = Scrape::of(&registry, "nats");
     assert_eq!(s.lag("billing"), 0.0);
-    let per_plan = (MESSAGES / PLANS) as f64;
-    assert_eq!(s.received(&subject), MESSAGES as f64);
-    assert_eq!(
-        (s.sizes(&subject), s.durations(&subject)),
-        (MESSAGES as f64, MESSAGES as f64)
-    );
-    assert_eq!(s.in_process(&subject), 0.0);
-    assert_eq!(s.processed(&subject, "acked"), 2.0 * per_plan);
-    assert_eq!(s.processed(&subject, "nacked"), per_plan);
-    assert_eq!(s.processed(&subject, "rejected"), per_plan);
-    assert_eq!(s.processed(&subject, "skipped"), 0.0);
-    assert_eq!(s.processed(&subject, "error"), 2.0 * per_plan);
-    assert_eq!(s.exceptions(&subject, "ValueError"), per_plan);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [
-            ("AfterAck".to_owned(), per_plan),
-            (DROPPED.to_owned(), per_plan),
-            ("ValueError".to_owned(), per_plan)
-        ]
-    );
-    assert_eq!(s.published(&subject, "success"), MESSAGES as f64);
+    PLAN.expected().assert_sole_handler(&s, &subject);
+    assert_eq!(s.published(&subject, "success"), PLAN.messages() as f64);
     assert_eq!(s.published(&orphan, "error"), 1.0);
     assert_eq!(
         s.publish_exceptions(&orphan, "StreamNotFound"),

@@ -6,9 +6,12 @@
 
 mod common;
 
+use common::plan::{Counts, Outcome, OutcomePlan, Settle};
 use common::{Scrape, server_url, unique};
 use futures_util::StreamExt;
-use hotmetrics_broker::lapin::{MeteredConsumer, MeteredPublisher, record_queue_lag};
+use hotmetrics_broker::lapin::{
+    MeteredConsumer, MeteredDelivery, MeteredPublisher, record_queue_lag,
+};
 use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
 use lapin::options::{
@@ -19,10 +22,36 @@ use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use std::time::Duration;
 
-/// Plans by message index `i % PLANS`: ack, nack, reject, exception and
-/// dropped unsettled, ack then exception, dropped without anything.
-const PLANS: usize = 6;
-const MESSAGES: usize = 4 * PLANS;
+/// Each outcome four times (lapin has no skip).
+const PLAN: OutcomePlan = OutcomePlan::new(Outcome::WITHOUT_SKIP, 4);
+
+impl Settle for MeteredDelivery {
+    fn body(&self) -> &[u8] {
+        self.data()
+    }
+
+    async fn ack(&mut self) {
+        let options = BasicAckOptions::default();
+        assert!(MeteredDelivery::ack(self, options).await.unwrap());
+    }
+
+    async fn nack(&mut self) {
+        let options = BasicNackOptions {
+            requeue: false,
+            ..Default::default()
+        };
+        assert!(MeteredDelivery::nack(self, options).await.unwrap());
+    }
+
+    async fn reject(&mut self) {
+        let options = BasicRejectOptions { requeue: false };
+        assert!(MeteredDelivery::reject(self, options).await.unwrap());
+    }
+
+    fn raise(&mut self, exception_type: &str) {
+        self.exception(exception_type);
+    }
+}
 
 async fn connect() -> Connection {
     let url = server_url("HOTMETRICS_RABBITMQ_URL", "RabbitMQ (rabbitmq-server)");
@@ -63,8 +92,8 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
     let publisher = MeteredPublisher::new(publish_channel.clone(), &metrics);
 
     let mut body_bytes = 0;
-    for i in 0..MESSAGES {
-        let body = format!("message {i}");
+    for i in 0..PLAN.messages() {
+        let body = OutcomePlan::body(i);
         body_bytes += body.len();
         let confirmation = publisher
             .publish(
@@ -115,10 +144,10 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
     let lag = record_queue_lag(&publish_channel, &metrics, &queue)
         .await
         .unwrap();
-    assert_eq!(lag, MESSAGES as u32);
+    assert_eq!(lag as usize, PLAN.messages());
     assert_eq!(
         Scrape::of(&registry, "rabbitmq").lag(&queue),
-        MESSAGES as f64
+        PLAN.messages() as f64
     );
 
     let consume_channel = conn.create_channel().await.unwrap();
@@ -132,41 +161,15 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
         .await
         .unwrap();
     let mut consumer = MeteredConsumer::new(consumer, &metrics);
-    for _ in 0..MESSAGES {
+    for _ in 0..PLAN.messages() {
         let next = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await;
         let mut delivery = next
             .expect("a delivery within 10 s")
             .expect("stream open")
             .unwrap();
-        let body = std::str::from_utf8(delivery.data()).unwrap().to_owned();
-        let i: usize = body.trim_start_matches("message ").parse().unwrap();
-        match i % PLANS {
-            0 => assert!(delivery.ack(BasicAckOptions::default()).await.unwrap()),
-            1 => assert!(
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: false,
-                        ..Default::default()
-                    })
-                    .await
-                    .unwrap()
-            ),
-            2 => assert!(
-                delivery
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await
-                    .unwrap()
-            ),
-            3 => delivery.exception("ValueError"),
-            4 => {
-                assert!(delivery.ack(BasicAckOptions::default()).await.unwrap());
-                delivery.exception("AfterAck");
-            }
-            _ => {}
-        }
-        drop(delivery);
+        PLAN.settle(&mut delivery).await;
     }
-    // The six messages left unsettled are delivered and unacked: not ready.
+    // The messages left unsettled are delivered and unacked: not ready.
     let lag = record_queue_lag(&publish_channel, &metrics, &queue)
         .await
         .unwrap();
@@ -174,25 +177,7 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
 
     let handler = format!("default.{queue}");
     let s = Scrape::of(&registry, "rabbitmq");
-    let per_plan = (MESSAGES / PLANS) as f64;
-    assert_eq!(s.received(&handler), MESSAGES as f64);
-    assert_eq!(s.sizes(&handler), MESSAGES as f64);
-    assert_eq!(s.durations(&handler), MESSAGES as f64);
-    assert_eq!(s.in_process(&handler), 0.0);
-    assert_eq!(s.processed(&handler, "acked"), 2.0 * per_plan);
-    assert_eq!(s.processed(&handler, "nacked"), per_plan);
-    assert_eq!(s.processed(&handler, "rejected"), per_plan);
-    assert_eq!(s.processed(&handler, "skipped"), 0.0);
-    assert_eq!(s.processed(&handler, "error"), 2.0 * per_plan);
-    assert_eq!(s.exceptions(&handler, "ValueError"), per_plan);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [
-            ("AfterAck".to_owned(), per_plan),
-            (DROPPED.to_owned(), per_plan),
-            ("ValueError".to_owned(), per_plan)
-        ]
-    );
+    PLAN.expected().assert_sole_handler(&s, &handler);
     let size_sum = registry
         .snapshot()
         .value(
@@ -212,9 +197,9 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
     }
 
     let dest = format!("default.{queue}");
-    assert_eq!(s.published(&dest, "success"), MESSAGES as f64);
+    assert_eq!(s.published(&dest, "success"), PLAN.messages() as f64);
     assert_eq!(s.published(&dest, "error"), 0.0);
-    assert_eq!(s.publish_durations(&dest), MESSAGES as f64);
+    assert_eq!(s.publish_durations(&dest), PLAN.messages() as f64);
     let nowhere = format!("default.{nowhere}");
     assert_eq!(s.published(&nowhere, "error"), 1.0);
     assert_eq!(s.publish_exceptions(&nowhere, "PublishError"), 1.0);
@@ -416,16 +401,12 @@ async fn a_message_in_flight_when_its_channel_closes_counts_once_as_an_error() {
 
     let handler = format!("default.{queue}");
     let s = Scrape::of(&registry, "rabbitmq");
-    // a, b, c, then b and c again.
-    assert_eq!(s.received(&handler), 5.0);
-    assert_eq!(s.processed(&handler, "acked"), 3.0);
-    assert_eq!(s.processed(&handler, "error"), 2.0);
-    assert_eq!(s.in_process(&handler), 0.0);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [("ChannelClosed".to_owned(), 1.0), (DROPPED.to_owned(), 1.0)],
-        "b's refused ack: {refused:?}"
-    );
+    // a, b, c, then b and c again; b's refused ack, c dropped.
+    Counts::default()
+        .ended(3, "acked", None)
+        .ended(1, "error", Some("ChannelClosed"))
+        .ended(1, "error", Some(DROPPED))
+        .assert_sole_handler(&s, &handler);
     channel
         .queue_delete(queue.as_str().into(), Default::default())
         .await

@@ -1,15 +1,27 @@
 //! What the real-broker tests share: finding the server test.sh started,
-//! and reading exact counts from a scrape.
+//! running one of a test's own, reading exact counts from a scrape, and
+//! the outcome plan the mix-of-outcomes tests drive.
 // Each test file uses the part it needs.
 #![allow(dead_code)]
 
-use hotmetrics_core::{Registry, Snapshot, ValueSnapshot};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+pub mod plan;
+mod scrape;
 
-/// A server process a restart test runs itself: stopped with SIGTERM (as
-/// a service manager does) by [`stop`](Self::stop), killed when dropped.
+pub use scrape::Scrape;
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a server may take to stop after a SIGTERM (RabbitMQ takes
+/// seconds, more on a busy machine).
+pub const STOP_WITHIN: Duration = Duration::from_secs(60);
+
+/// A server process a restart test runs itself, in a process group of its
+/// own (with what it starts, as rabbitmq-server's script starts the
+/// Erlang VM): stopped with SIGTERM (as a service manager does) by
+/// [`stop`](Self::stop), the whole group killed when dropped.
 pub struct OwnServer(Child);
 
 impl OwnServer {
@@ -19,6 +31,7 @@ impl OwnServer {
         let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot run {name} ({e}): this test needs it on PATH; ./test.sh --setup installs it")
@@ -26,18 +39,29 @@ impl OwnServer {
         Self(child)
     }
 
-    /// SIGTERM, then waits for the process to end.
+    /// SIGTERM, then waits for the process to end; fails the test (and
+    /// kills the group) when it has not within [`STOP_WITHIN`].
     pub fn stop(mut self) {
         let pid = self.0.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.0.wait();
+        let deadline = Instant::now() + STOP_WITHIN;
+        while !matches!(self.0.try_wait(), Ok(Some(_))) {
+            assert!(
+                Instant::now() < deadline,
+                "the server (pid {pid}) did not stop within {STOP_WITHIN:?} of a SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         std::mem::forget(self);
     }
 }
 
 impl Drop for OwnServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // The group's id is the leader's pid, not reused before the
+        // leader is waited for (below).
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -69,119 +93,4 @@ pub fn unique(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// Exact values of one scrape, by FastStream's label conventions.
-pub struct Scrape {
-    snap: Snapshot,
-    broker: &'static str,
-}
-
-impl Scrape {
-    pub fn of(registry: &Registry, broker: &'static str) -> Self {
-        Self {
-            snap: registry.snapshot(),
-            broker,
-        }
-    }
-
-    fn value(&self, name: &str, key: &str, value: &str, extra: Option<(&str, &str)>) -> f64 {
-        let mut labels = vec![
-            ("app_name", "faststream"),
-            ("broker", self.broker),
-            (key, value),
-        ];
-        labels.extend(extra);
-        match self.snap.value(&format!("faststream_{name}"), &labels) {
-            Some(ValueSnapshot::Counter(v)) | Some(ValueSnapshot::Gauge(v)) => *v,
-            Some(ValueSnapshot::Histogram { count, .. }) => *count as f64,
-            None => 0.0,
-            Some(other) => panic!("{name}: unexpected {other:?}"),
-        }
-    }
-
-    pub fn received(&self, handler: &str) -> f64 {
-        self.value("received_messages", "handler", handler, None)
-    }
-
-    pub fn in_process(&self, handler: &str) -> f64 {
-        self.value("received_messages_in_process", "handler", handler, None)
-    }
-
-    pub fn sizes(&self, handler: &str) -> f64 {
-        self.value("received_messages_size_bytes", "handler", handler, None)
-    }
-
-    pub fn durations(&self, handler: &str) -> f64 {
-        self.value(
-            "received_processed_messages_duration_seconds",
-            "handler",
-            handler,
-            None,
-        )
-    }
-
-    pub fn processed(&self, handler: &str, status: &str) -> f64 {
-        let extra = Some(("status", status));
-        self.value("received_processed_messages", "handler", handler, extra)
-    }
-
-    pub fn exceptions(&self, handler: &str, ty: &str) -> f64 {
-        let extra = Some(("exception_type", ty));
-        self.value(
-            "received_processed_messages_exceptions",
-            "handler",
-            handler,
-            extra,
-        )
-    }
-
-    pub fn published(&self, destination: &str, status: &str) -> f64 {
-        let extra = Some(("status", status));
-        self.value("published_messages", "destination", destination, extra)
-    }
-
-    pub fn publish_durations(&self, destination: &str) -> f64 {
-        self.value(
-            "published_messages_duration_seconds",
-            "destination",
-            destination,
-            None,
-        )
-    }
-
-    pub fn publish_exceptions(&self, destination: &str, ty: &str) -> f64 {
-        let extra = Some(("exception_type", ty));
-        self.value(
-            "published_messages_exceptions",
-            "destination",
-            destination,
-            extra,
-        )
-    }
-
-    pub fn lag(&self, handler: &str) -> f64 {
-        self.value("consumer_lag_messages", "handler", handler, None)
-    }
-
-    /// Every (exception type, count) of `family`, all handlers together.
-    pub fn exception_types(&self, family: &str) -> Vec<(String, f64)> {
-        let name = format!("faststream_{family}");
-        let mut out = Vec::new();
-        for f in self.snap.families.iter().filter(|f| f.name == name) {
-            for s in &f.series {
-                let ty = s
-                    .labels
-                    .iter()
-                    .find(|(n, _)| n == "exception_type")
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default();
-                if let ValueSnapshot::Counter(v) = s.value {
-                    out.push((ty, v));
-                }
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
 }
