@@ -2,8 +2,8 @@
 //! FastStream records, their ack state from the offset commit.
 
 use super::{Error, exception_type};
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{AckState, BrokerMetrics, Outcome, ProcessingGuard};
+use crate::wrappers::{InProcess, Meter};
+use crate::{AckState, BrokerMetrics};
 use rdkafka::consumer::{
     CommitMode, Consumer, ConsumerContext, DefaultConsumerContext, StreamConsumer,
 };
@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Computes a message's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync;
 
 /// A `StreamConsumer` whose [`recv`](Self::recv) yields
 /// [`MeteredKafkaMessage`]s; shared as the consumer is (`&self`).
@@ -24,10 +24,8 @@ where
     C: ConsumerContext + 'static,
 {
     inner: StreamConsumer<C, R>,
-    metrics: BrokerMetrics,
     /// Held for one lookup per message.
-    handlers: Mutex<HandlerCache>,
-    labels: Option<LabelsFn>,
+    meter: Mutex<Meter<Labels>>,
     auto_commit: bool,
 }
 
@@ -46,9 +44,7 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
     pub fn new(consumer: StreamConsumer<C, R>, metrics: &BrokerMetrics) -> Self {
         Self {
             inner: consumer,
-            metrics: metrics.clone(),
-            handlers: Mutex::default(),
-            labels: None,
+            meter: Mutex::new(Meter::new(metrics)),
             auto_commit: false,
         }
     }
@@ -69,7 +65,10 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
         mut self,
         labels: impl Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_labels(Box::new(labels));
         self
     }
 
@@ -82,22 +81,18 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
     /// [`Error::Kafka`], as `StreamConsumer::recv` returns it.
     pub async fn recv(&self) -> Result<MeteredKafkaMessage<'_, C, R>, Error> {
         let message = self.inner.recv().await?;
-        let values = self.labels.as_ref().map(|f| f(&message));
-        let size = message.payload_len();
         let mut guard = self
-            .handlers
+            .meter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&self.metrics, message.topic(), values)?
-            .receive(size);
+            .receive(message.topic(), message.payload_len(), |f| f(&message))?;
         if self.auto_commit {
             guard.settle(AckState::Acked);
         }
         Ok(MeteredKafkaMessage {
+            in_process: InProcess::new(guard, !self.auto_commit),
             consumer: &self.inner,
             message,
-            guard: Some(guard),
-            must_settle: !self.auto_commit,
         })
     }
 }
@@ -110,10 +105,10 @@ pub struct MeteredKafkaMessage<'a, C = DefaultConsumerContext, R = DefaultRuntim
 where
     C: ConsumerContext + 'static,
 {
+    /// First, so processing ends before the message is dropped.
+    in_process: InProcess,
     consumer: &'a StreamConsumer<C, R>,
     message: BorrowedMessage<'a>,
-    guard: Option<ProcessingGuard>,
-    must_settle: bool,
 }
 
 impl<C: ConsumerContext + 'static, R> fmt::Debug for MeteredKafkaMessage<'_, C, R> {
@@ -139,9 +134,7 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// Commits the message's offset (`mode`: `Sync` waits for the broker,
@@ -160,19 +153,13 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
     }
 
     fn commit(&mut self, mode: CommitMode, state: AckState) -> Result<(), Error> {
-        if self.settled() {
+        if self.in_process.is_settled() {
             return Ok(());
         }
-        match self.consumer.commit_message(&self.message, mode) {
-            Ok(()) => {
-                self.settle(state);
-                Ok(())
-            }
-            Err(e) => {
-                self.exception(&exception_type(&e));
-                Err(Error::Kafka(e))
-            }
-        }
+        let committed = self.consumer.commit_message(&self.message, mode);
+        self.in_process
+            .settled(committed, state, exception_type)
+            .map_err(Error::Kafka)
     }
 
     /// Seeks its partition back to the message, so that the consumer
@@ -180,7 +167,7 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
     /// as FastStream's Kafka `nack`. A seek that fails counts one
     /// exception (its code) and returns the error.
     pub fn nack(&mut self, timeout: Duration) -> Result<(), Error> {
-        if self.settled() {
+        if self.in_process.is_settled() {
             return Ok(());
         }
         let seek = self.consumer.seek(
@@ -189,45 +176,18 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
             Offset::Offset(self.message.offset()),
             timeout,
         );
-        match seek {
-            Ok(()) => {
-                self.settle(AckState::Nacked);
-                Ok(())
-            }
-            Err(e) => {
-                self.exception(&exception_type(&e));
-                Err(Error::Kafka(e))
-            }
-        }
+        self.in_process
+            .settled(seek, AckState::Nacked, exception_type)
+            .map_err(Error::Kafka)
     }
 
     /// Processing ends with status `skipped` (FastStream's
     /// `SkipMessage`), unless the message was settled or raised; nothing
     /// is committed.
     pub fn skip(mut self) {
-        if let Some(g) = self.guard.take() {
-            g.finish(Outcome::Skipped);
-        }
+        self.in_process.skip();
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-
-    fn settled(&self) -> bool {
-        self.guard.as_ref().is_some_and(|g| g.ack_state().is_some())
-    }
-
-    fn settle(&mut self, state: AckState) {
-        if let Some(g) = &mut self.guard {
-            g.settle(state);
-        }
-    }
-}
-
-impl<C: ConsumerContext + 'static, R> Drop for MeteredKafkaMessage<'_, C, R> {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, self.must_settle);
-        }
-    }
 }
