@@ -137,19 +137,36 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
         self.in_process.exception(exception_type);
     }
 
-    /// Commits the message's offset (`mode`: `Sync` waits for the broker,
-    /// blocking the thread as rdkafka's commit does; `Async` only queues
-    /// it): the ack state `acked`. A commit that fails counts one
-    /// exception (its code) and returns the error.
-    pub fn ack(&mut self, mode: CommitMode) -> Result<(), Error> {
-        self.commit(mode, AckState::Acked)
+    /// Commits the message's offset without waiting (librdkafka's
+    /// `CommitMode::Async`: queued, never blocks, so it is the one to call
+    /// in an async task): the ack state `acked`. An error librdkafka gives
+    /// at once (no consumer group, say) counts one exception (its code) and
+    /// is returned. A commit the broker fails later is reported to the
+    /// consumer context's
+    /// [`commit_callback`](rdkafka::consumer::ConsumerContext::commit_callback)
+    /// as the consumer is next polled, and is not counted: the message stays
+    /// `acked`, and the next commit on its partition covers its offset (a
+    /// commit is the position, so it covers every offset before it). To
+    /// count that error, use [`ack_sync`](Self::ack_sync).
+    pub fn ack(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Async, AckState::Acked)
     }
 
-    /// Commits the message's offset, as [`ack`](Self::ack), and records
-    /// `acked`: FastStream's Kafka `reject` is its `ack` (the message is
-    /// not delivered again).
-    pub fn reject(&mut self, mode: CommitMode) -> Result<(), Error> {
-        self.commit(mode, AckState::Acked)
+    /// Commits the message's offset and waits for the broker's answer
+    /// (librdkafka's `CommitMode::Sync`: it blocks the calling thread, so
+    /// call it from a blocking thread, `tokio::task::spawn_blocking` or
+    /// `block_in_place`, not on an async worker): the ack state `acked`, or,
+    /// when the commit fails, one exception (its code) and the error. For
+    /// when the commit's error must be counted; else [`ack`](Self::ack).
+    pub fn ack_sync(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Sync, AckState::Acked)
+    }
+
+    /// Commits the message's offset without waiting, as
+    /// [`ack`](Self::ack), and records `acked`: FastStream's Kafka `reject`
+    /// is its `ack` (the message is not delivered again).
+    pub fn reject(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Async, AckState::Acked)
     }
 
     fn commit(&mut self, mode: CommitMode, state: AckState) -> Result<(), Error> {
