@@ -187,8 +187,8 @@ impl std::error::Error for PollError {
 }
 
 /// An incoming Publish being processed; settle it with
-/// [`ack`](Self::ack), [`nack`](Self::nack) or [`reject`](Self::reject);
-/// processing ends when it is dropped.
+/// [`ack`](Self::ack) (or [`try_ack`](Self::try_ack)), [`nack`](Self::nack)
+/// or [`reject`](Self::reject); processing ends when it is dropped.
 pub struct MeteredMqttMessage {
     /// First, so processing ends before the Publish is dropped.
     in_process: InProcess,
@@ -228,9 +228,35 @@ impl MeteredMqttMessage {
     }
 
     /// Sends its ack (QoS 1 PubAck, QoS 2 PubRec; nothing for QoS 0 or
-    /// when the client acks by itself): the ack state `acked`.
+    /// when the client acks by itself): the ack state `acked`. An ack the
+    /// client cannot take (its event loop is gone) counts one exception,
+    /// `Request`, and is returned.
+    ///
+    /// It waits for room in the client's request channel (the capacity
+    /// given to `AsyncClient::new`), which only
+    /// [`MeteredEventLoop::poll`] drains. Awaited in a task of its own (the
+    /// message moved into a spawned task while another polls), that is
+    /// back-pressure; awaited in the task that polls the event loop, with
+    /// the channel full, it waits for itself forever. There, use
+    /// [`try_ack`](Self::try_ack).
     pub async fn ack(&mut self) -> Result<(), Error> {
         self.send_ack(AckState::Acked).await
+    }
+
+    /// Sends its ack as [`ack`](Self::ack) does, without waiting (rumqttc's
+    /// `AsyncClient::try_ack`): for the task that polls the event loop. A
+    /// full request channel returns the error (`ClientError::TryRequest`)
+    /// and records nothing: the message is not settled, so poll the event
+    /// loop (which drains the channel) and call it again. rumqttc reports
+    /// an event loop that is gone with the same error; a message never
+    /// acked is counted as dropped unsettled ([`DROPPED`](crate::DROPPED))
+    /// when it is dropped.
+    pub fn try_ack(&mut self) -> Result<(), Error> {
+        if let Some(client) = self.client_to_ack() {
+            client.try_ack(&self.publish).map_err(Error::Client)?;
+        }
+        self.in_process.settle(AckState::Acked);
+        Ok(())
     }
 
     /// Records `nacked` and sends nothing (MQTT has no negative ack): under
