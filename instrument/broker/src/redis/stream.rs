@@ -5,7 +5,10 @@ use super::{Error, exception_type};
 use crate::wrappers::{InProcess, Meter};
 use crate::{AckState, BrokerMetrics};
 use redis::aio::ConnectionLike;
-use redis::streams::{StreamId, StreamInfoGroupsReply, StreamReadOptions, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoGroupsReply,
+    StreamReadOptions, StreamReadReply,
+};
 use redis::{AsyncCommands, Value};
 use std::fmt;
 use std::sync::Arc;
@@ -15,9 +18,15 @@ use std::time::Duration;
 /// and the entry.
 type Labels = dyn Fn(&str, &StreamId) -> Vec<String> + Send + Sync;
 
+/// XAUTOCLAIM's cursor at the start of the pending list, and the one it
+/// answers once it has scanned all of it.
+const PENDING_START: &str = "0-0";
+
 /// A consumer in a stream's consumer group: [`read`](Self::read) runs
-/// `XREADGROUP` for new entries (id `>`) and yields them as
-/// [`MeteredStreamEntry`]s. The group must exist (`XGROUP CREATE`).
+/// `XREADGROUP` for new entries (id `>`), and
+/// [`claim_idle`](Self::claim_idle) `XAUTOCLAIM` for entries another
+/// consumer left pending; both yield [`MeteredStreamEntry`]s. The group
+/// must exist (`XGROUP CREATE`).
 pub struct MeteredStreamGroup<C> {
     conn: C,
     group: Arc<str>,
@@ -86,6 +95,56 @@ where
             for entry in key.ids {
                 entries.push(self.receive(&stream, entry));
             }
+        }
+        Ok(entries)
+    }
+
+    /// Takes over up to `count` entries of `stream` that have been pending
+    /// (read by a consumer of the group, never acked: it died, its
+    /// connection dropped) for at least `min_idle`, on any consumer:
+    /// `XAUTOCLAIM {stream} {group} {consumer} {min_idle_ms} {cursor}
+    /// COUNT {left}` from the start of the pending list, on the cursor each
+    /// reply gives, until `count` are claimed or the whole list was
+    /// scanned (Redis 6.2 and later). Each claimed entry is now this
+    /// consumer's and counts as received again (a redelivery, as
+    /// FastStream counts each delivery), to be settled as a
+    /// [`read`](Self::read) one. Entries deleted from the stream while
+    /// pending are not yielded (Redis 7 lists their ids apart and drops
+    /// them from the pending list; Redis 6.2 answers nil in their place). An
+    /// error on a later round returns the error: the entries claimed
+    /// before it are dropped unsettled, each counted so
+    /// ([`DROPPED`](crate::DROPPED)), and stay pending, now on this
+    /// consumer, to be claimed again.
+    pub async fn claim_idle(
+        &mut self,
+        stream: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Result<MeteredStreamEntry<C>, Error>>, Error> {
+        let stream: Arc<str> = stream.into();
+        let min_idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut entries = Vec::new();
+        let mut cursor = PENDING_START.to_owned();
+        while entries.len() < count {
+            let options = StreamAutoClaimOptions::default().count(count - entries.len());
+            let reply: StreamAutoClaimReply = self
+                .conn
+                .xautoclaim_options(
+                    &*stream,
+                    &*self.group,
+                    &self.consumer,
+                    min_idle_ms,
+                    &cursor,
+                    options,
+                )
+                .await?;
+            for entry in reply.claimed {
+                entries.push(self.receive(&stream, entry));
+            }
+            if reply.next_stream_id == PENDING_START {
+                break;
+            }
+            cursor = reply.next_stream_id;
         }
         Ok(entries)
     }
