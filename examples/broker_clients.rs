@@ -670,7 +670,7 @@ mod kafka_mock {
     use hotmetrics::broker::kafka::{
         MeteredFutureProducer, MeteredStreamConsumer, record_topic_lag,
     };
-    use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+    use rdkafka::consumer::{Consumer, StreamConsumer};
     use rdkafka::mocking::MockCluster;
     use rdkafka::producer::{FutureProducer, FutureRecord};
     use rdkafka::{ClientConfig, Message};
@@ -730,18 +730,18 @@ mod kafka_mock {
                     p => p,
                 };
                 match plan {
-                    Some(Plan::Ack) => m.ack(CommitMode::Async)?,
+                    Some(Plan::Ack) => m.ack()?,
                     Some(Plan::RejectAfterError) => {
                         m.exception("DecodeError");
-                        m.reject(CommitMode::Async)?;
+                        m.reject()?;
                     }
                     Some(Plan::Nack) => {
                         nacked.insert(offset);
                         m.nack(TIMEOUT)?;
                     }
-                    Some(Plan::Reject) | None => m.reject(CommitMode::Async)?,
+                    Some(Plan::Reject) | None => m.reject()?,
                     Some(Plan::AckThenError) => {
-                        m.ack(CommitMode::Async)?;
+                        m.ack()?;
                         m.exception("ValueError");
                     }
                 }

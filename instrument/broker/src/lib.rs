@@ -203,7 +203,9 @@
 //! statuses, ack states and exception types they record; `shared` the one
 //! set of families per registry and prefix that every `BrokerMetrics`
 //! on them shares; `lag` the lag gauge; `wrappers` what the client
-//! wrappers share (handle caches, how a dropped delivery ends); `lapin`,
+//! wrappers share (the metered consumer's core: families, handler handles
+//! and the per-message label closure; a message in process until it is
+//! dropped; the publishers' destination handles); `lapin`,
 //! `nats`, `redis`, `mqtt` and `kafka` the wrappers, one module per
 //! client.
 //!

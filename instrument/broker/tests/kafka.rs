@@ -1,6 +1,6 @@
 //! The rdkafka wrappers against librdkafka's mock cluster (in process,
-//! no server; `rdkafka::mocking::MockCluster`): messages acked (offset
-//! commit), nacked (seek back, received again and acked), rejected (a
+//! no server; `rdkafka::mocking::MockCluster`): messages acked (an async
+//! offset commit; a sync one, waited for off the async worker), nacked (seek back, received again and acked), rejected (a
 //! commit, `acked` as in FastStream), raising, acked then raising,
 //! skipped and dropped; publishes, one refused as too large: exact counts
 //! per family, status and exception type; the lag equals the high
@@ -13,7 +13,7 @@ use common::{Scrape, unique};
 use hotmetrics_broker::kafka::{MeteredFutureProducer, MeteredStreamConsumer, record_topic_lag};
 use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -24,7 +24,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Plans by message index `i % PLANS`: ack, nack (acked when received
-/// again), reject, exception, ack then exception, skip, dropped.
+/// again), reject, exception, ack_sync then exception, skip, dropped.
 const PLANS: usize = 7;
 const MESSAGES: usize = 2 * PLANS;
 
@@ -74,7 +74,7 @@ async fn commits_seeks_and_sends_count_exactly() {
             let mut msg = consumer.recv().await.unwrap();
             let offset = msg.message().offset();
             if !seen.insert(offset) {
-                msg.ack(CommitMode::Sync).unwrap(); // the nacked one, again
+                msg.ack().unwrap(); // the nacked one, again
                 settled += 1;
                 continue;
             }
@@ -82,15 +82,16 @@ async fn commits_seeks_and_sends_count_exactly() {
                 .parse()
                 .unwrap();
             match i % PLANS {
-                0 => msg.ack(CommitMode::Sync).unwrap(),
+                0 => msg.ack().unwrap(),
                 1 => {
                     msg.nack(TIMEOUT).unwrap();
                     continue; // settled when received again
                 }
-                2 => msg.reject(CommitMode::Sync).unwrap(),
+                2 => msg.reject().unwrap(),
                 3 => msg.exception("ValueError"),
                 4 => {
-                    msg.ack(CommitMode::Sync).unwrap();
+                    // Waits for the broker: off the async worker.
+                    tokio::task::block_in_place(|| msg.ack_sync()).unwrap();
                     msg.exception("AfterAck");
                 }
                 5 => msg.skip(),
@@ -135,7 +136,8 @@ async fn commits_seeks_and_sends_count_exactly() {
     );
 
     // The last two (skipped, dropped) are not committed: the group
-    // committed up to the one before them.
+    // committed up to the one before them (that commit, the last, was
+    // waited for, and the async ones before it were answered first).
     let kafka = consumer.consumer();
     let lag =
         tokio::task::block_in_place(|| record_topic_lag(kafka, &topic, &metrics, TIMEOUT)).unwrap();

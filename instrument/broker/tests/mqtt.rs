@@ -2,16 +2,19 @@
 //! and exports HOTMETRICS_MQTT_URL): incoming QoS 1 Publishes acked,
 //! nacked, rejected, raising, acked then raising, dropped; QoS 0 ones;
 //! QoS 1 publishes finished at their PubAck, QoS 0 ones and a refused
-//! topic: exact counts per family, status and exception type.
+//! topic: exact counts per family, status and exception type. And acks
+//! from the task that polls the event loop: `try_ack` on a full request
+//! channel fails and records nothing (where `ack` would wait), and
+//! succeeds once the loop was polled.
 #![cfg(feature = "rumqttc")]
 
 mod common;
 
 use common::{Scrape, server_url, unique};
-use hotmetrics_broker::mqtt::{MeteredEvent, MeteredEventLoop, metered};
+use hotmetrics_broker::mqtt::{Error, MeteredEvent, MeteredEventLoop, MeteredMqttMessage, metered};
 use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
-use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use rumqttc::{AsyncClient, ClientError, Event, Incoming, MqttOptions, Outgoing, QoS};
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -161,4 +164,100 @@ async fn qos_acks_and_publishes_count_exactly() {
         1.0,
         "after {err}"
     );
+}
+
+/// Polls until `n` incoming Publishes arrived; other events are skipped.
+async fn publishes(events: &mut MeteredEventLoop, n: usize) -> Vec<MeteredMqttMessage> {
+    let mut got = Vec::new();
+    let wait = async {
+        while got.len() < n {
+            if let MeteredEvent::Publish(msg) = events.poll().await.unwrap() {
+                got.push(msg);
+            }
+        }
+    };
+    if tokio::time::timeout(WITHIN, wait).await.is_err() {
+        panic!("{} of {n} Publishes arrived within {WITHIN:?}", got.len());
+    }
+    got
+}
+
+/// Polls until the event loop has sent `n` PubAcks.
+async fn pubacks_sent(events: &mut MeteredEventLoop, n: usize) {
+    let mut sent = 0;
+    let wait = async {
+        while sent < n {
+            match events.poll().await.unwrap() {
+                MeteredEvent::Other(Event::Outgoing(Outgoing::PubAck(_))) => sent += 1,
+                MeteredEvent::Publish(msg) => panic!("an unexpected Publish: {msg:?}"),
+                MeteredEvent::Other(_) => {}
+            }
+        }
+    };
+    if tokio::time::timeout(WITHIN, wait).await.is_err() {
+        panic!("{sent} of {n} PubAcks sent within {WITHIN:?}");
+    }
+}
+
+/// The request channel's capacity of the consumer in the try_ack test.
+const CHANNEL: usize = 2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_ack_never_waits_and_a_full_channel_records_nothing() {
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Mqtt).unwrap();
+    let topic = unique("hm-try");
+    let mut consumer_options = options("hm-try-consumer");
+    consumer_options.set_manual_acks(true);
+    let (consumer, mut incoming) = metered(AsyncClient::new(consumer_options, CHANNEL), &metrics);
+    consumer
+        .client()
+        .subscribe(&topic, QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    until(&mut incoming, |p| matches!(p, Incoming::SubAck(_))).await;
+
+    let (producer, mut producer_events) =
+        metered(AsyncClient::new(options("hm-try-producer"), 64), &metrics);
+    let producing = tokio::spawn(async move { while producer_events.poll().await.is_ok() {} });
+    let messages = CHANNEL + 2;
+    for i in 0..messages {
+        producer
+            .publish(&topic, QoS::AtLeastOnce, false, format!("m{i}"))
+            .await
+            .unwrap();
+    }
+    let mut msgs = publishes(&mut incoming, messages).await;
+
+    // Nobody polls the consumer's event loop now: the channel fills.
+    for msg in &mut msgs[..CHANNEL] {
+        msg.try_ack().unwrap();
+    }
+    let full = msgs[CHANNEL].try_ack();
+    assert!(
+        matches!(full, Err(Error::Client(ClientError::TryRequest(_)))),
+        "{full:?}"
+    );
+    // Where `ack` waits, for a poll that this task would make.
+    let waited = tokio::time::timeout(Duration::from_millis(200), msgs[CHANNEL].ack()).await;
+    assert!(waited.is_err(), "ack did not wait: {waited:?}");
+    // Settled ones send nothing again: no room needed.
+    msgs[0].try_ack().unwrap();
+
+    pubacks_sent(&mut incoming, CHANNEL).await;
+    for msg in &mut msgs[CHANNEL..] {
+        msg.try_ack().unwrap();
+    }
+    pubacks_sent(&mut incoming, messages - CHANNEL).await;
+    drop(msgs);
+    producing.abort();
+
+    let s = Scrape::of(&registry, "mqtt");
+    let n = messages as f64;
+    assert_eq!(s.received(&topic), n);
+    assert_eq!((s.durations(&topic), s.in_process(&topic)), (n, 0.0));
+    assert_eq!(s.processed(&topic, "acked"), n);
+    assert_eq!(s.processed(&topic, "error"), 0.0);
+    let exceptions = s.exception_types("received_processed_messages_exceptions");
+    assert!(exceptions.is_empty(), "{exceptions:?}");
 }

@@ -3,7 +3,9 @@
 //! acked (XACK), nacked, rejected, skipped, raising, acked then raising;
 //! pub/sub channels and lists; XADD / PUBLISH / RPUSH with a failure:
 //! exact counts per family, status and exception type, and the group's lag
-//! as XINFO GROUPS reports it.
+//! as XINFO GROUPS reports it. Entries a consumer dropped unsettled,
+//! claimed by another with XAUTOCLAIM (on its cursor, past deleted ones)
+//! and acked: the pending list empties, each claim counts as a delivery.
 #![cfg(feature = "redis")]
 
 mod common;
@@ -18,7 +20,7 @@ use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamInfoGroupsReply, StreamPendingReply};
+use redis::streams::{StreamClaimReply, StreamInfoGroupsReply, StreamPendingReply};
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -253,4 +255,97 @@ async fn channels_and_lists_count_exactly() {
     assert_eq!(s.exceptions(&list, "KeyError"), 1.0);
     assert_eq!((s.sizes(&list), s.in_process(&list)), (4.0, 0.0));
     assert_eq!(s.published(&list, "success"), 4.0);
+}
+
+/// Entries read by the consumer that dies in the claim test.
+const DEAD: usize = 15;
+/// How many of them are made busy again (idle reset) before the claim:
+/// more than one XAUTOCLAIM COUNT 1 scans (ten), so the claim follows the
+/// cursor.
+const BUSY: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_a_dead_consumer_left_pending_are_claimed_and_acked() {
+    let client = client();
+    let mut conn = connect(&client).await;
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Redis).unwrap();
+    let stream = unique("hm-claim");
+    let () = conn
+        .xgroup_create_mkstream(&stream, "billing", "$")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..DEAD {
+        let id: String = conn.xadd(&stream, "*", &[("n", i)]).await.unwrap();
+        ids.push(id);
+    }
+
+    // Worker A reads them all and dies: each dropped unsettled.
+    let mut a = MeteredStreamGroup::new(conn.clone(), "billing", "worker-a", &metrics);
+    let read = a.read(&[&stream], DEAD, None).await.unwrap();
+    assert_eq!(read.len(), DEAD);
+    drop(read);
+
+    let mut b = MeteredStreamGroup::new(conn.clone(), "billing", "worker-b", &metrics);
+    let min_idle = Duration::from_millis(200);
+    let early = b
+        .claim_idle(&stream, Duration::from_secs(60), DEAD)
+        .await
+        .unwrap();
+    assert_eq!(early.len(), 0, "nothing pending a minute yet");
+    tokio::time::sleep(min_idle + Duration::from_millis(100)).await;
+    // The first BUSY are taken by a third consumer now (idle 0); of the
+    // idle rest, one is deleted from the stream.
+    let claimed: StreamClaimReply = conn
+        .xclaim(&stream, "billing", "worker-c", 0, &ids[..BUSY])
+        .await
+        .unwrap();
+    assert_eq!(claimed.ids.len(), BUSY);
+    let deleted: usize = conn.xdel(&stream, &[&ids[BUSY + 1]]).await.unwrap();
+    assert_eq!(deleted, 1);
+
+    // COUNT 1 scans ten pending entries, all busy: the claim goes on from
+    // the cursor to the first idle one.
+    let mut first = b.claim_idle(&stream, min_idle, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let mut entry = first.pop().unwrap().unwrap();
+    assert_eq!(entry.id(), ids[BUSY]);
+    entry.ack().await.unwrap();
+    drop(entry);
+    // The deleted one is skipped: the last idle one only.
+    let rest = b.claim_idle(&stream, min_idle, DEAD).await.unwrap();
+    let rest: Vec<_> = rest.into_iter().map(Result::unwrap).collect();
+    let rest_ids: Vec<&str> = rest.iter().map(|e| e.id()).collect();
+    assert_eq!(rest_ids, [ids[DEAD - 1].as_str()]);
+    for mut entry in rest {
+        entry.ack().await.unwrap();
+    }
+    // The busy ones, from worker C, with no idle time asked.
+    let busy = b.claim_idle(&stream, Duration::ZERO, DEAD).await.unwrap();
+    assert_eq!(busy.len(), BUSY);
+    for entry in busy {
+        entry.unwrap().ack().await.unwrap();
+    }
+
+    let pending: StreamPendingReply = conn.xpending(&stream, "billing").await.unwrap();
+    assert_eq!(pending.count(), 0, "{pending:?}");
+    let s = Scrape::of(&registry, "redis");
+    let claimed = (DEAD - 1) as f64;
+    assert_eq!(s.received(&stream), DEAD as f64 + claimed);
+    assert_eq!(
+        (
+            s.sizes(&stream),
+            s.durations(&stream),
+            s.in_process(&stream)
+        ),
+        (DEAD as f64 + claimed, DEAD as f64 + claimed, 0.0)
+    );
+    assert_eq!(s.processed(&stream, "error"), DEAD as f64);
+    assert_eq!(s.processed(&stream, "acked"), claimed);
+    assert_eq!(
+        s.exception_types("received_processed_messages_exceptions"),
+        [(DROPPED.to_owned(), DEAD as f64)]
+    );
+    let () = conn.del(&stream).await.unwrap();
 }

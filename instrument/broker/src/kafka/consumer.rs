@@ -2,8 +2,8 @@
 //! FastStream records, their ack state from the offset commit.
 
 use super::{Error, exception_type};
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{AckState, BrokerMetrics, Outcome, ProcessingGuard};
+use crate::wrappers::{InProcess, Meter};
+use crate::{AckState, BrokerMetrics};
 use rdkafka::consumer::{
     CommitMode, Consumer, ConsumerContext, DefaultConsumerContext, StreamConsumer,
 };
@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Computes a message's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync;
 
 /// A `StreamConsumer` whose [`recv`](Self::recv) yields
 /// [`MeteredKafkaMessage`]s; shared as the consumer is (`&self`).
@@ -24,10 +24,8 @@ where
     C: ConsumerContext + 'static,
 {
     inner: StreamConsumer<C, R>,
-    metrics: BrokerMetrics,
     /// Held for one lookup per message.
-    handlers: Mutex<HandlerCache>,
-    labels: Option<LabelsFn>,
+    meter: Mutex<Meter<Labels>>,
     auto_commit: bool,
 }
 
@@ -46,9 +44,7 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
     pub fn new(consumer: StreamConsumer<C, R>, metrics: &BrokerMetrics) -> Self {
         Self {
             inner: consumer,
-            metrics: metrics.clone(),
-            handlers: Mutex::default(),
-            labels: None,
+            meter: Mutex::new(Meter::new(metrics)),
             auto_commit: false,
         }
     }
@@ -69,7 +65,10 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
         mut self,
         labels: impl Fn(&BorrowedMessage<'_>) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_labels(Box::new(labels));
         self
     }
 
@@ -82,22 +81,18 @@ impl<C: ConsumerContext + 'static, R> MeteredStreamConsumer<C, R> {
     /// [`Error::Kafka`], as `StreamConsumer::recv` returns it.
     pub async fn recv(&self) -> Result<MeteredKafkaMessage<'_, C, R>, Error> {
         let message = self.inner.recv().await?;
-        let values = self.labels.as_ref().map(|f| f(&message));
-        let size = message.payload_len();
         let mut guard = self
-            .handlers
+            .meter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&self.metrics, message.topic(), values)?
-            .receive(size);
+            .receive(message.topic(), message.payload_len(), |f| f(&message))?;
         if self.auto_commit {
             guard.settle(AckState::Acked);
         }
         Ok(MeteredKafkaMessage {
+            in_process: InProcess::new(guard, !self.auto_commit),
             consumer: &self.inner,
             message,
-            guard: Some(guard),
-            must_settle: !self.auto_commit,
         })
     }
 }
@@ -110,10 +105,10 @@ pub struct MeteredKafkaMessage<'a, C = DefaultConsumerContext, R = DefaultRuntim
 where
     C: ConsumerContext + 'static,
 {
+    /// First, so processing ends before the message is dropped.
+    in_process: InProcess,
     consumer: &'a StreamConsumer<C, R>,
     message: BorrowedMessage<'a>,
-    guard: Option<ProcessingGuard>,
-    must_settle: bool,
 }
 
 impl<C: ConsumerContext + 'static, R> fmt::Debug for MeteredKafkaMessage<'_, C, R> {
@@ -139,40 +134,49 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
-    /// Commits the message's offset (`mode`: `Sync` waits for the broker,
-    /// blocking the thread as rdkafka's commit does; `Async` only queues
-    /// it): the ack state `acked`. A commit that fails counts one
-    /// exception (its code) and returns the error.
-    pub fn ack(&mut self, mode: CommitMode) -> Result<(), Error> {
-        self.commit(mode, AckState::Acked)
+    /// Commits the message's offset without waiting (librdkafka's
+    /// `CommitMode::Async`: queued, never blocks, so it is the one to call
+    /// in an async task): the ack state `acked`. An error librdkafka gives
+    /// at once (no consumer group, say) counts one exception (its code) and
+    /// is returned. A commit the broker fails later is reported to the
+    /// consumer context's
+    /// [`commit_callback`](rdkafka::consumer::ConsumerContext::commit_callback)
+    /// as the consumer is next polled, and is not counted: the message stays
+    /// `acked`, and the next commit on its partition covers its offset (a
+    /// commit is the position, so it covers every offset before it). To
+    /// count that error, use [`ack_sync`](Self::ack_sync).
+    pub fn ack(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Async, AckState::Acked)
     }
 
-    /// Commits the message's offset, as [`ack`](Self::ack), and records
-    /// `acked`: FastStream's Kafka `reject` is its `ack` (the message is
-    /// not delivered again).
-    pub fn reject(&mut self, mode: CommitMode) -> Result<(), Error> {
-        self.commit(mode, AckState::Acked)
+    /// Commits the message's offset and waits for the broker's answer
+    /// (librdkafka's `CommitMode::Sync`: it blocks the calling thread, so
+    /// call it from a blocking thread, `tokio::task::spawn_blocking` or
+    /// `block_in_place`, not on an async worker): the ack state `acked`, or,
+    /// when the commit fails, one exception (its code) and the error. For
+    /// when the commit's error must be counted; else [`ack`](Self::ack).
+    pub fn ack_sync(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Sync, AckState::Acked)
+    }
+
+    /// Commits the message's offset without waiting, as
+    /// [`ack`](Self::ack), and records `acked`: FastStream's Kafka `reject`
+    /// is its `ack` (the message is not delivered again).
+    pub fn reject(&mut self) -> Result<(), Error> {
+        self.commit(CommitMode::Async, AckState::Acked)
     }
 
     fn commit(&mut self, mode: CommitMode, state: AckState) -> Result<(), Error> {
-        if self.settled() {
+        if self.in_process.is_settled() {
             return Ok(());
         }
-        match self.consumer.commit_message(&self.message, mode) {
-            Ok(()) => {
-                self.settle(state);
-                Ok(())
-            }
-            Err(e) => {
-                self.exception(&exception_type(&e));
-                Err(Error::Kafka(e))
-            }
-        }
+        let committed = self.consumer.commit_message(&self.message, mode);
+        self.in_process
+            .settled(committed, state, exception_type)
+            .map_err(Error::Kafka)
     }
 
     /// Seeks its partition back to the message, so that the consumer
@@ -180,7 +184,7 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
     /// as FastStream's Kafka `nack`. A seek that fails counts one
     /// exception (its code) and returns the error.
     pub fn nack(&mut self, timeout: Duration) -> Result<(), Error> {
-        if self.settled() {
+        if self.in_process.is_settled() {
             return Ok(());
         }
         let seek = self.consumer.seek(
@@ -189,45 +193,18 @@ impl<'a, C: ConsumerContext + 'static, R> MeteredKafkaMessage<'a, C, R> {
             Offset::Offset(self.message.offset()),
             timeout,
         );
-        match seek {
-            Ok(()) => {
-                self.settle(AckState::Nacked);
-                Ok(())
-            }
-            Err(e) => {
-                self.exception(&exception_type(&e));
-                Err(Error::Kafka(e))
-            }
-        }
+        self.in_process
+            .settled(seek, AckState::Nacked, exception_type)
+            .map_err(Error::Kafka)
     }
 
     /// Processing ends with status `skipped` (FastStream's
     /// `SkipMessage`), unless the message was settled or raised; nothing
     /// is committed.
     pub fn skip(mut self) {
-        if let Some(g) = self.guard.take() {
-            g.finish(Outcome::Skipped);
-        }
+        self.in_process.skip();
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-
-    fn settled(&self) -> bool {
-        self.guard.as_ref().is_some_and(|g| g.ack_state().is_some())
-    }
-
-    fn settle(&mut self, state: AckState) {
-        if let Some(g) = &mut self.guard {
-            g.settle(state);
-        }
-    }
-}
-
-impl<C: ConsumerContext + 'static, R> Drop for MeteredKafkaMessage<'_, C, R> {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, self.must_settle);
-        }
-    }
 }

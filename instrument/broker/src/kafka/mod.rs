@@ -10,7 +10,7 @@
 //! use hotmetrics_broker::kafka::{MeteredFutureProducer, MeteredStreamConsumer, record_topic_lag};
 //! use hotmetrics_broker::{Broker, BrokerMetrics};
 //! use rdkafka::ClientConfig;
-//! use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+//! use rdkafka::consumer::{Consumer, StreamConsumer};
 //! use rdkafka::producer::{FutureProducer, FutureRecord};
 //! use std::time::Duration;
 //!
@@ -31,7 +31,7 @@
 //!     let mut msg = consumer.recv().await?;
 //!     let record = FutureRecord::<(), _>::to("invoices").payload(msg.payload());
 //!     producer.send(record, Duration::from_secs(5)).await?;
-//!     msg.ack(CommitMode::Async)?; // commits its offset: acked
+//!     msg.ack()?; // queues the commit of its offset: acked
 //!     # break;
 //! }
 //! // Blocks for the broker's answers: off the async threads.
@@ -58,6 +58,15 @@
 //!   fails counts the message once, as `error` with the error's code. A
 //!   message settles once: an `ack` after a `nack` (or the reverse)
 //!   sends nothing.
+//! - Commits: `ack` and `reject` queue the commit (librdkafka's
+//!   `CommitMode::Async`) and never block, so they suit an async task; a
+//!   commit the broker then fails goes to the consumer context's
+//!   `commit_callback` (as the consumer is next polled), not to the
+//!   metrics, and the next commit on the partition covers the offset.
+//!   [`ack_sync`](MeteredKafkaMessage::ack_sync) waits for the broker
+//!   (`CommitMode::Sync`, blocking the thread: from a blocking thread,
+//!   `spawn_blocking` or `block_in_place`), and counts the commit's error
+//!   as the message's exception.
 //! - Under `enable.auto.commit` (FastStream's other ack policies commit
 //!   for the client, and then every message is `acked`), say so with
 //!   [`MeteredStreamConsumer::auto_commit`]: each message is `acked`

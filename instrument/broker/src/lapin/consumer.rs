@@ -2,8 +2,8 @@
 //! FastStream records, and the queue lag.
 
 use super::{Error, destination_name, exception_type};
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{AckState, BrokerMetrics, ProcessingGuard};
+use crate::wrappers::{InProcess, Meter};
+use crate::{AckState, BrokerMetrics};
 use ::lapin::message::Delivery;
 use ::lapin::options::{
     BasicAckOptions, BasicNackOptions, BasicRejectOptions, QueueDeclareOptions,
@@ -24,7 +24,7 @@ const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
 pub(crate) const CHANNEL_CLOSED: &str = "ChannelClosed";
 
 /// Computes a delivery's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&Delivery) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&Delivery) -> Vec<String> + Send + Sync;
 
 /// A `lapin::Consumer` that yields [`MeteredDelivery`]s; a `Stream` as the
 /// consumer is. From [`new`](MeteredConsumer::new), or
@@ -34,11 +34,9 @@ pub struct MeteredConsumer<S = Consumer> {
     inner: S,
     /// The queue consumed.
     queue: String,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
+    meter: Meter<Labels>,
     /// The handler name of the delivery at hand, reused.
     name: String,
-    labels: Option<LabelsFn>,
     no_ack: bool,
     /// Whether the queue is the direct reply-to pseudo-queue.
     replies: bool,
@@ -73,10 +71,8 @@ impl<S> MeteredConsumer<S> {
         Self {
             inner: stream,
             queue: queue.to_owned(),
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
+            meter: Meter::new(metrics),
             name: String::new(),
-            labels: None,
             no_ack: false,
             replies: queue == DIRECT_REPLY_TO,
         }
@@ -100,31 +96,40 @@ impl<S> MeteredConsumer<S> {
         mut self,
         labels: impl Fn(&Delivery) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
     /// Sets the lag gauge of the consumer's queue to its message count
     /// ([`record_queue_lag`]).
     pub async fn record_lag(&self, channel: &Channel) -> Result<u32, Error> {
-        record_queue_lag(channel, &self.metrics, &self.queue).await
+        record_queue_lag(channel, self.meter.metrics(), &self.queue).await
     }
 
-    /// A guard for `delivery`, from its handler's series (resolved on the
-    /// handler's first message).
-    fn receive(&mut self, delivery: &Delivery) -> Result<ProcessingGuard, Error> {
+    /// `delivery`, counted as received in its handler's series (resolved on
+    /// the handler's first message), unless it is an RPC reply.
+    fn receive(&mut self, delivery: Delivery) -> Result<MeteredDelivery, Error> {
+        if self.replies {
+            return Ok(MeteredDelivery {
+                in_process: InProcess::uncounted(),
+                delivery,
+            });
+        }
         destination_name(
             &mut self.name,
             delivery.exchange.as_str(),
             delivery.routing_key.as_str(),
         );
-        let values = self.labels.as_ref().map(|f| f(delivery));
-        let handler = self.handlers.get(&self.metrics, &self.name, values)?;
-        let mut guard = handler.receive(delivery.data.len());
+        let mut guard = self
+            .meter
+            .receive(&self.name, delivery.data.len(), |f| f(&delivery))?;
         if self.no_ack {
             guard.settle(AckState::Acked);
         }
-        Ok(guard)
+        Ok(MeteredDelivery {
+            in_process: InProcess::new(guard, true),
+            delivery,
+        })
     }
 }
 
@@ -135,26 +140,9 @@ where
     type Item = Result<MeteredDelivery, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let delivery = match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(d))) => d,
-            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
-        };
-        if self.replies {
-            return Poll::Ready(Some(Ok(MeteredDelivery {
-                delivery,
-                guard: None,
-            })));
-        }
-        let guard = match self.receive(&delivery) {
-            Ok(g) => g,
-            Err(e) => return Poll::Ready(Some(Err(e))),
-        };
-        Poll::Ready(Some(Ok(MeteredDelivery {
-            delivery,
-            guard: Some(guard),
-        })))
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|delivery| delivery.map(|d| self.receive(d?)))
     }
 }
 
@@ -162,9 +150,9 @@ where
 /// its methods (settling through [`delivery`](Self::delivery)'s acker
 /// bypasses the metrics); processing ends when it is dropped.
 pub struct MeteredDelivery {
+    /// First, so processing ends before the delivery is dropped.
+    in_process: InProcess,
     delivery: Delivery,
-    /// `None` for an RPC reply, which is not counted.
-    guard: Option<ProcessingGuard>,
 }
 
 impl fmt::Debug for MeteredDelivery {
@@ -173,7 +161,7 @@ impl fmt::Debug for MeteredDelivery {
             .field("delivery_tag", &self.delivery.delivery_tag)
             .field("exchange", &self.delivery.exchange)
             .field("routing_key", &self.delivery.routing_key)
-            .field("counted", &self.guard.is_some())
+            .field("counted", &self.in_process.is_counted())
             .finish_non_exhaustive()
     }
 }
@@ -191,14 +179,12 @@ impl MeteredDelivery {
 
     /// Whether it is counted (not an RPC reply).
     pub fn is_counted(&self) -> bool {
-        self.guard.is_some()
+        self.in_process.is_counted()
     }
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// `basic.ack`, and the ack state `acked`. `Ok(false)`: lapin refused,
@@ -225,9 +211,7 @@ impl MeteredDelivery {
     fn settled(&mut self, r: ::lapin::Result<bool>, state: AckState) -> Result<bool, Error> {
         match r {
             Ok(true) => {
-                if let Some(g) = &mut self.guard {
-                    g.settle(state);
-                }
+                self.in_process.settle(state);
                 Ok(true)
             }
             // Refused: settled before (nothing to record), or the
@@ -247,14 +231,6 @@ impl MeteredDelivery {
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl Drop for MeteredDelivery {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, true);
-        }
-    }
 }
 
 /// Sets the lag gauge of `queue` (handler label: the queue's name) to the

@@ -1,16 +1,16 @@
 //! The event loop: incoming Publishes as metered messages, and the
 //! broker's acks of the metered publishes in flight.
 
-use super::Error;
-use crate::wrappers::{HandlerCache, end_on_drop, kind_name};
-use crate::{AckState, BrokerMetrics, ProcessingGuard, PublishGuard};
+use super::{Error, exception_type};
+use crate::wrappers::{InProcess, Meter};
+use crate::{AckState, BrokerMetrics, PublishGuard};
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, Incoming, Outgoing, Publish, QoS};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Computes a message's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&Publish) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&Publish) -> Vec<String> + Send + Sync;
 
 /// The metered QoS 1 and 2 publishes handed to the client and not yet
 /// sent by the event loop, in the order it gets them.
@@ -56,9 +56,7 @@ pub enum MeteredEvent {
 pub struct MeteredEventLoop {
     inner: EventLoop,
     client: AsyncClient,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
     in_flight: Arc<InFlight>,
     /// Sent QoS 1 and 2 publishes by packet id, until their PubAck /
     /// PubComp.
@@ -83,9 +81,7 @@ impl MeteredEventLoop {
         Self {
             inner,
             client,
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
             in_flight,
             sent: HashMap::new(),
         }
@@ -100,7 +96,7 @@ impl MeteredEventLoop {
         mut self,
         labels: impl Fn(&Publish) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
@@ -148,17 +144,17 @@ impl MeteredEventLoop {
         }
     }
 
-    fn receive(&mut self, publish: Publish) -> Result<MeteredMqttMessage, crate::mqtt::Error> {
-        let values = self.labels.as_ref().map(|f| f(&publish));
+    /// `publish`, counted as received; it must be settled when the client
+    /// acks manually and its QoS has an ack.
+    fn receive(&mut self, publish: Publish) -> Result<MeteredMqttMessage, Error> {
         let guard = self
-            .handlers
-            .get(&self.metrics, &publish.topic, values)?
-            .receive(publish.payload.len());
+            .meter
+            .receive(&publish.topic, publish.payload.len(), |f| f(&publish))?;
         let manual = self.inner.mqtt_options.manual_acks() && publish.qos != QoS::AtMostOnce;
         Ok(MeteredMqttMessage {
-            publish,
+            in_process: InProcess::new(guard, manual),
             client: manual.then(|| self.client.clone()),
-            guard: Some(guard),
+            publish,
         })
     }
 }
@@ -191,13 +187,14 @@ impl std::error::Error for PollError {
 }
 
 /// An incoming Publish being processed; settle it with
-/// [`ack`](Self::ack), [`nack`](Self::nack) or [`reject`](Self::reject);
-/// processing ends when it is dropped.
+/// [`ack`](Self::ack) (or [`try_ack`](Self::try_ack)), [`nack`](Self::nack)
+/// or [`reject`](Self::reject); processing ends when it is dropped.
 pub struct MeteredMqttMessage {
+    /// First, so processing ends before the Publish is dropped.
+    in_process: InProcess,
     publish: Publish,
     /// The client that sends its ack: QoS 1 or 2 under manual acks only.
     client: Option<AsyncClient>,
-    guard: Option<ProcessingGuard>,
 }
 
 impl fmt::Debug for MeteredMqttMessage {
@@ -227,21 +224,45 @@ impl MeteredMqttMessage {
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// Sends its ack (QoS 1 PubAck, QoS 2 PubRec; nothing for QoS 0 or
-    /// when the client acks by itself): the ack state `acked`.
+    /// when the client acks by itself): the ack state `acked`. An ack the
+    /// client cannot take (its event loop is gone) counts one exception,
+    /// `Request`, and is returned.
+    ///
+    /// It waits for room in the client's request channel (the capacity
+    /// given to `AsyncClient::new`), which only
+    /// [`MeteredEventLoop::poll`] drains. Awaited in a task of its own (the
+    /// message moved into a spawned task while another polls), that is
+    /// back-pressure; awaited in the task that polls the event loop, with
+    /// the channel full, it waits for itself forever. There, use
+    /// [`try_ack`](Self::try_ack).
     pub async fn ack(&mut self) -> Result<(), Error> {
         self.send_ack(AckState::Acked).await
+    }
+
+    /// Sends its ack as [`ack`](Self::ack) does, without waiting (rumqttc's
+    /// `AsyncClient::try_ack`): for the task that polls the event loop. A
+    /// full request channel returns the error (`ClientError::TryRequest`)
+    /// and records nothing: the message is not settled, so poll the event
+    /// loop (which drains the channel) and call it again. rumqttc reports
+    /// an event loop that is gone with the same error; a message never
+    /// acked is counted as dropped unsettled ([`DROPPED`](crate::DROPPED))
+    /// when it is dropped.
+    pub fn try_ack(&mut self) -> Result<(), Error> {
+        if let Some(client) = self.client_to_ack() {
+            client.try_ack(&self.publish).map_err(Error::Client)?;
+        }
+        self.in_process.settle(AckState::Acked);
+        Ok(())
     }
 
     /// Records `nacked` and sends nothing (MQTT has no negative ack): under
     /// manual acks the broker delivers it again on the next session.
     pub fn nack(&mut self) {
-        self.settle(AckState::Nacked);
+        self.in_process.settle(AckState::Nacked);
     }
 
     /// Acks it (MQTT has no reject: acked, it is not delivered again) and
@@ -251,31 +272,23 @@ impl MeteredMqttMessage {
     }
 
     async fn send_ack(&mut self, state: AckState) -> Result<(), Error> {
-        let settled = self.guard.as_ref().is_some_and(|g| g.ack_state().is_some());
-        if let (Some(client), false) = (&self.client, settled)
-            && let Err(e) = client.ack(&self.publish).await
-        {
-            self.exception(&kind_name(&e));
-            return Err(Error::Client(e));
-        }
-        self.settle(state);
-        Ok(())
+        let sent = match self.client_to_ack() {
+            Some(client) => client.ack(&self.publish).await,
+            None => Ok(()),
+        };
+        self.in_process
+            .settled(sent, state, exception_type)
+            .map_err(Error::Client)
     }
 
-    fn settle(&mut self, state: AckState) {
-        if let Some(g) = &mut self.guard {
-            g.settle(state);
-        }
+    /// The client that sends its ack, while one is due: under manual acks,
+    /// for QoS 1 and 2, and not settled yet.
+    fn client_to_ack(&self) -> Option<&AsyncClient> {
+        self.client
+            .as_ref()
+            .filter(|_| !self.in_process.is_settled())
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl Drop for MeteredMqttMessage {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, self.client.is_some());
-        }
-    }
 }

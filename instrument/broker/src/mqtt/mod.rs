@@ -22,7 +22,8 @@
 //! loop {
 //!     if let MeteredEvent::Publish(mut msg) = events.poll().await? {
 //!         client.publish("invoices", QoS::AtLeastOnce, false, msg.payload().to_vec()).await?;
-//!         msg.ack().await?; // the PubAck: acked
+//!         // This task polls the event loop: an ack that never waits.
+//!         msg.try_ack()?; // the PubAck: acked
 //!     }
 //! }
 //! # }
@@ -36,7 +37,12 @@
 //! - Incoming Publish ([`MeteredMqttMessage`]):
 //!   [`ack`](MeteredMqttMessage::ack) sends the PubAck (QoS 1; PubRec for
 //!   QoS 2) when the client acks manually (`set_manual_acks(true)`), and
-//!   is the ack state `acked`. MQTT has no negative ack, so, as in
+//!   is the ack state `acked`. `ack` waits for room in the client's
+//!   request channel, which the event loop's `poll` drains: await it in a
+//!   task of its own; in the task that polls the event loop use
+//!   [`try_ack`](MeteredMqttMessage::try_ack), which never waits (a full
+//!   channel: the error, nothing recorded, the message still unsettled,
+//!   to ack again after the next poll). MQTT has no negative ack, so, as in
 //!   FastStream, [`nack`](MeteredMqttMessage::nack) sends nothing (the
 //!   broker delivers the message again on the next session) and records
 //!   `nacked`, and [`reject`](MeteredMqttMessage::reject) acks it (so it
@@ -48,6 +54,14 @@
 //!   [`exception`](MeteredMqttMessage::exception). An ack the client
 //!   cannot take (its event loop is gone) counts the message once, as
 //!   `error` of type `Request`.
+//! - Redelivery: a QoS 1 (or 2) message the broker had not got the ack
+//!   of when the connection dropped is delivered again once the session
+//!   resumes (a persistent session: `set_clean_session(false)`), and is
+//!   received, and counted, again: one delivery each, as FastStream counts
+//!   deliveries. The first delivery's outcome stays as it was recorded (a
+//!   message acked whose PubAck was lost with the connection stays
+//!   `acked`; one dropped unacked is `error` with `Dropped`), and the
+//!   second records its own.
 //! - Publishes ([`MeteredMqttClient::publish`]): QoS 0 `success` once the
 //!   event loop has it; QoS 1 and 2 stay open until the broker's PubAck /
 //!   PubComp reaches [`MeteredEventLoop::poll`], which finishes them

@@ -2,8 +2,8 @@
 //! the ack state, and the consumer lag.
 
 use super::Error;
-use crate::wrappers::{HandlerCache, end_on_drop, kind_name};
-use crate::{AckState, BrokerMetrics, ProcessingGuard};
+use crate::wrappers::{InProcess, Meter, kind_name};
+use crate::{AckState, BrokerMetrics};
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::consumer::pull::Stream as PullStream;
 use async_nats::jetstream::{AckKind, Message};
@@ -17,15 +17,13 @@ use std::task::{Context, Poll};
 const ACK_ERROR: &str = "AckError";
 
 /// Computes a message's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&Message) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&Message) -> Vec<String> + Send + Sync;
 
 /// A pull consumer's message stream (`consumer.messages().await?`) that
 /// yields [`MeteredJetStreamMessage`]s.
 pub struct MeteredMessages {
     inner: PullStream,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
 }
 
 impl fmt::Debug for MeteredMessages {
@@ -39,9 +37,7 @@ impl MeteredMessages {
     pub fn new(messages: PullStream, metrics: &BrokerMetrics) -> Self {
         Self {
             inner: messages,
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
         }
     }
 
@@ -53,14 +49,19 @@ impl MeteredMessages {
         mut self,
         labels: impl Fn(&Message) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
-    fn receive(&mut self, msg: &Message) -> Result<ProcessingGuard, Error> {
-        let values = self.labels.as_ref().map(|f| f(msg));
-        let handler = self.handlers.get(&self.metrics, &msg.subject, values)?;
-        Ok(handler.receive(msg.payload.len()))
+    /// `message`, counted as received.
+    fn receive(&mut self, message: Message) -> Result<MeteredJetStreamMessage, Error> {
+        let guard = self
+            .meter
+            .receive(&message.subject, message.payload.len(), |f| f(&message))?;
+        Ok(MeteredJetStreamMessage {
+            in_process: InProcess::new(guard, true),
+            message,
+        })
     }
 }
 
@@ -68,18 +69,9 @@ impl Stream for MeteredMessages {
     type Item = Result<MeteredJetStreamMessage, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let message = match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(m))) => m,
-            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Error::Nats(e.into())))),
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
-        };
-        Poll::Ready(Some(self.receive(&message).map(|guard| {
-            MeteredJetStreamMessage {
-                message,
-                guard: Some(guard),
-            }
-        })))
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|message| message.map(|m| self.receive(m.map_err(|e| Error::Nats(e.into()))?)))
     }
 }
 
@@ -87,8 +79,9 @@ impl Stream for MeteredMessages {
 /// [`ack`](Self::ack), [`nak`](Self::nak) or [`term`](Self::term);
 /// processing ends when it is dropped.
 pub struct MeteredJetStreamMessage {
+    /// First, so processing ends before the message is dropped.
+    in_process: InProcess,
     message: Message,
-    guard: Option<ProcessingGuard>,
 }
 
 impl fmt::Debug for MeteredJetStreamMessage {
@@ -112,9 +105,7 @@ impl MeteredJetStreamMessage {
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// Acks it: the ack state `acked`.
@@ -133,34 +124,19 @@ impl MeteredJetStreamMessage {
     }
 
     async fn settle(&mut self, kind: AckKind, state: AckState) -> Result<(), Error> {
-        match self.message.ack_with(kind).await {
-            Ok(()) => {
-                if let Some(g) = &mut self.guard {
-                    g.settle(state);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                let ty = match e.downcast_ref::<async_nats::PublishError>() {
+        let acked = self.message.ack_with(kind).await;
+        self.in_process
+            .settled(acked, state, |e| {
+                match e.downcast_ref::<async_nats::PublishError>() {
                     Some(p) => kind_name(&p.kind()),
                     None => ACK_ERROR.to_owned(),
-                };
-                self.exception(&ty);
-                Err(Error::Nats(e))
-            }
-        }
+                }
+            })
+            .map_err(Error::Nats)
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl Drop for MeteredJetStreamMessage {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, true);
-        }
-    }
 }
 
 /// Sets the lag gauge of `consumer` (handler label: the consumer's name)

@@ -2,8 +2,8 @@
 //! records.
 
 use super::{Error, INBOX_PREFIX};
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{BrokerMetrics, ProcessingGuard};
+use crate::BrokerMetrics;
+use crate::wrappers::{InProcess, Meter};
 use async_nats::{Message, Subscriber};
 use bytes::Bytes;
 use futures_core::Stream;
@@ -12,16 +12,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Computes a message's per-message custom label values.
-type LabelsFn = Box<dyn Fn(&Message) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&Message) -> Vec<String> + Send + Sync;
 
 /// An `async_nats::Subscriber` that yields [`MeteredMessage`]s; a `Stream`
 /// as the subscriber is. From [`new`](MeteredSubscriber::new), or
 /// [`from_stream`](Self::from_stream) for any stream of NATS messages.
 pub struct MeteredSubscriber<S = Subscriber> {
     inner: S,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
 }
 
 impl<S> fmt::Debug for MeteredSubscriber<S> {
@@ -47,9 +45,7 @@ impl<S> MeteredSubscriber<S> {
     pub fn from_stream(stream: S, metrics: &BrokerMetrics) -> Self {
         Self {
             inner: stream,
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
         }
     }
 
@@ -61,17 +57,25 @@ impl<S> MeteredSubscriber<S> {
         mut self,
         labels: impl Fn(&Message) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
-    fn receive(&mut self, msg: &Message) -> Result<Option<ProcessingGuard>, Error> {
-        if msg.subject.starts_with(INBOX_PREFIX) {
-            return Ok(None);
-        }
-        let values = self.labels.as_ref().map(|f| f(msg));
-        let handler = self.handlers.get(&self.metrics, &msg.subject, values)?;
-        Ok(Some(handler.receive(msg.payload.len())))
+    /// `message`, counted as received unless it is a reply on an inbox
+    /// subject.
+    fn receive(&mut self, message: Message) -> Result<MeteredMessage, Error> {
+        let in_process = if message.subject.starts_with(INBOX_PREFIX) {
+            InProcess::uncounted()
+        } else {
+            let guard = self
+                .meter
+                .receive(&message.subject, message.payload.len(), |f| f(&message))?;
+            InProcess::new(guard, false)
+        };
+        Ok(MeteredMessage {
+            in_process,
+            message,
+        })
     }
 }
 
@@ -82,15 +86,9 @@ where
     type Item = Result<MeteredMessage, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let message = match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Ready(Some(m)) => m,
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
-        };
-        Poll::Ready(Some(
-            self.receive(&message)
-                .map(|guard| MeteredMessage { message, guard }),
-        ))
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|message| message.map(|m| self.receive(m)))
     }
 }
 
@@ -98,16 +96,16 @@ where
 /// dropped (or [`finish`](Self::finish)ed): `acked`, or `error` after an
 /// exception.
 pub struct MeteredMessage {
+    /// First, so processing ends before the message is dropped.
+    in_process: InProcess,
     message: Message,
-    /// `None` for a reply on an inbox subject, not counted.
-    guard: Option<ProcessingGuard>,
 }
 
 impl fmt::Debug for MeteredMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeteredMessage")
             .field("subject", &self.message.subject)
-            .field("counted", &self.guard.is_some())
+            .field("counted", &self.in_process.is_counted())
             .finish_non_exhaustive()
     }
 }
@@ -125,25 +123,15 @@ impl MeteredMessage {
 
     /// Whether it is counted (not a reply on an inbox subject).
     pub fn is_counted(&self) -> bool {
-        self.guard.is_some()
+        self.in_process.is_counted()
     }
 
     /// Counts one exception of `exception_type`; processing goes on, and
     /// the status will be `error`.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl Drop for MeteredMessage {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, false);
-        }
-    }
 }

@@ -2,8 +2,8 @@
 //! record what FastStream records when they are dropped.
 
 use super::Error;
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{BrokerMetrics, ProcessingGuard};
+use crate::BrokerMetrics;
+use crate::wrappers::{InProcess, Meter};
 use futures_core::Stream;
 use redis::Msg;
 use redis::aio::ConnectionLike;
@@ -14,16 +14,14 @@ use std::time::Duration;
 
 /// Computes a message's per-message custom label values from its channel
 /// or list and its payload.
-type LabelsFn = Box<dyn Fn(&str, &[u8]) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&str, &[u8]) -> Vec<String> + Send + Sync;
 
 /// A stream of pub/sub messages (`PubSub::into_on_message()`, or
 /// `on_message()`) that yields [`MeteredRedisMessage`]s; handler: the
 /// channel each was published on.
 pub struct MeteredPubSub<S> {
     inner: S,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
 }
 
 impl<S> fmt::Debug for MeteredPubSub<S> {
@@ -37,9 +35,7 @@ impl<S> MeteredPubSub<S> {
     pub fn from_stream(stream: S, metrics: &BrokerMetrics) -> Self {
         Self {
             inner: stream,
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
         }
     }
 
@@ -52,7 +48,7 @@ impl<S> MeteredPubSub<S> {
         mut self,
         labels: impl Fn(&str, &[u8]) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 }
@@ -64,21 +60,12 @@ where
     type Item = Result<MeteredRedisMessage, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let msg = match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Ready(Some(m)) => m,
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
-        };
-        let this = &mut *self;
-        let channel = msg.get_channel_name().to_owned();
-        let payload = msg.get_payload_bytes().to_vec();
-        Poll::Ready(Some(receive(
-            &this.metrics,
-            &mut this.handlers,
-            this.labels.as_ref(),
-            channel,
-            payload,
-        )))
+        Pin::new(&mut self.inner).poll_next(cx).map(|msg| {
+            msg.map(|m| {
+                let channel = m.get_channel_name().to_owned();
+                receive(&mut self.meter, channel, m.get_payload_bytes().to_vec())
+            })
+        })
     }
 }
 
@@ -86,9 +73,7 @@ where
 /// handler: the list each came from.
 pub struct MeteredListConsumer<C> {
     conn: C,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
 }
 
 impl<C> fmt::Debug for MeteredListConsumer<C> {
@@ -107,9 +92,7 @@ where
     pub fn new(conn: C, metrics: &BrokerMetrics) -> Self {
         Self {
             conn,
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
         }
     }
 
@@ -120,7 +103,7 @@ where
         mut self,
         labels: impl Fn(&str, &[u8]) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
@@ -137,34 +120,23 @@ where
             .query_async(&mut self.conn)
             .await?;
         popped
-            .map(|(list, payload)| {
-                receive(
-                    &self.metrics,
-                    &mut self.handlers,
-                    self.labels.as_ref(),
-                    list,
-                    payload,
-                )
-            })
+            .map(|(list, payload)| receive(&mut self.meter, list, payload))
             .transpose()
     }
 }
 
+/// The message `payload` from `source` (a channel or list), counted as
+/// received.
 fn receive(
-    metrics: &BrokerMetrics,
-    handlers: &mut HandlerCache,
-    labels: Option<&LabelsFn>,
+    meter: &mut Meter<Labels>,
     source: String,
     payload: Vec<u8>,
 ) -> Result<MeteredRedisMessage, Error> {
-    let values = labels.map(|f| f(&source, &payload));
-    let guard = handlers
-        .get(metrics, &source, values)?
-        .receive(payload.len());
+    let guard = meter.receive(&source, payload.len(), |f| f(&source, &payload))?;
     Ok(MeteredRedisMessage {
+        in_process: InProcess::new(guard, false),
         source,
         payload,
-        guard: Some(guard),
     })
 }
 
@@ -172,9 +144,10 @@ fn receive(
 /// is dropped (or [`finish`](Self::finish)ed): `acked`, or `error` after
 /// an exception.
 pub struct MeteredRedisMessage {
+    /// First, so processing ends before the message is dropped.
+    in_process: InProcess,
     source: String,
     payload: Vec<u8>,
-    guard: Option<ProcessingGuard>,
 }
 
 impl fmt::Debug for MeteredRedisMessage {
@@ -199,19 +172,9 @@ impl MeteredRedisMessage {
     /// Counts one exception of `exception_type`; processing goes on, and
     /// the status will be `error`.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl Drop for MeteredRedisMessage {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, false);
-        }
-    }
 }

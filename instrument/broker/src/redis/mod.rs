@@ -27,6 +27,10 @@
 //!     entry.ack().await?;
 //! }
 //! record_group_lag(&mut conn.clone(), "orders", "billing", &metrics).await?;
+//! // Entries a dead consumer read and never acked: taken over once a minute idle.
+//! for entry in orders.claim_idle("orders", Duration::from_secs(60), 10).await? {
+//!     entry?.ack().await?;
+//! }
 //!
 //! // Pub/sub: processing ends when the message is dropped.
 //! let mut pubsub = client.get_async_pubsub().await?;
@@ -53,13 +57,21 @@
 //!   `acked`. [`nack`](MeteredStreamEntry::nack) and
 //!   [`reject`](MeteredStreamEntry::reject) send nothing, as FastStream's
 //!   do: they record `nacked` / `rejected`, and the entry stays in the
-//!   group's pending list (a consumer reading from id `0`, or `XCLAIM`,
-//!   gets it again). [`skip`](MeteredStreamEntry::skip) is FastStream's
+//!   group's pending list (a consumer reading from id `0`, `XCLAIM` or
+//!   [`claim_idle`](MeteredStreamGroup::claim_idle) gets it again). [`skip`](MeteredStreamEntry::skip) is FastStream's
 //!   `SkipMessage`: `skipped`, the entry left pending. An exception after
 //!   an ack is `acked` plus the exception. Dropped neither settled nor
 //!   raising nor skipped: `error` with [`DROPPED`](crate::DROPPED). An
 //!   `XACK` that fails counts the entry once, as `error` with the error's
 //!   type.
+//! - Pending entries: an entry read and never acked (its consumer died,
+//!   its connection dropped, it was nacked) stays in the group's pending
+//!   list until a consumer takes it over.
+//!   [`claim_idle`](MeteredStreamGroup::claim_idle) does, with
+//!   `XAUTOCLAIM` (Redis 6.2 and later): entries pending longer than
+//!   `min_idle` on any consumer become the caller's, and each counts as
+//!   received again, as a redelivery (the first delivery's outcome stays
+//!   as recorded: `error` with `Dropped` for one dropped unsettled).
 //! - Channels and lists ([`MeteredPubSub`], [`MeteredListConsumer`],
 //!   [`MeteredRedisMessage`]): nothing to settle (at most once).
 //!   Processing ends when the message is dropped: `acked`, or `error`

@@ -2,10 +2,13 @@
 //! records the ack state, and the group's lag (`XINFO GROUPS`).
 
 use super::{Error, exception_type};
-use crate::wrappers::{HandlerCache, end_on_drop};
-use crate::{AckState, BrokerMetrics, Outcome, ProcessingGuard};
+use crate::wrappers::{InProcess, Meter};
+use crate::{AckState, BrokerMetrics};
 use redis::aio::ConnectionLike;
-use redis::streams::{StreamId, StreamInfoGroupsReply, StreamReadOptions, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoGroupsReply,
+    StreamReadOptions, StreamReadReply,
+};
 use redis::{AsyncCommands, Value};
 use std::fmt;
 use std::sync::Arc;
@@ -13,18 +16,22 @@ use std::time::Duration;
 
 /// Computes an entry's per-message custom label values from its stream
 /// and the entry.
-type LabelsFn = Box<dyn Fn(&str, &StreamId) -> Vec<String> + Send + Sync>;
+type Labels = dyn Fn(&str, &StreamId) -> Vec<String> + Send + Sync;
+
+/// XAUTOCLAIM's cursor at the start of the pending list, and the one it
+/// answers once it has scanned all of it.
+const PENDING_START: &str = "0-0";
 
 /// A consumer in a stream's consumer group: [`read`](Self::read) runs
-/// `XREADGROUP` for new entries (id `>`) and yields them as
-/// [`MeteredStreamEntry`]s. The group must exist (`XGROUP CREATE`).
+/// `XREADGROUP` for new entries (id `>`), and
+/// [`claim_idle`](Self::claim_idle) `XAUTOCLAIM` for entries another
+/// consumer left pending; both yield [`MeteredStreamEntry`]s. The group
+/// must exist (`XGROUP CREATE`).
 pub struct MeteredStreamGroup<C> {
     conn: C,
     group: Arc<str>,
     consumer: String,
-    metrics: BrokerMetrics,
-    handlers: HandlerCache,
-    labels: Option<LabelsFn>,
+    meter: Meter<Labels>,
 }
 
 impl<C> fmt::Debug for MeteredStreamGroup<C> {
@@ -47,9 +54,7 @@ where
             conn,
             group: group.into(),
             consumer: consumer.to_owned(),
-            metrics: metrics.clone(),
-            handlers: HandlerCache::default(),
-            labels: None,
+            meter: Meter::new(metrics),
         }
     }
 
@@ -61,7 +66,7 @@ where
         mut self,
         labels: impl Fn(&str, &StreamId) -> Vec<String> + Send + Sync + 'static,
     ) -> Self {
-        self.labels = Some(Box::new(labels));
+        self.meter.set_labels(Box::new(labels));
         self
     }
 
@@ -94,20 +99,70 @@ where
         Ok(entries)
     }
 
+    /// Takes over up to `count` entries of `stream` that have been pending
+    /// (read by a consumer of the group, never acked: it died, its
+    /// connection dropped) for at least `min_idle`, on any consumer:
+    /// `XAUTOCLAIM {stream} {group} {consumer} {min_idle_ms} {cursor}
+    /// COUNT {left}` from the start of the pending list, on the cursor each
+    /// reply gives, until `count` are claimed or the whole list was
+    /// scanned (Redis 6.2 and later). Each claimed entry is now this
+    /// consumer's and counts as received again (a redelivery, as
+    /// FastStream counts each delivery), to be settled as a
+    /// [`read`](Self::read) one. Entries deleted from the stream while
+    /// pending are not yielded (Redis 7 lists their ids apart and drops
+    /// them from the pending list; Redis 6.2 answers nil in their place). An
+    /// error on a later round returns the error: the entries claimed
+    /// before it are dropped unsettled, each counted so
+    /// ([`DROPPED`](crate::DROPPED)), and stay pending, now on this
+    /// consumer, to be claimed again.
+    pub async fn claim_idle(
+        &mut self,
+        stream: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Result<MeteredStreamEntry<C>, Error>>, Error> {
+        let stream: Arc<str> = stream.into();
+        let min_idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut entries = Vec::new();
+        let mut cursor = PENDING_START.to_owned();
+        while entries.len() < count {
+            let options = StreamAutoClaimOptions::default().count(count - entries.len());
+            let reply: StreamAutoClaimReply = self
+                .conn
+                .xautoclaim_options(
+                    &*stream,
+                    &*self.group,
+                    &self.consumer,
+                    min_idle_ms,
+                    &cursor,
+                    options,
+                )
+                .await?;
+            for entry in reply.claimed {
+                entries.push(self.receive(&stream, entry));
+            }
+            if reply.next_stream_id == PENDING_START {
+                break;
+            }
+            cursor = reply.next_stream_id;
+        }
+        Ok(entries)
+    }
+
     fn receive(
         &mut self,
         stream: &Arc<str>,
         entry: StreamId,
     ) -> Result<MeteredStreamEntry<C>, Error> {
-        let values = self.labels.as_ref().map(|f| f(stream, &entry));
-        let handler = self.handlers.get(&self.metrics, stream, values)?;
-        let guard = handler.receive(entry_size(&entry));
+        let guard = self
+            .meter
+            .receive(stream, entry_size(&entry), |f| f(stream, &entry))?;
         Ok(MeteredStreamEntry {
+            in_process: InProcess::new(guard, true),
             conn: self.conn.clone(),
             group: Arc::clone(&self.group),
             stream: Arc::clone(stream),
             entry,
-            guard: Some(guard),
         })
     }
 }
@@ -134,11 +189,12 @@ fn value_size(value: &Value) -> usize {
 /// [`nack`](Self::nack) or [`reject`](Self::reject), or
 /// [`skip`](Self::skip) it; processing ends when it is dropped.
 pub struct MeteredStreamEntry<C> {
+    /// First, so processing ends before the entry is dropped.
+    in_process: InProcess,
     conn: C,
     group: Arc<str>,
     stream: Arc<str>,
     entry: StreamId,
-    guard: Option<ProcessingGuard>,
 }
 
 impl<C> fmt::Debug for MeteredStreamEntry<C> {
@@ -180,9 +236,7 @@ where
 
     /// Counts one exception of `exception_type`; processing goes on.
     pub fn exception(&mut self, exception_type: &str) {
-        if let Some(g) = &mut self.guard {
-            g.exception(exception_type);
-        }
+        self.in_process.exception(exception_type);
     }
 
     /// `XACK {stream} {group} {id}`: the ack state `acked`. A failed
@@ -193,55 +247,33 @@ where
             .conn
             .xack(&*self.stream, &*self.group, &[&self.entry.id])
             .await;
-        match acked {
-            Ok(_) => {
-                self.settle(AckState::Acked);
-                Ok(())
-            }
-            Err(e) => {
-                self.exception(&exception_type(&e));
-                Err(Error::Redis(e))
-            }
-        }
+        self.in_process
+            .settled(acked, AckState::Acked, exception_type)
+            .map(drop)
+            .map_err(Error::Redis)
     }
 
     /// The ack state `nacked`, as FastStream records it; no command is
     /// sent (Redis has no negative ack): the entry stays pending.
     pub fn nack(&mut self) {
-        self.settle(AckState::Nacked);
+        self.in_process.settle(AckState::Nacked);
     }
 
     /// The ack state `rejected`, as FastStream records it; no command is
     /// sent: the entry stays pending.
     pub fn reject(&mut self) {
-        self.settle(AckState::Rejected);
-    }
-
-    fn settle(&mut self, state: AckState) {
-        if let Some(g) = &mut self.guard {
-            g.settle(state);
-        }
+        self.in_process.settle(AckState::Rejected);
     }
 
     /// Processing ends with status `skipped` (FastStream's
     /// `SkipMessage`), unless the entry was settled or raised; the entry
     /// stays pending.
     pub fn skip(mut self) {
-        if let Some(g) = self.guard.take() {
-            g.finish(Outcome::Skipped);
-        }
+        self.in_process.skip();
     }
 
     /// Processing ends now (as on drop).
     pub fn finish(self) {}
-}
-
-impl<C> Drop for MeteredStreamEntry<C> {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            end_on_drop(guard, true);
-        }
-    }
 }
 
 /// What [`record_group_lag`] set the gauge to.
