@@ -11,8 +11,8 @@
 //!   restarted server after the reconnect, and is applied there: `acked`,
 //!   once, not delivered again.
 //! - JetStream, the client gone for good (its reconnects used up): the
-//!   ack fails, an `error` of type `Send` (async-nats' `PublishErrorKind`:
-//!   the client's connection task is gone), once; the server delivers the
+//!   ack fails, an `error` of type `ConnectionClosed` (async-nats'
+//!   `PublishErrorKind::Send`: the client's connection task is gone), once; the server delivers the
 //!   message again after `ack_wait`, to a new client: a new receive.
 //! - Core NATS (at most once, nothing to settle): processing ends when
 //!   the message is dropped, `acked`, once; the server never delivers it
@@ -28,8 +28,8 @@ use common::plan::Counts;
 use common::{OwnServer, Scrape, free_port, unique};
 use futures_util::StreamExt;
 use hotmetrics_broker::nats::{
-    MeteredJetStream, MeteredJetStreamMessage, MeteredMessages, MeteredPublisher,
-    MeteredSubscriber, record_consumer_lag,
+    CONNECTION_CLOSED, MeteredJetStream, MeteredJetStreamMessage, MeteredMessages,
+    MeteredPublisher, MeteredSubscriber, record_consumer_lag,
 };
 use hotmetrics_broker::{Broker, BrokerMetrics};
 use hotmetrics_core::Registry;
@@ -347,7 +347,7 @@ async fn an_ack_the_client_cannot_send_counts_once_as_an_error_and_the_redeliver
     assert_eq!(
         (
             down.processed(subject, "error"),
-            down.exceptions(subject, "Send"),
+            down.exceptions(subject, CONNECTION_CLOSED),
             down.in_process(subject)
         ),
         (1.0, 1.0, 0.0),
@@ -370,7 +370,7 @@ async fn an_ack_the_client_cannot_send_counts_once_as_an_error_and_the_redeliver
     // m0, m1 (refused), m1 again, m2.
     Counts::default()
         .ended(3, "acked", None)
-        .ended(1, "error", Some("Send"))
+        .ended(1, "error", Some(CONNECTION_CLOSED))
         .assert_sole_handler(&s, subject);
 }
 

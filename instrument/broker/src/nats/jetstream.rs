@@ -2,7 +2,8 @@
 //! the ack state, and the consumer lag.
 
 use super::Error;
-use crate::wrappers::{InProcess, Meter, kind_name};
+use super::kind_type;
+use crate::wrappers::{InProcess, Meter};
 use crate::{AckState, BrokerMetrics};
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::consumer::pull::Stream as PullStream;
@@ -128,7 +129,7 @@ impl MeteredJetStreamMessage {
         self.in_process
             .settled(acked, state, |e| {
                 match e.downcast_ref::<async_nats::PublishError>() {
-                    Some(p) => kind_name(&p.kind()),
+                    Some(p) => kind_type(&p.kind()),
                     None => ACK_ERROR.to_owned(),
                 }
             })

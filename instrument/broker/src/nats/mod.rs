@@ -49,8 +49,12 @@
 //!   plus the exception. Dropped neither settled nor raising: `error` with
 //!   [`DROPPED`](crate::DROPPED) (the server redelivers it after
 //!   `ack_wait`). An ack that fails (the connection dropped with the
-//!   message in flight) counts the message once, as `error` with an
-//!   exception named after the error's kind (`AckError` when it has none).
+//!   message in flight and the client gave up reconnecting) counts the
+//!   message once, as `error` with an exception named after the error's
+//!   kind: [`CONNECTION_CLOSED`] when the client could not send it,
+//!   `AckError` when the error has no kind. While the client is still
+//!   reconnecting (its default), an ack waits in it and is sent after the
+//!   reconnect.
 //! - Publishes: [`MeteredPublisher::publish`] (core: handed to the client,
 //!   which flushes it) and [`MeteredJetStream::publish`] (until the
 //!   stream's `PublishAck`): errors are named after their kind
@@ -115,10 +119,27 @@ impl From<hotmetrics_core::Error> for Error {
     }
 }
 
-/// An async-nats error as an exception type: its kind's variant name.
+/// The exception type of a publish or ack the client could not hand to
+/// its connection: the client gave up reconnecting, or was dropped
+/// (async-nats' `Send` error kind).
+pub const CONNECTION_CLOSED: &str = "ConnectionClosed";
+
+/// An async-nats error as an exception type: its kind's variant name
+/// (`Send`, which names nothing a reader would recognise, is
+/// [`CONNECTION_CLOSED`]).
 fn exception_type<K>(e: &async_nats::error::Error<K>) -> String
 where
     K: Clone + fmt::Debug + fmt::Display + PartialEq,
 {
-    crate::wrappers::kind_name(&e.kind())
+    kind_type(&e.kind())
+}
+
+/// An error kind's variant name as an exception type.
+fn kind_type(kind: &dyn fmt::Debug) -> String {
+    let name = crate::wrappers::kind_name(kind);
+    if name == "Send" {
+        CONNECTION_CLOSED.to_owned()
+    } else {
+        name
+    }
 }
