@@ -10,9 +10,10 @@
 
 mod common;
 
+use common::plan::{Counts, Outcome, OutcomePlan, Settle};
 use common::{Scrape, server_url, unique};
 use hotmetrics_broker::mqtt::{Error, MeteredEvent, MeteredEventLoop, MeteredMqttMessage, metered};
-use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
+use hotmetrics_broker::{Broker, BrokerMetrics};
 use hotmetrics_core::Registry;
 use rumqttc::{AsyncClient, ClientError, Event, Incoming, MqttOptions, Outgoing, QoS};
 use std::time::Duration;
@@ -48,10 +49,33 @@ async fn until(events: &mut MeteredEventLoop, what: fn(&Incoming) -> bool) {
     }
 }
 
-/// Plans by message index `i % PLANS`: ack, nack, reject, exception and
-/// dropped unsettled, ack then exception, dropped without anything.
-const PLANS: usize = 6;
-const MESSAGES: usize = 2 * PLANS;
+/// Each outcome twice (rumqttc has no skip): a nack sends nothing, a
+/// reject acks.
+const PLAN: OutcomePlan = OutcomePlan::new(Outcome::WITHOUT_SKIP, 2);
+/// QoS 0 messages, on a topic of their own: nothing to settle.
+const QOS0: usize = 2;
+
+impl Settle for MeteredMqttMessage {
+    fn body(&self) -> &[u8] {
+        self.payload()
+    }
+
+    async fn ack(&mut self) {
+        MeteredMqttMessage::ack(self).await.unwrap();
+    }
+
+    async fn nack(&mut self) {
+        MeteredMqttMessage::nack(self);
+    }
+
+    async fn reject(&mut self) {
+        MeteredMqttMessage::reject(self).await.unwrap();
+    }
+
+    fn raise(&mut self, exception_type: &str) {
+        self.exception(exception_type);
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qos_acks_and_publishes_count_exactly() {
@@ -76,13 +100,13 @@ async fn qos_acks_and_publishes_count_exactly() {
         // Drives the producer's connection: the PubAcks finish its publishes.
         while producer_events.poll().await.is_ok() {}
     });
-    for i in 0..MESSAGES {
+    for i in 0..PLAN.messages() {
         producer
-            .publish(&a, QoS::AtLeastOnce, false, format!("m{i}"))
+            .publish(&a, QoS::AtLeastOnce, false, OutcomePlan::body(i))
             .await
             .unwrap();
     }
-    for i in 0..2 {
+    for i in 0..QOS0 {
         producer
             .publish(&b, QoS::AtMostOnce, false, format!("q{i}"))
             .await
@@ -95,39 +119,30 @@ async fn qos_acks_and_publishes_count_exactly() {
         .await
         .unwrap_err();
 
-    let mut received = 0;
+    let mut driver = PLAN.driver();
+    let mut qos0 = 0;
     let consume = async {
-        while received < MESSAGES + 2 {
-            let MeteredEvent::Publish(mut msg) = incoming.poll().await.unwrap() else {
-                continue;
-            };
-            received += 1;
-            if msg.topic() == b {
-                continue; // QoS 0: nothing to settle
-            }
-            let i: usize = std::str::from_utf8(msg.payload()).unwrap()[1..]
-                .parse()
-                .unwrap();
-            match i % PLANS {
-                0 => msg.ack().await.unwrap(),
-                1 => msg.nack(),
-                2 => msg.reject().await.unwrap(),
-                3 => msg.exception("ValueError"),
-                4 => {
-                    msg.ack().await.unwrap();
-                    msg.exception("AfterAck");
-                }
-                _ => {}
+        while driver.received() < PLAN.deliveries() || qos0 < QOS0 {
+            match incoming.poll().await.unwrap() {
+                MeteredEvent::Publish(msg) if msg.topic() == b => qos0 += 1,
+                MeteredEvent::Publish(msg) => driver.settle(msg).await,
+                MeteredEvent::Other(_) => {}
             }
         }
     };
     tokio::time::timeout(WITHIN, consume)
         .await
-        .unwrap_or_else(|_| panic!("{received} of {} messages received", MESSAGES + 2));
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} of {} planned and {qos0} of {QOS0} QoS 0 messages received",
+                driver.received(),
+                PLAN.deliveries()
+            )
+        });
 
     // The producer's publishes end at their PubAcks, read by its task.
     let deadline = tokio::time::Instant::now() + WITHIN;
-    while Scrape::of(&registry, "mqtt").published(&a, "success") < MESSAGES as f64
+    while Scrape::of(&registry, "mqtt").published(&a, "success") < PLAN.messages() as f64
         && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -135,29 +150,18 @@ async fn qos_acks_and_publishes_count_exactly() {
     producing.abort();
 
     let s = Scrape::of(&registry, "mqtt");
-    let per_plan = (MESSAGES / PLANS) as f64;
-    assert_eq!(s.received(&a), MESSAGES as f64);
     assert_eq!(
-        (s.sizes(&a), s.durations(&a), s.in_process(&a)),
-        (MESSAGES as f64, MESSAGES as f64, 0.0)
+        s.handlers(),
+        [a.clone(), b.clone()],
+        "the handlers that received"
     );
-    assert_eq!(s.processed(&a, "acked"), 2.0 * per_plan);
-    assert_eq!(s.processed(&a, "nacked"), per_plan);
-    assert_eq!(s.processed(&a, "rejected"), per_plan);
-    assert_eq!(s.processed(&a, "skipped"), 0.0);
-    assert_eq!(s.processed(&a, "error"), 2.0 * per_plan);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [
-            ("AfterAck".to_owned(), per_plan),
-            (DROPPED.to_owned(), per_plan),
-            ("ValueError".to_owned(), per_plan)
-        ]
-    );
-    assert_eq!((s.received(&b), s.processed(&b, "acked")), (2.0, 2.0));
-    assert_eq!(s.published(&a, "success"), MESSAGES as f64);
-    assert_eq!(s.publish_durations(&a), MESSAGES as f64);
-    assert_eq!(s.published(&b, "success"), 2.0);
+    PLAN.expected().assert_scraped(&s, &a);
+    Counts::default()
+        .ended(QOS0 as u32, "acked", None)
+        .assert_scraped(&s, &b);
+    assert_eq!(s.published(&a, "success"), PLAN.messages() as f64);
+    assert_eq!(s.publish_durations(&a), PLAN.messages() as f64);
+    assert_eq!(s.published(&b, "success"), QOS0 as f64);
     assert_eq!(s.published(&bad, "error"), 1.0);
     assert_eq!(
         s.publish_exceptions(&bad, "InvalidTopic"),
@@ -253,11 +257,7 @@ async fn try_ack_never_waits_and_a_full_channel_records_nothing() {
     producing.abort();
 
     let s = Scrape::of(&registry, "mqtt");
-    let n = messages as f64;
-    assert_eq!(s.received(&topic), n);
-    assert_eq!((s.durations(&topic), s.in_process(&topic)), (n, 0.0));
-    assert_eq!(s.processed(&topic, "acked"), n);
-    assert_eq!(s.processed(&topic, "error"), 0.0);
-    let exceptions = s.exception_types("received_processed_messages_exceptions");
-    assert!(exceptions.is_empty(), "{exceptions:?}");
+    Counts::default()
+        .ended(messages as u32, "acked", None)
+        .assert_sole_handler(&s, &topic);
 }

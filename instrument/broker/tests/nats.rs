@@ -225,13 +225,14 @@ async fn jetstream_acks_naks_terms_and_lag_count_exactly() {
     );
 
     let mut messages = MeteredMessages::new(consumer.messages().await.unwrap(), &metrics);
-    for _ in 0..PLAN.messages() {
-        let mut msg = tokio::time::timeout(WITHIN, messages.next())
+    let mut driver = PLAN.driver();
+    for _ in 0..PLAN.deliveries() {
+        let msg = tokio::time::timeout(WITHIN, messages.next())
             .await
             .expect("a message")
             .unwrap()
             .unwrap();
-        PLAN.settle(&mut msg).await;
+        driver.settle(msg).await;
     }
     drop(messages);
     client.flush().await.unwrap();

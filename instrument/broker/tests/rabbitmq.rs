@@ -161,13 +161,14 @@ async fn a_known_mix_of_outcomes_and_publishes_counts_exactly() {
         .await
         .unwrap();
     let mut consumer = MeteredConsumer::new(consumer, &metrics);
-    for _ in 0..PLAN.messages() {
+    let mut driver = PLAN.driver();
+    for _ in 0..PLAN.deliveries() {
         let next = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await;
-        let mut delivery = next
+        let delivery = next
             .expect("a delivery within 10 s")
             .expect("stream open")
             .unwrap();
-        PLAN.settle(&mut delivery).await;
+        driver.settle(delivery).await;
     }
     // The messages left unsettled are delivered and unacked: not ready.
     let lag = record_queue_lag(&publish_channel, &metrics, &queue)

@@ -10,11 +10,12 @@
 
 mod common;
 
+use common::plan::{Counts, Outcome, OutcomePlan, Settle};
 use common::{Scrape, server_url, unique};
 use futures_util::StreamExt;
 use hotmetrics_broker::redis::{
-    Error, GroupLag, MeteredListConsumer, MeteredPubSub, MeteredRedisPublisher, MeteredStreamGroup,
-    record_group_lag,
+    Error, GroupLag, MeteredListConsumer, MeteredPubSub, MeteredRedisPublisher, MeteredStreamEntry,
+    MeteredStreamGroup, record_group_lag,
 };
 use hotmetrics_broker::{Broker, BrokerMetrics, DROPPED};
 use hotmetrics_core::Registry;
@@ -40,10 +41,36 @@ async fn connect(client: &redis::Client) -> MultiplexedConnection {
     }
 }
 
-/// Plans by entry index `i % PLANS`: ack, nack, reject, exception and
-/// dropped unsettled, ack then exception, skip.
-const PLANS: usize = 6;
-const MESSAGES: usize = 2 * PLANS;
+/// Each outcome twice (a skip where the others drop: the dropped entry
+/// has tests of its own); nack and reject send nothing.
+const PLAN: OutcomePlan = OutcomePlan::new(Outcome::WITHOUT_DROP, 2);
+
+impl Settle for MeteredStreamEntry<MultiplexedConnection> {
+    fn body(&self) -> &[u8] {
+        self.field("body")
+            .expect("a planned entry has a body field")
+    }
+
+    async fn ack(&mut self) {
+        MeteredStreamEntry::ack(self).await.unwrap();
+    }
+
+    async fn nack(&mut self) {
+        MeteredStreamEntry::nack(self);
+    }
+
+    async fn reject(&mut self) {
+        MeteredStreamEntry::reject(self);
+    }
+
+    fn raise(&mut self, exception_type: &str) {
+        self.exception(exception_type);
+    }
+
+    fn skip(self) {
+        MeteredStreamEntry::skip(self);
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
@@ -59,9 +86,9 @@ async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
         .unwrap();
 
     let publisher = MeteredRedisPublisher::new(conn.clone(), &metrics);
-    for i in 0..MESSAGES {
+    for i in 0..PLAN.messages() {
         publisher
-            .xadd(&stream, &[("n", i.to_string())])
+            .xadd(&stream, &[("body", OutcomePlan::body(i))])
             .await
             .unwrap();
     }
@@ -72,14 +99,17 @@ async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
     let lag = record_group_lag(&mut conn, &stream, "billing", &metrics)
         .await
         .unwrap();
-    assert_eq!(lag, GroupLag::Lag(MESSAGES as u64));
-    assert_eq!(Scrape::of(&registry, "redis").lag(&stream), MESSAGES as f64);
+    assert_eq!(lag, GroupLag::Lag(PLAN.messages() as u64));
+    assert_eq!(
+        Scrape::of(&registry, "redis").lag(&stream),
+        PLAN.messages() as f64
+    );
     let missing = record_group_lag(&mut conn, &stream, "nobody", &metrics).await;
     assert!(matches!(missing, Err(Error::NoGroup { .. })), "{missing:?}");
 
     let mut group = MeteredStreamGroup::new(conn.clone(), "billing", "worker-1", &metrics);
-    let mut seen = 0;
-    while seen < MESSAGES {
+    let mut driver = PLAN.driver();
+    while driver.received() < PLAN.deliveries() {
         let entries = tokio::time::timeout(
             WITHIN,
             group.read(&[&stream], 5, Some(Duration::from_secs(1))),
@@ -87,31 +117,29 @@ async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
         .await
         .expect("entries")
         .unwrap();
-        assert!(!entries.is_empty(), "{seen} of {MESSAGES} entries read");
+        assert!(
+            !entries.is_empty(),
+            "{} of {} entries read",
+            driver.received(),
+            PLAN.deliveries()
+        );
         for entry in entries {
-            let mut entry = entry.unwrap();
-            seen += 1;
-            let i: usize = std::str::from_utf8(entry.field("n").unwrap())
-                .unwrap()
-                .parse()
-                .unwrap();
-            match i % PLANS {
-                0 => entry.ack().await.unwrap(),
-                1 => entry.nack(),
-                2 => entry.reject(),
-                3 => entry.exception("ValueError"),
-                4 => {
-                    entry.ack().await.unwrap();
-                    entry.exception("AfterAck");
-                }
-                _ => entry.skip(),
-            }
+            driver.settle(entry.unwrap()).await;
         }
     }
 
     // Acked entries left the pending list; the others stay.
     let pending: StreamPendingReply = conn.xpending(&stream, "billing").await.unwrap();
-    assert_eq!(pending.count(), 4 * MESSAGES / PLANS);
+    let unacked: usize = [
+        Outcome::Nack,
+        Outcome::Reject,
+        Outcome::Raise,
+        Outcome::Skip,
+    ]
+    .map(|o| PLAN.count(o))
+    .iter()
+    .sum();
+    assert_eq!(pending.count(), unacked);
     let info: StreamInfoGroupsReply = conn.xinfo_groups(&stream).await.unwrap();
     assert_eq!(info.groups[0].lag, Some(0));
     let lag = record_group_lag(&mut conn, &stream, "billing", &metrics)
@@ -121,27 +149,9 @@ async fn stream_group_outcomes_publishes_and_lag_count_exactly() {
 
     let s = Scrape::of(&registry, "redis");
     assert_eq!(s.lag(&stream), 0.0);
-    let per_plan = (MESSAGES / PLANS) as f64;
-    assert_eq!(s.received(&stream), MESSAGES as f64);
-    assert_eq!(
-        (s.sizes(&stream), s.durations(&stream)),
-        (MESSAGES as f64, MESSAGES as f64)
-    );
-    assert_eq!(s.in_process(&stream), 0.0);
-    assert_eq!(s.processed(&stream, "acked"), 2.0 * per_plan);
-    assert_eq!(s.processed(&stream, "nacked"), per_plan);
-    assert_eq!(s.processed(&stream, "rejected"), per_plan);
-    assert_eq!(s.processed(&stream, "skipped"), per_plan);
-    assert_eq!(s.processed(&stream, "error"), per_plan);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [
-            ("AfterAck".to_owned(), per_plan),
-            ("ValueError".to_owned(), per_plan)
-        ]
-    );
-    assert_eq!(s.published(&stream, "success"), MESSAGES as f64);
-    assert_eq!(s.publish_durations(&stream), MESSAGES as f64);
+    PLAN.expected().assert_sole_handler(&s, &stream);
+    assert_eq!(s.published(&stream, "success"), PLAN.messages() as f64);
+    assert_eq!(s.publish_durations(&stream), PLAN.messages() as f64);
     assert_eq!(
         (s.published(&list, "success"), s.published(&list, "error")),
         (1.0, 1.0)
@@ -174,17 +184,15 @@ async fn a_failed_xack_and_an_unsettled_entry_count_once_as_errors() {
     let () = conn.del(&stream).await.unwrap();
     let () = conn.set(&stream, "not a stream").await.unwrap();
     let mut entry = entries.pop().unwrap().unwrap();
-    let err = entry.ack().await.unwrap_err();
+    let acked = entry.ack().await;
+    assert!(acked.is_err(), "XACK on a string: {acked:?}");
     drop(entry);
 
     let s = Scrape::of(&registry, "redis");
-    assert_eq!(s.received(&stream), 2.0);
-    assert_eq!(s.processed(&stream, "error"), 2.0, "after {err}");
-    assert_eq!(s.processed(&stream, "acked"), 0.0);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [(DROPPED.to_owned(), 1.0), ("WRONGTYPE".to_owned(), 1.0)]
-    );
+    Counts::default()
+        .ended(1, "error", Some(DROPPED))
+        .ended(1, "error", Some("WRONGTYPE"))
+        .assert_sole_handler(&s, &stream);
     let () = conn.del(&stream).await.unwrap();
 }
 
@@ -237,23 +245,17 @@ async fn channels_and_lists_count_exactly() {
     assert!(empty.is_none());
 
     let s = Scrape::of(&registry, "redis");
-    assert_eq!(s.received(&channel), 5.0);
-    assert_eq!(
-        (
-            s.processed(&channel, "acked"),
-            s.processed(&channel, "error")
-        ),
-        (2.0, 3.0)
-    );
-    assert_eq!(s.exceptions(&channel, "ValueError"), 3.0);
+    assert_eq!(s.handlers(), [channel.clone(), list.clone()]);
+    // e0, e2, e4 raised; job3 raised.
+    Counts::default()
+        .ended(2, "acked", None)
+        .ended(3, "error", Some("ValueError"))
+        .assert_scraped(&s, &channel);
+    Counts::default()
+        .ended(3, "acked", None)
+        .ended(1, "error", Some("KeyError"))
+        .assert_scraped(&s, &list);
     assert_eq!(s.published(&channel, "success"), 5.0);
-    assert_eq!(s.received(&list), 4.0);
-    assert_eq!(
-        (s.processed(&list, "acked"), s.processed(&list, "error")),
-        (3.0, 1.0)
-    );
-    assert_eq!(s.exceptions(&list, "KeyError"), 1.0);
-    assert_eq!((s.sizes(&list), s.in_process(&list)), (4.0, 0.0));
     assert_eq!(s.published(&list, "success"), 4.0);
 }
 
@@ -331,21 +333,10 @@ async fn entries_a_dead_consumer_left_pending_are_claimed_and_acked() {
     let pending: StreamPendingReply = conn.xpending(&stream, "billing").await.unwrap();
     assert_eq!(pending.count(), 0, "{pending:?}");
     let s = Scrape::of(&registry, "redis");
-    let claimed = (DEAD - 1) as f64;
-    assert_eq!(s.received(&stream), DEAD as f64 + claimed);
-    assert_eq!(
-        (
-            s.sizes(&stream),
-            s.durations(&stream),
-            s.in_process(&stream)
-        ),
-        (DEAD as f64 + claimed, DEAD as f64 + claimed, 0.0)
-    );
-    assert_eq!(s.processed(&stream, "error"), DEAD as f64);
-    assert_eq!(s.processed(&stream, "acked"), claimed);
-    assert_eq!(
-        s.exception_types("received_processed_messages_exceptions"),
-        [(DROPPED.to_owned(), DEAD as f64)]
-    );
+    // Each read dropped by A; each claimed (all but the deleted) acked.
+    Counts::default()
+        .ended(DEAD as u32, "error", Some(DROPPED))
+        .ended(DEAD as u32 - 1, "acked", None)
+        .assert_sole_handler(&s, &stream);
     let () = conn.del(&stream).await.unwrap();
 }
