@@ -141,15 +141,24 @@ pub use hotmetrics_core::{
     Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
     DEFAULT_MAX_SERIES, Described, Encoder, Error, Escaping, Family, FamilyDesc, FamilySnapshot,
     Gauge, GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot, HistogramTimer,
-    HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, Metric, MetricSource,
-    MetricType, MetricVisitor, NameValidation, Number, Opts, Registry, RegistryBuilder,
-    SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec, States, SummaryValue,
-    ValueSnapshot, default_registry, is_legacy_label_name, is_legacy_metric_name,
-    validate_label_name, validate_metric_name,
+    HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, LabelValue, Labels,
+    MAX_DENSE, Metric, MetricSource, MetricType, MetricVisitor, NameValidation, Number, Opts,
+    Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec,
+    States, SummaryValue, TypedFamily, ValueSnapshot, default_registry, is_legacy_label_name,
+    is_legacy_metric_name, validate_label_name, validate_metric_name,
 };
 
 #[cfg(target_os = "linux")]
 pub use hotmetrics_core::ProcessCollector;
+
+/// `#[derive(Labels)]` on a struct of label values and
+/// `#[derive(LabelValue)]` on a fieldless enum: typed label sets, looked
+/// up by a dense index ([`Family::typed`]).
+pub use hotmetrics_derive::{LabelValue, Labels};
+
+// What the derives' code calls.
+#[doc(hidden)]
+pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the

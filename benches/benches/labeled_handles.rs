@@ -5,7 +5,9 @@
 //! - counter: `with(|c| c.inc())` (a borrowed handle), `handle()?.inc()`
 //!   (the thread cache's own `Arc`), `with(Counter::clone)?.inc()` (an owned
 //!   clone of the series' shared `Arc`, the design `handle` avoids) and
-//!   `get_or_create()?.inc()` (the family's lock, hash and `Arc` clones).
+//!   `get_or_create()?.inc()` (the family's lock, hash and `Arc` clones);
+//!   and `typed_with`: the same 4 label sets as a `#[derive(Labels)]`
+//!   struct of enums, looked up by its dense index (no string hashed).
 //! - timer: a timer started and dropped inside `with` (it cannot leave it),
 //!   `start_timer()` on the family (an owned `HistogramTimer<'static>`),
 //!   and `get_or_create()?.start_timer()`.
@@ -14,7 +16,7 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use hotmetrics::{Buckets, Counter, Registry};
+use hotmetrics::{Buckets, Counter, LabelValue, Labels, Registry};
 use hotmetrics_benches::hot_path::{LABEL_NAMES, LABEL_SETS};
 use hotmetrics_benches::{run_threads, thread_counts};
 use std::hint::black_box;
@@ -22,6 +24,60 @@ use std::time::Duration;
 
 fn set(i: u64) -> &'static [&'static str; 3] {
     black_box(&LABEL_SETS[(i & 3) as usize])
+}
+
+#[derive(Clone, Copy, LabelValue)]
+enum Handler {
+    Orders,
+    Payments,
+}
+
+#[derive(Clone, Copy, LabelValue)]
+enum Broker {
+    Kafka,
+    Rabbit,
+}
+
+#[derive(Clone, Copy, LabelValue)]
+enum Status {
+    Acked,
+    Nacked,
+    Error,
+}
+
+/// [`LABEL_SETS`] as a type.
+#[derive(Clone, Copy, Labels)]
+struct Processed {
+    handler: Handler,
+    broker: Broker,
+    status: Status,
+}
+
+const TYPED_SETS: [Processed; 4] = [
+    Processed {
+        handler: Handler::Orders,
+        broker: Broker::Kafka,
+        status: Status::Acked,
+    },
+    Processed {
+        handler: Handler::Orders,
+        broker: Broker::Kafka,
+        status: Status::Nacked,
+    },
+    Processed {
+        handler: Handler::Payments,
+        broker: Broker::Rabbit,
+        status: Status::Acked,
+    },
+    Processed {
+        handler: Handler::Payments,
+        broker: Broker::Rabbit,
+        status: Status::Error,
+    },
+];
+
+fn typed_set(i: u64) -> &'static Processed {
+    black_box(&TYPED_SETS[(i & 3) as usize])
 }
 
 /// One case: `op(i)` on every thread, `t` threads.
@@ -43,10 +99,14 @@ fn counter(c: &mut Criterion) {
     let family = registry
         .counter_vec(("l_total", "l"), &LABEL_NAMES)
         .expect("valid");
+    let typed = family.typed::<Processed>().expect("the same names");
     let mut g = group(c, "labeled_counter");
     for t in thread_counts() {
         case(&mut g, "with", t, |i| {
             let _ = family.with(set(i), Counter::inc);
+        });
+        case(&mut g, "typed_with", t, |i| {
+            let _ = typed.with(typed_set(i), Counter::inc);
         });
         case(&mut g, "handle", t, |i| {
             if let Ok(c) = family.handle(set(i)) {

@@ -65,6 +65,16 @@ pub enum Error {
         /// Number of values given.
         got: usize,
     },
+    /// A typed label set ([`Labels`](crate::Labels)) whose names are not
+    /// the family's label names, in order.
+    LabelNames {
+        /// The family, named as registered.
+        family: String,
+        /// The family's label names.
+        expected: Vec<String>,
+        /// The label set's names.
+        got: Vec<String>,
+    },
     /// A negative, NaN or infinite increment of an `f64` counter.
     InvalidIncrement(f64),
     /// Histogram bucket bounds that are empty, unsorted, duplicated or NaN.
@@ -213,6 +223,16 @@ impl fmt::Display for Error {
                 }
                 write!(f, ", got {got}")
             }
+            Error::LabelNames {
+                family,
+                expected,
+                got,
+            } => write!(
+                f,
+                "{family:?} has the labels ({}), the typed label set names ({})",
+                Quoted(expected),
+                Quoted(got)
+            ),
             Error::InvalidIncrement(v) => {
                 write!(f, "counter increment {v} rejected: must be finite and >= 0")
             }

@@ -422,6 +422,17 @@ impl<M: Metric> Family<M> {
         &self.0.desc.name
     }
 
+    /// The name as its registrant gave it, for messages.
+    pub(crate) fn given_name(&self) -> &str {
+        &self.0.desc.given
+    }
+
+    /// The generation `remove` and `clear` bump (Acquire: a thread that
+    /// sees the new one also sees the series gone from the map).
+    pub(crate) fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::Acquire)
+    }
+
     /// The label names, in declared order.
     pub fn label_names(&self) -> impl ExactSizeIterator<Item = &str> {
         self.0.desc.label_names.iter().map(|n| &**n)

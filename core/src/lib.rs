@@ -99,6 +99,8 @@ mod slots;
 #[cfg(not(loom))]
 mod snapshot;
 #[cfg(not(loom))]
+mod typed;
+#[cfg(not(loom))]
 mod visit;
 
 /// The `bytes` crate the [`Encoder`] seam writes into, re-exported so an
@@ -121,6 +123,7 @@ pub use {
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},
+    typed::{LabelValue, Labels, MAX_DENSE, TypedFamily, cardinality_product},
     visit::{
         FamilyDesc, HistogramValue, LabelSet, MetricType, MetricVisitor, Number, SeriesValue,
         SummaryValue,
