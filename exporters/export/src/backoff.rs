@@ -64,7 +64,10 @@ mod tests {
         let mut b = Backoff::new(ms(100), ms(1000));
         for nominal in [100, 200, 400, 800, 1000, 1000] {
             let wait = b.next(None);
-            assert!(wait >= ms(nominal / 2) && wait <= ms(nominal), "{wait:?} for {nominal}");
+            assert!(
+                wait >= ms(nominal / 2) && wait <= ms(nominal),
+                "{wait:?} for {nominal}"
+            );
         }
         b.reset();
         assert!(b.next(None) <= ms(100));

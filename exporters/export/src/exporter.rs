@@ -129,7 +129,9 @@ impl<S: Sink> ExporterBuilder<S> {
             return Err(Error::Config("the export interval must not be zero".into()));
         }
         if self.queue_capacity == 0 {
-            return Err(Error::Config("the queue capacity must be at least 1".into()));
+            return Err(Error::Config(
+                "the queue capacity must be at least 1".into(),
+            ));
         }
         if self.min_backoff > self.max_backoff || self.min_backoff.is_zero() {
             return Err(Error::Config(format!(
@@ -361,7 +363,11 @@ impl<S: Sink> Worker<S> {
     fn finish(&mut self, deadline: Instant) -> Result<(), Error> {
         self.export();
         let result = self.send_until(deadline);
-        let left: u64 = self.queue.iter().map(|p| p.batch.samples_from(p.next)).sum();
+        let left: u64 = self
+            .queue
+            .iter()
+            .map(|p| p.batch.samples_from(p.next))
+            .sum();
         if left > 0 {
             self.recorder.dropped(left);
         }
@@ -378,7 +384,10 @@ impl<S: Sink> Worker<S> {
         self.recorder.exported();
         if let Err(e) = self.sink.encode(&*self.source, &mut batch) {
             self.recorder.encode_failed();
-            log::warn!("hotmetrics {}: cannot encode an export: {e}", self.sink.name());
+            log::warn!(
+                "hotmetrics {}: cannot encode an export: {e}",
+                self.sink.name()
+            );
             self.spare.push(batch);
             return;
         }
@@ -389,7 +398,8 @@ impl<S: Sink> Worker<S> {
         self.queue.push_back(Pending { batch, next: 0 });
         while self.queue.len() > self.capacity {
             if let Some(oldest) = self.queue.pop_front() {
-                self.recorder.dropped(oldest.batch.samples_from(oldest.next));
+                self.recorder
+                    .dropped(oldest.batch.samples_from(oldest.next));
                 self.spare.push(oldest.batch);
                 // The new front starts afresh.
                 self.retry_at = None;
@@ -464,7 +474,11 @@ impl<S: Sink> Worker<S> {
                     std::thread::sleep(retry.saturating_duration_since(Instant::now()));
                 }
                 _ => {
-                    let samples = self.queue.iter().map(|p| p.batch.samples_from(p.next)).sum();
+                    let samples = self
+                        .queue
+                        .iter()
+                        .map(|p| p.batch.samples_from(p.next))
+                        .sum();
                     return Err(Error::Timeout { samples });
                 }
             }
