@@ -1,0 +1,487 @@
+//! The runtime: a background thread that exports every interval, and the
+//! handle that flushes and stops it.
+
+use crate::backoff::Backoff;
+use crate::sink::{Batch, SendError, Sink};
+use crate::stats::{Counts, Recorder, Stats};
+use hotmetrics_core::{MetricSource, Registry};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Default [`ExporterBuilder::interval`].
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
+/// Default [`ExporterBuilder::queue_capacity`].
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16;
+/// Default [`ExporterBuilder::backoff`]: Prometheus' remote write
+/// defaults.
+pub const DEFAULT_MIN_BACKOFF: Duration = Duration::from_millis(30);
+/// Default maximum of [`ExporterBuilder::backoff`].
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Default [`ExporterBuilder::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts periodic exports: [`Exporter::builder`].
+#[derive(Debug)]
+pub struct Exporter;
+
+impl Exporter {
+    /// Exports `source` (a [`Registry`], or any [`MetricSource`]) to
+    /// `sink`, once configured and [`start`](ExporterBuilder::start)ed.
+    pub fn builder<S: Sink>(
+        source: impl MetricSource + Send + Sync + 'static,
+        sink: S,
+    ) -> ExporterBuilder<S> {
+        ExporterBuilder {
+            source: Box::new(source),
+            sink,
+            interval: DEFAULT_INTERVAL,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            min_backoff: DEFAULT_MIN_BACKOFF,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            self_metrics: None,
+        }
+    }
+}
+
+/// Configures an exporter; from [`Exporter::builder`].
+pub struct ExporterBuilder<S> {
+    source: Box<dyn MetricSource + Send + Sync>,
+    sink: S,
+    interval: Duration,
+    queue_capacity: usize,
+    min_backoff: Duration,
+    max_backoff: Duration,
+    shutdown_timeout: Duration,
+    self_metrics: Option<Registry>,
+}
+
+impl<S> fmt::Debug for ExporterBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExporterBuilder")
+            .field("interval", &self.interval)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("min_backoff", &self.min_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("self_metrics", &self.self_metrics.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Sink> ExporterBuilder<S> {
+    /// Time between exports (default 15 s; not zero).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Exports kept while the receiver does not take them (default 16;
+    /// at least 1). When one more is made, the oldest is dropped and its
+    /// samples counted as dropped: a dead receiver costs at most this many
+    /// exports' worth of memory.
+    pub fn queue_capacity(mut self, batches: usize) -> Self {
+        self.queue_capacity = batches;
+        self
+    }
+
+    /// The wait before the first retry of a failed send and its upper
+    /// bound (default 30 ms to 5 s): it doubles with each failure, each
+    /// wait drawn from the upper half of the nominal one (jitter), never
+    /// shorter than the receiver's `Retry-After`.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max;
+        self
+    }
+
+    /// How long [`ExporterHandle::shutdown`] (and dropping the handle)
+    /// keeps sending the final export and what is queued (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Records the exporter's own metrics in `registry` (label `sink`,
+    /// the sink's name): `hotmetrics_export_samples_sent_total`,
+    /// `..._samples_failed_total`, `..._samples_dropped_total`,
+    /// `..._retries_total`, `..._encode_failures_total`,
+    /// `..._last_success_timestamp_seconds`, `..._queue_batches`,
+    /// `..._request_duration_seconds`. Several exporters share the
+    /// families of one registry.
+    pub fn self_metrics(mut self, registry: &Registry) -> Self {
+        self.self_metrics = Some(registry.clone());
+        self
+    }
+
+    /// Starts the exporter's thread; its first export is one interval
+    /// from now (call [`flush`](ExporterHandle::flush) for one at once).
+    ///
+    /// Fails on a zero interval or queue capacity, a minimum backoff over
+    /// the maximum, self-metrics that cannot be registered, or when the
+    /// thread cannot be spawned.
+    pub fn start(self) -> Result<ExporterHandle, Error> {
+        if self.interval.is_zero() {
+            return Err(Error::Config("the export interval must not be zero".into()));
+        }
+        if self.queue_capacity == 0 {
+            return Err(Error::Config(
+                "the queue capacity must be at least 1".into(),
+            ));
+        }
+        if self.min_backoff > self.max_backoff || self.min_backoff.is_zero() {
+            return Err(Error::Config(format!(
+                "the backoff must grow from a non-zero minimum to its maximum, got {:?} to {:?}",
+                self.min_backoff, self.max_backoff
+            )));
+        }
+        let counts = Arc::new(Counts::default());
+        let recorder = Recorder::new(
+            Arc::clone(&counts),
+            self.self_metrics.as_ref(),
+            self.sink.name(),
+        )
+        .map_err(Error::SelfMetrics)?;
+        let (commands, inbox) = mpsc::channel();
+        let worker = Worker {
+            source: self.source,
+            sink: self.sink,
+            interval: self.interval,
+            capacity: self.queue_capacity,
+            queue: VecDeque::new(),
+            spare: Vec::new(),
+            backoff: Backoff::new(self.min_backoff, self.max_backoff),
+            retry_at: None,
+            recorder,
+            last_logged: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("hotmetrics-export".into())
+            .spawn(move || worker.run(&inbox))
+            .map_err(Error::Spawn)?;
+        Ok(ExporterHandle {
+            commands,
+            thread: Some(thread),
+            counts,
+            shutdown_timeout: self.shutdown_timeout,
+        })
+    }
+}
+
+/// A running exporter. Dropping it shuts it down as
+/// [`shutdown`](Self::shutdown) does (a final export, sent within the
+/// shutdown timeout).
+pub struct ExporterHandle {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+    counts: Arc<Counts>,
+    shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for ExporterHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExporterHandle")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExporterHandle {
+    /// Exports now and sends everything queued, retrying as usual, for at
+    /// most `timeout`. `Err(Error::Timeout)` when something is still
+    /// queued then (it stays queued and is sent later).
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let (reply, answer) = mpsc::channel();
+        self.commands
+            .send(Command::Flush {
+                deadline: Instant::now() + timeout,
+                reply,
+            })
+            .map_err(|_| Error::Stopped)?;
+        answer.recv().map_err(|_| Error::Stopped)?
+    }
+
+    /// What the exporter did so far.
+    pub fn stats(&self) -> Stats {
+        self.counts.get()
+    }
+
+    /// Stops the exporter: a final export, then sending it and what is
+    /// queued for at most the shutdown timeout; what is left then is
+    /// dropped (counted) and `Err(Error::Timeout)` says how much.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let (reply, answer) = mpsc::channel();
+        let sent = self.commands.send(Command::Shutdown {
+            deadline: Instant::now() + self.shutdown_timeout,
+            reply,
+        });
+        let result = match sent {
+            Ok(()) => answer.recv().unwrap_or(Err(Error::Stopped)),
+            Err(_) => Err(Error::Stopped),
+        };
+        if thread.join().is_err() {
+            return Err(Error::Stopped);
+        }
+        result
+    }
+}
+
+impl Drop for ExporterHandle {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// Why an exporter could not start, flush or stop cleanly.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting that cannot work.
+    Config(String),
+    /// The self-metrics could not be registered.
+    SelfMetrics(hotmetrics_core::Error),
+    /// The exporter's thread could not be spawned.
+    Spawn(std::io::Error),
+    /// The deadline passed with batches still unsent.
+    Timeout {
+        /// Samples not yet sent (queued after a flush; dropped after a
+        /// shutdown).
+        samples: u64,
+    },
+    /// The exporter's thread is gone (it panicked: a sink's bug).
+    Stopped,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(m) => write!(f, "exporter configuration: {m}"),
+            Self::SelfMetrics(e) => write!(f, "exporter self-metrics: {e}"),
+            Self::Spawn(e) => write!(f, "cannot spawn the exporter's thread: {e}"),
+            Self::Timeout { samples } => {
+                write!(f, "deadline passed with {samples} samples unsent")
+            }
+            Self::Stopped => f.write_str("the exporter's thread has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::SelfMetrics(e) => Some(e),
+            Self::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+enum Command {
+    Flush {
+        deadline: Instant,
+        reply: Sender<Result<(), Error>>,
+    },
+    Shutdown {
+        deadline: Instant,
+        reply: Sender<Result<(), Error>>,
+    },
+}
+
+/// A batch being sent: the payloads before `next` were sent (or refused
+/// for good).
+struct Pending {
+    batch: Batch,
+    next: usize,
+}
+
+/// The exporter's thread.
+struct Worker<S> {
+    source: Box<dyn MetricSource + Send + Sync>,
+    sink: S,
+    interval: Duration,
+    capacity: usize,
+    queue: VecDeque<Pending>,
+    /// Batches sent, kept for their buffers.
+    spare: Vec<Batch>,
+    backoff: Backoff,
+    /// When the front payload may be tried again, after a failure.
+    retry_at: Option<Instant>,
+    recorder: Recorder,
+    /// The last permanent error logged, so each is logged once.
+    last_logged: Option<String>,
+}
+
+impl<S: Sink> Worker<S> {
+    fn run(mut self, inbox: &Receiver<Command>) {
+        let mut next_export = Instant::now() + self.interval;
+        loop {
+            let now = Instant::now();
+            let wake = match self.retry_at {
+                Some(retry) if !self.queue.is_empty() => retry.min(next_export),
+                _ => next_export,
+            };
+            match inbox.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(Command::Flush { deadline, reply }) => {
+                    self.export();
+                    let _ = reply.send(self.send_until(deadline));
+                }
+                Ok(Command::Shutdown { deadline, reply }) => {
+                    let _ = reply.send(self.finish(deadline));
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    if now >= next_export {
+                        self.export();
+                        // Missed intervals are skipped, not caught up.
+                        while next_export <= now {
+                            next_export += self.interval;
+                        }
+                    }
+                    self.send_queued();
+                }
+                // The handle is gone without a shutdown (it always sends
+                // one; only a panic unwinding past it gets here).
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// The final export, sent with the rest until `deadline`; what is left
+    /// then is dropped.
+    fn finish(&mut self, deadline: Instant) -> Result<(), Error> {
+        self.export();
+        let result = self.send_until(deadline);
+        let left: u64 = self
+            .queue
+            .iter()
+            .map(|p| p.batch.samples_from(p.next))
+            .sum();
+        if left > 0 {
+            self.recorder.dropped(left);
+        }
+        self.queue.clear();
+        self.recorder.queued(0);
+        result
+    }
+
+    /// Encodes an export into the queue, dropping the oldest batch when it
+    /// is full.
+    fn export(&mut self) {
+        let mut batch = self.spare.pop().unwrap_or_default();
+        batch.clear();
+        self.recorder.exported();
+        if let Err(e) = self.sink.encode(&*self.source, &mut batch) {
+            self.recorder.encode_failed();
+            log::warn!(
+                "hotmetrics {}: cannot encode an export: {e}",
+                self.sink.name()
+            );
+            self.spare.push(batch);
+            return;
+        }
+        if batch.is_empty() {
+            self.spare.push(batch);
+            return;
+        }
+        self.queue.push_back(Pending { batch, next: 0 });
+        while self.queue.len() > self.capacity {
+            if let Some(oldest) = self.queue.pop_front() {
+                self.recorder
+                    .dropped(oldest.batch.samples_from(oldest.next));
+                self.spare.push(oldest.batch);
+                // The new front starts afresh.
+                self.retry_at = None;
+            }
+        }
+        self.recorder.queued(self.queue.len());
+    }
+
+    /// Sends queued payloads in order until the queue is empty or a send
+    /// fails and must wait for its retry; `true` when empty.
+    fn send_queued(&mut self) -> bool {
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        self.retry_at = None;
+        while let Some(front) = self.queue.front_mut() {
+            let Some(payload) = front.batch.payloads().get(front.next) else {
+                if let Some(done) = self.queue.pop_front() {
+                    self.spare.push(done.batch);
+                }
+                self.recorder.queued(self.queue.len());
+                continue;
+            };
+            let started = Instant::now();
+            let outcome = self.sink.send(payload);
+            let took = started.elapsed();
+            match outcome {
+                Ok(()) => {
+                    self.recorder.sent(payload.samples, took);
+                    self.backoff.reset();
+                    front.next += 1;
+                }
+                Err(SendError::Permanent { message }) => {
+                    self.recorder.failed(payload.samples, took);
+                    front.next += 1;
+                    if self.last_logged.as_deref() != Some(&message) {
+                        log::warn!(
+                            "hotmetrics {}: the receiver refused {} samples, dropped: {message}",
+                            self.sink.name(),
+                            payload.samples
+                        );
+                        self.last_logged = Some(message);
+                    }
+                }
+                Err(SendError::Retryable {
+                    message,
+                    retry_after,
+                }) => {
+                    self.recorder.retried(took);
+                    let wait = self.backoff.next(retry_after);
+                    log::debug!(
+                        "hotmetrics {}: send failed, retrying in {wait:?}: {message}",
+                        self.sink.name()
+                    );
+                    self.retry_at = Some(Instant::now() + wait);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Sends until the queue is empty or `deadline` passed (waiting out
+    /// retries that fall before it).
+    fn send_until(&mut self, deadline: Instant) -> Result<(), Error> {
+        loop {
+            if self.send_queued() {
+                return Ok(());
+            }
+            match self.retry_at {
+                Some(retry) if retry <= deadline => {
+                    std::thread::sleep(retry.saturating_duration_since(Instant::now()));
+                }
+                _ => {
+                    let samples = self
+                        .queue
+                        .iter()
+                        .map(|p| p.batch.samples_from(p.next))
+                        .sum();
+                    return Err(Error::Timeout { samples });
+                }
+            }
+        }
+    }
+}
