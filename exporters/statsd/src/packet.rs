@@ -48,6 +48,9 @@ impl Packer {
             return;
         }
         let payload = batch.payload();
+        // A full datagram's room at once: a reused buffer never grows
+        // when the next export's datagram in its place is longer.
+        payload.bytes.reserve(self.max);
         payload.bytes.extend_from_slice(&self.packet);
         payload.samples = self.lines;
         self.packet.clear();
