@@ -55,6 +55,9 @@ if ! has_prometheus_client; then
   command -v python3 >/dev/null || apt_packages+=(python3)
   python3 -m pip --version >/dev/null 2>&1 || apt_packages+=(python3-pip)
 fi
+# The StatsD sink's tests (exporters/statsd/tests) run the npm `statsd`
+# daemon with Node.js (the daemon: npm ci, below) and a Python DogStatsD parser.
+{ command -v node && command -v npm; } >/dev/null || apt_packages+=(nodejs npm)
 if ((${#apt_packages[@]})); then
   echo "== installing ${apt_packages[*]}"
   sudo=()
@@ -68,6 +71,8 @@ if ! has_prometheus_client; then
   python3 -m pip install -q 'prometheus-client>=0.22.0' 2>/dev/null \
     || python3 -m pip install -q --break-system-packages 'prometheus-client>=0.22.0'
 fi
+[ -f exporters/statsd/tests/statsd-daemon/node_modules/statsd/stats.js ] \
+  || (cd exporters/statsd/tests/statsd-daemon && npm ci --no-audit --no-fund --omit=optional)
 if [ "${1:-}" = --setup ]; then
   exit 0
 fi

@@ -90,6 +90,8 @@
 //!   a tower stack at any path; turns on `http`.
 //! - `push`: the Pushgateway client, in [`push`][push-mod].
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
+//! - `statsd`: a StatsD / DogStatsD sink for the export runtime, over UDP
+//!   or a Unix datagram socket, in [`statsd`][statsd-mod].
 //! - `broker`: FastStream's broker metric set and its guards, in
 //!   [`broker`][broker-mod].
 //! - `broker-lapin`: a metered `lapin` (RabbitMQ) consumer and publisher,
@@ -124,6 +126,8 @@
 #![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
 #![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
 #![cfg_attr(not(feature = "push"), doc = "[push-mod]: #features")]
+#![cfg_attr(feature = "statsd", doc = "[statsd-mod]: crate::statsd")]
+#![cfg_attr(not(feature = "statsd"), doc = "[statsd-mod]: #features")]
 #![cfg_attr(feature = "broker", doc = "[broker-mod]: crate::broker")]
 #![cfg_attr(not(feature = "broker"), doc = "[broker-mod]: #features")]
 #![deny(missing_docs)]
@@ -204,6 +208,11 @@ pub use hotmetrics_http as http;
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 #[doc(inline)]
 pub use hotmetrics_push as push;
+
+#[cfg(feature = "statsd")]
+#[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
+#[doc(inline)]
+pub use hotmetrics_statsd as statsd;
 
 #[cfg(feature = "broker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]

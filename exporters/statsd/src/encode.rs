@@ -1,0 +1,333 @@
+//! From a registry's merged view to StatsD lines: the mapping of each
+//! metric type, and the deltas.
+
+use crate::dialect::{Dialect, NumberText, is_finite, is_name, sanitise};
+use crate::packet::Packer;
+use crate::previous::{Last, Previous, increase, is_zero};
+use hotmetrics_core::{
+    FamilyDesc, HistogramValue, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
+    SummaryValue,
+};
+use hotmetrics_export::Batch;
+
+/// Turns exports into datagrams, keeping what it needs to send only
+/// changes.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    dialect: Dialect,
+    /// The sanitised prefix and its `.`, or nothing.
+    prefix: Vec<u8>,
+    packer: Packer,
+    previous: Previous,
+    scratch: Scratch,
+}
+
+/// Buffers reused from series to series and export to export.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The current family's name as it is (for keys and state sets).
+    family: String,
+    /// The current family's name on the wire: prefix and sanitised name.
+    name: Vec<u8>,
+    /// The current series' identity.
+    key: Vec<u8>,
+    /// The current series' labels, rendered for the dialect.
+    labels: Vec<u8>,
+    /// `labels` and one more (`le`, `quantile`, a state).
+    more: Vec<u8>,
+    /// The line being written.
+    line: Vec<u8>,
+}
+
+impl Encoder {
+    pub(crate) fn new(dialect: Dialect, prefix: &str, max_packet: usize) -> Self {
+        let mut wire_prefix = Vec::new();
+        if !prefix.is_empty() {
+            sanitise(&mut wire_prefix, prefix, is_name);
+            wire_prefix.push(b'.');
+        }
+        Self {
+            dialect,
+            prefix: wire_prefix,
+            packer: Packer::new(max_packet),
+            previous: Previous::default(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// Encodes what changed since the last call into `batch`, one payload
+    /// per datagram; returns how many lines were too long for a datagram
+    /// (dropped).
+    pub(crate) fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> u64 {
+        self.previous.begin();
+        self.packer.oversized = 0;
+        source.visit(&mut Visit { enc: self, batch });
+        self.packer.finish(batch);
+        self.previous.end();
+        self.packer.oversized
+    }
+}
+
+/// One export's walk over the registry.
+struct Visit<'a> {
+    enc: &'a mut Encoder,
+    batch: &'a mut Batch,
+}
+
+/// Where the lines of one series go.
+struct Out<'a> {
+    dialect: Dialect,
+    packer: &'a mut Packer,
+    batch: &'a mut Batch,
+    name: &'a [u8],
+    labels: &'a [u8],
+    more: &'a mut Vec<u8>,
+    line: &'a mut Vec<u8>,
+    number: NumberText,
+}
+
+impl Out<'_> {
+    /// A counter line with `delta`, unless it is zero (or not a number).
+    fn count(&mut self, suffix: &str, delta: Number) {
+        if is_zero(delta) || !is_finite(delta) {
+            return;
+        }
+        self.line.clear();
+        self.dialect
+            .write_line(self.line, self.name, suffix, self.labels, delta, "c");
+        self.packer.push(self.batch, self.line);
+    }
+
+    /// A gauge line.
+    fn gauge(&mut self, suffix: &str, value: Number) {
+        self.line.clear();
+        self.dialect
+            .write_gauge(self.line, self.name, suffix, self.labels, value);
+        self.packer.push(self.batch, self.line);
+    }
+
+    /// Like [`count`](Self::count) or [`gauge`](Self::gauge) (`kind`
+    /// `"c"` or `"g"`), with one more label `label=value`.
+    fn with_label(
+        &mut self,
+        suffix: &str,
+        label: &str,
+        label_value: Number,
+        kind: &str,
+        value: Number,
+    ) {
+        self.more.clear();
+        self.more.extend_from_slice(self.labels);
+        let text = self.number.format(label_value);
+        self.dialect.push_label(self.more, label, text);
+        self.line.clear();
+        if kind == "g" {
+            self.dialect
+                .write_gauge(self.line, self.name, suffix, self.more, value);
+        } else {
+            self.dialect
+                .write_line(self.line, self.name, suffix, self.more, value, kind);
+        }
+        self.packer.push(self.batch, self.line);
+    }
+
+    /// A gauge line with one more label whose value is text.
+    fn state(&mut self, label: &str, state: &str, enabled: bool) {
+        self.more.clear();
+        self.more.extend_from_slice(self.labels);
+        self.dialect.push_label(self.more, label, state);
+        self.line.clear();
+        let value = Number::UInt(u64::from(enabled));
+        self.dialect
+            .write_line(self.line, self.name, "", self.more, value, "g");
+        self.packer.push(self.batch, self.line);
+    }
+}
+
+impl MetricVisitor for Visit<'_> {
+    fn begin_family(&mut self, family: &FamilyDesc<'_>) {
+        let s = &mut self.enc.scratch;
+        s.family.clear();
+        s.family.push_str(family.name);
+        s.name.clear();
+        s.name.extend_from_slice(&self.enc.prefix);
+        sanitise(&mut s.name, family.name, is_name);
+    }
+
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        let Encoder {
+            dialect,
+            packer,
+            previous,
+            scratch,
+            ..
+        } = &mut *self.enc;
+        let dialect = *dialect;
+        let Scratch {
+            family,
+            name,
+            key,
+            labels: rendered,
+            more,
+            line,
+        } = scratch;
+        key.clear();
+        key.extend_from_slice(family.as_bytes());
+        rendered.clear();
+        labels.for_each(&mut |label, value| {
+            // An empty value is no label, as in Prometheus.
+            if value.is_empty() {
+                return;
+            }
+            Previous::key(key, label);
+            Previous::key(key, value);
+            dialect.push_label(rendered, label, value);
+        });
+        let last = previous.get(key);
+        let mut out = Out {
+            dialect,
+            packer,
+            batch: self.batch,
+            name,
+            labels: rendered,
+            more,
+            line,
+            number: NumberText::default(),
+        };
+        match *value {
+            SeriesValue::Counter { value, .. } => counter(&mut out, last, value),
+            SeriesValue::Gauge(value) | SeriesValue::Unknown(value) => gauge(&mut out, last, value),
+            SeriesValue::Histogram(h) => histogram(&mut out, last, &h),
+            SeriesValue::Summary(s) => summary(&mut out, last, &s),
+            SeriesValue::Info => {
+                if *last != Last::Info {
+                    *last = Last::Info;
+                    out.gauge("_info", Number::UInt(1));
+                }
+            }
+            SeriesValue::StateSet(states) => state_set(&mut out, last, family, states),
+        }
+    }
+}
+
+/// The increase since the last export, `|c`.
+fn counter(out: &mut Out<'_>, last: &mut Last, now: Number) {
+    if !is_finite(now) {
+        return;
+    }
+    let delta = match *last {
+        Last::Counter(before) => increase(before, now),
+        _ => now,
+    };
+    *last = Last::Counter(now);
+    out.count("", delta);
+}
+
+/// The value, `|g`, when it changed.
+fn gauge(out: &mut Out<'_>, last: &mut Last, now: Number) {
+    if !is_finite(now) || *last == Last::Gauge(now) {
+        return;
+    }
+    *last = Last::Gauge(now);
+    out.gauge("", now);
+}
+
+/// `last` as a distribution of `points` points, anew (count and sum 0,
+/// each point `fill`) if it was not one of that shape or its count went
+/// down (the series started again).
+fn distribution(
+    last: &mut Last,
+    points: usize,
+    count: u64,
+    fill: u64,
+) -> (&mut u64, &mut f64, &mut Vec<u64>) {
+    let fits = matches!(last, Last::Distribution { count: c, points: p, .. } if p.len() == points && *c <= count);
+    if !fits {
+        *last = Last::Distribution {
+            count: 0,
+            sum: 0.0,
+            points: vec![fill; points],
+        };
+    }
+    match last {
+        Last::Distribution { count, sum, points } => (count, sum, points),
+        _ => unreachable!("made a distribution above"),
+    }
+}
+
+/// `_count` and `_sum` increases, `|c`.
+fn count_and_sum(out: &mut Out<'_>, count: &mut u64, sum: &mut f64, now_count: u64, now_sum: f64) {
+    out.count("_count", Number::UInt(now_count - *count));
+    if now_count != *count {
+        out.count("_sum", Number::Float(now_sum - *sum));
+    }
+    *count = now_count;
+    *sum = now_sum;
+}
+
+/// `_count`, `_sum`, and `_bucket` with `le` for each finite bucket: the
+/// increase of its cumulative count, `|c`.
+fn histogram(out: &mut Out<'_>, last: &mut Last, h: &HistogramValue<'_>) {
+    let (count, sum, points) = distribution(last, h.upper_bounds.len(), h.count, 0);
+    if *count == h.count {
+        return;
+    }
+    count_and_sum(out, count, sum, h.count, h.sum);
+    let mut cumulative = 0u64;
+    for ((bound, in_bucket), before) in h.upper_bounds.iter().zip(h.bucket_counts).zip(points) {
+        cumulative += in_bucket;
+        let delta = cumulative.saturating_sub(*before);
+        *before = cumulative;
+        if delta != 0 {
+            out.with_label(
+                "_bucket",
+                "le",
+                Number::Float(*bound),
+                "c",
+                Number::UInt(delta),
+            );
+        }
+    }
+}
+
+/// `_count` and `_sum` increases, `|c`, and each quantile's value, `|g`
+/// with `quantile`, when it changed.
+fn summary(out: &mut Out<'_>, last: &mut Last, s: &SummaryValue<'_>) {
+    // NaN: never sent, so a first quantile of 0 counts as changed.
+    let unsent = f64::NAN.to_bits();
+    let (count, sum, points) = distribution(last, s.quantiles.len(), s.count, unsent);
+    count_and_sum(out, count, sum, s.count, s.sum);
+    for (&(quantile, value), before) in s.quantiles.iter().zip(points) {
+        if value.to_bits() != *before && value.is_finite() {
+            *before = value.to_bits();
+            out.with_label(
+                "",
+                "quantile",
+                Number::Float(quantile),
+                "g",
+                Number::Float(value),
+            );
+        }
+    }
+}
+
+/// One gauge per state, labelled with the family's name, 1 or 0, `|g`,
+/// when it changed.
+fn state_set(out: &mut Out<'_>, last: &mut Last, family: &str, states: &[(&str, bool)]) {
+    if !matches!(last, Last::States(s) if s.len() == states.len()) {
+        *last = Last::States(Vec::new());
+    }
+    let Last::States(before) = last else {
+        unreachable!("made a state set above")
+    };
+    let fresh = before.is_empty();
+    for (i, &(state, enabled)) in states.iter().enumerate() {
+        if fresh {
+            before.push(enabled);
+        } else if before[i] == enabled {
+            continue;
+        }
+        before[i] = enabled;
+        out.state(family, state, enabled);
+    }
+}

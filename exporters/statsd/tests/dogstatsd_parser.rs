@@ -1,0 +1,160 @@
+//! DogStatsD lines through an independent parser (`dogstatsd_parse.py`,
+//! from Datadog's documented datagram format; no DogStatsD server is
+//! packaged for Debian, npm or PyPI), over UDP and a Unix datagram
+//! socket: sanitised names and tags, absolute negative gauges, exact
+//! deltas summed over several exports, datagrams within the size.
+
+mod common;
+
+use common::{DogMetric, DogParser, TempDir};
+use hotmetrics_core::{Buckets, Registry};
+use hotmetrics_export::{Batch, Sink};
+use hotmetrics_statsd::{Dialect, StatsdSink};
+use std::collections::BTreeMap;
+
+/// Sends one export through `sink`'s own `send`, and returns what the
+/// parser read, datagram by datagram.
+fn export(
+    sink: &mut StatsdSink,
+    registry: &Registry,
+    parser: &mut DogParser,
+    max: usize,
+) -> Vec<DogMetric> {
+    let mut batch = Batch::default();
+    sink.encode(registry, &mut batch).unwrap();
+    let mut metrics = Vec::new();
+    for payload in batch.payloads() {
+        sink.send(payload).unwrap();
+        let datagram = parser.next();
+        assert_eq!(datagram.size, payload.bytes.len());
+        assert!(datagram.size <= max, "{} > {max}", datagram.size);
+        assert_eq!(datagram.metrics.len() as u64, payload.samples);
+        metrics.extend(datagram.metrics);
+    }
+    metrics
+}
+
+fn metric(name: &str, value: f64, kind: &str, tags: &[&str]) -> DogMetric {
+    DogMetric {
+        name: name.into(),
+        value,
+        kind: kind.into(),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+    }
+}
+
+fn check_tags_and_deltas(mut sink: StatsdSink, parser: &mut DogParser, max: usize) {
+    let registry = Registry::new();
+    let requests = registry
+        .counter_vec(("http:requests", "Requests."), &["path", "code"])
+        .unwrap();
+    let level = registry.gauge(("level", "A level.")).unwrap();
+    let took = registry
+        .histogram(("took", "Time."), Buckets::new(vec![0.1, 1.0]).unwrap())
+        .unwrap();
+    let nasty = requests.get_or_create(&["/a|b@c#d,e\nf:g", "200"]).unwrap();
+    let empty = requests.get_or_create(&["", "500"]).unwrap();
+    nasty.inc_by(2);
+    empty.inc();
+    level.set(-4);
+    took.observe(0.05);
+    took.observe(0.5);
+    let first = export(&mut sink, &registry, parser, max);
+    assert_eq!(
+        first,
+        vec![
+            metric(
+                "http_requests",
+                2.0,
+                "c",
+                &["path:/a_b_c_d_e_f:g", "code:200"]
+            ),
+            metric("http_requests", 1.0, "c", &["code:500"]),
+            metric("level", -4.0, "g", &[]),
+            metric("took_count", 2.0, "c", &[]),
+            metric("took_sum", 0.55, "c", &[]),
+            metric("took_bucket", 1.0, "c", &["le:0.1"]),
+            metric("took_bucket", 2.0, "c", &["le:1"]),
+        ]
+    );
+
+    // Over several exports, the counts the agent sums are the registry's.
+    let mut sums: BTreeMap<(String, Vec<String>), f64> = BTreeMap::new();
+    for m in &first {
+        if m.kind == "c" {
+            *sums.entry((m.name.clone(), m.tags.clone())).or_default() += m.value;
+        }
+    }
+    for round in 1..=5u64 {
+        nasty.inc_by(round);
+        took.observe(2.0);
+        for m in export(&mut sink, &registry, parser, max) {
+            assert_eq!(m.kind, "c", "only counters changed: {m:?}");
+            *sums.entry((m.name, m.tags)).or_default() += m.value;
+        }
+    }
+    let key = |name: &str, tags: &[&str]| {
+        (
+            name.to_owned(),
+            tags.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        sums[&key("http_requests", &["path:/a_b_c_d_e_f:g", "code:200"])],
+        17.0
+    );
+    assert_eq!(sums[&key("http_requests", &["code:500"])], 1.0);
+    assert_eq!(sums[&key("took_count", &[])], 7.0);
+    assert_eq!(
+        sums[&key("took_bucket", &["le:1"])],
+        2.0,
+        "2.0 is over le=1"
+    );
+    assert!((sums[&key("took_sum", &[])] - 10.55).abs() < 1e-9);
+}
+
+#[test]
+fn dogstatsd_over_udp_parses_with_sanitised_tags_and_exact_deltas() {
+    let mut parser = DogParser::start(None);
+    let sink = StatsdSink::udp(format!("127.0.0.1:{}", parser.address))
+        .dialect(Dialect::DogStatsd)
+        .build()
+        .unwrap();
+    check_tags_and_deltas(sink, &mut parser, 1432);
+}
+
+#[test]
+fn dogstatsd_over_a_unix_socket() {
+    let dir = TempDir::new("dsd");
+    let path = dir.0.join("dsd.socket");
+    let mut parser = DogParser::start(Some(&path));
+    let sink = StatsdSink::unix(&path)
+        .dialect(Dialect::DogStatsd)
+        .max_packet_size(120)
+        .build()
+        .unwrap();
+    check_tags_and_deltas(sink, &mut parser, 120);
+}
+
+#[test]
+fn many_tagged_series_fill_datagrams_to_the_default_size() {
+    let mut parser = DogParser::start(None);
+    let mut sink = StatsdSink::udp(format!("127.0.0.1:{}", parser.address))
+        .dialect(Dialect::DogStatsd)
+        .build()
+        .unwrap();
+    let registry = Registry::new();
+    let family = registry
+        .gauge_vec(("queue_depth", "Depth."), &["queue", "shard"])
+        .unwrap();
+    for i in 0..1000i64 {
+        let q = format!("queue-{i:04}");
+        family.get_or_create(&[&q, "s1"]).unwrap().set(i);
+    }
+    let got = export(&mut sink, &registry, &mut parser, 1432);
+    assert_eq!(got.len(), 1000);
+    for (i, m) in got.iter().enumerate() {
+        let q = format!("queue:queue-{i:04}");
+        assert_eq!(*m, metric("queue_depth", i as f64, "g", &[&q, "shard:s1"]));
+    }
+}
