@@ -90,8 +90,12 @@
 //!   a tower stack at any path; turns on `http`.
 //! - `push`: the Pushgateway client, in [`push`][push-mod].
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
+//! - `export`: the periodic export runtime (a background thread sending
+//!   to a sink every interval, with retries and a bounded queue), in
+//!   [`export`][export-mod].
 //! - `statsd`: a StatsD / DogStatsD sink for the export runtime, over UDP
-//!   or a Unix datagram socket, in [`statsd`][statsd-mod].
+//!   or a Unix datagram socket, in [`statsd`][statsd-mod]; turns on
+//!   `export`.
 //! - `broker`: FastStream's broker metric set and its guards, in
 //!   [`broker`][broker-mod].
 //! - `broker-lapin`: a metered `lapin` (RabbitMQ) consumer and publisher,
@@ -126,6 +130,8 @@
 #![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
 #![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
 #![cfg_attr(not(feature = "push"), doc = "[push-mod]: #features")]
+#![cfg_attr(feature = "export", doc = "[export-mod]: crate::export")]
+#![cfg_attr(not(feature = "export"), doc = "[export-mod]: #features")]
 #![cfg_attr(feature = "statsd", doc = "[statsd-mod]: crate::statsd")]
 #![cfg_attr(not(feature = "statsd"), doc = "[statsd-mod]: #features")]
 #![cfg_attr(feature = "broker", doc = "[broker-mod]: crate::broker")]
@@ -208,6 +214,11 @@ pub use hotmetrics_http as http;
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 #[doc(inline)]
 pub use hotmetrics_push as push;
+
+#[cfg(feature = "export")]
+#[cfg_attr(docsrs, doc(cfg(feature = "export")))]
+#[doc(inline)]
+pub use hotmetrics_export as export;
 
 #[cfg(feature = "statsd")]
 #[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
