@@ -90,6 +90,8 @@
 //!   a tower stack at any path; turns on `http`.
 //! - `push`: the Pushgateway client, in [`push`][push-mod].
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
+//! - `remote-write`: Prometheus remote write 1.0 and 2.0, in
+//!   `remote_write`, on the export runtime (`export`).
 //! - `broker`: FastStream's broker metric set and its guards, in
 //!   [`broker`][broker-mod].
 //! - `broker-lapin`: a metered `lapin` (RabbitMQ) consumer and publisher,
@@ -195,6 +197,16 @@ pub use hotmetrics_http as http;
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 #[doc(inline)]
 pub use hotmetrics_push as push;
+
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+#[doc(inline)]
+pub use hotmetrics_export as export;
+
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+#[doc(inline)]
+pub use hotmetrics_remote_write as remote_write;
 
 #[cfg(feature = "broker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
