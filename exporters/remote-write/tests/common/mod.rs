@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use hotmetrics_core::{Buckets, Registry};
 
+pub mod decode;
+pub mod scripted;
+
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
