@@ -25,6 +25,8 @@ command -v c++ >/dev/null || apt_packages+=(g++)
 # promtool for the interop tests, the server for the e2e scrape test.
 { command -v promtool && command -v prometheus; } >/dev/null || apt_packages+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || apt_packages+=(prometheus-pushgateway)
+# The second real receiver of the remote write tests (exporters/remote-write).
+command -v victoria-metrics >/dev/null || apt_packages+=(victoria-metrics)
 # The push client's system roots (rustls-native-certs reads them).
 [ -f /etc/ssl/certs/ca-certificates.crt ] || apt_packages+=(ca-certificates)
 # The TLS front of the push tests over https (in /usr/sbin, off a user's PATH).

@@ -96,6 +96,8 @@
 //! - `statsd`: a StatsD / DogStatsD sink for the export runtime, over UDP
 //!   or a Unix datagram socket, in [`statsd`][statsd-mod]; turns on
 //!   `export`.
+//! - `remote-write`: Prometheus remote write 1.0 and 2.0, in
+//!   `remote_write`, on the export runtime; turns on `export`.
 //! - `broker`: FastStream's broker metric set and its guards, in
 //!   [`broker`][broker-mod].
 //! - `broker-lapin`: a metered `lapin` (RabbitMQ) consumer and publisher,
@@ -224,6 +226,11 @@ pub use hotmetrics_export as export;
 #[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
 #[doc(inline)]
 pub use hotmetrics_statsd as statsd;
+
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+#[doc(inline)]
+pub use hotmetrics_remote_write as remote_write;
 
 #[cfg(feature = "broker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]

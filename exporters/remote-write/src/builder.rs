@@ -1,0 +1,351 @@
+//! The sink's configuration, checked when it is built: the URL, the
+//! protocol, external labels, authentication, headers, timeouts, batching.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use ureq::http::Uri;
+use ureq::http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+use crate::http::Client;
+use crate::sink::RemoteWriteSink;
+
+/// Default [`RemoteWriteBuilder::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`RemoteWriteBuilder::max_samples_per_request`]: Prometheus'
+/// own `max_samples_per_send`.
+pub const DEFAULT_MAX_SAMPLES_PER_REQUEST: usize = 2000;
+
+/// The remote write protocol version a sink speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Remote write 1.0: `prometheus.WriteRequest`, what every receiver
+    /// takes (Prometheus, VictoriaMetrics, Mimir, Thanos).
+    #[default]
+    V1,
+    /// Remote write 2.0: `io.prometheus.write.v2.Request` (a symbol table,
+    /// metadata and start timestamps per series). A receiver that answers
+    /// 415 makes the sink fall back to 1.0 for good, re-encoding what it
+    /// had encoded for 2.0.
+    V2,
+}
+
+impl Protocol {
+    /// The request's `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::V1 => "application/x-protobuf",
+            Self::V2 => "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        }
+    }
+
+    /// The request's `X-Prometheus-Remote-Write-Version`.
+    pub fn version_header(self) -> &'static str {
+        match self {
+            Self::V1 => "0.1.0",
+            Self::V2 => "2.0.0",
+        }
+    }
+}
+
+/// Makes [`RemoteWriteSink`]s: [`RemoteWrite::builder`].
+#[derive(Debug)]
+pub struct RemoteWrite;
+
+impl RemoteWrite {
+    /// A sink sending to `url`, the receiver's write endpoint
+    /// (Prometheus: `http://host:9090/api/v1/write`; VictoriaMetrics:
+    /// `http://host:8428/api/v1/write`; Mimir: `http://host/api/v1/push`).
+    pub fn builder(url: impl Into<String>) -> RemoteWriteBuilder {
+        RemoteWriteBuilder {
+            url: url.into(),
+            protocol: Protocol::V1,
+            external_labels: Vec::new(),
+            headers: Vec::new(),
+            auth: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_samples: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+        }
+    }
+}
+
+enum Auth {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+/// Configures a remote write sink; from [`RemoteWrite::builder`].
+pub struct RemoteWriteBuilder {
+    url: String,
+    protocol: Protocol,
+    external_labels: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    auth: Option<Auth>,
+    timeout: Duration,
+    max_samples: usize,
+}
+
+impl fmt::Debug for RemoteWriteBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Credentials stay out of logs.
+        f.debug_struct("RemoteWriteBuilder")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("external_labels", &self.external_labels)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("auth", &self.auth.is_some())
+            .field("timeout", &self.timeout)
+            .field("max_samples", &self.max_samples)
+            .finish()
+    }
+}
+
+impl RemoteWriteBuilder {
+    /// The protocol version (default [`Protocol::V1`]).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// A label added to every series (`job`, `instance`, `region`...),
+    /// unless the series has a label of that name itself.
+    pub fn external_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.external_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// HTTP basic authentication.
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth = Some(Auth::Basic {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.auth = Some(Auth::Bearer(token.into()));
+        self
+    }
+
+    /// A header sent with every request (`X-Scope-OrgID` for a Mimir or
+    /// Cortex tenant). Not `Content-Type`, `Content-Encoding`,
+    /// `X-Prometheus-Remote-Write-Version` nor `Authorization`, which the
+    /// sink sets.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The limit of one request, connecting included (default 10 s); a
+    /// request that runs past it is retried.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The most samples in one request (default 2000): an export of more
+    /// is sent as several requests.
+    pub fn max_samples_per_request(mut self, samples: usize) -> Self {
+        self.max_samples = samples;
+        self
+    }
+
+    /// The sink, for [`Exporter::builder`](hotmetrics_export::Exporter::builder).
+    ///
+    /// Fails on a URL that is not `http://` or `https://` with a host, an
+    /// external label whose name is not a valid, non-reserved label name
+    /// or whose value is empty, a header that is malformed or one the sink
+    /// sets itself, a zero timeout or batch size, and for `https://` when
+    /// the system has no root certificates.
+    pub fn build(self) -> Result<RemoteWriteSink, Error> {
+        let url = url::Url::parse(&self.url).map_err(|e| Error::InvalidUrl {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })?;
+        let invalid_url = |reason: &str| Error::InvalidUrl {
+            url: self.url.clone(),
+            reason: reason.to_owned(),
+        };
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(invalid_url("the scheme must be http or https")),
+        };
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid_url("no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid_url(
+                "credentials in the URL: give them to basic_auth instead",
+            ));
+        }
+        let uri = Uri::try_from(url.as_str())
+            .map_err(|_| invalid_url("the HTTP client does not accept this URL"))?;
+        if self.timeout.is_zero() {
+            return Err(Error::Config("the timeout must not be zero".into()));
+        }
+        if self.max_samples == 0 {
+            return Err(Error::Config(
+                "max_samples_per_request must be at least 1".into(),
+            ));
+        }
+        check_labels(&self.external_labels)?;
+        let headers = headers(&self.headers, self.auth.as_ref())?;
+        let tls = if https { Some(tls_config()?) } else { None };
+        let user_agent = concat!("hotmetrics-remote-write/", env!("CARGO_PKG_VERSION"));
+        let client = Client::new(uri, headers, self.timeout, user_agent, tls);
+        Ok(RemoteWriteSink::new(
+            client,
+            self.protocol,
+            self.external_labels,
+            self.max_samples as u64,
+        ))
+    }
+}
+
+fn check_labels(labels: &[(String, String)]) -> Result<(), Error> {
+    for (i, (name, value)) in labels.iter().enumerate() {
+        let invalid = |reason: &str| Error::InvalidLabel {
+            name: name.clone(),
+            reason: reason.to_owned(),
+        };
+        if name.starts_with("__") {
+            return Err(invalid("names starting with \"__\" are reserved"));
+        }
+        if hotmetrics_core::validate_label_name(name).is_err() {
+            return Err(invalid("not a label name ([a-zA-Z_][a-zA-Z0-9_]*)"));
+        }
+        if value.is_empty() {
+            return Err(invalid("an empty value (Prometheus drops such a label)"));
+        }
+        if labels[..i].iter().any(|(n, _)| n == name) {
+            return Err(invalid("given twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Headers the sink sets itself; the user's may not replace them.
+const OWN_HEADERS: [&str; 4] = [
+    "content-type",
+    "content-encoding",
+    "x-prometheus-remote-write-version",
+    "authorization",
+];
+
+fn headers(given: &[(String, String)], auth: Option<&Auth>) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for (name, value) in given {
+        let invalid = |reason: &str| Error::InvalidHeader {
+            name: name.clone(),
+            reason: reason.to_owned(),
+        };
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid("not a valid header name"))?;
+        if OWN_HEADERS.contains(&n.as_str()) {
+            return Err(invalid("set by the sink itself"));
+        }
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| invalid("the value holds a character a header cannot"))?;
+        map.append(n, v);
+    }
+    if let Some(auth) = auth {
+        let text = match auth {
+            Auth::Basic { user, password } => {
+                let pair = format!("{user}:{password}");
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+            Auth::Bearer(token) => format!("Bearer {token}"),
+        };
+        let mut v = HeaderValue::from_str(&text).map_err(|_| Error::InvalidHeader {
+            name: "Authorization".into(),
+            reason: "the credentials hold a character a header cannot".into(),
+        })?;
+        v.set_sensitive(true);
+        map.insert(AUTHORIZATION, v);
+    }
+    Ok(map)
+}
+
+/// rustls with the system's root certificates (`rustls-native-certs`: on
+/// Debian `/etc/ssl/certs`, or `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+fn tls_config() -> Result<TlsConfig, Error> {
+    let system = rustls_native_certs::load_native_certs();
+    let roots: Vec<Certificate<'static>> = system
+        .certs
+        .iter()
+        .map(|der| Certificate::from_der(der).to_owned())
+        .collect();
+    if roots.is_empty() {
+        let detail: Vec<String> = system.errors.iter().map(ToString::to_string).collect();
+        return Err(Error::NoRootCertificates(detail.join("; ")));
+    }
+    Ok(TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::Specific(std::sync::Arc::new(roots)))
+        .build())
+}
+
+/// A configuration [`RemoteWriteBuilder::build`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The receiver's URL.
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An external label.
+    InvalidLabel {
+        /// Its name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A header (or the credentials, as `Authorization`).
+    InvalidHeader {
+        /// Its name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A timeout or batch size that cannot work.
+    Config(String),
+    /// `https://`, and no root certificate could be loaded (what failed).
+    NoRootCertificates(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl { url, reason } => {
+                write!(f, "invalid remote write URL {url:?}: {reason}")
+            }
+            Self::InvalidLabel { name, reason } => {
+                write!(f, "invalid external label {name:?}: {reason}")
+            }
+            Self::InvalidHeader { name, reason } => write!(f, "invalid header {name:?}: {reason}"),
+            Self::Config(m) => write!(f, "remote write configuration: {m}"),
+            Self::NoRootCertificates(detail) => {
+                write!(
+                    f,
+                    "https: no root certificates found on this system ({detail})"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,287 @@
+//! From the registry's families to remote write's flat samples, as a
+//! Prometheus scrape of the same registry would store them: counters as
+//! `<name>_total`, gauges and unknowns as `<name>`, histograms as
+//! cumulative `<name>_bucket{le}` series with `<name>_sum` and
+//! `<name>_count`, summaries as `<name>{quantile}` with `_sum` and
+//! `_count`, info families as `<name>_info` = 1, state sets as one
+//! `<name>{<name>="<state>"}` series per state, 1 or 0.
+
+use crate::go_float::GoFloat;
+use crate::labels::LabelBuf;
+use hotmetrics_core::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
+use hotmetrics_export::{Batch, EncodeError, Payload};
+
+/// The family being written, kept in buffers reused between families.
+#[derive(Debug)]
+pub(crate) struct FamilyInfo {
+    /// The family name (counters without `_total`).
+    pub(crate) name: String,
+    /// Its name in metadata: as the text format's `# TYPE` line names it
+    /// (`requests_total`, `build_info`, `latency_seconds`).
+    pub(crate) metadata_name: String,
+    pub(crate) help: String,
+    /// `""` when none.
+    pub(crate) unit: String,
+    pub(crate) metric_type: MetricType,
+    /// Tells families apart (a payload writes each one's metadata once).
+    pub(crate) seq: u64,
+}
+
+impl Default for FamilyInfo {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            metadata_name: String::new(),
+            help: String::new(),
+            unit: String::new(),
+            metric_type: MetricType::Unknown,
+            seq: 0,
+        }
+    }
+}
+
+impl FamilyInfo {
+    fn set(&mut self, d: &FamilyDesc<'_>) {
+        self.name.clear();
+        self.name.push_str(d.name);
+        self.metadata_name.clear();
+        self.metadata_name.push_str(d.name);
+        self.metadata_name.push_str(d.metric_type.value_suffix());
+        self.help.clear();
+        self.help.push_str(d.help);
+        self.unit.clear();
+        self.unit.push_str(d.unit.unwrap_or(""));
+        self.metric_type = d.metric_type;
+        self.seq += 1;
+    }
+}
+
+/// A protocol's request writer: takes samples, and turns what it holds
+/// into one compressed payload.
+pub(crate) trait Writer {
+    /// Adds one sample of `family` with `labels` (sorted, `__name__` in).
+    fn sample(
+        &mut self,
+        family: &FamilyInfo,
+        labels: &LabelBuf,
+        value: f64,
+        timestamp_ms: i64,
+        start_ms: Option<i64>,
+    );
+
+    /// Samples held.
+    fn samples(&self) -> u64;
+
+    /// Writes the request into `out` (snappy-compressed) and empties
+    /// itself for the next one.
+    fn finish(
+        &mut self,
+        out: &mut Payload,
+        snappy: &mut snap::raw::Encoder,
+    ) -> Result<(), EncodeError>;
+}
+
+/// Finishes `writer`'s request into a new payload of `batch`.
+pub(crate) fn finish_into(
+    writer: &mut dyn Writer,
+    batch: &mut Batch,
+    snappy: &mut snap::raw::Encoder,
+) -> Result<(), EncodeError> {
+    let out = batch.payload();
+    let done = writer.finish(out, snappy);
+    if done.is_err() {
+        batch.pop();
+    }
+    done
+}
+
+/// The bucket bounds spelled once per family (`0.005`, ..., `+Inf`), not
+/// once per series.
+#[derive(Debug, Default)]
+struct Bounds {
+    values: Vec<f64>,
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Bounds {
+    fn refresh(&mut self, upper: &[f64]) {
+        if self.values == upper && !self.ends.is_empty() {
+            return;
+        }
+        self.values.clear();
+        self.values.extend_from_slice(upper);
+        self.text.clear();
+        self.ends.clear();
+        for &b in upper.iter().chain(&[f64::INFINITY]) {
+            self.text.extend_from_slice(GoFloat::new(b).as_bytes());
+            self.ends.push(self.text.len());
+        }
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// What the flattening keeps between exports: its buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    family: FamilyInfo,
+    labels: LabelBuf,
+    bounds: Bounds,
+}
+
+/// Walks a registry into `writer`, starting a new payload every
+/// `max_samples` samples.
+pub(crate) struct Flatten<'a> {
+    pub(crate) writer: &'a mut dyn Writer,
+    pub(crate) scratch: &'a mut Scratch,
+    pub(crate) external: &'a [(String, String)],
+    pub(crate) batch: &'a mut Batch,
+    pub(crate) snappy: &'a mut snap::raw::Encoder,
+    pub(crate) max_samples: u64,
+    pub(crate) timestamp_ms: i64,
+    /// The first failure, which ends the export.
+    pub(crate) error: Option<EncodeError>,
+}
+
+/// Seconds since the epoch as whole milliseconds.
+fn millis(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}
+
+impl Flatten<'_> {
+    /// Writes out what is left: the export's last payload.
+    pub(crate) fn finish(mut self) -> Result<(), EncodeError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.writer.samples() > 0 {
+            finish_into(self.writer, self.batch, self.snappy)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, suffix: &str, extra: Extra<'_>, value: f64, start: Option<i64>) {
+        let s = &mut *self.scratch;
+        let q;
+        let extra = match extra {
+            Extra::None => None,
+            Extra::Le(i) => Some((&b"le"[..], s.bounds.get(i))),
+            Extra::Quantile(v) => {
+                q = GoFloat::new(v);
+                Some((&b"quantile"[..], q.as_bytes()))
+            }
+            Extra::State(state) => Some((s.family.name.as_bytes(), state.as_bytes())),
+        };
+        s.labels
+            .sample(s.family.name.as_bytes(), suffix.as_bytes(), extra);
+        self.writer
+            .sample(&s.family, &s.labels, value, self.timestamp_ms, start);
+        if self.writer.samples() >= self.max_samples
+            && let Err(e) = finish_into(self.writer, self.batch, self.snappy)
+        {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+/// A sample's own label, besides the series' labels and `__name__`.
+#[derive(Clone, Copy)]
+enum Extra<'a> {
+    None,
+    /// `le`: the bucket's bound, by index.
+    Le(usize),
+    /// `quantile`.
+    Quantile(f64),
+    /// A state set's state: the label is named after the family.
+    State(&'a str),
+}
+
+impl MetricVisitor for Flatten<'_> {
+    fn begin_family(&mut self, family: &FamilyDesc<'_>) {
+        self.scratch.family.set(family);
+    }
+
+    fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        let l = &mut self.scratch.labels;
+        l.clear();
+        labels.for_each(&mut |n, v| l.push(n.as_bytes(), v.as_bytes()));
+        // A series' own label wins over an external one of the same name,
+        // as in Prometheus.
+        for (n, v) in self.external {
+            if !l.has(n.as_bytes()) {
+                l.push(n.as_bytes(), v.as_bytes());
+            }
+        }
+        l.seal_base();
+        match *value {
+            SeriesValue::Counter { value, created } => {
+                self.emit("_total", Extra::None, value.as_f64(), Some(millis(created)));
+            }
+            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => {
+                self.emit("", Extra::None, v.as_f64(), None);
+            }
+            SeriesValue::Info => self.emit("_info", Extra::None, 1.0, None),
+            SeriesValue::Histogram(h) => {
+                let start = h.created.map(millis);
+                self.scratch.bounds.refresh(h.upper_bounds);
+                let mut cumulative = 0u64;
+                for (i, &c) in h.bucket_counts.iter().enumerate() {
+                    cumulative += c;
+                    self.emit("_bucket", Extra::Le(i), cumulative as f64, start);
+                }
+                self.emit("_sum", Extra::None, h.sum, start);
+                self.emit("_count", Extra::None, h.count as f64, start);
+            }
+            SeriesValue::Summary(s) => {
+                let start = s.created.map(millis);
+                for &(q, v) in s.quantiles {
+                    self.emit("", Extra::Quantile(q), v, start);
+                }
+                self.emit("_sum", Extra::None, s.sum, start);
+                self.emit("_count", Extra::None, s.count as f64, start);
+            }
+            SeriesValue::StateSet(states) => {
+                for &(state, on) in states {
+                    let v = if on { 1.0 } else { 0.0 };
+                    self.emit("", Extra::State(state), v, None);
+                }
+            }
+        }
+    }
+}
+
+/// The metadata type's number, the same in 1.0's `MetricMetadata.type`
+/// and 2.0's `Metadata.type` (unknown is 1.0's `UNKNOWN` and 2.0's
+/// `METRIC_TYPE_UNSPECIFIED`).
+pub(crate) fn metadata_type(t: MetricType) -> u64 {
+    match t {
+        MetricType::Unknown => 0,
+        MetricType::Counter => 1,
+        MetricType::Gauge => 2,
+        MetricType::Histogram => 3,
+        MetricType::Summary => 5,
+        MetricType::Info => 6,
+        MetricType::StateSet => 7,
+    }
+}
+
+/// Compresses `raw` into `out` as one snappy block.
+pub(crate) fn compress_into(
+    raw: &[u8],
+    out: &mut Payload,
+    snappy: &mut snap::raw::Encoder,
+) -> Result<(), EncodeError> {
+    out.bytes.resize(snap::raw::max_compress_len(raw.len()), 0);
+    let n = snappy
+        .compress(raw, &mut out.bytes)
+        .map_err(|e| EncodeError(format!("snappy compression failed: {e}")))?;
+    out.bytes.truncate(n);
+    Ok(())
+}
