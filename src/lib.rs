@@ -182,7 +182,9 @@ pub use hotmetrics_core::cardinality_product;
     feature = "tower",
     feature = "push",
     feature = "push-tokio",
-    feature = "broker"
+    feature = "broker",
+    feature = "remote-write",
+    feature = "statsd"
 ))]
 #[doc = include_str!("../README.md")]
 mod readme {}
