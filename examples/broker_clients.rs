@@ -14,6 +14,12 @@
 //! curl -s http://127.0.0.1:9464/metrics | grep ^faststream_
 //! ```
 //!
+//! One program for every broker: the traffic it produces, the outcome
+//! mix, `/metrics`, the reports and the shutdown are written once
+//! (`serve`); each broker's module opens its client and gives the
+//! calls the loop makes (a `Consumer` that receives and reports the lag,
+//! its `Delivery`s' settle calls, a `Publisher`).
+//!
 //! Unless `--no-produce`, it produces its own traffic: a task publishes a
 //! numbered message every `--interval-ms` through the metered publisher
 //! (to the queue `hotmetrics-example` through the default exchange, to
@@ -22,7 +28,14 @@
 //! read by its group `broker_clients`, or to the MQTT topic
 //! `hotmetrics/example/orders`, QoS 1, or to the Kafka topic
 //! `hotmetrics-example` of the mock cluster, read by the group
-//! `broker_clients`). The consumer settles message `n`
+//! `broker_clients`), and after every 20th message one that is refused,
+//! so that the publish side has errors too (`status="error"` and an
+//! exception): a mandatory RabbitMQ message no queue is bound for
+//! (returned: `PublishError`), a subject no JetStream stream takes
+//! (`StreamNotFound`), an `XADD` to a key that holds a string
+//! (`WRONGTYPE`), an MQTT topic with a wildcard (refused by the client:
+//! `InvalidTopic`), a Kafka message over the producer's
+//! `message.max.bytes` (`MessageSizeTooLarge`). The consumer settles message `n`
 //! by `n % 10`: 0-5 ack, 6 exception `DecodeError` then reject, 7 nack
 //! (NATS: nak, to be redelivered a second later and acked then), 8 reject
 //! (NATS: term), 9 ack then exception `ValueError` (status `acked`, one
@@ -43,7 +56,9 @@ use futures_util::StreamExt;
 use hotmetrics::broker::{Broker, BrokerMetrics, Status};
 use hotmetrics::http::{DEFAULT_ADDR, Server};
 use hotmetrics::{Registry, Snapshot, ValueSnapshot};
+use std::collections::HashSet;
 use std::error::Error;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -72,6 +87,10 @@ const SUBJECT: &str = "hotmetrics.example.orders";
 const TOPIC: &str = "hotmetrics/example/orders";
 const GROUP: &str = "broker_clients";
 const REPORT_EVERY: Duration = Duration::from_secs(2);
+/// How long one receive waits for a message.
+const POLL: Duration = Duration::from_millis(200);
+/// After every this many messages, one that is refused.
+const REFUSED_EVERY: u64 = 20;
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -226,29 +245,214 @@ async fn run(config: Config) -> Result<()> {
         .addr(config.addr)
         .start()
         .map_err(|e| format!("cannot serve on {}: {e}", config.addr))?;
-    if config.kind != Kind::KafkaMock {
-        println!(
-            "broker_clients: {:?} at {}; serving http://{}/metrics",
-            config.kind,
-            config.url,
-            server.local_addr()
-        );
-    }
-    let deadline = config
-        .seconds
-        .map(|s| Instant::now() + Duration::from_secs(s));
+    let session = Session {
+        config: &config,
+        registry: &registry,
+        serving: server.local_addr(),
+    };
     match config.kind {
-        Kind::Rabbit => rabbitmq::run(&config, &metrics, &registry, deadline).await?,
-        Kind::Nats => nats::run(&config, &metrics, &registry, deadline).await?,
-        Kind::Redis => redis_streams::run(&config, &metrics, &registry, deadline).await?,
-        Kind::Mqtt => mqtt::run(&config, &metrics, &registry, deadline).await?,
-        Kind::KafkaMock => {
-            let at = server.local_addr();
-            kafka_mock::run(&config, &metrics, &registry, deadline, at).await?
+        Kind::Rabbit => {
+            session
+                .serve(rabbitmq::open(&config, &metrics).await?)
+                .await?
         }
+        Kind::Nats => session.serve(nats::open(&config, &metrics).await?).await?,
+        Kind::Redis => {
+            session
+                .serve(redis_streams::open(&config, &metrics).await?)
+                .await?
+        }
+        Kind::Mqtt => session.serve(mqtt::open(&config, &metrics).await?).await?,
+        Kind::KafkaMock => session.serve(kafka_mock::open(&metrics).await?).await?,
     }
     server.shutdown()?;
     Ok(())
+}
+
+/// A broker's consumer, as the loop drives it.
+trait Consumer {
+    /// A message received, being processed.
+    type Delivery<'a>: Delivery
+    where
+        Self: 'a;
+
+    /// Whether the broker delivers a nacked message again (it is acked
+    /// then).
+    const NACK_REDELIVERS: bool;
+
+    /// The messages that came within `wait` (none: empty).
+    async fn receive(&mut self, wait: Duration) -> Result<Vec<Self::Delivery<'_>>>;
+
+    /// Records the lag the broker reports, and returns it (`None`: the
+    /// broker reports none).
+    async fn lag(&mut self) -> Result<Option<u64>>;
+
+    /// Ends the session with the broker, where the client wants it ended.
+    async fn close(self) -> Result<()>
+    where
+        Self: Sized,
+    {
+        Ok(())
+    }
+}
+
+/// A received message, as the outcome mix settles it (through the
+/// wrapper, which records its ack state).
+trait Delivery {
+    /// What the message number is read from.
+    fn body(&self) -> &[u8];
+    /// Counts one exception; processing goes on.
+    fn exception(&mut self, exception_type: &str);
+    /// Acks, nacks or rejects it with the broker.
+    async fn settle(&mut self, how: Settle) -> Result<()>;
+}
+
+/// How a message is settled with the broker.
+#[derive(Clone, Copy, Debug)]
+enum Settle {
+    Ack,
+    Nack,
+    Reject,
+}
+
+/// A broker's metered publisher, as the traffic task drives it.
+trait Publisher: Send + Sync + 'static {
+    /// Publishes message `n` where the consumer reads it.
+    fn publish(&self, n: u64) -> impl Future<Output = Result<()>> + Send;
+    /// Publishes a message that is refused; the error says how.
+    fn publish_refused(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A broker's client, opened.
+struct Opened<C, P> {
+    /// Where the broker is, for the first line printed.
+    at: String,
+    consumer: C,
+    publisher: P,
+}
+
+/// What the loop runs with: the command line, the registry, where
+/// `/metrics` is served.
+struct Session<'a> {
+    config: &'a Config,
+    registry: &'a Registry,
+    serving: SocketAddr,
+}
+
+impl Session<'_> {
+    /// The loop every broker runs: produces (unless `--no-produce`),
+    /// consumes and settles by the outcome mix until `--seconds`,
+    /// reporting every two seconds; then stops producing, reports once
+    /// more and closes.
+    async fn serve<C: Consumer, P: Publisher>(&self, opened: Opened<C, P>) -> Result<()> {
+        let config = self.config;
+        println!(
+            "broker_clients: {:?} at {}; serving http://{}/metrics",
+            config.kind, opened.at, self.serving
+        );
+        let producer = config
+            .produce
+            .then(|| tokio::spawn(produce(opened.publisher, config.interval)));
+        let mut consumer = opened.consumer;
+        let deadline = config
+            .seconds
+            .map(|s| Instant::now() + Duration::from_secs(s));
+        let consumed = consume(&mut consumer, deadline, self.registry).await;
+        if let Some(producer) = producer {
+            producer.abort();
+            // Its publisher dropped before the consumer closes; the error
+            // says it was cancelled, as asked.
+            let _ = producer.await;
+        }
+        consumed?;
+        report(self.registry, consumer.lag().await?);
+        consumer.close().await
+    }
+}
+
+/// Publishes message 0, 1, 2, ... one every `interval`, and after every
+/// `REFUSED_EVERY`th one a message that is refused.
+async fn produce(publisher: impl Publisher, interval: Duration) {
+    for n in 0u64.. {
+        if let Err(e) = publisher.publish(n).await {
+            eprintln!("publish: {e}");
+        }
+        if (n + 1) % REFUSED_EVERY == 0 && publisher.publish_refused().await.is_ok() {
+            eprintln!("publish: a message meant to be refused was accepted");
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Receives and settles until `deadline`, reporting every two seconds.
+async fn consume<C: Consumer>(
+    consumer: &mut C,
+    deadline: Option<Instant>,
+    registry: &Registry,
+) -> Result<()> {
+    let mut mix = Mix::new(C::NACK_REDELIVERS);
+    let mut next_report = Instant::now() + REPORT_EVERY;
+    while !done(deadline) {
+        for mut delivery in consumer.receive(POLL).await? {
+            let plan = mix.plan(number(delivery.body()));
+            settle(&mut delivery, plan).await?;
+        }
+        if Instant::now() >= next_report {
+            next_report += REPORT_EVERY;
+            report(registry, consumer.lag().await?);
+        }
+    }
+    Ok(())
+}
+
+/// The outcome mix: message `n` by its [`plan`], except that one the
+/// broker delivers again after a nack is acked; a body without a number
+/// is rejected.
+struct Mix {
+    nack_redelivers: bool,
+    /// The numbers nacked and not delivered since.
+    nacked: HashSet<u64>,
+}
+
+impl Mix {
+    fn new(nack_redelivers: bool) -> Self {
+        Self {
+            nack_redelivers,
+            nacked: HashSet::new(),
+        }
+    }
+
+    fn plan(&mut self, number: Option<u64>) -> Plan {
+        let Some(n) = number else {
+            return Plan::Reject;
+        };
+        if self.nacked.remove(&n) {
+            return Plan::Ack;
+        }
+        let plan = plan(n);
+        if plan == Plan::Nack && self.nack_redelivers {
+            self.nacked.insert(n);
+        }
+        plan
+    }
+}
+
+/// Carries out `plan` on `delivery`.
+async fn settle(delivery: &mut impl Delivery, plan: Plan) -> Result<()> {
+    match plan {
+        Plan::Ack => delivery.settle(Settle::Ack).await,
+        Plan::RejectAfterError => {
+            delivery.exception("DecodeError");
+            delivery.settle(Settle::Reject).await
+        }
+        Plan::Nack => delivery.settle(Settle::Nack).await,
+        Plan::Reject => delivery.settle(Settle::Reject).await,
+        Plan::AckThenError => {
+            delivery.settle(Settle::Ack).await?;
+            delivery.exception("ValueError");
+            Ok(())
+        }
+    }
 }
 
 /// The message number in a body.
@@ -303,20 +507,26 @@ fn done(deadline: Option<Instant>) -> bool {
 
 mod rabbitmq {
     use super::*;
-    use hotmetrics::broker::lapin::{MeteredConsumer, MeteredPublisher, record_queue_lag};
+    use hotmetrics::broker::lapin::{MeteredConsumer, MeteredDelivery, MeteredPublisher};
     use lapin::options::{
         BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
         BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions,
     };
     use lapin::types::FieldTable;
-    use lapin::{BasicProperties, Connection, ConnectionProperties};
+    use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
-    pub async fn run(
-        config: &Config,
-        metrics: &BrokerMetrics,
-        registry: &Registry,
-        deadline: Option<Instant>,
-    ) -> Result<()> {
+    /// A queue nothing is bound for: a mandatory message to it comes back.
+    const UNROUTED: &str = "hotmetrics-example-unrouted";
+
+    pub struct Rabbit {
+        conn: Connection,
+        channel: Channel,
+        consumer: MeteredConsumer,
+    }
+
+    pub struct Publish(MeteredPublisher);
+
+    pub async fn open(config: &Config, metrics: &BrokerMetrics) -> Result<Opened<Rabbit, Publish>> {
         let conn = Connection::connect(&config.url, ConnectionProperties::default())
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", config.url))?;
@@ -328,98 +538,131 @@ mod rabbitmq {
         channel
             .queue_declare(QUEUE.into(), queue_options, FieldTable::default())
             .await?;
-        let mut producer = None;
-        if config.produce {
-            let publish_channel = conn.create_channel().await?;
-            publish_channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            let publisher = MeteredPublisher::new(publish_channel, metrics); // the one line
-            let interval = config.interval;
-            producer = Some(tokio::spawn(async move {
-                for n in 0u64.. {
-                    let body = n.to_string();
-                    let sent = publisher
-                        .publish(
-                            "",
-                            QUEUE,
-                            BasicPublishOptions::default(),
-                            body.as_bytes(),
-                            BasicProperties::default(),
-                        )
-                        .await;
-                    if let Err(e) = sent {
-                        eprintln!("publish: {e}");
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            }));
-        }
+        let publish_channel = conn.create_channel().await?;
+        publish_channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        let publisher = MeteredPublisher::new(publish_channel, metrics); // the one line
         let consumer = channel
             .basic_consume(
                 QUEUE.into(),
-                "broker_clients".into(),
+                GROUP.into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
             .await?;
-        let mut consumer = MeteredConsumer::new(consumer, metrics); // the one line
-        let mut next_report = Instant::now() + REPORT_EVERY;
-        while !done(deadline) {
-            let next = tokio::time::timeout(Duration::from_millis(200), consumer.next()).await;
-            if let Ok(Some(delivery)) = next {
-                let mut d = delivery?;
-                let requeue_no = BasicNackOptions {
-                    requeue: false,
-                    ..Default::default()
-                };
-                match number(d.data()).map(plan) {
-                    Some(Plan::Ack) => {
-                        d.ack(BasicAckOptions::default()).await?;
-                    }
-                    Some(Plan::RejectAfterError) => {
-                        d.exception("DecodeError");
-                        d.reject(BasicRejectOptions { requeue: false }).await?;
-                    }
-                    Some(Plan::Nack) => {
-                        d.nack(requeue_no).await?;
-                    }
-                    Some(Plan::Reject) | None => {
-                        d.reject(BasicRejectOptions { requeue: false }).await?;
-                    }
-                    Some(Plan::AckThenError) => {
-                        d.ack(BasicAckOptions::default()).await?;
-                        d.exception("ValueError");
-                    }
+        let consumer = MeteredConsumer::new(consumer, metrics); // the one line
+        Ok(Opened {
+            at: config.url.clone(),
+            consumer: Rabbit {
+                conn,
+                channel,
+                consumer,
+            },
+            publisher: Publish(publisher),
+        })
+    }
+
+    impl Consumer for Rabbit {
+        type Delivery<'a> = MeteredDelivery;
+        // Nacked without requeue: dropped.
+        const NACK_REDELIVERS: bool = false;
+
+        async fn receive(&mut self, wait: Duration) -> Result<Vec<MeteredDelivery>> {
+            match tokio::time::timeout(wait, self.consumer.next()).await {
+                Ok(Some(delivery)) => Ok(vec![delivery?]),
+                Ok(None) => Err("the broker cancelled the consumer".into()),
+                Err(_) => Ok(Vec::new()),
+            }
+        }
+
+        async fn lag(&mut self) -> Result<Option<u64>> {
+            let lag = self.consumer.record_lag(&self.channel).await?;
+            Ok(Some(u64::from(lag)))
+        }
+
+        async fn close(self) -> Result<()> {
+            Ok(self.conn.close(200, "done".into()).await?)
+        }
+    }
+
+    impl Delivery for MeteredDelivery {
+        fn body(&self) -> &[u8] {
+            self.data()
+        }
+
+        fn exception(&mut self, exception_type: &str) {
+            MeteredDelivery::exception(self, exception_type);
+        }
+
+        async fn settle(&mut self, how: Settle) -> Result<()> {
+            // Nacked or rejected: dropped, not requeued.
+            match how {
+                Settle::Ack => self.ack(BasicAckOptions::default()).await?,
+                Settle::Nack => {
+                    let options = BasicNackOptions {
+                        requeue: false,
+                        ..Default::default()
+                    };
+                    self.nack(options).await?
                 }
-            }
-            if Instant::now() >= next_report {
-                next_report += REPORT_EVERY;
-                let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
-                report(registry, Some(u64::from(lag)));
+                Settle::Reject => self.reject(BasicRejectOptions { requeue: false }).await?,
+            };
+            Ok(())
+        }
+    }
+
+    impl Publisher for Publish {
+        async fn publish(&self, n: u64) -> Result<()> {
+            let body = n.to_string();
+            let options = BasicPublishOptions::default();
+            let properties = BasicProperties::default();
+            self.0
+                .publish("", QUEUE, options, body.as_bytes(), properties)
+                .await?;
+            Ok(())
+        }
+
+        async fn publish_refused(&self) -> Result<()> {
+            let mandatory = BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            };
+            let properties = BasicProperties::default();
+            match self
+                .0
+                .publish("", UNROUTED, mandatory, b"unrouted", properties)
+                .await?
+            {
+                Confirmation::Ack(Some(_)) => {
+                    Err(format!("{UNROUTED}: returned unroutable").into())
+                }
+                Confirmation::Nack(_) => Err(format!("{UNROUTED}: nacked").into()),
+                Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
             }
         }
-        if let Some(p) = producer {
-            p.abort();
-        }
-        let lag = record_queue_lag(&channel, metrics, QUEUE).await?;
-        report(registry, Some(u64::from(lag)));
-        conn.close(200, "done".into()).await?;
-        Ok(())
     }
 }
 
 mod nats {
     use super::*;
     use async_nats::jetstream::{self, consumer::PullConsumer, consumer::pull, stream};
-    use hotmetrics::broker::nats::{MeteredJetStream, MeteredMessages, record_consumer_lag};
+    use hotmetrics::broker::nats::{
+        MeteredJetStream, MeteredJetStreamMessage, MeteredMessages, record_consumer_lag,
+    };
 
-    pub async fn run(
-        config: &Config,
-        metrics: &BrokerMetrics,
-        registry: &Registry,
-        deadline: Option<Instant>,
-    ) -> Result<()> {
+    /// A subject no stream takes: a JetStream publish to it has no answer.
+    const NOWHERE: &str = "hotmetrics.nowhere";
+
+    pub struct Nats {
+        consumer: PullConsumer,
+        messages: MeteredMessages,
+        metrics: BrokerMetrics,
+    }
+
+    pub struct Publish(MeteredJetStream);
+
+    pub async fn open(config: &Config, metrics: &BrokerMetrics) -> Result<Opened<Nats, Publish>> {
         let client = async_nats::connect(config.url.as_str())
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", config.url))?;
@@ -436,83 +679,101 @@ mod nats {
             })?;
         let consumer: PullConsumer = stream
             .get_or_create_consumer(
-                "broker_clients",
+                GROUP,
                 pull::Config {
-                    durable_name: Some("broker_clients".into()),
+                    durable_name: Some(GROUP.into()),
                     ..Default::default()
                 },
             )
             .await?;
-        let mut producer = None;
-        if config.produce {
-            let publisher = MeteredJetStream::new(js.clone(), metrics); // the one line
-            let interval = config.interval;
-            producer = Some(tokio::spawn(async move {
-                for n in 0u64.. {
-                    if let Err(e) = publisher.publish(SUBJECT, n.to_string().into()).await {
-                        eprintln!("publish: {e}");
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            }));
-        }
-        let mut messages = MeteredMessages::new(consumer.messages().await?, metrics); // the one line
-        let mut next_report = Instant::now() + REPORT_EVERY;
-        while !done(deadline) {
-            let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
-            if let Ok(Some(msg)) = next {
-                let mut m = msg?;
-                match number(m.payload()).map(plan) {
-                    Some(Plan::Ack) => m.ack().await?,
-                    Some(Plan::RejectAfterError) => {
-                        m.exception("DecodeError");
-                        m.term().await?;
-                    }
-                    // Redelivered a second later (and counted again then,
-                    // as FastStream would), acked the second time.
-                    Some(Plan::Nack) if redelivered(&m) => m.ack().await?,
-                    Some(Plan::Nack) => m.nak(Some(Duration::from_secs(1))).await?,
-                    Some(Plan::Reject) | None => m.term().await?,
-                    Some(Plan::AckThenError) => {
-                        m.ack().await?;
-                        m.exception("ValueError");
-                    }
-                }
-            }
-            if Instant::now() >= next_report {
-                next_report += REPORT_EVERY;
-                report(
-                    registry,
-                    Some(record_consumer_lag(&consumer, metrics).await?),
-                );
-            }
-        }
-        if let Some(p) = producer {
-            p.abort();
-        }
-        report(
-            registry,
-            Some(record_consumer_lag(&consumer, metrics).await?),
-        );
-        Ok(())
+        let publisher = MeteredJetStream::new(js, metrics); // the one line
+        let messages = MeteredMessages::new(consumer.messages().await?, metrics); // the one line
+        Ok(Opened {
+            at: config.url.clone(),
+            consumer: Nats {
+                consumer,
+                messages,
+                metrics: metrics.clone(),
+            },
+            publisher: Publish(publisher),
+        })
     }
 
-    fn redelivered(m: &hotmetrics::broker::nats::MeteredJetStreamMessage) -> bool {
-        m.message().info().is_ok_and(|i| i.delivered > 1)
+    impl Consumer for Nats {
+        type Delivery<'a> = MeteredJetStreamMessage;
+        // Nak: delivered again a second later (and counted again then, as
+        // FastStream would).
+        const NACK_REDELIVERS: bool = true;
+
+        async fn receive(&mut self, wait: Duration) -> Result<Vec<MeteredJetStreamMessage>> {
+            match tokio::time::timeout(wait, self.messages.next()).await {
+                Ok(Some(message)) => Ok(vec![message?]),
+                Ok(None) => Err("the pull consumer's messages ended".into()),
+                Err(_) => Ok(Vec::new()),
+            }
+        }
+
+        async fn lag(&mut self) -> Result<Option<u64>> {
+            Ok(Some(
+                record_consumer_lag(&self.consumer, &self.metrics).await?,
+            ))
+        }
+    }
+
+    impl Delivery for MeteredJetStreamMessage {
+        fn body(&self) -> &[u8] {
+            self.payload()
+        }
+
+        fn exception(&mut self, exception_type: &str) {
+            MeteredJetStreamMessage::exception(self, exception_type);
+        }
+
+        async fn settle(&mut self, how: Settle) -> Result<()> {
+            match how {
+                Settle::Ack => self.ack().await?,
+                Settle::Nack => self.nak(Some(Duration::from_secs(1))).await?,
+                Settle::Reject => self.term().await?,
+            }
+            Ok(())
+        }
+    }
+
+    impl Publisher for Publish {
+        async fn publish(&self, n: u64) -> Result<()> {
+            self.0.publish(SUBJECT, n.to_string().into()).await?;
+            Ok(())
+        }
+
+        async fn publish_refused(&self) -> Result<()> {
+            self.0.publish(NOWHERE, "nowhere".into()).await?;
+            Ok(())
+        }
     }
 }
 
 mod redis_streams {
     use super::*;
-    use hotmetrics::broker::redis::{MeteredRedisPublisher, MeteredStreamGroup, record_group_lag};
+    use hotmetrics::broker::redis::{
+        MeteredRedisPublisher, MeteredStreamEntry, MeteredStreamGroup, record_group_lag,
+    };
     use redis::AsyncCommands;
+    use redis::aio::MultiplexedConnection;
 
-    pub async fn run(
-        config: &Config,
-        metrics: &BrokerMetrics,
-        registry: &Registry,
-        deadline: Option<Instant>,
-    ) -> Result<()> {
+    /// A key holding a string: an `XADD` to it is refused.
+    const NOT_A_STREAM: &str = "hotmetrics-example-not-a-stream";
+    /// Entries read at most at once.
+    const COUNT: usize = 100;
+
+    pub struct Redis {
+        conn: MultiplexedConnection,
+        group: MeteredStreamGroup<MultiplexedConnection>,
+        metrics: BrokerMetrics,
+    }
+
+    pub struct Publish(MeteredRedisPublisher<MultiplexedConnection>);
+
+    pub async fn open(config: &Config, metrics: &BrokerMetrics) -> Result<Opened<Redis, Publish>> {
         let client =
             redis::Client::open(config.url.as_str()).map_err(|e| format!("{}: {e}", config.url))?;
         // The consumer's reads block (XREADGROUP BLOCK): a connection of its
@@ -526,127 +787,168 @@ mod redis_streams {
             Err(e) if e.code() != Some("BUSYGROUP") => return Err(e.into()),
             _ => {}
         }
-        let mut producer = None;
-        if config.produce {
-            let conn = client.get_multiplexed_async_connection().await?;
-            let publisher = MeteredRedisPublisher::new(conn, metrics); // the one line
-            let interval = config.interval;
-            producer = Some(tokio::spawn(async move {
-                for n in 0u64.. {
-                    if let Err(e) = publisher.xadd(QUEUE, &[("n", n)]).await {
-                        eprintln!("publish: {e}");
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            }));
+        let () = conn.set(NOT_A_STREAM, "a string").await?;
+        let publish_conn = client.get_multiplexed_async_connection().await?;
+        let publisher = MeteredRedisPublisher::new(publish_conn, metrics); // the one line
+        let group = MeteredStreamGroup::new(conn.clone(), GROUP, "worker-1", metrics); // the one line
+        Ok(Opened {
+            at: config.url.clone(),
+            consumer: Redis {
+                conn,
+                group,
+                metrics: metrics.clone(),
+            },
+            publisher: Publish(publisher),
+        })
+    }
+
+    impl Consumer for Redis {
+        type Delivery<'a> = MeteredStreamEntry<MultiplexedConnection>;
+        // Nacked entries stay pending in the group.
+        const NACK_REDELIVERS: bool = false;
+
+        async fn receive(
+            &mut self,
+            wait: Duration,
+        ) -> Result<Vec<MeteredStreamEntry<MultiplexedConnection>>> {
+            let entries = self.group.read(&[QUEUE], COUNT, Some(wait)).await?;
+            Ok(entries.into_iter().collect::<std::result::Result<_, _>>()?)
         }
-        let mut group = MeteredStreamGroup::new(conn.clone(), GROUP, "worker-1", metrics); // the one line
-        let mut next_report = Instant::now() + REPORT_EVERY;
-        while !done(deadline) {
-            let entries = group
-                .read(&[QUEUE], 100, Some(Duration::from_millis(200)))
-                .await?;
-            for entry in entries {
-                let mut e = entry?;
-                match e.field("n").and_then(number).map(plan) {
-                    Some(Plan::Ack) => e.ack().await?,
-                    Some(Plan::RejectAfterError) => {
-                        e.exception("DecodeError");
-                        e.reject();
-                    }
-                    // Recorded, and left pending in the group.
-                    Some(Plan::Nack) => e.nack(),
-                    Some(Plan::Reject) | None => e.reject(),
-                    Some(Plan::AckThenError) => {
-                        e.ack().await?;
-                        e.exception("ValueError");
-                    }
-                }
+
+        async fn lag(&mut self) -> Result<Option<u64>> {
+            let lag = record_group_lag(&mut self.conn, QUEUE, GROUP, &self.metrics).await?;
+            Ok(Some(lag.value()))
+        }
+    }
+
+    impl Delivery for MeteredStreamEntry<MultiplexedConnection> {
+        fn body(&self) -> &[u8] {
+            self.field("n").unwrap_or_default()
+        }
+
+        fn exception(&mut self, exception_type: &str) {
+            MeteredStreamEntry::exception(self, exception_type);
+        }
+
+        async fn settle(&mut self, how: Settle) -> Result<()> {
+            match how {
+                Settle::Ack => self.ack().await?,
+                // Recorded, and left pending in the group.
+                Settle::Nack => self.nack(),
+                Settle::Reject => self.reject(),
             }
-            if Instant::now() >= next_report {
-                next_report += REPORT_EVERY;
-                let lag = record_group_lag(&mut conn, QUEUE, GROUP, metrics).await?;
-                report(registry, Some(lag.value()));
-            }
+            Ok(())
         }
-        if let Some(p) = producer {
-            p.abort();
+    }
+
+    impl Publisher for Publish {
+        async fn publish(&self, n: u64) -> Result<()> {
+            self.0.xadd(QUEUE, &[("n", n)]).await?;
+            Ok(())
         }
-        let lag = record_group_lag(&mut conn, QUEUE, GROUP, metrics).await?;
-        report(registry, Some(lag.value()));
-        Ok(())
+
+        async fn publish_refused(&self) -> Result<()> {
+            self.0.xadd(NOT_A_STREAM, &[("n", 0)]).await?;
+            Ok(())
+        }
     }
 }
 
 mod mqtt {
     use super::*;
-    use hotmetrics::broker::mqtt::{MeteredEvent, metered};
+    use hotmetrics::broker::mqtt::{
+        MeteredEvent, MeteredEventLoop, MeteredMqttClient, MeteredMqttMessage, metered,
+    };
     use rumqttc::{AsyncClient, MqttOptions, QoS};
 
-    pub async fn run(
-        config: &Config,
-        metrics: &BrokerMetrics,
-        registry: &Registry,
-        deadline: Option<Instant>,
-    ) -> Result<()> {
+    /// A topic with a wildcard, which no publish may name.
+    const WILDCARD: &str = "hotmetrics/example/#";
+
+    pub struct Mqtt {
+        /// It also sends the publishes and reads their PubAcks.
+        events: MeteredEventLoop,
+        url: String,
+    }
+
+    pub struct Publish(MeteredMqttClient);
+
+    pub async fn open(config: &Config, metrics: &BrokerMetrics) -> Result<Opened<Mqtt, Publish>> {
         let (host, port) = host_port(&config.url)?;
         let mut options =
             MqttOptions::new(format!("broker_clients-{}", std::process::id()), host, port);
         options.set_manual_acks(true); // each PubAck waits for `ack`
         options.set_keep_alive(Duration::from_secs(30));
-        let (client, mut events) = metered(AsyncClient::new(options, 256), metrics); // the one line
+        let (client, events) = metered(AsyncClient::new(options, 256), metrics); // the one line
         client.client().subscribe(TOPIC, QoS::AtLeastOnce).await?;
-        let mut producer = None;
-        if config.produce {
-            let interval = config.interval;
-            producer = Some(tokio::spawn(async move {
-                for n in 0u64.. {
-                    // Nacked ones are never acked: QoS 0, holding no slot
-                    // of the broker's in-flight window.
-                    let qos = match plan(n) {
-                        Plan::Nack => QoS::AtMostOnce,
-                        _ => QoS::AtLeastOnce,
-                    };
-                    if let Err(e) = client.publish(TOPIC, qos, false, n.to_string()).await {
-                        eprintln!("publish: {e}");
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            }));
-        }
-        let mut next_report = Instant::now() + REPORT_EVERY;
-        while !done(deadline) {
-            // The event loop also sends the publishes and reads their PubAcks.
-            let next = tokio::time::timeout(Duration::from_millis(200), events.poll()).await;
-            match next {
-                Ok(Ok(MeteredEvent::Publish(mut m))) => match number(m.payload()).map(plan) {
-                    Some(Plan::Ack) => m.ack().await?,
-                    Some(Plan::RejectAfterError) => {
-                        m.exception("DecodeError");
-                        m.reject().await?;
-                    }
-                    Some(Plan::Nack) => m.nack(),
-                    Some(Plan::Reject) | None => m.reject().await?,
-                    Some(Plan::AckThenError) => {
-                        m.ack().await?;
-                        m.exception("ValueError");
-                    }
-                },
-                Ok(Ok(MeteredEvent::Other(_))) | Err(_) => {}
-                Ok(Err(e)) => {
-                    return Err(format!("MQTT at {}: {e}", config.url).into());
-                }
-            }
-            if Instant::now() >= next_report {
-                next_report += REPORT_EVERY;
-                report(registry, None);
+        Ok(Opened {
+            at: config.url.clone(),
+            consumer: Mqtt {
+                events,
+                url: config.url.clone(),
+            },
+            publisher: Publish(client),
+        })
+    }
+
+    impl Consumer for Mqtt {
+        type Delivery<'a> = MeteredMqttMessage;
+        // Nack sends nothing: the broker does not send it again.
+        const NACK_REDELIVERS: bool = false;
+
+        async fn receive(&mut self, wait: Duration) -> Result<Vec<MeteredMqttMessage>> {
+            match tokio::time::timeout(wait, self.events.poll()).await {
+                Ok(Ok(MeteredEvent::Publish(message))) => Ok(vec![message]),
+                Ok(Ok(MeteredEvent::Other(_))) | Err(_) => Ok(Vec::new()),
+                Ok(Err(e)) => Err(format!("MQTT at {}: {e}", self.url).into()),
             }
         }
-        if let Some(p) = producer {
-            p.abort();
+
+        async fn lag(&mut self) -> Result<Option<u64>> {
+            Ok(None)
         }
-        report(registry, None);
-        Ok(())
+    }
+
+    impl Delivery for MeteredMqttMessage {
+        fn body(&self) -> &[u8] {
+            self.payload()
+        }
+
+        fn exception(&mut self, exception_type: &str) {
+            MeteredMqttMessage::exception(self, exception_type);
+        }
+
+        async fn settle(&mut self, how: Settle) -> Result<()> {
+            match how {
+                // This task polls the event loop: an ack that waited for
+                // room in the client's channel would wait for itself.
+                Settle::Ack => self.try_ack()?,
+                // Sends nothing.
+                Settle::Nack => self.nack(),
+                // Acks (the channel holds 256 requests and one message is
+                // in hand at a time: there is room).
+                Settle::Reject => self.reject().await?,
+            }
+            Ok(())
+        }
+    }
+
+    impl Publisher for Publish {
+        async fn publish(&self, n: u64) -> Result<()> {
+            // Nacked ones are never acked: QoS 0, holding no slot of the
+            // broker's in-flight window.
+            let qos = match plan(n) {
+                Plan::Nack => QoS::AtMostOnce,
+                _ => QoS::AtLeastOnce,
+            };
+            Ok(self.0.publish(TOPIC, qos, false, n.to_string()).await?)
+        }
+
+        async fn publish_refused(&self) -> Result<()> {
+            Ok(self
+                .0
+                .publish(WILDCARD, QoS::AtMostOnce, false, "refused")
+                .await?)
+        }
     }
 
     /// `mqtt://host:port` as the host and port.
@@ -668,102 +970,111 @@ mod mqtt {
 mod kafka_mock {
     use super::*;
     use hotmetrics::broker::kafka::{
-        MeteredFutureProducer, MeteredStreamConsumer, record_topic_lag,
+        MeteredFutureProducer, MeteredKafkaMessage, MeteredStreamConsumer, record_topic_lag,
     };
-    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{Consumer as _, StreamConsumer};
     use rdkafka::mocking::MockCluster;
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-    use rdkafka::{ClientConfig, Message};
-    use std::collections::HashSet;
+    use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 
     const TIMEOUT: Duration = Duration::from_secs(5);
+    /// The producer's `message.max.bytes` (librdkafka's least).
+    const MAX_MESSAGE: usize = 1000;
 
-    pub async fn run(
-        config: &Config,
-        metrics: &BrokerMetrics,
-        registry: &Registry,
-        deadline: Option<Instant>,
-        serving: SocketAddr,
-    ) -> Result<()> {
-        let mock = MockCluster::new(1).map_err(|e| format!("the mock cluster: {e}"))?;
-        mock.create_topic(QUEUE, 1, 1)?;
-        let bootstrap = mock.bootstrap_servers();
-        println!(
-            "broker_clients: librdkafka's mock cluster at {bootstrap}; serving http://{serving}/metrics"
-        );
+    pub struct Kafka {
+        consumer: MeteredStreamConsumer,
+        metrics: BrokerMetrics,
+        /// Dropped last: the clients talk to it.
+        _cluster: MockCluster<'static, DefaultProducerContext>,
+    }
+
+    pub struct Publish(MeteredFutureProducer);
+
+    pub async fn open(metrics: &BrokerMetrics) -> Result<Opened<Kafka, Publish>> {
+        let cluster = MockCluster::new(1).map_err(|e| format!("the mock cluster: {e}"))?;
+        cluster.create_topic(QUEUE, 1, 1)?;
+        let bootstrap = cluster.bootstrap_servers();
         let mut client = ClientConfig::new();
         client.set("bootstrap.servers", &bootstrap);
-        let mut producer = None;
-        if config.produce {
-            let kafka: FutureProducer = client.create()?;
-            let publisher = MeteredFutureProducer::new(kafka, metrics); // the one line
-            let interval = config.interval;
-            producer = Some(tokio::spawn(async move {
-                for n in 0u64.. {
-                    let body = n.to_string();
-                    let record = FutureRecord::<(), _>::to(QUEUE).payload(&body);
-                    if let Err(e) = publisher.send(record, TIMEOUT).await {
-                        eprintln!("publish: {e}");
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            }));
-        }
-        let kafka: StreamConsumer = client
+        let kafka: FutureProducer = client
             .clone()
+            .set("message.max.bytes", MAX_MESSAGE.to_string())
+            .create()?;
+        let publisher = MeteredFutureProducer::new(kafka, metrics); // the one line
+        let kafka: StreamConsumer = client
             .set("group.id", GROUP)
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "false")
             .create()?;
         kafka.subscribe(&[QUEUE])?;
         let consumer = MeteredStreamConsumer::new(kafka, metrics); // the one line
-        // Offsets nacked once: acked when they come again.
-        let mut nacked = HashSet::new();
-        let mut next_report = Instant::now() + REPORT_EVERY;
-        while !done(deadline) {
-            if let Ok(msg) = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await
-            {
-                let mut m = msg?;
-                let offset = (m.message().partition(), m.message().offset());
-                let plan = match number(m.payload()).map(plan) {
-                    Some(_) if nacked.remove(&offset) => Some(Plan::Ack),
-                    p => p,
-                };
-                match plan {
-                    Some(Plan::Ack) => m.ack()?,
-                    Some(Plan::RejectAfterError) => {
-                        m.exception("DecodeError");
-                        m.reject()?;
-                    }
-                    Some(Plan::Nack) => {
-                        nacked.insert(offset);
-                        m.nack(TIMEOUT)?;
-                    }
-                    Some(Plan::Reject) | None => m.reject()?,
-                    Some(Plan::AckThenError) => {
-                        m.ack()?;
-                        m.exception("ValueError");
-                    }
-                }
-            }
-            if Instant::now() >= next_report {
-                next_report += REPORT_EVERY;
-                report(registry, Some(lag(&consumer, metrics)?));
-            }
-        }
-        if let Some(p) = producer {
-            p.abort();
-        }
-        report(registry, Some(lag(&consumer, metrics)?));
-        Ok(())
+        Ok(Opened {
+            at: format!("librdkafka's mock cluster {bootstrap}"),
+            consumer: Kafka {
+                consumer,
+                metrics: metrics.clone(),
+                _cluster: cluster,
+            },
+            publisher: Publish(publisher),
+        })
     }
 
-    /// The high watermark minus the committed offset (librdkafka's calls
-    /// block: off the runtime's worker).
-    fn lag(consumer: &MeteredStreamConsumer, metrics: &BrokerMetrics) -> Result<u64> {
-        let lag = tokio::task::block_in_place(|| {
-            record_topic_lag(consumer.consumer(), QUEUE, metrics, TIMEOUT)
-        })?;
-        Ok(u64::try_from(lag).unwrap_or(0))
+    impl Consumer for Kafka {
+        type Delivery<'a> = MeteredKafkaMessage<'a>;
+        // Nack seeks back to the message.
+        const NACK_REDELIVERS: bool = true;
+
+        async fn receive(&mut self, wait: Duration) -> Result<Vec<MeteredKafkaMessage<'_>>> {
+            match tokio::time::timeout(wait, self.consumer.recv()).await {
+                Ok(message) => Ok(vec![message?]),
+                Err(_) => Ok(Vec::new()),
+            }
+        }
+
+        /// The high watermark minus the committed offset (librdkafka's
+        /// calls block: off the runtime's worker).
+        async fn lag(&mut self) -> Result<Option<u64>> {
+            let lag = tokio::task::block_in_place(|| {
+                record_topic_lag(self.consumer.consumer(), QUEUE, &self.metrics, TIMEOUT)
+            })?;
+            Ok(Some(u64::try_from(lag).unwrap_or(0)))
+        }
+    }
+
+    impl Delivery for MeteredKafkaMessage<'_> {
+        fn body(&self) -> &[u8] {
+            self.payload()
+        }
+
+        fn exception(&mut self, exception_type: &str) {
+            MeteredKafkaMessage::exception(self, exception_type);
+        }
+
+        async fn settle(&mut self, how: Settle) -> Result<()> {
+            match how {
+                Settle::Ack => self.ack()?,
+                // Seeks back to the message.
+                Settle::Nack => self.nack(TIMEOUT)?,
+                // Commits, as an ack.
+                Settle::Reject => self.reject()?,
+            }
+            Ok(())
+        }
+    }
+
+    impl Publisher for Publish {
+        async fn publish(&self, n: u64) -> Result<()> {
+            let body = n.to_string();
+            let record = FutureRecord::<(), _>::to(QUEUE).payload(&body);
+            self.0.send(record, TIMEOUT).await?;
+            Ok(())
+        }
+
+        async fn publish_refused(&self) -> Result<()> {
+            let body = vec![0u8; 2 * MAX_MESSAGE];
+            let record = FutureRecord::<(), _>::to(QUEUE).payload(&body);
+            self.0.send(record, TIMEOUT).await?;
+            Ok(())
+        }
     }
 }

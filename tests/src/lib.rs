@@ -9,6 +9,8 @@
 //!   [`expected`]: what each format should read as for a registry;
 //!   [`diff`] shows where two readings part;
 //! - [`random`]: seeded random registries of every type;
+//! - [`e2e`]: processes, the examples and a real Prometheus for the
+//!   end-to-end tests;
 //! - [`parse`]: a strict parser of both text formats, [`proto`]: a prost
 //!   mirror of `metrics.proto`;
 //! - a global allocator that counts allocations, so tests can prove a
@@ -28,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod diff;
+pub mod e2e;
 pub mod expected;
 pub mod fixture;
 pub mod normalized;

@@ -18,6 +18,19 @@
 //! publish with its confirm and a JetStream publish with its ack, where
 //! the round trip dominates and the wrapper's share is within the noise.
 //!
+//! Kafka (rdkafka) on librdkafka's mock cluster, in this process: a
+//! `StreamConsumer` assigned a partition preloaded with 64-byte messages
+//! receives each from its prefetch queue (no round trip per message) and
+//! commits its offset asynchronously (queued, not awaited), raw and
+//! through the wrapper; between batches, untimed, a synchronous commit
+//! waits for the batch's commits, and it seeks back to the start when
+//! fewer than a batch are left. (librdkafka's own threads, which fetch and
+//! send each commit, share the cores with the measured one: the spread
+//! is wide, and the medians and minima say more than the means.) And a
+//! `FutureProducer` send
+//! awaited to its delivery report (`linger.ms=0`): a round trip to the
+//! mock broker's thread, which dominates.
+//!
 //! `cargo bench -p hotmetrics-broker --all-features --bench wrappers`
 
 use async_nats::jetstream;
@@ -36,6 +49,10 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use redis::aio::ConnectionLike;
 use redis::{Arg, AsyncCommands, Cmd, Pipeline, RedisFuture, Value};
 use rumqttc::{
@@ -43,7 +60,7 @@ use rumqttc::{
 };
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
@@ -401,6 +418,161 @@ async fn drive(mut events: EventLoop) {
     while events.poll().await.is_ok() {}
 }
 
+/// The bench's Kafka topic and its one partition.
+const KAFKA_TOPIC: &str = "orders";
+/// Messages preloaded there (the consumers go through them and seek
+/// back): a mock partition keeps its last 5 MB or 100,000 messages.
+const KAFKA_MESSAGES: u64 = 40_000;
+const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fills the mock cluster's topic with `KAFKA_MESSAGES` 64-byte messages.
+fn kafka_fill(rt: &Runtime, config: &ClientConfig) {
+    let producer: FutureProducer = config.create().unwrap();
+    rt.block_on(async {
+        let body = [0u8; 64];
+        let mut sends = futures_util::stream::FuturesUnordered::new();
+        for _ in 0..KAFKA_MESSAGES {
+            sends.push(producer.send(
+                FutureRecord::<(), _>::to(KAFKA_TOPIC).payload(&body[..]),
+                KAFKA_TIMEOUT,
+            ));
+        }
+        while let Some(sent) = sends.next().await {
+            sent.map_err(|(e, _)| e).unwrap();
+        }
+    });
+}
+
+/// A consumer of group `group`, assigned the topic's partition (no group
+/// join), committing by hand; primed: the first fetch after the
+/// assignment waits half a second, so one message is received, untimed.
+fn kafka_consumer(rt: &Runtime, config: &ClientConfig, group: &str) -> StreamConsumer {
+    let consumer: StreamConsumer = config
+        .clone()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        // The whole topic fits in the prefetch queue: the fetcher then
+        // waits at the end of the partition, and a seek waits for that.
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    let mut partition = TopicPartitionList::new();
+    partition
+        .add_partition_offset(KAFKA_TOPIC, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&partition).unwrap();
+    rt.block_on(consumer.recv()).unwrap();
+    consumer
+}
+
+/// Seeks back to the first message, receives it and lets the fetcher fill
+/// the prefetch queue again, untimed.
+async fn kafka_rewind(consumer: &StreamConsumer) {
+    consumer
+        .seek(KAFKA_TOPIC, 0, Offset::Beginning, KAFKA_TIMEOUT)
+        .unwrap();
+    consumer.recv().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+/// Times `iters` batches of `BATCH` messages; untimed between them, waits
+/// for their commits and rewinds when fewer than a batch are left
+/// (`read`: the messages read since the last rewind, or since the consumer
+/// was primed).
+async fn kafka_batches(
+    consumer: &StreamConsumer,
+    read: &mut u64,
+    iters: u64,
+    mut batch: impl AsyncFnMut(),
+) -> Duration {
+    let mut timed = Duration::ZERO;
+    for _ in 0..iters {
+        if *read + BATCH > KAFKA_MESSAGES {
+            kafka_rewind(consumer).await;
+            *read = 1;
+        }
+        let start = Instant::now();
+        batch().await;
+        timed += start.elapsed();
+        *read += BATCH;
+        // The batch's asynchronous commits are still being sent: one
+        // synchronous commit after them waits until the broker has had
+        // them all, so that they do not slow the next batch down.
+        let position = consumer.position().unwrap();
+        consumer.commit(&position, CommitMode::Sync).unwrap();
+    }
+    timed
+}
+
+fn kafka_in_process(c: &mut Criterion) {
+    use hotmetrics_broker::kafka::{MeteredFutureProducer, MeteredStreamConsumer};
+
+    let rt = runtime();
+    // A `StreamConsumer` spawns on the runtime it is made in.
+    let _in_runtime = rt.enter();
+    let registry = Registry::new();
+    let metrics = BrokerMetrics::new(&registry, Broker::Kafka).unwrap();
+    let cluster = MockCluster::new(1).expect("librdkafka's mock cluster");
+    cluster.create_topic(KAFKA_TOPIC, 1, 1).unwrap();
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", cluster.bootstrap_servers());
+    kafka_fill(&rt, &config);
+
+    // Made once: criterion calls a bench's closure once per sample.
+    let raw = kafka_consumer(&rt, &config, "raw");
+    let metered = MeteredStreamConsumer::new(kafka_consumer(&rt, &config, "metered"), &metrics);
+    let mut g = c.benchmark_group("consume_in_process");
+    g.throughput(Throughput::Elements(BATCH));
+    let mut raw_read = 1;
+    g.bench_function("kafka_commit_async/raw", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(kafka_batches(&raw, &mut raw_read, iters, async || {
+                for _ in 0..BATCH {
+                    let m = raw.recv().await.unwrap();
+                    raw.commit_message(&m, CommitMode::Async).unwrap();
+                    black_box(m);
+                }
+            }))
+        })
+    });
+    let mut metered_read = 1;
+    g.bench_function("kafka_commit_async/metered", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(kafka_batches(
+                metered.consumer(),
+                &mut metered_read,
+                iters,
+                async || {
+                    for _ in 0..BATCH {
+                        let mut m = metered.recv().await.unwrap();
+                        m.ack().unwrap();
+                        black_box(m);
+                    }
+                },
+            ))
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("publish_in_process");
+    config.set("linger.ms", "0");
+    let producer: FutureProducer = config.create().unwrap();
+    let payload = [0u8; 64];
+    let record = || FutureRecord::<(), _>::to(KAFKA_TOPIC).payload(&payload[..]);
+    g.bench_function("kafka_delivery_report/raw", |b| {
+        b.iter(|| {
+            rt.block_on(producer.send(record(), KAFKA_TIMEOUT))
+                .map_err(|(e, _)| e)
+                .unwrap()
+        })
+    });
+    let metered = MeteredFutureProducer::new(producer.clone(), &metrics);
+    g.bench_function("kafka_delivery_report/metered", |b| {
+        b.iter(|| rt.block_on(metered.send(record(), KAFKA_TIMEOUT)).unwrap())
+    });
+    g.finish();
+}
+
 fn local_servers(c: &mut Criterion) {
     let rt = runtime();
     // JetStream's context spawns on the runtime it is made in.
@@ -516,6 +688,7 @@ criterion_group!(
     in_process,
     redis_in_process,
     mqtt_in_process,
+    kafka_in_process,
     local_servers
 );
 criterion_main!(benches);
