@@ -44,6 +44,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::{Attribute, Data, DeriveInput, Fields, LitStr, Path, parse_macro_input};
 
 /// `hotmetrics::Labels` for a struct with named fields, each a
@@ -88,7 +89,7 @@ fn labels(input: &DeriveInput) -> syn::Result<Tokens> {
         let ident = field.ident.clone().ok_or_else(|| {
             syn::Error::new_spanned(field, "#[derive(Labels)] needs named fields")
         })?;
-        let name = renamed(&field.attrs)?.unwrap_or_else(|| ident.to_string());
+        let name = renamed(&field.attrs)?.unwrap_or_else(|| ident.unraw().to_string());
         names.push(name);
         idents.push(ident);
         types.push(&field.ty);
@@ -148,10 +149,16 @@ fn label_value(input: &DeriveInput) -> syn::Result<Tokens> {
                 "#[derive(LabelValue)] needs a fieldless enum: this variant has fields",
             ));
         }
-        let string =
-            renamed(&variant.attrs)?.unwrap_or_else(|| snake_case(&variant.ident.to_string()));
+        let string = renamed(&variant.attrs)?
+            .unwrap_or_else(|| snake_case(&variant.ident.unraw().to_string()));
         variants.push(variant.ident.clone());
         strings.push(string);
+    }
+    if variants.is_empty() {
+        return Err(syn::Error::new_spanned(
+            input,
+            "#[derive(LabelValue)] needs at least one variant: a label needs a value",
+        ));
     }
     let count = variants.len();
     let indexes = 0..count;

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The longest `Retry-After` honoured.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Doubles from `min` to `max` with each failed attempt; each wait is
 /// drawn from its upper half (so retries of many exporters spread out,
 /// and none waits less than half the nominal backoff).
@@ -27,8 +30,11 @@ impl Backoff {
         }
     }
 
-    /// The wait before the next attempt, at least `retry_after`.
+    /// The wait before the next attempt, at least `retry_after` (capped at
+    /// [`MAX_RETRY_AFTER`]: a receiver's header cannot park the exporter
+    /// for years, or overflow a clock).
     pub(crate) fn next(&mut self, retry_after: Option<Duration>) -> Duration {
+        let retry_after = retry_after.map(|d| d.min(MAX_RETRY_AFTER));
         let nominal = self
             .min
             .saturating_mul(1u32 << self.attempt.min(20))
@@ -71,6 +77,12 @@ mod tests {
         }
         b.reset();
         assert!(b.next(None) <= ms(100));
+    }
+
+    #[test]
+    fn caps_a_huge_retry_after() {
+        let mut b = Backoff::new(Duration::from_millis(10), Duration::from_millis(20));
+        assert_eq!(b.next(Some(Duration::from_secs(u64::MAX))), MAX_RETRY_AFTER);
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! handle that flushes and stops it.
 
 use crate::backoff::Backoff;
-use crate::sink::{Batch, SendError, Sink};
+use crate::sink::{Batch, EncodeError, SendError, Sink};
 use crate::stats::{Counts, Recorder, Stats};
 use hotmetrics_core::{MetricSource, Registry};
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -196,13 +197,11 @@ impl ExporterHandle {
     /// queued then (it stays queued and is sent later).
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         let (reply, answer) = mpsc::channel();
+        let deadline = after(Instant::now(), timeout);
         self.commands
-            .send(Command::Flush {
-                deadline: Instant::now() + timeout,
-                reply,
-            })
+            .send(Command::Flush { deadline, reply })
             .map_err(|_| Error::Stopped)?;
-        answer.recv().map_err(|_| Error::Stopped)?
+        wait_for(&answer, deadline, &self.counts)
     }
 
     /// What the exporter did so far.
@@ -222,15 +221,18 @@ impl ExporterHandle {
             return Ok(());
         };
         let (reply, answer) = mpsc::channel();
-        let sent = self.commands.send(Command::Shutdown {
-            deadline: Instant::now() + self.shutdown_timeout,
-            reply,
-        });
-        let result = match sent {
-            Ok(()) => answer.recv().unwrap_or(Err(Error::Stopped)),
-            Err(_) => Err(Error::Stopped),
-        };
-        if thread.join().is_err() {
+        let deadline = after(Instant::now(), self.shutdown_timeout);
+        if self
+            .commands
+            .send(Command::Shutdown { deadline, reply })
+            .is_err()
+        {
+            return Err(Error::Stopped);
+        }
+        let result = wait_for(&answer, deadline, &self.counts);
+        // A thread still inside a send past the deadline (a sink whose own
+        // timeout is longer) is left to finish on its own, not waited for.
+        if !matches!(result, Err(Error::Timeout { .. })) && thread.join().is_err() {
             return Err(Error::Stopped);
         }
         result
@@ -240,6 +242,24 @@ impl ExporterHandle {
 impl Drop for ExporterHandle {
     fn drop(&mut self) {
         let _ = self.stop();
+    }
+}
+
+/// The thread's answer to a command, waited for until `deadline` (and a
+/// little slack for a send under way): past it, a timeout with what is
+/// queued.
+fn wait_for(
+    answer: &Receiver<Result<(), Error>>,
+    deadline: Instant,
+    counts: &Counts,
+) -> Result<(), Error> {
+    let wait = after(deadline, REPLY_SLACK).saturating_duration_since(Instant::now());
+    match answer.recv_timeout(wait) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(Error::Timeout {
+            samples: counts.get().queued_samples,
+        }),
+        Err(RecvTimeoutError::Disconnected) => Err(Error::Stopped),
     }
 }
 
@@ -287,6 +307,21 @@ impl std::error::Error for Error {
     }
 }
 
+/// `from + d`, or far in the future when that overflows the clock
+/// (`flush(Duration::MAX)` waits as long as it takes).
+fn after(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .or_else(|| from.checked_add(FOREVER))
+        .unwrap_or(from)
+}
+
+/// What "no deadline" means: a century.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How long a handle waits for the thread past its deadline (a send that
+/// was under way when the command came).
+const REPLY_SLACK: Duration = Duration::from_secs(1);
+
 enum Command {
     Flush {
         deadline: Instant,
@@ -324,7 +359,7 @@ struct Worker<S> {
 
 impl<S: Sink> Worker<S> {
     fn run(mut self, inbox: &Receiver<Command>) {
-        let mut next_export = Instant::now() + self.interval;
+        let mut next_export = after(Instant::now(), self.interval);
         loop {
             let now = Instant::now();
             let wake = match self.retry_at {
@@ -345,11 +380,12 @@ impl<S: Sink> Worker<S> {
                     if now >= next_export {
                         self.export();
                         // Missed intervals are skipped, not caught up.
-                        while next_export <= now {
-                            next_export += self.interval;
+                        next_export = after(next_export, self.interval);
+                        if next_export <= now {
+                            next_export = after(now, self.interval);
                         }
                     }
-                    self.send_queued();
+                    self.send_queued(None);
                 }
                 // The handle is gone without a shutdown (it always sends
                 // one; only a panic unwinding past it gets here).
@@ -372,7 +408,7 @@ impl<S: Sink> Worker<S> {
             self.recorder.dropped(left);
         }
         self.queue.clear();
-        self.recorder.queued(0);
+        self.recorder.queued(0, 0);
         result
     }
 
@@ -382,7 +418,11 @@ impl<S: Sink> Worker<S> {
         let mut batch = self.spare.pop().unwrap_or_default();
         batch.clear();
         self.recorder.exported();
-        if let Err(e) = self.sink.encode(&*self.source, &mut batch) {
+        let encoded = catch_unwind(AssertUnwindSafe(|| {
+            self.sink.encode(&*self.source, &mut batch)
+        }))
+        .unwrap_or_else(|_| Err(EncodeError("the sink panicked while encoding".into())));
+        if let Err(e) = encoded {
             self.recorder.encode_failed();
             log::warn!(
                 "hotmetrics {}: cannot encode an export: {e}",
@@ -401,30 +441,45 @@ impl<S: Sink> Worker<S> {
                 self.recorder
                     .dropped(oldest.batch.samples_from(oldest.next));
                 self.spare.push(oldest.batch);
-                // The new front starts afresh.
-                self.retry_at = None;
+                // A pending retry stays: the wait is the receiver's, not
+                // the dropped payload's.
             }
         }
-        self.recorder.queued(self.queue.len());
+        self.note_queue();
     }
 
-    /// Sends queued payloads in order until the queue is empty or a send
-    /// fails and must wait for its retry; `true` when empty.
-    fn send_queued(&mut self) -> bool {
+    /// Records the queue's length and the samples it still holds.
+    fn note_queue(&self) {
+        let samples = self
+            .queue
+            .iter()
+            .map(|p| p.batch.samples_from(p.next))
+            .sum();
+        self.recorder.queued(self.queue.len(), samples);
+    }
+
+    /// Sends queued payloads in order until the queue is empty, a send
+    /// fails and must wait for its retry, or `deadline` passes; `true` when
+    /// empty.
+    fn send_queued(&mut self, deadline: Option<Instant>) -> bool {
         if self.retry_at.is_some_and(|t| Instant::now() < t) {
             return false;
         }
         self.retry_at = None;
         while let Some(front) = self.queue.front_mut() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
             let Some(payload) = front.batch.payloads().get(front.next) else {
                 if let Some(done) = self.queue.pop_front() {
                     self.spare.push(done.batch);
                 }
-                self.recorder.queued(self.queue.len());
+                self.note_queue();
                 continue;
             };
             let started = Instant::now();
-            let outcome = self.sink.send(payload);
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.sink.send(payload)))
+                .unwrap_or_else(|_| Err(SendError::permanent("the sink panicked while sending")));
             let took = started.elapsed();
             match outcome {
                 Ok(()) => {
@@ -454,7 +509,7 @@ impl<S: Sink> Worker<S> {
                         "hotmetrics {}: send failed, retrying in {wait:?}: {message}",
                         self.sink.name()
                     );
-                    self.retry_at = Some(Instant::now() + wait);
+                    self.retry_at = Some(after(Instant::now(), wait));
                     return false;
                 }
             }
@@ -466,11 +521,11 @@ impl<S: Sink> Worker<S> {
     /// retries that fall before it).
     fn send_until(&mut self, deadline: Instant) -> Result<(), Error> {
         loop {
-            if self.send_queued() {
+            if self.send_queued(Some(deadline)) {
                 return Ok(());
             }
             match self.retry_at {
-                Some(retry) if retry <= deadline => {
+                Some(retry) if retry <= deadline && Instant::now() < deadline => {
                     std::thread::sleep(retry.saturating_duration_since(Instant::now()));
                 }
                 _ => {

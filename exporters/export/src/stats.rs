@@ -24,6 +24,8 @@ pub struct Stats {
     pub retries: u64,
     /// Batches waiting to be sent.
     pub queued_batches: u64,
+    /// The samples in them not sent yet.
+    pub queued_samples: u64,
 }
 
 /// The counts, shared between the exporter's thread and its handle.
@@ -36,6 +38,7 @@ pub(crate) struct Counts {
     dropped: AtomicU64,
     retries: AtomicU64,
     queued: AtomicU64,
+    queued_samples: AtomicU64,
 }
 
 impl Counts {
@@ -49,6 +52,7 @@ impl Counts {
             samples_dropped: load(&self.dropped),
             retries: load(&self.retries),
             queued_batches: load(&self.queued),
+            queued_samples: load(&self.queued_samples),
         }
     }
 }
@@ -228,9 +232,10 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn queued(&self, batches: usize) {
+    pub(crate) fn queued(&self, batches: usize, samples: u64) {
         let n = batches as u64;
         self.counts.queued.store(n, Ordering::Relaxed);
+        self.counts.queued_samples.store(samples, Ordering::Relaxed);
         if let Some(s) = &self.series {
             s.queued.set(i64::try_from(n).unwrap_or(i64::MAX));
         }

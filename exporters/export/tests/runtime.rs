@@ -357,3 +357,106 @@ fn assert_self_metrics(registry: &Registry, stats: Stats) {
         stats.queued_batches
     );
 }
+
+#[test]
+fn a_panicking_sink_is_counted_and_the_exporter_goes_on() {
+    struct Flaky(u64);
+    impl Sink for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn encode(&mut self, _: &dyn MetricSource, b: &mut Batch) -> Result<(), EncodeError> {
+            self.0 += 1;
+            assert!(self.0 != 2, "a bug in the sink's encode");
+            b.payload().samples = self.0;
+            Ok(())
+        }
+        fn send(&mut self, p: &Payload) -> Result<(), SendError> {
+            assert!(p.samples != 3, "a bug in the sink's send");
+            Ok(())
+        }
+    }
+    let exporter = Exporter::builder(Registry::new(), Flaky(0))
+        .interval(LONG)
+        .start()
+        .unwrap();
+    for _ in 0..4 {
+        exporter.flush(Duration::from_secs(5)).unwrap();
+    }
+    let stats = exporter.stats();
+    assert_eq!(stats.encode_failures, 1, "{stats:?}");
+    assert_eq!(
+        (stats.samples_failed, stats.samples_sent),
+        (3, 1 + 4),
+        "{stats:?}"
+    );
+    exporter.shutdown().unwrap();
+}
+
+#[test]
+fn extreme_durations_neither_panic_nor_hang() {
+    // A receiver asking to wait u64::MAX seconds; a flush asked to wait
+    // forever; an interval too long to add to a clock.
+    let (sink, script) = scripted(1);
+    script
+        .0
+        .lock()
+        .unwrap()
+        .answers
+        .push_back(Err(SendError::Retryable {
+            message: "429".into(),
+            retry_after: Some(Duration::from_secs(u64::MAX)),
+        }));
+    let exporter = Exporter::builder(Registry::new(), sink)
+        .interval(Duration::MAX)
+        .shutdown_timeout(MS * 100)
+        .start()
+        .unwrap();
+    let e = exporter.flush(MS * 50).unwrap_err();
+    assert!(matches!(e, Error::Timeout { samples: 1 }), "{e}");
+    let started = Instant::now();
+    let e = exporter.shutdown().unwrap_err();
+    assert!(matches!(e, Error::Timeout { samples: 2 }), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let (sink, _) = scripted(1);
+    let exporter = Exporter::builder(Registry::new(), sink).start().unwrap();
+    exporter.flush(Duration::MAX).unwrap();
+}
+
+#[test]
+fn deadlines_hold_while_every_send_is_slow() {
+    // Each send takes 100 ms and is refused: 31 queued exports would take
+    // 3.1 s, not the 250 ms the shutdown has.
+    struct Slow;
+    impl Sink for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn encode(&mut self, _: &dyn MetricSource, b: &mut Batch) -> Result<(), EncodeError> {
+            b.payload().samples = 1;
+            Ok(())
+        }
+        fn send(&mut self, _: &Payload) -> Result<(), SendError> {
+            std::thread::sleep(Duration::from_millis(100));
+            Err(SendError::permanent("400 after 100 ms"))
+        }
+    }
+    let exporter = Exporter::builder(Registry::new(), Slow)
+        .interval(LONG)
+        .queue_capacity(40)
+        .shutdown_timeout(MS * 250)
+        .start()
+        .unwrap();
+    for _ in 0..30 {
+        let _ = exporter.flush(Duration::ZERO);
+    }
+    let started = Instant::now();
+    let e = exporter.shutdown().unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -211,7 +211,13 @@ impl MetricVisitor for Flatten<'_> {
         }
         let l = &mut self.scratch.labels;
         l.clear();
-        labels.for_each(&mut |n, v| l.push(n.as_bytes(), v.as_bytes()));
+        // An empty value is no label (Prometheus drops it at a scrape too),
+        // so an external label of that name applies.
+        labels.for_each(&mut |n, v| {
+            if !v.is_empty() {
+                l.push(n.as_bytes(), v.as_bytes());
+            }
+        });
         // A series' own label wins over an external one of the same name,
         // as in Prometheus.
         for (n, v) in self.external {

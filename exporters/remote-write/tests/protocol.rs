@@ -202,3 +202,33 @@ fn a_415_to_v2_falls_back_to_v1_and_re_encodes_what_was_queued() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn empty_label_values_are_no_labels_and_external_labels_fill_them() {
+    let registry = hotmetrics_core::Registry::new();
+    let jobs = registry
+        .counter_vec(("jobs_total", "Jobs."), &["job", "queue"])
+        .unwrap();
+    jobs.with(&["", "mail"], |c| c.inc()).unwrap();
+    jobs.with(&["own", ""], |c| c.inc_by(2)).unwrap();
+    let receiver = Scripted::start(vec![]);
+    let exporter = Exporter::builder(registry, builder(receiver.url()).build().unwrap())
+        .interval(Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    let requests = receiver.requests();
+    let (samples, _) = decode::v1(&requests[0].body);
+    let want = BTreeMap::from([
+        (
+            r#"{__name__="jobs_total",instance="host-1",job="rw-test",queue="mail"}"#.to_owned(),
+            1.0,
+        ),
+        (
+            r#"{__name__="jobs_total",instance="host-1",job="own"}"#.to_owned(),
+            2.0,
+        ),
+    ]);
+    assert_eq!(samples, want);
+    exporter.shutdown().unwrap();
+}

@@ -9,6 +9,7 @@ use crate::{
 };
 use hotmetrics_core::Error;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 /// What every metered consumer holds to count a message as received: the
@@ -188,11 +189,11 @@ impl HandlerCache {
         handler: &str,
         values: Option<Vec<String>>,
     ) -> Result<&HandlerMetrics, Error> {
+        // Each part with its length first: no value, whatever it holds,
+        // can run into the next.
         self.key.clear();
-        self.key.push_str(handler);
-        for v in values.iter().flatten() {
-            self.key.push('\u{1f}');
-            self.key.push_str(v);
+        for part in std::iter::once(handler).chain(values.iter().flatten().map(String::as_str)) {
+            let _ = write!(self.key, "{}\u{1f}{part}", part.len());
         }
         if !self.handlers.contains_key(&self.key) {
             let values: Vec<&str> = values.iter().flatten().map(String::as_str).collect();
@@ -265,6 +266,21 @@ mod tests {
             .get(&metrics, "a\u{1f}b", Some(vec![String::new()]))
             .unwrap();
         cache.get(&metrics, "a", Some(vec!["b".into()])).unwrap();
+        assert_eq!(cache.len(), 2);
+        // Values holding the separator cannot run into each other.
+        let two = crate::BrokerMetrics::builder(crate::Broker::Nats)
+            .prefix("two")
+            .per_message_label("t")
+            .per_message_label("u")
+            .build(&registry)
+            .unwrap();
+        let mut cache = HandlerCache::default();
+        cache
+            .get(&two, "a", Some(vec!["b\u{1f}c".into(), "d".into()]))
+            .unwrap();
+        cache
+            .get(&two, "a", Some(vec!["b".into(), "c\u{1f}d".into()]))
+            .unwrap();
         assert_eq!(cache.len(), 2);
         let err = cache.get(&metrics, "a", None).unwrap_err();
         assert!(matches!(err, Error::LabelCount { .. }), "{err}");
