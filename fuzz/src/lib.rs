@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod registry;
+
 /// A cursor over the fuzzer's input. Every read succeeds: past the end it
 /// yields zeros and empty strings, so a short input is still a whole case.
 #[derive(Debug)]

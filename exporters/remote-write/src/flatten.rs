@@ -106,7 +106,15 @@ struct Bounds {
 
 impl Bounds {
     fn refresh(&mut self, upper: &[f64]) {
-        if self.values == upper && !self.ends.is_empty() {
+        // Bit for bit: `-0.0 == 0.0`, but `le="-0"` and `le="0"` are two
+        // series.
+        let same = self.values.len() == upper.len()
+            && self
+                .values
+                .iter()
+                .zip(upper)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if same && !self.ends.is_empty() {
             return;
         }
         self.values.clear();
@@ -211,15 +219,15 @@ impl MetricVisitor for Flatten<'_> {
         }
         let l = &mut self.scratch.labels;
         l.clear();
-        // An empty value is no label (Prometheus drops it at a scrape too),
-        // so an external label of that name applies.
+        // An empty value is no label: Prometheus stores a scraped
+        // `{a=""}` as `{}` (and a receiver may refuse the empty value).
         labels.for_each(&mut |n, v| {
             if !v.is_empty() {
                 l.push(n.as_bytes(), v.as_bytes());
             }
         });
         // A series' own label wins over an external one of the same name,
-        // as in Prometheus.
+        // as in Prometheus (one with an empty value is none).
         for (n, v) in self.external {
             if !l.has(n.as_bytes()) {
                 l.push(n.as_bytes(), v.as_bytes());

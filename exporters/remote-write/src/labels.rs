@@ -84,11 +84,19 @@ impl LabelBuf {
             .map(|p| (&self.text[p.name.clone()], &self.text[p.value.clone()]))
     }
 
+    /// Adds `pair` at its place in name order; one of the same name (a
+    /// registry-wide label called `le`, or named after a state set) gives
+    /// way to it: a series with a label name twice would make the
+    /// receiver refuse the whole request.
     fn insert(&mut self, pair: Pair) {
         let text = &self.text;
         let name = &text[pair.name.clone()];
         let at = self.pairs[..].partition_point(|p| text[p.name.clone()] <= *name);
-        self.pairs.insert(at, pair);
+        if at > 0 && text[self.pairs[at - 1].name.clone()] == *name {
+            self.pairs[at - 1] = pair;
+        } else {
+            self.pairs.insert(at, pair);
+        }
     }
 
     fn put(&mut self, bytes: &[u8]) -> Range<usize> {
@@ -126,5 +134,20 @@ mod tests {
         l.sample(b"req", b"_sum", None);
         assert_eq!(l.iter().count(), 4);
         assert!(l.has(b"job") && !l.has(b"le"));
+    }
+
+    /// Found by the fuzzer: a state set named like a registry-wide label
+    /// sent that label name twice.
+    #[test]
+    fn a_sample_label_replaces_a_series_label_of_its_name() {
+        let mut l = LabelBuf::default();
+        l.push(b"mode", b"const");
+        l.push(b"zone", b"eu");
+        l.seal_base();
+        l.sample(b"mode", b"", Some((b"mode", b"on")));
+        let got: Vec<_> = l.iter().collect();
+        let want: Vec<(&[u8], &[u8])> =
+            vec![(b"__name__", b"mode"), (b"mode", b"on"), (b"zone", b"eu")];
+        assert_eq!(got, want);
     }
 }
