@@ -64,6 +64,8 @@ mod chunked;
 mod engine;
 mod expiry;
 mod extensions;
+#[cfg(not(loom))]
+mod go_float;
 mod merge;
 mod sync;
 
@@ -115,6 +117,7 @@ pub use {
     error::Error,
     escaping::{Escaping, is_legacy_label_name, is_legacy_metric_name},
     family::{DEFAULT_MAX_SERIES, Family},
+    go_float::{GoFloat, Integral},
     handle::Handle,
     labels::{NameValidation, validate_label_name, validate_metric_name},
     metric::{

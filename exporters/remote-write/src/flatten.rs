@@ -6,9 +6,9 @@
 //! `_count`, info families as `<name>_info` = 1, state sets as one
 //! `<name>{<name>="<state>"}` series per state, 1 or 0.
 
-use crate::go_float::GoFloat;
 use crate::labels::LabelBuf;
 use hotmetrics_core::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
+use hotmetrics_core::{GoFloat, Integral};
 use hotmetrics_export::{Batch, EncodeError, Payload};
 
 /// The family being written, kept in buffers reused between families.
@@ -122,7 +122,8 @@ impl Bounds {
         self.text.clear();
         self.ends.clear();
         for &b in upper.iter().chain(&[f64::INFINITY]) {
-            self.text.extend_from_slice(GoFloat::new(b).as_bytes());
+            self.text
+                .extend_from_slice(GoFloat::new(b, Integral::Bare).as_bytes());
             self.ends.push(self.text.len());
         }
     }
@@ -179,7 +180,7 @@ impl Flatten<'_> {
             Extra::None => None,
             Extra::Le(i) => Some((&b"le"[..], s.bounds.get(i))),
             Extra::Quantile(v) => {
-                q = GoFloat::new(v);
+                q = GoFloat::new(v, Integral::Bare);
                 Some((&b"quantile"[..], q.as_bytes()))
             }
             Extra::State(state) => Some((s.family.name.as_bytes(), state.as_bytes())),

@@ -93,7 +93,6 @@
 mod builder;
 mod fallback;
 mod flatten;
-mod go_float;
 mod http;
 mod labels;
 mod sink;
