@@ -16,8 +16,9 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use hotmetrics::{Buckets, Counter, LabelValue, Labels, Registry};
+use hotmetrics::{Buckets, Counter, Registry};
 use hotmetrics_benches::hot_path::{LABEL_NAMES, LABEL_SETS};
+use hotmetrics_benches::typed_labels::{Processed, TYPED_SETS};
 use hotmetrics_benches::{run_threads, thread_counts};
 use std::hint::black_box;
 use std::time::Duration;
@@ -25,56 +26,6 @@ use std::time::Duration;
 fn set(i: u64) -> &'static [&'static str; 3] {
     black_box(&LABEL_SETS[(i & 3) as usize])
 }
-
-#[derive(Clone, Copy, LabelValue)]
-enum Handler {
-    Orders,
-    Payments,
-}
-
-#[derive(Clone, Copy, LabelValue)]
-enum Broker {
-    Kafka,
-    Rabbit,
-}
-
-#[derive(Clone, Copy, LabelValue)]
-enum Status {
-    Acked,
-    Nacked,
-    Error,
-}
-
-/// [`LABEL_SETS`] as a type.
-#[derive(Clone, Copy, Labels)]
-struct Processed {
-    handler: Handler,
-    broker: Broker,
-    status: Status,
-}
-
-const TYPED_SETS: [Processed; 4] = [
-    Processed {
-        handler: Handler::Orders,
-        broker: Broker::Kafka,
-        status: Status::Acked,
-    },
-    Processed {
-        handler: Handler::Orders,
-        broker: Broker::Kafka,
-        status: Status::Nacked,
-    },
-    Processed {
-        handler: Handler::Payments,
-        broker: Broker::Rabbit,
-        status: Status::Acked,
-    },
-    Processed {
-        handler: Handler::Payments,
-        broker: Broker::Rabbit,
-        status: Status::Error,
-    },
-];
 
 fn typed_set(i: u64) -> &'static Processed {
     black_box(&TYPED_SETS[(i & 3) as usize])

@@ -23,6 +23,12 @@ pub enum Case {
     /// Counter looked up by 3 label values on every call (4 distinct sets),
     /// then incremented.
     LabeledLookupInc,
+    /// [`Case::LabeledLookupInc`] with the label set declared as a type
+    /// where the library has typed label sets (hotmetrics: a
+    /// `#[derive(Labels)]` struct of enums, found by its dense index); the
+    /// others run their usual lookup, so the row compares each library's
+    /// fastest way to look a label set up.
+    LabeledTypedInc,
     /// Labeled counter whose handle the caller looked up once and keeps.
     LabeledCachedInc,
     /// Start a timer guard on a histogram and drop it (two clock reads and an
@@ -32,13 +38,14 @@ pub enum Case {
 
 impl Case {
     /// Every case, in report order.
-    pub const ALL: [Case; 8] = [
+    pub const ALL: [Case; 9] = [
         Case::CounterInc,
         Case::CounterIncF64,
         Case::GaugeSet,
         Case::GaugeIncDec,
         Case::HistogramObserve,
         Case::LabeledLookupInc,
+        Case::LabeledTypedInc,
         Case::LabeledCachedInc,
         Case::TimerGuard,
     ];
@@ -52,6 +59,7 @@ impl Case {
             Case::GaugeIncDec => "gauge_inc_dec",
             Case::HistogramObserve => "histogram_observe",
             Case::LabeledLookupInc => "labeled_lookup_inc",
+            Case::LabeledTypedInc => "labeled_typed_inc",
             Case::LabeledCachedInc => "labeled_cached_inc",
             Case::TimerGuard => "timer_guard",
         }
@@ -105,6 +113,12 @@ pub trait HotPath: Sync + Sized {
     fn histogram_observe(&self, v: f64);
     /// [`Case::LabeledLookupInc`]: look up by `values`, then add one.
     fn labeled_lookup_inc(&self, values: &[&str; 3]);
+    /// [`Case::LabeledTypedInc`]: look up [`LABEL_SETS`]`[set]` the
+    /// library's fastest way, then add one; by default the string lookup.
+    #[inline]
+    fn labeled_typed_inc(&self, set: usize) {
+        self.labeled_lookup_inc(&LABEL_SETS[set]);
+    }
     /// [`Case::LabeledCachedInc`]: add one through a handle looked up once
     /// (for [`LABEL_SETS`]`[0]`).
     fn labeled_cached_inc(&self);
@@ -131,6 +145,9 @@ pub fn run_case<L: HotPath>(lib: &L, case: Case, threads: usize, iters: u64) -> 
         }),
         Case::LabeledLookupInc => run_threads(threads, iters, |_, i| {
             lib.labeled_lookup_inc(black_box(&LABEL_SETS[(i & 3) as usize]))
+        }),
+        Case::LabeledTypedInc => run_threads(threads, iters, |_, i| {
+            lib.labeled_typed_inc(black_box((i & 3) as usize))
         }),
         Case::LabeledCachedInc => run_threads(threads, iters, |_, _| lib.labeled_cached_inc()),
         Case::TimerGuard => run_threads(threads, iters, |_, _| lib.timer_guard()),

@@ -21,6 +21,7 @@ pub mod peers;
 pub mod report;
 pub mod runner;
 pub mod scrape;
+pub mod typed_labels;
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};

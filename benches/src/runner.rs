@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Thread counts for the hot-path cases; the largest is also the writer
-    /// count of the N-writer scrapes and memory rows.
+    /// count of the N-writer scrapes and memory rows unless `writers` is set.
     pub threads: Vec<usize>,
+    /// Writer threads that touch every series before the scrape and memory
+    /// rows (`--writers 1,4,16,64`); empty: 1 and the most `threads`. The
+    /// writers only touch the series, so counts above the cores are valid.
+    pub writers: Vec<usize>,
     /// Shorter runs (about 10× faster, noisier).
     pub quick: bool,
     /// Only the cases whose names contain one of these (all when empty).
@@ -45,9 +49,12 @@ impl Options {
         if self.quick { 3 } else { 7 }
     }
 
-    /// The writer counts of the scrape and memory rows: 1 and the most
-    /// threads asked for.
+    /// The writer counts of the scrape and memory rows: `writers`, or 1 and
+    /// the most threads asked for.
     fn writers(&self) -> Vec<usize> {
+        if !self.writers.is_empty() {
+            return self.writers.clone();
+        }
         let n = self.threads.iter().copied().max().unwrap_or(1);
         if n > 1 { vec![1, n] } else { vec![1] }
     }

@@ -14,6 +14,9 @@ static ALLOC: CountingAlloc = CountingAlloc;
 fn a_quick_run_fills_every_row_kind() {
     let opts = Options {
         threads: vec![1, 2],
+        // Scrape and memory rows after 1 and 3 writers (not 1 and the most
+        // threads).
+        writers: vec![1, 3],
         quick: true,
         cases: vec!["counter_inc".into(), "scrape_text".into(), "memory".into()],
         libs: Vec::new(),
@@ -38,7 +41,14 @@ fn a_quick_run_fills_every_row_kind() {
         8
     );
     let scrapes = &report.scrape_costs;
-    assert_eq!(scrapes.len(), 4, "2 libs × writers 1 and 2");
+    assert_eq!(scrapes.len(), 4, "2 libs × writers 1 and 3");
+    assert!(scrapes.iter().all(|c| c.threads == 1 || c.threads == 3));
+    assert!(
+        report
+            .memory
+            .iter()
+            .all(|m| m.threads == 1 || m.threads == 3)
+    );
     assert!(scrapes.iter().all(|c| c.bytes > 500_000));
     assert!(
         report

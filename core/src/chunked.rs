@@ -23,6 +23,11 @@ const BUCKETS: usize = (u32::BITS + 1 - FIRST_SHIFT) as usize;
 /// Largest index a `ChunkedVec` can address.
 pub(crate) const MAX_INDEX: usize = u32::MAX as usize - FIRST;
 
+/// Elements per run (see [`ChunkedVec::run`]): every bucket starts at a
+/// multiple of it and holds a whole number of runs, so a run never straddles
+/// two buckets.
+pub(crate) const RUN: usize = FIRST;
+
 pub(crate) struct ChunkedVec<T> {
     buckets: [AtomicPtr<T>; BUCKETS],
 }
@@ -62,6 +67,26 @@ impl<T: Default> ChunkedVec<T> {
         // below that length by construction of `locate`. Buckets are freed
         // only in `Drop`, which has `&mut self`, so the borrow is valid.
         Some(unsafe { &*p.add(offset) })
+    }
+
+    /// The [`RUN`] elements from `run * RUN` on, if their bucket exists;
+    /// never allocates. Reading a run is one bucket-pointer load for all of
+    /// its elements (the scrape-time merge reads arenas run by run).
+    #[inline]
+    pub(crate) fn run(&self, run: usize) -> Option<&[T]> {
+        let (bucket, offset) = locate(run * RUN);
+        debug_assert!(offset + RUN <= bucket_len(bucket));
+        // Acquire: as in `get`.
+        let p = self.buckets[bucket].load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null bucket pointer came from `allocate(bucket)` with
+        // `bucket_len(bucket)` initialised elements. Buckets start at
+        // multiples of `FIRST` (= `RUN`) and hold `FIRST << bucket` elements,
+        // so `offset` is a multiple of `RUN` below the length and
+        // `offset + RUN` is within it. Freed only in `Drop` (`&mut self`).
+        Some(unsafe { std::slice::from_raw_parts(p.add(offset), RUN) })
     }
 
     /// The element at `index`, allocating its bucket on first use.
@@ -183,5 +208,28 @@ mod tests {
             v.get(0).is_none(),
             "lower buckets are not allocated eagerly"
         );
+    }
+
+    #[test]
+    fn runs_stay_inside_one_bucket_and_see_the_elements() {
+        let v: ChunkedVec<AtomicU64> = ChunkedVec::new();
+        assert!(v.run(3).is_none());
+        for i in 0..20 * RUN {
+            v.get_or_alloc(i)
+                .store(i as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        for run in 0..20 {
+            let cells = v.run(run).expect("allocated");
+            assert_eq!(cells.len(), RUN);
+            for (k, c) in cells.iter().enumerate() {
+                let i = run * RUN + k;
+                assert_eq!(c.load(std::sync::atomic::Ordering::Relaxed), i as u64);
+                assert!(std::ptr::eq(c, v.get(i).expect("allocated")));
+            }
+        }
+        // The last run of the address space is in range too.
+        let last = MAX_INDEX / RUN;
+        let (b, o) = locate(last * RUN);
+        assert!(o + RUN <= bucket_len(b));
     }
 }

@@ -16,7 +16,7 @@
 
 use crate::arena::Arena;
 use crate::chunked::{ChunkedVec, MAX_INDEX};
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, lock};
 use std::collections::BTreeMap;
 
 /// The process's arenas and slot space.
@@ -27,6 +27,9 @@ pub struct Engine {
     idle: Mutex<Vec<usize>>,
     shared: Arena,
     slots: Mutex<SlotAllocator>,
+    /// Ranges freed so far: a scrape's merged view of a run is stale once a
+    /// range was freed (and so may be reused) after the run was merged.
+    frees: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +61,7 @@ impl Engine {
             idle: Mutex::new(Vec::new()),
             shared: Arena::default(),
             slots: Mutex::new(SlotAllocator::default()),
+            frees: AtomicU64::new(0),
         }
     }
 
@@ -124,7 +128,17 @@ impl Engine {
         self.for_each_arena(|a| (start..start + len).for_each(|s| a.zero(s)));
         // The allocator mutex orders the zeroing before any later `alloc`
         // that hands the range to a new series.
-        lock(&self.slots).free.entry(len).or_default().push(start);
+        let mut slots = lock(&self.slots);
+        slots.free.entry(len).or_default().push(start);
+        // Release, before the range can be handed out again (the lock is
+        // still held): a merge that reads the new count (Acquire) reads the
+        // zeroed cells or later writes, never the old series' values.
+        self.frees.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many ranges were freed so far (see [`MergedCells`](crate::merge::MergedCells)).
+    pub(crate) fn frees(&self) -> u64 {
+        self.frees.load(Ordering::Acquire)
     }
 
     /// The arena written with atomic read-modify-writes by threads whose own

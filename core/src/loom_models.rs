@@ -9,6 +9,7 @@
 
 use crate::engine::Engine;
 use crate::expiry::{Fate, Seen, fate};
+use crate::merge::MergedCells;
 use crate::sync::{Mutex, lock};
 use loom::sync::Arc;
 use loom::thread;
@@ -70,6 +71,48 @@ fn freed_slot_is_zero_for_the_next_series() {
         assert!(seen <= 1, "old count leaked into the new series: {seen}");
         writer.join().unwrap();
         assert_eq!(engine.sum_u64(again), 1);
+    });
+}
+
+/// A scrape merges the run of a series that is then dropped, its slot
+/// reused by a new series and written, and the new series published (as a
+/// family map would) while the scrape goes on: once the scrape sees the new
+/// series, it reads the new series' cell (0 if the run was merged after the
+/// free but before the write: an earlier reading), never the old one's sum.
+#[test]
+fn merged_run_is_not_reused_for_a_series_that_took_a_freed_slot() {
+    loom::model(|| {
+        let engine = Arc::new(Engine::new());
+        let slot = engine.alloc(1).unwrap();
+        let neighbour = engine.alloc(1).unwrap();
+        {
+            let lease = engine.lease();
+            lease.add_u64(slot, 5);
+            lease.add_u64(neighbour, 2);
+        }
+        let published = Arc::new(Mutex::new(None::<u32>));
+        let (e, p) = (Arc::clone(&engine), Arc::clone(&published));
+        let churn = thread::spawn(move || {
+            e.free(slot, 1);
+            let again = e.alloc(1).unwrap();
+            e.lease().add_u64(again, 1);
+            *lock(&p) = Some(again);
+        });
+        let mut view = MergedCells::default();
+        view.begin();
+        let before = view.u64(&engine, slot);
+        assert!(
+            before == 5 || before <= 1,
+            "torn read of the old series: {before}"
+        );
+        assert_eq!(view.u64(&engine, neighbour), 2);
+        let seen = *lock(&published);
+        if let Some(again) = seen {
+            let v = view.u64(&engine, again);
+            assert!(v <= 1, "the old series' merged sum: {v}");
+        }
+        view.end();
+        churn.join().unwrap();
     });
 }
 

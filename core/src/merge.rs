@@ -9,8 +9,18 @@
 //!
 //! Histograms are merged bucket by bucket and `_count` is derived from the
 //! buckets read, so `+Inf` bucket == count in every scrape by construction.
+//!
+//! **Block by block.** A scrape does not visit every arena once per series:
+//! the first series it reads in a block of [`SPAN`] slots merges the whole
+//! block, arena by arena (per arena, a few bucket-pointer loads and `SPAN`
+//! sequential loads), into the [`MergedCells`] the registry keeps for its
+//! scrapes, and the block's other series are read from there. The cost of a
+//! scrape then grows with the bytes of the cells read once, in order, not
+//! with arenas × series × pointer chases.
 
+use crate::chunked::{MAX_INDEX, RUN};
 use crate::engine::Engine;
+use crate::sync::Ordering;
 
 impl Engine {
     /// Wrapping sum of the `u64` cells at `slot` (also used for `i64` deltas).
@@ -36,5 +46,249 @@ impl Engine {
                 *acc = acc.wrapping_add(a.load(slot));
             }
         });
+    }
+
+    /// `out[i]` = wrapping sum of the `u64` cells at `block * SPAN + i` over
+    /// every arena, each arena's block read in order before the next
+    /// arena's. Meaningless for `f64` cells, which are read one by one.
+    fn sum_block_u64(&self, block: usize, out: &mut [u64]) {
+        debug_assert_eq!(out.len(), SPAN);
+        out.fill(0);
+        let first = block * BLOCK;
+        // The address space ends inside the last block.
+        let runs = BLOCK.min(MAX_INDEX / RUN + 1 - first);
+        self.for_each_arena(|a| {
+            for (k, acc) in out.chunks_exact_mut(RUN).take(runs).enumerate() {
+                if let Some(cells) = a.run(first + k) {
+                    for (acc, cell) in acc.iter_mut().zip(cells) {
+                        *acc = acc.wrapping_add(cell.load(Ordering::Relaxed));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Runs merged together: long enough for each arena's part of a block to be
+/// read as one stream, small enough that a scrape of a few series merges
+/// little beyond them. (One under loom, to keep the modelled state small.)
+#[cfg(not(loom))]
+const BLOCK: usize = 8;
+#[cfg(loom)]
+const BLOCK: usize = 1;
+/// Slots per merged block.
+pub(crate) const SPAN: usize = BLOCK * RUN;
+
+impl Engine {
+    #[cfg(test)]
+    fn merged_block_for_tests(&self, block: usize) -> Vec<u64> {
+        let mut out = vec![0; SPAN];
+        self.sum_block_u64(block, &mut out);
+        out
+    }
+}
+
+/// A scrape's merged `u64` cells, one block at a time, kept by a registry
+/// between scrapes so steady-state scrapes allocate nothing.
+///
+/// Reads are only merged while a scrape is [`begin`](Self::begin)-ned and
+/// not [`direct`](Self::direct); otherwise they go to the engine cell by
+/// cell. A block merged earlier in the same scrape is reused unless a slot
+/// range was freed since (a new series may have taken it over: its cells
+/// were zeroed, and the merged sums would still hold the old series'
+/// values). A series created during the scrape in a block merged before it
+/// reads the block's sums from before its first writes: an earlier reading,
+/// never a wrong or a lower one.
+#[derive(Default)]
+pub(crate) struct MergedCells {
+    /// The number of the last scrape begun (never 0 once one was).
+    last: u32,
+    /// Whether reads are merged: between `begin` and `end`, outside
+    /// [`direct`](Self::direct).
+    merging: bool,
+    blocks: Vec<Option<MergedBlock>>,
+}
+
+struct MergedBlock {
+    /// The scrape that merged the block.
+    epoch: u32,
+    /// [`Engine::frees`] before the block was merged.
+    frees: u64,
+    /// [`SPAN`] sums.
+    sums: Box<[u64]>,
+}
+
+impl MergedCells {
+    /// Starts a scrape: every block is merged again on its first read.
+    pub(crate) fn begin(&mut self) {
+        self.last = self.last.wrapping_add(1);
+        if self.last == 0 {
+            // Wrapped: forget every block's scrape so none passes for current.
+            self.blocks.iter_mut().flatten().for_each(|b| b.epoch = 0);
+            self.last = 1;
+        }
+        self.merging = true;
+    }
+
+    /// Ends the scrape: reads go to the engine until the next `begin`.
+    pub(crate) fn end(&mut self) {
+        self.merging = false;
+    }
+
+    /// Reads go to the engine cell by cell (an expiry check that must see
+    /// every write made before it looked) until [`resume`](Self::resume);
+    /// returns whether they were merged.
+    pub(crate) fn direct(&mut self) -> bool {
+        std::mem::replace(&mut self.merging, false)
+    }
+
+    /// Goes back to what [`direct`](Self::direct) returned.
+    pub(crate) fn resume(&mut self, merging: bool) {
+        self.merging = merging;
+    }
+
+    /// The wrapping sum of the `u64` cells at `slot`.
+    #[inline]
+    pub(crate) fn u64(&mut self, engine: &Engine, slot: u32) -> u64 {
+        if !self.merging {
+            return engine.sum_u64(slot);
+        }
+        let slot = slot as usize;
+        self.block(engine, slot / SPAN)[slot % SPAN]
+    }
+
+    /// `out[i]` = the wrapping sum of the `u64` cells at `start + i`.
+    pub(crate) fn range_u64(&mut self, engine: &Engine, start: u32, out: &mut [u64]) {
+        if !self.merging {
+            return engine.sum_range_u64(start, out);
+        }
+        let mut slot = start as usize;
+        let mut rest = out;
+        while !rest.is_empty() {
+            let (block, offset) = (slot / SPAN, slot % SPAN);
+            let take = (SPAN - offset).min(rest.len());
+            let (now, later) = rest.split_at_mut(take);
+            now.copy_from_slice(&self.block(engine, block)[offset..offset + take]);
+            rest = later;
+            slot += take;
+        }
+    }
+
+    /// Block `block`'s sums, merged now unless this scrape merged it
+    /// already and no range was freed since.
+    fn block(&mut self, engine: &Engine, block: usize) -> &[u64] {
+        // Read before the cells (Acquire, pairing with `free`'s Release):
+        // a free this load misses shows as a changed count on a later read.
+        let frees = engine.frees();
+        if self.blocks.len() <= block {
+            self.blocks.resize_with(block + 1, || None);
+        }
+        let merged = self.blocks[block].get_or_insert_with(|| MergedBlock {
+            epoch: 0,
+            frees: 0,
+            sums: vec![0; SPAN].into_boxed_slice(),
+        });
+        if merged.epoch != self.last || merged.frees != frees {
+            engine.sum_block_u64(block, &mut merged.sums);
+            merged.epoch = self.last;
+            merged.frees = frees;
+        }
+        &merged.sums
+    }
+}
+
+impl std::fmt::Debug for MergedCells {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergedCells")
+            .field("last", &self.last)
+            .field("merging", &self.merging)
+            .field("blocks", &self.blocks.iter().flatten().count())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// An engine with `n` series of one slot each, series `i` at `i * 3`
+    /// written by one thread and `i` by another.
+    fn engine_with(n: u32) -> (Engine, Vec<u32>) {
+        let engine = Engine::new();
+        let slots: Vec<u32> = (0..n).map(|_| engine.alloc(1).expect("slots")).collect();
+        std::thread::scope(|s| {
+            for k in [3u64, 1] {
+                let (engine, slots) = (&engine, &slots);
+                s.spawn(move || {
+                    let lease = engine.lease();
+                    for (i, &slot) in slots.iter().enumerate() {
+                        lease.arena().add_u64_owned(slot, i as u64 * k);
+                    }
+                });
+            }
+        });
+        (engine, slots)
+    }
+
+    #[test]
+    fn merged_reads_equal_direct_reads_and_follow_later_writes() {
+        let (engine, slots) = engine_with(300);
+        let mut view = MergedCells::default();
+        for round in 0..3u64 {
+            view.begin();
+            for (i, &slot) in slots.iter().enumerate() {
+                assert_eq!(view.u64(&engine, slot), engine.sum_u64(slot));
+                assert_eq!(view.u64(&engine, slot), i as u64 * 4 + round);
+            }
+            let mut range = [0u64; 150];
+            view.range_u64(&engine, slots[70], &mut range);
+            let mut direct = [0u64; 150];
+            engine.sum_range_u64(slots[70], &mut direct);
+            assert_eq!(range, direct, "a range across runs");
+            view.end();
+            // Written between scrapes: the next scrape merges again.
+            let lease = engine.lease();
+            for &slot in &slots {
+                lease.arena().add_u64_owned(slot, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_is_the_sum_of_its_cells_in_every_arena() {
+        let (engine, slots) = engine_with(2 * SPAN as u32 + 5);
+        for block in 0..3 {
+            let merged = engine.merged_block_for_tests(block);
+            for (i, &sum) in merged.iter().enumerate() {
+                assert_eq!(sum, engine.sum_u64((block * SPAN + i) as u32));
+            }
+        }
+        assert_eq!(
+            engine.merged_block_for_tests(1)[7],
+            slots[SPAN + 7] as u64 * 4
+        );
+    }
+
+    #[test]
+    fn a_range_freed_and_reused_during_a_scrape_reads_its_new_cells() {
+        let (engine, slots) = engine_with(10);
+        let mut view = MergedCells::default();
+        view.begin();
+        assert_eq!(view.u64(&engine, slots[5]), 20, "merges the run");
+        // Series 5 goes, a new one takes its slot and is written once.
+        engine.free(slots[5], 1);
+        let reused = engine.alloc(1).expect("slots");
+        assert_eq!(reused, slots[5]);
+        engine.lease().arena().add_u64_owned(reused, 1);
+        assert_eq!(view.u64(&engine, reused), 1, "not the old series' 20");
+        assert_eq!(view.u64(&engine, slots[6]), 24);
+        // Outside a scrape, and while direct, reads go to the engine.
+        let merging = view.direct();
+        engine.lease().arena().add_u64_owned(slots[6], 1);
+        assert_eq!(view.u64(&engine, slots[6]), 25);
+        view.resume(merging);
+        assert_eq!(view.u64(&engine, slots[6]), 24, "the run merged before");
+        view.end();
+        assert_eq!(view.u64(&engine, slots[6]), 25);
     }
 }

@@ -801,9 +801,11 @@ impl Registry {
             .scratch
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        scratch.cells.begin();
         for family in state.families.values() {
             family.visit(visitor, &mut scratch);
         }
+        scratch.cells.end();
         if state.collectors.is_empty() {
             return;
         }

@@ -1,7 +1,7 @@
 //! One-command comparison of hotmetrics with every peer.
 //!
 //! ```text
-//! cargo run --release -p hotmetrics-benches --bin compare -- [--threads 1,2,4] [--quick]
+//! cargo run --release -p hotmetrics-benches --bin compare -- [--threads 1,2,4] [--writers 1,4,16,64] [--quick]
 //!     [--cases counter,scrape] [--libs hotmetrics,prometheus] [--machine "16-core Xeon"] [--date 2026-11-22] [--out docs/bench]
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-const USAGE: &str = "usage: compare [--threads 1,2,4] [--quick] [--cases NAME,...] [--libs NAME,...] \
+const USAGE: &str = "usage: compare [--threads 1,2,4] [--writers 1,4,16] [--quick] [--cases NAME,...] [--libs NAME,...] \
                      [--machine TEXT] [--date YYYY-MM-DD] [--out DIR|-]";
 
 struct Args {
@@ -33,6 +33,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         opts: Options {
             threads: thread_counts(),
+            writers: Vec::new(),
             quick: false,
             cases: Vec::new(),
             libs: Vec::new(),
@@ -46,16 +47,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--quick" => parsed.opts.quick = true,
-            "--threads" => {
-                let list = value()?;
-                parsed.opts.threads = list
-                    .split(',')
-                    .map(|t| match t.trim().parse::<usize>() {
-                        Ok(n) if n > 0 => Ok(n),
-                        _ => Err(format!("--threads: {t:?} is not a positive number")),
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
+            "--threads" => parsed.opts.threads = counts(&flag, &value()?)?,
+            "--writers" => parsed.opts.writers = counts(&flag, &value()?)?,
             "--cases" => parsed.opts.cases = value()?.split(',').map(str::to_owned).collect(),
             "--libs" => parsed.opts.libs = value()?.split(',').map(str::to_owned).collect(),
             "--machine" => parsed.machine = value()?,
@@ -69,6 +62,16 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     Ok(parsed)
+}
+
+/// A comma-separated list of positive numbers (`--threads`, `--writers`).
+fn counts(flag: &str, list: &str) -> Result<Vec<usize>, String> {
+    list.split(',')
+        .map(|t| match t.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{flag}: {t:?} is not a positive number")),
+        })
+        .collect()
 }
 
 /// `N-core <cpu model>` from the cores present and /proc/cpuinfo.

@@ -333,6 +333,7 @@ mod tests {
             Case::CounterIncF64,
             Case::GaugeIncDec,
             Case::LabeledLookupInc,
+            Case::LabeledTypedInc,
             Case::LabeledCachedInc,
             Case::HistogramObserve,
             Case::TimerGuard,

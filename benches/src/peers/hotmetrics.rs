@@ -5,9 +5,10 @@ use crate::scrape::{
     COUNTER, DEFAULT_BUCKETS, Format, HISTOGRAM, ScrapeTarget, counter_increment, counter_labels,
     histogram_label, histogram_value, on_threads,
 };
+use crate::typed_labels::{Processed, TYPED_SETS};
 use ::hotmetrics::exposition::{Format as Exposition, ScrapeEncoder};
 use ::hotmetrics::{
-    Buckets, Counter, CounterF64, Family, Gauge, GaugeF64, Histogram, Opts, Registry,
+    Buckets, Counter, CounterF64, Family, Gauge, GaugeF64, Histogram, Opts, Registry, TypedFamily,
 };
 use bytes::BytesMut;
 
@@ -21,6 +22,7 @@ pub struct Handles {
     in_flight: Gauge,
     histogram: Histogram,
     labeled: Family<Counter>,
+    typed: TypedFamily<Counter, Processed>,
     cached: Counter,
     timer: Histogram,
 }
@@ -52,6 +54,7 @@ impl HotPath for Handles {
             timer: registry
                 .histogram(("t_seconds", "t"), Buckets::default())
                 .expect("valid"),
+            typed: labeled.typed().expect("the same label names"),
             labeled,
             cached,
             registry,
@@ -92,6 +95,12 @@ impl HotPath for Handles {
     fn labeled_lookup_inc(&self, values: &[&str; 3]) {
         // The error is for a wrong label count or the series limit.
         let _ = self.labeled.with(values, Counter::inc);
+    }
+
+    #[inline]
+    fn labeled_typed_inc(&self, set: usize) {
+        // The error is for the series limit, never reached here.
+        let _ = self.typed.with(&TYPED_SETS[set], Counter::inc);
     }
 
     #[inline]
@@ -223,8 +232,9 @@ mod tests {
         let s = h.registry().snapshot();
         assert_eq!(s.counter("c", &[]), Some(2000.0));
         let labels: Vec<_> = LABEL_NAMES.into_iter().zip(LABEL_SETS[0]).collect();
-        // 500 from the lookups (4 sets), 2000 through the cached handle.
-        assert_eq!(s.counter("l", &labels), Some(2500.0));
+        // 500 from the string lookups, 500 from the typed ones (4 sets
+        // each), 2000 through the cached handle.
+        assert_eq!(s.counter("l", &labels), Some(3000.0));
         assert_eq!(h.in_flight.get(), 0);
         assert_eq!(h.histogram.snapshot().count, 2000);
         assert_eq!(h.timer.snapshot().count, 2000);

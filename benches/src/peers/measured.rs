@@ -347,6 +347,7 @@ mod tests {
             Case::CounterInc,
             Case::GaugeIncDec,
             Case::LabeledLookupInc,
+            Case::LabeledTypedInc,
             Case::LabeledCachedInc,
             Case::HistogramObserve,
             Case::TimerGuard,

@@ -327,6 +327,7 @@ mod tests {
             Case::GaugeIncDec,
             Case::HistogramObserve,
             Case::LabeledLookupInc,
+            Case::LabeledTypedInc,
             Case::LabeledCachedInc,
             Case::TimerGuard,
         ] {
@@ -352,8 +353,8 @@ mod tests {
         assert_eq!(value(&text, "t_seconds_count"), Some(2000.0));
         assert_eq!(value(&text, "t_seconds_bucket{le=\"+Inf\"}"), Some(2000.0));
 
-        // 2 threads x 1000 lookups over 4 sets: 500 each; set 0 also got
-        // the 2000 cached increments.
+        // 2 threads x 1000 lookups over 4 sets, twice (the string and the
+        // typed case): 1000 each; set 0 also got the 2000 cached increments.
         let series = |s: &[&str; 3]| {
             format!(
                 "l_total{{handler=\"{}\",broker=\"{}\",status=\"{}\"}}",
@@ -362,11 +363,11 @@ mod tests {
         };
         assert_eq!(
             value(&text, &series(&LABEL_SETS[0])),
-            Some(2500.0),
+            Some(3000.0),
             "{text}"
         );
         for set in &LABEL_SETS[1..] {
-            assert_eq!(value(&text, &series(set)), Some(500.0), "{text}");
+            assert_eq!(value(&text, &series(set)), Some(1000.0), "{text}");
         }
     }
 

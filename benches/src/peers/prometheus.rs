@@ -171,7 +171,7 @@ mod tests {
             run_case(&h, case, 2, 1000);
         }
         assert_eq!(h.counter.get(), 2000);
-        assert_eq!(h.labeled.with_label_values(&LABEL_SETS[0]).get(), 2500);
+        assert_eq!(h.labeled.with_label_values(&LABEL_SETS[0]).get(), 3000);
         assert_eq!(h.in_flight.get(), 0);
         assert_eq!(h.histogram.get_sample_count(), 2000);
         assert_eq!(h.timer.get_sample_count(), 2000);

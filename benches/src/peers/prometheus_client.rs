@@ -186,7 +186,7 @@ mod tests {
             run_case(&h, case, 2, 1000);
         }
         assert_eq!(h.counter.get(), 2000);
-        assert_eq!(h.labeled.get_or_create(&labels(&LABEL_SETS[0])).get(), 2500);
+        assert_eq!(h.labeled.get_or_create(&labels(&LABEL_SETS[0])).get(), 3000);
         assert_eq!(h.in_flight.get(), 0);
     }
 

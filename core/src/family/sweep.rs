@@ -153,6 +153,14 @@ impl<M: Metric> FamilyInner<M> {
     /// Revives the expired series that changed and drops the ones nothing
     /// else refers to; takes the write lock only if there are any.
     fn settle_expired(&self, scratch: &mut Scratch) {
+        // What decides a drop must see every write made before `is_unique`
+        // looked, not a run merged earlier in the scrape.
+        let merging = scratch.cells.direct();
+        self.settle_expired_directly(scratch);
+        scratch.cells.resume(merging);
+    }
+
+    fn settle_expired_directly(&self, scratch: &mut Scratch) {
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
             let pending = map

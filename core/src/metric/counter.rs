@@ -98,11 +98,17 @@ impl Sealed for Counter {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
 
-    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+    fn visit_series(
+        &self,
+        labels: &dyn LabelSet,
+        scratch: &mut Scratch,
+        out: &mut dyn MetricVisitor,
+    ) {
+        let value = scratch.cells.u64(engine(), self.0.slots.start());
         out.series(
             labels,
             &SeriesValue::Counter {
-                value: Number::UInt(self.get()),
+                value: Number::UInt(value),
                 created: self.0.created,
             },
         );

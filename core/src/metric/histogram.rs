@@ -175,7 +175,10 @@ impl Sealed for Histogram {
         let counts = &mut scratch.buckets;
         counts.clear();
         counts.resize(self.0.buckets.bounds().len() + 1, 0);
-        let sum = self.merge_into(counts);
+        let start = self.0.slots.start();
+        scratch.cells.range_u64(engine(), start, counts);
+        // f64 cells are not merged run by run: the sum is read directly.
+        let sum = engine().sum_f64(start + counts.len() as u32);
         out.series(
             labels,
             &SeriesValue::Histogram(HistogramValue {

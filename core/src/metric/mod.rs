@@ -29,6 +29,8 @@ pub(crate) mod sealed {
     /// by the crate, by nobody else.
     #[derive(Debug, Default)]
     pub struct Scratch {
+        /// The scrape's merged cells (`merge.rs`).
+        pub(crate) cells: crate::merge::MergedCells,
         pub(crate) buckets: Vec<u64>,
         /// A collector family's prefixed name.
         pub(crate) name: String,
