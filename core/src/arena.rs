@@ -10,25 +10,36 @@
 //! One extra arena is shared: it takes the rare updates made while a thread's
 //! own lease is gone (from another thread-local destructor during thread
 //! exit), with real atomic read-modify-writes so nothing is lost.
+//!
+//! An arena has two kinds of cells, each in its own slot space: 64-bit
+//! cells (`f64` sums, gauge deltas) and 16-bit *narrow* cells for the
+//! counts of counters and histogram buckets, which spill into the engine's
+//! shared 64-bit cells when they would overflow (`spill.rs`).
 
 use crate::chunked::ChunkedVec;
-use crate::sync::{AtomicU64, Ordering};
+use crate::spill::{NARROW_MAX, Spill};
+use crate::sync::{AtomicU16, AtomicU64, Ordering};
 
 pub(crate) struct Arena {
     cells: ChunkedVec<AtomicU64>,
+    narrow: ChunkedVec<AtomicU16>,
 }
 
 impl Default for Arena {
     fn default() -> Self {
         Self {
             cells: ChunkedVec::new(),
+            narrow: ChunkedVec::new(),
         }
     }
 }
 
 impl std::fmt::Debug for Arena {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Arena").field("cells", &self.cells).finish()
+        f.debug_struct("Arena")
+            .field("cells", &self.cells)
+            .field("narrow", &self.narrow)
+            .finish()
     }
 }
 
@@ -44,6 +55,43 @@ impl Arena {
     pub(crate) fn add_u64_owned(&self, slot: u32, n: u64) {
         let c = self.cell(slot);
         c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Adds `n` to the narrow cell at `slot`, spilling the cell into
+    /// `spill` when the sum would not fit. Leaseholder only.
+    #[inline]
+    pub(crate) fn add_narrow_owned(&self, slot: u32, n: u64, spill: &Spill) {
+        let c = self.narrow.get_or_alloc(slot as usize);
+        let now = u64::from(c.load(Ordering::Relaxed));
+        match now.checked_add(n) {
+            Some(sum) if sum <= NARROW_MAX => c.store(sum as u16, Ordering::Relaxed),
+            // Wrapping, as a u64 counter does.
+            _ => spill.spill(slot, now.wrapping_add(n), || {
+                c.store(0, Ordering::Relaxed);
+            }),
+        }
+    }
+
+    /// The narrow cell's count, `0` if this arena never touched the slot.
+    #[inline]
+    pub(crate) fn load_narrow(&self, slot: u32) -> u64 {
+        self.narrow
+            .get(slot as usize)
+            .map_or(0, |c| u64::from(c.load(Ordering::Relaxed)))
+    }
+
+    /// The narrow cells of run `run`, `None` if this arena never touched
+    /// that part of the narrow slot space.
+    #[inline]
+    pub(crate) fn narrow_run(&self, run: usize) -> Option<&[AtomicU16]> {
+        self.narrow.run(run)
+    }
+
+    /// Resets a freed narrow slot, which nobody writes.
+    pub(crate) fn zero_narrow(&self, slot: u32) {
+        if let Some(c) = self.narrow.get(slot as usize) {
+            c.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Adds `v` to the cell read as `f64` bits. Leaseholder only.
@@ -78,13 +126,6 @@ impl Arena {
         self.cells
             .get(slot as usize)
             .map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-
-    /// The cells of run `run` (slots `run * RUN ..`), `None` if this arena
-    /// never touched that part of the slot space.
-    #[inline]
-    pub(crate) fn run(&self, run: usize) -> Option<&[AtomicU64]> {
-        self.cells.run(run)
     }
 
     /// Resets the cell. Only called on a freed slot, which nobody writes.

@@ -67,6 +67,7 @@ mod extensions;
 #[cfg(not(loom))]
 mod go_float;
 mod merge;
+mod spill;
 mod sync;
 
 #[cfg(all(test, loom))]

@@ -46,6 +46,15 @@ impl Writer {
         }
     }
 
+    /// Adds `n` to a narrow slot's count (`spill.rs`).
+    #[inline]
+    pub(crate) fn add_narrow(self, slot: u32, n: u64) {
+        match self {
+            Writer::Owned(a) => a.add_narrow_owned(slot, n, ENGINE.spill()),
+            Writer::Shared(_) => ENGINE.spill().add(slot, n),
+        }
+    }
+
     #[inline]
     pub(crate) fn add_f64(self, slot: u32, v: f64) {
         match self {

@@ -10,6 +10,12 @@
 //! Histograms are merged bucket by bucket and `_count` is derived from the
 //! buckets read, so `+Inf` bucket == count in every scrape by construction.
 //!
+//! Counts (counters, buckets) live in narrow cells that spill into shared
+//! cells (`spill.rs`): a count is the sum of its narrow cells and its spill
+//! cell, read under the spill protocol so a spill racing the read is seen
+//! whole or not at all; a cell that spilled is lower than before, but the
+//! sum is not.
+//!
 //! **Block by block.** A scrape does not visit every arena once per series:
 //! the first series it reads in a block of [`SPAN`] slots merges the whole
 //! block, arena by arena (per arena, a few bucket-pointer loads and `SPAN`
@@ -37,34 +43,52 @@ impl Engine {
         total
     }
 
-    /// `out[i]` = sum of the `u64` cells at `start + i`, arena by arena so a
-    /// range that shares cache lines is read line by line.
-    pub fn sum_range_u64(&self, start: u32, out: &mut [u64]) {
-        out.fill(0);
-        self.for_each_arena(|a| {
+    /// Wrapping sum of the narrow cells at `slot` and its spill cell: a
+    /// counter's or a bucket's count.
+    pub fn sum_narrow(&self, slot: u32) -> u64 {
+        let mut total = 0u64;
+        self.spill().read(|| {
+            total = self.spill().load(slot);
+            self.for_each_arena(|a| total = total.wrapping_add(a.load_narrow(slot)));
+        });
+        total
+    }
+
+    /// `out[i]` = [`sum_narrow`](Self::sum_narrow)`(start + i)`, read as
+    /// one consistent range.
+    pub fn sum_range_narrow(&self, start: u32, out: &mut [u64]) {
+        self.spill().read(|| {
             for (slot, acc) in (start..).zip(out.iter_mut()) {
-                *acc = acc.wrapping_add(a.load(slot));
+                *acc = self.spill().load(slot);
             }
+            self.for_each_arena(|a| {
+                for (slot, acc) in (start..).zip(out.iter_mut()) {
+                    *acc = acc.wrapping_add(a.load_narrow(slot));
+                }
+            });
         });
     }
 
-    /// `out[i]` = wrapping sum of the `u64` cells at `block * SPAN + i` over
-    /// every arena, each arena's block read in order before the next
-    /// arena's. Meaningless for `f64` cells, which are read one by one.
-    fn sum_block_u64(&self, block: usize, out: &mut [u64]) {
+    /// `out[i]` = the count at narrow slot `block * SPAN + i` (cells over
+    /// every arena, each arena's block read in order, plus spill cells).
+    fn sum_block_narrow(&self, block: usize, out: &mut [u64]) {
         debug_assert_eq!(out.len(), SPAN);
-        out.fill(0);
         let first = block * BLOCK;
-        // The address space ends inside the last block.
         let runs = BLOCK.min(MAX_INDEX / RUN + 1 - first);
-        self.for_each_arena(|a| {
-            for (k, acc) in out.chunks_exact_mut(RUN).take(runs).enumerate() {
-                if let Some(cells) = a.run(first + k) {
-                    for (acc, cell) in acc.iter_mut().zip(cells) {
-                        *acc = acc.wrapping_add(cell.load(Ordering::Relaxed));
+        let start = (first * RUN) as u32;
+        self.spill().read(|| {
+            for (slot, acc) in (start..).zip(out.iter_mut()) {
+                *acc = self.spill().load(slot);
+            }
+            self.for_each_arena(|a| {
+                for (k, acc) in out.chunks_exact_mut(RUN).take(runs).enumerate() {
+                    if let Some(cells) = a.narrow_run(first + k) {
+                        for (acc, cell) in acc.iter_mut().zip(cells) {
+                            *acc = acc.wrapping_add(u64::from(cell.load(Ordering::Relaxed)));
+                        }
                     }
                 }
-            }
+            });
         });
     }
 }
@@ -81,14 +105,14 @@ pub(crate) const SPAN: usize = BLOCK * RUN;
 
 impl Engine {
     #[cfg(test)]
-    fn merged_block_for_tests(&self, block: usize) -> Vec<u64> {
+    fn merged_narrow_block_for_tests(&self, block: usize) -> Vec<u64> {
         let mut out = vec![0; SPAN];
-        self.sum_block_u64(block, &mut out);
+        self.sum_block_narrow(block, &mut out);
         out
     }
 }
 
-/// A scrape's merged `u64` cells, one block at a time, kept by a registry
+/// A scrape's merged counts (narrow cells and their spill), one block at a time, kept by a registry
 /// between scrapes so steady-state scrapes allocate nothing.
 ///
 /// Reads are only merged while a scrape is [`begin`](Self::begin)-ned and
@@ -147,20 +171,20 @@ impl MergedCells {
         self.merging = merging;
     }
 
-    /// The wrapping sum of the `u64` cells at `slot`.
+    /// The count at narrow slot `slot` (see [`Engine::sum_narrow`]).
     #[inline]
-    pub(crate) fn u64(&mut self, engine: &Engine, slot: u32) -> u64 {
+    pub(crate) fn narrow(&mut self, engine: &Engine, slot: u32) -> u64 {
         if !self.merging {
-            return engine.sum_u64(slot);
+            return engine.sum_narrow(slot);
         }
         let slot = slot as usize;
         self.block(engine, slot / SPAN)[slot % SPAN]
     }
 
-    /// `out[i]` = the wrapping sum of the `u64` cells at `start + i`.
-    pub(crate) fn range_u64(&mut self, engine: &Engine, start: u32, out: &mut [u64]) {
+    /// `out[i]` = the count at narrow slot `start + i`.
+    pub(crate) fn range_narrow(&mut self, engine: &Engine, start: u32, out: &mut [u64]) {
         if !self.merging {
-            return engine.sum_range_u64(start, out);
+            return engine.sum_range_narrow(start, out);
         }
         let mut slot = start as usize;
         let mut rest = out;
@@ -189,7 +213,7 @@ impl MergedCells {
             sums: vec![0; SPAN].into_boxed_slice(),
         });
         if merged.epoch != self.last || merged.frees != frees {
-            engine.sum_block_u64(block, &mut merged.sums);
+            engine.sum_block_narrow(block, &mut merged.sums);
             merged.epoch = self.last;
             merged.frees = frees;
         }
@@ -210,19 +234,27 @@ impl std::fmt::Debug for MergedCells {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::engine::Lease;
+    use crate::spill::NARROW_MAX;
 
-    /// An engine with `n` series of one slot each, series `i` at `i * 3`
-    /// written by one thread and `i` by another.
+    fn add(engine: &Engine, lease: &Lease<'_>, slot: u32, n: u64) {
+        lease.arena().add_narrow_owned(slot, n, engine.spill());
+    }
+
+    /// An engine with `n` narrow slots, slot `i` written `i * 3` by one
+    /// thread and `i` by another.
     fn engine_with(n: u32) -> (Engine, Vec<u32>) {
         let engine = Engine::new();
-        let slots: Vec<u32> = (0..n).map(|_| engine.alloc(1).expect("slots")).collect();
+        let slots: Vec<u32> = (0..n)
+            .map(|_| engine.alloc_narrow(1).expect("slots"))
+            .collect();
         std::thread::scope(|s| {
             for k in [3u64, 1] {
                 let (engine, slots) = (&engine, &slots);
                 s.spawn(move || {
                     let lease = engine.lease();
                     for (i, &slot) in slots.iter().enumerate() {
-                        lease.arena().add_u64_owned(slot, i as u64 * k);
+                        add(engine, &lease, slot, i as u64 * k);
                     }
                 });
             }
@@ -237,19 +269,19 @@ mod tests {
         for round in 0..3u64 {
             view.begin();
             for (i, &slot) in slots.iter().enumerate() {
-                assert_eq!(view.u64(&engine, slot), engine.sum_u64(slot));
-                assert_eq!(view.u64(&engine, slot), i as u64 * 4 + round);
+                assert_eq!(view.narrow(&engine, slot), engine.sum_narrow(slot));
+                assert_eq!(view.narrow(&engine, slot), i as u64 * 4 + round);
             }
             let mut range = [0u64; 150];
-            view.range_u64(&engine, slots[70], &mut range);
+            view.range_narrow(&engine, slots[70], &mut range);
             let mut direct = [0u64; 150];
-            engine.sum_range_u64(slots[70], &mut direct);
-            assert_eq!(range, direct, "a range across runs");
+            engine.sum_range_narrow(slots[70], &mut direct);
+            assert_eq!(range, direct, "a range across blocks");
             view.end();
             // Written between scrapes: the next scrape merges again.
             let lease = engine.lease();
             for &slot in &slots {
-                lease.arena().add_u64_owned(slot, 1);
+                add(&engine, &lease, slot, 1);
             }
         }
     }
@@ -258,15 +290,36 @@ mod tests {
     fn a_block_is_the_sum_of_its_cells_in_every_arena() {
         let (engine, slots) = engine_with(2 * SPAN as u32 + 5);
         for block in 0..3 {
-            let merged = engine.merged_block_for_tests(block);
+            let merged = engine.merged_narrow_block_for_tests(block);
             for (i, &sum) in merged.iter().enumerate() {
-                assert_eq!(sum, engine.sum_u64((block * SPAN + i) as u32));
+                assert_eq!(sum, engine.sum_narrow((block * SPAN + i) as u32));
             }
         }
         assert_eq!(
-            engine.merged_block_for_tests(1)[7],
+            engine.merged_narrow_block_for_tests(1)[7],
             slots[SPAN + 7] as u64 * 4
         );
+    }
+
+    #[test]
+    fn counts_past_a_narrow_cell_spill_and_stay_exact() {
+        let engine = Engine::new();
+        let slot = engine.alloc_narrow(1).expect("slots");
+        let big = engine.alloc_narrow(1).expect("slots");
+        let lease = engine.lease();
+        for _ in 0..3 * NARROW_MAX + 7 {
+            add(&engine, &lease, slot, 1);
+        }
+        assert_eq!(engine.sum_narrow(slot), 3 * NARROW_MAX + 7);
+        assert_eq!(engine.spill().load(slot), 3 * (NARROW_MAX + 1));
+        // Increments a cell cannot hold, and wrapping as a u64 counter.
+        add(&engine, &lease, big, u64::MAX);
+        add(&engine, &lease, big, 2);
+        assert_eq!(engine.sum_narrow(big), 1);
+        // A freed slot starts from zero, spill cell included.
+        engine.free_narrow(slot, 1);
+        assert_eq!(engine.alloc_narrow(1), Some(slot));
+        assert_eq!(engine.sum_narrow(slot), 0);
     }
 
     #[test]
@@ -274,21 +327,25 @@ mod tests {
         let (engine, slots) = engine_with(10);
         let mut view = MergedCells::default();
         view.begin();
-        assert_eq!(view.u64(&engine, slots[5]), 20, "merges the run");
+        assert_eq!(view.narrow(&engine, slots[5]), 20, "merges the block");
         // Series 5 goes, a new one takes its slot and is written once.
-        engine.free(slots[5], 1);
-        let reused = engine.alloc(1).expect("slots");
+        engine.free_narrow(slots[5], 1);
+        let reused = engine.alloc_narrow(1).expect("slots");
         assert_eq!(reused, slots[5]);
-        engine.lease().arena().add_u64_owned(reused, 1);
-        assert_eq!(view.u64(&engine, reused), 1, "not the old series' 20");
-        assert_eq!(view.u64(&engine, slots[6]), 24);
+        add(&engine, &engine.lease(), reused, 1);
+        assert_eq!(view.narrow(&engine, reused), 1, "not the old series' 20");
+        assert_eq!(view.narrow(&engine, slots[6]), 24);
         // Outside a scrape, and while direct, reads go to the engine.
         let merging = view.direct();
-        engine.lease().arena().add_u64_owned(slots[6], 1);
-        assert_eq!(view.u64(&engine, slots[6]), 25);
+        add(&engine, &engine.lease(), slots[6], 1);
+        assert_eq!(view.narrow(&engine, slots[6]), 25);
         view.resume(merging);
-        assert_eq!(view.u64(&engine, slots[6]), 24, "the run merged before");
+        assert_eq!(
+            view.narrow(&engine, slots[6]),
+            24,
+            "the block merged before"
+        );
         view.end();
-        assert_eq!(view.u64(&engine, slots[6]), 25);
+        assert_eq!(view.narrow(&engine, slots[6]), 25);
     }
 }

@@ -29,6 +29,38 @@ impl Drop for Slots {
     }
 }
 
+/// A range of narrow slots (counts that spill, `spill.rs`) owned by one
+/// series, freed when dropped.
+pub(crate) struct NarrowSlots {
+    start: u32,
+    len: u32,
+}
+
+impl NarrowSlots {
+    pub(crate) fn alloc(len: u32) -> Result<Self, Error> {
+        let start = engine().alloc_narrow(len).ok_or(Error::SlotsExhausted)?;
+        Ok(Self { start, len })
+    }
+
+    #[inline]
+    pub(crate) fn start(&self) -> u32 {
+        self.start
+    }
+}
+
+impl Drop for NarrowSlots {
+    fn drop(&mut self) {
+        // Dropped with the last handle of the series: nobody can write it.
+        engine().free_narrow(self.start, self.len);
+    }
+}
+
+impl std::fmt::Debug for NarrowSlots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NarrowSlots({}..{})", self.start, self.start + self.len)
+    }
+}
+
 impl std::fmt::Debug for Slots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Slots({}..{})", self.start, self.start + self.len)

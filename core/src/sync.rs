@@ -5,13 +5,17 @@
 #[cfg(loom)]
 pub(crate) use loom::sync::{
     Mutex,
-    atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicPtr, AtomicU16, AtomicU64, AtomicUsize, Ordering, fence},
 };
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     Mutex,
-    atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicPtr, AtomicU16, AtomicU64, AtomicUsize, Ordering, fence},
 };
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
 
 /// Locks `m`, recovering the data if a previous holder panicked: every
 /// structure the engine guards stays consistent between statements, so a

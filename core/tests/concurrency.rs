@@ -205,3 +205,74 @@ fn gauge_set_is_last_writer_wins_and_inc_dec_balance() {
     g.set(-3);
     assert_eq!(g.get(), -3);
 }
+
+/// Counts far past a thread's 16-bit cells (every cell spills thousands of
+/// times, big increments spill at once) while a scraper reads: no scrape
+/// goes down or counts a spill twice (a counter never passes what was
+/// added), a histogram's `+Inf` bucket equals its count, and the totals
+/// are exact.
+#[test]
+fn spilling_cells_stay_exact_under_racing_scrapes() {
+    const WRITERS: usize = 8;
+    const ROUNDS: u64 = 100_000;
+    let r = Registry::new();
+    let c = r.counter(("spill_total", "c")).unwrap();
+    let big = r.counter(("big_total", "c")).unwrap();
+    let h = r
+        .histogram(("spill_seconds", "h"), Buckets::new(vec![1.0]).unwrap())
+        .unwrap();
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let (mut last_c, mut last_big, mut last_h) = (0, 0, 0);
+            let mut scrapes = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                let snap = r.snapshot();
+                let c = counter(&snap, "spill");
+                let b = counter(&snap, "big");
+                assert!(c >= last_c && b >= last_big, "went down");
+                assert!(c <= WRITERS as u64 * ROUNDS * 3, "counted twice: {c}");
+                assert!(b <= WRITERS as u64 * ROUNDS * 70_000, "counted twice");
+                let hist = h.snapshot();
+                assert!(hist.count >= last_h);
+                assert_eq!(hist.count, hist.counts.iter().sum::<u64>());
+                (last_c, last_big, last_h) = (c, b, hist.count);
+                scrapes += 1;
+            }
+            scrapes
+        });
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (c, big, h) = (&c, &big, &h);
+                s.spawn(move || {
+                    for i in 0..ROUNDS {
+                        c.inc_by(3);
+                        big.inc_by(70_000);
+                        h.observe((i % 2) as f64 * 2.0);
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        done.store(true, Ordering::Relaxed);
+        assert!(scraper.join().unwrap() > 0);
+    });
+    let n = WRITERS as u64 * ROUNDS;
+    assert_eq!(c.get(), n * 3);
+    assert_eq!(big.get(), n * 70_000);
+    let snap = h.snapshot();
+    assert_eq!(snap.counts, vec![n / 2, n / 2]);
+    assert_eq!(counter(&r.snapshot(), "spill"), n * 3);
+}
+
+fn counter(snap: &hotmetrics_core::Snapshot, name: &str) -> u64 {
+    match snap
+        .families
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| &f.series[0].value)
+    {
+        Some(ValueSnapshot::Counter(v)) => *v as u64,
+        other => panic!("{name}: {other:?}"),
+    }
+}

@@ -2,17 +2,34 @@ use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
 use crate::family::Desc;
 use crate::local::{engine, writer};
-use crate::slots::{Slots, now_unix_seconds};
+use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use std::sync::Arc;
 
+/// A `u64` counter's count: a narrow slot (it spills past 65,535 a thread).
 #[derive(Debug)]
 struct CounterCell {
-    slots: Slots,
+    slots: NarrowSlots,
     created: f64,
 }
 
 impl CounterCell {
+    fn new() -> Result<Self, Error> {
+        Ok(Self {
+            slots: NarrowSlots::alloc(1)?,
+            created: now_unix_seconds(),
+        })
+    }
+}
+
+/// An `f64` counter's sum: a 64-bit slot.
+#[derive(Debug)]
+struct CounterF64Cell {
+    slots: Slots,
+    created: f64,
+}
+
+impl CounterF64Cell {
     fn new() -> Result<Self, Error> {
         Ok(Self {
             slots: Slots::alloc(1)?,
@@ -47,13 +64,13 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn inc_by(&self, n: u64) {
-        writer().add_u64(self.0.slots.start(), n);
+        writer().add_narrow(self.0.slots.start(), n);
     }
 
     /// The merged value over all threads (a scrape-time read: it visits every
     /// thread's cell).
     pub fn get(&self) -> u64 {
-        engine().sum_u64(self.0.slots.start())
+        engine().sum_narrow(self.0.slots.start())
     }
 
     /// Runs `f` and counts one if it returns `Err` (the Python clients'
@@ -104,7 +121,7 @@ impl Sealed for Counter {
         scratch: &mut Scratch,
         out: &mut dyn MetricVisitor,
     ) {
-        let value = scratch.cells.u64(engine(), self.0.slots.start());
+        let value = scratch.cells.narrow(engine(), self.0.slots.start());
         out.series(
             labels,
             &SeriesValue::Counter {
@@ -128,7 +145,7 @@ impl Sealed for Counter {
 /// assert_eq!(busy.get(), 0.25);
 /// ```
 #[derive(Clone, Debug)]
-pub struct CounterF64(Arc<CounterCell>);
+pub struct CounterF64(Arc<CounterF64Cell>);
 
 impl CounterF64 {
     /// Adds one.
@@ -173,7 +190,7 @@ impl Sealed for CounterF64 {
     }
 
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
-        CounterCell::new().map(|c| Self(Arc::new(c)))
+        CounterF64Cell::new().map(|c| Self(Arc::new(c)))
     }
 
     fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {

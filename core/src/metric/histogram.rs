@@ -2,15 +2,17 @@ use super::{Buckets, HistogramTimer, Metric, Scratch, Sealed};
 use crate::error::Error;
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
-use crate::slots::{Slots, now_unix_seconds};
+use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::visit::{HistogramValue, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug)]
 struct HistogramCell {
-    /// `bounds + 1` bucket counts (the last is `+Inf`), then the sum.
-    slots: Slots,
+    /// `bounds + 1` bucket counts (the last is `+Inf`), narrow cells.
+    counts: NarrowSlots,
+    /// The sum, a 64-bit cell.
+    sum: Slots,
     buckets: Buckets,
     created: f64,
 }
@@ -54,12 +56,10 @@ impl Histogram {
     #[inline]
     pub fn observe(&self, v: f64) {
         let cell = &*self.0;
-        let start = cell.slots.start();
         let index = cell.buckets.index(v) as u32;
-        let sum_slot = start + cell.buckets.bounds().len() as u32 + 1;
         let w = writer();
-        w.add_u64(start + index, 1);
-        w.add_f64(sum_slot, v);
+        w.add_narrow(cell.counts.start() + index, 1);
+        w.add_f64(cell.sum.start(), v);
     }
 
     /// Records a duration in seconds.
@@ -107,9 +107,8 @@ impl Histogram {
     }
 
     fn merge_into(&self, counts: &mut [u64]) -> f64 {
-        let start = self.0.slots.start();
-        engine().sum_range_u64(start, counts);
-        engine().sum_f64(start + counts.len() as u32)
+        engine().sum_range_narrow(self.0.counts.start(), counts);
+        engine().sum_f64(self.0.sum.start())
     }
 }
 
@@ -154,13 +153,14 @@ impl Sealed for Histogram {
     }
 
     fn create(buckets: &Buckets, _: &Desc) -> Result<Self, Error> {
-        let len = u32::try_from(buckets.bounds().len() + 2).map_err(|_| Error::SlotsExhausted)?;
+        let len = u32::try_from(buckets.bounds().len() + 1).map_err(|_| Error::SlotsExhausted)?;
         // The timer clock calibrates itself on its first read (under a
         // millisecond here); pay that when the histogram is made, not in the
         // first timed update.
         let _ = quanta::Instant::now();
         Ok(Self(Arc::new(HistogramCell {
-            slots: Slots::alloc(len)?,
+            counts: NarrowSlots::alloc(len)?,
+            sum: Slots::alloc(1)?,
             buckets: buckets.clone(),
             created: now_unix_seconds(),
         })))
@@ -175,10 +175,11 @@ impl Sealed for Histogram {
         let counts = &mut scratch.buckets;
         counts.clear();
         counts.resize(self.0.buckets.bounds().len() + 1, 0);
-        let start = self.0.slots.start();
-        scratch.cells.range_u64(engine(), start, counts);
-        // f64 cells are not merged run by run: the sum is read directly.
-        let sum = engine().sum_f64(start + counts.len() as u32);
+        scratch
+            .cells
+            .range_narrow(engine(), self.0.counts.start(), counts);
+        // The sum, a 64-bit cell, is read directly, after the buckets.
+        let sum = engine().sum_f64(self.0.sum.start());
         out.series(
             labels,
             &SeriesValue::Histogram(HistogramValue {
