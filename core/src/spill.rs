@@ -18,7 +18,10 @@
 //! spill is in flight (`finished == started`), reads the cells, and is kept
 //! only if no spill started meanwhile; otherwise it reads again. Spills are
 //! rare, so retries are too; writers never wait for a scrape, and a spill
-//! never waits for anything but its own two atomic adds.
+//! never waits for anything but its own two atomic adds. A scrape may wait:
+//! for a spill in flight whose thread was descheduled between its two adds
+//! (it yields until the thread runs again), and, under a flood of spills,
+//! for a quiet moment as long as one read of a block (a few microseconds).
 
 use crate::chunked::ChunkedVec;
 use crate::sync::{AtomicU64, Ordering, fence};
