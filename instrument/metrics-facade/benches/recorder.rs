@@ -108,7 +108,9 @@ const CASES: [Case; 4] = [
                 threads,
                 iters,
                 || (),
-                |()| metrics::histogram!("job_seconds", "queue" => "emails").record(black_box(0.02)),
+                |()| {
+                    metrics::histogram!("job_seconds", "queue" => "emails").record(black_box(0.02))
+                },
             )
         },
     },

@@ -9,18 +9,22 @@ use metrics::Unit;
 /// The rule `metrics-exporter-prometheus` applies, character for
 /// character, so names come out as they did with it.
 pub(crate) fn sanitize_metric_name(name: &str) -> String {
-    sanitize(name, |c| c.is_ascii_alphabetic() || c == '_' || c == ':', |c| {
-        c.is_ascii_alphanumeric() || c == '_' || c == ':'
-    })
+    sanitize(
+        name,
+        |c| c.is_ascii_alphabetic() || c == '_' || c == ':',
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == ':',
+    )
 }
 
 /// `key` with every character a label name does not allow replaced by
 /// `_`: the first must be `[a-zA-Z_]`, the rest `[a-zA-Z0-9_]`
 /// (`http.method` → `http_method`), as `metrics-exporter-prometheus` does.
 pub(crate) fn sanitize_label_name(key: &str) -> String {
-    sanitize(key, |c| c.is_ascii_alphabetic() || c == '_', |c| {
-        c.is_ascii_alphanumeric() || c == '_'
-    })
+    sanitize(
+        key,
+        |c| c.is_ascii_alphabetic() || c == '_',
+        |c| c.is_ascii_alphanumeric() || c == '_',
+    )
 }
 
 fn sanitize(s: &str, first: impl Fn(char) -> bool, rest: impl Fn(char) -> bool) -> String {

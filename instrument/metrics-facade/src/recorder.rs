@@ -347,10 +347,9 @@ mod tests {
 
     #[test]
     fn key_hasher_keeps_the_key_hash() {
-        use std::hash::{BuildHasher, Hash};
+        use std::hash::BuildHasher;
         let key = Key::from_static_name("jobs");
-        let mut h = BuildHasherDefault::<KeyHasher>::default().build_hasher();
-        key.hash(&mut h);
-        assert_eq!(h.finish(), key.get_hash());
+        let hashed = BuildHasherDefault::<KeyHasher>::default().hash_one(&key);
+        assert_eq!(hashed, key.get_hash());
     }
 }

@@ -255,13 +255,12 @@ impl Shared {
                 existing: entry.made.metric_type(),
             });
         };
-        let values = values_in_order(&entry.label_names, &labels).ok_or_else(|| {
-            Refusal::LabelNames {
+        let values =
+            values_in_order(&entry.label_names, &labels).ok_or_else(|| Refusal::LabelNames {
                 name: sanitized.clone(),
                 expected: entry.label_names.clone(),
                 got: labels.iter().map(|(n, _)| n.clone()).collect(),
-            }
-        })?;
+            })?;
         family.get_or_create(&values).map_err(|error| match error {
             Error::CardinalityLimit { .. } => Refusal::Cardinality {
                 name: sanitized.clone(),
