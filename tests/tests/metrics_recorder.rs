@@ -3,7 +3,8 @@
 //! encoders and read by tools nobody on this team wrote: promtool (no
 //! problem, no lint) and Python's `prometheus_client` (its 0.0.4 parser
 //! and its strict OpenMetrics parser), each reading what the registry
-//! holds, value for value, HELP and unit included.
+//! holds, value for value, HELP and unit included. And a steady-state
+//! scrape of the recorder's families allocates nothing, in every format.
 //!
 //! A missing tool fails the test (never skips it): `./test.sh --setup`
 //! installs them.
@@ -16,6 +17,10 @@ use hotmetrics_tests::fixture::{encode_openmetrics, encode_text};
 use hotmetrics_tests::normalized::render;
 use hotmetrics_tests::parse::Dialect;
 use hotmetrics_tests::tools::{promtool, python_parse, text_of};
+use hotmetrics_tests::{CountingAlloc, allocations};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 /// A crate instrumented with the `metrics` facade, knowing nothing of
 /// hotmetrics: dotted names, a unit, labels with characters to escape.
@@ -190,4 +195,38 @@ fn python_reads_what_the_registry_holds_in_both_formats() {
     assert_eq!(family("connections_open").help, "Connections open\nnow.");
     assert_eq!(family("payload_bytes").unit, "bytes");
     assert_eq!(family("ticks").help, "");
+}
+
+#[test]
+fn steady_state_scrapes_of_the_recorders_families_allocate_nothing() {
+    use hotmetrics::bytes::BytesMut;
+    use hotmetrics::exposition::{Format, ScrapeEncoder};
+    let registry = registry();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    let (requests, seconds) = metrics::with_local_recorder(&recorder, || {
+        (
+            metrics::counter!("http.requests_total", "route" => "/orders", "status" => "200"),
+            metrics::histogram!("http.request_seconds", "route" => "/orders"),
+        )
+    });
+    let mut encoder = ScrapeEncoder::new();
+    let mut buf = BytesMut::new();
+    for &format in Format::available() {
+        // The first scrape grows the buffers; leave room for longer values.
+        buf.clear();
+        encoder.encode(format, &registry, &mut buf);
+        buf.reserve(4096);
+        for round in 0..3 {
+            requests.increment(1_000 * round + 1);
+            seconds.record(round as f64);
+            buf.clear();
+            let before = allocations();
+            encoder.encode(format, &registry, &mut buf);
+            let made = allocations() - before;
+            assert_eq!(
+                made, 0,
+                "a steady-state {format:?} scrape allocated {made} times"
+            );
+        }
+    }
 }
