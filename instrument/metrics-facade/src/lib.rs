@@ -67,7 +67,9 @@
 //!   a Prometheus metric name may not hold becomes `_`
 //!   (`http.server.duration` → `http_server_duration`); so do those of
 //!   label names (`http.method` → `http_method`). Label values are
-//!   written as they are (each format escapes them).
+//!   written as they are (each format escapes them). Names are sanitized
+//!   in a registry that takes UTF-8 names too, so the facade's metrics
+//!   read the same under Prometheus 2 and 3.
 //! - One family per name, made at the first registration of the name with
 //!   the label names of that key. A counter's `_total` is the registry's:
 //!   `counter!("jobs")` and `counter!("jobs_total")` are one family,
@@ -121,6 +123,13 @@
 //! [`with_local_recorder`](metrics::with_local_recorder)) finds the same
 //! series for a key; only the bucket configuration and the per-thread
 //! caches belong to a recorder.
+//!
+//! Each facade family reaches the registry as a collector claiming its
+//! name: [`Registry::clear`] takes the facade's families out of scrapes
+//! for good (handles keep writing them, unexported), and
+//! [`Registry::family_names`] does not list them. The registry's
+//! default [`expire_after`](hotmetrics_core::RegistryBuilder::expire_after)
+//! does not apply to these families.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
