@@ -4,7 +4,9 @@
 //! problem, no lint) and Python's `prometheus_client` (its 0.0.4 parser
 //! and its strict OpenMetrics parser), each reading what the registry
 //! holds, value for value, HELP and unit included. And a steady-state
-//! scrape of the recorder's families allocates nothing, in every format.
+//! scrape of the recorder's families allocates nothing, in every format,
+//! nor does a `counter!` & co. registered again on a thread that has used
+//! its key.
 //!
 //! A missing tool fails the test (never skips it): `./test.sh --setup`
 //! installs them.
@@ -229,4 +231,30 @@ fn steady_state_scrapes_of_the_recorders_families_allocate_nothing() {
             );
         }
     }
+}
+
+#[test]
+fn registering_again_on_a_thread_allocates_nothing() {
+    let registry = Registry::new();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        let update = || {
+            metrics::counter!("calls_total", "route" => "/orders").increment(1);
+            metrics::gauge!("level", "route" => "/orders").set(2.0);
+            metrics::histogram!("call_seconds", "route" => "/orders").record(0.01);
+        };
+        update(); // the thread's first use resolves and caches the handles
+        let before = allocations();
+        for _ in 0..1_000 {
+            update();
+        }
+        let made = allocations() - before;
+        assert_eq!(made, 0, "1,000 cached registrations allocated {made} times");
+    });
+    assert_eq!(
+        registry
+            .snapshot()
+            .counter("calls", &[("route", "/orders")]),
+        Some(1001.0)
+    );
 }

@@ -55,7 +55,10 @@
 //! of the keys it used to its own `Arc` of a handle over the series, keyed
 //! by the hash the facade's [`Key`](metrics::Key) already carries. A
 //! `counter!("x", "k" => "v").increment(1)` on every call is a probe of
-//! that map and a reference count on the thread's own `Arc`; a kept
+//! that map and a reference count on the thread's own `Arc`, and
+//! allocates nothing once the thread has used the key (label values that
+//! are not literals make the facade build an owned key on each call,
+//! before the recorder is asked); a kept
 //! `metrics::Counter` is the engine's per-thread increment behind the
 //! facade's `dyn CounterFn`. Histograms `observe` per thread as well.
 //! Gauges are the facade's `f64` gauges, so they are hotmetrics
