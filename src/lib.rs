@@ -111,6 +111,9 @@
 //! - `broker-kafka`: a metered `rdkafka` `StreamConsumer` (the ack state
 //!   from the offset commit) and `FutureProducer`, in `broker::kafka`;
 //!   turns on `broker`; builds librdkafka from source.
+//! - `metrics-recorder`: a `metrics` facade recorder on the engine, in
+//!   [`recorder`][recorder-mod]: crates instrumented with
+//!   `metrics::counter!`, `gauge!` and `histogram!` land in a registry.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -138,6 +141,8 @@
 #![cfg_attr(not(feature = "statsd"), doc = "[statsd-mod]: #features")]
 #![cfg_attr(feature = "broker", doc = "[broker-mod]: crate::broker")]
 #![cfg_attr(not(feature = "broker"), doc = "[broker-mod]: #features")]
+#![cfg_attr(feature = "metrics-recorder", doc = "[recorder-mod]: crate::recorder")]
+#![cfg_attr(not(feature = "metrics-recorder"), doc = "[recorder-mod]: #features")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -174,7 +179,8 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the push client and the broker metrics, hence the features (on
+// server, the push client, the broker metrics and (README-recorder.md's
+// section, once merged) the `metrics` recorder, hence the features (on
 // under `cargo test --workspace` and `--all-features`).
 #[cfg(all(
     doctest,
@@ -184,7 +190,8 @@ pub use hotmetrics_core::cardinality_product;
     feature = "push-tokio",
     feature = "broker",
     feature = "remote-write",
-    feature = "statsd"
+    feature = "statsd",
+    feature = "metrics-recorder"
 ))]
 #[doc = include_str!("../README.md")]
 mod readme {}
@@ -238,3 +245,8 @@ pub use hotmetrics_remote_write as remote_write;
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
 #[doc(inline)]
 pub use hotmetrics_broker as broker;
+
+#[cfg(feature = "metrics-recorder")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics-recorder")))]
+#[doc(inline)]
+pub use hotmetrics_recorder as recorder;

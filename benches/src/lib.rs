@@ -6,6 +6,8 @@
 //!   through [`scrape::ScrapeTarget`].
 //! - [`peers`]: each library's implementation of both, plus the physical
 //!   limits (a thread-local cell, one shared atomic).
+//! - [`recorder`]: the `metrics` macros with hotmetrics' recorder and with
+//!   `metrics-exporter-prometheus`' behind them.
 //! - [`alloc`]: the counting allocator behind memory-per-series and
 //!   allocations-per-scrape.
 //! - [`report`]: TSV, Markdown and SVG renderings of a run.
@@ -18,6 +20,7 @@
 pub mod alloc;
 pub mod hot_path;
 pub mod peers;
+pub mod recorder;
 pub mod report;
 pub mod runner;
 pub mod scrape;

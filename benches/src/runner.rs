@@ -261,8 +261,8 @@ pub fn memory<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
     }
 }
 
-/// Runs everything `opts` selects, for every library and both limits, in
-/// report order.
+/// Runs everything `opts` selects, for every library and both limits, then
+/// the `metrics` recorders ([`crate::recorder`]), in report order.
 pub fn run(opts: &Options, report: &mut Report) {
     let contenders = [
         contender::<peers::hotmetrics::Handles>(),
@@ -278,6 +278,9 @@ pub fn run(opts: &Options, report: &mut Report) {
     // Dropped before the scrapes: `metrics`' upkeep thread would allocate
     // inside the measured ones.
     drop(contenders);
+    // The `metrics` macros through hotmetrics' recorder and through
+    // metrics-exporter-prometheus'.
+    crate::recorder::run(opts, report);
     scrape::<peers::hotmetrics::Workload>(opts, report);
     scrape::<peers::prometheus::Workload>(opts, report);
     scrape::<peers::prometheus_client::Workload>(opts, report);
