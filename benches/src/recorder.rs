@@ -246,6 +246,7 @@ mod tests {
     fn a_quick_run_reports_both_recorders() {
         let opts = Options {
             threads: vec![1],
+            writers: Vec::new(),
             quick: true,
             cases: vec!["counter_cached".into()],
             libs: Vec::new(),
