@@ -246,9 +246,52 @@ impl ExporterHandle {
         let (reply, answer) = mpsc::channel();
         let deadline = after(Instant::now(), timeout);
         self.commands
-            .send(Command::Flush { deadline, reply })
+            .send(Command::Flush {
+                deadline,
+                reply: Reply::Blocking(reply),
+            })
             .map_err(|_| Error::Stopped)?;
         wait_for(&answer, deadline, &self.counts)
+    }
+
+    /// [`flush`](Self::flush), awaited: the task waits, the runtime's
+    /// thread does not (feature `tokio`; needs tokio's time driver, as
+    /// `#[tokio::main]` enables).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn flush_async(&self, timeout: Duration) -> Result<(), Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let deadline = after(Instant::now(), timeout);
+        self.commands
+            .send(Command::Flush {
+                deadline,
+                reply: Reply::Async(reply),
+            })
+            .map_err(|_| Error::Stopped)?;
+        wait_for_async(answer, deadline, &self.counts).await
+    }
+
+    /// [`shutdown`](Self::shutdown), awaited (feature `tokio`): the final
+    /// export and what is queued are sent within the shutdown timeout
+    /// while the task waits. Dropping a handle in async code blocks the
+    /// runtime's thread for as long: call this instead.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn shutdown_async(mut self) -> Result<(), Error> {
+        // The thread answers once it has let go of everything (the sink,
+        // its name in the registry) and ends right after: not joined.
+        if self.thread.take().is_none() {
+            return Ok(());
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let deadline = after(Instant::now(), self.shutdown_timeout);
+        self.commands
+            .send(Command::Shutdown {
+                deadline,
+                reply: Reply::Async(reply),
+            })
+            .map_err(|_| Error::Stopped)?;
+        wait_for_async(answer, deadline, &self.counts).await
     }
 
     /// What the exporter did so far.
@@ -278,7 +321,10 @@ impl ExporterHandle {
         let deadline = after(Instant::now(), self.shutdown_timeout);
         if self
             .commands
-            .send(Command::Shutdown { deadline, reply })
+            .send(Command::Shutdown {
+                deadline,
+                reply: Reply::Blocking(reply),
+            })
             .is_err()
         {
             return Err(Error::Stopped);
@@ -314,6 +360,23 @@ fn wait_for(
             samples: counts.get().queued_samples,
         }),
         Err(RecvTimeoutError::Disconnected) => Err(Error::Stopped),
+    }
+}
+
+/// [`wait_for`], awaited.
+#[cfg(feature = "tokio")]
+async fn wait_for_async(
+    answer: tokio::sync::oneshot::Receiver<Result<(), Error>>,
+    deadline: Instant,
+    counts: &Counts,
+) -> Result<(), Error> {
+    let wait = after(deadline, REPLY_SLACK).saturating_duration_since(Instant::now());
+    match tokio::time::timeout(wait, answer).await {
+        Ok(Ok(result)) => result,
+        Err(_) => Err(Error::Timeout {
+            samples: counts.get().queued_samples,
+        }),
+        Ok(Err(_)) => Err(Error::Stopped),
     }
 }
 
@@ -384,14 +447,31 @@ const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 const REPLY_SLACK: Duration = Duration::from_secs(1);
 
 enum Command {
-    Flush {
-        deadline: Instant,
-        reply: Sender<Result<(), Error>>,
-    },
-    Shutdown {
-        deadline: Instant,
-        reply: Sender<Result<(), Error>>,
-    },
+    Flush { deadline: Instant, reply: Reply },
+    Shutdown { deadline: Instant, reply: Reply },
+}
+
+/// Where the thread answers a command: a blocked caller, or an awaiting
+/// one.
+enum Reply {
+    Blocking(Sender<Result<(), Error>>),
+    #[cfg(feature = "tokio")]
+    Async(tokio::sync::oneshot::Sender<Result<(), Error>>),
+}
+
+impl Reply {
+    /// Answers; a caller that stopped waiting is no error.
+    fn send(self, result: Result<(), Error>) {
+        match self {
+            Self::Blocking(reply) => {
+                let _ = reply.send(result);
+            }
+            #[cfg(feature = "tokio")]
+            Self::Async(reply) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
 }
 
 /// A batch being sent: the payloads before `next` were sent (or refused
@@ -432,10 +512,15 @@ impl<S: Sink> Worker<S> {
             match inbox.recv_timeout(wake.saturating_duration_since(now)) {
                 Ok(Command::Flush { deadline, reply }) => {
                     self.export();
-                    let _ = reply.send(self.send_until(deadline));
+                    reply.send(self.send_until(deadline));
                 }
                 Ok(Command::Shutdown { deadline, reply }) => {
-                    let _ = reply.send(self.finish(deadline));
+                    let result = self.finish(deadline);
+                    // The sink and the exporter's name go before the
+                    // answer: a caller that starts another at once finds
+                    // the name free.
+                    drop(self);
+                    reply.send(result);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {

@@ -24,10 +24,10 @@ fn certificates(
 ) -> Result<Vec<Certificate<'static>>, Error> {
     let mut certs = Vec::new();
     for (i, item) in parse_pem(pem).enumerate() {
-        match item.map_err(|e| invalid(format!("PEM section {}: {e}", i + 1)))? {
-            PemItem::Certificate(cert) => certs.push(cert),
-            // Keys and other sections are not certificates: skipped.
-            _ => {}
+        let item = item.map_err(|e| invalid(format!("PEM section {}: {e}", i + 1)))?;
+        // Keys and other sections are not certificates: skipped.
+        if let PemItem::Certificate(cert) = item {
+            certs.push(cert);
         }
     }
     if certs.is_empty() {
