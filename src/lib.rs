@@ -93,6 +93,8 @@
 //! - `export`: the periodic export runtime (a background thread sending
 //!   to a sink every interval, with retries and a bounded queue), in
 //!   [`export`][export-mod].
+//! - `export-tokio`: its handle's `flush_async` and `shutdown_async`, for
+//!   tokio code; turns on `export`.
 //! - `statsd`: a StatsD / DogStatsD sink for the export runtime, over UDP
 //!   or a Unix datagram socket, in [`statsd`][statsd-mod]; turns on
 //!   `export`.

@@ -1,16 +1,26 @@
 //! Writers are not slowed by a running exporter: `counter_inc` from 2
 //! threads (each on its own counter) on a registry of 10,000 counters and
-//! 1,000 histograms, without an exporter, then with one exporting every
-//! 10 ms through the StatsD sink to a loopback UDP socket that a thread
-//! drains. One run, both cases: `cargo bench -p hotmetrics-export`.
-//! Prints how many exports ran during the measurement.
+//! 1,000 histograms, without an exporter, then with one exporting through
+//! the StatsD sink every 10 ms (to a loopback UDP socket that a thread
+//! drains), then through remote write 1.0 every 10 ms and every second
+//! (to a loopback HTTP receiver that a thread answers with 204). One run,
+//! every case: `cargo bench -p hotmetrics-export`. Prints how many
+//! exports ran during each measurement.
+//!
+//! Every 10 ms is far more often than anyone exports (15 s to 1 min is
+//! usual): an export of this registry takes milliseconds, so the
+//! exporter's thread is busy most of the time, and on a machine with no
+//! core to spare it takes CPU time from the writers (never a lock). Every
+//! second is the realistic case.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotmetrics_core::{Buckets, Counter, DEFAULT_BUCKETS, Registry};
-use hotmetrics_export::Exporter;
+use hotmetrics_export::{Exporter, ExporterHandle, Sink};
+use hotmetrics_remote_write::RemoteWrite;
 use hotmetrics_statsd::StatsdSink;
 use std::hint::black_box;
-use std::net::UdpSocket;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -69,32 +79,108 @@ fn incs(writers: &[Counter], iters: u64) -> Duration {
     t.elapsed()
 }
 
-fn counter_inc(c: &mut Criterion) {
-    let (registry, writers) = workload();
-    let mut group = c.benchmark_group("counter_inc_2_threads");
-    group.bench_function("no_exporter", |b| b.iter_custom(|n| incs(&writers, n)));
-
+/// A loopback UDP socket drained by a thread; its address.
+fn udp_receiver() -> String {
     let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
     let address = receiver.local_addr().unwrap().to_string();
     thread::spawn(move || {
         let mut buf = [0u8; 65_536];
         while receiver.recv(&mut buf).is_ok() {}
     });
-    let sink = StatsdSink::udp(address).build().unwrap();
-    let exporter = Exporter::builder(registry.clone(), sink)
-        .interval(Duration::from_millis(10))
+    address
+}
+
+/// A loopback HTTP/1.1 receiver answering every request with 204 (a
+/// thread per connection, kept alive); its write URL.
+fn http_receiver() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            thread::spawn(move || answer_204(conn));
+        }
+    });
+    url
+}
+
+fn answer_204(conn: TcpStream) {
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    let mut body = Vec::new();
+    loop {
+        let mut length = 0;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        body.resize(length, 0);
+        if reader.read_exact(&mut body).is_err()
+            || reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Measures the writers with `sink` exporting `registry` every
+/// `interval`, and prints what the exporter did meanwhile.
+fn with_exporter(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    registry: &Registry,
+    writers: &[Counter],
+    sink: impl Sink,
+    interval: Duration,
+) {
+    let exporter: ExporterHandle = Exporter::builder(registry.clone(), sink)
+        .interval(interval)
         .start()
         .unwrap();
-    group.bench_function("statsd_exporter_every_10ms", |b| {
-        b.iter_custom(|n| incs(&writers, n))
-    });
+    group.bench_function(name, |b| b.iter_custom(|n| incs(writers, n)));
     let stats = exporter.stats();
     println!(
-        "exporter: {} exports, {} samples sent, {} dropped, {} retries",
+        "{name}: {} exports, {} samples sent, {} dropped, {} retries",
         stats.exports, stats.samples_sent, stats.samples_dropped, stats.retries
     );
-    group.finish();
     exporter.shutdown().unwrap();
+}
+
+fn counter_inc(c: &mut Criterion) {
+    let (registry, writers) = workload();
+    let mut group = c.benchmark_group("counter_inc_2_threads");
+    group.bench_function("no_exporter", |b| b.iter_custom(|n| incs(&writers, n)));
+    let statsd = StatsdSink::udp(udp_receiver()).build().unwrap();
+    let ms10 = Duration::from_millis(10);
+    with_exporter(
+        &mut group,
+        "statsd_exporter_every_10ms",
+        &registry,
+        &writers,
+        statsd,
+        ms10,
+    );
+    let url = http_receiver();
+    for (name, interval) in [
+        ("remote_write_exporter_every_10ms", ms10),
+        ("remote_write_exporter_every_1s", Duration::from_secs(1)),
+    ] {
+        let sink = RemoteWrite::builder(url.clone()).build().unwrap();
+        with_exporter(&mut group, name, &registry, &writers, sink, interval);
+    }
+    group.finish();
 }
 
 criterion_group!(benches, counter_inc);

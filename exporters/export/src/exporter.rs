@@ -3,7 +3,7 @@
 
 use crate::backoff::Backoff;
 use crate::sink::{Batch, EncodeError, SendError, Sink};
-use crate::stats::{Counts, Recorder, Stats};
+use crate::stats::{ClaimError, Counts, Name, Recorder, Stats};
 use hotmetrics_core::{MetricSource, Registry};
 use std::collections::VecDeque;
 use std::fmt;
@@ -45,6 +45,7 @@ impl Exporter {
             max_backoff: DEFAULT_MAX_BACKOFF,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             self_metrics: None,
+            name: None,
         }
     }
 }
@@ -59,6 +60,7 @@ pub struct ExporterBuilder<S> {
     max_backoff: Duration,
     shutdown_timeout: Duration,
     self_metrics: Option<Registry>,
+    name: Option<String>,
 }
 
 impl<S> fmt::Debug for ExporterBuilder<S> {
@@ -70,6 +72,7 @@ impl<S> fmt::Debug for ExporterBuilder<S> {
             .field("max_backoff", &self.max_backoff)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("self_metrics", &self.self_metrics.is_some())
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -107,15 +110,32 @@ impl<S: Sink> ExporterBuilder<S> {
         self
     }
 
-    /// Records the exporter's own metrics in `registry` (label `sink`,
-    /// the sink's name): `hotmetrics_export_samples_sent_total`,
+    /// Records the exporter's own metrics in `registry`:
+    /// `hotmetrics_export_samples_sent_total`,
     /// `..._samples_failed_total`, `..._samples_dropped_total`,
     /// `..._retries_total`, `..._encode_failures_total`,
     /// `..._last_success_timestamp_seconds`, `..._queue_batches`,
-    /// `..._request_duration_seconds`. Several exporters share the
-    /// families of one registry.
+    /// `..._request_duration_seconds`, labelled `sink` (the sink's kind,
+    /// [`Sink::name`]) and `exporter` (this exporter, [`name`](Self::name)).
+    /// Several exporters share the families of one registry, each with
+    /// series of its own.
     pub fn self_metrics(mut self, registry: &Registry) -> Self {
         self.self_metrics = Some(registry.clone());
+        self
+    }
+
+    /// The exporter's `exporter` label in its self-metrics, and its name in
+    /// log messages. Not empty; two running exporters reporting into one
+    /// registry may not share a name ([`start`](Self::start) fails with
+    /// [`Error::NameTaken`]; the name is free again once the first one's
+    /// thread has stopped).
+    ///
+    /// Without it, the name is the sink's [`target`](Sink::target) (the
+    /// receiver's URL or address), else its [`name`](Sink::name); when
+    /// another running exporter on the registry has it already, `#2`,
+    /// `#3`... is appended: two exporters to one receiver stay apart.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -123,8 +143,9 @@ impl<S: Sink> ExporterBuilder<S> {
     /// from now (call [`flush`](ExporterHandle::flush) for one at once).
     ///
     /// Fails on a zero interval or queue capacity, a minimum backoff over
-    /// the maximum, self-metrics that cannot be registered, or when the
-    /// thread cannot be spawned.
+    /// the maximum, an empty [`name`](Self::name) or one another running
+    /// exporter of the self-metrics registry has, self-metrics that cannot
+    /// be registered, or when the thread cannot be spawned.
     pub fn start(self) -> Result<ExporterHandle, Error> {
         if self.interval.is_zero() {
             return Err(Error::Config("the export interval must not be zero".into()));
@@ -140,13 +161,35 @@ impl<S: Sink> ExporterBuilder<S> {
                 self.min_backoff, self.max_backoff
             )));
         }
+        let name = match self.name {
+            Some(n) if n.is_empty() => {
+                return Err(Error::Config(
+                    "the exporter's name must not be empty".into(),
+                ));
+            }
+            Some(n) => Name::Explicit(n),
+            None => Name::Derived(
+                self.sink
+                    .target()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| self.sink.name().to_owned()),
+            ),
+        };
+        let fallback_name = match &name {
+            Name::Explicit(n) | Name::Derived(n) => n.clone(),
+        };
         let counts = Arc::new(Counts::default());
         let recorder = Recorder::new(
             Arc::clone(&counts),
             self.self_metrics.as_ref(),
             self.sink.name(),
+            name,
         )
-        .map_err(Error::SelfMetrics)?;
+        .map_err(|e| match e {
+            ClaimError::Taken(n) => Error::NameTaken(n),
+            ClaimError::Registry(e) => Error::SelfMetrics(e),
+        })?;
+        let name: Arc<str> = recorder.name().unwrap_or(&fallback_name).into();
         let (commands, inbox) = mpsc::channel();
         let worker = Worker {
             source: self.source,
@@ -159,6 +202,7 @@ impl<S: Sink> ExporterBuilder<S> {
             retry_at: None,
             recorder,
             last_logged: None,
+            name: Arc::clone(&name),
         };
         let thread = std::thread::Builder::new()
             .name("hotmetrics-export".into())
@@ -169,6 +213,7 @@ impl<S: Sink> ExporterBuilder<S> {
             thread: Some(thread),
             counts,
             shutdown_timeout: self.shutdown_timeout,
+            name,
         })
     }
 }
@@ -181,11 +226,13 @@ pub struct ExporterHandle {
     thread: Option<JoinHandle<()>>,
     counts: Arc<Counts>,
     shutdown_timeout: Duration,
+    name: Arc<str>,
 }
 
 impl fmt::Debug for ExporterHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExporterHandle")
+            .field("name", &self.name)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -199,14 +246,64 @@ impl ExporterHandle {
         let (reply, answer) = mpsc::channel();
         let deadline = after(Instant::now(), timeout);
         self.commands
-            .send(Command::Flush { deadline, reply })
+            .send(Command::Flush {
+                deadline,
+                reply: Reply::Blocking(reply),
+            })
             .map_err(|_| Error::Stopped)?;
         wait_for(&answer, deadline, &self.counts)
+    }
+
+    /// [`flush`](Self::flush), awaited: the task waits, the runtime's
+    /// thread does not (feature `tokio`; needs tokio's time driver, as
+    /// `#[tokio::main]` enables).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn flush_async(&self, timeout: Duration) -> Result<(), Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let deadline = after(Instant::now(), timeout);
+        self.commands
+            .send(Command::Flush {
+                deadline,
+                reply: Reply::Async(reply),
+            })
+            .map_err(|_| Error::Stopped)?;
+        wait_for_async(answer, deadline, &self.counts).await
+    }
+
+    /// [`shutdown`](Self::shutdown), awaited (feature `tokio`): the final
+    /// export and what is queued are sent within the shutdown timeout
+    /// while the task waits. Dropping a handle in async code blocks the
+    /// runtime's thread for as long: call this instead.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn shutdown_async(mut self) -> Result<(), Error> {
+        // The thread answers once it has let go of everything (the sink,
+        // its name in the registry) and ends right after: not joined.
+        if self.thread.take().is_none() {
+            return Ok(());
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let deadline = after(Instant::now(), self.shutdown_timeout);
+        self.commands
+            .send(Command::Shutdown {
+                deadline,
+                reply: Reply::Async(reply),
+            })
+            .map_err(|_| Error::Stopped)?;
+        wait_for_async(answer, deadline, &self.counts).await
     }
 
     /// What the exporter did so far.
     pub fn stats(&self) -> Stats {
         self.counts.get()
+    }
+
+    /// Its name: the `exporter` label of its self-metrics
+    /// ([`ExporterBuilder::name`], or the one derived from its sink, with
+    /// its `#2` if it got one).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Stops the exporter: a final export, then sending it and what is
@@ -224,7 +321,10 @@ impl ExporterHandle {
         let deadline = after(Instant::now(), self.shutdown_timeout);
         if self
             .commands
-            .send(Command::Shutdown { deadline, reply })
+            .send(Command::Shutdown {
+                deadline,
+                reply: Reply::Blocking(reply),
+            })
             .is_err()
         {
             return Err(Error::Stopped);
@@ -263,6 +363,23 @@ fn wait_for(
     }
 }
 
+/// [`wait_for`], awaited.
+#[cfg(feature = "tokio")]
+async fn wait_for_async(
+    answer: tokio::sync::oneshot::Receiver<Result<(), Error>>,
+    deadline: Instant,
+    counts: &Counts,
+) -> Result<(), Error> {
+    let wait = after(deadline, REPLY_SLACK).saturating_duration_since(Instant::now());
+    match tokio::time::timeout(wait, answer).await {
+        Ok(Ok(result)) => result,
+        Err(_) => Err(Error::Timeout {
+            samples: counts.get().queued_samples,
+        }),
+        Ok(Err(_)) => Err(Error::Stopped),
+    }
+}
+
 /// Why an exporter could not start, flush or stop cleanly.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -271,6 +388,9 @@ pub enum Error {
     Config(String),
     /// The self-metrics could not be registered.
     SelfMetrics(hotmetrics_core::Error),
+    /// Another running exporter reporting into the self-metrics registry
+    /// has this [`name`](ExporterBuilder::name).
+    NameTaken(String),
     /// The exporter's thread could not be spawned.
     Spawn(std::io::Error),
     /// The deadline passed with batches still unsent.
@@ -288,6 +408,10 @@ impl fmt::Display for Error {
         match self {
             Self::Config(m) => write!(f, "exporter configuration: {m}"),
             Self::SelfMetrics(e) => write!(f, "exporter self-metrics: {e}"),
+            Self::NameTaken(n) => write!(
+                f,
+                "another running exporter reports into this registry as {n:?}: give each a name of its own"
+            ),
             Self::Spawn(e) => write!(f, "cannot spawn the exporter's thread: {e}"),
             Self::Timeout { samples } => {
                 write!(f, "deadline passed with {samples} samples unsent")
@@ -323,14 +447,31 @@ const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 const REPLY_SLACK: Duration = Duration::from_secs(1);
 
 enum Command {
-    Flush {
-        deadline: Instant,
-        reply: Sender<Result<(), Error>>,
-    },
-    Shutdown {
-        deadline: Instant,
-        reply: Sender<Result<(), Error>>,
-    },
+    Flush { deadline: Instant, reply: Reply },
+    Shutdown { deadline: Instant, reply: Reply },
+}
+
+/// Where the thread answers a command: a blocked caller, or an awaiting
+/// one.
+enum Reply {
+    Blocking(Sender<Result<(), Error>>),
+    #[cfg(feature = "tokio")]
+    Async(tokio::sync::oneshot::Sender<Result<(), Error>>),
+}
+
+impl Reply {
+    /// Answers; a caller that stopped waiting is no error.
+    fn send(self, result: Result<(), Error>) {
+        match self {
+            Self::Blocking(reply) => {
+                let _ = reply.send(result);
+            }
+            #[cfg(feature = "tokio")]
+            Self::Async(reply) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
 }
 
 /// A batch being sent: the payloads before `next` were sent (or refused
@@ -355,6 +496,8 @@ struct Worker<S> {
     recorder: Recorder,
     /// The last permanent error logged, so each is logged once.
     last_logged: Option<String>,
+    /// Its name, for messages.
+    name: Arc<str>,
 }
 
 impl<S: Sink> Worker<S> {
@@ -369,10 +512,15 @@ impl<S: Sink> Worker<S> {
             match inbox.recv_timeout(wake.saturating_duration_since(now)) {
                 Ok(Command::Flush { deadline, reply }) => {
                     self.export();
-                    let _ = reply.send(self.send_until(deadline));
+                    reply.send(self.send_until(deadline));
                 }
                 Ok(Command::Shutdown { deadline, reply }) => {
-                    let _ = reply.send(self.finish(deadline));
+                    let result = self.finish(deadline);
+                    // The sink and the exporter's name go before the
+                    // answer: a caller that starts another at once finds
+                    // the name free.
+                    drop(self);
+                    reply.send(result);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -425,8 +573,9 @@ impl<S: Sink> Worker<S> {
         if let Err(e) = encoded {
             self.recorder.encode_failed();
             log::warn!(
-                "hotmetrics {}: cannot encode an export: {e}",
-                self.sink.name()
+                "hotmetrics {} exporter {}: cannot encode an export: {e}",
+                self.sink.name(),
+                self.name
             );
             self.spare.push(batch);
             return;
@@ -492,8 +641,9 @@ impl<S: Sink> Worker<S> {
                     front.next += 1;
                     if self.last_logged.as_deref() != Some(&message) {
                         log::warn!(
-                            "hotmetrics {}: the receiver refused {} samples, dropped: {message}",
+                            "hotmetrics {} exporter {}: the receiver refused {} samples, dropped: {message}",
                             self.sink.name(),
+                            self.name,
                             payload.samples
                         );
                         self.last_logged = Some(message);
@@ -506,8 +656,9 @@ impl<S: Sink> Worker<S> {
                     self.recorder.retried(took);
                     let wait = self.backoff.next(retry_after);
                     log::debug!(
-                        "hotmetrics {}: send failed, retrying in {wait:?}: {message}",
-                        self.sink.name()
+                        "hotmetrics {} exporter {}: send failed, retrying in {wait:?}: {message}",
+                        self.sink.name(),
+                        self.name
                     );
                     self.retry_at = Some(after(Instant::now(), wait));
                     return false;

@@ -19,7 +19,11 @@
 //!
 //! Writers of metrics never wait for it: the exporter's thread reads the
 //! registry as a scrape does (no lock a writer takes on its update path),
-//! and every send happens on that thread.
+//! and every send happens on that thread. No async runtime is needed; in
+//! tokio code, feature `tokio` adds
+//! [`flush_async`](ExporterHandle::flush_async) and
+//! [`shutdown_async`](ExporterHandle::shutdown_async), which the task
+//! awaits while the runtime's thread goes on.
 //!
 //! ```
 //! use hotmetrics_core::{FamilyDesc, LabelSet, MetricSource, MetricVisitor, Registry, SeriesValue};
@@ -74,6 +78,8 @@
 //! exporter.shutdown().unwrap(); // a final export, sent
 //! assert!(rx.recv().is_ok());
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;
 mod exporter;

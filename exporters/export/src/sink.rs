@@ -18,6 +18,15 @@ pub trait Sink: Send + 'static {
     /// (`"remote_write"`, `"statsd"`).
     fn name(&self) -> &str;
 
+    /// Where it sends (`http://host:9090/api/v1/write`,
+    /// `udp://127.0.0.1:8125`), without credentials: an exporter not given
+    /// a [`name`](crate::ExporterBuilder::name) is named after it in its
+    /// self-metrics' `exporter` label. `None` (the default) names it after
+    /// [`name`](Self::name).
+    fn target(&self) -> Option<String> {
+        None
+    }
+
     /// Encodes what to send now into `batch`, one or more payloads
     /// ([`Batch::payload`]), reusing their buffers. An error drops this
     /// export (counted) and the next interval tries again.

@@ -2,6 +2,7 @@
 //! self-metrics of a registry when asked for.
 
 use hotmetrics_core::{Buckets, Counter, Family, Gauge, GaugeF64, Histogram, Opts, Registry};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -58,7 +59,7 @@ impl Counts {
 }
 
 /// The self-metrics families, one set per registry (shared by every
-/// exporter reporting there; `sink` tells them apart).
+/// exporter reporting there; `sink` and `exporter` tell them apart).
 struct Families {
     sent: Family<Counter>,
     failed: Family<Counter>,
@@ -70,26 +71,87 @@ struct Families {
     duration: Family<Histogram>,
 }
 
+/// What the exporters reporting into one registry share: the families,
+/// and the `exporter` names in use (one running exporter each).
 #[derive(Default)]
-struct Shared(Mutex<Option<Arc<Families>>>);
+struct Shared(Mutex<SharedState>);
+
+#[derive(Default)]
+struct SharedState {
+    families: Option<Arc<Families>>,
+    names: HashSet<String>,
+}
+
+/// An exporter's hold on its name in a registry, given back when the
+/// exporter's thread ends (so a restarted exporter may take it again).
+struct Claim {
+    shared: Arc<Shared>,
+    name: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut state = self.shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+        state.names.remove(&self.name);
+    }
+}
+
+/// An exporter's `exporter` label: the one given, or one derived.
+#[derive(Debug, Clone)]
+pub(crate) enum Name {
+    /// Given with [`ExporterBuilder::name`](crate::ExporterBuilder::name):
+    /// taken already in the registry is an error.
+    Explicit(String),
+    /// Derived from the sink: taken already, it gets a `#2`, `#3`...
+    Derived(String),
+}
+
+/// Why an exporter cannot report into a registry.
+#[derive(Debug)]
+pub(crate) enum ClaimError {
+    /// Another running exporter has this explicit name.
+    Taken(String),
+    /// The families could not be registered.
+    Registry(hotmetrics_core::Error),
+}
 
 impl Families {
-    fn of(registry: &Registry) -> Result<Arc<Self>, hotmetrics_core::Error> {
+    /// The registry's families (registered by the first exporter), and
+    /// `name` claimed there; the name actually claimed comes back.
+    fn claim(registry: &Registry, name: Name) -> Result<(Arc<Self>, Claim), ClaimError> {
         let shared = registry.extension(Shared::default);
-        let mut slot = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(f) = &*slot {
-            return Ok(Arc::clone(f));
-        }
-        let made = Arc::new(Self::register(registry)?);
-        *slot = Some(Arc::clone(&made));
-        Ok(made)
+        let mut state = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let families = match &state.families {
+            Some(f) => Arc::clone(f),
+            None => {
+                let made = Arc::new(Self::register(registry).map_err(ClaimError::Registry)?);
+                state.families = Some(Arc::clone(&made));
+                made
+            }
+        };
+        let name = match name {
+            Name::Explicit(n) if state.names.contains(&n) => return Err(ClaimError::Taken(n)),
+            Name::Explicit(n) => n,
+            Name::Derived(base) => {
+                let mut n = base.clone();
+                let mut i = 1u64;
+                while state.names.contains(&n) {
+                    i += 1;
+                    n = format!("{base}#{i}");
+                }
+                n
+            }
+        };
+        state.names.insert(name.clone());
+        drop(state);
+        Ok((families, Claim { shared, name }))
     }
 
     fn register(r: &Registry) -> Result<Self, hotmetrics_core::Error> {
-        let sink = &["sink"];
+        let labels = &["sink", "exporter"];
         // Whatever the registry's default, an exporter's series stay.
         let opts = |name: &str, help: &str| Opts::new(name, help).never_expire();
-        let counter = |name: &str, help: &str| r.counter_vec(opts(name, help), sink);
+        let counter = |name: &str, help: &str| r.counter_vec(opts(name, help), labels);
         // 1 ms to ~16 s.
         let buckets = Buckets::exponential(0.001, 4.0, 8)?;
         Ok(Self {
@@ -118,14 +180,14 @@ impl Families {
                     "hotmetrics_export_last_success_timestamp_seconds",
                     "When a send last succeeded, seconds since the Unix epoch.",
                 ),
-                sink,
+                labels,
             )?,
             queued: r.gauge_vec(
                 opts(
                     "hotmetrics_export_queue_batches",
                     "Batches waiting to be sent.",
                 ),
-                sink,
+                labels,
             )?,
             duration: r.histogram_vec(
                 opts(
@@ -133,7 +195,7 @@ impl Families {
                     "Time of one send, success or not.",
                 ),
                 buckets,
-                sink,
+                labels,
             )?,
         })
     }
@@ -141,6 +203,8 @@ impl Families {
 
 /// One exporter's series of the self-metrics.
 struct Series {
+    /// Its name, held until the exporter stops.
+    claim: Claim,
     sent: Counter,
     failed: Counter,
     dropped: Counter,
@@ -152,9 +216,10 @@ struct Series {
 }
 
 impl Series {
-    fn new(registry: &Registry, sink: &str) -> Result<Self, hotmetrics_core::Error> {
-        let f = Families::of(registry)?;
-        let v = &[sink];
+    fn new(registry: &Registry, sink: &str, name: Name) -> Result<Self, ClaimError> {
+        let (f, claim) = Families::claim(registry, name)?;
+        let name = claim.name.clone();
+        let v = &[sink, name.as_str()];
         Ok(Self {
             sent: f.sent.get_or_create(v)?,
             failed: f.failed.get_or_create(v)?,
@@ -164,7 +229,14 @@ impl Series {
             last_success: f.last_success.get_or_create(v)?,
             queued: f.queued.get_or_create(v)?,
             duration: f.duration.get_or_create(v)?,
+            claim,
         })
+    }
+}
+
+impl From<hotmetrics_core::Error> for ClaimError {
+    fn from(e: hotmetrics_core::Error) -> Self {
+        Self::Registry(e)
     }
 }
 
@@ -175,15 +247,22 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// Records into `counts`, and into `registry`'s self-metrics (label
-    /// `sink="{sink}"`) if given.
+    /// Records into `counts`, and into `registry`'s self-metrics (labels
+    /// `sink="{sink}"`, `exporter="{name}"`) if given.
     pub(crate) fn new(
         counts: Arc<Counts>,
         registry: Option<&Registry>,
         sink: &str,
-    ) -> Result<Self, hotmetrics_core::Error> {
-        let series = registry.map(|r| Series::new(r, sink)).transpose()?;
+        name: Name,
+    ) -> Result<Self, ClaimError> {
+        let series = registry.map(|r| Series::new(r, sink, name)).transpose()?;
         Ok(Self { counts, series })
+    }
+
+    /// The `exporter` label it records under (`None` without
+    /// self-metrics).
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.series.as_ref().map(|s| s.claim.name.as_str())
     }
 
     pub(crate) fn exported(&self) {

@@ -2,7 +2,7 @@
 //! exports at the interval, retries with backoff (honouring Retry-After),
 //! no retry of permanent failures, a bounded queue that drops the oldest
 //! and counts it, flush and shutdown deadlines, and self-metrics that
-//! agree with the handle's stats.
+//! agree with the handle's stats, one set of series per exporter.
 
 use hotmetrics_core::{MetricSource, Registry};
 use hotmetrics_export::{Batch, EncodeError, Error, Exporter, Payload, SendError, Sink, Stats};
@@ -30,11 +30,16 @@ struct TestSink {
     script: Scripted,
     exports: u64,
     samples: u64,
+    target: Option<String>,
 }
 
 impl Sink for TestSink {
     fn name(&self) -> &str {
         "test"
+    }
+
+    fn target(&self) -> Option<String> {
+        self.target.clone()
     }
 
     fn encode(&mut self, _: &dyn MetricSource, batch: &mut Batch) -> Result<(), EncodeError> {
@@ -62,6 +67,7 @@ fn scripted(samples: u64) -> (TestSink, Scripted) {
         script: script.clone(),
         exports: 0,
         samples,
+        target: None,
     };
     (sink, script)
 }
@@ -335,11 +341,23 @@ fn writers_keep_counting_while_the_receiver_stalls() {
 }
 
 fn assert_self_metrics(registry: &Registry, stats: Stats) {
+    assert_self_metrics_of(registry, "test", stats);
+}
+
+/// The self-metrics of the exporter named `exporter` agree with `stats`.
+fn assert_self_metrics_of(registry: &Registry, exporter: &str, stats: Stats) {
     let snapshot = registry.snapshot();
+    let want = [
+        ("sink".to_owned(), "test".to_owned()),
+        ("exporter".to_owned(), exporter.to_owned()),
+    ];
     let value = |name: &str| {
         let family = snapshot.family(name).unwrap_or_else(|| panic!("no {name}"));
-        let series = &family.series[0];
-        assert_eq!(series.labels, [("sink".to_owned(), "test".to_owned())]);
+        let series = family
+            .series
+            .iter()
+            .find(|s| s.labels == want)
+            .unwrap_or_else(|| panic!("{name}: no series {want:?} in {:?}", family.series));
         match &series.value {
             hotmetrics_core::ValueSnapshot::Counter(v) => *v as u64,
             hotmetrics_core::ValueSnapshot::Gauge(v) => *v as u64,
@@ -459,4 +477,129 @@ fn deadlines_hold_while_every_send_is_slow() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn exporters_of_one_sink_kind_keep_apart_in_one_registry() {
+    let registry = Registry::new();
+    // One sends everything, one has a dead receiver: their counts differ.
+    let (up, _) = scripted(10);
+    let (down, down_script) = scripted(7);
+    down_script.0.lock().unwrap().down = true;
+    let start = |sink: TestSink| {
+        Exporter::builder(registry.clone(), sink)
+            .interval(LONG)
+            .queue_capacity(1)
+            .backoff(MS, MS * 2)
+            .shutdown_timeout(MS * 50)
+            .self_metrics(&registry)
+            .start()
+            .unwrap()
+    };
+    let first = start(up);
+    let second = start(down);
+    // Named after the sink (no target), the second one numbered.
+    assert_eq!((first.name(), second.name()), ("test", "test#2"));
+    for _ in 0..3 {
+        first.flush(Duration::from_secs(5)).unwrap();
+        assert!(second.flush(MS * 20).is_err());
+    }
+    let (a, b) = (first.stats(), second.stats());
+    assert_eq!((a.samples_sent, a.samples_dropped), (30, 0));
+    assert_eq!(
+        (b.samples_sent, b.samples_dropped, b.queued_batches),
+        (0, 14, 1)
+    );
+    assert_self_metrics_of(&registry, "test", a);
+    assert_self_metrics_of(&registry, "test#2", b);
+    let snapshot = registry.snapshot();
+    let family = snapshot.family("hotmetrics_export_samples_sent").unwrap();
+    assert_eq!(family.series.len(), 2, "{:?}", family.series);
+    first.shutdown().unwrap(); // its final export: 40 sent
+    // The first one's name is free again: a new exporter takes it, and
+    // continues its series.
+    let again = start(scripted(1).0);
+    assert_eq!(again.name(), "test");
+    again.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(again.stats().samples_sent, 1);
+    let snapshot = registry.snapshot();
+    let sent = snapshot.family("hotmetrics_export_samples_sent").unwrap();
+    let test = sent
+        .series
+        .iter()
+        .find(|s| s.labels.iter().any(|(n, v)| n == "exporter" && v == "test"))
+        .unwrap();
+    assert_eq!(test.value, hotmetrics_core::ValueSnapshot::Counter(41.0));
+    drop(second);
+}
+
+#[test]
+fn exporter_names_come_from_the_target_or_are_given() {
+    let registry = Registry::new();
+    let with_target = |target: &str| {
+        let (mut sink, _) = scripted(1);
+        sink.target = Some(target.to_owned());
+        sink
+    };
+    let builder = |sink| {
+        Exporter::builder(registry.clone(), sink)
+            .interval(LONG)
+            .self_metrics(&registry)
+    };
+    let a = builder(with_target("udp://127.0.0.1:8125"))
+        .start()
+        .unwrap();
+    let b = builder(with_target("udp://127.0.0.1:8125"))
+        .start()
+        .unwrap();
+    let c = builder(with_target("udp://127.0.0.1:9125"))
+        .start()
+        .unwrap();
+    assert_eq!(
+        [a.name(), b.name(), c.name()],
+        [
+            "udp://127.0.0.1:8125",
+            "udp://127.0.0.1:8125#2",
+            "udp://127.0.0.1:9125"
+        ]
+    );
+    // An explicit name: taken by a running exporter, the second fails.
+    let named = builder(scripted(1).0).name("primary").start().unwrap();
+    assert_eq!(named.name(), "primary");
+    match builder(scripted(1).0).name("primary").start() {
+        Err(e @ Error::NameTaken(_)) => {
+            assert!(e.to_string().contains("\"primary\""), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // ... and so does one naming itself like a derived one.
+    match builder(scripted(1).0).name("udp://127.0.0.1:8125").start() {
+        Err(Error::NameTaken(n)) => assert_eq!(n, "udp://127.0.0.1:8125"),
+        other => panic!("{other:?}"),
+    }
+    match builder(scripted(1).0).name("").start() {
+        Err(Error::Config(m)) => assert!(m.contains("name"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // Names are per registry: another registry's exporter may take it.
+    let other = Registry::new();
+    let elsewhere = Exporter::builder(other.clone(), scripted(1).0)
+        .interval(LONG)
+        .self_metrics(&other)
+        .name("primary")
+        .start()
+        .unwrap();
+    assert_eq!(elsewhere.name(), "primary");
+    // Without self-metrics nothing is claimed.
+    let unreported = Exporter::builder(registry.clone(), scripted(1).0)
+        .interval(LONG)
+        .name("primary")
+        .start()
+        .unwrap();
+    assert_eq!(unreported.name(), "primary");
+    for e in [a, b, c, named, elsewhere, unreported] {
+        e.shutdown().unwrap();
+    }
+    // All stopped: the name can be had again.
+    builder(scripted(1).0).name("primary").start().unwrap();
 }

@@ -4,13 +4,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::http::Client;
+use crate::sink::RemoteWriteSink;
+use crate::tls;
 use base64::Engine as _;
 use ureq::http::Uri;
 use ureq::http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
-use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
-
-use crate::http::Client;
-use crate::sink::RemoteWriteSink;
 
 /// Default [`RemoteWriteBuilder::timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,6 +66,8 @@ impl RemoteWrite {
             auth: None,
             timeout: DEFAULT_TIMEOUT,
             max_samples: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+            ca_pems: Vec::new(),
+            client_pem: None,
         }
     }
 }
@@ -85,6 +86,9 @@ pub struct RemoteWriteBuilder {
     auth: Option<Auth>,
     timeout: Duration,
     max_samples: usize,
+    ca_pems: Vec<Vec<u8>>,
+    /// The client certificate chain and its key, PEM.
+    client_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl fmt::Debug for RemoteWriteBuilder {
@@ -101,6 +105,8 @@ impl fmt::Debug for RemoteWriteBuilder {
             .field("auth", &self.auth.is_some())
             .field("timeout", &self.timeout)
             .field("max_samples", &self.max_samples)
+            .field("ca_certificates", &self.ca_pems.len())
+            .field("client_certificate", &self.client_pem.is_some())
             .finish()
     }
 }
@@ -150,6 +156,30 @@ impl RemoteWriteBuilder {
         self
     }
 
+    /// Trusts the CA certificates in `pem` (one or more `-----BEGIN
+    /// CERTIFICATE-----` sections) for an `https://` receiver, besides the
+    /// system's roots: for a receiver whose certificate a private CA
+    /// signed. May be given more than once.
+    pub fn ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pems.push(pem.into());
+        self
+    }
+
+    /// Presents this client certificate to an `https://` receiver that
+    /// asks for one (mutual TLS: Mimir or Thanos behind a proxy with
+    /// `ssl_verify_client`, Prometheus' `client_auth_type`):
+    /// `certificate_pem` holds the sink's certificate first, then any
+    /// intermediates; `key_pem` its private key (PKCS#8, PKCS#1 or SEC1,
+    /// unencrypted).
+    pub fn client_certificate(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.client_pem = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
     /// The most samples in one request (default 2000): an export of more
     /// is sent as several requests.
     pub fn max_samples_per_request(mut self, samples: usize) -> Self {
@@ -162,8 +192,10 @@ impl RemoteWriteBuilder {
     /// Fails on a URL that is not `http://` or `https://` with a host, an
     /// external label whose name is not a valid, non-reserved label name
     /// or whose value is empty, a header that is malformed or one the sink
-    /// sets itself, a zero timeout or batch size, and for `https://` when
-    /// the system has no root certificates.
+    /// sets itself, a zero timeout or batch size, a CA or client
+    /// certificate that is malformed, a private key that does not belong
+    /// to its certificate, TLS settings for an `http://` URL, and for
+    /// `https://` when there is no root certificate at all.
     pub fn build(self) -> Result<RemoteWriteSink, Error> {
         let url = url::Url::parse(&self.url).map_err(|e| Error::InvalidUrl {
             url: self.url.clone(),
@@ -198,11 +230,34 @@ impl RemoteWriteBuilder {
         }
         check_labels(&self.external_labels)?;
         let headers = headers(&self.headers, self.auth.as_ref())?;
-        let tls = if https { Some(tls_config()?) } else { None };
+        let mut extra_roots = Vec::new();
+        for pem in &self.ca_pems {
+            extra_roots.extend(tls::parse_ca(pem)?);
+        }
+        let client_cert = self
+            .client_pem
+            .as_ref()
+            .map(|(cert, key)| tls::parse_client(cert, key))
+            .transpose()?;
+        let tls = if https {
+            Some(tls::config(&extra_roots, client_cert)?)
+        } else if !self.ca_pems.is_empty() || self.client_pem.is_some() {
+            return Err(invalid_url(
+                "a CA or client certificate was given, but the URL is not https://",
+            ));
+        } else {
+            None
+        };
+        // Where it sends, for the exporter's default name: no query (it
+        // may hold a token) nor fragment.
+        let mut target = url.clone();
+        target.set_query(None);
+        target.set_fragment(None);
         let user_agent = concat!("hotmetrics-remote-write/", env!("CARGO_PKG_VERSION"));
         let client = Client::new(uri, headers, self.timeout, user_agent, tls);
         Ok(RemoteWriteSink::new(
             client,
+            target.into(),
             self.protocol,
             self.external_labels,
             self.max_samples as u64,
@@ -277,25 +332,6 @@ fn headers(given: &[(String, String)], auth: Option<&Auth>) -> Result<HeaderMap,
     Ok(map)
 }
 
-/// rustls with the system's root certificates (`rustls-native-certs`: on
-/// Debian `/etc/ssl/certs`, or `SSL_CERT_FILE` / `SSL_CERT_DIR`).
-fn tls_config() -> Result<TlsConfig, Error> {
-    let system = rustls_native_certs::load_native_certs();
-    let roots: Vec<Certificate<'static>> = system
-        .certs
-        .iter()
-        .map(|der| Certificate::from_der(der).to_owned())
-        .collect();
-    if roots.is_empty() {
-        let detail: Vec<String> = system.errors.iter().map(ToString::to_string).collect();
-        return Err(Error::NoRootCertificates(detail.join("; ")));
-    }
-    Ok(TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(RootCerts::Specific(std::sync::Arc::new(roots)))
-        .build())
-}
-
 /// A configuration [`RemoteWriteBuilder::build`] refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -325,6 +361,13 @@ pub enum Error {
     Config(String),
     /// `https://`, and no root certificate could be loaded (what failed).
     NoRootCertificates(String),
+    /// A [`ca_certificate`](RemoteWriteBuilder::ca_certificate) that holds
+    /// no certificate or one that cannot be a trust anchor (what is wrong).
+    InvalidCaCertificate(String),
+    /// A [`client_certificate`](RemoteWriteBuilder::client_certificate)
+    /// or its key that is malformed, or a key that is not the
+    /// certificate's (what is wrong).
+    InvalidClientCertificate(String),
 }
 
 impl fmt::Display for Error {
@@ -344,6 +387,8 @@ impl fmt::Display for Error {
                     "https: no root certificates found on this system ({detail})"
                 )
             }
+            Self::InvalidCaCertificate(m) => write!(f, "invalid CA certificate: {m}"),
+            Self::InvalidClientCertificate(m) => write!(f, "invalid client certificate: {m}"),
         }
     }
 }

@@ -15,7 +15,10 @@
 //! - At most [`max_samples_per_request`](RemoteWriteBuilder::max_samples_per_request)
 //!   samples per request; an export of more is several payloads.
 //! - External labels, basic or bearer auth, custom headers
-//!   (`X-Scope-OrgID`), https (rustls, the system's roots), a timeout.
+//!   (`X-Scope-OrgID`), https (rustls, the system's roots plus any
+//!   [`ca_certificate`](RemoteWriteBuilder::ca_certificate), a
+//!   [`client_certificate`](RemoteWriteBuilder::client_certificate) for
+//!   mutual TLS), a timeout.
 //! - The answer decides what the runtime does: 2xx sent; 429, 5xx,
 //!   connection errors and timeouts retried with backoff (after the
 //!   receiver's `Retry-After`, in seconds or as a date); any other status
@@ -97,6 +100,7 @@ mod http;
 mod labels;
 mod sink;
 mod symbols;
+mod tls;
 mod v1;
 mod v2;
 mod wire;

@@ -19,6 +19,8 @@ use crate::v2::V2Writer;
 /// [`Exporter`](hotmetrics_export::Exporter).
 pub struct RemoteWriteSink {
     client: Client,
+    /// The receiver's URL without query, for the exporter's name.
+    target: String,
     protocol: Protocol,
     /// After a 2.0 → 1.0 fallback, until the first 1.0 payload: queued
     /// payloads may still be 2.0 ones, re-encoded before they are sent.
@@ -47,12 +49,14 @@ impl fmt::Debug for RemoteWriteSink {
 impl RemoteWriteSink {
     pub(crate) fn new(
         client: Client,
+        target: String,
         protocol: Protocol,
         external: Vec<(String, String)>,
         max_samples: u64,
     ) -> Self {
         Self {
             client,
+            target,
             protocol,
             draining_v2: false,
             external,
@@ -92,6 +96,10 @@ impl RemoteWriteSink {
 impl Sink for RemoteWriteSink {
     fn name(&self) -> &str {
         "remote_write"
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.target.clone())
     }
 
     fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> Result<(), EncodeError> {

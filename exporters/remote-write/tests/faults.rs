@@ -25,9 +25,21 @@ fn start(url: String, timeout: Duration) -> (ExporterHandle, Registry) {
     (exporter, own)
 }
 
+/// The exporter's own counter `name` (its `exporter` label the URL).
 fn self_metric(own: &Registry, name: &str) -> f64 {
-    own.snapshot()
-        .counter(name, &[("sink", "remote_write")])
+    let snapshot = own.snapshot();
+    let family = snapshot.family(name).unwrap_or_else(|| panic!("no {name}"));
+    assert_eq!(family.series.len(), 1, "{:?}", family.series);
+    let labels = &family.series[0].labels;
+    assert_eq!(labels[0], ("sink".to_owned(), "remote_write".to_owned()));
+    let exporter = &labels[1];
+    assert_eq!(exporter.0, "exporter");
+    assert!(
+        exporter.1.starts_with("http://127.0.0.1:") && exporter.1.ends_with("/api/v1/write"),
+        "named after the receiver's URL: {exporter:?}"
+    );
+    snapshot
+        .counter(name, &[("sink", "remote_write"), ("exporter", &exporter.1)])
         .unwrap_or_else(|| panic!("no {name}"))
 }
 

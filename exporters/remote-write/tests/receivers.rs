@@ -118,7 +118,7 @@ fn counters_read_back_exactly_after_a_receiver_outage() {
     assert_eq!(stats.samples_failed, 0);
     let dropped = own.snapshot().counter(
         "hotmetrics_export_samples_dropped",
-        &[("sink", "remote_write")],
+        &[("sink", "remote_write"), ("exporter", exporter.name())],
     );
     assert_eq!(dropped, Some(stats.samples_dropped as f64));
     let want = totals

@@ -45,6 +45,18 @@ impl Dialect {
         }
     }
 
+    /// Whether the label named `raw` goes on the wire as `clean` (a name
+    /// that sanitises to itself).
+    pub(crate) fn same_label_name(self, raw: &str, clean: &str) -> bool {
+        let keep = match self {
+            Dialect::Plain => is_plain_part,
+            Dialect::DogStatsd => is_tag_name,
+        };
+        raw.chars()
+            .map(|c| u8::try_from(c).ok().filter(|&b| keep(b)).unwrap_or(b'_'))
+            .eq(clean.bytes())
+    }
+
     /// Appends one whole line: `name` and `suffix`, the value, the type
     /// (`c`, `g`) and the series' `labels` as [`push_label`] made them.
     ///
@@ -120,7 +132,7 @@ fn is_plain_part(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')
 }
 
-fn is_tag_name(b: u8) -> bool {
+pub(crate) fn is_tag_name(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/')
 }
 
@@ -183,6 +195,16 @@ mod tests {
         assert_eq!(dog, "a_b_c_d_e_f_g_h_i.j/k_:a:b_c_d_e_f_g_h_i.j/k_");
         let name = text(|o| sanitise(o, "ns:x|y@z#w,v\nq-r.s", is_name));
         assert_eq!(name, "ns_x_y_z_w_v_q_r.s");
+    }
+
+    #[test]
+    fn label_names_compare_as_sent() {
+        let d = Dialect::DogStatsd;
+        assert!(d.same_label_name("env", "env"));
+        assert!(d.same_label_name("e:v", "e_v"), "both go out as e_v");
+        assert!(d.same_label_name("\u{e9}", "_"));
+        assert!(!d.same_label_name("env", "en"));
+        assert!(!d.same_label_name("en", "env"));
     }
 
     #[test]

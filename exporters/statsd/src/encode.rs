@@ -3,7 +3,7 @@
 
 use crate::dialect::{Dialect, NumberText, is_finite, is_name, sanitise};
 use crate::packet::Packer;
-use crate::previous::{Last, Previous, increase, is_zero};
+use crate::previous::{Last, Previous, Slot, increase, is_zero};
 use hotmetrics_core::{
     FamilyDesc, HistogramValue, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
     SummaryValue,
@@ -17,6 +17,8 @@ pub(crate) struct Encoder {
     dialect: Dialect,
     /// The sanitised prefix and its `.`, or nothing.
     prefix: Vec<u8>,
+    /// Constant tags (DogStatsD), checked by the builder.
+    tags: Vec<(String, String)>,
     packer: Packer,
     previous: Previous,
     scratch: Scratch,
@@ -31,16 +33,22 @@ struct Scratch {
     name: Vec<u8>,
     /// The current series' identity.
     key: Vec<u8>,
-    /// The current series' labels, rendered for the dialect.
-    labels: Vec<u8>,
-    /// `labels` and one more (`le`, `quantile`, a state).
+    /// The series' labels and one more (`le`, `quantile`, a state).
     more: Vec<u8>,
     /// The line being written.
     line: Vec<u8>,
 }
 
 impl Encoder {
-    pub(crate) fn new(dialect: Dialect, prefix: &str, max_packet: usize) -> Self {
+    /// `tags` go on every line, after the series' own labels, unless the
+    /// series has a label of that name ([`Dialect::DogStatsd`] only: the
+    /// builder refuses them for plain StatsD).
+    pub(crate) fn new(
+        dialect: Dialect,
+        prefix: &str,
+        tags: Vec<(String, String)>,
+        max_packet: usize,
+    ) -> Self {
         let mut wire_prefix = Vec::new();
         if !prefix.is_empty() {
             sanitise(&mut wire_prefix, prefix, is_name);
@@ -49,6 +57,7 @@ impl Encoder {
         Self {
             dialect,
             prefix: wire_prefix,
+            tags,
             packer: Packer::new(max_packet),
             previous: Previous::default(),
             scratch: Scratch::default(),
@@ -157,6 +166,7 @@ impl MetricVisitor for Visit<'_> {
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         let Encoder {
             dialect,
+            tags,
             packer,
             previous,
             scratch,
@@ -167,13 +177,11 @@ impl MetricVisitor for Visit<'_> {
             family,
             name,
             key,
-            labels: rendered,
             more,
             line,
         } = scratch;
         key.clear();
         key.extend_from_slice(family.as_bytes());
-        rendered.clear();
         labels.for_each(&mut |label, value| {
             // An empty value is no label, as in Prometheus.
             if value.is_empty() {
@@ -181,9 +189,12 @@ impl MetricVisitor for Visit<'_> {
             }
             Previous::key(key, label);
             Previous::key(key, value);
-            dialect.push_label(rendered, label, value);
         });
-        let last = previous.get(key);
+        let Slot {
+            labels: rendered,
+            last,
+            ..
+        } = previous.get(key, |out| render_labels(dialect, tags, labels, out));
         let mut out = Out {
             dialect,
             packer,
@@ -206,6 +217,30 @@ impl MetricVisitor for Visit<'_> {
                 }
             }
             SeriesValue::StateSet(states) => state_set(&mut out, last, family, states),
+        }
+    }
+}
+
+/// A series' labels for the dialect, then the constant tags it has no
+/// label of the same name for (once per series: the slot keeps them).
+fn render_labels(
+    dialect: Dialect,
+    tags: &[(String, String)],
+    labels: &dyn LabelSet,
+    out: &mut Vec<u8>,
+) {
+    labels.for_each(&mut |label, value| {
+        if !value.is_empty() {
+            dialect.push_label(out, label, value);
+        }
+    });
+    for (tag, value) in tags {
+        let mut overridden = false;
+        labels.for_each(&mut |label, v| {
+            overridden |= !v.is_empty() && dialect.same_label_name(label, tag);
+        });
+        if !overridden {
+            dialect.push_label(out, tag, value);
         }
     }
 }

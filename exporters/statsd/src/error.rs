@@ -21,6 +21,14 @@ pub enum Error {
     PacketSize(usize),
     /// The UDP socket could not be made or connected.
     Socket(io::Error),
+    /// A constant tag ([`StatsdBuilder::tags`](crate::StatsdBuilder::tags))
+    /// that cannot be sent.
+    Tag {
+        /// Its name, as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -40,6 +48,7 @@ impl fmt::Display for Error {
                 crate::MAX_PACKET_SIZE
             ),
             Self::Socket(e) => write!(f, "statsd UDP socket: {e}"),
+            Self::Tag { name, reason } => write!(f, "statsd constant tag {name:?}: {reason}"),
         }
     }
 }

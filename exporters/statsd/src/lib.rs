@@ -40,12 +40,17 @@
 //! sink.encode(&registry, &mut batch)?;
 //! assert_eq!(batch.payloads()[0].bytes, b"app.jobs.queue.mail:1|c");
 //!
-//! // DogStatsD: labels as tags.
-//! let mut dog = StatsdSink::udp("127.0.0.1:8125").dialect(Dialect::DogStatsd).build()?;
+//! // DogStatsD: labels as tags, and constant tags on every line.
+//! let mut dog = StatsdSink::udp("127.0.0.1:8125")
+//!     .dialect(Dialect::DogStatsd)
+//!     .tags([("env", "prod")])
+//!     .build()?;
 //! let mut batch = Batch::default();
 //! dog.encode(&registry, &mut batch)?;
 //! let lines = String::from_utf8_lossy(&batch.payloads()[0].bytes).into_owned();
-//! assert!(lines.ends_with("jobs:4|c|#queue:mail\nqueue_depth:-2|g"), "{lines}");
+//! assert!(lines.ends_with("jobs:4|c|#queue:mail,env:prod\nqueue_depth:-2|g|#env:prod"), "{lines}");
+//! // Plain StatsD has no tags: a build-time error.
+//! assert!(StatsdSink::udp("127.0.0.1:8125").tags([("env", "prod")]).build().is_err());
 //!
 //! // In a service: a background thread, an export every 10 s.
 //! let exporter = Exporter::builder(registry.clone(), sink)
@@ -58,10 +63,12 @@
 //! # The mapping
 //! StatsD daemons aggregate what they receive over their own flush
 //! interval, so the sink sends **what changed since its last export**
-//! (it is a delta sink): it keeps each series' last values, looked up
-//! without allocating once known, and forgets series that left the
-//! registry (one that comes back is new again). A series that did not
-//! change sends nothing.
+//! (it is a delta sink): it keeps each series' last values and its
+//! labels as sent, found by the series' place in the last export (a
+//! comparison of its identity, no hashing; a series that moved is looked
+//! up by hash), without allocating once known, and forgets series that
+//! left the registry (one that comes back is new again). A series that
+//! did not change sends nothing.
 //!
 //! | hotmetrics | StatsD lines |
 //! | --- | --- |
@@ -85,7 +92,10 @@
 //! [`Dialect::Plain`] folds labels into the name
 //! (`jobs.queue.mail:3|c`), [`Dialect::DogStatsd`] sends them as tags
 //! (`jobs:3|c|#queue:mail`); see [`Dialect`] for the characters each
-//! keeps. Every character the protocol uses (`:`, `|`, `@`, `#`, `,`,
+//! keeps. DogStatsD takes constant tags too
+//! ([`tags`](StatsdBuilder::tags): `env:prod` on every line); plain
+//! StatsD refuses them at build time rather than fold them into every
+//! name (use a [`prefix`](StatsdBuilder::prefix)). Every character the protocol uses (`:`, `|`, `@`, `#`, `,`,
 //! newlines) becomes `_` in names, label names and values, so no value
 //! can cut a line.
 //!

@@ -1,5 +1,12 @@
 //! What each series held at the last export, so that only changes are
 //! sent: counters as deltas, gauges when they moved.
+//!
+//! Series are found by the position they had in the last export: a
+//! registry visits its series in the same order from export to export
+//! (families by name, series in the order they were made), so the slot
+//! at the cursor is nearly always the series at hand, checked by
+//! comparing its identity bytes. Only a series that is not where it was
+//! (new, or after others came and went) is looked up by hash.
 
 use hotmetrics_core::Number;
 use std::collections::HashMap;
@@ -27,63 +34,131 @@ pub(crate) enum Last {
     States(Vec<bool>),
 }
 
+/// One series: who it is, how its labels go on the wire, what it held.
 #[derive(Debug)]
-struct Slot {
-    /// The export that last saw the series.
+pub(crate) struct Slot {
+    /// Its identity ([`Previous::key`]).
+    key: Box<[u8]>,
+    /// The export that last saw it; 0 for a free slot.
     seen: u64,
-    last: Last,
+    /// Its place in that export's order.
+    pos: usize,
+    /// Its labels rendered for the dialect, made once, when it appeared.
+    pub(crate) labels: Box<[u8]>,
+    /// Its values at the last export.
+    pub(crate) last: Last,
 }
 
-/// The last values, keyed by series identity (family name and label
-/// pairs, [`Previous::key`]). A lookup of a known series allocates
-/// nothing; series not seen in an export are forgotten after it.
+impl Slot {
+    fn free() -> Self {
+        Self {
+            key: Box::default(),
+            seen: 0,
+            pos: 0,
+            labels: Box::default(),
+            last: Last::Nothing,
+        }
+    }
+}
+
+/// The last values of every series, found by position, else by identity
+/// (family name and label pairs, [`Previous::key`]). A known series costs
+/// a comparison of its identity and allocates nothing; series not seen in
+/// an export are forgotten after it.
 #[derive(Debug, Default)]
 pub(crate) struct Previous {
-    slots: HashMap<Box<[u8]>, Slot>,
+    /// The slots; a forgotten one's place is reused ([`Self::free`]).
+    slots: Vec<Slot>,
+    /// Identity → place in `slots`, for series not where they were.
+    index: HashMap<Box<[u8]>, usize>,
+    /// Places in `slots` no series holds.
+    free: Vec<usize>,
+    /// The places, in the order the last export visited them.
+    order: Vec<usize>,
+    /// This export's order so far.
+    next_order: Vec<usize>,
+    /// Where in `order` this export expects its next series.
+    cursor: usize,
     export: u64,
-    seen: usize,
 }
 
 impl Previous {
     /// A new export begins.
     pub(crate) fn begin(&mut self) {
         self.export += 1;
-        self.seen = 0;
+        self.cursor = 0;
+        self.next_order.clear();
     }
 
-    /// The series `key`'s last values, to read and replace; marks it seen.
-    pub(crate) fn get(&mut self, key: &[u8]) -> &mut Last {
-        if !self.slots.contains_key(key) {
-            self.slots.insert(
-                key.into(),
-                Slot {
-                    seen: 0,
-                    last: Last::Nothing,
-                },
-            );
+    /// The series `key`'s slot, to read and replace its values; marks it
+    /// seen. A series not known yet gets a slot with [`Last::Nothing`] and
+    /// the labels `render` writes.
+    pub(crate) fn get(&mut self, key: &[u8], render: impl FnOnce(&mut Vec<u8>)) -> &mut Slot {
+        let place = match self.order.get(self.cursor) {
+            Some(&at) if *self.slots[at].key == *key => at,
+            _ => match self.index.get(key) {
+                Some(&at) => at,
+                None => self.insert(key, render),
+            },
+        };
+        let slot = &mut self.slots[place];
+        if slot.seen != self.export {
+            if slot.seen != 0 {
+                // Known from the last export: the next series most likely
+                // follows it, as then.
+                self.cursor = slot.pos + 1;
+            }
+            slot.seen = self.export;
+            slot.pos = self.next_order.len();
+            self.next_order.push(place);
         }
-        let export = self.export;
-        let slot = self.slots.get_mut(key).expect("inserted above");
-        if slot.seen != export {
-            slot.seen = export;
-            self.seen += 1;
-        }
-        &mut slot.last
+        slot
+    }
+
+    /// A new series' slot, in a free place if there is one.
+    fn insert(&mut self, key: &[u8], render: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let mut labels = Vec::new();
+        render(&mut labels);
+        let slot = Slot {
+            key: key.into(),
+            labels: labels.into(),
+            ..Slot::free()
+        };
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slots[at] = slot;
+                at
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key.into(), at);
+        at
     }
 
     /// The export is over: forgets the series it did not see (gone from
-    /// the registry; if one comes back, its whole value is new again).
+    /// the registry; if one comes back, its whole value is new again), and
+    /// keeps its order for the next.
     pub(crate) fn end(&mut self) {
-        if self.seen != self.slots.len() {
+        if self.next_order.len() != self.index.len() {
             let export = self.export;
-            self.slots.retain(|_, s| s.seen == export);
+            for (at, slot) in self.slots.iter_mut().enumerate() {
+                if slot.seen != export && slot.seen != 0 {
+                    self.index.remove(&slot.key);
+                    *slot = Slot::free();
+                    self.free.push(at);
+                }
+            }
         }
+        std::mem::swap(&mut self.order, &mut self.next_order);
     }
 
     /// How many series are remembered.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.index.len()
     }
 
     /// Appends a series' identity to `key`: a part per label pair,
@@ -120,19 +195,85 @@ pub(crate) fn is_zero(n: Number) -> bool {
 mod tests {
     use super::*;
 
+    /// The slot of `key` (labels rendered as the key itself).
+    fn get<'a>(p: &'a mut Previous, key: &[u8]) -> &'a mut Last {
+        &mut p.get(key, |out| out.extend_from_slice(key)).last
+    }
+
+    fn counter(n: u64) -> Last {
+        Last::Counter(Number::UInt(n))
+    }
+
     #[test]
     fn unseen_series_are_forgotten() {
         let mut p = Previous::default();
         p.begin();
-        *p.get(b"a") = Last::Counter(Number::UInt(1));
-        *p.get(b"b") = Last::Counter(Number::UInt(2));
+        *get(&mut p, b"a") = counter(1);
+        *get(&mut p, b"b") = counter(2);
         p.end();
         p.begin();
-        assert_eq!(*p.get(b"a"), Last::Counter(Number::UInt(1)));
+        assert_eq!(*get(&mut p, b"a"), counter(1));
         p.end();
         assert_eq!(p.len(), 1);
         p.begin();
-        assert_eq!(*p.get(b"b"), Last::Nothing, "b came back: new again");
+        assert_eq!(*get(&mut p, b"b"), Last::Nothing, "b came back: new again");
+    }
+
+    #[test]
+    fn series_are_found_wherever_they_moved() {
+        let mut p = Previous::default();
+        let names: Vec<Vec<u8>> = (0..20u8).map(|i| vec![b'k', i]).collect();
+        p.begin();
+        for (i, k) in names.iter().enumerate() {
+            *get(&mut p, k) = counter(i as u64);
+        }
+        p.end();
+        // Reversed, with every third left out and two new ones between.
+        p.begin();
+        for (i, k) in names.iter().enumerate().rev() {
+            if i % 3 == 0 {
+                continue;
+            }
+            assert_eq!(*get(&mut p, k), counter(i as u64), "{i}");
+            if i == 10 {
+                assert_eq!(*get(&mut p, b"new1"), Last::Nothing);
+                *get(&mut p, b"new1") = counter(100);
+                assert_eq!(*get(&mut p, b"new2"), Last::Nothing);
+            }
+        }
+        p.end();
+        assert_eq!(p.len(), 13 + 2);
+        // In the order of the export before, the gone ones new again (in
+        // the places the forgotten left), the rest kept.
+        p.begin();
+        for (i, k) in names.iter().enumerate() {
+            let want = if i % 3 == 0 {
+                Last::Nothing
+            } else {
+                counter(i as u64)
+            };
+            assert_eq!(*get(&mut p, k), want, "{i}");
+        }
+        assert_eq!(*get(&mut p, b"new1"), counter(100));
+        p.end();
+        assert_eq!(p.len(), 20 + 1, "new2 forgotten");
+        assert_eq!(p.slots.len(), 22, "freed places reused");
+    }
+
+    #[test]
+    fn labels_are_rendered_once_per_series() {
+        let mut p = Previous::default();
+        let mut renders = 0;
+        for _ in 0..3 {
+            p.begin();
+            let slot = p.get(b"a", |out| {
+                renders += 1;
+                out.extend_from_slice(b"x:1");
+            });
+            assert_eq!(&*slot.labels, b"x:1");
+            p.end();
+        }
+        assert_eq!(renders, 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The sink itself and its builder.
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, is_tag_name};
 use crate::encode::Encoder;
 use crate::error::Error;
 use crate::transport::Transport;
@@ -28,6 +28,8 @@ pub const MAX_PACKET_SIZE: usize = 65_507;
 pub struct StatsdSink {
     encoder: Encoder,
     transport: Transport,
+    /// `udp://address` or `unix://path`, for the exporter's name.
+    target: String,
     /// Whether a line too long for any datagram was logged already.
     warned_oversized: bool,
 }
@@ -63,6 +65,7 @@ pub struct StatsdBuilder {
     target: Target,
     dialect: Dialect,
     prefix: String,
+    tags: Vec<(String, String)>,
     max_packet_size: Option<usize>,
 }
 
@@ -72,6 +75,7 @@ impl StatsdBuilder {
             target,
             dialect: Dialect::default(),
             prefix: String::new(),
+            tags: Vec::new(),
             max_packet_size: None,
         }
     }
@@ -90,6 +94,33 @@ impl StatsdBuilder {
         self
     }
 
+    /// Tags added to every line (DogStatsD only), after the series' own
+    /// labels: `[("env", "prod"), ("service", "billing")]` makes
+    /// `jobs:1|c|#queue:mail,env:prod,service:billing`. A series with a
+    /// label of the same name keeps its own value (as remote write's
+    /// external labels). Several calls add up.
+    ///
+    /// Checked at [`build`](Self::build): a name starts with a letter and
+    /// holds only `[A-Za-z0-9_./-]`, appears once, and is not `le` or
+    /// `quantile` (the sink's own tags for histogram buckets and summary
+    /// quantiles); a value is not empty, and is sanitised as label values
+    /// are (see [`Dialect::DogStatsd`]).
+    ///
+    /// Plain StatsD has no tags, and folding them into every name would
+    /// rename every metric: with [`Dialect::Plain`], `build` refuses
+    /// constant tags ([`prefix`](Self::prefix) is plain StatsD's way to
+    /// tell senders apart).
+    pub fn tags<I, K, V>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.tags
+            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
     /// The largest datagram, in bytes (default
     /// [`DEFAULT_UDP_PACKET_SIZE`] or [`DEFAULT_UNIX_PACKET_SIZE`]; 1 to
     /// [`MAX_PACKET_SIZE`]). Lines are packed into datagrams up to it,
@@ -103,26 +134,69 @@ impl StatsdBuilder {
     ///
     /// Fails on an address that does not resolve, a Unix socket path
     /// that is empty or too long, a packet size of 0 or over
-    /// [`MAX_PACKET_SIZE`], or a UDP socket that cannot be made.
+    /// [`MAX_PACKET_SIZE`], a constant tag that [`tags`](Self::tags)
+    /// refuses (any, in plain StatsD), or a UDP socket that cannot be made.
     pub fn build(self) -> Result<StatsdSink, Error> {
-        let (transport, default_size) = match self.target {
-            Target::Udp(address) => (
-                Transport::udp(resolve(&address)?).map_err(Error::Socket)?,
-                DEFAULT_UDP_PACKET_SIZE,
-            ),
+        check_tags(self.dialect, &self.tags)?;
+        let (transport, default_size, target) = match self.target {
+            Target::Udp(address) => {
+                let to = resolve(&address)?;
+                (
+                    Transport::udp(to).map_err(Error::Socket)?,
+                    DEFAULT_UDP_PACKET_SIZE,
+                    format!("udp://{to}"),
+                )
+            }
             #[cfg(unix)]
-            Target::Unix(path) => (Transport::unix(check_path(path)?), DEFAULT_UNIX_PACKET_SIZE),
+            Target::Unix(path) => {
+                let path = check_path(path)?;
+                let target = format!("unix://{}", path.display());
+                (Transport::unix(path), DEFAULT_UNIX_PACKET_SIZE, target)
+            }
         };
         let size = self.max_packet_size.unwrap_or(default_size);
         if size == 0 || size > MAX_PACKET_SIZE {
             return Err(Error::PacketSize(size));
         }
         Ok(StatsdSink {
-            encoder: Encoder::new(self.dialect, &self.prefix, size),
+            encoder: Encoder::new(self.dialect, &self.prefix, self.tags, size),
             transport,
+            target,
             warned_oversized: false,
         })
     }
+}
+
+fn check_tags(dialect: Dialect, tags: &[(String, String)]) -> Result<(), Error> {
+    for (i, (name, value)) in tags.iter().enumerate() {
+        let refuse = |reason| {
+            Err(Error::Tag {
+                name: name.clone(),
+                reason,
+            })
+        };
+        if dialect == Dialect::Plain {
+            return refuse(
+                "plain StatsD has no tags (use Dialect::DogStatsd, or a prefix to tell senders apart)",
+            );
+        }
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return refuse("a tag name starts with a letter");
+        }
+        if !name.bytes().all(is_tag_name) {
+            return refuse("a tag name holds only letters, digits, '_', '-', '.' and '/'");
+        }
+        if name == "le" || name == "quantile" {
+            return refuse("the sink's own tag (histogram buckets, summary quantiles)");
+        }
+        if value.is_empty() {
+            return refuse("an empty value");
+        }
+        if tags[..i].iter().any(|(n, _)| n == name) {
+            return refuse("given twice");
+        }
+    }
+    Ok(())
 }
 
 fn resolve(address: &str) -> Result<SocketAddr, Error> {
@@ -160,6 +234,10 @@ fn check_path(path: PathBuf) -> Result<PathBuf, Error> {
 impl Sink for StatsdSink {
     fn name(&self) -> &str {
         "statsd"
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.target.clone())
     }
 
     fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> Result<(), EncodeError> {

@@ -1,6 +1,7 @@
 //! What a send does when the receiver is not there or not reading: it
 //! never blocks, the runtime retries it, and memory stays bounded by the
-//! queue. Also: bad configurations fail at build.
+//! queue. Also: bad configurations fail at build, and two exporters on
+//! one registry keep apart.
 
 mod common;
 
@@ -144,4 +145,54 @@ fn bad_configurations_fail_at_build() {
         message.contains("no-port") && message.contains("host:port"),
         "{message}"
     );
+}
+
+#[test]
+fn two_exporters_to_one_daemon_keep_their_own_self_metrics() {
+    // A plain StatsD and a DogStatsD exporter of one registry to one
+    // receiver, both reporting into that registry: each is named after
+    // the address, the second numbered, and each counts its own lines.
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = receiver.local_addr().unwrap().to_string();
+    let registry = Registry::new();
+    let jobs = registry.counter_vec(("jobs", "Jobs."), &["n"]).unwrap();
+    for i in 0..3 {
+        jobs.get_or_create(&[&i.to_string()]).unwrap().inc();
+    }
+    let start = |sink| {
+        Exporter::builder(registry.clone(), sink)
+            .interval(Duration::from_secs(3600))
+            .self_metrics(&registry)
+            .start()
+            .unwrap()
+    };
+    let plain = start(StatsdSink::udp(&address).build().unwrap());
+    let dog = start(
+        StatsdSink::udp(&address)
+            .dialect(hotmetrics_statsd::Dialect::DogStatsd)
+            .build()
+            .unwrap(),
+    );
+    let name = format!("udp://{address}");
+    assert_eq!(plain.name(), name);
+    assert_eq!(dog.name(), format!("{name}#2"));
+    // Each export: the jobs and the self-metrics' gauges (new); the
+    // second also the first one's sent count, which moved meanwhile.
+    plain.flush(Duration::from_secs(5)).unwrap();
+    dog.flush(Duration::from_secs(5)).unwrap();
+    plain.flush(Duration::from_secs(5)).unwrap();
+    let (p, d) = (plain.stats(), dog.stats());
+    assert!(p.samples_sent > 3 && d.samples_sent > 3, "{p:?} {d:?}");
+    // Each series holds its own exporter's count (one shared series
+    // would hold their sum).
+    let snapshot = registry.snapshot();
+    for (exporter, stats) in [(plain.name(), p), (dog.name(), d)] {
+        let sent = snapshot.counter(
+            "hotmetrics_export_samples_sent",
+            &[("sink", "statsd"), ("exporter", exporter)],
+        );
+        assert_eq!(sent, Some(stats.samples_sent as f64), "{exporter}");
+    }
+    plain.shutdown().unwrap();
+    dog.shutdown().unwrap();
 }

@@ -158,3 +158,123 @@ fn many_tagged_series_fill_datagrams_to_the_default_size() {
         assert_eq!(*m, metric("queue_depth", i as f64, "g", &[&q, "shard:s1"]));
     }
 }
+
+#[test]
+fn constant_tags_go_on_every_line_and_yield_to_the_series_own() {
+    let mut parser = DogParser::start(None);
+    let mut sink = StatsdSink::udp(format!("127.0.0.1:{}", parser.address))
+        .dialect(Dialect::DogStatsd)
+        .tags([("env", "prod"), ("team", "a|b,c#d e")])
+        .tags([("region", "eu-west/1:a")])
+        .build()
+        .unwrap();
+    let registry = Registry::new();
+    let requests = registry
+        .counter_vec(("requests", "Requests."), &["path", "env"])
+        .unwrap();
+    let took = registry
+        .histogram(("took", "Time."), Buckets::new(vec![0.5]).unwrap())
+        .unwrap();
+    requests
+        .get_or_create(&["/a", "staging"])
+        .unwrap()
+        .inc_by(3);
+    requests.get_or_create(&["/b", ""]).unwrap().inc();
+    took.observe(0.25);
+    let constant = ["env:prod", "team:a_b_c_d_e", "region:eu-west/1:a"];
+    let with = |own: &[&str], last: &[&str]| -> Vec<String> {
+        let mut tags: Vec<String> = own.iter().map(|t| (*t).to_owned()).collect();
+        tags.extend(constant.iter().map(|t| (*t).to_owned()));
+        tags.extend(last.iter().map(|t| (*t).to_owned()));
+        tags
+    };
+    let got = export(&mut sink, &registry, &mut parser, 1432);
+    let want = vec![
+        DogMetric {
+            name: "requests".into(),
+            value: 3.0,
+            kind: "c".into(),
+            // The series' own `env` wins over the constant one.
+            tags: [
+                "path:/a",
+                "env:staging",
+                "team:a_b_c_d_e",
+                "region:eu-west/1:a",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        },
+        DogMetric {
+            name: "requests".into(),
+            value: 1.0,
+            kind: "c".into(),
+            // An empty `env` is no label: the constant one applies.
+            tags: with(&["path:/b"], &[]),
+        },
+        metric("took_count", 1.0, "c", &[]),
+        metric("took_sum", 0.25, "c", &[]),
+        DogMetric {
+            name: "took_bucket".into(),
+            value: 1.0,
+            kind: "c".into(),
+            tags: with(&[], &["le:0.5"]),
+        },
+    ];
+    let want: Vec<DogMetric> = want
+        .into_iter()
+        .map(|mut m| {
+            if m.tags.is_empty() {
+                m.tags = with(&[], &[]);
+            }
+            m
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Later exports carry them too.
+    requests.get_or_create(&["/b", ""]).unwrap().inc();
+    let got = export(&mut sink, &registry, &mut parser, 1432);
+    assert_eq!(
+        got,
+        vec![metric("requests", 1.0, "c", &[])]
+            .into_iter()
+            .map(|mut m| {
+                m.tags = with(&["path:/b"], &[]);
+                m
+            })
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn constant_tags_are_checked_at_build() {
+    let build = |dialect, tags: &[(&str, &str)]| {
+        StatsdSink::udp("127.0.0.1:8125")
+            .dialect(dialect)
+            .tags(tags.iter().copied())
+            .build()
+    };
+    let dog = Dialect::DogStatsd;
+    for (dialect, tags, want) in [
+        (
+            Dialect::Plain,
+            &[("env", "prod")][..],
+            "plain StatsD has no tags",
+        ),
+        (dog, &[("", "x")], "starts with a letter"),
+        (dog, &[("1env", "x")], "starts with a letter"),
+        (dog, &[("e:nv", "x")], "holds only"),
+        (dog, &[("le", "x")], "the sink's own tag"),
+        (dog, &[("quantile", "x")], "the sink's own tag"),
+        (dog, &[("env", "")], "an empty value"),
+        (dog, &[("env", "a"), ("env", "b")], "given twice"),
+    ] {
+        match build(dialect, tags) {
+            Err(e @ hotmetrics_statsd::Error::Tag { .. }) => {
+                assert!(e.to_string().contains(want), "{tags:?}: {e}")
+            }
+            other => panic!("{tags:?}: {other:?}"),
+        }
+    }
+    assert!(build(Dialect::Plain, &[]).is_ok());
+    assert!(build(dog, &[("env", "prod"), ("a.b/c-d_e", "v")]).is_ok());
+}

@@ -14,6 +14,7 @@ use hotmetrics_core::{Buckets, Registry};
 
 pub mod decode;
 pub mod scripted;
+pub mod tls;
 
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
