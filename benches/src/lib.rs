@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod alloc;
+pub mod export;
 pub mod hot_path;
 pub mod peers;
 pub mod recorder;

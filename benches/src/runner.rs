@@ -31,16 +31,18 @@ pub struct Options {
 }
 
 impl Options {
-    fn wants(&self, case: &str) -> bool {
+    /// Whether `case` is selected (`--cases`: a substring of its name).
+    pub fn wants(&self, case: &str) -> bool {
         self.cases.is_empty() || self.cases.iter().any(|c| case.contains(c.as_str()))
     }
 
-    fn wants_lib(&self, lib: &str) -> bool {
+    /// Whether the library named `lib` is selected (`--libs`).
+    pub fn wants_lib(&self, lib: &str) -> bool {
         self.libs.is_empty() || self.libs.iter().any(|l| l == lib)
     }
 
     /// The time one timed run aims at.
-    fn target(&self) -> Duration {
+    pub fn target(&self) -> Duration {
         Duration::from_millis(if self.quick { 20 } else { 150 })
     }
 
@@ -51,7 +53,7 @@ impl Options {
 
     /// The writer counts of the scrape and memory rows: `writers`, or 1 and
     /// the most threads asked for.
-    fn writers(&self) -> Vec<usize> {
+    pub fn writers(&self) -> Vec<usize> {
         if !self.writers.is_empty() {
             return self.writers.clone();
         }
@@ -60,7 +62,8 @@ impl Options {
     }
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+/// The middle value (the upper one of an even count).
+pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }
@@ -287,6 +290,7 @@ pub fn run(opts: &Options, report: &mut Report) {
     scrape::<peers::metrics::Workload>(opts, report);
     scrape::<peers::measured::Workload>(opts, report);
     scrape::<peers::fastmetrics::Workload>(opts, report);
+    crate::export::run(opts, report);
     memory::<peers::hotmetrics::Workload>(opts, report);
     memory::<peers::prometheus::Workload>(opts, report);
     memory::<peers::prometheus_client::Workload>(opts, report);

@@ -119,6 +119,8 @@ impl HotPath for Handles {
 #[derive(Debug)]
 pub struct Workload {
     registry: Registry,
+    counters: Family<Counter>,
+    histograms: Family<Histogram>,
     encoder: ScrapeEncoder,
     out: BytesMut,
 }
@@ -152,8 +154,31 @@ impl Workload {
         on_threads(writers, histograms, |i| h[i].observe(histogram_value(i)));
         Self {
             registry,
+            counters: family,
+            histograms: hfamily,
             encoder: ScrapeEncoder::new(),
             out: BytesMut::new(),
+        }
+    }
+
+    /// The registry holding the workload (the export rows send it).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Adds one to every counter and observes once in every histogram, so
+    /// every series changed (the StatsD export rows). Allocates (the label
+    /// values are made again).
+    pub fn touch_all(&self) {
+        for i in 0..self.counters.len() {
+            let [t, p] = counter_labels(i);
+            // The series exist: no error.
+            let _ = self.counters.with(&[&t, &p], Counter::inc);
+        }
+        for i in 0..self.histograms.len() {
+            let _ = self
+                .histograms
+                .with(&[&histogram_label(i)], |h| h.observe(histogram_value(i)));
         }
     }
 

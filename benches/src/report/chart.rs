@@ -116,8 +116,9 @@ fn is_known(lib: &str) -> bool {
     .contains(&lib)
 }
 
+/// Scrapes and exports: per whole pass over the registry, after writers.
 fn is_scrape(case: &str) -> bool {
-    case.starts_with("scrape_")
+    case.starts_with("scrape_") || case.starts_with("export_")
 }
 
 /// The cases to plot: hot-path cases in order of first appearance, then the

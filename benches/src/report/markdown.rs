@@ -39,8 +39,9 @@ pub fn markdown(report: &Report) -> String {
     s
 }
 
+/// Scrapes and exports: per whole pass over the registry, after writers.
 fn is_scrape(case: &str) -> bool {
-    case.starts_with("scrape_")
+    case.starts_with("scrape_") || case.starts_with("export_")
 }
 
 /// The distinct items of `items`, in order of first appearance.
@@ -176,11 +177,12 @@ fn scrapes(report: &Report, s: &mut String) {
     if cases.is_empty() {
         return;
     }
-    s.push_str("## Scrape\n\n");
+    s.push_str("## Scrape and export\n\n");
     s.push_str(
         "Writer threads touched every series before the scrape. Cells: \
          milliseconds per scrape, megabytes of output per second, and heap \
-         allocations per scrape.\n\n",
+         allocations per scrape. `export_*` rows: one export through a sink \
+         of the export runtime (encoded, not sent), the same way.\n\n",
     );
     for case in cases {
         let rows: Vec<_> = report
