@@ -12,17 +12,17 @@
 //! exit), with real atomic read-modify-writes so nothing is lost.
 //!
 //! An arena has two kinds of cells, each in its own slot space: 64-bit
-//! cells (`f64` sums, gauge deltas) and 16-bit *narrow* cells for the
+//! cells (`f64` sums, gauge deltas) and 32-bit *narrow* cells for the
 //! counts of counters and histogram buckets, which spill into the engine's
 //! shared 64-bit cells when they would overflow (`spill.rs`).
 
 use crate::chunked::ChunkedVec;
 use crate::spill::{NARROW_MAX, Spill};
-use crate::sync::{AtomicU16, AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 pub(crate) struct Arena {
     cells: ChunkedVec<AtomicU64>,
-    narrow: ChunkedVec<AtomicU16>,
+    narrow: ChunkedVec<AtomicU32>,
 }
 
 impl Default for Arena {
@@ -58,15 +58,21 @@ impl Arena {
     }
 
     /// Adds `n` to the narrow cell at `slot`, spilling the cell into
-    /// `spill` when the sum would not fit. Leaseholder only.
+    /// `spill()` when the sum would not fit (`spill` is only called then,
+    /// so the common path reads nothing but the cell). Leaseholder only.
     #[inline]
-    pub(crate) fn add_narrow_owned(&self, slot: u32, n: u64, spill: &Spill) {
+    pub(crate) fn add_narrow_owned<'s>(
+        &self,
+        slot: u32,
+        n: u64,
+        spill: impl FnOnce() -> &'s Spill,
+    ) {
         let c = self.narrow.get_or_alloc(slot as usize);
         let now = u64::from(c.load(Ordering::Relaxed));
         match now.checked_add(n) {
-            Some(sum) if sum <= NARROW_MAX => c.store(sum as u16, Ordering::Relaxed),
+            Some(sum) if sum <= NARROW_MAX => c.store(sum as u32, Ordering::Relaxed),
             // Wrapping, as a u64 counter does.
-            _ => spill.spill(slot, now.wrapping_add(n), || {
+            _ => spill().spill(slot, now.wrapping_add(n), || {
                 c.store(0, Ordering::Relaxed);
             }),
         }
@@ -83,7 +89,7 @@ impl Arena {
     /// The narrow cells of run `run`, `None` if this arena never touched
     /// that part of the narrow slot space.
     #[inline]
-    pub(crate) fn narrow_run(&self, run: usize) -> Option<&[AtomicU16]> {
+    pub(crate) fn narrow_run(&self, run: usize) -> Option<&[AtomicU32]> {
         self.narrow.run(run)
     }
 

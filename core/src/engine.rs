@@ -14,10 +14,10 @@
 //! the free list, so a series that reuses it starts from zero. Nobody can
 //! write to a freed range: writes need a handle, and the last one is gone.
 //! There are two slot spaces: 64-bit cells (sums, gauge deltas) and narrow
-//! 16-bit cells for counts (counters, histogram buckets), which overflow
-//! into the engine's [`Spill`] cells; a thread's cells for a counter cost 2
-//! bytes instead of 8, so memory per series grows by a quarter as much with
-//! each writer thread.
+//! 32-bit cells for counts (counters, histogram buckets), which overflow
+//! into the engine's [`Spill`] cells; a thread's cell for a count costs 4
+//! bytes instead of 8, so memory per series grows half as fast with each
+//! writer thread.
 
 use crate::arena::Arena;
 use crate::chunked::{ChunkedVec, MAX_INDEX};
@@ -33,7 +33,7 @@ pub struct Engine {
     idle: Mutex<Vec<usize>>,
     shared: Arena,
     slots: Mutex<SlotAllocator>,
-    /// The slot space of the narrow (16-bit) cells.
+    /// The slot space of the narrow (32-bit) cells.
     narrow_slots: Mutex<SlotAllocator>,
     /// The narrow cells' overflow.
     spill: Spill,
@@ -227,7 +227,7 @@ impl<'e> Lease<'e> {
     /// Adds `n` to the narrow cell at `slot` in this lease's arena.
     #[cfg(loom)]
     pub fn add_narrow(&self, slot: u32, n: u64) {
-        self.arena.add_narrow_owned(slot, n, &self.engine.spill);
+        self.arena.add_narrow_owned(slot, n, || &self.engine.spill);
     }
 
     #[cfg(not(loom))]

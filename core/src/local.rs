@@ -50,7 +50,7 @@ impl Writer {
     #[inline]
     pub(crate) fn add_narrow(self, slot: u32, n: u64) {
         match self {
-            Writer::Owned(a) => a.add_narrow_owned(slot, n, ENGINE.spill()),
+            Writer::Owned(a) => a.add_narrow_owned(slot, n, || ENGINE.spill()),
             Writer::Shared(_) => ENGINE.spill().add(slot, n),
         }
     }

@@ -238,7 +238,7 @@ mod tests {
     use crate::spill::NARROW_MAX;
 
     fn add(engine: &Engine, lease: &Lease<'_>, slot: u32, n: u64) {
-        lease.arena().add_narrow_owned(slot, n, engine.spill());
+        lease.arena().add_narrow_owned(slot, n, || engine.spill());
     }
 
     /// An engine with `n` narrow slots, slot `i` written `i * 3` by one
@@ -307,11 +307,17 @@ mod tests {
         let slot = engine.alloc_narrow(1).expect("slots");
         let big = engine.alloc_narrow(1).expect("slots");
         let lease = engine.lease();
-        for _ in 0..3 * NARROW_MAX + 7 {
+        // Up to the brim, then one more: the cell spills all it held.
+        add(&engine, &lease, slot, NARROW_MAX - 1);
+        add(&engine, &lease, slot, 1);
+        assert_eq!(engine.spill().load(slot), 0, "a full cell has not spilled");
+        add(&engine, &lease, slot, 1);
+        assert_eq!(engine.spill().load(slot), NARROW_MAX + 1);
+        for _ in 0..7 {
             add(&engine, &lease, slot, 1);
         }
-        assert_eq!(engine.sum_narrow(slot), 3 * NARROW_MAX + 7);
-        assert_eq!(engine.spill().load(slot), 3 * (NARROW_MAX + 1));
+        add(&engine, &lease, slot, 2 * NARROW_MAX);
+        assert_eq!(engine.sum_narrow(slot), 3 * NARROW_MAX + 8);
         // Increments a cell cannot hold, and wrapping as a u64 counter.
         add(&engine, &lease, big, u64::MAX);
         add(&engine, &lease, big, 2);

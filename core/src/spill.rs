@@ -1,12 +1,15 @@
 //! `Spill`: where narrow cells overflow to, and the protocol that keeps a
 //! scrape exact while they do.
 //!
-//! Counters and histogram buckets count in **16-bit cells** per thread
-//! (`u16`: a quarter of the memory, and of the bytes a scrape reads, of a
-//! `u64` cell). When an add would take a cell past `u16::MAX`, its owner
+//! Counters and histogram buckets count in **32-bit cells** per thread
+//! (`u32`: half the memory, and half the bytes a scrape reads, of a `u64`
+//! cell). When an add would take a cell past `u32::MAX`, its owner
 //! *spills*: it adds the cell's count plus the increment to the slot's
 //! shared 64-bit cell here (an atomic add: a real read-modify-write, but
-//! one per 65,536 increments of a cell) and zeroes its own cell. Threads
+//! one per 2^32 increments of a cell, or per large `inc_by`) and zeroes
+//! its own cell. (Not 16 bits: a quarter of the memory, but a 16-bit load
+//! and store made `Counter::inc` twice as slow as a 64-bit one on the
+//! 2-core VM, where 32 bits cost nothing measurable.) Threads
 //! without a lease (thread-local destructors at exit) add here directly.
 //! The value of a slot is the sum of its narrow cells over every arena plus
 //! its spill cell.
@@ -30,7 +33,7 @@ use crossbeam_utils::CachePadded;
 /// Largest count a narrow cell holds before it spills (tiny under loom so
 /// the models spill within a few increments).
 #[cfg(not(loom))]
-pub(crate) const NARROW_MAX: u64 = u16::MAX as u64;
+pub(crate) const NARROW_MAX: u64 = u32::MAX as u64;
 #[cfg(loom)]
 pub(crate) const NARROW_MAX: u64 = 2;
 

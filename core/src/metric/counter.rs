@@ -6,7 +6,7 @@ use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use std::sync::Arc;
 
-/// A `u64` counter's count: a narrow slot (it spills past 65,535 a thread).
+/// A `u64` counter's count: a narrow slot (it spills past `u32::MAX` a thread).
 #[derive(Debug)]
 struct CounterCell {
     slots: NarrowSlots,
