@@ -88,6 +88,10 @@
 //!   ring); turns on `http`.
 //! - `tower`: `MetricsService` as a `tower::Service`, to mount in axum or
 //!   a tower stack at any path; turns on `http`.
+//! - `test-util`: helpers for your tests (read one sample, assert a
+//!   family's series with readable failure messages, diff two points of a
+//!   test, a registry of the test's own), in [`testing`][testing-mod];
+//!   outside semver.
 //! - `push`: the Pushgateway client, in [`push`][push-mod].
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
 //! - `export`: the periodic export runtime (a background thread sending
@@ -130,6 +134,8 @@
     doc = "[tls-item]: crate::http::ServerBuilder::tls_pem"
 )]
 #![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
+#![cfg_attr(feature = "test-util", doc = "[testing-mod]: crate::testing")]
+#![cfg_attr(not(feature = "test-util"), doc = "[testing-mod]: #features")]
 #![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
 #![cfg_attr(not(feature = "push"), doc = "[push-mod]: #features")]
 #![cfg_attr(feature = "export", doc = "[export-mod]: crate::export")]
@@ -213,6 +219,11 @@ pub use hotmetrics_exposition as exposition;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[doc(inline)]
 pub use hotmetrics_http as http;
+
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+#[doc(inline)]
+pub use hotmetrics_core::testing;
 
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
