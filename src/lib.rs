@@ -88,6 +88,10 @@
 //!   ring); turns on `http`.
 //! - `tower`: `MetricsService` as a `tower::Service`, to mount in axum or
 //!   a tower stack at any path; turns on `http`.
+//! - `tower-layer`: HTTP request metrics as a `tower::Layer` for axum,
+//!   tonic and hyper services (aioprometheus' middleware: requests,
+//!   responses by status code, exceptions, duration, in flight, by method
+//!   and route template), in [`tower_layer`][tower-layer-mod].
 //! - `test-util`: helpers for your tests (read one sample, assert a
 //!   family's series with readable failure messages, diff two points of a
 //!   test, a registry of the test's own), in [`testing`][testing-mod];
@@ -134,6 +138,8 @@
     doc = "[tls-item]: crate::http::ServerBuilder::tls_pem"
 )]
 #![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
+#![cfg_attr(feature = "tower-layer", doc = "[tower-layer-mod]: crate::tower_layer")]
+#![cfg_attr(not(feature = "tower-layer"), doc = "[tower-layer-mod]: #features")]
 #![cfg_attr(feature = "test-util", doc = "[testing-mod]: crate::testing")]
 #![cfg_attr(not(feature = "test-util"), doc = "[testing-mod]: #features")]
 #![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
@@ -219,6 +225,11 @@ pub use hotmetrics_exposition as exposition;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[doc(inline)]
 pub use hotmetrics_http as http;
+
+#[cfg(feature = "tower-layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-layer")))]
+#[doc(inline)]
+pub use hotmetrics_tower as tower_layer;
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

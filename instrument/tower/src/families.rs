@@ -21,15 +21,18 @@ pub(crate) const EXCEPTIONS: (&str, &str) = (
     "Total number of requested which generated an exception",
 );
 /// Responses by status code (aioprometheus: `status_codes_counter`).
-pub(crate) const STATUS_CODES: (&str, &str) =
-    ("status_codes_total", "Total number of response status codes");
+pub(crate) const STATUS_CODES: (&str, &str) = (
+    "status_codes_total",
+    "Total number of response status codes",
+);
 /// Time to the response (not in aioprometheus).
 pub(crate) const DURATION: (&str, &str) = (
     "request_duration_seconds",
     "Time from receiving a request to its response, in seconds",
 );
 /// Requests being handled (not in aioprometheus).
-pub(crate) const IN_FLIGHT: (&str, &str) = ("requests_in_flight", "Number of requests being handled");
+pub(crate) const IN_FLIGHT: (&str, &str) =
+    ("requests_in_flight", "Number of requests being handled");
 
 /// The six families, shared by every layer built on one registry.
 #[derive(Debug)]

@@ -28,7 +28,9 @@ pub(crate) fn method_label(method: &http::Method) -> &'static str {
 }
 
 /// Status classes, `1xx` to `9xx` (`http` accepts codes 100 to 999).
-const CLASSES: [&str; 9] = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"];
+const CLASSES: [&str; 9] = [
+    "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx",
+];
 
 /// The `status_code` label value of `status`, by class when `grouped`.
 pub(crate) fn status_label(status: &http::StatusCode, grouped: bool) -> &str {
@@ -92,17 +94,30 @@ mod tests {
         let purge = Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(method_label(&purge), OTHER_METHOD);
         let lower = Method::from_bytes(b"get").unwrap();
-        assert_eq!(method_label(&lower), OTHER_METHOD, "methods are case-sensitive");
+        assert_eq!(
+            method_label(&lower),
+            OTHER_METHOD,
+            "methods are case-sensitive"
+        );
     }
 
     #[test]
     fn status_codes_by_code_or_by_class() {
         assert_eq!(status_label(&StatusCode::OK, false), "200");
         assert_eq!(status_label(&StatusCode::IM_A_TEAPOT, false), "418");
-        assert_eq!(status_label(&StatusCode::from_u16(599).unwrap(), false), "599");
+        assert_eq!(
+            status_label(&StatusCode::from_u16(599).unwrap(), false),
+            "599"
+        );
         assert_eq!(status_label(&StatusCode::OK, true), "2xx");
         assert_eq!(status_label(&StatusCode::CONTINUE, true), "1xx");
-        assert_eq!(status_label(&StatusCode::from_u16(999).unwrap(), true), "9xx");
-        assert_eq!(status_label(&StatusCode::from_u16(100).unwrap(), true), "1xx");
+        assert_eq!(
+            status_label(&StatusCode::from_u16(999).unwrap(), true),
+            "9xx"
+        );
+        assert_eq!(
+            status_label(&StatusCode::from_u16(100).unwrap(), true),
+            "1xx"
+        );
     }
 }

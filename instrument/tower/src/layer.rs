@@ -149,7 +149,11 @@ impl HttpMetricsLayerBuilder {
         Ok(HttpMetricsLayer {
             shared: Arc::new(Shared {
                 families,
-                exclude: self.exclude.into_iter().map(String::into_boxed_str).collect(),
+                exclude: self
+                    .exclude
+                    .into_iter()
+                    .map(String::into_boxed_str)
+                    .collect(),
                 group_status_codes: self.group_status_codes,
                 route_fn: self.route_fn,
             }),
@@ -184,7 +188,10 @@ impl HttpMetricsLayer {
     pub fn builder(registry: &Registry) -> HttpMetricsLayerBuilder {
         HttpMetricsLayerBuilder {
             registry: registry.clone(),
-            exclude: DEFAULT_EXCLUDE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            exclude: DEFAULT_EXCLUDE_PATHS
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
             group_status_codes: false,
             buckets: Buckets::default(),
             const_labels: Vec::new(),

@@ -103,4 +103,6 @@ mod layer;
 
 pub use future::ResponseFuture;
 pub use labels::{OTHER_METHOD, UNMATCHED};
-pub use layer::{DEFAULT_EXCLUDE_PATHS, HttpMetrics, HttpMetricsLayer, HttpMetricsLayerBuilder, RouteFn};
+pub use layer::{
+    DEFAULT_EXCLUDE_PATHS, HttpMetrics, HttpMetricsLayer, HttpMetricsLayerBuilder, RouteFn,
+};

@@ -7,8 +7,8 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use hotmetrics_core::testing::TestRegistry;
 use hotmetrics_core::Registry;
+use hotmetrics_core::testing::TestRegistry;
 use hotmetrics_tower::HttpMetricsLayer;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -21,8 +21,14 @@ use tokio::sync::Semaphore;
 fn app(registry: &Registry, gate: Arc<Semaphore>) -> Router {
     let scraped = registry.clone();
     Router::new()
-        .route("/users/{id}", get(|Path(id): Path<u32>| async move { format!("user {id}") }))
-        .route("/orders", post(|| async { (StatusCode::CREATED, "placed") }))
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<u32>| async move { format!("user {id}") }),
+        )
+        .route(
+            "/orders",
+            post(|| async { (StatusCode::CREATED, "placed") }),
+        )
         .route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }))
         .route(
             "/panic",
@@ -55,7 +61,9 @@ fn app(registry: &Registry, gate: Arc<Semaphore>) -> Router {
 fn serve(app: Router) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let addr = listener.local_addr().expect("the bound address");
-    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -105,12 +113,18 @@ fn a_real_axum_app_over_http() {
     let gate = Arc::new(Semaphore::new(0));
     let addr = serve(app(&registry, Arc::clone(&gate)));
 
-    assert_eq!(request(addr, "GET", "/users/1"), Some((200, "user 1".into())));
+    assert_eq!(
+        request(addr, "GET", "/users/1"),
+        Some((200, "user 1".into()))
+    );
     assert_eq!(request(addr, "GET", "/users/2").map(|r| r.0), Some(200));
     assert_eq!(request(addr, "GET", "/users/x").map(|r| r.0), Some(400));
     assert_eq!(request(addr, "POST", "/orders").map(|r| r.0), Some(201));
     assert_eq!(request(addr, "GET", "/teapot").map(|r| r.0), Some(418));
-    assert_eq!(request(addr, "GET", "/no/such/page").map(|r| r.0), Some(404));
+    assert_eq!(
+        request(addr, "GET", "/no/such/page").map(|r| r.0),
+        Some(404)
+    );
     assert_eq!(request(addr, "GET", "/another/404").map(|r| r.0), Some(404));
     assert_eq!(request(addr, "PURGE", "/users/1").map(|r| r.0), Some(405));
     assert_eq!(request(addr, "DELETE", "/orders").map(|r| r.0), Some(405));
@@ -163,7 +177,9 @@ fn a_real_axum_app_over_http() {
     registry.assert_value("request_duration_seconds_count", &panic, 1.0);
     for s in registry.samples().iter() {
         assert!(
-            !s.labels.iter().any(|(_, v)| v == "/metrics" || v == "/favicon.ico" || v.contains("/users/1")),
+            !s.labels
+                .iter()
+                .any(|(_, v)| v == "/metrics" || v == "/favicon.ico" || v.contains("/users/1")),
             "excluded or raw paths never become label values: {s}"
         );
         if s.name == "requests_in_flight" {
@@ -179,7 +195,10 @@ fn a_real_axum_app_over_http() {
     });
     registry.assert_absent("responses_total", &slow);
     gate.add_permits(1);
-    assert_eq!(client.join().expect("the client thread"), Some((200, "done".into())));
+    assert_eq!(
+        client.join().expect("the client thread"),
+        Some((200, "done".into()))
+    );
     registry.assert_value("requests_in_flight", &slow, 0.0);
     registry.assert_value("status_codes_total", &with_status(slow, "200"), 1.0);
 
@@ -190,5 +209,8 @@ fn a_real_axum_app_over_http() {
         body.contains("requests_total{method=\"GET\",path=\"/users/{id}\"} 3\n"),
         "{body}"
     );
-    assert!(body.contains("# TYPE request_duration_seconds histogram\n"), "{body}");
+    assert!(
+        body.contains("# TYPE request_duration_seconds histogram\n"),
+        "{body}"
+    );
 }
