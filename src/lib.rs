@@ -186,10 +186,12 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the push client and the broker metrics, hence the features (on
-// under `cargo test --workspace` and `--all-features`).
+// server, the push client, the broker metrics, the tower layer and the
+// test helpers, hence the features (on under `--all-features`).
 #[cfg(all(
     doctest,
+    feature = "tower-layer",
+    feature = "test-util",
     feature = "http",
     feature = "tower",
     feature = "push",
