@@ -6,6 +6,8 @@
 //!   through [`scrape::ScrapeTarget`].
 //! - [`peers`]: each library's implementation of both, plus the physical
 //!   limits (a thread-local cell, one shared atomic).
+//! - [`http_layer`]: the HTTP middleware per request (hotmetrics' tower
+//!   layer against `axum-prometheus`).
 //! - [`alloc`]: the counting allocator behind memory-per-series and
 //!   allocations-per-scrape.
 //! - [`report`]: TSV, Markdown and SVG renderings of a run.
@@ -17,6 +19,7 @@
 
 pub mod alloc;
 pub mod hot_path;
+pub mod http_layer;
 pub mod peers;
 pub mod report;
 pub mod runner;
