@@ -54,8 +54,13 @@
 //! the series are found in each thread's own cache of the families
 //! (hashing the label values, no lock), the route template is axum's
 //! reference-counted string, the status code a static string. Per
-//! request, besides the updates: two reference counts (the layer's shared
-//! state and the in-flight and timer handles out of the thread's cache).
+//! request, besides the updates: one increment each of the reference
+//! counts of the layer's shared state and of axum's template string
+//! (words every thread handling that route writes; axum's own clone of
+//! the service per request takes another), and two handles (the
+//! in-flight guard, the timer) out of the calling thread's cache, whose
+//! counts no other thread writes.
+//!
 //! A lookup refused because a family is at its series limit
 //! ([`Opts::max_series`](hotmetrics_core::Opts::max_series), 10,000)
 //! leaves that update out; the request is served all the same.
