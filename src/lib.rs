@@ -88,6 +88,14 @@
 //!   ring); turns on `http`.
 //! - `tower`: `MetricsService` as a `tower::Service`, to mount in axum or
 //!   a tower stack at any path; turns on `http`.
+//! - `tower-layer`: HTTP request metrics as a `tower::Layer` for axum,
+//!   tonic and hyper services (aioprometheus' middleware: requests,
+//!   responses by status code, exceptions, duration, in flight, by method
+//!   and route template), in [`tower_layer`][tower-layer-mod].
+//! - `test-util`: helpers for your tests (read one sample, assert a
+//!   family's series with readable failure messages, diff two points of a
+//!   test, a registry of the test's own), in [`testing`][testing-mod];
+//!   outside semver.
 //! - `push`: the Pushgateway client, in [`push`][push-mod].
 //! - `push-tokio`: its `AsyncPusher`, for tokio code; turns on `push`.
 //! - `export`: the periodic export runtime (a background thread sending
@@ -135,6 +143,10 @@
     doc = "[tls-item]: crate::http::ServerBuilder::tls_pem"
 )]
 #![cfg_attr(not(feature = "tls"), doc = "[tls-item]: #features")]
+#![cfg_attr(feature = "tower-layer", doc = "[tower-layer-mod]: crate::tower_layer")]
+#![cfg_attr(not(feature = "tower-layer"), doc = "[tower-layer-mod]: #features")]
+#![cfg_attr(feature = "test-util", doc = "[testing-mod]: crate::testing")]
+#![cfg_attr(not(feature = "test-util"), doc = "[testing-mod]: #features")]
 #![cfg_attr(feature = "push", doc = "[push-mod]: crate::push")]
 #![cfg_attr(not(feature = "push"), doc = "[push-mod]: #features")]
 #![cfg_attr(feature = "export", doc = "[export-mod]: crate::export")]
@@ -181,11 +193,13 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the push client, the broker metrics and (README-recorder.md's
-// section, once merged) the `metrics` recorder, hence the features (on
-// under `cargo test --workspace` and `--all-features`).
+// server, the push client, the broker metrics, the `metrics` recorder, the
+// tower layer and the test helpers, hence the features (on under
+// `--all-features`).
 #[cfg(all(
     doctest,
+    feature = "tower-layer",
+    feature = "test-util",
     feature = "http",
     feature = "tower",
     feature = "push",
@@ -222,6 +236,16 @@ pub use hotmetrics_exposition as exposition;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 #[doc(inline)]
 pub use hotmetrics_http as http;
+
+#[cfg(feature = "tower-layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower-layer")))]
+#[doc(inline)]
+pub use hotmetrics_tower as tower_layer;
+
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+#[doc(inline)]
+pub use hotmetrics_core::testing;
 
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]

@@ -8,6 +8,10 @@
 //!   limits (a thread-local cell, one shared atomic).
 //! - [`recorder`]: the `metrics` macros with hotmetrics' recorder and with
 //!   `metrics-exporter-prometheus`' behind them.
+//! - [`http_layer`]: the HTTP middleware per request (hotmetrics' tower
+//!   layer against `axum-prometheus`).
+//! - [`export`]: one export through each sink of the export runtime.
+//! - [`typed_labels`]: the labeled cases' label sets as a type.
 //! - [`alloc`]: the counting allocator behind memory-per-series and
 //!   allocations-per-scrape.
 //! - [`report`]: TSV, Markdown and SVG renderings of a run.
@@ -20,6 +24,7 @@
 pub mod alloc;
 pub mod export;
 pub mod hot_path;
+pub mod http_layer;
 pub mod peers;
 pub mod recorder;
 pub mod report;

@@ -284,6 +284,7 @@ pub fn run(opts: &Options, report: &mut Report) {
     // The `metrics` macros through hotmetrics' recorder and through
     // metrics-exporter-prometheus'.
     crate::recorder::run(opts, report);
+    crate::http_layer::run(opts, report);
     scrape::<peers::hotmetrics::Workload>(opts, report);
     scrape::<peers::prometheus::Workload>(opts, report);
     scrape::<peers::prometheus_client::Workload>(opts, report);

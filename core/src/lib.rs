@@ -45,7 +45,8 @@
 //! (`family/sweep.rs` runs it), `registry` registration and
 //! visiting, `visit` the seam exporters implement, `encode` the format
 //! seam servers and push clients use, `metric_type` how each format
-//! spells each type.
+//! spells each type, `testing` (feature `test-util`) helpers that read,
+//! assert and diff a registry's samples in tests.
 //!
 //! # Writing an exporter
 //! An exposition format is an [`Encoder`]: a content type, and an
@@ -101,6 +102,8 @@ mod registry;
 mod slots;
 #[cfg(not(loom))]
 mod snapshot;
+#[cfg(all(not(loom), feature = "test-util"))]
+pub mod testing;
 #[cfg(not(loom))]
 mod typed;
 #[cfg(not(loom))]

@@ -1,6 +1,7 @@
 //! Idle-series expiry: what expires and when, opting out, revival through
 //! kept handles and lookups, and no write lost under concurrent sweeps.
 
+use hotmetrics_core::testing::{assert_absent, assert_value};
 use hotmetrics_core::{Buckets, Error, Opts, Registry, Snapshot, ValueSnapshot};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,9 +102,9 @@ fn scrapes_sweep_and_export_before_expiring() {
     // The first scrape sees the creation as a change, the second finds the
     // series unchanged: it still exports it, then expires it.
     for _ in 0..2 {
-        assert_eq!(r.snapshot().counter("scraped", &[("k", "a")]), Some(1.0));
+        assert_value(&r, "scraped_total", &[("k", "a")], 1.0);
     }
-    assert_eq!(r.snapshot().counter("scraped", &[("k", "a")]), None);
+    assert_absent(&r, "scraped_total", &[("k", "a")]);
     assert!(c.is_empty());
 }
 
@@ -156,7 +157,7 @@ fn a_gauge_set_to_the_same_value_looks_idle() {
     kept.set(7);
     assert_eq!(r.expire_idle(), 1);
     kept.set(8);
-    assert_eq!(r.snapshot().gauge("level", &[("k", "a")]), Some(8.0));
+    assert_value(&r, "level", &[("k", "a")], 8.0);
 }
 
 #[test]
@@ -214,7 +215,7 @@ fn a_lookup_revives_the_same_series() {
     assert_eq!(c.remove(&["a"]), Ok(true));
     assert_eq!(c.remove(&["a"]), Ok(false));
     c.with(&["a"], |m| m.inc()).unwrap();
-    assert_eq!(r.snapshot().counter("looked", &[("k", "a")]), Some(1.0));
+    assert_value(&r, "looked_total", &[("k", "a")], 1.0);
     assert_eq!(first.get(), 4);
 }
 

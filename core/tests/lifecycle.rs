@@ -1,5 +1,6 @@
 //! Series removal, slot reuse, cache invalidation and guards.
 
+use hotmetrics_core::testing::{assert_absent, assert_value};
 use hotmetrics_core::{Buckets, Error, Registry};
 use std::thread;
 
@@ -99,20 +100,20 @@ fn remove_and_clear_reach_other_threads_caches() {
     };
     to_worker.send(5).unwrap();
     done.recv().unwrap();
-    assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), Some(5.0));
+    assert_value(&r, "rm_total", &[("k", "x")], 5.0);
     assert_eq!(f.remove(&["x"]), Ok(true));
     assert_eq!(f.remove(&["x"]), Ok(false));
-    assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), None);
+    assert_absent(&r, "rm_total", &[("k", "x")]);
     // The worker's cached handle is stale; its next lookup must see the removal
     // and start a fresh series rather than write into the removed one.
     to_worker.send(2).unwrap();
     done.recv().unwrap();
-    assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), Some(2.0));
+    assert_value(&r, "rm_total", &[("k", "x")], 2.0);
     f.clear();
     assert!(f.is_empty());
     to_worker.send(1).unwrap();
     done.recv().unwrap();
-    assert_eq!(r.snapshot().counter("rm", &[("k", "x")]), Some(1.0));
+    assert_value(&r, "rm_total", &[("k", "x")], 1.0);
     drop(to_worker);
     worker.join().unwrap();
 }
