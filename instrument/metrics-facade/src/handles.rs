@@ -65,10 +65,4 @@ impl HistogramFn for HistogramHandle {
     fn record(&self, value: f64) {
         self.0.observe(value);
     }
-
-    fn record_many(&self, value: f64, count: usize) {
-        for _ in 0..count {
-            self.0.observe(value);
-        }
-    }
 }

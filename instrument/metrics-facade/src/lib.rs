@@ -26,7 +26,8 @@
 //! hotmetrics_text::TextEncoder::new().encode(&registry, &mut text);
 //! let lines = [
 //!     "# HELP hotmetrics_recorder_refused_total Registrations through the metrics facade that \
-//!      got a handle recording nothing, by reason (label_names, type, cardinality, registration).",
+//!      got a handle recording nothing, by reason (label_names, const_label, type, cardinality, \
+//!      registration).",
 //!     "# TYPE hotmetrics_recorder_refused_total counter",
 //!     "# HELP jobs_total Jobs done.",
 //!     "# TYPE jobs_total counter",
