@@ -181,8 +181,8 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the tower layer, the push client, the broker metrics, the
-// export sinks and the `metrics` recorder, hence the features (on under
+// server, the push client, the broker metrics, the export sinks and the
+// `metrics` recorder (its README section), hence the features (on under
 // `cargo test --workspace` and `--all-features`).
 #[cfg(all(
     doctest,

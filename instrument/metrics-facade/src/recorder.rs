@@ -88,6 +88,17 @@ impl RecorderBuilder {
     /// longest pattern among those of one kind; between equal ones, the
     /// last given.
     ///
+    /// `metrics-exporter-prometheus` (0.18) ranks the kinds the same way
+    /// and keeps the last of equal ones too, but within a kind it takes
+    /// the pattern that sorts first as a string, not the longest: with
+    /// prefixes `http` and `http_server` both matching `http_server_seconds`
+    /// it picks `http`, this recorder `http_server`; with suffixes
+    /// `_seconds` and `request_seconds` on `request_seconds` it picks
+    /// `_seconds` (`_` sorts before `r`), this recorder `request_seconds`.
+    /// It also sanitizes a suffix as a whole name (a leading digit becomes
+    /// `_`: `Suffix("2xx")` matches names ending in `_xx`), where this
+    /// recorder sanitizes it as a name's tail (`2xx` stays).
+    ///
     /// Buckets are fixed when a histogram's family is made, at the first
     /// `histogram!` of its name through any recorder on the registry.
     pub fn buckets_for(mut self, matcher: Matcher, buckets: Buckets) -> Self {

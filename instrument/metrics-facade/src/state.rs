@@ -268,34 +268,59 @@ impl Shared {
     }
 
     /// The current epoch, started over first when the registry was
-    /// cleared since it started.
+    /// cleared since it started. A failure to register the self-metric
+    /// again is logged with no lock held (the logger may record metrics
+    /// itself, through this state).
     fn lock_current(&self, registry: &Registry) -> std::sync::MutexGuard<'_, Epoch> {
+        loop {
+            match self.try_lock_current(registry) {
+                (current, None) => return current,
+                (current, Some(error)) => {
+                    drop(current);
+                    log::warn!(
+                        "hotmetrics recorder: {REFUSED:?} could not be registered again after the \
+                         registry was cleared: {error}; refusals are only logged from now on"
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`lock_current`](Self::lock_current), and the error that kept the
+    /// self-metric out on a start over.
+    fn try_lock_current(
+        &self,
+        registry: &Registry,
+    ) -> (std::sync::MutexGuard<'_, Epoch>, Option<Error>) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         // Read before registering the new watch: a clear in between leaves
         // this number behind, and the next call starts over again.
         let now = self.epoch();
-        if current.number != now {
-            for id in current.collectors.drain(..) {
-                registry.unregister_collector(id);
+        if current.number == now {
+            return (current, None);
+        }
+        for id in current.collectors.drain(..) {
+            registry.unregister_collector(id);
+        }
+        match Epoch::start(registry, &self.epoch, now) {
+            Ok(started) => {
+                *current = started;
+                (current, None)
             }
-            *current = Epoch::start(registry, &self.epoch, now).unwrap_or_else(|error| {
-                log::warn!(
-                    "hotmetrics recorder: {REFUSED} could not be registered again after the \
-                     registry was cleared: {error}; refusals are only logged from now on"
-                );
+            Err(error) => {
                 let watch = ClearWatch {
                     epoch: Arc::clone(&self.epoch),
                     number: now,
                 };
-                Epoch {
+                *current = Epoch {
                     number: now,
                     families: HashMap::new(),
                     refused: None,
                     collectors: registry.register_collector(watch).into_iter().collect(),
-                }
-            });
+                };
+                (current, Some(error))
+            }
         }
-        current
     }
 
     /// Records `describe_*` for `name`: its HELP and, when the name ends in

@@ -633,3 +633,83 @@ fn a_description_belongs_to_its_type() {
     assert!(!text.contains("Measured."), "{text}");
     assert_nothing_refused(&registry);
 }
+
+#[test]
+fn clears_racing_registrations_and_scrapes_leave_no_stale_family() {
+    logged("");
+    const NAMES: usize = 8;
+    let registry = Registry::new();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    let name = |i: usize| format!("racing_{i}_total");
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                metrics::with_local_recorder(&recorder, || {
+                    for i in 0..20_000 {
+                        metrics::counter!(name(i % NAMES)).increment(1);
+                    }
+                });
+            });
+        }
+        for _ in 0..200 {
+            registry.clear();
+            let _ = text(&registry);
+            std::thread::yield_now();
+        }
+    });
+    registry.clear();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..NAMES {
+            metrics::counter!(name(i)).increment(1);
+        }
+    });
+    let snap = registry.snapshot();
+    for i in 0..NAMES {
+        assert_eq!(snap.counter(&format!("racing_{i}"), &[]), Some(1.0));
+        let lines = logged(&format!("racing_{i}_total"));
+        assert!(lines.is_empty(), "{lines:?}");
+    }
+    assert_nothing_refused(&registry);
+}
+
+#[test]
+fn a_self_metric_name_taken_after_a_clear_is_logged_and_nothing_breaks() {
+    logged("");
+    let registry = Registry::builder().prefix("taken").build().unwrap();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    registry.clear();
+    registry
+        .counter((
+            "hotmetrics_recorder_refused_total",
+            "The application's own.",
+        ))
+        .unwrap()
+        .inc();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("after_total").increment(2);
+        metrics::gauge!("after_total").set(1.0); // refused: logged only
+    });
+    let snap = registry.snapshot();
+    assert_eq!(snap.counter("taken_after", &[]), Some(2.0));
+    assert_eq!(
+        snap.counter("taken_hotmetrics_recorder_refused", &[]),
+        Some(1.0),
+        "the application's family, untouched"
+    );
+    assert_eq!(
+        logged("hotmetrics_recorder_refused_total")
+            .iter()
+            .filter(|l| l.contains("could not be registered again"))
+            .count(),
+        1,
+        "{:?}",
+        logged("hotmetrics_recorder_refused_total")
+    );
+    assert!(
+        logged("after_total")
+            .iter()
+            .any(|l| l.contains("is already a counter")),
+        "{:?}",
+        logged("after_total")
+    );
+}
