@@ -62,10 +62,11 @@
 //! before the recorder is asked); a kept
 //! `metrics::Counter` is the engine's per-thread increment behind the
 //! facade's `dyn CounterFn`. A key of 8 labels or more allocates on every
-//! lookup, found or not: the map compares keys with the facade's
-//! `Key::eq`, which sorts the labels of both keys through two `Vec`s once
-//! they are 8 or more (fewer are sorted on the stack); keep such a handle
-//! rather than calling `counter!` each time. Histograms `observe` per thread as well.
+//! lookup that finds it (every `counter!` after the thread's first): the
+//! map compares keys of equal hash with the facade's `Key::eq`, which
+//! sorts the labels of both keys through two `Vec`s once they are 8 or
+//! more (fewer are sorted on the stack); keep such a handle rather than
+//! calling `counter!` each time. Histograms `observe` per thread as well.
 //! Gauges are the facade's `f64` gauges, so they are hotmetrics
 //! [`GaugeF64`](hotmetrics_core::GaugeF64)s: one shared atomic word
 //! (`increment` and `decrement` a compare-and-swap, `set` a store).
