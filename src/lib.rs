@@ -193,9 +193,9 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the push client, the broker metrics, the `metrics` recorder, the
-// tower layer and the test helpers, hence the features (on under
-// `--all-features`).
+// server, the push client, the broker metrics, the export sinks, the
+// `metrics` recorder, the tower layer and the test helpers, hence the
+// features (on under `--all-features`).
 #[cfg(all(
     doctest,
     feature = "tower-layer",

@@ -449,6 +449,23 @@ impl Registry {
         self.0.extensions.get_or_init(init)
     }
 
+    /// The names of the registry's constant labels
+    /// ([`RegistryBuilder::const_label`]), in the order they were given.
+    /// Every series the registry exports carries them, collectors' too, so
+    /// a crate that feeds the registry through a [`Collector`] can refuse
+    /// label names that would repeat one.
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::builder()
+    ///     .const_label("region", "eu")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(registry.const_label_names().collect::<Vec<_>>(), ["region"]);
+    /// ```
+    pub fn const_label_names(&self) -> impl Iterator<Item = &str> {
+        self.0.const_labels.iter().map(|(name, _)| &**name)
+    }
+
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.0.state.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -977,5 +994,27 @@ impl MetricVisitor for Scoped<'_> {
         if !self.skipping {
             self.inner.end_family();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn const_label_names_lists_the_registrys_own_in_order() {
+        let registry = Registry::builder()
+            .const_label("zone", "a")
+            .const_label("region", "eu")
+            .build()
+            .unwrap();
+        let names: Vec<&str> = registry.const_label_names().collect();
+        assert_eq!(names, ["zone", "region"]);
+        assert_eq!(Registry::new().const_label_names().count(), 0);
+        // A family's own constant labels are not the registry's.
+        registry
+            .counter(Opts::new("x_total", "x").const_label("k", "v"))
+            .unwrap();
+        assert_eq!(registry.const_label_names().count(), 2);
     }
 }

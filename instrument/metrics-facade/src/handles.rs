@@ -22,7 +22,9 @@ impl CounterFn for CounterHandle {
 
     /// Raises the counter to `value` if it is below (never lowers it), as
     /// the facade's own atomic counter does with `fetch_max`. Reads the
-    /// merged value of every thread's cell: not for hot loops.
+    /// merged value of every thread's cell: not for hot loops. Not atomic
+    /// with `increment`: one between the read and the add lands on top
+    /// (see the crate docs, Values).
     fn absolute(&self, value: u64) {
         let _one_at_a_time = ABSOLUTE.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.0.get();
@@ -64,11 +66,5 @@ impl HistogramFn for HistogramHandle {
     #[inline]
     fn record(&self, value: f64) {
         self.0.observe(value);
-    }
-
-    fn record_many(&self, value: f64, count: usize) {
-        for _ in 0..count {
-            self.0.observe(value);
-        }
     }
 }

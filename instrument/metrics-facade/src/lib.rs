@@ -26,7 +26,8 @@
 //! hotmetrics_text::TextEncoder::new().encode(&registry, &mut text);
 //! let lines = [
 //!     "# HELP hotmetrics_recorder_refused_total Registrations through the metrics facade that \
-//!      got a handle recording nothing, by reason (label_names, type, cardinality, registration).",
+//!      got a handle recording nothing, by reason (label_names, const_label, type, cardinality, \
+//!      registration).",
 //!     "# TYPE hotmetrics_recorder_refused_total counter",
 //!     "# HELP jobs_total Jobs done.",
 //!     "# TYPE jobs_total counter",
@@ -44,9 +45,9 @@
 //! assert_eq!(std::str::from_utf8(&text).unwrap(), lines.join("\n") + "\n");
 //! ```
 //!
-//! The registry's own families come first (sorted by name, the
-//! recorder's self-metric among them), then the facade's, in the order
-//! they were first registered. In OpenMetrics the histogram also gets
+//! The registry's own families come first (sorted by name), then the
+//! recorder's self-metric, then the facade's families, in the order they
+//! were first registered. In OpenMetrics the histogram also gets
 //! `# UNIT job_seconds seconds`.
 //!
 //! # The hot path
@@ -60,7 +61,12 @@
 //! are not literals make the facade build an owned key on each call,
 //! before the recorder is asked); a kept
 //! `metrics::Counter` is the engine's per-thread increment behind the
-//! facade's `dyn CounterFn`. Histograms `observe` per thread as well.
+//! facade's `dyn CounterFn`. A key of 8 labels or more allocates on every
+//! lookup that finds it (every `counter!` after the thread's first): the
+//! map compares keys of equal hash with the facade's `Key::eq`, which
+//! sorts the labels of both keys through two `Vec`s once they are 8 or
+//! more (fewer are sorted on the stack); keep such a handle rather than
+//! calling `counter!` each time. Histograms `observe` per thread as well.
 //! Gauges are the facade's `f64` gauges, so they are hotmetrics
 //! [`GaugeF64`](hotmetrics_core::GaugeF64)s: one shared atomic word
 //! (`increment` and `decrement` a compare-and-swap, `set` a store).
@@ -84,7 +90,9 @@
 //! # Descriptions
 //! `describe_counter!` & co. give the family its HELP, whether they come
 //! before or after the first registration (a scrape reads the description
-//! as it is then); the first description of a name stays. The unit
+//! as it is then); the first description of a type and name stays. A
+//! description is for its type only: `describe_counter!("x_total", ..)`
+//! describes `counter!("x")`, not a `gauge!("x")`. The unit
 //! becomes the family's unit (OpenMetrics `# UNIT`) spelled as
 //! [`Unit::as_str`](metrics::Unit::as_str) gives it (`seconds`, `bytes`,
 //! `milliseconds`, `count_per_second`, ...) when the name, without a
@@ -100,8 +108,15 @@
 //! with the first recorder:
 //! - `label_names`: the key's label names (sanitized, in any order) are
 //!   not those of the family's first key;
+//! - `const_label`: the first key of a name has a label (sanitized) named
+//!   as one of the registry's constant labels, which every series it
+//!   exports carries already (`counter!("x", "region" => "us")` on a
+//!   registry with `region="eu"` would write `x{region="eu",region="us"}`);
+//!   the name gets its family at its first key without such a label;
 //! - `type`: the name is a metric of another type (`gauge!("jobs")` after
-//!   `counter!("jobs")`);
+//!   `counter!("jobs")`), or would write the `_total` sample of a facade
+//!   counter (`gauge!("jobs_total")` after `counter!("jobs")`, and the
+//!   reverse);
 //! - `cardinality`: the family holds its most series
 //!   ([`DEFAULT_MAX_SERIES`](hotmetrics_core::DEFAULT_MAX_SERIES));
 //! - `registration`: the registry refused the family: an empty name, a
@@ -115,7 +130,13 @@
 //! # Values
 //! As the facade defines them: a counter's `increment` adds, `absolute`
 //! raises it to the value if it is below (reading the merged value: not
-//! for hot loops); a gauge's `increment`/`decrement` add and subtract,
+//! for hot loops). `absolute` is not atomic with increments: it reads the
+//! merged value and adds the difference (calls to `absolute` take turns,
+//! increments do not wait), so an increment between the read and the add
+//! lands on top: `absolute(10)` racing `increment(1)` on a counter at 5
+//! can leave 11 with the increment counted before the `absolute`, where
+//! the facade's own `fetch_max` counter leaves 10. Mirror an external
+//! total with `absolute` only, or count with `increment` only; a gauge's `increment`/`decrement` add and subtract,
 //! `set` stores; NaN and infinities are stored as given (a NaN observation
 //! lands in the `+Inf` bucket and makes the sum NaN). Nothing panics on a
 //! value.
@@ -127,12 +148,23 @@
 //! series for a key; only the bucket configuration and the per-thread
 //! caches belong to a recorder.
 //!
-//! Each facade family reaches the registry as a collector claiming its
-//! name: [`Registry::clear`] takes the facade's families out of scrapes
-//! for good (handles keep writing them, unexported), and
-//! [`Registry::family_names`] does not list them. The registry's
-//! default [`expire_after`](hotmetrics_core::RegistryBuilder::expire_after)
-//! does not apply to these families.
+//! Each facade family, and the self-metric, reaches the registry as a
+//! collector claiming its name: [`Registry::family_names`] does not list
+//! them, and the registry's default
+//! [`expire_after`](hotmetrics_core::RegistryBuilder::expire_after) does
+//! not apply to them.
+//!
+//! # After [`Registry::clear`]
+//! The facade starts over as on a new registry, for the recorders built
+//! before the clear and after it: the next registration through any of
+//! them (or the next recorder built) registers the self-metric again,
+//! from zero, and a facade name gets a new family, from zero, at its next
+//! `counter!` & co. on any thread (each thread drops its cached handles
+//! at its next registration). A `metrics::Counter` (or gauge, histogram)
+//! kept from before the clear keeps writing the old series, which are no
+//! longer scraped, as a core handle does after a clear. Descriptions are
+//! kept: a crate describes its metrics once. Until that next registration
+//! the facade's families and the self-metric are absent from scrapes.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

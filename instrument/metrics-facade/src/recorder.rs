@@ -88,6 +88,17 @@ impl RecorderBuilder {
     /// longest pattern among those of one kind; between equal ones, the
     /// last given.
     ///
+    /// `metrics-exporter-prometheus` (0.18) ranks the kinds the same way
+    /// and keeps the last of equal ones too, but within a kind it takes
+    /// the pattern that sorts first as a string, not the longest: with
+    /// prefixes `http` and `http_server` both matching `http_server_seconds`
+    /// it picks `http`, this recorder `http_server`; with suffixes
+    /// `_seconds` and `request_seconds` on `request_seconds` it picks
+    /// `_seconds` (`_` sorts before `r`), this recorder `request_seconds`.
+    /// It also sanitizes a suffix as a whole name (a leading digit becomes
+    /// `_`: `Suffix("2xx")` matches names ending in `_xx`), where this
+    /// recorder sanitizes it as a name's tail (`2xx` stays).
+    ///
     /// Buckets are fixed when a histogram's family is made, at the first
     /// `histogram!` of its name through any recorder on the registry.
     pub fn buckets_for(mut self, matcher: Matcher, buckets: Buckets) -> Self {
@@ -102,6 +113,7 @@ impl RecorderBuilder {
     pub fn build(self) -> Result<MetricsRecorder, Error> {
         Ok(MetricsRecorder {
             shared: Shared::of(&self.registry)?,
+            registry: self.registry,
             buckets: self.buckets,
             overrides: self.overrides,
             cache: ThreadLocal::new(),
@@ -161,6 +173,8 @@ impl std::error::Error for InstallError {
 /// descriptions and what is refused.
 pub struct MetricsRecorder {
     shared: Arc<Shared>,
+    /// The registry: the shared state (kept in it) holds none.
+    registry: Registry,
     buckets: Buckets,
     overrides: Vec<(Matcher, Buckets)>,
     cache: ThreadLocal<RefCell<Cache>>,
@@ -210,12 +224,20 @@ impl MetricsRecorder {
         resolve: impl FnOnce() -> Option<Arc<T>>,
     ) -> Option<Arc<T>> {
         let cell = self.cache.get_or_default();
+        let epoch = self.shared.epoch();
         // Nothing below calls out while the cache is borrowed; a logger
         // recording metrics is only ever called from `resolve`.
-        if let Ok(mut cache) = cell.try_borrow_mut()
-            && let Some(hit) = map(&mut cache).get(key)
-        {
-            return Some(Arc::clone(hit));
+        if let Ok(mut cache) = cell.try_borrow_mut() {
+            if cache.epoch != epoch {
+                // The registry was cleared: this thread's handles are of
+                // families no longer scraped.
+                *cache = Cache {
+                    epoch,
+                    ..Cache::default()
+                };
+            } else if let Some(hit) = map(&mut cache).get(key) {
+                return Some(Arc::clone(hit));
+            }
         }
         let handle = resolve()?;
         if let Ok(mut cache) = cell.try_borrow_mut() {
@@ -245,7 +267,7 @@ impl metrics::Recorder for MetricsRecorder {
         let handle = self.handle(
             key,
             |c| &mut c.counters,
-            || match self.shared.counter(key) {
+            || match self.shared.counter(&self.registry, key) {
                 Ok(series) => Some(Arc::new(CounterHandle(series))),
                 Err(refusal) => {
                     self.shared.refuse(&refusal);
@@ -260,7 +282,7 @@ impl metrics::Recorder for MetricsRecorder {
         let handle = self.handle(
             key,
             |c| &mut c.gauges,
-            || match self.shared.gauge(key) {
+            || match self.shared.gauge(&self.registry, key) {
                 Ok(series) => Some(Arc::new(GaugeHandle(series))),
                 Err(refusal) => {
                     self.shared.refuse(&refusal);
@@ -275,7 +297,10 @@ impl metrics::Recorder for MetricsRecorder {
         let handle = self.handle(
             key,
             |c| &mut c.histograms,
-            || match self.shared.histogram(key, |name| self.buckets_for(name)) {
+            || match self
+                .shared
+                .histogram(&self.registry, key, |name| self.buckets_for(name))
+            {
                 Ok(series) => Some(Arc::new(HistogramHandle(series))),
                 Err(refusal) => {
                     self.shared.refuse(&refusal);
@@ -316,6 +341,8 @@ type KeyMap<T> = HashMap<Key, Arc<T>, BuildHasherDefault<KeyHasher>>;
 /// registration of one is refused (and counted) again.
 #[derive(Default)]
 struct Cache {
+    /// The shared state's epoch the handles were resolved in.
+    epoch: u64,
     counters: KeyMap<CounterHandle>,
     gauges: KeyMap<GaugeHandle>,
     histograms: KeyMap<HistogramHandle>,

@@ -7,20 +7,41 @@
 //! claims the family's name in the user's registry (so a clash with the
 //! application's own families is refused like any other), and hands the
 //! family over with the description as it is at scrape time: a
-//! `describe_*` call may come before or after the first `counter!`.
+//! `describe_*` call may come before or after the first `counter!`. The
+//! self-metric is a private family behind a collector as well.
+//!
+//! The state holds no clone of the user's registry (the registry holds the
+//! state: a clone would keep both alive forever); the recorder passes its
+//! own in.
+//!
+//! # Clear
+//! [`Registry::clear`] drops every collector, ours among them, and with
+//! them a [`ClearWatch`] registered with the others: its drop moves the
+//! state's epoch on. The next registration through any recorder sees the
+//! epoch moved and starts the state over (the self-metric registered
+//! again, no facade family until a key asks for it), and every thread's
+//! cache of handles is dropped on its next use, so the facade's names are
+//! made again as on a new registry. Descriptions are kept: a crate
+//! describes its metrics once.
 
 use crate::names::{family_name, sanitize_label_name, sanitize_metric_name, unit_for};
 use hotmetrics_core::{
-    Buckets, Collector, Counter, CounterVec, Described, Error, Family, FamilyDesc, GaugeF64,
-    Histogram, LabelSet, Metric, MetricType, MetricVisitor, Registry, SeriesValue,
+    Buckets, Collector, CollectorId, Counter, CounterVec, Described, Error, Family, FamilyDesc,
+    GaugeF64, Histogram, LabelSet, Metric, MetricType, MetricVisitor, Registry, SeriesValue,
 };
 use metrics::{Key, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// The self-metric counting refused registrations, by reason.
 pub(crate) const REFUSED: &str = "hotmetrics_recorder_refused_total";
+
+/// [`REFUSED`]'s HELP.
+const REFUSED_HELP: &str = "Registrations through the metrics facade that got a handle recording \
+                            nothing, by reason (label_names, const_label, type, cardinality, \
+                            registration).";
 
 /// Why a key got a handle that records nothing.
 #[derive(Debug)]
@@ -31,6 +52,9 @@ pub(crate) enum Refusal {
         expected: Vec<String>,
         got: Vec<String>,
     },
+    /// A label has the name of one of the registry's constant labels: the
+    /// exported series would carry it twice.
+    ConstLabel { name: String, label: String },
     /// The name is used by a metric of another type.
     Type {
         name: String,
@@ -49,6 +73,7 @@ impl Refusal {
     pub(crate) fn reason(&self) -> &'static str {
         match self {
             Refusal::LabelNames { .. } => "label_names",
+            Refusal::ConstLabel { .. } => "const_label",
             Refusal::Type { .. } => "type",
             Refusal::Cardinality { .. } => "cardinality",
             Refusal::Registration { .. } => "registration",
@@ -59,6 +84,7 @@ impl Refusal {
     fn name(&self) -> &str {
         match self {
             Refusal::LabelNames { name, .. }
+            | Refusal::ConstLabel { name, .. }
             | Refusal::Type { name, .. }
             | Refusal::Cardinality { name, .. }
             | Refusal::Registration { name, .. } => name,
@@ -77,6 +103,11 @@ impl fmt::Display for Refusal {
                 f,
                 "{name:?} was first registered with the label names {expected:?}, this key has \
                  {got:?}"
+            ),
+            Refusal::ConstLabel { name, label } => write!(
+                f,
+                "{name:?} has the label {label:?}, a constant label of the registry (every series \
+                 carries it already)"
             ),
             Refusal::Type {
                 name,
@@ -102,6 +133,10 @@ struct Description {
     help: SharedString,
     unit: Option<Unit>,
 }
+
+/// Descriptions by the type `describe_*` named and the stored name: a
+/// counter's description is not a gauge's of the same name.
+type Descriptions = Arc<RwLock<HashMap<MetricType, HashMap<String, Description>>>>;
 
 /// A family made for a facade name.
 #[derive(Clone, Debug)]
@@ -131,15 +166,65 @@ struct Entry {
     label_names: Vec<String>,
 }
 
+/// What the state registered in the user's registry since it last
+/// started over (see the module docs on clear).
+#[derive(Debug)]
+struct Epoch {
+    /// The value of [`Shared::epoch`] this was started at.
+    number: u64,
+    /// Families by stored name ([`family_name`] of the sanitized name).
+    families: HashMap<String, Entry>,
+    /// [`REFUSED`], in a private registry; `None` when the user's registry
+    /// refused it on a start over (a family of that name registered after
+    /// a clear): refusals are then logged only.
+    refused: Option<CounterVec>,
+    /// Every collector registered in this epoch, unregistered when the
+    /// next one starts (a no-op for those a clear dropped already; it
+    /// removes those a registration racing the clear put in).
+    collectors: Vec<CollectorId>,
+}
+
+impl Epoch {
+    /// Registers the self-metric and a [`ClearWatch`] for `number`.
+    fn start(registry: &Registry, epoch: &Arc<AtomicU64>, number: u64) -> Result<Epoch, Error> {
+        let own = Registry::new();
+        let refused = own.counter_vec((REFUSED, REFUSED_HELP), &["reason"])?;
+        let refused_id = registry.register_collector(FamilyCollector {
+            registry: own,
+            name: family_name(MetricType::Counter, REFUSED).to_owned(),
+            metric_type: MetricType::Counter,
+            descriptions: None,
+        })?;
+        let watch = ClearWatch {
+            epoch: Arc::clone(epoch),
+            number,
+        };
+        let watch_id = match registry.register_collector(watch) {
+            Ok(id) => id,
+            Err(error) => {
+                registry.unregister_collector(refused_id);
+                return Err(error);
+            }
+        };
+        Ok(Epoch {
+            number,
+            families: HashMap::new(),
+            refused: Some(refused),
+            collectors: vec![refused_id, watch_id],
+        })
+    }
+}
+
 /// The per-registry state.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    registry: Registry,
-    /// Families by stored name ([`family_name`] of the sanitized name).
-    families: Mutex<HashMap<String, Entry>>,
-    /// Descriptions by stored name; the first one given for a name stays.
-    descriptions: Arc<RwLock<HashMap<String, Description>>>,
-    refused: CounterVec,
+    /// Moved on (by one) when the registry drops the current epoch's
+    /// [`ClearWatch`]: the registry was cleared.
+    epoch: Arc<AtomicU64>,
+    current: Mutex<Epoch>,
+    /// The first description given for each (type, name); kept across
+    /// clears.
+    descriptions: Descriptions,
     /// The (name, reason) pairs already logged.
     logged: Mutex<HashSet<(String, &'static str)>>,
 }
@@ -151,34 +236,95 @@ struct Slot(Mutex<Option<Arc<Shared>>>);
 
 impl Shared {
     /// The state of `registry`'s recorders, made (and the self-metric
-    /// registered) by the first one.
+    /// registered) by the first one; started over first if the registry
+    /// was cleared since.
     pub(crate) fn of(registry: &Registry) -> Result<Arc<Shared>, Error> {
         let slot: Arc<Slot> = registry.extension(Slot::default);
         let mut slot = slot.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(shared) = &*slot {
+            drop(shared.lock_current(registry));
             return Ok(Arc::clone(shared));
         }
-        let refused = registry.counter_vec(
-            (
-                REFUSED,
-                "Registrations through the metrics facade that got a handle recording nothing, \
-                 by reason (label_names, type, cardinality, registration).",
-            ),
-            &["reason"],
-        )?;
+        let epoch = Arc::new(AtomicU64::new(0));
+        let current = Epoch::start(registry, &epoch, 0)?;
         let shared = Arc::new(Shared {
-            registry: registry.clone(),
-            families: Mutex::default(),
+            epoch,
+            current: Mutex::new(current),
             descriptions: Arc::default(),
-            refused,
             logged: Mutex::default(),
         });
         *slot = Some(Arc::clone(&shared));
         Ok(shared)
     }
 
+    /// The epoch now: a thread's cache of handles made in another is
+    /// stale. `Relaxed`: a signal only; what it guards is read under
+    /// [`Shared::current`]'s lock, and a thread seeing the move late keeps
+    /// writing handles the clear already took out of scrapes, as writes
+    /// racing a clear do anyway.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// The current epoch, started over first when the registry was
+    /// cleared since it started. A failure to register the self-metric
+    /// again is logged with no lock held (the logger may record metrics
+    /// itself, through this state).
+    fn lock_current(&self, registry: &Registry) -> std::sync::MutexGuard<'_, Epoch> {
+        loop {
+            match self.try_lock_current(registry) {
+                (current, None) => return current,
+                (current, Some(error)) => {
+                    drop(current);
+                    log::warn!(
+                        "hotmetrics recorder: {REFUSED:?} could not be registered again after the \
+                         registry was cleared: {error}; refusals are only logged from now on"
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`lock_current`](Self::lock_current), and the error that kept the
+    /// self-metric out on a start over.
+    fn try_lock_current(
+        &self,
+        registry: &Registry,
+    ) -> (std::sync::MutexGuard<'_, Epoch>, Option<Error>) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        // Read before registering the new watch: a clear in between leaves
+        // this number behind, and the next call starts over again.
+        let now = self.epoch();
+        if current.number == now {
+            return (current, None);
+        }
+        for id in current.collectors.drain(..) {
+            registry.unregister_collector(id);
+        }
+        match Epoch::start(registry, &self.epoch, now) {
+            Ok(started) => {
+                *current = started;
+                (current, None)
+            }
+            Err(error) => {
+                let watch = ClearWatch {
+                    epoch: Arc::clone(&self.epoch),
+                    number: now,
+                };
+                *current = Epoch {
+                    number: now,
+                    families: HashMap::new(),
+                    refused: None,
+                    collectors: registry.register_collector(watch).into_iter().collect(),
+                };
+                (current, Some(error))
+            }
+        }
+    }
+
     /// Records `describe_*` for `name`: its HELP and, when the name ends in
-    /// it, its unit. The first description of a name stays (as in
+    /// it, its unit. The first description of a (type, name) stays (as in
     /// `metrics-exporter-prometheus`).
     pub(crate) fn describe(
         &self,
@@ -192,16 +338,25 @@ impl Shared {
         self.descriptions
             .write()
             .unwrap_or_else(PoisonError::into_inner)
+            .entry(metric_type)
+            .or_default()
             .entry(stored)
             .or_insert(Description { help, unit });
     }
 
     /// Counts and logs (once per name and reason) a refused registration.
-    /// Called with no lock held: the logger may record metrics itself.
+    /// Logs with no lock held: the logger may record metrics itself.
     pub(crate) fn refuse(&self, refusal: &Refusal) {
         let reason = refusal.reason();
-        // The label value is one of four constants: the lookup cannot fail.
-        let _ = self.refused.with(&[reason], |c| c.inc());
+        if let Some(refused) = &self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refused
+        {
+            // The label value is one of five constants: the lookup cannot fail.
+            let _ = refused.with(&[reason], |c| c.inc());
+        }
         let first = self
             .logged
             .lock()
@@ -216,10 +371,11 @@ impl Shared {
     }
 
     /// The series for `key`, in the family for its name, made on first use
-    /// with `make`; `pick` is `Some` when the family is of the type asked
-    /// for.
+    /// with `make` (and claimed in `registry`); `pick` is `Some` when the
+    /// family is of the type asked for.
     fn resolve<M: Metric>(
         &self,
+        registry: &Registry,
         metric_type: MetricType,
         key: &Key,
         make: impl FnOnce(&Registry, &str, &[&str]) -> Result<Made, Error>,
@@ -231,17 +387,40 @@ impl Shared {
             .labels()
             .map(|l| (sanitize_label_name(l.key()), l.value()))
             .collect();
-        let mut families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut current = self.lock_current(registry);
+        let Epoch {
+            families,
+            collectors,
+            ..
+        } = &mut *current;
         let entry = match families.get(stored) {
             Some(entry) => entry,
             None => {
+                if let Some(existing) = other_type_with_samples(families, metric_type, stored) {
+                    return Err(Refusal::Type {
+                        name: sanitized,
+                        wanted: metric_type,
+                        existing,
+                    });
+                }
                 let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
-                let made = self
-                    .make(metric_type, &sanitized, stored, &names, make)
+                if let Some(label) = registry
+                    .const_label_names()
+                    .find(|c| names.contains(c))
+                    .map(str::to_owned)
+                {
+                    return Err(Refusal::ConstLabel {
+                        name: sanitized,
+                        label,
+                    });
+                }
+                let (made, id) = self
+                    .make(registry, metric_type, &sanitized, stored, &names, make)
                     .map_err(|error| Refusal::Registration {
                         name: sanitized.clone(),
                         error,
                     })?;
+                collectors.push(id);
                 families.entry(stored.to_owned()).or_insert(Entry {
                     made,
                     label_names: names.iter().map(|n| (*n).to_owned()).collect(),
@@ -274,29 +453,31 @@ impl Shared {
     }
 
     /// Makes the family `stored` in a private registry and claims its name
-    /// in the user's with a collector that walks it.
+    /// in `registry` with a collector that walks it.
     fn make(
         &self,
+        registry: &Registry,
         metric_type: MetricType,
         sanitized: &str,
         stored: &str,
         label_names: &[&str],
         make: impl FnOnce(&Registry, &str, &[&str]) -> Result<Made, Error>,
-    ) -> Result<Made, Error> {
+    ) -> Result<(Made, CollectorId), Error> {
         let own = Registry::new();
         let made = make(&own, sanitized, label_names)?;
-        self.registry.register_collector(FamilyCollector {
+        let id = registry.register_collector(FamilyCollector {
             registry: own,
             name: stored.to_owned(),
             metric_type,
-            descriptions: Arc::clone(&self.descriptions),
+            descriptions: Some(Arc::clone(&self.descriptions)),
         })?;
-        Ok(made)
+        Ok((made, id))
     }
 
     /// The counter series for `key`.
-    pub(crate) fn counter(&self, key: &Key) -> Result<Counter, Refusal> {
+    pub(crate) fn counter(&self, registry: &Registry, key: &Key) -> Result<Counter, Refusal> {
         self.resolve(
+            registry,
             MetricType::Counter,
             key,
             |r, name, labels| r.counter_vec((name, ""), labels).map(Made::Counter),
@@ -308,8 +489,9 @@ impl Shared {
     }
 
     /// The gauge series for `key`.
-    pub(crate) fn gauge(&self, key: &Key) -> Result<GaugeF64, Refusal> {
+    pub(crate) fn gauge(&self, registry: &Registry, key: &Key) -> Result<GaugeF64, Refusal> {
         self.resolve(
+            registry,
             MetricType::Gauge,
             key,
             |r, name, labels| r.gauge_f64_vec((name, ""), labels).map(Made::Gauge),
@@ -324,10 +506,12 @@ impl Shared {
     /// `buckets` gives for the sanitized name.
     pub(crate) fn histogram(
         &self,
+        registry: &Registry,
         key: &Key,
         buckets: impl FnOnce(&str) -> Buckets,
     ) -> Result<Histogram, Refusal> {
         self.resolve(
+            registry,
             MetricType::Histogram,
             key,
             |r, name, labels| {
@@ -340,6 +524,60 @@ impl Shared {
             },
         )
     }
+}
+
+/// The type of a facade family of another type whose `_total` sample has
+/// the name a new family `stored` of `metric_type` would write:
+/// `gauge!("jobs_total")` after `counter!("jobs")`, or `counter!("jobs")`
+/// after `gauge!("jobs_total")`. Found here, the clash is a `type`
+/// refusal, as `gauge!("jobs")` after `counter!("jobs")` is, rather than
+/// the registry's `registration` one.
+fn other_type_with_samples(
+    families: &HashMap<String, Entry>,
+    metric_type: MetricType,
+    stored: &str,
+) -> Option<MetricType> {
+    let suffix = MetricType::Counter.value_suffix();
+    let other = if metric_type == MetricType::Counter {
+        families.get(&format!("{stored}{suffix}"))
+    } else {
+        stored
+            .strip_suffix(suffix)
+            .and_then(|counter| families.get(counter))
+            .filter(|e| e.made.metric_type() == MetricType::Counter)
+    };
+    other
+        .map(|e| e.made.metric_type())
+        .filter(|t| *t != metric_type)
+}
+
+/// Dropped by the registry when it is cleared (or dropped): moves the
+/// state's epoch on if it is still the one the watch was registered for
+/// (the state unregistering an old watch itself changes nothing). A
+/// collector of no family.
+struct ClearWatch {
+    epoch: Arc<AtomicU64>,
+    number: u64,
+}
+
+impl Drop for ClearWatch {
+    fn drop(&mut self) {
+        // Relaxed: see `Shared::epoch`.
+        let _ = self.epoch.compare_exchange(
+            self.number,
+            self.number + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+}
+
+impl Collector for ClearWatch {
+    fn describe(&self) -> Vec<Described> {
+        Vec::new()
+    }
+
+    fn collect(&self, _: &mut dyn MetricVisitor) {}
 }
 
 /// The values of `labels` in the order of `names`, when `labels` has
@@ -361,14 +599,16 @@ fn values_in_order<'a>(names: &[String], labels: &[(String, &'a str)]) -> Option
         .collect()
 }
 
-/// One facade family in the user's registry: walks the private registry
-/// holding it, with the description as it is now.
+/// One facade family (or the self-metric) in the user's registry: walks
+/// the private registry holding it, with the description as it is now.
 struct FamilyCollector {
     registry: Registry,
     /// The family's stored name (no prefix, a counter without `_total`).
     name: String,
     metric_type: MetricType,
-    descriptions: Arc<RwLock<HashMap<String, Description>>>,
+    /// The facade's descriptions; `None` for the self-metric, whose HELP
+    /// is its family's.
+    descriptions: Option<Descriptions>,
 }
 
 impl Collector for FamilyCollector {
@@ -377,11 +617,14 @@ impl Collector for FamilyCollector {
     }
 
     fn collect(&self, out: &mut dyn MetricVisitor) {
-        let descriptions = self
-            .descriptions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let description = descriptions.get(&self.name);
+        let Some(descriptions) = &self.descriptions else {
+            self.registry.visit(out);
+            return;
+        };
+        let descriptions = descriptions.read().unwrap_or_else(PoisonError::into_inner);
+        let description = descriptions
+            .get(&self.metric_type)
+            .and_then(|by_name| by_name.get(&self.name));
         self.registry.visit(&mut Describing {
             out,
             help: description.map_or("", |d| &*d.help),

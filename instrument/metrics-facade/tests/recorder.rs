@@ -10,7 +10,8 @@
 use bytes::BytesMut;
 use hotmetrics_core::{Buckets, Registry, ValueSnapshot};
 use hotmetrics_recorder::{Matcher, MetricsRecorder};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a third-party crate does: nothing but the `metrics` macros.
 mod third_party {
@@ -58,6 +59,21 @@ fn refused(registry: &Registry, reason: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The self-metric is registered and counts no refusal, for any reason.
+fn assert_nothing_refused(registry: &Registry) {
+    let snap = registry.snapshot();
+    let Some(family) = snap.family("hotmetrics_recorder_refused") else {
+        panic!("no hotmetrics_recorder_refused in {snap:?}");
+    };
+    for series in &family.series {
+        assert_eq!(
+            series.value,
+            ValueSnapshot::Counter(0.0),
+            "refused: {series:?}"
+        );
+    }
+}
+
 #[test]
 fn many_threads_through_the_macros_count_exactly() {
     const THREADS: usize = 8;
@@ -103,7 +119,7 @@ fn many_threads_through_the_macros_count_exactly() {
             Some((threads * JOBS) as f64)
         );
     }
-    assert_eq!(refused(&registry, "label_names"), 0.0);
+    assert_nothing_refused(&registry);
 }
 
 #[test]
@@ -416,9 +432,10 @@ fn another_type_reserved_labels_and_clashes_are_refused() {
     let snap = registry.snapshot();
     assert_eq!(snap.counter("events", &[]), Some(1.0));
     assert_eq!(snap.gauge("app_owned", &[]), Some(1.0));
-    assert_eq!(refused(&registry, "type"), 1.0);
-    // `events_total` as a gauge would write the sample `events_total`.
-    assert_eq!(refused(&registry, "registration"), 5.0);
+    // `events_total` as a gauge would write the counter's sample
+    // `events_total`: another type too, not a registration refusal.
+    assert_eq!(refused(&registry, "type"), 2.0);
+    assert_eq!(refused(&registry, "registration"), 4.0);
     assert!(snap.family("latency").is_none());
     assert!(
         logged("events")
@@ -449,4 +466,250 @@ fn the_series_limit_is_a_refusal_not_a_panic() {
     let snap = registry.snapshot();
     assert_eq!(snap.family("per_user").map(|f| f.series.len()), Some(limit));
     assert_eq!(refused(&registry, "cardinality"), 3.0);
+}
+
+#[test]
+fn a_gauge_on_a_counters_total_sample_is_a_type_refusal_either_way() {
+    let registry = Registry::new();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("jobs").increment(1);
+        metrics::gauge!("jobs_total").set(1.0);
+        metrics::gauge!("tasks_total").set(2.0);
+        metrics::counter!("tasks").increment(1);
+        metrics::counter!("tasks_total").increment(1);
+    });
+    let snap = registry.snapshot();
+    assert_eq!(snap.counter("jobs", &[]), Some(1.0));
+    assert_eq!(snap.gauge("tasks_total", &[]), Some(2.0));
+    assert_eq!(refused(&registry, "type"), 3.0);
+    assert_eq!(refused(&registry, "registration"), 0.0);
+}
+
+#[test]
+fn a_label_named_as_a_constant_label_of_the_registry_is_refused() {
+    logged("");
+    let registry = Registry::builder()
+        .const_label("region", "eu")
+        .build()
+        .unwrap();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("shipped_total", "region" => "us").increment(1);
+        // Sanitized first: `region` too.
+        metrics::gauge!("stock", "kind" => "book", "region" => "us").set(1.0);
+        metrics::counter!("shipped_total", "kind" => "book").increment(2);
+    });
+    let text = text(&registry);
+    assert!(!text.contains("region=\"us\""), "{text}");
+    assert_eq!(
+        registry.snapshot().counter(
+            "hotmetrics_recorder_refused",
+            &[("region", "eu"), ("reason", "const_label")]
+        ),
+        Some(2.0)
+    );
+    // The third key made the family, with its own label names.
+    assert!(
+        text.contains("shipped_total{region=\"eu\",kind=\"book\"} 2\n"),
+        "{text}"
+    );
+    let lines = logged("stock");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("\"stock\" has the label \"region\", a constant label of the registry"),
+        "{lines:?}"
+    );
+}
+
+/// Sets its flag when dropped: kept with a registry as an extension, it
+/// tells when the registry is freed.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_registry_is_freed_once_its_recorders_are() {
+    let freed = Arc::new(AtomicBool::new(false));
+    let registry = Registry::new();
+    registry.extension(|| DropFlag(Arc::clone(&freed)));
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    let second = MetricsRecorder::new(&registry).unwrap();
+    let kept = metrics::with_local_recorder(&recorder, || {
+        metrics::describe_counter!("jobs_total", "Jobs.");
+        metrics::counter!("jobs_total").increment(1);
+        metrics::histogram!("job_seconds", "queue" => "a").record(1.0);
+        metrics::gauge!("jobs", "x" => "y").set(1.0); // refused: counted
+        metrics::counter!("kept_total")
+    });
+    assert_eq!(refused(&registry, "type"), 1.0);
+    drop(registry);
+    drop(recorder);
+    assert!(
+        !freed.load(Ordering::SeqCst),
+        "the second recorder keeps it"
+    );
+    drop(second);
+    assert!(freed.load(Ordering::SeqCst), "the registry leaked");
+    kept.increment(1); // a handle outliving its registry still works
+}
+
+#[test]
+fn after_clear_the_facade_starts_over_for_old_and_new_recorders() {
+    let registry = Registry::new();
+    let old = MetricsRecorder::new(&registry).unwrap();
+    let kept = metrics::with_local_recorder(&old, || {
+        metrics::describe_counter!("jobs_total", "Jobs done.");
+        metrics::counter!("jobs_total", "queue" => "a").increment(5);
+        metrics::gauge!("jobs").set(1.0); // refused
+        metrics::counter!("jobs_total", "queue" => "a")
+    });
+    assert_eq!(refused(&registry, "type"), 1.0);
+    registry.clear();
+    assert!(
+        registry.snapshot().families.is_empty(),
+        "{:?}",
+        registry.snapshot()
+    );
+    // Unexported, as a core handle after a clear.
+    kept.increment(1);
+    assert!(registry.snapshot().families.is_empty());
+
+    // A recorder built after the clear registers the self-metric again.
+    let new = MetricsRecorder::new(&registry).unwrap();
+    assert_nothing_refused(&registry);
+    // The old recorder's cached key, on the thread that cached it, made
+    // again from zero; the description kept.
+    metrics::with_local_recorder(&old, || {
+        metrics::counter!("jobs_total", "queue" => "a").increment(2);
+    });
+    metrics::with_local_recorder(&new, || {
+        metrics::counter!("jobs_total", "queue" => "a").increment(3);
+        // The name is free for another type now.
+        metrics::gauge!("jobs_seconds").set(2.0);
+    });
+    let snap = registry.snapshot();
+    assert_eq!(snap.counter("jobs", &[("queue", "a")]), Some(5.0));
+    assert_eq!(snap.gauge("jobs_seconds", &[]), Some(2.0));
+    assert_nothing_refused(&registry);
+    assert!(
+        text(&registry).contains("# HELP jobs_total Jobs done.\n"),
+        "{}",
+        text(&registry)
+    );
+    // And a second clear is noticed too, from another thread.
+    registry.clear();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            metrics::with_local_recorder(&old, || {
+                metrics::counter!("jobs_total", "queue" => "a").increment(1);
+            });
+        });
+    });
+    assert_eq!(
+        registry.snapshot().counter("jobs", &[("queue", "a")]),
+        Some(1.0)
+    );
+    assert_nothing_refused(&registry);
+}
+
+#[test]
+fn a_description_belongs_to_its_type() {
+    let registry = Registry::new();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_counter!("x_total", "Counted.");
+        metrics::describe_gauge!("y", "Measured.");
+        metrics::gauge!("x").set(1.0);
+        metrics::counter!("y").increment(1);
+    });
+    let text = text(&registry);
+    assert!(text.contains("# TYPE x gauge\nx 1.0\n"), "{text}");
+    assert!(!text.contains("Counted."), "{text}");
+    assert!(!text.contains("Measured."), "{text}");
+    assert_nothing_refused(&registry);
+}
+
+#[test]
+fn clears_racing_registrations_and_scrapes_leave_no_stale_family() {
+    logged("");
+    const NAMES: usize = 8;
+    let registry = Registry::new();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    let name = |i: usize| format!("racing_{i}_total");
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                metrics::with_local_recorder(&recorder, || {
+                    for i in 0..20_000 {
+                        metrics::counter!(name(i % NAMES)).increment(1);
+                    }
+                });
+            });
+        }
+        for _ in 0..200 {
+            registry.clear();
+            let _ = text(&registry);
+            std::thread::yield_now();
+        }
+    });
+    registry.clear();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..NAMES {
+            metrics::counter!(name(i)).increment(1);
+        }
+    });
+    let snap = registry.snapshot();
+    for i in 0..NAMES {
+        assert_eq!(snap.counter(&format!("racing_{i}"), &[]), Some(1.0));
+        let lines = logged(&format!("racing_{i}_total"));
+        assert!(lines.is_empty(), "{lines:?}");
+    }
+    assert_nothing_refused(&registry);
+}
+
+#[test]
+fn a_self_metric_name_taken_after_a_clear_is_logged_and_nothing_breaks() {
+    logged("");
+    let registry = Registry::builder().prefix("taken").build().unwrap();
+    let recorder = MetricsRecorder::new(&registry).unwrap();
+    registry.clear();
+    registry
+        .counter((
+            "hotmetrics_recorder_refused_total",
+            "The application's own.",
+        ))
+        .unwrap()
+        .inc();
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("after_total").increment(2);
+        metrics::gauge!("after_total").set(1.0); // refused: logged only
+    });
+    let snap = registry.snapshot();
+    assert_eq!(snap.counter("taken_after", &[]), Some(2.0));
+    assert_eq!(
+        snap.counter("taken_hotmetrics_recorder_refused", &[]),
+        Some(1.0),
+        "the application's family, untouched"
+    );
+    assert_eq!(
+        logged("hotmetrics_recorder_refused_total")
+            .iter()
+            .filter(|l| l.contains("could not be registered again"))
+            .count(),
+        1,
+        "{:?}",
+        logged("hotmetrics_recorder_refused_total")
+    );
+    assert!(
+        logged("after_total")
+            .iter()
+            .any(|l| l.contains("is already a counter")),
+        "{:?}",
+        logged("after_total")
+    );
 }
