@@ -262,9 +262,8 @@ impl Families {
     }
 }
 
-/// What a topic has: messages received from it, sent to it.
+/// What a topic sent to has.
 struct TopicSeries {
-    received: Counter,
     sent: Counter,
 }
 
@@ -461,7 +460,6 @@ impl Monitor {
         let i = &self.0;
         let make = || {
             Some(TopicSeries {
-                received: i.f.per_topic.get_or_create(&[topic]).ok()?,
                 sent: i
                     .f
                     .topic_messages_sent
@@ -582,12 +580,6 @@ impl Monitor {
             [f.messages_received.get(), f.total_events.get(), sent_total],
         );
         let topics = i.topics.entries();
-        let by_topic = |get: fn(&TopicSeries) -> u64| -> BTreeMap<String, u64> {
-            topics
-                .iter()
-                .map(|e| (e.name.to_string(), get(&e.value)))
-                .collect()
-        };
         let partitions = i.partitions.entries();
         let by_tp = |get: &dyn Fn(&PartitionSeries) -> Option<i64>| {
             let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
@@ -611,9 +603,16 @@ impl Monitor {
             messages_active: f.active_messages.get(),
             messages_received_total: f.messages_received.get(),
             messages_sent: sent_total,
-            messages_sent_by_topic: by_topic(|t| t.sent.get()),
+            messages_sent_by_topic: topics
+                .iter()
+                .map(|e| (e.name.to_string(), e.value.sent.get()))
+                .collect(),
             messages_s,
-            messages_received_by_topic: by_topic(|t| t.received.get()),
+            // Every partition of a topic holds the topic's one counter.
+            messages_received_by_topic: partitions
+                .iter()
+                .map(|e| (e.name.to_string(), e.value.topic_received.get()))
+                .collect(),
             events_active: f.total_active_events.get(),
             events_total: f.total_events.get(),
             events_s,
