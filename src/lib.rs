@@ -111,6 +111,10 @@
 //! - `broker-kafka`: a metered `rdkafka` `StreamConsumer` (the ack state
 //!   from the offset commit) and `FutureProducer`, in `broker::kafka`;
 //!   turns on `broker`; builds librdkafka from source.
+//! - `sensors`: Faust's stream-processor sensors (a monitor with Faust's
+//!   Prometheus families, a delegate, logging, health and custom
+//!   sensors), in [`sensors`][sensors-mod]; with `http`, the `/metrics`
+//!   server's `/health` and `/stats` serve its health report and snapshot.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -138,6 +142,8 @@
 #![cfg_attr(not(feature = "statsd"), doc = "[statsd-mod]: #features")]
 #![cfg_attr(feature = "broker", doc = "[broker-mod]: crate::broker")]
 #![cfg_attr(not(feature = "broker"), doc = "[broker-mod]: #features")]
+#![cfg_attr(feature = "sensors", doc = "[sensors-mod]: crate::sensors")]
+#![cfg_attr(not(feature = "sensors"), doc = "[sensors-mod]: #features")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -238,3 +244,8 @@ pub use hotmetrics_remote_write as remote_write;
 #[cfg_attr(docsrs, doc(cfg(feature = "broker")))]
 #[doc(inline)]
 pub use hotmetrics_broker as broker;
+
+#[cfg(feature = "sensors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sensors")))]
+#[doc(inline)]
+pub use hotmetrics_sensors as sensors;
