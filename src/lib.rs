@@ -180,7 +180,7 @@ pub use hotmetrics_core::cardinality_product;
 
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
-// server, the push client and the broker metrics, hence the features (on
+// server, the push client, the broker metrics and the sensors, hence the features (on
 // under `cargo test --workspace` and `--all-features`).
 #[cfg(all(
     doctest,
@@ -190,7 +190,8 @@ pub use hotmetrics_core::cardinality_product;
     feature = "push-tokio",
     feature = "broker",
     feature = "remote-write",
-    feature = "statsd"
+    feature = "statsd",
+    feature = "sensors"
 ))]
 #[doc = include_str!("../README.md")]
 mod readme {}

@@ -25,7 +25,7 @@ struct Slot {
 #[derive(Debug)]
 struct Ring {
     slots: Box<[Slot]>,
-    /// Samples this thread recorded (the next slot is `next % cap`).
+    /// The next slot to write (wraps at `cap`).
     next: AtomicUsize,
 }
 
@@ -56,7 +56,7 @@ impl History {
         });
         // Only this thread writes its ring: plain loads and stores.
         let n = ring.next.load(Ordering::Relaxed);
-        let slot = &ring.slots[n % self.cap];
+        let slot = &ring.slots[n];
         let seq = slot.seq.load(Ordering::Relaxed);
         slot.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         // Release fence: a reader that sees either data store below also
@@ -66,7 +66,8 @@ impl History {
         slot.at.store(at, Ordering::Relaxed);
         // Release: a reader that sees the even sequence sees the data.
         slot.seq.store(seq.wrapping_add(2), Ordering::Release);
-        ring.next.store(n.wrapping_add(1), Ordering::Relaxed);
+        let next = if n + 1 == self.cap { 0 } else { n + 1 };
+        ring.next.store(next, Ordering::Relaxed);
     }
 
     /// The `cap` most recent samples, oldest first.

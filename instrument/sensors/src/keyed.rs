@@ -57,7 +57,33 @@ pub(crate) struct Keyed<V: Send + Sync> {
     max: usize,
     /// Every entry, by hash; colliding hashes share a bucket.
     shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
-    local: ThreadLocal<RefCell<ByHash<Arc<Entry<V>>>>>,
+    local: ThreadLocal<RefCell<Local<V>>>,
+}
+
+/// A thread's cache: its entries, an index by hash, and the last one hit
+/// (a consumer loop meets the same partition, stream or table many times
+/// in a row: that is one string comparison, no hash).
+struct Local<V> {
+    entries: Vec<Arc<Entry<V>>>,
+    index: ByHash<usize>,
+    last: usize,
+}
+
+impl<V> Local<V> {
+    fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            index: ByHash::default(),
+            last: 0,
+        }
+    }
+}
+
+impl<V> Entry<V> {
+    #[inline]
+    fn is(&self, name: &str, number: i32) -> bool {
+        self.number == number && *self.name == *name
+    }
 }
 
 impl<V: Send + Sync> std::fmt::Debug for Keyed<V> {
@@ -89,25 +115,35 @@ impl<V: Send + Sync> Keyed<V> {
         make: impl FnOnce() -> Option<V>,
         f: impl FnOnce(&V) -> R,
     ) -> Option<R> {
-        let h = hash(name, number);
-        let cell = self.local.get_or(|| RefCell::new(ByHash::default()));
+        let cell = self.local.get_or(|| RefCell::new(Local::new()));
         // A callback that looks up in the same map again (none of ours
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
+            let h = hash(name, number);
             return self.shared_entry(h, name, number, make).map(|e| f(&e.value));
         };
-        if let Some(e) = local.get(&h)
-            && e.number == number
-            && *e.name == *name
+        if let Some(e) = local.entries.get(local.last)
+            && e.is(name, number)
         {
             return Some(f(&e.value));
         }
+        let h = hash(name, number);
+        if let Some(&i) = local.index.get(&h)
+            && local.entries[i].is(name, number)
+        {
+            local.last = i;
+            return Some(f(&local.entries[i].value));
+        }
         let entry = self.shared_entry(h, name, number, make)?;
-        if local.len() >= LOCAL_CAP {
-            local.clear();
+        if local.entries.len() >= LOCAL_CAP {
+            local.entries.clear();
+            local.index.clear();
         }
         let r = f(&entry.value);
-        local.insert(h, entry);
+        let i = local.entries.len();
+        local.entries.push(entry);
+        local.index.insert(h, i);
+        local.last = i;
         Some(r)
     }
 

@@ -58,12 +58,16 @@
 //! # Faust compatibility
 //! [`FAUST_FAMILIES`] lists faust-streaming 0.15.3's Prometheus families;
 //! [`Monitor`]'s docs say where the values differ (Faust's bugs not
-//! copied). Faust's StatsD monitor has no counterpart here yet.
+//! copied). With feature `statsd`, `StatsdMonitor` sends faust-streaming's
+//! statsd names through the StatsD sink of the export runtime.
 //!
 //! # Features
 //! - `http`: [`HealthMonitor`] is a `hotmetrics_http::HealthCheck` and
 //!   [`Monitor`] a `hotmetrics_http::StatsJson`, for the `/metrics`
 //!   server's `/health` and `/stats`; [`Monitoring::serve`] sets both.
+//! - `statsd`: `StatsdMonitor` (and `Monitoring`'s `statsd`), on
+//!   `hotmetrics-statsd` and `hotmetrics-export`. The facade turns it on
+//!   when both its `sensors` and `statsd` features are on.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
@@ -81,6 +85,8 @@ mod names;
 mod rates;
 mod sensor;
 mod setup;
+#[cfg(feature = "statsd")]
+mod statsd;
 
 pub use clock::{Clock, ManualClock, Started};
 pub use custom::{CustomError, CustomMetrics, CustomSensor, HistogramSummary, MAX_KEY_BYTES};
@@ -96,3 +102,8 @@ pub use names::{
 };
 pub use sensor::{Sensor, TopicPartition};
 pub use setup::{Monitoring, MonitoringBuilder};
+#[cfg(feature = "statsd")]
+#[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
+pub use statsd::{DEFAULT_STATSD_PREFIX, FAUST_STATSD_NAMES, StatsdMonitor, StatsdMonitorError};
+/// The `tracing` level a [`LoggingSensor`] logs at.
+pub use tracing::Level;

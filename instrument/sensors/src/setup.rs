@@ -21,6 +21,8 @@ pub struct MonitoringBuilder {
     clock: Clock,
     logging: Option<LoggingSensor>,
     health: Option<HealthSetup>,
+    #[cfg(feature = "statsd")]
+    statsd: Option<usize>,
 }
 
 impl fmt::Debug for MonitoringBuilder {
@@ -62,6 +64,16 @@ impl MonitoringBuilder {
         self
     }
 
+    /// Adds a [`StatsdMonitor`](crate::StatsdMonitor) with at most
+    /// `max_keys` keys of each kind; start its export with
+    /// [`Monitoring::statsd`]`().export_to(..)`.
+    #[cfg(feature = "statsd")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
+    pub fn statsd(mut self, max_keys: usize) -> Self {
+        self.statsd = Some(max_keys);
+        self
+    }
+
     /// Adds a [`HealthMonitor`] over the monitor, set up by `setup`.
     pub fn health(
         mut self,
@@ -82,6 +94,12 @@ impl MonitoringBuilder {
         };
         let delegate = Arc::new(SensorDelegate::new());
         delegate.add(Arc::new(monitor.clone()));
+        #[cfg(feature = "statsd")]
+        let statsd = self.statsd.map(|max_keys| {
+            let statsd = crate::StatsdMonitor::with_clock(max_keys, self.clock.clone());
+            delegate.add(Arc::new(statsd.clone()));
+            statsd
+        });
         if let Some(logging) = self.logging {
             delegate.add(Arc::new(logging.clock(self.clock)));
         }
@@ -92,6 +110,8 @@ impl MonitoringBuilder {
             monitor,
             delegate,
             health,
+            #[cfg(feature = "statsd")]
+            statsd,
         })
     }
 }
@@ -118,6 +138,8 @@ pub struct Monitoring {
     monitor: Monitor,
     delegate: Arc<SensorDelegate>,
     health: Option<Arc<HealthMonitor>>,
+    #[cfg(feature = "statsd")]
+    statsd: Option<crate::StatsdMonitor>,
 }
 
 impl Monitoring {
@@ -130,6 +152,8 @@ impl Monitoring {
             clock: Clock::monotonic(),
             logging: None,
             health: None,
+            #[cfg(feature = "statsd")]
+            statsd: None,
         }
     }
 
@@ -142,6 +166,13 @@ impl Monitoring {
     /// own sensors to it.
     pub fn sensors(&self) -> &Arc<SensorDelegate> {
         &self.delegate
+    }
+
+    /// The StatsD monitor, if one was set up.
+    #[cfg(feature = "statsd")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]
+    pub fn statsd(&self) -> Option<&crate::StatsdMonitor> {
+        self.statsd.as_ref()
     }
 
     /// The health monitor, if one was set up.
