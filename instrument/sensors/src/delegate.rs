@@ -3,15 +3,24 @@
 
 use crate::clock::Started;
 use crate::sensor::{Sensor, TopicPartition};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Cache};
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
+use thread_local::ThreadLocal;
+
+type List = Arc<Vec<Arc<dyn Sensor>>>;
+type Shared = Arc<ArcSwap<Vec<Arc<dyn Sensor>>>>;
 
 /// Fans every event out to the sensors it holds, in the order they were
 /// added. [`add`](Self::add) and [`remove`](Self::remove) may run while
 /// events flow: the list is swapped as a whole (`arc-swap`), and an event
 /// reads it without a lock or an allocation, so it goes to every sensor
-/// of the list it saw, before or after the change, never half.
+/// of the list it saw, before or after the change, never half. Each
+/// thread keeps the list it last saw (an `arc_swap::Cache`): an event
+/// costs one load of the shared pointer to check it is still current, and
+/// a removed sensor is dropped once every thread that used it has sent
+/// its next event.
 ///
 /// Paired callbacks: the delegate returns the first start token that a
 /// sensor returned (set), and hands that one token to every sensor's end
@@ -36,7 +45,9 @@ use std::sync::Arc;
 /// assert_eq!(monitor.snapshot().messages_received_total, 1);
 /// ```
 pub struct SensorDelegate {
-    sensors: ArcSwap<Vec<Arc<dyn Sensor>>>,
+    sensors: Shared,
+    /// Each thread's copy of the list, revalidated per event.
+    cache: ThreadLocal<RefCell<Cache<Shared, List>>>,
 }
 
 impl fmt::Debug for SensorDelegate {
@@ -62,7 +73,8 @@ impl SensorDelegate {
     /// A delegate with no sensors.
     pub fn new() -> Self {
         Self {
-            sensors: ArcSwap::from_pointee(Vec::new()),
+            sensors: Arc::new(ArcSwap::from_pointee(Vec::new())),
+            cache: ThreadLocal::new(),
         }
     }
 
@@ -99,23 +111,41 @@ impl SensorDelegate {
         self.len() == 0
     }
 
+    /// Runs `f` with the current list: the thread's cached copy when it
+    /// is still current, the shared one when the cache is in use (a sensor
+    /// that calls this delegate again from a callback).
     #[inline]
-    fn each(&self, f: impl Fn(&dyn Sensor)) {
-        for s in self.sensors.load().iter() {
-            f(&**s);
+    fn with_list<R>(&self, f: impl FnOnce(&[Arc<dyn Sensor>]) -> R) -> R {
+        let cell = self
+            .cache
+            .get_or(|| RefCell::new(Cache::new(Arc::clone(&self.sensors))));
+        match cell.try_borrow_mut() {
+            Ok(mut cache) => f(cache.load()),
+            Err(_) => f(&self.sensors.load()),
         }
     }
 
     #[inline]
-    fn start(&self, f: impl Fn(&dyn Sensor) -> Started) -> Started {
-        let mut first = Started::UNSET;
-        for s in self.sensors.load().iter() {
-            let t = f(&**s);
-            if first.is_unset() {
-                first = t;
+    fn each(&self, f: impl Fn(&dyn Sensor)) {
+        self.with_list(|list| {
+            for s in list {
+                f(&**s);
             }
-        }
-        first
+        });
+    }
+
+    #[inline]
+    fn start(&self, f: impl Fn(&dyn Sensor) -> Started) -> Started {
+        self.with_list(|list| {
+            let mut first = Started::UNSET;
+            for s in list {
+                let t = f(&**s);
+                if first.is_unset() {
+                    first = t;
+                }
+            }
+            first
+        })
     }
 }
 
