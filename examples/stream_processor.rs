@@ -148,21 +148,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stats = monitoring.monitor().snapshot();
     println!(
-        "received {} messages ({:.0}/s), {} events, {} sends ({} failed), {} commits, {} rebalances",
+        "received {} messages ({:.0}/s), {} events, {} sends ({} failed), {} rebalances",
         stats.messages_received_total,
         stats.messages_received_total as f64 / seconds,
         stats.events_total,
         stats.messages_sent,
         stats.send_errors,
-        stats.latency.commit.count,
         stats.rebalances,
     );
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |s| format!("{:.3} ms", s * 1000.0));
     println!(
-        "event runtime median {} max {}; send latency median {}; rebalance end median {}",
+        "event runtime median {} max {}; commit median {}; rebalance end median {}",
         ms(stats.latency.events_runtime.median),
         ms(stats.latency.events_runtime.max),
-        ms(stats.latency.send.median),
+        ms(stats.latency.commit.median),
         ms(stats.rebalance_end_avg),
     );
     println!("consumer lag {:?} (total {})", stats.consumer_lag[TOPIC], stats.consumer_lag_total);
@@ -177,7 +176,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             || l.starts_with("faust_app_total_events_total")
             || l.starts_with("faust_app_topic_partition_end_offset{topic=\"orders\",partition=\"5\"}")
             || l.starts_with("faust_app_rebalance_done_latency_sum")
-            || l.starts_with("shop_counter_total")
+            || l.starts_with("shop_counts_total")
     }) {
         println!("  {line}");
     }

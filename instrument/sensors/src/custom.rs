@@ -46,10 +46,11 @@ impl std::error::Error for CustomError {}
 
 /// Named business metrics, as the Faust reference's custom sensor has them:
 /// four families under the sensor's name, each with a `key` label:
-/// `<name>_counter_total` ([`increment_counter`](Self::increment_counter)),
-/// `<name>_gauge` ([`set_gauge`](Self::set_gauge)), `<name>_histogram`
-/// ([`record_histogram`](Self::record_histogram)) and `<name>_metric`
-/// (the last value given to [`record_metric`](Self::record_metric)).
+/// `<name>_counts_total` ([`increment_counter`](Self::increment_counter)),
+/// `<name>_levels` ([`set_gauge`](Self::set_gauge)), `<name>_distribution`
+/// ([`record_histogram`](Self::record_histogram)) and `<name>_last_value`
+/// (the last value given to [`record_metric`](Self::record_metric)); no
+/// name says its type, which `promtool check metrics` would flag.
 ///
 /// A key's series are created on its first use, up to the key limit
 /// (default 1,000 per kind); after that the same key is found in the
@@ -134,16 +135,16 @@ impl CustomSensor {
             name: name.to_owned(),
             max_keys,
             counters: registry
-                .counter_vec(opts("counter", "counters by key"), &["key"])
+                .counter_vec(opts("counts", "counters by key"), &["key"])
                 .map_err(reg)?,
             gauges: registry
-                .gauge_f64_vec(opts("gauge", "gauges by key"), &["key"])
+                .gauge_f64_vec(opts("levels", "gauges by key"), &["key"])
                 .map_err(reg)?,
             histograms: registry
-                .histogram_vec(opts("histogram", "distributions by key"), buckets, &["key"])
+                .histogram_vec(opts("distribution", "distributions by key"), buckets, &["key"])
                 .map_err(reg)?,
             metrics: registry
-                .gauge_f64_vec(opts("metric", "last recorded value by key"), &["key"])
+                .gauge_f64_vec(opts("last_value", "last recorded value by key"), &["key"])
                 .map_err(reg)?,
             counter_keys: Keyed::new(max_keys),
             gauge_keys: Keyed::new(max_keys),

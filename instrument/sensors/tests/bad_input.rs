@@ -96,9 +96,9 @@ fn custom_sensor_validates_and_bounds_keys() {
     assert_eq!((m.histograms["h"].count, m.histograms["h"].sum), (2, 7.0));
     assert_eq!(m.metrics["m"], -1.5);
     let r = registry.snapshot();
-    assert_eq!(r.counter("shop_counter", &[("key", "a")]), Some(5.0));
-    assert_eq!(r.gauge("shop_gauge", &[("key", "g")]), Some(2.5));
-    assert_eq!(r.gauge("shop_metric", &[("key", "m")]), Some(-1.5));
+    assert_eq!(r.counter("shop_counts", &[("key", "a")]), Some(5.0));
+    assert_eq!(r.gauge("shop_levels", &[("key", "g")]), Some(2.5));
+    assert_eq!(r.gauge("shop_last_value", &[("key", "m")]), Some(-1.5));
     assert!(CustomSensor::new(&registry, "shop").is_err(), "registered twice");
 }
 
