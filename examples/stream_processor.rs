@@ -57,7 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
     let shop = CustomSensor::new(&registry, "shop")?;
-    let server = monitoring.serve(Server::builder(registry.clone()).addr(addr)).start()?;
+    let server = monitoring
+        .serve(Server::builder(registry.clone()).addr(addr))
+        .start()?;
     let addr = server.local_addr();
     println!("running for {seconds} s; /health and /stats beside:");
     println!("serving http://{addr}/metrics");
@@ -80,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (sensors, produced, stop, shop) = (&sensors, &produced, &stop, &shop);
             s.spawn(move || {
                 let mine: Vec<usize> = (0..PARTITIONS).filter(|p| p % AGENTS == agent).collect();
-                let mut position = vec![0i64; PARTITIONS];
+                let mut position = [0i64; PARTITIONS];
                 let mut last_commit = Instant::now();
                 let mut sent = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -89,7 +91,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let high_watermark = produced[p].load(Ordering::Relaxed);
                         sensors.on_partition_end_offset(tp, high_watermark);
                         let elapsed = start.elapsed();
-                        if p == STALLED && elapsed > Duration::from_secs(1) && elapsed < run.mul_f64(0.6) {
+                        if p == STALLED
+                            && elapsed > Duration::from_secs(1)
+                            && elapsed < run.mul_f64(0.6)
+                        {
                             continue; // stuck: nothing consumed
                         }
                         let batch_end = high_watermark.min(position[p] + 500);
@@ -100,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             sensors.on_table_set("order_totals");
                             let send = sensors.on_send_initiated("invoices", 16, 240);
                             sent += 1;
-                            if sent % 100 == 0 {
+                            if sent.is_multiple_of(100) {
                                 sensors.on_send_error("invoices", &"broker timed out", send);
                             } else {
                                 sensors.on_send_completed("invoices", send);
@@ -164,7 +169,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(stats.latency.commit.median),
         ms(stats.rebalance_end_avg),
     );
-    println!("consumer lag {:?} (total {})", stats.consumer_lag[TOPIC], stats.consumer_lag_total);
+    println!(
+        "consumer lag {:?} (total {})",
+        stats.consumer_lag[TOPIC], stats.consumer_lag_total
+    );
     let (status, health) = get(addr, "/health");
     println!("GET /health -> {status} {health}");
     let (status, body) = get(addr, "/stats");
@@ -174,7 +182,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for line in metrics.lines().filter(|l| {
         l.starts_with("faust_app_messages_received_total")
             || l.starts_with("faust_app_total_events_total")
-            || l.starts_with("faust_app_topic_partition_end_offset{topic=\"orders\",partition=\"5\"}")
+            || l.starts_with(
+                "faust_app_topic_partition_end_offset{topic=\"orders\",partition=\"5\"}",
+            )
             || l.starts_with("faust_app_rebalance_done_latency_sum")
             || l.starts_with("shop_counts_total")
     }) {
@@ -188,11 +198,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let attempt = || -> std::io::Result<(u16, String)> {
         let mut conn = TcpStream::connect(addr)?;
-        write!(conn, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )?;
         let mut response = String::new();
         conn.read_to_string(&mut response)?;
-        let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+        let status = response
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
         Ok((status, body))
     };
     attempt().unwrap_or((0, String::new()))

@@ -27,27 +27,39 @@ fn stream_processor_health_flips_and_recovers() {
     assert_eq!(lag["name"], "consumer_lag");
     assert_eq!(lag["status"], "failing");
     assert_eq!(lag["detail"], "orders:5", "the stalled partition");
-    wait_for(Duration::from_secs(20), "/health 200 again", || {
-        match http_get(addr, "/health")? {
+    wait_for(
+        Duration::from_secs(20),
+        "/health 200 again",
+        || match http_get(addr, "/health")? {
             (200, body) => Ok(body),
             (status, body) => Err(format!("{status}: {body}")),
-        }
-    });
+        },
+    );
     let (status, stats) = http_get(addr, "/stats").unwrap();
     assert_eq!(status, 200);
     let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert!(stats["messages_received_total"].as_u64().unwrap() > 0);
-    assert!(stats["send_errors"].as_u64().unwrap() > 0, "injected errors");
-    assert!(stats["tables"]["order_totals"]["keys_updated"].as_u64().unwrap() > 0);
+    assert!(
+        stats["send_errors"].as_u64().unwrap() > 0,
+        "injected errors"
+    );
+    assert!(
+        stats["tables"]["order_totals"]["keys_updated"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let (status, metrics) = http_get(addr, "/metrics").unwrap();
     assert_eq!(status, 200);
-    assert!(metrics.contains("faust_app_total_events_total "), "{metrics}");
+    assert!(
+        metrics.contains("faust_app_total_events_total "),
+        "{metrics}"
+    );
     let out = promtool(metrics.as_bytes());
     let report = text_of(&out);
     assert!(
-        report
-            .lines()
-            .all(|l| l == "faust_app_events_runtime_ms metric names should not contain abbreviated units"),
+        report.lines().all(|l| l
+            == "faust_app_events_runtime_ms metric names should not contain abbreviated units"),
         "promtool: {report}"
     );
     wait_for(Duration::from_secs(30), "the example's summary", || {
@@ -59,7 +71,10 @@ fn stream_processor_health_flips_and_recovers() {
         }
     });
     let output = example.output();
-    assert!(output.contains("health: unhealthy (largest lag"), "{output}");
+    assert!(
+        output.contains("health: unhealthy (largest lag"),
+        "{output}"
+    );
     assert!(output.contains("health: healthy"), "{output}");
     assert!(output.contains("GET /health -> 200"), "{output}");
 }

@@ -18,7 +18,11 @@ const FAUST: [(&str, &str, &[&str]); 26] = [
     ("messages_received", "counter", &[]),
     ("active_messages", "gauge", &[]),
     ("messages_received_per_topic", "counter", &["topic"]),
-    ("messages_received_per_topics_partition", "gauge", &["topic", "partition"]),
+    (
+        "messages_received_per_topics_partition",
+        "gauge",
+        &["topic", "partition"],
+    ),
     ("events_runtime_ms", "histogram", &[]),
     ("total_events", "counter", &[]),
     ("total_active_events", "gauge", &[]),
@@ -38,15 +42,36 @@ const FAUST: [(&str, &str, &[&str]); 26] = [
     ("metrics_by_name", "gauge", &["metric"]),
     ("http_status_codes", "counter", &["status_code"]),
     ("http_latency", "histogram", &[]),
-    ("topic_partition_end_offset", "gauge", &["topic", "partition"]),
-    ("topic_partition_offset_commited", "gauge", &["topic", "partition"]),
+    (
+        "topic_partition_end_offset",
+        "gauge",
+        &["topic", "partition"],
+    ),
+    (
+        "topic_partition_offset_commited",
+        "gauge",
+        &["topic", "partition"],
+    ),
     ("consumer_commit_latency", "histogram", &[]),
 ];
 
 /// prometheus_client's default buckets × 1000.
 const BUCKETS_MS: [f64; 15] = [
-    5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
-    10000.0, f64::INFINITY,
+    5.0,
+    10.0,
+    25.0,
+    50.0,
+    75.0,
+    100.0,
+    250.0,
+    500.0,
+    750.0,
+    1000.0,
+    2500.0,
+    5000.0,
+    7500.0,
+    10000.0,
+    f64::INFINITY,
 ];
 
 /// A monitor in `registry` under namespace `orders_app` with every
@@ -117,12 +142,23 @@ fn families_are_fausts_as_python_reads_them() {
                 .iter()
                 .filter(|s| s.name.ends_with("_bucket"))
                 .flat_map(|s| s.labels.iter().filter(|(n, _)| n == "le"))
-                .map(|(_, v)| if v == "+Inf" { f64::INFINITY } else { v.parse().unwrap() })
+                .map(|(_, v)| {
+                    if v == "+Inf" {
+                        f64::INFINITY
+                    } else {
+                        v.parse().unwrap()
+                    }
+                })
                 .collect();
             assert_eq!(le, BUCKETS_MS, "{full}");
         }
         if ty == "counter" {
-            assert!(fam.samples.iter().any(|s| s.name == format!("{full}_total")), "{full}");
+            assert!(
+                fam.samples
+                    .iter()
+                    .any(|s| s.name == format!("{full}_total")),
+                "{full}"
+            );
         }
         names.insert(full);
     }
@@ -163,12 +199,18 @@ fn promtool_and_the_strict_openmetrics_parser_accept_it() {
     assert!(
         out.status.code() == Some(3)
             && report.lines().collect::<Vec<_>>()
-                == ["orders_app_events_runtime_ms metric names should not contain abbreviated units"],
+                == [
+                    "orders_app_events_runtime_ms metric names should not contain abbreviated units"
+                ],
         "promtool check metrics: {}\n{report}\non:\n{}",
         out.status,
         String::from_utf8_lossy(&text)
     );
     let om = encode_openmetrics(&registry);
     let parsed = python_parse(&[(Dialect::OpenMetrics, &om)]).remove(0);
-    assert!(parsed.is_ok(), "{parsed:?}\n{}", String::from_utf8_lossy(&om));
+    assert!(
+        parsed.is_ok(),
+        "{parsed:?}\n{}",
+        String::from_utf8_lossy(&om)
+    );
 }

@@ -142,7 +142,10 @@ mod tests {
         // `/` scrapes instead of showing the landing page.
         // A scrape path of `/stats` keeps it (the builder refuses it only
         // when a stats view is set).
-        assert_eq!(Routes::new("/stats").unwrap().route("/stats"), Route::Metrics);
+        assert_eq!(
+            Routes::new("/stats").unwrap().route("/stats"),
+            Route::Metrics
+        );
 
         let root = Routes::new("/").unwrap();
         assert_eq!(root.route("/"), Route::Metrics);

@@ -361,7 +361,8 @@ impl ServerBuilder {
     /// Returns once the socket listens, so a scrape can follow at once.
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check()?;
-        if self.service.probes.stats.is_some() && self.routes.scrapes_at(crate::routes::STATS_PATH) {
+        if self.service.probes.stats.is_some() && self.routes.scrapes_at(crate::routes::STATS_PATH)
+        {
             return Err(Error::Config(format!(
                 "the metrics path cannot be {}: a stats view is set",
                 crate::routes::STATS_PATH

@@ -83,8 +83,14 @@ fn scrape_path_cannot_take_stats_when_set() {
         .stats(Arc::new(Stats))
         .start()
         .unwrap_err();
-    assert!(matches!(&err, Error::Config(m) if m.contains("/stats")), "{err}");
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("/stats")),
+        "{err}"
+    );
     // Without a stats view, /stats may still be the scrape path.
     let server = start(Server::builder(Registry::new()).path("/stats"));
-    assert_eq!(get(server.local_addr(), "/stats", &[]).header("content-type"), Some(TEXT));
+    assert_eq!(
+        get(server.local_addr(), "/stats", &[]).header("content-type"),
+        Some(TEXT)
+    );
 }

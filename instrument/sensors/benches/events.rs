@@ -90,13 +90,20 @@ impl Raw {
             active: registry.gauge(("active", "x")).unwrap(),
             per_topic: registry.counter(("per_topic", "x")).unwrap(),
             per_partition: (0..4)
-                .map(|p| per_partition.get_or_create(&["orders", &p.to_string()]).unwrap())
+                .map(|p| {
+                    per_partition
+                        .get_or_create(&["orders", &p.to_string()])
+                        .unwrap()
+                })
                 .collect(),
             events: registry.counter(("events", "x")).unwrap(),
             active_events: registry.gauge(("active_events", "x")).unwrap(),
             per_stream: registry.counter(("per_stream", "x")).unwrap(),
             runtime: registry
-                .histogram(("runtime_ms", "x"), Buckets::new(FAUST_BUCKETS_MS.to_vec()).unwrap())
+                .histogram(
+                    ("runtime_ms", "x"),
+                    Buckets::new(FAUST_BUCKETS_MS.to_vec()).unwrap(),
+                )
                 .unwrap(),
             clock: Clock::monotonic(),
         }
@@ -114,7 +121,8 @@ impl Raw {
         self.per_stream.inc();
         let end = self.clock.now();
         self.active_events.dec();
-        self.runtime.observe(black_box(if end > start { 0.5 } else { 0.0 }));
+        self.runtime
+            .observe(black_box(if end > start { 0.5 } else { 0.0 }));
         self.active.dec();
     }
 }

@@ -26,7 +26,11 @@ impl Started {
     /// tests; [`Clock::now`] is the usual way).
     pub fn at(at: Duration) -> Self {
         // Nanoseconds + 1, so that the origin itself is not `UNSET`.
-        Started(u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1).saturating_add(1))
+        Started(
+            u64::try_from(at.as_nanos())
+                .unwrap_or(u64::MAX - 1)
+                .saturating_add(1),
+        )
     }
 
     /// Whether this is [`Started::UNSET`].
@@ -84,7 +88,9 @@ impl Clock {
                 let origin = origin();
                 Started::at(quanta::Instant::now().saturating_duration_since(origin))
             }
-            Source::Manual(nanos) => Started::at(Duration::from_nanos(nanos.load(Ordering::Relaxed))),
+            Source::Manual(nanos) => {
+                Started::at(Duration::from_nanos(nanos.load(Ordering::Relaxed)))
+            }
         }
     }
 

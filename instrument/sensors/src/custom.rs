@@ -29,10 +29,9 @@ pub enum CustomError {
 impl fmt::Display for CustomError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CustomError::InvalidKey(k) => write!(
-                f,
-                "invalid key {k:?}: must be 1 to {MAX_KEY_BYTES} bytes"
-            ),
+            CustomError::InvalidKey(k) => {
+                write!(f, "invalid key {k:?}: must be 1 to {MAX_KEY_BYTES} bytes")
+            }
             CustomError::TooManyKeys { limit } => {
                 write!(f, "too many keys: the limit is {limit}")
             }
@@ -141,7 +140,11 @@ impl CustomSensor {
                 .gauge_f64_vec(opts("levels", "gauges by key"), &["key"])
                 .map_err(reg)?,
             histograms: registry
-                .histogram_vec(opts("distribution", "distributions by key"), buckets, &["key"])
+                .histogram_vec(
+                    opts("distribution", "distributions by key"),
+                    buckets,
+                    &["key"],
+                )
                 .map_err(reg)?,
             metrics: registry
                 .gauge_f64_vec(opts("last_value", "last recorded value by key"), &["key"])
@@ -173,7 +176,7 @@ impl CustomSensor {
         }
     }
 
-    fn update<M: hotmetrics_core::Metric>(
+    fn update<M>(
         &self,
         keys: &Keyed<M>,
         family: &Family<M>,
@@ -181,7 +184,7 @@ impl CustomSensor {
         f: impl FnOnce(&M),
     ) -> Result<(), CustomError>
     where
-        M: Send + Sync,
+        M: hotmetrics_core::Metric + Send + Sync,
     {
         Self::check_key(key)?;
         keys.with(key, 0, || family.get_or_create(&[key]).ok(), f)
@@ -204,7 +207,9 @@ impl CustomSensor {
     /// Records `v` (finite) in the histogram `key`.
     pub fn record_histogram(&self, key: &str, v: f64) -> Result<(), CustomError> {
         Self::check_value(v)?;
-        self.update(&self.histogram_keys, &self.histograms, key, |h| h.observe(v))
+        self.update(&self.histogram_keys, &self.histograms, key, |h| {
+            h.observe(v)
+        })
     }
 
     /// Records `v` (finite) as the last value of `key`.

@@ -166,7 +166,13 @@ impl Sensor for SensorDelegate {
     }
 
     #[inline]
-    fn on_stream_event_out(&self, tp: TopicPartition<'_>, offset: i64, stream: &str, state: Started) {
+    fn on_stream_event_out(
+        &self,
+        tp: TopicPartition<'_>,
+        offset: i64,
+        stream: &str,
+        state: Started,
+    ) {
         self.each(|s| s.on_stream_event_out(tp, offset, stream, state));
     }
 

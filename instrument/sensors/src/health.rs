@@ -138,7 +138,7 @@ impl HealthMonitorBuilder {
 
 /// Health thresholds over a [`Monitor`]'s state and the process' memory,
 /// evaluated on each [`report`](Self::report) (with feature `http`, it is
-/// the `/health` route's [`HealthCheck`](hotmetrics_http::HealthCheck):
+/// the `/health` route's `hotmetrics_http::HealthCheck`:
 /// `503` with the JSON report when unhealthy, `200` when healthy).
 ///
 /// ```
@@ -209,7 +209,9 @@ impl HealthMonitor {
                 .consumer_lag()
                 .into_iter()
                 .flat_map(|(topic, parts)| {
-                    parts.into_iter().map(move |(p, lag)| (lag, format!("{topic}:{p}")))
+                    parts
+                        .into_iter()
+                        .map(move |(p, lag)| (lag, format!("{topic}:{p}")))
                 })
                 .max_by_key(|(lag, _)| *lag);
             let (value, detail) = match worst {
@@ -225,7 +227,12 @@ impl HealthMonitor {
             checks.push(check("error_rate", Some(rate), max, None));
         }
         if let Some(max) = b.max_rss_bytes {
-            checks.push(check("rss_bytes", rss_bytes().map(|b| b as f64), max as f64, None));
+            checks.push(check(
+                "rss_bytes",
+                rss_bytes().map(|b| b as f64),
+                max as f64,
+                None,
+            ));
         }
         if let Some(max) = b.max_idle {
             let idle = b.monitor.seconds_since_last_event();

@@ -120,7 +120,9 @@ impl<V: Send + Sync> Keyed<V> {
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
             let h = hash(name, number);
-            return self.shared_entry(h, name, number, make).map(|e| f(&e.value));
+            return self
+                .shared_entry(h, name, number, make)
+                .map(|e| f(&e.value));
         };
         if let Some(e) = local.entries.get(local.last)
             && e.is(name, number)
@@ -208,12 +210,20 @@ mod tests {
     fn bounded_and_found_again() {
         let k: Keyed<u32> = Keyed::new(2);
         assert_eq!(k.with("a", 0, || Some(1), |v| *v), Some(1));
-        assert_eq!(k.with("a", 0, || Some(9), |v| *v), Some(1), "found, not made");
+        assert_eq!(
+            k.with("a", 0, || Some(9), |v| *v),
+            Some(1),
+            "found, not made"
+        );
         assert_eq!(k.with("a", 1, || Some(2), |v| *v), Some(2));
         assert_eq!(k.with("b", 0, || Some(3), |v| *v), None, "full");
         assert_eq!(k.with("a", 1, || None, |v| *v), Some(2), "still there");
         assert_eq!(k.len(), 2);
-        let names: Vec<_> = k.entries().iter().map(|e| (e.name.to_string(), e.number)).collect();
+        let names: Vec<_> = k
+            .entries()
+            .iter()
+            .map(|e| (e.name.to_string(), e.number))
+            .collect();
         assert_eq!(names, [("a".to_owned(), 0), ("a".to_owned(), 1)]);
         // Another thread finds the same entries.
         std::thread::scope(|s| {

@@ -64,7 +64,7 @@
 //! # Features
 //! - `http`: [`HealthMonitor`] is a `hotmetrics_http::HealthCheck` and
 //!   [`Monitor`] a `hotmetrics_http::StatsJson`, for the `/metrics`
-//!   server's `/health` and `/stats`; [`Monitoring::serve`] sets both.
+//!   server's `/health` and `/stats`; `Monitoring::serve` sets both.
 //! - `statsd`: `StatsdMonitor` (and `Monitoring`'s `statsd`), on
 //!   `hotmetrics-statsd` and `hotmetrics-export`. The facade turns it on
 //!   when both its `sensors` and `statsd` features are on.

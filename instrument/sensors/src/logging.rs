@@ -125,13 +125,24 @@ impl Sensor for LoggingSensor {
     }
 
     fn on_stream_event_in(&self, tp: TopicPartition<'_>, offset: i64, stream: &str) -> Started {
-        self.log("stream_event_in", |w| w(format_args!("{stream} {tp} offset {offset}")));
+        self.log("stream_event_in", |w| {
+            w(format_args!("{stream} {tp} offset {offset}"))
+        });
         self.start()
     }
 
-    fn on_stream_event_out(&self, tp: TopicPartition<'_>, offset: i64, stream: &str, state: Started) {
+    fn on_stream_event_out(
+        &self,
+        tp: TopicPartition<'_>,
+        offset: i64,
+        stream: &str,
+        state: Started,
+    ) {
         self.log("stream_event_out", |w| {
-            w(format_args!("{stream} {tp} offset {offset} {}", self.took(state)))
+            w(format_args!(
+                "{stream} {tp} offset {offset} {}",
+                self.took(state)
+            ))
         });
     }
 
@@ -157,30 +168,42 @@ impl Sensor for LoggingSensor {
     }
 
     fn on_commit_completed(&self, state: Started) {
-        self.log("commit_completed", |w| w(format_args!("{}", self.took(state))));
+        self.log("commit_completed", |w| {
+            w(format_args!("{}", self.took(state)))
+        });
     }
 
     fn on_tp_commit(&self, offsets: &[(TopicPartition<'_>, i64)]) {
-        self.log("tp_commit", |w| w(format_args!("{} partitions", offsets.len())));
+        self.log("tp_commit", |w| {
+            w(format_args!("{} partitions", offsets.len()))
+        });
     }
 
     fn on_partition_end_offset(&self, tp: TopicPartition<'_>, high_watermark: i64) {
-        self.log("partition_end_offset", |w| w(format_args!("{tp} high watermark {high_watermark}")));
+        self.log("partition_end_offset", |w| {
+            w(format_args!("{tp} high watermark {high_watermark}"))
+        });
     }
 
     fn on_send_initiated(&self, topic: &str, key_size: usize, value_size: usize) -> Started {
         self.log("send_initiated", |w| {
-            w(format_args!("{topic} key {key_size} B value {value_size} B"))
+            w(format_args!(
+                "{topic} key {key_size} B value {value_size} B"
+            ))
         });
         self.start()
     }
 
     fn on_send_completed(&self, topic: &str, state: Started) {
-        self.log("send_completed", |w| w(format_args!("{topic} {}", self.took(state))));
+        self.log("send_completed", |w| {
+            w(format_args!("{topic} {}", self.took(state)))
+        });
     }
 
     fn on_send_error(&self, topic: &str, error: &dyn fmt::Display, state: Started) {
-        self.log("send_error", |w| w(format_args!("{topic} {error} {}", self.took(state))));
+        self.log("send_error", |w| {
+            w(format_args!("{topic} {error} {}", self.took(state)))
+        });
     }
 
     fn on_assignment_start(&self) -> Started {
@@ -189,11 +212,15 @@ impl Sensor for LoggingSensor {
     }
 
     fn on_assignment_completed(&self, state: Started) {
-        self.log("assignment_completed", |w| w(format_args!("{}", self.took(state))));
+        self.log("assignment_completed", |w| {
+            w(format_args!("{}", self.took(state)))
+        });
     }
 
     fn on_assignment_error(&self, error: &dyn fmt::Display, state: Started) {
-        self.log("assignment_error", |w| w(format_args!("{error} {}", self.took(state))));
+        self.log("assignment_error", |w| {
+            w(format_args!("{error} {}", self.took(state)))
+        });
     }
 
     fn on_rebalance_start(&self) -> Started {
@@ -202,7 +229,9 @@ impl Sensor for LoggingSensor {
     }
 
     fn on_rebalance_return(&self, state: Started) {
-        self.log("rebalance_return", |w| w(format_args!("{}", self.took(state))));
+        self.log("rebalance_return", |w| {
+            w(format_args!("{}", self.took(state)))
+        });
     }
 
     fn on_rebalance_end(&self, state: Started) {
@@ -216,7 +245,10 @@ impl Sensor for LoggingSensor {
 
     fn on_web_request_end(&self, method: &str, path: &str, status: u16, state: Started) {
         self.log("web_request_end", |w| {
-            w(format_args!("{method} {path} {status} {}", self.took(state)))
+            w(format_args!(
+                "{method} {path} {status} {}",
+                self.took(state)
+            ))
         });
     }
 

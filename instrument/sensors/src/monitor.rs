@@ -179,7 +179,10 @@ impl Families {
                 .counter((n("messages_received"), "Total messages received"))?,
             active_messages: registry.gauge((n("active_messages"), "Total active messages"))?,
             per_topic: registry.counter_vec(
-                (n("messages_received_per_topic"), "Messages received per topic"),
+                (
+                    n("messages_received_per_topic"),
+                    "Messages received per topic",
+                ),
                 &["topic"],
             )?,
             per_partition: registry.gauge_vec(
@@ -251,10 +254,7 @@ impl Families {
                 ),
                 &["topic", "partition"],
             )?,
-            consumer_commit_latency: h(
-                "consumer_commit_latency",
-                "Consumer commit latency in ms",
-            )?,
+            consumer_commit_latency: h("consumer_commit_latency", "Consumer commit latency in ms")?,
             errors_cardinality: errors.get_or_create(&["cardinality"])?,
             errors_unpaired: errors.get_or_create(&["unpaired"])?,
             errors_invalid_latency: errors.get_or_create(&["invalid_latency"])?,
@@ -588,7 +588,9 @@ impl Monitor {
             let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
             for e in &partitions {
                 if let Some(v) = get(&e.value) {
-                    out.entry(e.name.to_string()).or_default().insert(e.number, v);
+                    out.entry(e.name.to_string())
+                        .or_default()
+                        .insert(e.number, v);
                 }
             }
             out
@@ -875,7 +877,10 @@ impl Sensor for Monitor {
                 .get_or_create(&[&status.to_string()])
                 .ok()
         };
-        if i.http_codes.with("", i32::from(status), make, Counter::inc).is_none() {
+        if i.http_codes
+            .with("", i32::from(status), make, Counter::inc)
+            .is_none()
+        {
             i.f.errors_cardinality.inc();
         }
         i.f.http_latency.observe(s * 1000.0);

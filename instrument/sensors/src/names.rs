@@ -50,7 +50,12 @@ use MetricType::{Counter as C, Gauge as G, Histogram as H};
 pub const FAUST_FAMILIES: [FaustFamily; 26] = [
     fam("messages_received", C, &[], "Total messages received"),
     fam("active_messages", G, &[], "Total active messages"),
-    fam("messages_received_per_topic", C, &["topic"], "Messages received per topic"),
+    fam(
+        "messages_received_per_topic",
+        C,
+        &["topic"],
+        "Messages received per topic",
+    ),
     fam(
         "messages_received_per_topics_partition",
         G,
@@ -60,13 +65,43 @@ pub const FAUST_FAMILIES: [FaustFamily; 26] = [
     fam("events_runtime_ms", H, &[], "Events runtime in ms"),
     fam("total_events", C, &[], "Total events received"),
     fam("total_active_events", G, &[], "Total active events"),
-    fam("total_events_per_stream", C, &["stream"], "Events received per Stream"),
-    fam("table_operations", C, &["table", "operation"], "Total table operations"),
-    fam("topic_messages_sent", C, &["topic"], "Total messages sent per topic"),
+    fam(
+        "total_events_per_stream",
+        C,
+        &["stream"],
+        "Events received per Stream",
+    ),
+    fam(
+        "table_operations",
+        C,
+        &["table", "operation"],
+        "Total table operations",
+    ),
+    fam(
+        "topic_messages_sent",
+        C,
+        &["topic"],
+        "Total messages sent per topic",
+    ),
     fam("total_sent_messages", C, &[], "Total messages sent"),
-    fam("producer_send_latency", H, &[], "Producer send latency in ms"),
-    fam("total_error_messages_sent", C, &[], "Total error messages sent"),
-    fam("producer_error_send_latency", H, &[], "Producer error send latency in ms"),
+    fam(
+        "producer_send_latency",
+        H,
+        &[],
+        "Producer send latency in ms",
+    ),
+    fam(
+        "total_error_messages_sent",
+        C,
+        &[],
+        "Total error messages sent",
+    ),
+    fam(
+        "producer_error_send_latency",
+        H,
+        &[],
+        "Producer error send latency in ms",
+    ),
     fam(
         "assignment_operations",
         C,
@@ -75,16 +110,31 @@ pub const FAUST_FAMILIES: [FaustFamily; 26] = [
     ),
     fam("assign_latency", H, &[], "Assignment latency in ms"),
     fam("total_rebalances", G, &[], "Total rebalances"),
-    fam("total_rebalances_recovering", G, &[], "Total rebalances recovering"),
+    fam(
+        "total_rebalances_recovering",
+        G,
+        &[],
+        "Total rebalances recovering",
+    ),
     fam(
         "rebalance_done_consumer_latency",
         H,
         &[],
         "Consumer replying that rebalance is done to broker in ms",
     ),
-    fam("rebalance_done_latency", H, &[], "Rebalance finished latency in ms"),
+    fam(
+        "rebalance_done_latency",
+        H,
+        &[],
+        "Rebalance finished latency in ms",
+    ),
     fam("metrics_by_name", G, &["metric"], "Total metrics by name"),
-    fam("http_status_codes", C, &["status_code"], "Total http_status code"),
+    fam(
+        "http_status_codes",
+        C,
+        &["status_code"],
+        "Total http_status code",
+    ),
     fam("http_latency", H, &[], "Http response latency in ms"),
     fam(
         "topic_partition_end_offset",
@@ -98,7 +148,12 @@ pub const FAUST_FAMILIES: [FaustFamily; 26] = [
         &["topic", "partition"],
         "Offset commited per topic/partition",
     ),
-    fam("consumer_commit_latency", H, &[], "Consumer commit latency in ms"),
+    fam(
+        "consumer_commit_latency",
+        H,
+        &[],
+        "Consumer commit latency in ms",
+    ),
 ];
 
 /// Our one family beyond Faust's (after the namespace): the events the

@@ -54,7 +54,11 @@ mod tests {
     fn measures_from_the_newest_read_a_window_old() {
         let r: Rates<1> = Rates::new(1.0, 0.0);
         assert_eq!(r.read(2.0, [10]), [5.0], "from the start");
-        assert_eq!(r.read(2.5, [20]), [8.0], "still from the start: 2.0 is not a window old");
+        assert_eq!(
+            r.read(2.5, [20]),
+            [8.0],
+            "still from the start: 2.0 is not a window old"
+        );
         assert_eq!(r.read(3.0, [30]), [20.0], "from the read at 2.0");
         assert_eq!(r.read(3.0, [30]), [20.0], "the same instant again");
     }

@@ -187,7 +187,9 @@ impl Monitoring {
     pub fn serve(&self, server: hotmetrics_http::ServerBuilder) -> hotmetrics_http::ServerBuilder {
         let server = server.stats(Arc::new(self.monitor.clone()));
         match &self.health {
-            Some(health) => server.health(Arc::clone(health) as Arc<dyn hotmetrics_http::HealthCheck>),
+            Some(health) => {
+                server.health(Arc::clone(health) as Arc<dyn hotmetrics_http::HealthCheck>)
+            }
             None => server,
         }
     }

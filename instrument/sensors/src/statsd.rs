@@ -262,7 +262,10 @@ impl StatsdMonitor {
     }
 
     fn offset_gauge(&self, name: String) -> Option<GaugeF64> {
-        self.0.registry.gauge_f64((name, "Faust statsd offset")).ok()
+        self.0
+            .registry
+            .gauge_f64((name, "Faust statsd offset"))
+            .ok()
     }
 
     fn refused<R>(&self, r: Option<R>) {
@@ -452,7 +455,11 @@ impl Sensor for StatsdMonitor {
             return;
         };
         let make = || self.counter(format!("http_status_code.{status}"));
-        self.refused(self.0.http_codes.with("", i32::from(status), make, Counter::inc));
+        self.refused(
+            self.0
+                .http_codes
+                .with("", i32::from(status), make, Counter::inc),
+        );
         self.0.http_response_latency.observe(ms);
     }
 

@@ -94,7 +94,9 @@ fn the_monitor_allocates_nothing_per_event() {
 #[test]
 fn a_delegate_with_monitor_and_quiet_logging_allocates_nothing() {
     let delegate = SensorDelegate::new();
-    delegate.add(Arc::new(Monitor::prometheus(&hotmetrics_core::Registry::new()).unwrap()));
+    delegate.add(Arc::new(
+        Monitor::prometheus(&hotmetrics_core::Registry::new()).unwrap(),
+    ));
     delegate.add(Arc::new(LoggingSensor::new(tracing::Level::INFO).one_in(0)));
     assert_eq!(steady_state_allocations(&delegate), 0);
 }

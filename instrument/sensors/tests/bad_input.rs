@@ -41,7 +41,10 @@ fn ends_without_a_start_are_counted_and_ignored() {
     monitor.on_web_request_end("GET", "/", 200, Started::UNSET);
     let s = monitor.snapshot();
     assert_eq!(s.sensor_errors.unpaired, 5);
-    assert_eq!(s.events_active, 1, "not decremented for an event it cannot pair");
+    assert_eq!(
+        s.events_active, 1,
+        "not decremented for an event it cannot pair"
+    );
     assert!(s.send_latency.is_empty() && s.commit_latency.is_empty());
     assert_eq!(s.rebalances_recovering, 0);
     assert!(s.http_response_codes.is_empty());
@@ -78,10 +81,19 @@ fn custom_sensor_validates_and_bounds_keys() {
         custom.increment_counter("c", 1),
         Err(CustomError::TooManyKeys { limit: 2 })
     );
-    assert!(matches!(custom.increment_counter("", 1), Err(CustomError::InvalidKey(_))));
+    assert!(matches!(
+        custom.increment_counter("", 1),
+        Err(CustomError::InvalidKey(_))
+    ));
     let long = "k".repeat(129);
-    assert!(matches!(custom.set_gauge(&long, 1.0), Err(CustomError::InvalidKey(_))));
-    assert!(matches!(custom.set_gauge("g", f64::NAN), Err(CustomError::InvalidValue(_))));
+    assert!(matches!(
+        custom.set_gauge(&long, 1.0),
+        Err(CustomError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        custom.set_gauge("g", f64::NAN),
+        Err(CustomError::InvalidValue(_))
+    ));
     assert!(matches!(
         custom.record_histogram("h", f64::INFINITY),
         Err(CustomError::InvalidValue(_))
@@ -99,7 +111,10 @@ fn custom_sensor_validates_and_bounds_keys() {
     assert_eq!(r.counter("shop_counts", &[("key", "a")]), Some(5.0));
     assert_eq!(r.gauge("shop_levels", &[("key", "g")]), Some(2.5));
     assert_eq!(r.gauge("shop_last_value", &[("key", "m")]), Some(-1.5));
-    assert!(CustomSensor::new(&registry, "shop").is_err(), "registered twice");
+    assert!(
+        CustomSensor::new(&registry, "shop").is_err(),
+        "registered twice"
+    );
 }
 
 #[test]
@@ -115,5 +130,8 @@ fn monitor_count_is_fausts() {
             .gauge("faust_app_metrics_by_name", &[("metric", "orders_checked")]),
         Some(5.0)
     );
-    assert!(Monitor::prometheus(&registry).is_err(), "the families exist already");
+    assert!(
+        Monitor::prometheus(&registry).is_err(),
+        "the families exist already"
+    );
 }

@@ -71,7 +71,10 @@ fn add_and_remove_race_events() {
     let snap = monitor.snapshot();
     assert_eq!(snap.messages_received_total, total);
     assert_eq!(snap.messages_sent, total);
-    assert_eq!(snap.sensor_errors.unpaired, 0, "every send got its monitor's token");
+    assert_eq!(
+        snap.sensor_errors.unpaired, 0,
+        "every send got its monitor's token"
+    );
     for c in &comers {
         assert!(c.messages.load(Ordering::Relaxed) <= total);
         assert!(c.sends.load(Ordering::Relaxed) <= total);

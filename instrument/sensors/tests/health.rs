@@ -7,7 +7,9 @@
 mod common;
 
 use hotmetrics_core::Registry;
-use hotmetrics_sensors::{CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, TopicPartition};
+use hotmetrics_sensors::{
+    CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, TopicPartition,
+};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,7 +50,8 @@ const FAUST_KEYS: [&str; 31] = [
 ];
 
 fn json(body: &[u8]) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
 }
 
 #[test]
@@ -131,7 +134,13 @@ fn stats_serves_the_snapshot_with_fausts_keys() {
     for key in FAUST_KEYS {
         assert!(object.contains_key(key), "missing {key}: {body}");
     }
-    for key in ["sends_s", "latency", "consumer_lag", "consumer_lag_total", "sensor_errors"] {
+    for key in [
+        "sends_s",
+        "latency",
+        "consumer_lag",
+        "consumer_lag_total",
+        "sensor_errors",
+    ] {
         assert!(object.contains_key(key), "missing {key}");
     }
     assert_eq!(body["messages_received_total"], 1);
@@ -168,7 +177,10 @@ fn idle_and_error_rate_checks() {
         r.checks.iter().find(|c| c.name == name).unwrap().clone()
     };
     let idle = check(&r, "idle_seconds");
-    assert_eq!((idle.status, idle.value, idle.threshold), (CheckStatus::Failing, Some(31.0), 30.0));
+    assert_eq!(
+        (idle.status, idle.value, idle.threshold),
+        (CheckStatus::Failing, Some(31.0), 30.0)
+    );
     monitor.on_stream_event_in(tp, 0, "s");
     assert!(health.is_healthy());
     // 20 send errors by 33 s: 20/33 per second since the start.
@@ -179,12 +191,18 @@ fn idle_and_error_rate_checks() {
     manual.set(Duration::from_secs(33));
     let r = health.report();
     let rate = check(&r, "error_rate");
-    assert_eq!((rate.status, rate.value), (CheckStatus::Failing, Some(20.0 / 33.0)));
+    assert_eq!(
+        (rate.status, rate.value),
+        (CheckStatus::Failing, Some(20.0 / 33.0))
+    );
     assert_eq!(check(&r, "idle_seconds").status, CheckStatus::Ok);
     // 3 s later the window (10 s) still reaches back to the start.
     manual.set(Duration::from_secs(36));
     monitor.on_stream_event_in(tp, 1, "s");
-    assert_eq!(check(&health.report(), "error_rate").value, Some(20.0 / 36.0));
+    assert_eq!(
+        check(&health.report(), "error_rate").value,
+        Some(20.0 / 36.0)
+    );
     // 11 s after the errors' read, the rate is measured from it: none since.
     manual.set(Duration::from_secs(44));
     monitor.on_stream_event_in(tp, 2, "s");

@@ -52,8 +52,15 @@ fn rates_follow_the_event_log() {
         at(&manual, now);
         let snap = monitor.snapshot();
         let want = reference_rate(&log, &done_reads, now, 2.0);
-        for (what, got) in [("messages", snap.messages_s), ("events", snap.events_s), ("sends", snap.sends_s)] {
-            assert!((got - want).abs() < 1e-9, "{what} at {now}: {got} != {want}");
+        for (what, got) in [
+            ("messages", snap.messages_s),
+            ("events", snap.events_s),
+            ("sends", snap.sends_s),
+        ] {
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{what} at {now}: {got} != {want}"
+            );
         }
         done_reads.push(now);
     }
@@ -93,7 +100,10 @@ fn latency_summaries_match_the_log_and_histories_are_bounded() {
     }
     let last = |v: &mut Vec<(f64, f64)>, n: usize| {
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
-        v[v.len() - n..].iter().map(|&(_, x)| x).collect::<Vec<f64>>()
+        v[v.len() - n..]
+            .iter()
+            .map(|&(_, x)| x)
+            .collect::<Vec<f64>>()
     };
     let want_runtimes = last(&mut runtimes, 10);
     let want_sends = last(&mut sends, 30);
@@ -101,8 +111,16 @@ fn latency_summaries_match_the_log_and_histories_are_bounded() {
     let close = |a: &[f64], b: &[f64]| {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
     };
-    assert!(close(&snap.events_runtime, &want_runtimes), "{:?} != {want_runtimes:?}", snap.events_runtime);
-    assert!(close(&snap.send_latency, &want_sends), "{:?}", snap.send_latency);
+    assert!(
+        close(&snap.events_runtime, &want_runtimes),
+        "{:?} != {want_runtimes:?}",
+        snap.events_runtime
+    );
+    assert!(
+        close(&snap.send_latency, &want_sends),
+        "{:?}",
+        snap.send_latency
+    );
     let stats = &snap.latency.events_runtime;
     let mean = want_runtimes.iter().sum::<f64>() / 10.0;
     let mut sorted = want_runtimes.clone();
@@ -110,7 +128,10 @@ fn latency_summaries_match_the_log_and_histories_are_bounded() {
     assert!((stats.mean.unwrap() - mean).abs() < 1e-9);
     assert!((stats.median.unwrap() - (sorted[4] + sorted[5]) / 2.0).abs() < 1e-9);
     assert!((stats.max.unwrap() - sorted[9]).abs() < 1e-9);
-    assert_eq!(snap.events_runtime_avg, stats.median, "Faust's *_avg is the median");
+    assert_eq!(
+        snap.events_runtime_avg, stats.median,
+        "Faust's *_avg is the median"
+    );
     assert_eq!(snap.latency.send.count, 30);
     assert_eq!(snap.events_total, 57);
 }

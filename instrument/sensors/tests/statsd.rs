@@ -54,7 +54,11 @@ fn faust_statsd_names_read_back_from_the_daemon() {
     // Wait for whatever the export sent, then read it back.
     common::wait_for(Duration::from_secs(10), "lines at the daemon", || {
         let got = daemon.own("metrics_received");
-        if got > before { Ok(()) } else { Err(format!("{got} lines")) }
+        if got > before {
+            Ok(())
+        } else {
+            Err(format!("{got} lines"))
+        }
     });
     std::thread::sleep(Duration::from_millis(200));
     let counters = daemon.counters();
@@ -91,7 +95,11 @@ fn faust_statsd_names_read_back_from_the_daemon() {
     assert!(unsent.is_none_or(|&v| v == 0.0), "{unsent:?}");
     assert_eq!(count("send_latency_bucket.le.25"), 9.0);
     assert_eq!(count("commit_latency_sum"), 7.0);
-    assert_eq!(count("rebalance_return_latency_sum"), 30.0, "from the start, not ≈ 0");
+    assert_eq!(
+        count("rebalance_return_latency_sum"),
+        30.0,
+        "from the start, not ≈ 0"
+    );
     assert_eq!(count("events_runtime_count"), 10.0);
     assert_eq!(gauge("read_offset.orders.3"), 9.0);
     assert_eq!(gauge("committed_offset.orders.3"), 10.0);

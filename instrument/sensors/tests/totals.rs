@@ -3,9 +3,7 @@
 //! exported series.
 
 use hotmetrics_core::Registry;
-use hotmetrics_sensors::{
-    ManualClock, Monitor, Sensor, SensorDelegate, TopicPartition,
-};
+use hotmetrics_sensors::{ManualClock, Monitor, Sensor, SensorDelegate, TopicPartition};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +50,12 @@ fn drive(sensor: &dyn Sensor, manual: &ManualClock) {
                             sensor.on_assignment_completed(a);
                         }
                         let w = sensor.on_web_request_start("GET", "/");
-                        sensor.on_web_request_end("GET", "/", if t % 2 == 0 { 200 } else { 500 }, w);
+                        sensor.on_web_request_end(
+                            "GET",
+                            "/",
+                            if t % 2 == 0 { 200 } else { 500 },
+                            w,
+                        );
                     }
                     sensor.count("business", 3);
                 }
@@ -108,46 +111,95 @@ fn check(monitor: &Monitor, registry: &Registry) {
 
     let r = registry.snapshot();
     let c = |name: &str, labels: &[(&str, &str)]| {
-        r.counter(name, labels).unwrap_or_else(|| panic!("{name} {labels:?}"))
+        r.counter(name, labels)
+            .unwrap_or_else(|| panic!("{name} {labels:?}"))
     };
     let g = |name: &str, labels: &[(&str, &str)]| {
-        r.gauge(name, labels).unwrap_or_else(|| panic!("{name} {labels:?}"))
+        r.gauge(name, labels)
+            .unwrap_or_else(|| panic!("{name} {labels:?}"))
     };
     let n = n as f64;
     assert_eq!(c("faust_app_messages_received", &[]), n);
-    assert_eq!(c("faust_app_messages_received_per_topic", &[("topic", "in")]), n);
+    assert_eq!(
+        c("faust_app_messages_received_per_topic", &[("topic", "in")]),
+        n
+    );
     for p in ["0", "1", "2", "3"] {
         let tp = [("topic", "in"), ("partition", p)];
-        assert_eq!(g("faust_app_messages_received_per_topics_partition", &tp), per_partition as f64);
-        assert_eq!(g("faust_app_topic_partition_end_offset", &tp), ROUNDS as f64 + 10.0);
-        assert_eq!(g("faust_app_topic_partition_offset_commited", &tp), ROUNDS as f64);
+        assert_eq!(
+            g("faust_app_messages_received_per_topics_partition", &tp),
+            per_partition as f64
+        );
+        assert_eq!(
+            g("faust_app_topic_partition_end_offset", &tp),
+            ROUNDS as f64 + 10.0
+        );
+        assert_eq!(
+            g("faust_app_topic_partition_offset_commited", &tp),
+            ROUNDS as f64
+        );
     }
     assert_eq!(g("faust_app_active_messages", &[]), 0.0);
     assert_eq!(c("faust_app_total_events", &[]), n);
     assert_eq!(g("faust_app_total_active_events", &[]), 0.0);
-    assert_eq!(c("faust_app_total_events_per_stream", &[("stream", "stream.in.events")]), n);
-    let table = |op| c("faust_app_table_operations", &[("table", "table.counts"), ("operation", op)]);
+    assert_eq!(
+        c(
+            "faust_app_total_events_per_stream",
+            &[("stream", "stream.in.events")]
+        ),
+        n
+    );
+    let table = |op| {
+        c(
+            "faust_app_table_operations",
+            &[("table", "table.counts"), ("operation", op)],
+        )
+    };
     assert_eq!(table("keys_retrieved"), n);
     assert_eq!(table("keys_updated"), n);
     assert_eq!(table("keys_deleted"), n / 10.0);
-    assert_eq!(c("faust_app_topic_messages_sent", &[("topic", "topic.out")]), n);
+    assert_eq!(
+        c("faust_app_topic_messages_sent", &[("topic", "topic.out")]),
+        n
+    );
     assert_eq!(c("faust_app_total_sent_messages", &[]), n - n / 100.0);
     assert_eq!(c("faust_app_total_error_messages_sent", &[]), n / 100.0);
     assert_eq!(g("faust_app_total_rebalances", &[]), rare as f64);
     assert_eq!(g("faust_app_total_rebalances_recovering", &[]), 0.0);
-    assert_eq!(g("faust_app_metrics_by_name", &[("metric", "business")]), 3.0 * n);
-    assert_eq!(c("faust_app_http_status_codes", &[("status_code", "500")]), rare as f64 / 2.0);
-    assert_eq!(c("faust_app_assignment_operations", &[("operation", "error")]), 4.0);
+    assert_eq!(
+        g("faust_app_metrics_by_name", &[("metric", "business")]),
+        3.0 * n
+    );
+    assert_eq!(
+        c("faust_app_http_status_codes", &[("status_code", "500")]),
+        rare as f64 / 2.0
+    );
+    assert_eq!(
+        c("faust_app_assignment_operations", &[("operation", "error")]),
+        4.0
+    );
     let hist_count = |name: &str| match &r.value(name, &[]).unwrap() {
         hotmetrics_core::ValueSnapshot::Histogram { count, .. } => *count,
         other => panic!("{name}: {other:?}"),
     };
     assert_eq!(hist_count("faust_app_events_runtime_ms"), n as u64);
-    assert_eq!(hist_count("faust_app_producer_send_latency"), (n - n / 100.0) as u64);
-    assert_eq!(hist_count("faust_app_producer_error_send_latency"), (n / 100.0) as u64);
-    assert_eq!(hist_count("faust_app_consumer_commit_latency"), (THREADS * ROUNDS / 50) as u64);
+    assert_eq!(
+        hist_count("faust_app_producer_send_latency"),
+        (n - n / 100.0) as u64
+    );
+    assert_eq!(
+        hist_count("faust_app_producer_error_send_latency"),
+        (n / 100.0) as u64
+    );
+    assert_eq!(
+        hist_count("faust_app_consumer_commit_latency"),
+        (THREADS * ROUNDS / 50) as u64
+    );
     assert_eq!(hist_count("faust_app_assign_latency"), rare);
-    assert_eq!(hist_count("faust_app_rebalance_done_consumer_latency"), rare);
+    assert_eq!(
+        hist_count("faust_app_rebalance_done_consumer_latency"),
+        rare
+    );
     assert_eq!(hist_count("faust_app_rebalance_done_latency"), rare);
     assert_eq!(hist_count("faust_app_http_latency"), rare);
 }
@@ -156,7 +208,10 @@ fn check(monitor: &Monitor, registry: &Registry) {
 fn every_callback_counts_exactly_from_many_threads() {
     let manual = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::builder().clock(manual.clock()).build(&registry).unwrap();
+    let monitor = Monitor::builder()
+        .clock(manual.clock())
+        .build(&registry)
+        .unwrap();
     drive(&monitor, &manual);
     check(&monitor, &registry);
 }
@@ -165,7 +220,10 @@ fn every_callback_counts_exactly_from_many_threads() {
 fn the_same_through_a_delegate() {
     let manual = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::builder().clock(manual.clock()).build(&registry).unwrap();
+    let monitor = Monitor::builder()
+        .clock(manual.clock())
+        .build(&registry)
+        .unwrap();
     let delegate = SensorDelegate::new();
     delegate.add(Arc::new(monitor.clone()));
     // A sensor with no overrides takes part and changes nothing.
