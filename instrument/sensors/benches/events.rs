@@ -3,8 +3,8 @@
 //! One "message" is the four callbacks every consumed message makes:
 //! `on_message_in`, `on_stream_event_in`, `on_stream_event_out`,
 //! `on_message_out` (over 4 partitions of one topic, one stream). Cases:
-//! - `raw`: the same series updates on handles held by the caller (3
-//!   counters, 6 gauge steps, 1 histogram observation), plus the two clock
+//! - `raw`: the same series updates on handles held by the caller (4
+//!   counters, 5 gauge steps, 1 histogram observation), plus the two clock
 //!   reads that time the event: what hand-written instrumentation costs;
 //! - `monitor`: the callbacks on a [`Monitor`] whose families are in a
 //!   registry (the Prometheus monitor);
