@@ -124,6 +124,10 @@
 //! - `metrics-recorder`: a `metrics` facade recorder on the engine, in
 //!   [`recorder`][recorder-mod]: crates instrumented with
 //!   `metrics::counter!`, `gauge!` and `histogram!` land in a registry.
+//! - `sensors`: Faust's stream-processor sensors (a monitor with Faust's
+//!   Prometheus families, a delegate, logging, health and custom
+//!   sensors), in [`sensors`][sensors-mod]; with `http`, the `/metrics`
+//!   server's `/health` and `/stats` serve its health report and snapshot.
 //!
 //! [`exposition`] is always present; it only ever chooses formats whose
 //! feature is on.
@@ -157,6 +161,8 @@
 #![cfg_attr(not(feature = "broker"), doc = "[broker-mod]: #features")]
 #![cfg_attr(feature = "metrics-recorder", doc = "[recorder-mod]: crate::recorder")]
 #![cfg_attr(not(feature = "metrics-recorder"), doc = "[recorder-mod]: #features")]
+#![cfg_attr(feature = "sensors", doc = "[sensors-mod]: crate::sensors")]
+#![cfg_attr(not(feature = "sensors"), doc = "[sensors-mod]: #features")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -194,8 +200,8 @@ pub use hotmetrics_core::cardinality_product;
 // Every ```rust block of README.md is a doctest, compiled (and run unless
 // `no_run`), so the README cannot drift from the API. The blocks use the
 // server, the push client, the broker metrics, the export sinks, the
-// `metrics` recorder, the tower layer and the test helpers, hence the
-// features (on under `--all-features`).
+// `metrics` recorder, the tower layer, the test helpers and the sensors,
+// hence the features (on under `--all-features`).
 #[cfg(all(
     doctest,
     feature = "tower-layer",
@@ -207,7 +213,8 @@ pub use hotmetrics_core::cardinality_product;
     feature = "broker",
     feature = "remote-write",
     feature = "statsd",
-    feature = "metrics-recorder"
+    feature = "metrics-recorder",
+    feature = "sensors"
 ))]
 #[doc = include_str!("../README.md")]
 mod readme {}
@@ -276,3 +283,7 @@ pub use hotmetrics_broker as broker;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics-recorder")))]
 #[doc(inline)]
 pub use hotmetrics_recorder as recorder;
+#[cfg(feature = "sensors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sensors")))]
+#[doc(inline)]
+pub use hotmetrics_sensors as sensors;

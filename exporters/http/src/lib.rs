@@ -101,7 +101,11 @@
 //! `/metrics` (negotiated exposition; another path with
 //! [`ServerBuilder::path`]), `/` (an HTML page linking it), `/health`
 //! (`200 OK`, open even when authentication is required, for liveness
-//! probes); 404 elsewhere, 405 with `Allow: GET, HEAD` for other methods.
+//! probes; with a [`HealthCheck`] set by [`ServerBuilder::health`], its
+//! JSON report with `200` or `503`), `/stats` (only with a [`StatsJson`]
+//! set by [`ServerBuilder::stats`]: its JSON, behind the same
+//! authentication as the scrape); 404 elsewhere, 405 with
+//! `Allow: GET, HEAD` for other methods.
 //! A [`MetricsService`] mounted in a server of your own has no routes: it
 //! scrapes wherever it is mounted.
 //!
@@ -146,6 +150,7 @@ mod connections;
 mod error;
 mod gzip;
 mod limits;
+mod probes;
 mod routes;
 mod self_metrics;
 mod server;
@@ -156,6 +161,7 @@ mod tls;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 pub use error::Error;
+pub use probes::{HealthAnswer, HealthCheck, StatsJson};
 pub use server::{Server, ServerBuilder, ServerHandle};
 pub use service::{MetricsService, ResponseFuture};
 

@@ -1,5 +1,5 @@
 //! The standalone [`Server`](crate::Server)'s routes: the scrape path
-//! (`/metrics` unless set), the landing page `/` and `/health`. A mounted
+//! (`/metrics` unless set), the landing page `/`, `/health` and `/stats`. A mounted
 //! [`MetricsService`](crate::MetricsService) has none of them: its router
 //! chose the path, so it scrapes on every one.
 
@@ -10,6 +10,9 @@ use bytes::Bytes;
 pub(crate) const DEFAULT_PATH: &str = "/metrics";
 /// The liveness route; open even when authentication is required.
 const HEALTH_PATH: &str = "/health";
+/// The JSON state route, served only when a
+/// [`StatsJson`](crate::StatsJson) is set.
+pub(crate) const STATS_PATH: &str = "/stats";
 
 /// What a request's path selects.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -18,6 +21,7 @@ pub(crate) enum Route<'a> {
     /// The landing page, with its HTML.
     Landing(&'a Bytes),
     Health,
+    Stats,
     NotFound,
 }
 
@@ -62,6 +66,11 @@ impl Routes {
         })
     }
 
+    /// Whether the scrape is at `path`.
+    pub(crate) fn scrapes_at(&self, path: &str) -> bool {
+        &*self.path == path
+    }
+
     /// The route of a request for `path` (the query is not part of it).
     pub(crate) fn route(&self, path: &str) -> Route<'_> {
         if path == &*self.path {
@@ -70,6 +79,8 @@ impl Routes {
             Route::Landing(page)
         } else if path == HEALTH_PATH {
             Route::Health
+        } else if path == STATS_PATH {
+            Route::Stats
         } else {
             Route::NotFound
         }
@@ -108,6 +119,7 @@ mod tests {
         let routes = Routes::default();
         assert_eq!(routes.route("/metrics"), Route::Metrics);
         assert_eq!(routes.route("/health"), Route::Health);
+        assert_eq!(routes.route("/stats"), Route::Stats);
         for other in ["/metrics/", "/metricsx", "//metrics", "/health/x", ""] {
             assert_eq!(routes.route(other), Route::NotFound, "{other:?}");
         }
@@ -128,6 +140,13 @@ mod tests {
         assert!(page.contains("<a href=\"/a&amp;b\">"), "{page}");
 
         // `/` scrapes instead of showing the landing page.
+        // A scrape path of `/stats` keeps it (the builder refuses it only
+        // when a stats view is set).
+        assert_eq!(
+            Routes::new("/stats").unwrap().route("/stats"),
+            Route::Metrics
+        );
+
         let root = Routes::new("/").unwrap();
         assert_eq!(root.route("/"), Route::Metrics);
         assert_eq!(root.route("/health"), Route::Health);

@@ -315,6 +315,25 @@ impl ServerBuilder {
         self
     }
 
+    /// A readiness check behind `/health` (standalone server only): its
+    /// [`HealthAnswer`](crate::HealthAnswer) is sent as JSON with `200 OK`
+    /// when healthy and `503 Service Unavailable` when not. Without one,
+    /// `/health` answers a plain `200 OK`. `/health` stays open when
+    /// authentication is required (probes carry no credentials), so the
+    /// report should hold nothing secret.
+    pub fn health(mut self, check: std::sync::Arc<dyn crate::HealthCheck>) -> Self {
+        self.service.probes.health = Some(check);
+        self
+    }
+
+    /// A JSON view served at `/stats` (standalone server only), behind the
+    /// same authentication as the scrape. Without one, `/stats` is `404`.
+    /// The scrape [`path`](Self::path) cannot be `/stats` then.
+    pub fn stats(mut self, stats: std::sync::Arc<dyn crate::StatsJson>) -> Self {
+        self.service.probes.stats = Some(stats);
+        self
+    }
+
     fn check(&self) -> Result<(), Error> {
         if let Some(reason) = &self.config_error {
             return Err(Error::Config(reason.clone()));
@@ -342,6 +361,13 @@ impl ServerBuilder {
     /// Returns once the socket listens, so a scrape can follow at once.
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check()?;
+        if self.service.probes.stats.is_some() && self.routes.scrapes_at(crate::routes::STATS_PATH)
+        {
+            return Err(Error::Config(format!(
+                "the metrics path cannot be {}: a stats view is set",
+                crate::routes::STATS_PATH
+            )));
+        }
         if let Some(reason) = &self.path_error {
             return Err(Error::Config(reason.clone()));
         }

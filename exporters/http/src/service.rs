@@ -24,6 +24,7 @@ use crate::Error;
 use crate::auth::Auth;
 use crate::gzip::{GzipEncoder, accepts_gzip};
 use crate::limits::{DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_REQUEST_BODY};
+use crate::probes::Probes;
 use crate::routes::{Route, Routes};
 use crate::self_metrics::SelfMetrics;
 
@@ -122,6 +123,8 @@ pub(crate) struct ServiceConfig {
     pub(crate) self_metrics: bool,
     /// The standalone server's routes; `None` scrapes on every path.
     pub(crate) routes: Option<Routes>,
+    /// What `/health` and `/stats` answer (standalone server only).
+    pub(crate) probes: Probes,
 }
 
 impl Default for ServiceConfig {
@@ -133,6 +136,7 @@ impl Default for ServiceConfig {
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             self_metrics: false,
             routes: None,
+            probes: Probes::default(),
         }
     }
 }
@@ -318,10 +322,18 @@ impl Inner {
         let get_or_head = parts.method == Method::GET || parts.method == Method::HEAD;
         let head = parts.method == Method::HEAD;
         if route == Route::Health {
-            return if get_or_head {
-                text(StatusCode::OK, "OK\n", head)
-            } else {
-                method_not_allowed(head)
+            return match (&self.config.probes.health, get_or_head) {
+                (_, false) => method_not_allowed(head),
+                (None, true) => text(StatusCode::OK, "OK\n", head),
+                (Some(check), true) => {
+                    let answer = check.check();
+                    let status = if answer.healthy {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    json(status, answer.json, head)
+                }
             };
         }
         if declared_body(&parts.headers).is_some_and(|n| n > self.config.max_request_body) {
@@ -350,6 +362,11 @@ impl Inner {
         }
         match route {
             Route::NotFound => text(StatusCode::NOT_FOUND, "Not Found\n", head),
+            Route::Stats => match &self.config.probes.stats {
+                None => text(StatusCode::NOT_FOUND, "Not Found\n", head),
+                Some(_) if !get_or_head => method_not_allowed(head),
+                Some(stats) => json(StatusCode::OK, stats.stats_json(), head),
+            },
             _ if !get_or_head => method_not_allowed(head),
             Route::Landing(page) => {
                 let mut response = reply(StatusCode::OK, page.clone(), head);
@@ -526,6 +543,15 @@ fn reply(status: StatusCode, body: Bytes, head: bool) -> Response<Body> {
 fn text(status: StatusCode, body: &'static str, head: bool) -> Response<Body> {
     let mut response = reply(status, Bytes::from_static(body.as_bytes()), head);
     response.headers_mut().insert(CONTENT_TYPE, TEXT_PLAIN);
+    response
+}
+
+/// A JSON document, never cached (it is the state of the moment).
+fn json(status: StatusCode, body: Vec<u8>, head: bool) -> Response<Body> {
+    let mut response = reply(status, Bytes::from(body), head);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -56,8 +56,10 @@ pub struct StatsdDaemon {
 
 impl StatsdDaemon {
     pub fn start() -> Self {
+        // From the workspace root, so that the sensors crate's tests, which
+        // include this file, find it too (both crates are two levels deep).
         let stats_js = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/statsd-daemon/node_modules/statsd/stats.js");
+            .join("../../exporters/statsd/tests/statsd-daemon/node_modules/statsd/stats.js");
         assert!(
             stats_js.exists(),
             "{} is missing: ./test.sh --setup installs the npm statsd daemon (npm ci in tests/statsd-daemon)",

@@ -1,0 +1,142 @@
+//! The clock of every latency and rate: [`Clock`] (monotonic, or manual
+//! for tests) and the [`Started`] token a paired callback hands back.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// When a paired event (a send, a commit, a stream event, a rebalance,
+/// an assignment, a web request) started: what its `*_initiated` /
+/// `*_start` / `*_in` callback returns and its `*_completed` / `*_end` /
+/// `*_out` callback takes back. A plain timestamp: nothing is allocated
+/// and nothing is looked up by id.
+///
+/// [`Started::UNSET`] stands for "no start seen" (Faust's `Stream.ack`
+/// path, which passes no state): an end callback given it counts a
+/// `unpaired` error and records nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Started(u64);
+
+impl Started {
+    /// No start: see the type's docs.
+    pub const UNSET: Started = Started(0);
+
+    /// A start `at` after the clock's origin (for clocks of your own and
+    /// tests; [`Clock::now`] is the usual way).
+    pub fn at(at: Duration) -> Self {
+        // Nanoseconds + 1, so that the origin itself is not `UNSET`.
+        Started(
+            u64::try_from(at.as_nanos())
+                .unwrap_or(u64::MAX - 1)
+                .saturating_add(1),
+        )
+    }
+
+    /// Whether this is [`Started::UNSET`].
+    pub fn is_unset(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Nanoseconds since the clock's origin (0 for `UNSET`).
+    pub(crate) fn nanos(self) -> u64 {
+        self.0.saturating_sub(1)
+    }
+
+    /// Seconds from `self` to `end`: `None` when either is unset or `end`
+    /// is before `self` (a latency that would be negative).
+    pub(crate) fn seconds_until(self, end: Started) -> Option<f64> {
+        if self.is_unset() || end.is_unset() || end.0 < self.0 {
+            return None;
+        }
+        Some((end.0 - self.0) as f64 / 1e9)
+    }
+}
+
+/// Where times come from: [`Clock::monotonic`] (the default; a TSC read
+/// through `quanta`, ~20 ns) or a [`ManualClock`] that a test moves.
+/// Clones read the same clock. Sensors that share start tokens (those of
+/// one [`SensorDelegate`](crate::SensorDelegate)) must share one clock:
+/// [`Monitoring`](crate::Monitoring) gives them the same.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Source);
+
+#[derive(Clone, Debug, Default)]
+enum Source {
+    #[default]
+    Monotonic,
+    Manual(Arc<AtomicU64>),
+}
+
+/// The monotonic clock's origin: the first time any clock was read.
+fn origin() -> quanta::Instant {
+    static ORIGIN: OnceLock<quanta::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(quanta::Instant::now)
+}
+
+impl Clock {
+    /// The process' monotonic clock.
+    pub fn monotonic() -> Self {
+        Clock(Source::Monotonic)
+    }
+
+    /// Now, as a start token (also the end time of an end callback).
+    #[inline]
+    pub fn now(&self) -> Started {
+        match &self.0 {
+            Source::Monotonic => {
+                let origin = origin();
+                Started::at(quanta::Instant::now().saturating_duration_since(origin))
+            }
+            Source::Manual(nanos) => {
+                Started::at(Duration::from_nanos(nanos.load(Ordering::Relaxed)))
+            }
+        }
+    }
+
+    /// Time since the clock's origin, in seconds (the `now` of rates and
+    /// of "no events for N seconds").
+    pub(crate) fn seconds(&self) -> f64 {
+        self.now().nanos() as f64 / 1e9
+    }
+}
+
+/// A clock that only moves when told: for tests that compare latencies and
+/// rates with a reference computed from the same event log.
+///
+/// ```
+/// use hotmetrics_sensors::{ManualClock, Started};
+/// use std::time::Duration;
+///
+/// let manual = ManualClock::new();
+/// let clock = manual.clock();
+/// manual.advance(Duration::from_millis(5));
+/// assert_eq!(clock.now(), Started::at(Duration::from_millis(5)));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock at its origin.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The [`Clock`] to hand to sensors.
+    pub fn clock(&self) -> Clock {
+        Clock(Source::Manual(Arc::clone(&self.0)))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.0.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Sets the clock to `at` after its origin (backwards too: latencies
+    /// that come out negative are refused and counted).
+    pub fn set(&self, at: Duration) {
+        let nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.0.store(nanos, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,240 @@
+//! `Keyed`: what a sensor resolves once per topic, partition, stream or
+//! table (its series, its offsets), found again per event in the calling
+//! thread's own cache: a hit reads only that thread's memory, takes no
+//! lock and allocates nothing. A miss takes the shared map's read lock (its
+//! write lock to create the entry). The map is bounded: past `max`
+//! entries a new key is refused, and the caller counts the overflow.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, PoisonError, RwLock};
+use thread_local::ThreadLocal;
+
+/// Entries a thread caches before it starts over.
+const LOCAL_CAP: usize = 1024;
+
+/// One resolved key: a name, a number (a partition, a status code; 0 when
+/// the key has none) and what the sensor keeps for it.
+#[derive(Debug)]
+pub(crate) struct Entry<V> {
+    pub(crate) name: Box<str>,
+    pub(crate) number: i32,
+    pub(crate) value: V,
+}
+
+/// The keys are already hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+/// FNV-1a over the name's bytes, then the number's.
+fn hash(name: &str, number: i32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes().iter().chain(&number.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+pub(crate) struct Keyed<V: Send + Sync> {
+    max: usize,
+    /// Every entry, by hash; colliding hashes share a bucket.
+    shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
+    local: ThreadLocal<RefCell<Local<V>>>,
+}
+
+/// A thread's cache: its entries, an index by hash, and the last one hit
+/// (a consumer loop meets the same partition, stream or table many times
+/// in a row: that is one string comparison, no hash).
+struct Local<V> {
+    entries: Vec<Arc<Entry<V>>>,
+    index: ByHash<usize>,
+    last: usize,
+}
+
+impl<V> Local<V> {
+    fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            index: ByHash::default(),
+            last: 0,
+        }
+    }
+}
+
+impl<V> Entry<V> {
+    #[inline]
+    fn is(&self, name: &str, number: i32) -> bool {
+        self.number == number && *self.name == *name
+    }
+}
+
+impl<V: Send + Sync> std::fmt::Debug for Keyed<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyed")
+            .field("max", &self.max)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: Send + Sync> Keyed<V> {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            shared: RwLock::new(ByHash::default()),
+            local: ThreadLocal::new(),
+        }
+    }
+
+    /// Runs `f` on the entry for (`name`, `number`), made by `make` on
+    /// first use. `None` when the key is new and the map is full, or
+    /// `make` refused it (then nothing is stored).
+    #[inline]
+    pub(crate) fn with<R>(
+        &self,
+        name: &str,
+        number: i32,
+        make: impl FnOnce() -> Option<V>,
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R> {
+        let cell = self.local.get_or(|| RefCell::new(Local::new()));
+        // A callback that looks up in the same map again (none of ours
+        // does) finds the cache borrowed and takes the shared path.
+        let Ok(mut local) = cell.try_borrow_mut() else {
+            let h = hash(name, number);
+            return self
+                .shared_entry(h, name, number, make)
+                .map(|e| f(&e.value));
+        };
+        if let Some(e) = local.entries.get(local.last)
+            && e.is(name, number)
+        {
+            return Some(f(&e.value));
+        }
+        let h = hash(name, number);
+        if let Some(&i) = local.index.get(&h)
+            && local.entries[i].is(name, number)
+        {
+            local.last = i;
+            return Some(f(&local.entries[i].value));
+        }
+        let entry = self.shared_entry(h, name, number, make)?;
+        if local.entries.len() >= LOCAL_CAP {
+            local.entries.clear();
+            local.index.clear();
+        }
+        let r = f(&entry.value);
+        let i = local.entries.len();
+        local.entries.push(entry);
+        local.index.insert(h, i);
+        local.last = i;
+        Some(r)
+    }
+
+    #[cold]
+    fn shared_entry(
+        &self,
+        h: u64,
+        name: &str,
+        number: i32,
+        make: impl FnOnce() -> Option<V>,
+    ) -> Option<Arc<Entry<V>>> {
+        let find = |bucket: &Vec<Arc<Entry<V>>>| {
+            bucket
+                .iter()
+                .find(|e| e.number == number && *e.name == *name)
+                .cloned()
+        };
+        {
+            let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(e) = map.get(&h).and_then(find) {
+                return Some(e);
+            }
+        }
+        let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = map.get(&h).and_then(find) {
+            return Some(e);
+        }
+        let len: usize = map.values().map(Vec::len).sum();
+        if len >= self.max {
+            return None;
+        }
+        let entry = Arc::new(Entry {
+            name: name.into(),
+            number,
+            value: make()?,
+        });
+        map.entry(h).or_default().push(Arc::clone(&entry));
+        Some(entry)
+    }
+
+    /// Every entry, sorted by name then number (a read-time copy).
+    pub(crate) fn entries(&self) -> Vec<Arc<Entry<V>>> {
+        let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<_> = map.values().flatten().cloned().collect();
+        drop(map);
+        all.sort_by(|a, b| (&*a.name, a.number).cmp(&(&*b.name, b.number)));
+        all
+    }
+
+    /// Entries stored.
+    pub(crate) fn len(&self) -> usize {
+        let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+        map.values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_found_again() {
+        let k: Keyed<u32> = Keyed::new(2);
+        assert_eq!(k.with("a", 0, || Some(1), |v| *v), Some(1));
+        assert_eq!(
+            k.with("a", 0, || Some(9), |v| *v),
+            Some(1),
+            "found, not made"
+        );
+        assert_eq!(k.with("a", 1, || Some(2), |v| *v), Some(2));
+        assert_eq!(k.with("b", 0, || Some(3), |v| *v), None, "full");
+        assert_eq!(k.with("a", 1, || None, |v| *v), Some(2), "still there");
+        assert_eq!(k.len(), 2);
+        let names: Vec<_> = k
+            .entries()
+            .iter()
+            .map(|e| (e.name.to_string(), e.number))
+            .collect();
+        assert_eq!(names, [("a".to_owned(), 0), ("a".to_owned(), 1)]);
+        // Another thread finds the same entries.
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(k.with("a", 1, || None, |v| *v), Some(2)));
+        });
+        assert_eq!(k.with("c", 0, || None, |v| *v), None, "refused by make");
+    }
+
+    #[test]
+    fn hashes_differ_by_number_and_name() {
+        assert_ne!(hash("a", 0), hash("a", 1));
+        assert_ne!(hash("a", 0), hash("b", 0));
+    }
+}

@@ -1,0 +1,109 @@
+//! After warm-up, events allocate nothing: the monitor alone, and a
+//! delegate holding the monitor and a logging sensor with sampling off.
+
+use hotmetrics_sensors::{LoggingSensor, Monitor, Sensor, SensorDelegate, TopicPartition};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+// The counting allocator of exporters/statsd/tests/allocations.rs, per thread.
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn count() {
+    // `try_with`: allocations during thread teardown are not counted.
+    let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged, so `System`'s guarantees hold; counting touches only a
+// const-initialised thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded verbatim; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` through this allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded verbatim; `ptr` came from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// One round of every per-message callback, over 4 partitions, 2 streams,
+/// 2 tables and 2 sent-to topics.
+fn round(sensor: &dyn Sensor, i: i64) {
+    let tp = TopicPartition::new("orders", (i % 4) as i32);
+    let stream = if i % 2 == 0 { "orders" } else { "orders-dlq" };
+    let table = if i % 3 == 0 { "totals" } else { "counts" };
+    let topic = if i % 2 == 0 { "invoices" } else { "audit" };
+    sensor.on_message_in(tp, i);
+    let e = sensor.on_stream_event_in(tp, i, stream);
+    sensor.on_table_get(table);
+    sensor.on_table_set(table);
+    let s = sensor.on_send_initiated(topic, 8, 64);
+    sensor.on_send_completed(topic, s);
+    sensor.on_stream_event_out(tp, i, stream, e);
+    sensor.on_message_out(tp, i);
+    sensor.on_partition_end_offset(tp, i + 1);
+    sensor.count("checked", 1);
+    if i % 100 == 0 {
+        let c = sensor.on_commit_initiated();
+        sensor.on_tp_commit(&[(tp, i + 1)]);
+        sensor.on_commit_completed(c);
+        let w = sensor.on_web_request_start("GET", "/");
+        sensor.on_web_request_end("GET", "/", 200, w);
+    }
+}
+
+fn steady_state_allocations(sensor: &dyn Sensor) -> u64 {
+    // Warm-up: every key seen, every ring and cache made on this thread.
+    for i in 0..1_000 {
+        round(sensor, i);
+    }
+    let before = allocations();
+    for i in 1_000..11_000 {
+        round(sensor, i);
+    }
+    allocations() - before
+}
+
+#[test]
+fn the_monitor_allocates_nothing_per_event() {
+    let monitor = Monitor::prometheus(&hotmetrics_core::Registry::new()).unwrap();
+    assert_eq!(steady_state_allocations(&monitor), 0);
+}
+
+#[test]
+fn a_delegate_with_monitor_and_quiet_logging_allocates_nothing() {
+    let delegate = SensorDelegate::new();
+    delegate.add(Arc::new(
+        Monitor::prometheus(&hotmetrics_core::Registry::new()).unwrap(),
+    ));
+    delegate.add(Arc::new(LoggingSensor::new(tracing::Level::INFO).one_in(0)));
+    assert_eq!(steady_state_allocations(&delegate), 0);
+}
+
+#[test]
+fn the_allocator_counts() {
+    let before = allocations();
+    drop(std::hint::black_box(vec![1u8; 64]));
+    assert_eq!(allocations() - before, 1, "the counter sees allocations");
+}

@@ -1,0 +1,137 @@
+//! Bad input: new keys past the limit, ends without starts, negative
+//! latencies, bad custom keys and values. Counted, never a panic, never
+//! unbounded memory.
+
+use hotmetrics_core::Registry;
+use hotmetrics_sensors::{
+    CustomError, CustomSensor, ManualClock, Monitor, Sensor, Started, TopicPartition,
+};
+use std::time::Duration;
+
+#[test]
+fn keys_past_the_limit_are_counted_not_stored() {
+    let registry = Registry::new();
+    let monitor = Monitor::builder().max_keys(3).build(&registry).unwrap();
+    for p in 0..10 {
+        monitor.on_message_in(TopicPartition::new("t", p), 1);
+        monitor.on_table_get(&format!("table{p}"));
+    }
+    let s = monitor.snapshot();
+    assert_eq!(s.messages_received_total, 10, "totals still count");
+    assert_eq!(s.topic_read_offsets["t"].len(), 3);
+    assert_eq!(s.tables.len(), 3);
+    assert_eq!(s.sensor_errors.cardinality, 14);
+    assert_eq!(
+        registry
+            .snapshot()
+            .counter("faust_app_sensor_errors", &[("kind", "cardinality")]),
+        Some(14.0)
+    );
+}
+
+#[test]
+fn ends_without_a_start_are_counted_and_ignored() {
+    let monitor = Monitor::new();
+    let tp = TopicPartition::new("t", 0);
+    monitor.on_stream_event_in(tp, 0, "s");
+    monitor.on_stream_event_out(tp, 0, "s", Started::UNSET); // a manual ack
+    monitor.on_send_completed("out", Started::UNSET);
+    monitor.on_commit_completed(Started::UNSET);
+    monitor.on_rebalance_return(Started::UNSET);
+    monitor.on_web_request_end("GET", "/", 200, Started::UNSET);
+    let s = monitor.snapshot();
+    assert_eq!(s.sensor_errors.unpaired, 5);
+    assert_eq!(
+        s.events_active, 1,
+        "not decremented for an event it cannot pair"
+    );
+    assert!(s.send_latency.is_empty() && s.commit_latency.is_empty());
+    assert_eq!(s.rebalances_recovering, 0);
+    assert!(s.http_response_codes.is_empty());
+}
+
+#[test]
+fn negative_latencies_are_refused() {
+    let manual = ManualClock::new();
+    let monitor = Monitor::builder()
+        .clock(manual.clock())
+        .build(&Registry::new())
+        .unwrap();
+    manual.set(Duration::from_secs(10));
+    let send = monitor.on_send_initiated("out", 1, 1);
+    manual.set(Duration::from_secs(9)); // a start from the future
+    monitor.on_send_completed("out", send);
+    monitor.on_commit_completed(Started::at(Duration::from_secs(20)));
+    let s = monitor.snapshot();
+    assert_eq!(s.sensor_errors.invalid_latency, 2);
+    assert!(s.send_latency.is_empty());
+    assert_eq!(s.messages_sent, 1, "the initiation counted");
+}
+
+#[test]
+fn custom_sensor_validates_and_bounds_keys() {
+    let registry = Registry::new();
+    let custom =
+        CustomSensor::with(&registry, "shop", hotmetrics_core::Buckets::default(), 2).unwrap();
+    assert_eq!(custom.name(), "shop");
+    custom.increment_counter("a", 1).unwrap();
+    custom.increment_counter("a", 4).unwrap();
+    custom.increment_counter("b", 1).unwrap();
+    assert_eq!(
+        custom.increment_counter("c", 1),
+        Err(CustomError::TooManyKeys { limit: 2 })
+    );
+    assert!(matches!(
+        custom.increment_counter("", 1),
+        Err(CustomError::InvalidKey(_))
+    ));
+    let long = "k".repeat(129);
+    assert!(matches!(
+        custom.set_gauge(&long, 1.0),
+        Err(CustomError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        custom.set_gauge("g", f64::NAN),
+        Err(CustomError::InvalidValue(_))
+    ));
+    assert!(matches!(
+        custom.record_histogram("h", f64::INFINITY),
+        Err(CustomError::InvalidValue(_))
+    ));
+    custom.set_gauge("g", 2.5).unwrap();
+    custom.record_histogram("h", 3.0).unwrap();
+    custom.record_histogram("h", 4.0).unwrap();
+    custom.record_metric("m", -1.5).unwrap();
+    let m = custom.get_metrics();
+    assert_eq!(m.counters["a"], 5);
+    assert_eq!(m.gauges["g"], 2.5);
+    assert_eq!((m.histograms["h"].count, m.histograms["h"].sum), (2, 7.0));
+    assert_eq!(m.metrics["m"], -1.5);
+    let r = registry.snapshot();
+    assert_eq!(r.counter("shop_counts", &[("key", "a")]), Some(5.0));
+    assert_eq!(r.gauge("shop_levels", &[("key", "g")]), Some(2.5));
+    assert_eq!(r.gauge("shop_last_value", &[("key", "m")]), Some(-1.5));
+    assert!(
+        CustomSensor::new(&registry, "shop").is_err(),
+        "registered twice"
+    );
+}
+
+#[test]
+fn monitor_count_is_fausts() {
+    let registry = Registry::new();
+    let monitor = Monitor::prometheus(&registry).unwrap();
+    monitor.count("orders_checked", 2);
+    Sensor::count(&monitor, "orders_checked", 3);
+    assert_eq!(monitor.snapshot().metric_counts["orders_checked"], 5);
+    assert_eq!(
+        registry
+            .snapshot()
+            .gauge("faust_app_metrics_by_name", &[("metric", "orders_checked")]),
+        Some(5.0)
+    );
+    assert!(
+        Monitor::prometheus(&registry).is_err(),
+        "the families exist already"
+    );
+}
