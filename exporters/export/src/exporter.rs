@@ -202,6 +202,7 @@ impl<S: Sink> ExporterBuilder<S> {
             retry_at: None,
             recorder,
             last_logged: None,
+            retry_warned: Vec::new(),
             name: Arc::clone(&name),
         };
         let thread = std::thread::Builder::new()
@@ -442,6 +443,11 @@ fn after(from: Instant, d: Duration) -> Instant {
 /// What "no deadline" means: a century.
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
+/// The most distinct retryable failures warned about in one outage (a
+/// receiver whose every 5xx says something else logs no more than this);
+/// the rest go to debug.
+const MAX_RETRY_WARNINGS: usize = 8;
+
 /// How long a handle waits for the thread past its deadline (a send that
 /// was under way when the command came).
 const REPLY_SLACK: Duration = Duration::from_secs(1);
@@ -496,6 +502,10 @@ struct Worker<S> {
     recorder: Recorder,
     /// The last permanent error logged, so each is logged once.
     last_logged: Option<String>,
+    /// The retryable failures logged as warnings since the last send that
+    /// succeeded (at most [`MAX_RETRY_WARNINGS`]), so each is warned about
+    /// once per outage.
+    retry_warned: Vec<String>,
     /// Its name, for messages.
     name: Arc<str>,
 }
@@ -634,6 +644,7 @@ impl<S: Sink> Worker<S> {
                 Ok(()) => {
                     self.recorder.sent(payload.samples, took);
                     self.backoff.reset();
+                    self.retry_warned.clear();
                     front.next += 1;
                 }
                 Err(SendError::Permanent { message }) => {
@@ -655,11 +666,24 @@ impl<S: Sink> Worker<S> {
                 }) => {
                     self.recorder.retried(took);
                     let wait = self.backoff.next(retry_after);
-                    log::debug!(
-                        "hotmetrics {} exporter {}: send failed, retrying in {wait:?}: {message}",
-                        self.sink.name(),
-                        self.name
-                    );
+                    if self.retry_warned.len() < MAX_RETRY_WARNINGS
+                        && !self.retry_warned.contains(&message)
+                    {
+                        log::warn!(
+                            "hotmetrics {} exporter {}: send failed, retrying with backoff \
+                             until it succeeds: {message} (logged once until a send succeeds; \
+                             each retry at debug)",
+                            self.sink.name(),
+                            self.name
+                        );
+                        self.retry_warned.push(message);
+                    } else {
+                        log::debug!(
+                            "hotmetrics {} exporter {}: send failed, retrying in {wait:?}: {message}",
+                            self.sink.name(),
+                            self.name
+                        );
+                    }
                     self.retry_at = Some(after(Instant::now(), wait));
                     return false;
                 }

@@ -9,7 +9,10 @@
 //!   a final export within a deadline;
 //! - **retries** of [`SendError::Retryable`] failures (connection errors,
 //!   timeouts, 5xx, 429) with exponential backoff and jitter, honouring the
-//!   receiver's `Retry-After`; [`SendError::Permanent`] ones (other 4xx)
+//!   receiver's `Retry-After`, each distinct failure logged as a warning
+//!   once until a send succeeds again (an unreachable receiver, or one
+//!   whose certificate is refused, shows at the default log level; every
+//!   retry is at debug); [`SendError::Permanent`] ones (other 4xx)
 //!   are dropped, counted and logged once (through the `log` crate);
 //! - **a bounded queue** of exports not yet sent: when a new one does not
 //!   fit, the oldest is dropped and counted, so a dead receiver never
