@@ -42,7 +42,9 @@ fn an_export_cut_short_by_a_panic_leaves_nothing_in_the_next() {
         let registry = Registry::new();
         registry.counter(("c", "C.")).unwrap().inc_by(3);
         let fail = Arc::new(AtomicBool::new(true));
-        registry.register_collector(Flaky(Arc::clone(&fail))).unwrap();
+        registry
+            .register_collector(Flaky(Arc::clone(&fail)))
+            .unwrap();
         let mut sink = RemoteWrite::builder("http://127.0.0.1:9/api/v1/write")
             .protocol(protocol)
             .build()
