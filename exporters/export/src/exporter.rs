@@ -119,6 +119,14 @@ impl<S: Sink> ExporterBuilder<S> {
     /// [`Sink::name`]) and `exporter` (this exporter, [`name`](Self::name)).
     /// Several exporters share the families of one registry, each with
     /// series of its own.
+    ///
+    /// An exporter's series stay in the registry after it stops (they
+    /// never expire either): its final counts, such as the samples its
+    /// shutdown had to drop, can still be scraped or exported by another
+    /// exporter, and an exporter started again under the same name goes
+    /// on counting in the same series (no reset for `rate()` to see). A
+    /// process that starts exporters under ever new names keeps a set of
+    /// series for each.
     pub fn self_metrics(mut self, registry: &Registry) -> Self {
         self.self_metrics = Some(registry.clone());
         self
@@ -134,6 +142,11 @@ impl<S: Sink> ExporterBuilder<S> {
     /// receiver's URL or address), else its [`name`](Sink::name); when
     /// another running exporter on the registry has it already, `#2`,
     /// `#3`... is appended: two exporters to one receiver stay apart.
+    /// Those numbers follow the order the exporters were started in (the
+    /// first free one is taken), so which exporter is `#2` can change
+    /// from one run of the process to the next, or when one of them is
+    /// restarted: when several exporters share a target, give each a
+    /// name, or their self-metrics' series swap owners between runs.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self

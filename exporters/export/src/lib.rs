@@ -24,8 +24,8 @@
 //! registry as a scrape does (no lock a writer takes on its update path),
 //! and every send happens on that thread. No async runtime is needed; in
 //! tokio code, feature `tokio` adds
-//! [`flush_async`](ExporterHandle::flush_async) and
-//! [`shutdown_async`](ExporterHandle::shutdown_async), which the task
+//! [`flush_async`][flush_async] and
+//! [`shutdown_async`][shutdown_async], which the task
 //! awaits while the runtime's thread goes on.
 //!
 //! ```
@@ -82,6 +82,16 @@
 //! assert!(rx.recv().is_ok());
 //! ```
 
+//!
+#![cfg_attr(
+    feature = "tokio",
+    doc = "[flush_async]: ExporterHandle::flush_async\n[shutdown_async]: ExporterHandle::shutdown_async"
+)]
+// Without the feature the methods are not there: the handle's page.
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[flush_async]: ExporterHandle\n[shutdown_async]: ExporterHandle"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;

@@ -125,7 +125,10 @@ fn permanent_failures_are_warned_about_once_per_message() {
     }
     let got = warnings("refusals");
     assert_eq!(got.len(), 2, "{got:#?}");
-    assert!(got[0].ends_with("dropped: 400: out of order sample"), "{got:#?}");
+    assert!(
+        got[0].ends_with("dropped: 400: out of order sample"),
+        "{got:#?}"
+    );
     assert!(got[1].ends_with("dropped: 400: bad label"), "{got:#?}");
     assert_eq!(exporter.stats().samples_failed, 3);
     exporter.shutdown().unwrap();
