@@ -120,7 +120,7 @@ fn an_unknown_ca_is_retried_and_warned_about_once() {
     // Refused at every try: the flush runs out of time, nothing arrives.
     assert!(exporter.flush(Duration::from_millis(600)).is_err());
     let stats = exporter.stats();
-    assert!(stats.retries >= 3, "retried: {stats:?}");
+    assert!(stats.retries >= 2, "retried: {stats:?}");
     assert!(s.receiver.requests().is_empty());
     let warned: Vec<String> = WARNINGS
         .lock()
