@@ -119,6 +119,14 @@ impl<S: Sink> ExporterBuilder<S> {
     /// [`Sink::name`]) and `exporter` (this exporter, [`name`](Self::name)).
     /// Several exporters share the families of one registry, each with
     /// series of its own.
+    ///
+    /// An exporter's series stay in the registry after it stops (they
+    /// never expire either): its final counts, such as the samples its
+    /// shutdown had to drop, can still be scraped or exported by another
+    /// exporter, and an exporter started again under the same name goes
+    /// on counting in the same series (no reset for `rate()` to see). A
+    /// process that starts exporters under ever new names keeps a set of
+    /// series for each.
     pub fn self_metrics(mut self, registry: &Registry) -> Self {
         self.self_metrics = Some(registry.clone());
         self
@@ -134,6 +142,11 @@ impl<S: Sink> ExporterBuilder<S> {
     /// receiver's URL or address), else its [`name`](Sink::name); when
     /// another running exporter on the registry has it already, `#2`,
     /// `#3`... is appended: two exporters to one receiver stay apart.
+    /// Those numbers follow the order the exporters were started in (the
+    /// first free one is taken), so which exporter is `#2` can change
+    /// from one run of the process to the next, or when one of them is
+    /// restarted: when several exporters share a target, give each a
+    /// name, or their self-metrics' series swap owners between runs.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -202,6 +215,7 @@ impl<S: Sink> ExporterBuilder<S> {
             retry_at: None,
             recorder,
             last_logged: None,
+            retry_warned: Vec::new(),
             name: Arc::clone(&name),
         };
         let thread = std::thread::Builder::new()
@@ -442,6 +456,11 @@ fn after(from: Instant, d: Duration) -> Instant {
 /// What "no deadline" means: a century.
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
+/// The most distinct retryable failures warned about in one outage (a
+/// receiver whose every 5xx says something else logs no more than this);
+/// the rest go to debug.
+const MAX_RETRY_WARNINGS: usize = 8;
+
 /// How long a handle waits for the thread past its deadline (a send that
 /// was under way when the command came).
 const REPLY_SLACK: Duration = Duration::from_secs(1);
@@ -496,6 +515,10 @@ struct Worker<S> {
     recorder: Recorder,
     /// The last permanent error logged, so each is logged once.
     last_logged: Option<String>,
+    /// The retryable failures logged as warnings since the last send that
+    /// succeeded (at most [`MAX_RETRY_WARNINGS`]), so each is warned about
+    /// once per outage.
+    retry_warned: Vec<String>,
     /// Its name, for messages.
     name: Arc<str>,
 }
@@ -634,6 +657,7 @@ impl<S: Sink> Worker<S> {
                 Ok(()) => {
                     self.recorder.sent(payload.samples, took);
                     self.backoff.reset();
+                    self.retry_warned.clear();
                     front.next += 1;
                 }
                 Err(SendError::Permanent { message }) => {
@@ -655,11 +679,24 @@ impl<S: Sink> Worker<S> {
                 }) => {
                     self.recorder.retried(took);
                     let wait = self.backoff.next(retry_after);
-                    log::debug!(
-                        "hotmetrics {} exporter {}: send failed, retrying in {wait:?}: {message}",
-                        self.sink.name(),
-                        self.name
-                    );
+                    if self.retry_warned.len() < MAX_RETRY_WARNINGS
+                        && !self.retry_warned.contains(&message)
+                    {
+                        log::warn!(
+                            "hotmetrics {} exporter {}: send failed, retrying with backoff \
+                             until it succeeds: {message} (logged once until a send succeeds; \
+                             each retry at debug)",
+                            self.sink.name(),
+                            self.name
+                        );
+                        self.retry_warned.push(message);
+                    } else {
+                        log::debug!(
+                            "hotmetrics {} exporter {}: send failed, retrying in {wait:?}: {message}",
+                            self.sink.name(),
+                            self.name
+                        );
+                    }
                     self.retry_at = Some(after(Instant::now(), wait));
                     return false;
                 }

@@ -9,7 +9,10 @@
 //!   a final export within a deadline;
 //! - **retries** of [`SendError::Retryable`] failures (connection errors,
 //!   timeouts, 5xx, 429) with exponential backoff and jitter, honouring the
-//!   receiver's `Retry-After`; [`SendError::Permanent`] ones (other 4xx)
+//!   receiver's `Retry-After`, each distinct failure logged as a warning
+//!   once until a send succeeds again (an unreachable receiver, or one
+//!   whose certificate is refused, shows at the default log level; every
+//!   retry is at debug); [`SendError::Permanent`] ones (other 4xx)
 //!   are dropped, counted and logged once (through the `log` crate);
 //! - **a bounded queue** of exports not yet sent: when a new one does not
 //!   fit, the oldest is dropped and counted, so a dead receiver never
@@ -21,8 +24,8 @@
 //! registry as a scrape does (no lock a writer takes on its update path),
 //! and every send happens on that thread. No async runtime is needed; in
 //! tokio code, feature `tokio` adds
-//! [`flush_async`](ExporterHandle::flush_async) and
-//! [`shutdown_async`](ExporterHandle::shutdown_async), which the task
+//! [`flush_async`][flush_async] and
+//! [`shutdown_async`][shutdown_async], which the task
 //! awaits while the runtime's thread goes on.
 //!
 //! ```
@@ -79,6 +82,16 @@
 //! assert!(rx.recv().is_ok());
 //! ```
 
+//!
+#![cfg_attr(
+    feature = "tokio",
+    doc = "[flush_async]: ExporterHandle::flush_async\n[shutdown_async]: ExporterHandle::shutdown_async"
+)]
+// Without the feature the methods are not there: the handle's page.
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[flush_async]: ExporterHandle\n[shutdown_async]: ExporterHandle"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;

@@ -126,7 +126,9 @@ impl std::error::Error for EncodeError {}
 pub enum SendError {
     /// Worth retrying: a connection error, a timeout, a 5xx, a 429. The
     /// runtime retries with exponential backoff and jitter, waiting at
-    /// least `retry_after` when the receiver said so (`Retry-After`).
+    /// least `retry_after` when the receiver said so (`Retry-After`), and
+    /// logs the message as a warning the first time it sees it since the
+    /// last send that succeeded (each retry at debug).
     Retryable {
         /// What happened, for messages.
         message: String,

@@ -160,6 +160,14 @@ impl RemoteWriteBuilder {
     /// CERTIFICATE-----` sections) for an `https://` receiver, besides the
     /// system's roots: for a receiver whose certificate a private CA
     /// signed. May be given more than once.
+    ///
+    /// The system's roots are loaded at [`build`](Self::build)
+    /// (`rustls-native-certs`: the platform's store, or `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR` when set). When none load and no CA is given, `build`
+    /// fails ([`Error::NoRootCertificates`]); when some fail to load, the
+    /// sink goes on with the rest and the CAs given, and logs a warning
+    /// saying what failed (receivers those roots vouch for will not
+    /// verify).
     pub fn ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_pems.push(pem.into());
         self

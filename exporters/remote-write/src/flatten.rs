@@ -73,12 +73,17 @@ pub(crate) trait Writer {
     fn samples(&self) -> u64;
 
     /// Writes the request into `out` (snappy-compressed) and empties
-    /// itself for the next one.
+    /// itself for the next one ([`reset`](Self::reset)).
     fn finish(
         &mut self,
         out: &mut Payload,
         snappy: &mut snap::raw::Encoder,
     ) -> Result<(), EncodeError>;
+
+    /// Drops what it holds, keeping its buffers: at the start of each
+    /// export, so that one cut short (a collector's panic, an encoding
+    /// error) leaves nothing in the next export's first request.
+    fn reset(&mut self);
 }
 
 /// Finishes `writer`'s request into a new payload of `batch`.

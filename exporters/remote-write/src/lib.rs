@@ -23,6 +23,11 @@
 //!   connection errors and timeouts retried with backoff (after the
 //!   receiver's `Retry-After`, in seconds or as a date); any other status
 //!   dropped for good, with the receiver's message (cut at 512 bytes).
+//!   A certificate the sink does not trust (unknown CA, a name that does
+//!   not match) is retried too, not dropped: it is fixed on the receiver's
+//!   side (a renewed certificate, the right CA), and the queue then
+//!   delivers what it held, as Prometheus' own remote write does. The
+//!   runtime logs it as a warning once per outage, every retry at debug.
 //!
 //! What a registry becomes, as a scrape by Prometheus stores it: counters
 //! `<name>_total`; gauges and untyped `<name>`; histograms cumulative

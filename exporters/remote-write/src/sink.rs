@@ -110,6 +110,7 @@ impl Sink for RemoteWriteSink {
             Protocol::V1 => &mut self.v1,
             Protocol::V2 => &mut self.v2,
         };
+        writer.reset();
         let mut flatten = Flatten {
             writer,
             scratch: &mut self.scratch,

@@ -38,15 +38,16 @@ fn certificates(
     Ok(certs)
 }
 
-/// The CA certificates of `pem` (one or more sections), each checked to be
-/// usable as a trust anchor.
+/// The CA certificates of `pem` (one or more sections), each checked to
+/// parse as an X.509 certificate a trust anchor can be made of (whether
+/// it may sign others is the handshake's question).
 pub(crate) fn parse_ca(pem: &[u8]) -> Result<Vec<Certificate<'static>>, Error> {
     let certs = certificates(pem, Error::InvalidCaCertificate)?;
     let mut store = RootCertStore::empty();
     for (i, cert) in certs.iter().enumerate() {
         store.add(CertificateDer::from(cert.der())).map_err(|e| {
             Error::InvalidCaCertificate(format!(
-                "certificate {} is not a usable X.509 CA certificate: {e}",
+                "certificate {} cannot be read as an X.509 certificate: {e}",
                 i + 1
             ))
         })?;
@@ -93,9 +94,23 @@ pub(crate) fn config(
         .map(|der| Certificate::from_der(der).to_owned())
         .chain(extra.iter().cloned())
         .collect();
+    let detail = || {
+        let all: Vec<String> = system.errors.iter().map(ToString::to_string).collect();
+        all.join("; ")
+    };
     if roots.is_empty() {
-        let detail: Vec<String> = system.errors.iter().map(ToString::to_string).collect();
-        return Err(Error::NoRootCertificates(detail.join("; ")));
+        return Err(Error::NoRootCertificates(detail()));
+    }
+    if !system.errors.is_empty() {
+        // Some roots (or all the system's, with a CA given) are missing:
+        // receivers they would vouch for will fail verification.
+        log::warn!(
+            "hotmetrics remote write: some of the system's root certificates could not be \
+             loaded, using the {} that could and the {} CA certificates given: {}",
+            system.certs.len(),
+            extra.len(),
+            detail()
+        );
     }
     Ok(TlsConfig::builder()
         .provider(TlsProvider::Rustls)
@@ -155,7 +170,7 @@ mod tests {
             (&good[..good.len() / 2], "PEM section 1"),
             (
                 corrupt.as_str(),
-                "certificate 1 is not a usable X.509 CA certificate",
+                "certificate 1 cannot be read as an X.509 certificate",
             ),
         ] {
             let got = reason(parse_ca(pem.as_bytes()).unwrap_err());

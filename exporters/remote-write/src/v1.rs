@@ -79,11 +79,15 @@ impl Writer for V1Writer {
         self.raw.extend_from_slice(&self.metadata);
         let done = compress_into(&self.raw, out, snappy);
         out.samples = self.samples;
+        self.reset();
+        done
+    }
+
+    fn reset(&mut self) {
         self.series.clear();
         self.metadata.clear();
         self.samples = 0;
         self.metadata_of = None;
-        done
     }
 }
 

@@ -118,9 +118,18 @@ impl Writer for V2Writer {
         self.raw.extend_from_slice(&self.series);
         let done = compress_into(&self.raw, out, snappy);
         out.samples = self.samples;
+        self.reset();
+        done
+    }
+
+    fn reset(&mut self) {
+        // Clearing the table costs a pass over its slots: skipped when it
+        // holds nothing but `""` (after `finish`, nearly always).
+        if self.samples == 0 && self.series.is_empty() && self.symbols.iter().nth(1).is_none() {
+            return;
+        }
         self.symbols.clear();
         self.series.clear();
         self.samples = 0;
-        done
     }
 }

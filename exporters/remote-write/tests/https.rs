@@ -88,6 +88,56 @@ fn a_private_ca_is_trusted_once_given() {
     assert_eq!(s.receiver.requests().len(), 1);
 }
 
+/// Every warning logged in this process.
+static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct Warnings;
+
+impl log::Log for Warnings {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            WARNINGS.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+#[test]
+fn an_unknown_ca_is_retried_and_warned_about_once() {
+    log::set_logger(&Warnings).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    let s = Setup::new();
+    let exporter = Exporter::builder(fixture(), builder(s.url(s.nginx.port)).build().unwrap())
+        .name("untrusted")
+        .interval(Duration::from_secs(3600))
+        .backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .shutdown_timeout(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    // Refused at every try: the flush runs out of time, nothing arrives.
+    assert!(exporter.flush(Duration::from_millis(600)).is_err());
+    let stats = exporter.stats();
+    assert!(stats.retries >= 2, "retried: {stats:?}");
+    assert!(s.receiver.requests().is_empty());
+    let warned: Vec<String> = WARNINGS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.contains("exporter untrusted:"))
+        .cloned()
+        .collect();
+    assert_eq!(warned.len(), 1, "once, however many retries: {warned:#?}");
+    assert!(
+        warned[0].to_lowercase().contains("certificate") && warned[0].contains("retrying"),
+        "{}",
+        warned[0]
+    );
+    drop(exporter);
+}
+
 #[test]
 fn mutual_tls_presents_the_client_certificate() {
     let s = Setup::new();

@@ -45,18 +45,6 @@ impl Dialect {
         }
     }
 
-    /// Whether the label named `raw` goes on the wire as `clean` (a name
-    /// that sanitises to itself).
-    pub(crate) fn same_label_name(self, raw: &str, clean: &str) -> bool {
-        let keep = match self {
-            Dialect::Plain => is_plain_part,
-            Dialect::DogStatsd => is_tag_name,
-        };
-        raw.chars()
-            .map(|c| u8::try_from(c).ok().filter(|&b| keep(b)).unwrap_or(b'_'))
-            .eq(clean.bytes())
-    }
-
     /// Appends one whole line: `name` and `suffix`, the value, the type
     /// (`c`, `g`) and the series' `labels` as [`push_label`] made them.
     ///
@@ -136,6 +124,20 @@ pub(crate) fn is_tag_name(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/')
 }
 
+/// Whether the label named `raw` goes on the wire as the tag name
+/// `clean` (one that sanitises to itself) in [`Dialect::DogStatsd`], the
+/// only dialect with constant tags.
+pub(crate) fn same_tag_name(raw: &str, clean: &str) -> bool {
+    raw.chars()
+        .map(|c| {
+            u8::try_from(c)
+                .ok()
+                .filter(|&b| is_tag_name(b))
+                .unwrap_or(b'_')
+        })
+        .eq(clean.bytes())
+}
+
 fn is_tag_value(b: u8) -> bool {
     is_tag_name(b) || b == b':'
 }
@@ -199,12 +201,11 @@ mod tests {
 
     #[test]
     fn label_names_compare_as_sent() {
-        let d = Dialect::DogStatsd;
-        assert!(d.same_label_name("env", "env"));
-        assert!(d.same_label_name("e:v", "e_v"), "both go out as e_v");
-        assert!(d.same_label_name("\u{e9}", "_"));
-        assert!(!d.same_label_name("env", "en"));
-        assert!(!d.same_label_name("en", "env"));
+        assert!(same_tag_name("env", "env"));
+        assert!(same_tag_name("e:v", "e_v"), "both go out as e_v");
+        assert!(same_tag_name("\u{e9}", "_"));
+        assert!(!same_tag_name("env", "en"));
+        assert!(!same_tag_name("en", "env"));
     }
 
     #[test]

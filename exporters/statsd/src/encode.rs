@@ -1,7 +1,7 @@
 //! From a registry's merged view to StatsD lines: the mapping of each
 //! metric type, and the deltas.
 
-use crate::dialect::{Dialect, NumberText, is_finite, is_name, sanitise};
+use crate::dialect::{Dialect, NumberText, is_finite, is_name, same_tag_name, sanitise};
 use crate::packet::Packer;
 use crate::previous::{Last, Previous, Slot, increase, is_zero};
 use hotmetrics_core::{
@@ -67,9 +67,15 @@ impl Encoder {
     /// Encodes what changed since the last call into `batch`, one payload
     /// per datagram; returns how many lines were too long for a datagram
     /// (dropped).
+    ///
+    /// An export cut short by a panic in `source` (a collector's) leaves
+    /// nothing behind: the lines of a datagram half-filled then are
+    /// dropped here, at the next export's start, and the values it staged
+    /// are never committed ([`Previous::end`]), so the next export sends
+    /// every change since the last complete one.
     pub(crate) fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> u64 {
         self.previous.begin();
-        self.packer.oversized = 0;
+        self.packer.reset();
         source.visit(&mut Visit { enc: self, batch });
         self.packer.finish(batch);
         self.previous.end();
@@ -192,7 +198,7 @@ impl MetricVisitor for Visit<'_> {
         });
         let Slot {
             labels: rendered,
-            last,
+            next: last,
             ..
         } = previous.get(key, |out| render_labels(dialect, tags, labels, out));
         let mut out = Out {
@@ -206,7 +212,7 @@ impl MetricVisitor for Visit<'_> {
             number: NumberText::default(),
         };
         match *value {
-            SeriesValue::Counter { value, .. } => counter(&mut out, last, value),
+            SeriesValue::Counter { value, created } => counter(&mut out, last, value, created),
             SeriesValue::Gauge(value) | SeriesValue::Unknown(value) => gauge(&mut out, last, value),
             SeriesValue::Histogram(h) => histogram(&mut out, last, &h),
             SeriesValue::Summary(s) => summary(&mut out, last, &s),
@@ -234,10 +240,14 @@ fn render_labels(
             dialect.push_label(out, label, value);
         }
     });
+    debug_assert!(
+        tags.is_empty() || dialect == Dialect::DogStatsd,
+        "the builder refuses constant tags in plain StatsD"
+    );
     for (tag, value) in tags {
         let mut overridden = false;
         labels.for_each(&mut |label, v| {
-            overridden |= !v.is_empty() && dialect.same_label_name(label, tag);
+            overridden |= !v.is_empty() && same_tag_name(label, tag);
         });
         if !overridden {
             dialect.push_label(out, tag, value);
@@ -245,16 +255,25 @@ fn render_labels(
     }
 }
 
-/// The increase since the last export, `|c`.
-fn counter(out: &mut Out<'_>, last: &mut Last, now: Number) {
+/// The increase since the last export, `|c`; all of the total when the
+/// series is not the one the last export saw (its creation time changed:
+/// removed and made again under the same labels).
+fn counter(out: &mut Out<'_>, last: &mut Last, now: Number, created: f64) {
     if !is_finite(now) {
         return;
     }
+    let created = created.to_bits();
     let delta = match *last {
-        Last::Counter(before) => increase(before, now),
+        Last::Counter {
+            total,
+            created: then,
+        } if then == created => increase(total, now),
         _ => now,
     };
-    *last = Last::Counter(now);
+    *last = Last::Counter {
+        total: now,
+        created,
+    };
     out.count("", delta);
 }
 
@@ -268,24 +287,37 @@ fn gauge(out: &mut Out<'_>, last: &mut Last, now: Number) {
 }
 
 /// `last` as a distribution of `points` points, anew (count and sum 0,
-/// each point `fill`) if it was not one of that shape or its count went
-/// down (the series started again).
+/// each point `fill`) if it was not one of that shape, or the series
+/// started again: its creation time changed (both known: removed and made
+/// again), or, failing that, its count went down.
 fn distribution(
     last: &mut Last,
     points: usize,
     count: u64,
+    created: Option<f64>,
     fill: u64,
 ) -> (&mut u64, &mut f64, &mut Vec<u64>) {
-    let fits = matches!(last, Last::Distribution { count: c, points: p, .. } if p.len() == points && *c <= count);
+    let created = created.map(f64::to_bits);
+    let fits = matches!(last, Last::Distribution { count: c, points: p, created: then, .. }
+        if p.len() == points && *c <= count && !matches!((*then, created), (Some(a), Some(b)) if a != b));
     if !fits {
         *last = Last::Distribution {
             count: 0,
             sum: 0.0,
             points: vec![fill; points],
+            created,
         };
     }
     match last {
-        Last::Distribution { count, sum, points } => (count, sum, points),
+        Last::Distribution {
+            count,
+            sum,
+            points,
+            created: then,
+        } => {
+            *then = created;
+            (count, sum, points)
+        }
         _ => unreachable!("made a distribution above"),
     }
 }
@@ -303,7 +335,7 @@ fn count_and_sum(out: &mut Out<'_>, count: &mut u64, sum: &mut f64, now_count: u
 /// `_count`, `_sum`, and `_bucket` with `le` for each finite bucket: the
 /// increase of its cumulative count, `|c`.
 fn histogram(out: &mut Out<'_>, last: &mut Last, h: &HistogramValue<'_>) {
-    let (count, sum, points) = distribution(last, h.upper_bounds.len(), h.count, 0);
+    let (count, sum, points) = distribution(last, h.upper_bounds.len(), h.count, h.created, 0);
     if *count == h.count {
         return;
     }
@@ -330,7 +362,7 @@ fn histogram(out: &mut Out<'_>, last: &mut Last, h: &HistogramValue<'_>) {
 fn summary(out: &mut Out<'_>, last: &mut Last, s: &SummaryValue<'_>) {
     // NaN: never sent, so a first quantile of 0 counts as changed.
     let unsent = f64::NAN.to_bits();
-    let (count, sum, points) = distribution(last, s.quantiles.len(), s.count, unsent);
+    let (count, sum, points) = distribution(last, s.quantiles.len(), s.count, s.created, unsent);
     count_and_sum(out, count, sum, s.count, s.sum);
     for (&(quantile, value), before) in s.quantiles.iter().zip(points) {
         if value.to_bits() != *before && value.is_finite() {

@@ -70,9 +70,25 @@
 //! left the registry (one that comes back is new again). A series that
 //! did not change sends nothing.
 //!
+//! A series removed and made again under the same labels between two
+//! exports is told apart by its creation time (the one OpenMetrics
+//! exposes as `_created`): a counter, histogram or summary whose creation
+//! time changed is a new series, and all of its value is sent. Where the
+//! time cannot tell (a collector's summary without one, or a series made
+//! again within the clock's resolution, about a quarter of a microsecond),
+//! a total or count that went down still means the series started again.
+//! A collector should report a series' real creation time (a constant),
+//! not the time of each scrape: one that changes every export makes every
+//! export send the whole total.
+//!
+//! An export cut short (a collector that panicked while the registry was
+//! visited: the runtime drops that export and logs it) commits nothing:
+//! the next export sends every change since the last complete one, and
+//! nothing of what the cut-short one had packed.
+//!
 //! | hotmetrics | StatsD lines |
 //! | --- | --- |
-//! | counter | `<name>:<increase>\|c` (the name without `_total`); a total that went down (the series started again) is all new |
+//! | counter | `<name>:<increase>\|c` (the name without `_total`); a series made again (a new creation time) or a total that went down is all new |
 //! | gauge, untyped | `<name>:<value>\|g` when the value changed |
 //! | histogram | `<name>_count` and `<name>_sum` increases `\|c`, and for each finite bucket `<name>_bucket` with label `le`: the increase of its cumulative count (observations ≤ `le`), `\|c`; `+Inf` is `_count` |
 //! | summary | `_count`, `_sum` increases `\|c`; each quantile `\|g` with label `quantile`, when it changed |

@@ -25,6 +25,14 @@ impl Packer {
         }
     }
 
+    /// Starts an export: empties a datagram an export cut short left
+    /// half-filled, and the count of oversized lines.
+    pub(crate) fn reset(&mut self) {
+        self.packet.clear();
+        self.lines = 0;
+        self.oversized = 0;
+    }
+
     /// Adds `line` (one value: a plain negative gauge's two lines count
     /// as one), starting a new datagram when it does not fit.
     pub(crate) fn push(&mut self, batch: &mut Batch, line: &[u8]) {

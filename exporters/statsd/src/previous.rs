@@ -7,6 +7,12 @@
 //! at the cursor is nearly always the series at hand, checked by
 //! comparing its identity bytes. Only a series that is not where it was
 //! (new, or after others came and went) is looked up by hash.
+//!
+//! An export's values are staged ([`Slot::next`]) and committed only when
+//! it completes ([`Previous::end`]): an export cut short (a collector
+//! that panicked while the registry was visited, so the runtime dropped
+//! the export) leaves the values of the last complete export in place,
+//! and the next export sends every change since that one.
 
 use hotmetrics_core::Number;
 use std::collections::HashMap;
@@ -16,17 +22,20 @@ use std::collections::HashMap;
 pub(crate) enum Last {
     /// Not seen before (or it changed type): everything is new.
     Nothing,
-    /// A counter's total.
-    Counter(Number),
+    /// A counter's total, and its creation time as bits (a series made
+    /// again under the same labels has a new one).
+    Counter { total: Number, created: u64 },
     /// A gauge's (or untyped value's) value.
     Gauge(Number),
     /// A histogram's or summary's count and sum, and the cumulative count
     /// of each finite bucket (a histogram) or each quantile's value as
-    /// bits (a summary).
+    /// bits (a summary); its creation time as bits, when its source
+    /// reports one.
     Distribution {
         count: u64,
         sum: f64,
         points: Vec<u64>,
+        created: Option<u64>,
     },
     /// An info series (sent once).
     Info,
@@ -45,8 +54,12 @@ pub(crate) struct Slot {
     pos: usize,
     /// Its labels rendered for the dialect, made once, when it appeared.
     pub(crate) labels: Box<[u8]>,
-    /// Its values at the last export.
-    pub(crate) last: Last,
+    /// Its values at the last complete export.
+    last: Last,
+    /// Its values in the export under way: [`Self::last`]'s, copied when
+    /// the export first meets the series, then changed; they become
+    /// `last` when the export completes ([`Previous::end`]).
+    pub(crate) next: Last,
 }
 
 impl Slot {
@@ -57,6 +70,35 @@ impl Slot {
             pos: 0,
             labels: Box::default(),
             last: Last::Nothing,
+            next: Last::Nothing,
+        }
+    }
+}
+
+impl Last {
+    /// Makes `self` a copy of `from`, reusing its buffer when both are
+    /// distributions or state sets (no allocation once it is as long).
+    fn copy_from(&mut self, from: &Last) {
+        match (&mut *self, from) {
+            (
+                Last::Distribution {
+                    count,
+                    sum,
+                    points,
+                    created,
+                },
+                Last::Distribution {
+                    count: c,
+                    sum: s,
+                    points: p,
+                    created: t,
+                },
+            ) => {
+                (*count, *sum, *created) = (*c, *s, *t);
+                points.clone_from(p);
+            }
+            (Last::States(states), Last::States(from)) => states.clone_from(from),
+            (this, from) => *this = from.clone(),
         }
     }
 }
@@ -90,9 +132,10 @@ impl Previous {
         self.next_order.clear();
     }
 
-    /// The series `key`'s slot, to read and replace its values; marks it
-    /// seen. A series not known yet gets a slot with [`Last::Nothing`] and
-    /// the labels `render` writes.
+    /// The series `key`'s slot, to read and replace its staged values
+    /// ([`Slot::next`]: the last complete export's, the first time this
+    /// export meets it); marks it seen. A series not known yet gets a slot
+    /// with [`Last::Nothing`] and the labels `render` writes.
     pub(crate) fn get(&mut self, key: &[u8], render: impl FnOnce(&mut Vec<u8>)) -> &mut Slot {
         let place = match self.order.get(self.cursor) {
             Some(&at) if *self.slots[at].key == *key => at,
@@ -103,6 +146,7 @@ impl Previous {
         };
         let slot = &mut self.slots[place];
         if slot.seen != self.export {
+            slot.next.copy_from(&slot.last);
             if slot.seen != 0 {
                 // Known from the last export: the next series most likely
                 // follows it, as then.
@@ -138,10 +182,15 @@ impl Previous {
         at
     }
 
-    /// The export is over: forgets the series it did not see (gone from
-    /// the registry; if one comes back, its whole value is new again), and
-    /// keeps its order for the next.
+    /// The export is complete: commits the values it staged, forgets the
+    /// series it did not see (gone from the registry; if one comes back,
+    /// its whole value is new again), and keeps its order for the next.
+    /// An export that never gets here (cut short) commits nothing.
     pub(crate) fn end(&mut self) {
+        for &at in &self.next_order {
+            let slot = &mut self.slots[at];
+            std::mem::swap(&mut slot.last, &mut slot.next);
+        }
         if self.next_order.len() != self.index.len() {
             let export = self.export;
             for (at, slot) in self.slots.iter_mut().enumerate() {
@@ -195,13 +244,50 @@ pub(crate) fn is_zero(n: Number) -> bool {
 mod tests {
     use super::*;
 
-    /// The slot of `key` (labels rendered as the key itself).
+    /// The staged values of `key` (labels rendered as the key itself).
     fn get<'a>(p: &'a mut Previous, key: &[u8]) -> &'a mut Last {
-        &mut p.get(key, |out| out.extend_from_slice(key)).last
+        &mut p.get(key, |out| out.extend_from_slice(key)).next
     }
 
     fn counter(n: u64) -> Last {
-        Last::Counter(Number::UInt(n))
+        Last::Counter {
+            total: Number::UInt(n),
+            created: 0,
+        }
+    }
+
+    #[test]
+    fn an_export_cut_short_commits_nothing() {
+        let mut p = Previous::default();
+        p.begin();
+        *get(&mut p, b"a") = counter(1);
+        *get(&mut p, b"b") = counter(2);
+        p.end();
+        // Cut short after `a` was changed and `new` appeared (no `end`).
+        p.begin();
+        *get(&mut p, b"a") = counter(5);
+        *get(&mut p, b"new") = counter(7);
+        p.begin();
+        assert_eq!(*get(&mut p, b"a"), counter(1), "the complete export's");
+        assert_eq!(*get(&mut p, b"b"), counter(2));
+        assert_eq!(*get(&mut p, b"new"), Last::Nothing, "never committed");
+        p.end();
+        let dist = |n| Last::Distribution {
+            count: n,
+            sum: 0.5,
+            points: vec![n; 3],
+            created: Some(9),
+        };
+        // Distributions are staged too, in place.
+        p.begin();
+        *get(&mut p, b"a") = dist(1);
+        p.end();
+        p.begin();
+        if let Last::Distribution { points, .. } = get(&mut p, b"a") {
+            points[0] = 4;
+        }
+        p.begin();
+        assert_eq!(*get(&mut p, b"a"), dist(1));
     }
 
     #[test]
