@@ -94,6 +94,9 @@ cargo test --workspace --all-targets
 echo "== the broker middlewares against the real RabbitMQ, NATS, Redis and Mosquitto, and librdkafka's mock Kafka cluster"
 cargo test -p hotmetrics-broker --all-features --all-targets
 
+echo "== the export runtime's tokio API (feature tokio, off in the workspace build)"
+cargo test -p hotmetrics-export --features tokio --test tokio
+
 echo "== the unstable native-histogram fields of the protobuf encoder"
 cargo test -p hotmetrics-protobuf --features native-histograms
 
