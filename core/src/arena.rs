@@ -134,6 +134,13 @@ impl Arena {
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
+    /// The cells of run `run` (slots `run * RUN ..`), `None` if this arena
+    /// never touched that part of the slot space.
+    #[inline]
+    pub(crate) fn run(&self, run: usize) -> Option<&[AtomicU64]> {
+        self.cells.run(run)
+    }
+
     /// Resets the cell. Only called on a freed slot, which nobody writes.
     pub(crate) fn zero(&self, slot: u32) {
         if let Some(c) = self.cells.get(slot as usize) {

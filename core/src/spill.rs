@@ -1,15 +1,16 @@
 //! `Spill`: where narrow cells overflow to, and the protocol that keeps a
 //! scrape exact while they do.
 //!
-//! Counters and histogram buckets count in **32-bit cells** per thread
+//! Histogram buckets count in **32-bit cells** per thread
 //! (`u32`: half the memory, and half the bytes a scrape reads, of a `u64`
 //! cell). When an add would take a cell past `u32::MAX`, its owner
 //! *spills*: it adds the cell's count plus the increment to the slot's
 //! shared 64-bit cell here (an atomic add: a real read-modify-write, but
 //! one per 2^32 increments of a cell, or per large `inc_by`) and zeroes
-//! its own cell. (Not 16 bits: a quarter of the memory, but a 16-bit load
-//! and store made `Counter::inc` twice as slow as a 64-bit one on the
-//! 2-core VM, where 32 bits cost nothing measurable.) Threads
+//! its own cell. (Not counters: their `inc` is one add on a 64-bit cell,
+//! and the check before the store made it two to three times as slow in the
+//! compare runner on the 2-core VM; not 16 bits, which halve the memory
+//! again but made a single-cell loop twice as slow as 32.) Threads
 //! without a lease (thread-local destructors at exit) add here directly.
 //! The value of a slot is the sum of its narrow cells over every arena plus
 //! its spill cell.
