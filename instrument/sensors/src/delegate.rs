@@ -241,6 +241,10 @@ impl Sensor for SensorDelegate {
         self.start(|s| s.on_rebalance_start())
     }
 
+    fn on_partitions_revoked(&self, partitions: &[TopicPartition<'_>]) {
+        self.each(|s| s.on_partitions_revoked(partitions));
+    }
+
     fn on_rebalance_return(&self, state: Started) {
         self.each(|s| s.on_rebalance_return(state));
     }

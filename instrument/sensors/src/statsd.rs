@@ -93,8 +93,11 @@ struct Inner {
 ///   `<name>_count`, `<name>_sum` and `<name>_bucket.le.<bound>` counters.
 /// - The levels `messages_active`, `events_active`, `rebalances` and
 ///   `rebalances_recovering` are gauges (absolute levels; Faust sends
-///   `±1` counters, which a daemon reports as net change per flush), and
-///   `events_active` goes down only for an event that came in.
+///   `±1` counters, which a daemon reports as net change per flush);
+///   `events_active` goes down for every event out, a manual ack with
+///   [`Started::UNSET`] too (no runtime recorded then).
+/// - A send or assignment error without its start still counts
+///   (`messages_sent_error`, `assignments_error`).
 /// - `rebalance_return_latency`, `rebalance_end_latency` and
 ///   `http_response_latency` measure from the start (Faust's ≈ 0).
 /// - The sink keeps `[A-Za-z0-9_.]` in names: the default prefix
@@ -350,8 +353,8 @@ impl Sensor for StatsdMonitor {
 
     #[inline]
     fn on_stream_event_out(&self, _: TopicPartition<'_>, _: i64, _: &str, state: Started) {
+        self.0.events_active.dec();
         if let Some(ms) = self.latency(state) {
-            self.0.events_active.dec();
             self.0.events_runtime.observe(ms);
         }
     }
@@ -401,8 +404,8 @@ impl Sensor for StatsdMonitor {
     }
 
     fn on_send_error(&self, _: &str, _: &dyn fmt::Display, state: Started) {
+        self.0.messages_sent_error.inc();
         if let Some(ms) = self.latency(state) {
-            self.0.messages_sent_error.inc();
             self.0.send_latency_for_error.observe(ms);
         }
     }
@@ -419,8 +422,8 @@ impl Sensor for StatsdMonitor {
     }
 
     fn on_assignment_error(&self, _: &dyn fmt::Display, state: Started) {
+        self.0.assignments_error.inc();
         if let Some(ms) = self.latency(state) {
-            self.0.assignments_error.inc();
             self.0.assignment_latency.observe(ms);
         }
     }
