@@ -12,8 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The prefix Faust's `StatsdMonitor` uses by default. The sink keeps
-/// `[A-Za-z0-9_.]` in names, so it goes on the wire as `faust_app`.
+/// The prefix Faust's `StatsdMonitor` uses by default; it goes on the
+/// wire as written (plain StatsD names keep `[A-Za-z0-9_.-]`).
 pub const DEFAULT_STATSD_PREFIX: &str = "faust-app";
 
 struct TopicSeries {
@@ -100,8 +100,10 @@ struct Inner {
 ///   (`messages_sent_error`, `assignments_error`).
 /// - `rebalance_return_latency`, `rebalance_end_latency` and
 ///   `http_response_latency` measure from the start (Faust's ≈ 0).
-/// - The sink keeps `[A-Za-z0-9_.]` in names: the default prefix
-///   `faust-app` arrives as `faust_app`, a topic `a-b` as `a_b`.
+/// - The sink keeps `[A-Za-z0-9_.-]` in plain StatsD names (the default
+///   prefix `faust-app` and a topic `a-b` arrive as written); other
+///   characters become `_`. A `.` in a topic, table or stream name adds a
+///   level, as in Faust.
 /// - Beyond Faust's: `sensor_errors` (events refused: new keys past the
 ///   limit, ends without their start, negative latencies).
 #[derive(Clone)]
@@ -279,13 +281,19 @@ impl StatsdMonitor {
 
     #[inline]
     fn topic(&self, topic: &str, f: impl FnOnce(&TopicSeries)) {
+        self.refused(self.topic_series(topic, f));
+    }
+
+    /// Runs `f` on the topic's series; `None` (not counted) when refused.
+    #[inline]
+    fn topic_series<R>(&self, topic: &str, f: impl FnOnce(&TopicSeries) -> R) -> Option<R> {
         let make = || {
             Some(TopicSeries {
                 received: self.counter(format!("topic.{topic}.messages_received"))?,
                 sent: self.counter(format!("topic.{topic}.messages_sent"))?,
             })
         };
-        self.refused(self.0.topics.with(topic, 0, make, f));
+        self.0.topics.with(topic, 0, make, f)
     }
 
     #[inline]
@@ -321,10 +329,9 @@ impl Sensor for StatsdMonitor {
         i.messages_received.inc();
         i.messages_active.inc();
         let make = || {
-            let mut topic_received = None;
-            self.topic(tp.topic, |t| topic_received = Some(t.received.clone()));
+            // A refused topic refuses the partition: counted once, below.
             Some(PartitionSeries {
-                topic_received: topic_received?,
+                topic_received: self.topic_series(tp.topic, |t| t.received.clone())?,
                 read_offset: self
                     .offset_gauge(format!("read_offset.{}.{}", tp.topic, tp.partition))?,
             })
@@ -469,5 +476,37 @@ impl Sensor for StatsdMonitor {
     fn count(&self, name: &str, n: u64) {
         let make = || self.counter(name.to_owned());
         self.refused(self.0.counts.with(name, 0, make, |c| c.inc_by(n)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(s: &StatsdMonitor, name: &str) -> Option<f64> {
+        s.registry().snapshot().counter(name, &[])
+    }
+
+    #[test]
+    fn a_refused_topic_refuses_its_partition_once() {
+        let statsd = StatsdMonitor::new(1);
+        statsd.on_message_in(TopicPartition::new("a", 0), 1);
+        statsd.on_message_in(TopicPartition::new("b", 0), 1);
+        assert_eq!(counter(&statsd, "sensor_errors"), Some(1.0));
+    }
+
+    #[test]
+    fn unpaired_ends_still_end_and_errors_still_count() {
+        let statsd = StatsdMonitor::new(10);
+        let tp = TopicPartition::new("a", 0);
+        statsd.on_stream_event_in(tp, 0, "s");
+        statsd.on_stream_event_out(tp, 0, "s", Started::UNSET);
+        statsd.on_send_error("out", &"refused", Started::UNSET);
+        statsd.on_assignment_error(&"no leader", Started::UNSET);
+        let snapshot = statsd.registry().snapshot();
+        assert_eq!(snapshot.gauge("events_active", &[]), Some(0.0));
+        assert_eq!(counter(&statsd, "messages_sent_error"), Some(1.0));
+        assert_eq!(counter(&statsd, "assignments_error"), Some(1.0));
+        assert_eq!(counter(&statsd, "sensor_errors"), Some(3.0), "3 unpaired");
     }
 }
