@@ -457,14 +457,16 @@ impl Monitor {
     }
 
     /// Faust's `Monitor.count(name, n)`: adds `n` to
-    /// `metrics_by_name{metric=name}`.
+    /// `metrics_by_name{metric=name}` (a gauge: an `n` over `i64::MAX`
+    /// adds `i64::MAX`, never a negative).
     pub fn count(&self, name: &str, n: u64) {
         let i = &self.0;
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
         let hit = i.counts.with(
             name,
             0,
             || i.f.metrics_by_name.get_or_create(&[name]).ok(),
-            |g| g.add(n as i64),
+            |g| g.add(n),
         );
         if hit.is_none() {
             i.f.errors_cardinality.inc();

@@ -106,6 +106,13 @@ fn revoked_partitions_drop_their_offsets_and_lag() {
 }
 
 #[test]
+fn a_count_over_i64_max_does_not_wrap() {
+    let monitor = Monitor::new();
+    monitor.count("big", u64::MAX);
+    assert_eq!(monitor.snapshot().metric_counts["big"], i64::MAX);
+}
+
+#[test]
 fn negative_latencies_are_refused() {
     let manual = ManualClock::new();
     let monitor = Monitor::builder()
