@@ -353,7 +353,7 @@ impl Sensor for StatsdMonitor {
         let i = &self.0;
         i.events.inc();
         i.events_active.inc();
-        let make = || self.counter(format!("stream.{stream}.events"));
+        let make = || self.counter(crate::names::stream_label(stream));
         self.refused(i.streams.with(stream, 0, make, Counter::inc));
         i.clock.now()
     }
