@@ -105,7 +105,7 @@ impl LoggingSensor {
         let t = &ticks[event.0];
         let n = t.get();
         t.set(n.wrapping_add(1));
-        n % self.one_in == 0
+        n.is_multiple_of(self.one_in)
     }
 
     #[inline]
