@@ -104,6 +104,11 @@ struct Inner {
 ///   prefix `faust-app` and a topic `a-b` arrive as written); other
 ///   characters become `_`. A `.` in a topic, table or stream name adds a
 ///   level, as in Faust.
+/// - [`Sensor::on_partitions_revoked`] changes nothing here: a revoked
+///   partition's offset gauges stop changing, so the sink stops sending
+///   them and the daemon keeps their last value (the
+///   [`Monitor`](crate::Monitor) drops its own, which is what the health
+///   monitor's lag reads).
 /// - Beyond Faust's: `sensor_errors` (events refused: new keys past the
 ///   limit, ends without their start, negative latencies).
 #[derive(Clone)]
