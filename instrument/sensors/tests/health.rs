@@ -302,7 +302,7 @@ fn transition_alerts_come_in_order_under_concurrent_reports() {
         let mut i = 0u64;
         while start.elapsed() < Duration::from_millis(300) {
             // Lag 500 (failing) and 0 (ok) in turn.
-            monitor.on_tp_commit(&[(tp, if i % 2 == 0 { 500 } else { 1_000 })]);
+            monitor.on_tp_commit(&[(tp, if i.is_multiple_of(2) { 500 } else { 1_000 })]);
             i += 1;
             std::thread::yield_now();
         }
