@@ -2,7 +2,7 @@
 //! consume the six partitions of `orders` (a producer thread keeps
 //! writing to them), keep a table of totals, send an invoice per order to
 //! `invoices` (1% of sends fail), commit every 200 ms; the group rebalances
-//! every 3 s. Partition 5 stalls from the 1 s mark until 60% of the run,
+//! every 3 s (every partition revoked and assigned again). Partition 5 stalls from the 1 s mark until 60% of the run,
 //! so its lag crosses the health threshold (`/health` answers 503) and
 //! recovers. The monitor, the Prometheus families, a sampled logging
 //! sensor, the health monitor and a custom sensor share one delegate;
@@ -136,6 +136,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::thread::sleep(Duration::from_millis(250).min(run.saturating_sub(start.elapsed())));
             if start.elapsed() >= next_rebalance {
                 let rebalance = sensors.on_rebalance_start();
+                // Every partition is revoked, then assigned to the same
+                // agents again: their offsets (and lag) come back with the
+                // next commit and fetch.
+                let all: Vec<_> = (0..PARTITIONS)
+                    .map(|p| TopicPartition::new(TOPIC, p as i32))
+                    .collect();
+                sensors.on_partitions_revoked(&all);
                 let assignment = sensors.on_assignment_start();
                 std::thread::sleep(Duration::from_millis(15));
                 sensors.on_assignment_completed(assignment);

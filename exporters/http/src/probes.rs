@@ -15,17 +15,21 @@ pub struct HealthAnswer {
     pub json: Vec<u8>,
 }
 
-/// A readiness check behind `/health`: called on the server's thread for
-/// every `GET` or `HEAD /health`, so it should answer quickly and must not
-/// wait on the application.
+/// A readiness check behind `/health`: called for every `GET` or
+/// `HEAD /health` on the runtime's blocking pool (off its async workers),
+/// at most `max_concurrent_scrapes` at once (counted apart from the
+/// scrapes); further requests meanwhile get `503` with `Retry-After: 1`
+/// (a panicking check, `500`). It should still answer quickly.
 pub trait HealthCheck: Send + Sync + 'static {
     /// The check's verdict and its JSON report.
     fn check(&self) -> HealthAnswer;
 }
 
 /// A JSON view of the application's state behind `/stats`
-/// ([`ServerBuilder::stats`](crate::ServerBuilder::stats)), called on the
-/// server's thread for every request to it.
+/// ([`ServerBuilder::stats`](crate::ServerBuilder::stats)), called for
+/// every request to it as a [`HealthCheck`] is: on the blocking pool,
+/// sharing the health checks' `max_concurrent_scrapes` slots, `503` with
+/// `Retry-After: 1` when they are taken.
 pub trait StatsJson: Send + Sync + 'static {
     /// The document, a JSON value (sent as `application/json`).
     fn stats_json(&self) -> Vec<u8>;

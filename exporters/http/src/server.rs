@@ -355,7 +355,8 @@ impl ServerBuilder {
     /// (`hotmetrics-http`) with its own single-threaded tokio runtime;
     /// scrapes are encoded on up to
     /// [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) helper
-    /// threads of that runtime, started on demand. The application's
+    /// threads of that runtime, started on demand, and `/health` and
+    /// `/stats` answered on as many more. The application's
     /// threads do no work for the server.
     ///
     /// Returns once the socket listens, so a scrape can follow at once.
@@ -398,7 +399,9 @@ impl ServerBuilder {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
-            .max_blocking_threads(limits.max_concurrent_scrapes)
+            // The scrapes' slots and as many for /health and /stats: a slow
+            // probe never queues a scrape behind it.
+            .max_blocking_threads(limits.max_concurrent_scrapes.saturating_mul(2).max(1))
             .thread_name("hotmetrics-http-encode")
             .build()
             .map_err(Error::Runtime)?;

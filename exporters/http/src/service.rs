@@ -146,6 +146,9 @@ struct Inner {
     config: ServiceConfig,
     /// Scrapes being encoded.
     busy: AtomicUsize,
+    /// `/health` and `/stats` answers being computed (their own slots, so
+    /// that a busy scrape never fails a readiness probe).
+    probes_busy: AtomicUsize,
     /// Idle encoders and buffers; at most `max_concurrent_scrapes`.
     pool: Mutex<Vec<Scratch>>,
     self_metrics: Option<SelfMetrics>,
@@ -202,6 +205,7 @@ impl MetricsService {
                 registry,
                 config,
                 busy: AtomicUsize::new(0),
+                probes_busy: AtomicUsize::new(0),
                 pool: Mutex::new(Vec::new()),
                 self_metrics,
             }),
@@ -308,6 +312,32 @@ impl Drop for ScrapePermit {
     }
 }
 
+/// One of the `max_concurrent_scrapes` slots of `/health` and `/stats`
+/// (counted apart from the scrapes'), given back on drop.
+struct ProbePermit(Arc<Inner>);
+
+impl Drop for ProbePermit {
+    fn drop(&mut self) {
+        self.0.probes_busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A probe's answer: computed, all slots taken, or the probe panicked.
+enum ProbeRun<T> {
+    Done(T),
+    Busy,
+    Failed,
+}
+
+/// `503` with `Retry-After: 1`.
+fn busy(message: &'static str, head: bool) -> Response<Body> {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, message, head);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 impl Inner {
     fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<Scratch>> {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
@@ -326,13 +356,23 @@ impl Inner {
                 (_, false) => method_not_allowed(head),
                 (None, true) => text(StatusCode::OK, "OK\n", head),
                 (Some(check), true) => {
-                    let answer = check.check();
-                    let status = if answer.healthy {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    json(status, answer.json, head)
+                    let check = Arc::clone(check);
+                    match self.probe(move || check.check()).await {
+                        ProbeRun::Done(answer) => {
+                            let status = if answer.healthy {
+                                StatusCode::OK
+                            } else {
+                                StatusCode::SERVICE_UNAVAILABLE
+                            };
+                            json(status, answer.json, head)
+                        }
+                        ProbeRun::Busy => busy("Too many concurrent health checks\n", head),
+                        ProbeRun::Failed => text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Health check failed\n",
+                            head,
+                        ),
+                    }
                 }
             };
         }
@@ -365,7 +405,16 @@ impl Inner {
             Route::Stats => match &self.config.probes.stats {
                 None => text(StatusCode::NOT_FOUND, "Not Found\n", head),
                 Some(_) if !get_or_head => method_not_allowed(head),
-                Some(stats) => json(StatusCode::OK, stats.stats_json(), head),
+                Some(stats) => {
+                    let stats = Arc::clone(stats);
+                    match self.probe(move || stats.stats_json()).await {
+                        ProbeRun::Done(body) => json(StatusCode::OK, body, head),
+                        ProbeRun::Busy => busy("Too many concurrent stats requests\n", head),
+                        ProbeRun::Failed => {
+                            text(StatusCode::INTERNAL_SERVER_ERROR, "Stats failed\n", head)
+                        }
+                    }
+                }
             },
             _ if !get_or_head => method_not_allowed(head),
             Route::Landing(page) => {
@@ -377,6 +426,38 @@ impl Inner {
                 response
             }
             _ => self.scrape(&parts.headers, head).await,
+        }
+    }
+
+    /// Runs a probe (`/health`, `/stats`: application code that may read
+    /// files, take locks and serialise) on the blocking pool, off the
+    /// async workers, in one of at most `max_concurrent_scrapes` slots;
+    /// inline when there is no runtime.
+    async fn probe<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ProbeRun<T> {
+        let max = self.config.max_concurrent_scrapes;
+        if self
+            .probes_busy
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return ProbeRun::Busy;
+        }
+        let permit = ProbePermit(Arc::clone(self));
+        let job = move || {
+            let _permit = permit;
+            f()
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => match runtime.spawn_blocking(job).await {
+                Ok(v) => ProbeRun::Done(v),
+                Err(_) => ProbeRun::Failed,
+            },
+            Err(_) => ProbeRun::Done(job()),
         }
     }
 
@@ -395,15 +476,7 @@ impl Inner {
             if let Some(m) = &self.self_metrics {
                 m.rejected_busy();
             }
-            let mut response = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Too many concurrent scrapes\n",
-                head,
-            );
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
+            return busy("Too many concurrent scrapes\n", head);
         };
         let accept = joined_accept(headers);
         let Some(chosen) = negotiate_bytes(accept.as_deref()) else {

@@ -94,3 +94,50 @@ fn scrape_path_cannot_take_stats_when_set() {
         Some(TEXT)
     );
 }
+
+/// A check that blocks until released, saying when it started.
+struct Gate {
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl HealthCheck for Gate {
+    fn check(&self) -> HealthAnswer {
+        let _ = self.entered.lock().unwrap().send(());
+        let _ = self.release.lock().unwrap().recv();
+        HealthAnswer {
+            healthy: true,
+            json: b"{}".to_vec(),
+        }
+    }
+}
+
+#[test]
+fn a_slow_health_check_blocks_neither_scrapes_nor_more_than_its_slots() {
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let gate = Arc::new(Gate {
+        entered: std::sync::Mutex::new(entered_tx),
+        release: std::sync::Mutex::new(release_rx),
+    });
+    let server = start(
+        Server::builder(Registry::new())
+            .max_concurrent_scrapes(1)
+            .health(gate),
+    );
+    let addr = server.local_addr();
+    let slow = std::thread::spawn(move || get(addr, "/health", &[]));
+    entered
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the check started");
+    // Its one slot is taken: the next probe is told to come back.
+    let refused = get(addr, "/health", &[]);
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    // The async workers are free: scrapes are answered meanwhile.
+    assert_eq!(get(addr, "/metrics", &[]).status, 200);
+    release.send(()).unwrap();
+    assert_eq!(slow.join().unwrap().status, 200);
+    release.send(()).unwrap();
+    assert_eq!(get(addr, "/health", &[]).status, 200, "the slot is back");
+}

@@ -12,8 +12,9 @@ use hotmetrics_core::Number;
 pub enum Dialect {
     /// Etsy StatsD (the npm `statsd` daemon, Graphite): labels are folded
     /// into the name as `.<label>.<value>` pairs in the family's label
-    /// order, `requests.method.GET.code.200`. Label names and values keep
-    /// `[A-Za-z0-9_-]` (a `.` in a value would add a level). A negative
+    /// order, `requests.method.GET.code.200`. Names keep `[A-Za-z0-9_.-]`;
+    /// label names and values keep `[A-Za-z0-9_-]` (a `.` in a value would
+    /// add a level). A negative
     /// gauge is sent as `g:0|g` then `g:-5|g` in one datagram, since
     /// StatsD reads a leading `-` as "subtract".
     #[default]
@@ -110,10 +111,27 @@ pub(crate) fn sanitise(out: &mut Vec<u8>, s: &str, keep: fn(u8) -> bool) {
     }
 }
 
-/// What a metric name keeps (Datadog's metric name alphabet): `.`
-/// separates StatsD's levels.
+/// What a metric name keeps in DogStatsD (Datadog's metric name
+/// alphabet): `.` separates levels.
 pub(crate) fn is_name(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.')
+}
+
+/// What a metric name keeps in plain StatsD: also `-` (the npm daemon
+/// keeps `[A-Za-z0-9_.-]` in keys, Graphite takes it), so a prefix such
+/// as Faust's `faust-app` arrives as written.
+pub(crate) fn is_plain_name(b: u8) -> bool {
+    is_name(b) || b == b'-'
+}
+
+impl Dialect {
+    /// What a metric name keeps in this dialect.
+    pub(crate) fn name_char(self) -> fn(u8) -> bool {
+        match self {
+            Dialect::Plain => is_plain_name,
+            Dialect::DogStatsd => is_name,
+        }
+    }
 }
 
 fn is_plain_part(b: u8) -> bool {
@@ -197,6 +215,9 @@ mod tests {
         assert_eq!(dog, "a_b_c_d_e_f_g_h_i.j/k_:a:b_c_d_e_f_g_h_i.j/k_");
         let name = text(|o| sanitise(o, "ns:x|y@z#w,v\nq-r.s", is_name));
         assert_eq!(name, "ns_x_y_z_w_v_q_r.s");
+        let plain = |s| text(|o| sanitise(o, s, Dialect::Plain.name_char()));
+        assert_eq!(plain("ns:x|y@z#w,v\nq-r.s"), "ns_x_y_z_w_v_q-r.s");
+        assert_eq!(plain("faust-app"), "faust-app");
     }
 
     #[test]

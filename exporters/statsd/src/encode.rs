@@ -1,7 +1,7 @@
 //! From a registry's merged view to StatsD lines: the mapping of each
 //! metric type, and the deltas.
 
-use crate::dialect::{Dialect, NumberText, is_finite, is_name, same_tag_name, sanitise};
+use crate::dialect::{Dialect, NumberText, is_finite, same_tag_name, sanitise};
 use crate::packet::Packer;
 use crate::previous::{Last, Previous, Slot, increase, is_zero};
 use hotmetrics_core::{
@@ -51,7 +51,7 @@ impl Encoder {
     ) -> Self {
         let mut wire_prefix = Vec::new();
         if !prefix.is_empty() {
-            sanitise(&mut wire_prefix, prefix, is_name);
+            sanitise(&mut wire_prefix, prefix, dialect.name_char());
             wire_prefix.push(b'.');
         }
         Self {
@@ -166,7 +166,7 @@ impl MetricVisitor for Visit<'_> {
         s.family.push_str(family.name);
         s.name.clear();
         s.name.extend_from_slice(&self.enc.prefix);
-        sanitise(&mut s.name, family.name, is_name);
+        sanitise(&mut s.name, family.name, self.enc.dialect.name_char());
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {

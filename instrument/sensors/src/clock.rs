@@ -13,8 +13,9 @@ use std::time::Duration;
 /// and nothing is looked up by id.
 ///
 /// [`Started::UNSET`] stands for "no start seen" (Faust's `Stream.ack`
-/// path, which passes no state): an end callback given it counts a
-/// `unpaired` error and records nothing.
+/// path, which passes no state): an end callback given it counts an
+/// `unpaired` error and records no latency (levels still go down and
+/// errors still count).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Started(u64);
 

@@ -28,7 +28,11 @@ type Shared = Arc<ArcSwap<Vec<Arc<dyn Sensor>>>>;
 /// [`Clock`](crate::Clock) ([`Monitoring`](crate::Monitoring) sees to
 /// it). A sensor added between a start and its end gets that end with the
 /// token of the others, so it records a latency rather than failing
-/// (Faust raises a `KeyError`).
+/// (Faust raises a `KeyError`); it also gets the ends of events, messages
+/// and rebalances it never saw start, so its levels (`events_active`,
+/// `active_messages`, `total_rebalances_recovering`) read low by the ones
+/// in flight when it was added, and can go below zero. Add sensors before
+/// events flow where levels matter.
 ///
 /// A panicking sensor panics the caller, as any callback would.
 ///
@@ -239,6 +243,10 @@ impl Sensor for SensorDelegate {
 
     fn on_rebalance_start(&self) -> Started {
         self.start(|s| s.on_rebalance_start())
+    }
+
+    fn on_partitions_revoked(&self, partitions: &[TopicPartition<'_>]) {
+        self.each(|s| s.on_partitions_revoked(partitions));
     }
 
     fn on_rebalance_return(&self, state: Started) {

@@ -6,8 +6,7 @@ use crate::monitor::Monitor;
 use crate::rates::Rates;
 use serde::Serialize;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Whether a check passed.
@@ -89,7 +88,9 @@ impl HealthMonitorBuilder {
 
     /// Unhealthy while send errors plus failed assignments per second,
     /// over at least the [`error_window`](Self::error_window), are over
-    /// `per_second`.
+    /// `per_second`. Before a whole window has passed the errors so far
+    /// are divided by the window, so a single early error does not read
+    /// as a burst.
     pub fn max_error_rate(mut self, per_second: f64) -> Self {
         self.max_error_rate = Some(per_second);
         self
@@ -118,7 +119,13 @@ impl HealthMonitorBuilder {
 
     /// Called with the report each time the status changes (the first
     /// report is compared with "healthy"), on the thread that asked for
-    /// the report.
+    /// the report. Checks run only when asked: a transition is seen (and
+    /// alerted) by the next [`HealthMonitor::report`] or
+    /// [`is_healthy`](HealthMonitor::is_healthy) (a `/health` request),
+    /// never in the background. Reports are computed one at a time, so
+    /// alerts come in the order of the states they report; the callback
+    /// runs while that lock is held and must not ask the same health
+    /// monitor for a report.
     pub fn on_transition(mut self, alert: impl Fn(&HealthReport) + Send + Sync + 'static) -> Self {
         self.alert = Some(Arc::new(alert));
         self
@@ -128,9 +135,9 @@ impl HealthMonitorBuilder {
     pub fn build(self) -> HealthMonitor {
         let now = self.monitor.clock().seconds();
         HealthMonitor {
-            errors: Rates::new(self.error_window.as_secs_f64(), now),
+            errors: Rates::over_full_window(self.error_window.as_secs_f64(), now),
             base_errors: self.monitor.errors_total(),
-            was_healthy: AtomicBool::new(true),
+            was_healthy: Mutex::new(true),
             b: self,
         }
     }
@@ -157,7 +164,9 @@ pub struct HealthMonitor {
     b: HealthMonitorBuilder,
     errors: Rates<1>,
     base_errors: u64,
-    was_healthy: AtomicBool,
+    /// The status of the last report; held while a report is computed and
+    /// its transition alerted, so they happen in order.
+    was_healthy: Mutex<bool>,
 }
 
 impl fmt::Debug for HealthMonitor {
@@ -190,6 +199,21 @@ impl HealthMonitor {
     /// Every check, evaluated now; calls the transition alert if the
     /// status changed since the previous report.
     pub fn report(&self) -> HealthReport {
+        let mut was_healthy = self
+            .was_healthy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let report = self.evaluate();
+        if std::mem::replace(&mut *was_healthy, report.healthy) != report.healthy
+            && let Some(alert) = &self.b.alert
+        {
+            alert(&report);
+        }
+        report
+    }
+
+    /// Every check, evaluated now.
+    fn evaluate(&self) -> HealthReport {
         let b = &self.b;
         let mut checks = Vec::new();
         let check = |name, value: Option<f64>, threshold: f64, detail| CheckReport {
@@ -204,18 +228,14 @@ impl HealthMonitor {
             detail,
         };
         if let Some(max) = b.max_lag {
-            let worst = b
-                .monitor
-                .consumer_lag()
-                .into_iter()
-                .flat_map(|(topic, parts)| {
-                    parts
-                        .into_iter()
-                        .map(move |(p, lag)| (lag, format!("{topic}:{p}")))
-                })
-                .max_by_key(|(lag, _)| *lag);
+            let lags = b.monitor.consumer_lag();
+            // Only the worst partition's name is formatted.
+            let worst = lags
+                .iter()
+                .flat_map(|(topic, parts)| parts.iter().map(move |(p, lag)| (*lag, topic, *p)))
+                .max_by_key(|&(lag, _, _)| lag);
             let (value, detail) = match worst {
-                Some((lag, tp)) => (Some(lag as f64), Some(tp)),
+                Some((lag, topic, p)) => (Some(lag as f64), Some(format!("{topic}:{p}"))),
                 None => (None, None),
             };
             checks.push(check("consumer_lag", value, max as f64, detail));
@@ -239,17 +259,11 @@ impl HealthMonitor {
             checks.push(check("idle_seconds", Some(idle), max.as_secs_f64(), None));
         }
         let healthy = checks.iter().all(|c| c.status != CheckStatus::Failing);
-        let report = HealthReport {
+        HealthReport {
             status: if healthy { "healthy" } else { "unhealthy" },
             healthy,
             checks,
-        };
-        if self.was_healthy.swap(healthy, Ordering::AcqRel) != healthy
-            && let Some(alert) = &b.alert
-        {
-            alert(&report);
         }
-        report
     }
 }
 

@@ -3,11 +3,15 @@
 //! thread's own cache: a hit reads only that thread's memory, takes no
 //! lock and allocates nothing. A miss takes the shared map's read lock (its
 //! write lock to create the entry). The map is bounded: past `max`
-//! entries a new key is refused, and the caller counts the overflow.
+//! entries a new key is refused, and the caller counts the overflow. A
+//! refusal is decided under the read lock (the length is an atomic) and
+//! remembered in the thread's cache, so an event on a refused key costs a
+//! cache probe: no lock, no allocation, no `make`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thread_local::ThreadLocal;
 
@@ -57,6 +61,8 @@ pub(crate) struct Keyed<V: Send + Sync> {
     max: usize,
     /// Every entry, by hash; colliding hashes share a bucket.
     shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
+    /// Entries in `shared` (written under its write lock).
+    len: AtomicUsize,
     local: ThreadLocal<RefCell<Local<V>>>,
 }
 
@@ -67,6 +73,9 @@ struct Local<V> {
     entries: Vec<Arc<Entry<V>>>,
     index: ByHash<usize>,
     last: usize,
+    /// Keys refused (map full, or `make` failed), by hash; a key whose
+    /// hash another refused key holds is not remembered.
+    refused: ByHash<(Box<str>, i32)>,
 }
 
 impl<V> Local<V> {
@@ -75,6 +84,7 @@ impl<V> Local<V> {
             entries: Vec::new(),
             index: ByHash::default(),
             last: 0,
+            refused: ByHash::default(),
         }
     }
 }
@@ -100,13 +110,16 @@ impl<V: Send + Sync> Keyed<V> {
         Self {
             max,
             shared: RwLock::new(ByHash::default()),
+            len: AtomicUsize::new(0),
             local: ThreadLocal::new(),
         }
     }
 
     /// Runs `f` on the entry for (`name`, `number`), made by `make` on
     /// first use. `None` when the key is new and the map is full, or
-    /// `make` refused it (then nothing is stored).
+    /// `make` refused it (then nothing is stored, and this thread refuses
+    /// the key from its cache from then on: the map never shrinks, and
+    /// `make`'s families only refuse past their own limits).
     #[inline]
     pub(crate) fn with<R>(
         &self,
@@ -136,7 +149,22 @@ impl<V: Send + Sync> Keyed<V> {
             local.last = i;
             return Some(f(&local.entries[i].value));
         }
-        let entry = self.shared_entry(h, name, number, make)?;
+        if let Some((n, k)) = local.refused.get(&h)
+            && *k == number
+            && **n == *name
+        {
+            return None;
+        }
+        let Some(entry) = self.shared_entry(h, name, number, make) else {
+            if local.refused.len() >= LOCAL_CAP {
+                local.refused.clear();
+            }
+            local
+                .refused
+                .entry(h)
+                .or_insert_with(|| (name.into(), number));
+            return None;
+        };
         if local.entries.len() >= LOCAL_CAP {
             local.entries.clear();
             local.index.clear();
@@ -168,13 +196,17 @@ impl<V: Send + Sync> Keyed<V> {
             if let Some(e) = map.get(&h).and_then(find) {
                 return Some(e);
             }
+            // Full: refused without the write lock. (Relaxed: `len` only
+            // changes under the write lock, re-checked there.)
+            if self.len.load(Ordering::Relaxed) >= self.max {
+                return None;
+            }
         }
         let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = map.get(&h).and_then(find) {
             return Some(e);
         }
-        let len: usize = map.values().map(Vec::len).sum();
-        if len >= self.max {
+        if self.len.load(Ordering::Relaxed) >= self.max {
             return None;
         }
         let entry = Arc::new(Entry {
@@ -183,7 +215,18 @@ impl<V: Send + Sync> Keyed<V> {
             value: make()?,
         });
         map.entry(h).or_default().push(Arc::clone(&entry));
+        self.len.fetch_add(1, Ordering::Relaxed);
         Some(entry)
+    }
+
+    /// The entry for (`name`, `number`) if there is one: never creates it
+    /// (the shared map's read lock; for cold paths).
+    pub(crate) fn get(&self, name: &str, number: i32) -> Option<Arc<Entry<V>>> {
+        let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(&hash(name, number))?
+            .iter()
+            .find(|e| e.is(name, number))
+            .cloned()
     }
 
     /// Every entry, sorted by name then number (a read-time copy).
@@ -197,8 +240,7 @@ impl<V: Send + Sync> Keyed<V> {
 
     /// Entries stored.
     pub(crate) fn len(&self) -> usize {
-        let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
-        map.values().map(Vec::len).sum()
+        self.len.load(Ordering::Relaxed)
     }
 }
 
@@ -230,6 +272,33 @@ mod tests {
             s.spawn(|| assert_eq!(k.with("a", 1, || None, |v| *v), Some(2)));
         });
         assert_eq!(k.with("c", 0, || None, |v| *v), None, "refused by make");
+        assert!(k.get("a", 1).is_some() && k.get("b", 0).is_none());
+    }
+
+    #[test]
+    fn a_refusal_is_remembered_by_the_thread() {
+        let k: Keyed<u32> = Keyed::new(10);
+        let calls = std::cell::Cell::new(0);
+        let refuse = || {
+            calls.set(calls.get() + 1);
+            None
+        };
+        assert_eq!(k.with("x", 0, refuse, |v| *v), None);
+        assert_eq!(k.with("x", 0, refuse, |v| *v), None);
+        assert_eq!(
+            calls.get(),
+            1,
+            "make ran once: the second was refused from the cache"
+        );
+        assert_eq!(
+            k.with("x", 1, || Some(5), |v| *v),
+            Some(5),
+            "another key still made"
+        );
+        // Another thread asks again once.
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(k.with("x", 0, || None, |v| *v), None));
+        });
     }
 
     #[test]

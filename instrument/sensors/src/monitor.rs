@@ -17,8 +17,8 @@ use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registr
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use thread_local::ThreadLocal;
 
@@ -269,12 +269,15 @@ struct TopicSeries {
 }
 
 /// What a partition has. The offsets a consumer thread writes per message
-/// sit on a cache line of their own.
+/// sit on a cache line of their own. The offset gauges are made on their
+/// first value and dropped when the partition is revoked (written once
+/// per commit or fetched batch: a mutex is cheap there, and orders a set
+/// with a revoke).
 struct PartitionSeries {
     topic_received: Counter,
     received: Gauge,
-    end_gauge: Gauge,
-    committed_gauge: Gauge,
+    end_gauge: Mutex<Option<Gauge>>,
+    committed_gauge: Mutex<Option<Gauge>>,
     hot: CachePadded<PartitionHot>,
     committed: AtomicI64,
     end: AtomicI64,
@@ -359,8 +362,17 @@ struct Inner {
 ///   return and end;
 /// - no series is removed at a rebalance (Faust deletes every per-topic
 ///   and per-partition series at each start and end);
-/// - `total_active_events` goes down only for an event that came in
-///   (Faust's also for a manual ack that passed no state);
+/// - `total_active_events` goes down for every event out, a manual ack
+///   that passes [`Started::UNSET`] too (as Faust's Prometheus gauge;
+///   Faust's Monitor leaks `events_active` there); that ack records no
+///   runtime and counts `sensor_errors_total{kind="unpaired"}`;
+/// - a send or assignment error without its start still counts as an
+///   error (`total_error_messages_sent`, `assignment_operations{error}`),
+///   and as `unpaired`, with no latency;
+/// - `topic_partition_end_offset` and `topic_partition_offset_commited`
+///   series of a partition are dropped when it is revoked
+///   ([`Sensor::on_partitions_revoked`]), and made again by its next
+///   offset: a revoked partition's lag no longer counts;
 /// - Faust's names break Prometheus' naming conventions in places, and
 ///   are kept so its dashboards work: `total_events_total`,
 ///   `total_sent_messages_total` (a `total_` prefix before the counter's
@@ -445,14 +457,16 @@ impl Monitor {
     }
 
     /// Faust's `Monitor.count(name, n)`: adds `n` to
-    /// `metrics_by_name{metric=name}`.
+    /// `metrics_by_name{metric=name}` (a gauge: an `n` over `i64::MAX`
+    /// adds `i64::MAX`, never a negative).
     pub fn count(&self, name: &str, n: u64) {
         let i = &self.0;
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
         let hit = i.counts.with(
             name,
             0,
             || i.f.metrics_by_name.get_or_create(&[name]).ok(),
-            |g| g.add(n as i64),
+            |g| g.add(n),
         );
         if hit.is_none() {
             i.f.errors_cardinality.inc();
@@ -486,8 +500,8 @@ impl Monitor {
             Some(PartitionSeries {
                 topic_received: i.f.per_topic.get_or_create(&[tp.topic]).ok()?,
                 received: i.f.per_partition.get_or_create(&labels).ok()?,
-                end_gauge: i.f.end_offsets.get_or_create(&labels).ok()?,
-                committed_gauge: i.f.committed_offsets.get_or_create(&labels).ok()?,
+                end_gauge: Mutex::new(None),
+                committed_gauge: Mutex::new(None),
                 hot: CachePadded::new(PartitionHot {
                     read: AtomicI64::new(NONE),
                 }),
@@ -741,11 +755,14 @@ impl Sensor for Monitor {
         _stream: &str,
         state: Started,
     ) {
+        let i = &self.0;
+        // The event is done whether or not its start is known (a manual
+        // ack passes `UNSET`): the level goes down, only the latency needs
+        // the start.
+        i.f.total_active_events.dec();
         let Some((s, now)) = self.latency(state) else {
             return;
         };
-        let i = &self.0;
-        i.f.total_active_events.dec();
         i.f.events_runtime_ms.observe(s * 1000.0);
         i.events_runtime.record(s, now);
     }
@@ -786,7 +803,7 @@ impl Sensor for Monitor {
         for &(tp, offset) in offsets {
             self.partition(tp, |p| {
                 p.committed.store(offset, Ordering::Relaxed);
-                p.committed_gauge.set(offset);
+                self.offset_gauge(&p.committed_gauge, &self.0.f.committed_offsets, tp, offset);
             });
         }
     }
@@ -794,8 +811,32 @@ impl Sensor for Monitor {
     fn on_partition_end_offset(&self, tp: TopicPartition<'_>, high_watermark: i64) {
         self.partition(tp, |p| {
             p.end.store(high_watermark, Ordering::Relaxed);
-            p.end_gauge.set(high_watermark);
+            self.offset_gauge(&p.end_gauge, &self.0.f.end_offsets, tp, high_watermark);
         });
+    }
+
+    fn on_partitions_revoked(&self, partitions: &[TopicPartition<'_>]) {
+        let f = &self.0.f;
+        for &tp in partitions {
+            let Some(e) = self.0.partitions.get(tp.topic, tp.partition) else {
+                continue;
+            };
+            let p = &e.value;
+            let labels = [tp.topic, &tp.partition.to_string()];
+            for (gauge, family) in [
+                (&p.end_gauge, &f.end_offsets),
+                (&p.committed_gauge, &f.committed_offsets),
+            ] {
+                let mut g = gauge.lock().unwrap_or_else(PoisonError::into_inner);
+                if g.take().is_some() {
+                    // The labels are those it was made with: it is there.
+                    let _ = family.remove(&labels);
+                }
+            }
+            p.end.store(NONE, Ordering::Relaxed);
+            p.committed.store(NONE, Ordering::Relaxed);
+            p.hot.read.store(NONE, Ordering::Relaxed);
+        }
     }
 
     #[inline]
@@ -816,8 +857,9 @@ impl Sensor for Monitor {
     }
 
     fn on_send_error(&self, _topic: &str, _error: &dyn fmt::Display, state: Started) {
+        // An error is an error, its start known or not.
+        self.0.f.total_error_messages_sent.inc();
         if let Some((s, _)) = self.latency(state) {
-            self.0.f.total_error_messages_sent.inc();
             self.0.f.producer_error_send_latency.observe(s * 1000.0);
         }
     }
@@ -834,8 +876,8 @@ impl Sensor for Monitor {
     }
 
     fn on_assignment_error(&self, _error: &dyn fmt::Display, state: Started) {
+        self.0.f.assignments_failed.inc();
         if let Some((s, now)) = self.latency(state) {
-            self.0.f.assignments_failed.inc();
             self.assignment_latency(s, now);
         }
     }
@@ -907,6 +949,27 @@ impl Monitor {
         };
         if i.tables.with(table, 0, make, f).is_none() {
             i.f.errors_cardinality.inc();
+        }
+    }
+
+    /// Sets a partition's offset gauge, making it on its first value
+    /// (again after a revoke); a refused series counts an overflow.
+    fn offset_gauge(
+        &self,
+        gauge: &Mutex<Option<Gauge>>,
+        family: &Family<Gauge>,
+        tp: TopicPartition<'_>,
+        v: i64,
+    ) {
+        let mut g = gauge.lock().unwrap_or_else(PoisonError::into_inner);
+        if g.is_none() {
+            *g = family
+                .get_or_create(&[tp.topic, &tp.partition.to_string()])
+                .ok();
+        }
+        match &*g {
+            Some(g) => g.set(v),
+            None => self.0.f.errors_cardinality.inc(),
         }
     }
 

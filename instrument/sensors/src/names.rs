@@ -186,7 +186,52 @@ pub(crate) fn sent_topic_label(topic: &str) -> String {
     format!("topic.{topic}")
 }
 
-/// The `stream` label value of a stream: `stream.<name>.events`.
+/// The `stream` label value of a stream: `stream.<label>.events`, the
+/// label normalised as Faust's: a leading `Stream:` dropped, each run of
+/// `<`, `>`, `:` and whitespace made one `_`, outer `_` trimmed, lower
+/// case (Faust strips a leading run of any of the characters of
+/// `"Stream: "`, which also eats the start of a name such as `alerts`;
+/// here only the word is dropped).
 pub(crate) fn stream_label(stream: &str) -> String {
-    format!("stream.{stream}.events")
+    format!("stream.{}.events", normalise_stream(stream))
+}
+
+fn normalise_stream(stream: &str) -> String {
+    let s = stream.trim_start();
+    let s = s.strip_prefix("Stream:").unwrap_or(s);
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.chars() {
+        if matches!(c, '<' | '>' | ':') || c.is_whitespace() {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push('_');
+        }
+        gap = false;
+        out.extend(c.to_lowercase());
+    }
+    out.trim_matches('_').to_owned()
+}
+
+#[cfg(test)]
+mod stream_label_tests {
+    use super::stream_label;
+
+    #[test]
+    fn normalised_as_faust() {
+        assert_eq!(stream_label("orders"), "stream.orders.events");
+        assert_eq!(
+            stream_label("Stream: <Topic: events>"),
+            "stream.topic_events.events"
+        );
+        assert_eq!(
+            stream_label("<Channel: anon>"),
+            "stream.channel_anon.events"
+        );
+        assert_eq!(stream_label("Page Views"), "stream.page_views.events");
+        assert_eq!(stream_label("orders-dlq.v2"), "stream.orders-dlq.v2.events");
+        assert_eq!(stream_label("alerts"), "stream.alerts.events");
+    }
 }

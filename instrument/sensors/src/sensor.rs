@@ -126,6 +126,14 @@ pub trait Sensor: Send + Sync {
         Started::UNSET
     }
 
+    /// Partitions taken from this consumer (a rebalance's revoke, before
+    /// `on_rebalance_start` or with it): what a sensor knows of their
+    /// offsets is no longer this consumer's. The [`Monitor`](crate::Monitor)
+    /// forgets their read, committed and end offsets and drops their
+    /// offset gauges, so their lag stops counting (counters stay: they
+    /// are monotonic). Faust clears its offset maps at every rebalance.
+    fn on_partitions_revoked(&self, partitions: &[TopicPartition<'_>]) {}
+
     /// The consumer replied to the broker: partitions assigned.
     fn on_rebalance_return(&self, state: Started) {}
 

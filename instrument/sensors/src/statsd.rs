@@ -12,8 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The prefix Faust's `StatsdMonitor` uses by default. The sink keeps
-/// `[A-Za-z0-9_.]` in names, so it goes on the wire as `faust_app`.
+/// The prefix Faust's `StatsdMonitor` uses by default; it goes on the
+/// wire as written (plain StatsD names keep `[A-Za-z0-9_.-]`).
 pub const DEFAULT_STATSD_PREFIX: &str = "faust-app";
 
 struct TopicSeries {
@@ -93,12 +93,22 @@ struct Inner {
 ///   `<name>_count`, `<name>_sum` and `<name>_bucket.le.<bound>` counters.
 /// - The levels `messages_active`, `events_active`, `rebalances` and
 ///   `rebalances_recovering` are gauges (absolute levels; Faust sends
-///   `±1` counters, which a daemon reports as net change per flush), and
-///   `events_active` goes down only for an event that came in.
+///   `±1` counters, which a daemon reports as net change per flush);
+///   `events_active` goes down for every event out, a manual ack with
+///   [`Started::UNSET`] too (no runtime recorded then).
+/// - A send or assignment error without its start still counts
+///   (`messages_sent_error`, `assignments_error`).
 /// - `rebalance_return_latency`, `rebalance_end_latency` and
 ///   `http_response_latency` measure from the start (Faust's ≈ 0).
-/// - The sink keeps `[A-Za-z0-9_.]` in names: the default prefix
-///   `faust-app` arrives as `faust_app`, a topic `a-b` as `a_b`.
+/// - The sink keeps `[A-Za-z0-9_.-]` in plain StatsD names (the default
+///   prefix `faust-app` and a topic `a-b` arrive as written); other
+///   characters become `_`. A `.` in a topic, table or stream name adds a
+///   level, as in Faust.
+/// - [`Sensor::on_partitions_revoked`] changes nothing here: a revoked
+///   partition's offset gauges stop changing, so the sink stops sending
+///   them and the daemon keeps their last value (the
+///   [`Monitor`](crate::Monitor) drops its own, which is what the health
+///   monitor's lag reads).
 /// - Beyond Faust's: `sensor_errors` (events refused: new keys past the
 ///   limit, ends without their start, negative latencies).
 #[derive(Clone)]
@@ -276,13 +286,19 @@ impl StatsdMonitor {
 
     #[inline]
     fn topic(&self, topic: &str, f: impl FnOnce(&TopicSeries)) {
+        self.refused(self.topic_series(topic, f));
+    }
+
+    /// Runs `f` on the topic's series; `None` (not counted) when refused.
+    #[inline]
+    fn topic_series<R>(&self, topic: &str, f: impl FnOnce(&TopicSeries) -> R) -> Option<R> {
         let make = || {
             Some(TopicSeries {
                 received: self.counter(format!("topic.{topic}.messages_received"))?,
                 sent: self.counter(format!("topic.{topic}.messages_sent"))?,
             })
         };
-        self.refused(self.0.topics.with(topic, 0, make, f));
+        self.0.topics.with(topic, 0, make, f)
     }
 
     #[inline]
@@ -318,10 +334,9 @@ impl Sensor for StatsdMonitor {
         i.messages_received.inc();
         i.messages_active.inc();
         let make = || {
-            let mut topic_received = None;
-            self.topic(tp.topic, |t| topic_received = Some(t.received.clone()));
+            // A refused topic refuses the partition: counted once, below.
             Some(PartitionSeries {
-                topic_received: topic_received?,
+                topic_received: self.topic_series(tp.topic, |t| t.received.clone())?,
                 read_offset: self
                     .offset_gauge(format!("read_offset.{}.{}", tp.topic, tp.partition))?,
             })
@@ -343,15 +358,15 @@ impl Sensor for StatsdMonitor {
         let i = &self.0;
         i.events.inc();
         i.events_active.inc();
-        let make = || self.counter(format!("stream.{stream}.events"));
+        let make = || self.counter(crate::names::stream_label(stream));
         self.refused(i.streams.with(stream, 0, make, Counter::inc));
         i.clock.now()
     }
 
     #[inline]
     fn on_stream_event_out(&self, _: TopicPartition<'_>, _: i64, _: &str, state: Started) {
+        self.0.events_active.dec();
         if let Some(ms) = self.latency(state) {
-            self.0.events_active.dec();
             self.0.events_runtime.observe(ms);
         }
     }
@@ -401,8 +416,8 @@ impl Sensor for StatsdMonitor {
     }
 
     fn on_send_error(&self, _: &str, _: &dyn fmt::Display, state: Started) {
+        self.0.messages_sent_error.inc();
         if let Some(ms) = self.latency(state) {
-            self.0.messages_sent_error.inc();
             self.0.send_latency_for_error.observe(ms);
         }
     }
@@ -419,8 +434,8 @@ impl Sensor for StatsdMonitor {
     }
 
     fn on_assignment_error(&self, _: &dyn fmt::Display, state: Started) {
+        self.0.assignments_error.inc();
         if let Some(ms) = self.latency(state) {
-            self.0.assignments_error.inc();
             self.0.assignment_latency.observe(ms);
         }
     }
@@ -466,5 +481,37 @@ impl Sensor for StatsdMonitor {
     fn count(&self, name: &str, n: u64) {
         let make = || self.counter(name.to_owned());
         self.refused(self.0.counts.with(name, 0, make, |c| c.inc_by(n)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(s: &StatsdMonitor, name: &str) -> Option<f64> {
+        s.registry().snapshot().counter(name, &[])
+    }
+
+    #[test]
+    fn a_refused_topic_refuses_its_partition_once() {
+        let statsd = StatsdMonitor::new(1);
+        statsd.on_message_in(TopicPartition::new("a", 0), 1);
+        statsd.on_message_in(TopicPartition::new("b", 0), 1);
+        assert_eq!(counter(&statsd, "sensor_errors"), Some(1.0));
+    }
+
+    #[test]
+    fn unpaired_ends_still_end_and_errors_still_count() {
+        let statsd = StatsdMonitor::new(10);
+        let tp = TopicPartition::new("a", 0);
+        statsd.on_stream_event_in(tp, 0, "s");
+        statsd.on_stream_event_out(tp, 0, "s", Started::UNSET);
+        statsd.on_send_error("out", &"refused", Started::UNSET);
+        statsd.on_assignment_error(&"no leader", Started::UNSET);
+        let snapshot = statsd.registry().snapshot();
+        assert_eq!(snapshot.gauge("events_active", &[]), Some(0.0));
+        assert_eq!(counter(&statsd, "messages_sent_error"), Some(1.0));
+        assert_eq!(counter(&statsd, "assignments_error"), Some(1.0));
+        assert_eq!(counter(&statsd, "sensor_errors"), Some(3.0), "3 unpaired");
     }
 }

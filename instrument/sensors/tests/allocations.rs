@@ -102,6 +102,46 @@ fn a_delegate_with_monitor_and_quiet_logging_allocates_nothing() {
 }
 
 #[test]
+fn events_on_refused_keys_allocate_nothing() {
+    // `table_operations` holds 3 series per table and 10,000 series: the
+    // tables past the 3,333rd are refused by the family (their `make`
+    // fails), and the partitions past `max_keys` by the monitor's map.
+    let monitor = Monitor::builder()
+        .max_keys(5_000)
+        .build(&hotmetrics_core::Registry::new())
+        .unwrap();
+    let tables: Vec<String> = (0..3_400).map(|t| format!("table{t}")).collect();
+    let topics: Vec<String> = (0..5_100).map(|t| format!("topic{t}")).collect();
+    let each = |f: &dyn Fn(&str, &str)| {
+        for (table, topic) in tables.iter().zip(&topics).chain(
+            // The refused ones again and again.
+            tables[3_334..]
+                .iter()
+                .cycle()
+                .zip(topics[5_000..].iter().cycle())
+                .take(20_000),
+        ) {
+            f(table, topic);
+        }
+    };
+    let event = |table: &str, topic: &str| {
+        monitor.on_table_get(table);
+        monitor.on_message_in(TopicPartition::new(topic, 0), 1);
+    };
+    // Warm-up: every key met once on this thread.
+    each(&event);
+    for topic in &topics[3_400..] {
+        event("table0", topic);
+    }
+    let before = allocations();
+    each(&event);
+    assert_eq!(allocations() - before, 0);
+    let s = monitor.snapshot();
+    assert_eq!(s.tables.len(), 3_333);
+    assert_eq!(s.topic_read_offsets.len(), 5_000);
+}
+
+#[test]
 fn the_allocator_counts() {
     let before = allocations();
     drop(std::hint::black_box(vec![1u8; 64]));

@@ -39,15 +39,77 @@ fn ends_without_a_start_are_counted_and_ignored() {
     monitor.on_commit_completed(Started::UNSET);
     monitor.on_rebalance_return(Started::UNSET);
     monitor.on_web_request_end("GET", "/", 200, Started::UNSET);
+    monitor.on_send_error("out", &"refused", Started::UNSET);
+    monitor.on_assignment_error(&"no leader", Started::UNSET);
     let s = monitor.snapshot();
-    assert_eq!(s.sensor_errors.unpaired, 5);
+    assert_eq!(s.sensor_errors.unpaired, 7);
     assert_eq!(
-        s.events_active, 1,
-        "not decremented for an event it cannot pair"
+        s.events_active, 0,
+        "a manual ack ends its event: only the runtime is unknown"
     );
+    assert!(s.events_runtime.is_empty(), "no runtime without the start");
+    assert_eq!(s.send_errors, 1, "an error without its start still counts");
+    assert_eq!(s.assignments_failed, 1);
+    assert_eq!(monitor.errors_total(), 2, "the health monitor sees both");
+    assert!(s.assignment_latency.is_empty());
     assert!(s.send_latency.is_empty() && s.commit_latency.is_empty());
     assert_eq!(s.rebalances_recovering, 0);
     assert!(s.http_response_codes.is_empty());
+}
+
+#[test]
+fn revoked_partitions_drop_their_offsets_and_lag() {
+    let registry = Registry::new();
+    let monitor = Monitor::prometheus(&registry).unwrap();
+    let (a, b) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+    for tp in [a, b] {
+        monitor.on_message_in(tp, 9);
+        monitor.on_partition_end_offset(tp, 100);
+        monitor.on_tp_commit(&[(tp, 10)]);
+    }
+    assert_eq!(monitor.consumer_lag()["t"][&0], 90);
+    monitor.on_partitions_revoked(&[a, TopicPartition::new("never-seen", 3)]);
+    let s = monitor.snapshot();
+    assert_eq!(s.consumer_lag["t"].keys().collect::<Vec<_>>(), [&1]);
+    assert!(!s.topic_end_offsets["t"].contains_key(&0));
+    assert!(!s.topic_committed_offsets["t"].contains_key(&0));
+    assert!(!s.topic_read_offsets["t"].contains_key(&0));
+    let r = registry.snapshot();
+    let labels = |p| [("topic", "t"), ("partition", p)];
+    assert_eq!(
+        r.gauge("faust_app_topic_partition_end_offset", &labels("0")),
+        None
+    );
+    assert_eq!(
+        r.gauge("faust_app_topic_partition_offset_commited", &labels("0")),
+        None
+    );
+    assert_eq!(
+        r.gauge("faust_app_topic_partition_end_offset", &labels("1")),
+        Some(100.0)
+    );
+    assert_eq!(
+        r.counter("faust_app_messages_received_per_topic", &[("topic", "t")]),
+        Some(2.0),
+        "counters are kept"
+    );
+    // Assigned again: its offsets come back.
+    monitor.on_partition_end_offset(a, 120);
+    monitor.on_tp_commit(&[(a, 115)]);
+    assert_eq!(monitor.consumer_lag()["t"][&0], 5);
+    assert_eq!(
+        registry
+            .snapshot()
+            .gauge("faust_app_topic_partition_end_offset", &labels("0")),
+        Some(120.0)
+    );
+}
+
+#[test]
+fn a_count_over_i64_max_does_not_wrap() {
+    let monitor = Monitor::new();
+    monitor.count("big", u64::MAX);
+    assert_eq!(monitor.snapshot().metric_counts["big"], i64::MAX);
 }
 
 #[test]

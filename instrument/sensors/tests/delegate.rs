@@ -31,6 +31,8 @@ fn add_and_remove_race_events() {
     delegate.add(Arc::new(monitor.clone()));
     delegate.add(steady.clone());
     let comers: Vec<Arc<Counting>> = (0..8).map(|_| Arc::default()).collect();
+    // Added once and removed once while events flow.
+    let late = Arc::new(Counting::default());
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
@@ -57,6 +59,13 @@ fn add_and_remove_race_events() {
                     assert!(delegate.remove(&c));
                 }
                 swaps += 1;
+                if swaps == 10 {
+                    delegate.add(late.clone());
+                }
+                if swaps == 50 {
+                    let l: Arc<dyn Sensor> = late.clone();
+                    assert!(delegate.remove(&l));
+                }
             }
         });
         for w in workers {
@@ -79,6 +88,14 @@ fn add_and_remove_race_events() {
         assert!(c.messages.load(Ordering::Relaxed) <= total);
         assert!(c.sends.load(Ordering::Relaxed) <= total);
     }
+    // Each thread's events reach it from one list on: only the round cut
+    // by the add (a send without its message) and the one cut by the
+    // remove (a message without its send) can differ, per thread.
+    let (m, s) = (
+        late.messages.load(Ordering::Relaxed),
+        late.sends.load(Ordering::Relaxed),
+    );
+    assert!(m.abs_diff(s) <= THREADS, "{m} messages, {s} sends");
     let steady: Arc<dyn Sensor> = steady;
     assert!(delegate.remove(&steady));
     assert!(!delegate.remove(&steady), "removed already");

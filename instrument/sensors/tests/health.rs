@@ -8,7 +8,7 @@ mod common;
 
 use hotmetrics_core::Registry;
 use hotmetrics_sensors::{
-    CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, TopicPartition,
+    CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, Started, TopicPartition,
 };
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -209,4 +209,116 @@ fn idle_and_error_rate_checks() {
     let r = health.report();
     assert!(r.healthy, "{r:?}");
     assert_eq!(check(&r, "error_rate").value, Some(0.0));
+}
+
+#[test]
+fn a_revoked_lagging_partition_no_longer_fails_health() {
+    let registry = Registry::new();
+    let monitoring = Monitoring::builder(&registry)
+        .health(|h| h.max_lag(100))
+        .build()
+        .unwrap();
+    let server = monitoring
+        .serve(hotmetrics_http::Server::builder(registry.clone()))
+        .addr("127.0.0.1:0".parse().unwrap())
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let sensors = monitoring.sensors();
+    let (lagging, fine) = (
+        TopicPartition::new("orders", 0),
+        TopicPartition::new("orders", 1),
+    );
+    sensors.on_partition_end_offset(lagging, 1_000);
+    sensors.on_tp_commit(&[(lagging, 10)]);
+    sensors.on_partition_end_offset(fine, 50);
+    sensors.on_tp_commit(&[(fine, 45)]);
+    assert_eq!(common::get(addr, "/health", &[]).status, 503);
+    // A rebalance takes the lagging partition to another worker.
+    let r = sensors.on_rebalance_start();
+    sensors.on_partitions_revoked(&[lagging]);
+    sensors.on_rebalance_return(r);
+    sensors.on_rebalance_end(r);
+    let r = common::get(addr, "/health", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = json(&r.body);
+    assert_eq!(body["checks"][0]["value"], 5.0);
+    assert_eq!(body["checks"][0]["detail"], "orders:1");
+}
+
+#[test]
+fn one_early_error_does_not_read_as_a_burst() {
+    let manual = ManualClock::new();
+    let monitor = Monitor::builder()
+        .clock(manual.clock())
+        .build(&Registry::new())
+        .unwrap();
+    let health = HealthMonitor::builder(&monitor)
+        .max_error_rate(1.0)
+        .error_window(Duration::from_secs(60))
+        .build();
+    manual.set(Duration::from_millis(200));
+    let s = monitor.on_send_initiated("out", 1, 1);
+    monitor.on_send_error("out", &"refused", s);
+    let r = health.report();
+    assert!(
+        r.healthy,
+        "1 error in the first 0.2 s of a 60 s window: {r:?}"
+    );
+    assert_eq!(r.checks[0].value, Some(1.0 / 60.0));
+    // 120 errors by 10 s: over the threshold however it is divided.
+    for _ in 0..119 {
+        monitor.on_send_error("out", &"refused", Started::UNSET);
+    }
+    manual.set(Duration::from_secs(10));
+    assert!(!health.is_healthy());
+}
+
+#[test]
+fn transition_alerts_come_in_order_under_concurrent_reports() {
+    let monitor = Monitor::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let health = HealthMonitor::builder(&monitor)
+        .max_lag(100)
+        .on_transition(move |r| {
+            // Widen the gap between deciding and recording an alert.
+            std::thread::yield_now();
+            log.lock().unwrap().push(r.healthy);
+        })
+        .build();
+    let tp = TopicPartition::new("t", 0);
+    monitor.on_partition_end_offset(tp, 1_000);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    health.report();
+                }
+            });
+        }
+        let start = std::time::Instant::now();
+        let mut i = 0u64;
+        while start.elapsed() < Duration::from_millis(300) {
+            // Lag 500 (failing) and 0 (ok) in turn.
+            monitor.on_tp_commit(&[(tp, if i.is_multiple_of(2) { 500 } else { 1_000 })]);
+            i += 1;
+            std::thread::yield_now();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let last = health.report();
+    let seen = seen.lock().unwrap();
+    // Alerts alternate, starting with "unhealthy" (compared with healthy),
+    // and the last one says what a report says now.
+    for (i, healthy) in seen.iter().enumerate() {
+        assert_eq!(
+            *healthy,
+            i % 2 == 1,
+            "alert {i} of {}: out of order",
+            seen.len()
+        );
+    }
+    assert_eq!(seen.last().copied().unwrap_or(true), last.healthy);
 }

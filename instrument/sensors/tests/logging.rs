@@ -56,3 +56,46 @@ fn samples_one_in_n_at_its_level() {
     assert!(levels[..10].iter().all(|l| *l == Level::WARN));
     assert!(levels[10..].iter().all(|l| *l == Level::INFO));
 }
+
+#[test]
+fn each_sensor_samples_on_its_own_and_errors_always_log() {
+    let count: &'static Count = Box::leak(Box::default());
+    tracing::subscriber::with_default(count, || {
+        let warn = LoggingSensor::new(Level::WARN).one_in(2);
+        let info = LoggingSensor::new(Level::INFO).one_in(2);
+        let tp = TopicPartition::new("t", 0);
+        // In turn: one shared tick would give every even call to `warn`.
+        for i in 0..10 {
+            warn.on_message_in(tp, i);
+            info.on_message_in(tp, i);
+        }
+        let levels = count.levels.lock().unwrap().clone();
+        let n = |l| levels.iter().filter(|&&x| x == l).count();
+        assert_eq!((n(Level::WARN), n(Level::INFO)), (5, 5), "{levels:?}");
+        // A rare kind between frequent ones still gets its first logged.
+        let rare = LoggingSensor::new(Level::ERROR).one_in(3);
+        for i in 0..9 {
+            rare.on_message_in(tp, i);
+            if i == 4 {
+                rare.on_rebalance_start();
+            }
+        }
+        let errors = |c: &Count| {
+            c.levels
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&x| x == Level::ERROR)
+                .count()
+        };
+        assert_eq!(errors(count), 3 + 1, "3 of 9 messages and the rebalance");
+        // Errors are not sampled.
+        let sampled = LoggingSensor::new(Level::DEBUG).one_in(1_000);
+        let before = count.events.load(Ordering::Relaxed);
+        for _ in 0..5 {
+            sampled.on_send_error("out", &"refused", hotmetrics_sensors::Started::UNSET);
+        }
+        sampled.on_assignment_error(&"no leader", hotmetrics_sensors::Started::UNSET);
+        assert_eq!(count.events.load(Ordering::Relaxed) - before, 6);
+    });
+}

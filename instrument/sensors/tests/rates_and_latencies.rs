@@ -8,8 +8,9 @@ fn at(manual: &ManualClock, seconds: f64) {
     manual.set(Duration::from_secs_f64(seconds));
 }
 
-/// The reference rate at read `now`: events since the newest earlier read
-/// at least `window` old (or the start, time 0), over the time since.
+/// The reference rate at read `now`: events since the newest earlier kept
+/// read at least `window` old (or the start, time 0), over the time since.
+/// A read is kept when it comes `window / 8` or more after the last kept.
 fn reference_rate(log: &[f64], reads: &[f64], now: f64, window: f64) -> f64 {
     let from = reads
         .iter()
@@ -62,8 +63,49 @@ fn rates_follow_the_event_log() {
                 "{what} at {now}: {got} != {want}"
             );
         }
-        done_reads.push(now);
+        if now - done_reads.last().copied().unwrap_or(0.0) >= 2.0 / 8.0 {
+            done_reads.push(now);
+        }
     }
+    assert_eq!(done_reads, [0.5, 1.9, 2.5, 4.2, 7.9], "4.3 came too soon");
+}
+
+/// An independent case, worked out by hand: a window of 1 s.
+#[test]
+fn rates_worked_out_by_hand() {
+    let manual = ManualClock::new();
+    let monitor = Monitor::builder()
+        .clock(manual.clock())
+        .rate_window(Duration::from_secs(1))
+        .build(&hotmetrics_core::Registry::new())
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let messages = |n: i64| (0..n).for_each(|o| monitor.on_message_in(tp, o));
+    at(&manual, 0.5);
+    messages(10);
+    at(&manual, 1.0);
+    assert_eq!(
+        monitor.snapshot().messages_s,
+        10.0,
+        "10 in the first second"
+    );
+    at(&manual, 1.5);
+    messages(30);
+    at(&manual, 2.0);
+    assert_eq!(
+        monitor.snapshot().messages_s,
+        30.0,
+        "30 since the read at 1.0"
+    );
+    at(&manual, 2.05);
+    let rate = monitor.snapshot().messages_s;
+    assert!((rate - 30.0 / 1.05).abs() < 1e-9, "still from 1.0: {rate}");
+    at(&manual, 3.0);
+    assert_eq!(
+        monitor.snapshot().messages_s,
+        0.0,
+        "none since the read at 2.0 (2.05 was too soon to be kept)"
+    );
 }
 
 #[test]

@@ -48,6 +48,8 @@ fn faust_statsd_names_read_back_from_the_daemon() {
     let w = statsd.on_web_request_start("GET", "/");
     statsd.on_web_request_end("GET", "/", 503, w);
     statsd.count("orders_checked", 4);
+    // A `-` in a name travels as written (plain StatsD keeps it).
+    statsd.on_send_initiated("audit-log", 1, 1);
 
     let before = daemon.own("metrics_received");
     exporter.flush(Duration::from_secs(5)).unwrap();
@@ -63,7 +65,7 @@ fn faust_statsd_names_read_back_from_the_daemon() {
     std::thread::sleep(Duration::from_millis(200));
     let counters = daemon.counters();
     let gauges = daemon.read("gauges");
-    let p = "faust_app.";
+    let p = "faust-app.";
     let count = |name: &str| {
         counters
             .get(&format!("{p}{name}"))
@@ -88,6 +90,7 @@ fn faust_statsd_names_read_back_from_the_daemon() {
     assert_eq!(count("messages_sent_error"), 1.0);
     assert_eq!(count("http_status_code.503"), 1.0);
     assert_eq!(count("orders_checked"), 4.0);
+    assert_eq!(count("topic.audit-log.messages_sent"), 1.0);
     // Latencies in ms as histogram counters: 9 sends of 20 ms.
     assert_eq!(count("send_latency_count"), 9.0);
     assert_eq!(count("send_latency_sum"), 180.0);
