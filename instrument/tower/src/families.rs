@@ -53,8 +53,8 @@ pub(crate) struct Families {
 #[derive(Default)]
 struct RegisteredFamilies(Mutex<Option<Registered>>);
 
-/// The families of one registry and the buckets and constant labels they
-/// were registered with.
+/// The families of one registry and the buckets and constant labels (in
+/// name order) they were registered with.
 struct Registered {
     families: Arc<Families>,
     /// The six names, as the registry has them (prefix included,
@@ -109,6 +109,14 @@ impl From<Error> for BuildError {
     }
 }
 
+/// `labels` in name order: the same constant labels given in another
+/// order are the same settings.
+fn sorted(labels: &[(String, String)]) -> Vec<(String, String)> {
+    let mut labels = labels.to_vec();
+    labels.sort();
+    labels
+}
+
 impl Families {
     /// The registry's families: registered by the first layer built on it
     /// (with its buckets and constant labels), shared by the later ones,
@@ -127,7 +135,7 @@ impl Families {
                 if registered.buckets != *buckets {
                     return Err(BuildError::SettingsDiffer { setting: "buckets" });
                 }
-                if registered.const_labels != const_labels {
+                if registered.const_labels != sorted(const_labels) {
                     return Err(BuildError::SettingsDiffer {
                         setting: "constant labels",
                     });
@@ -192,7 +200,7 @@ impl Families {
             families: Arc::clone(&families),
             names: made,
             buckets: buckets.clone(),
-            const_labels: const_labels.to_vec(),
+            const_labels: sorted(const_labels),
         });
         Ok(families)
     }

@@ -452,7 +452,27 @@ fn a_later_layer_with_other_buckets_or_constant_labels_fails_to_build() {
         .const_label("service", "shop")
         .build()
         .expect("the same settings");
+    let err = HttpMetricsLayer::builder(&registry)
+        .buckets(buckets())
+        .const_label("service", "shop")
+        .const_label("zone", "b")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, BuildError::SettingsDiffer { .. }), "{err}");
     assert_eq!(registry.family_names().len(), 6);
+
+    // The order the constant labels are given in does not matter.
+    let other = TestRegistry::new();
+    HttpMetricsLayer::builder(&other)
+        .const_label("service", "shop")
+        .const_label("zone", "b")
+        .build()
+        .unwrap();
+    HttpMetricsLayer::builder(&other)
+        .const_label("zone", "b")
+        .const_label("service", "shop")
+        .build()
+        .expect("the same labels, in another order");
 }
 
 #[test]
