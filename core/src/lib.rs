@@ -56,6 +56,7 @@
 //! [`Encoder`]'s docs show a complete third-party format.
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Under `--cfg loom` only the engine and its models are compiled; the
 // parts of it that the rest of the crate uses are idle there.
 #![cfg_attr(loom, allow(dead_code))]
@@ -103,6 +104,7 @@ mod slots;
 #[cfg(not(loom))]
 mod snapshot;
 #[cfg(all(not(loom), feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 #[cfg(not(loom))]
 mod typed;

@@ -8,7 +8,21 @@
 //! `_sum`, an info metric's `build_info`, a state set's
 //! `phase{phase="running"}` (1 or 0). Labels are matched as a set (any
 //! order) and must be all of the series' labels, the registry's constant
-//! labels included: what `/metrics` would show is what you write.
+//! labels included: what `/metrics` would show is what you write, but
+//! for names: they are the names as registered, never escaped, so in a
+//! [`NameValidation::Utf8`](crate::NameValidation::Utf8) registry a
+//! family `http.requests` is looked up as `http.requests_total` here,
+//! whatever escaping a scrape asks for. A label given twice never matches
+//! two different labels: the sets are compared pair for pair.
+//!
+//! The assertions refuse to pass vacuously: [`assert_absent`],
+//! [`assert_family`] and [`Diff::assert_delta`] panic when no family
+//! writes samples of the name asked for (a misspelling, `requests` for
+//! `requests_total`), and [`assert_absent`] when the labels asked for are
+//! not the label names of that name's samples (a constant label left
+//! out). Two series a collector writes with the same name and labels are
+//! two samples in [`Samples`] but one in [`Samples::get`] (the first) and
+//! in [`diff`] (the last).
 //!
 //! ```
 //! use hotmetrics_core::testing::{self, TestRegistry};
@@ -25,7 +39,8 @@
 //! registry.assert_value("orders_total", &[("shop", "eu")], 3.0);
 //! registry.assert_family("orders_total", &[(&[("shop", "eu")], 3.0), (&[("shop", "us")], 1.0)]);
 //! let diff = registry.diff_since(&before);
-//! assert_eq!(diff.delta("orders_total", &[("shop", "eu")]), 1.0);
+//! assert_eq!(diff.delta("orders_total", &[("shop", "eu")]), Some(1.0));
+//! diff.assert_delta("orders_total", &[("shop", "us")], 1.0);
 //! assert_eq!(
 //!     diff.to_string(),
 //!     "~ orders_total{shop=\"eu\"} 2 -> 3\n+ orders_total{shop=\"us\"} 1\n"
@@ -74,11 +89,37 @@ impl Sample {
     }
 }
 
+/// Whether `have` and `want` are the same set of pairs: sorted, equal one
+/// for one (so a pair given twice never stands for two different ones).
 fn same_labels(have: &[(String, String)], want: &[(&str, &str)]) -> bool {
-    have.len() == want.len()
-        && want
-            .iter()
-            .all(|(n, v)| have.iter().any(|(hn, hv)| hn == n && hv == v))
+    if have.len() != want.len() {
+        return false;
+    }
+    let mut have: Vec<(&str, &str)> = have.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut want = want.to_vec();
+    have.sort_unstable();
+    want.sort_unstable();
+    have == want
+}
+
+/// Whether `have` and `want` name the same labels, whatever their values.
+fn same_label_names(have: &[(String, String)], want: &[(&str, &str)]) -> bool {
+    let mut have: Vec<&str> = have.iter().map(|(n, _)| n.as_str()).collect();
+    let mut want: Vec<&str> = want.iter().map(|(n, _)| *n).collect();
+    have.sort_unstable();
+    want.sort_unstable();
+    have == want
+}
+
+/// The sample-name suffixes [`samples`] writes for a family of type `t`.
+fn written_suffixes(t: MetricType) -> &'static [&'static str] {
+    match t {
+        MetricType::Histogram => &["_bucket", "_count", "_sum"],
+        MetricType::Summary => &["", "_count", "_sum"],
+        MetricType::Counter => &["_total"],
+        MetricType::Info => &["_info"],
+        MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[""],
+    }
 }
 
 /// Writes `name{a="b",c="d"}` with label values escaped as the text
@@ -142,6 +183,9 @@ impl fmt::Display for Sample {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Samples {
     samples: Vec<Sample>,
+    /// The families (and collectors' families) the scrape visited, with
+    /// their types, series or not.
+    families: Vec<(String, MetricType)>,
 }
 
 impl Samples {
@@ -168,6 +212,40 @@ impl Samples {
             .map(|s| s.value)
     }
 
+    /// Whether a family the scrape visited writes samples called `name`
+    /// (`requests_total` for a `requests` counter, `latency_seconds_count`
+    /// for a histogram), whether or not it has series now.
+    pub fn has_family_of(&self, name: &str) -> bool {
+        self.families.iter().any(|(family, t)| {
+            name.strip_prefix(family.as_str())
+                .is_some_and(|suffix| written_suffixes(*t).contains(&suffix))
+        })
+    }
+
+    /// Panics, with the names seen, unless a family writes samples called
+    /// `name`; panics unless `labels` name the labels of the samples called
+    /// `name` (when there are any), so that a misspelled name or a missing
+    /// constant label fails instead of matching nothing.
+    #[track_caller]
+    fn check_name_and_label_names(&self, name: &str, labels: &[(&str, &str)]) {
+        if !self.has_family_of(name) {
+            panic!(
+                "{} cannot be checked: {}",
+                Wanted(name, labels),
+                self.context(name)
+            );
+        }
+        let mut named = self.named(name).peekable();
+        if named.peek().is_some() && !named.any(|s| same_label_names(&s.labels, labels)) {
+            panic!(
+                "{} cannot be checked: no sample named {name} has these label names \
+                 (constant labels included)\n{}",
+                Wanted(name, labels),
+                self.context(name)
+            );
+        }
+    }
+
     /// Every sample called `name`, whatever its labels.
     pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
         self.samples.iter().filter(move |s| s.name == name)
@@ -185,15 +263,23 @@ impl Samples {
             return out;
         }
         let mut names: Vec<&str> = self.samples.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         let mut out = format!("no sample is named {name}");
-        for suffix in ["_total", "_info"] {
-            let full = format!("{name}{suffix}");
-            if names.contains(&full.as_str()) {
-                out.push_str(&format!(
-                    " (did you mean {full}? samples are named as /metrics shows them)"
-                ));
-            }
+        let meant: Vec<String> = ["_total", "_info", "_count", "_sum", "_bucket"]
+            .iter()
+            .map(|suffix| format!("{name}{suffix}"))
+            .filter(|full| names.contains(&full.as_str()))
+            .collect();
+        if let Some((last, rest)) = meant.split_last() {
+            let options = if rest.is_empty() {
+                last.clone()
+            } else {
+                format!("{} or {last}", rest.join(", "))
+            };
+            out.push_str(&format!(
+                " (did you mean {options}? samples are named as /metrics shows them)"
+            ));
         }
         if names.is_empty() {
             out.push_str("; the registry shows no samples at all");
@@ -226,6 +312,7 @@ impl fmt::Display for Samples {
 #[derive(Default)]
 struct Flatten {
     samples: Vec<Sample>,
+    families: Vec<(String, MetricType)>,
     family: String,
     metric_type: Option<MetricType>,
 }
@@ -258,6 +345,8 @@ impl MetricVisitor for Flatten {
         self.family.clear();
         self.family.push_str(family.name);
         self.metric_type = Some(family.metric_type);
+        self.families
+            .push((family.name.to_owned(), family.metric_type));
     }
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
@@ -318,6 +407,7 @@ pub fn samples<S: MetricSource + ?Sized>(source: &S) -> Samples {
     source.visit(&mut flatten);
     Samples {
         samples: flatten.samples,
+        families: flatten.families,
     }
 }
 
@@ -352,12 +442,16 @@ fn same_value(a: f64, b: f64) -> bool {
 /// value `expected` (NaN equals NaN here). The message names the sample,
 /// the value found and every sample of that name.
 ///
-/// ```should_panic
+/// ```
 /// use hotmetrics_core::{Registry, testing::assert_value};
+/// use std::panic::catch_unwind;
 ///
 /// let registry = Registry::new();
 /// registry.gauge(("workers", "Workers.")).unwrap().set(3);
-/// assert_value(&registry, "workers", &[], 4.0); // panics: "workers is 3, expected 4"
+/// assert_value(&registry, "workers", &[], 3.0);
+/// let failed = catch_unwind(|| assert_value(&registry, "workers", &[], 4.0)).unwrap_err();
+/// let message = failed.downcast_ref::<String>().unwrap();
+/// assert!(message.starts_with("workers is 3, expected 4\n"), "{message}");
 /// ```
 #[track_caller]
 pub fn assert_value<S: MetricSource + ?Sized>(
@@ -386,10 +480,27 @@ pub fn assert_value<S: MetricSource + ?Sized>(
 }
 
 /// Panics if `source` shows sample `name` with exactly `labels`, naming
-/// its value.
+/// its value. Panics too when no family of `source` writes samples called
+/// `name` (a misspelled name, `requests` for `requests_total`), or when
+/// the samples called `name` have other label names than `labels` (a
+/// constant label left out): either would make the check pass whatever
+/// the code did.
+///
+/// ```
+/// use hotmetrics_core::{Registry, testing::assert_absent};
+/// use std::panic::catch_unwind;
+///
+/// let registry = Registry::new();
+/// let jobs = registry.counter_vec(("jobs_total", "Jobs."), &["queue"]).unwrap();
+/// jobs.with(&["fast"], |c| c.inc()).unwrap();
+/// assert_absent(&registry, "jobs_total", &[("queue", "slow")]);
+/// // Misspelled: refused, not passed.
+/// assert!(catch_unwind(|| assert_absent(&registry, "job_total", &[("queue", "slow")])).is_err());
+/// ```
 #[track_caller]
 pub fn assert_absent<S: MetricSource + ?Sized>(source: &S, name: &str, labels: &[(&str, &str)]) {
     let all = samples(source);
+    all.check_name_and_label_names(name, labels);
     if let Some(v) = all.get(name, labels) {
         panic!(
             "{} is {:?}, expected no such sample\n{}",
@@ -403,7 +514,9 @@ pub fn assert_absent<S: MetricSource + ?Sized>(source: &S, name: &str, labels: &
 /// Panics unless the samples called `name` are exactly `expected`:
 /// `(labels, value)` pairs in any order, none missing, none more. The
 /// message lists each sample missing, wrong or unexpected, and every
-/// sample of that name.
+/// sample of that name. Panics when no family of `source` writes samples
+/// called `name`, so `expected` empty checks that a family has no series,
+/// not that a misspelled name has none.
 ///
 /// ```
 /// use hotmetrics_core::{Registry, testing::assert_family};
@@ -421,6 +534,9 @@ pub fn assert_family<S: MetricSource + ?Sized>(
     expected: &[(&[(&str, &str)], f64)],
 ) {
     let all = samples(source);
+    if !all.has_family_of(name) {
+        panic!("{name} cannot be checked: {}", all.context(name));
+    }
     let mut problems = Vec::new();
     for (labels, want) in expected {
         match all.get(name, labels) {
@@ -489,9 +605,17 @@ impl fmt::Display for Change {
 
 /// What changed between two [`Samples`] of a test, from [`diff`]: its
 /// `Display` is one [`Change`] a line.
+///
+/// Samples are told apart by name and labels: two series a collector
+/// writes with the same name and labels (a scrape would show both) are
+/// one sample here, the last one's value.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diff {
     changes: Vec<Change>,
+    /// Every sample either side showed, changed or not.
+    seen: std::collections::BTreeSet<Key>,
+    /// The later side, for the messages of [`assert_delta`](Self::assert_delta).
+    after: Samples,
 }
 
 impl Diff {
@@ -513,10 +637,47 @@ impl Diff {
     }
 
     /// How much sample `name{labels}` grew: after minus before, a missing
-    /// side counting as 0, and 0 for a sample that did not change.
-    pub fn delta(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.get(name, labels)
-            .map_or(0.0, |c| c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0))
+    /// side counting as 0, and 0 for a sample that did not change. `None`
+    /// when neither side shows the sample (a misspelled name, a constant
+    /// label left out), rather than a 0 that would look like "unchanged".
+    pub fn delta(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        if let Some(c) = self.get(name, labels) {
+            return Some(c.after.unwrap_or(0.0) - c.before.unwrap_or(0.0));
+        }
+        self.seen.contains(&key(name, labels)).then_some(0.0)
+    }
+
+    /// Panics unless sample `name{labels}` grew by `expected` ([`delta`](Self::delta);
+    /// NaN equals NaN), naming what it found; and when neither side shows
+    /// the sample, with the samples of that name or the names there are.
+    ///
+    /// ```
+    /// use hotmetrics_core::testing::TestRegistry;
+    ///
+    /// let registry = TestRegistry::new();
+    /// let jobs = registry.counter(("jobs_total", "Jobs.")).unwrap();
+    /// let before = registry.samples();
+    /// jobs.inc_by(3);
+    /// registry.diff_since(&before).assert_delta("jobs_total", &[], 3.0);
+    /// ```
+    #[track_caller]
+    pub fn assert_delta(&self, name: &str, labels: &[(&str, &str)], expected: f64) {
+        match self.delta(name, labels) {
+            Some(d) if same_value(d, expected) => {}
+            Some(d) => panic!(
+                "{} grew by {:?}, expected {:?}\n{}",
+                Wanted(name, labels),
+                num(d),
+                num(expected),
+                self
+            ),
+            None => panic!(
+                "{} is in neither snapshot, expected it to grow by {:?}\n{}",
+                Wanted(name, labels),
+                num(expected),
+                self.after.context(name)
+            ),
+        }
     }
 }
 
@@ -531,6 +692,16 @@ impl fmt::Display for Diff {
 
 type Key = (String, Vec<(String, String)>);
 
+/// The [`Key`] of sample `name{labels}`: its labels sorted.
+fn key(name: &str, labels: &[(&str, &str)]) -> Key {
+    let mut labels: Vec<(String, String)> = labels
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    labels.sort();
+    (name.to_owned(), labels)
+}
+
 fn keyed(samples: &Samples) -> BTreeMap<Key, f64> {
     samples
         .iter()
@@ -543,7 +714,8 @@ fn keyed(samples: &Samples) -> BTreeMap<Key, f64> {
 }
 
 /// What changed from `before` to `after`: samples added, removed, or with
-/// another value (NaN to NaN is no change).
+/// another value (NaN to NaN is no change). Samples with the same name and
+/// labels (a collector's duplicates) count as one ([`Diff`]).
 pub fn diff(before: &Samples, after: &Samples) -> Diff {
     let old = keyed(before);
     let new = keyed(after);
@@ -570,7 +742,12 @@ pub fn diff(before: &Samples, after: &Samples) -> Diff {
         }
     }
     changes.sort_by(|x, y| (&x.name, &x.labels).cmp(&(&y.name, &y.labels)));
-    Diff { changes }
+    let seen = old.into_keys().chain(new.into_keys()).collect();
+    Diff {
+        changes,
+        seen,
+        after: after.clone(),
+    }
 }
 
 /// A registry of one test's own, with the helpers as methods; it
@@ -851,6 +1028,84 @@ mod tests {
     }
 
     #[test]
+    fn assertions_refuse_a_name_no_family_writes_or_labels_short_of_the_constant_ones() {
+        let registry = shop();
+        let msg = panic_message(|| registry.assert_absent("request_total", &[("path", "/a")]));
+        assert!(
+            msg.starts_with(
+                "request_total{path=\"/a\"} cannot be checked: no sample is named request_total; names seen: "
+            ),
+            "{msg}"
+        );
+        // `region` is the registry's constant label: left out, nothing
+        // could ever match, so the check is refused.
+        let msg = panic_message(|| registry.assert_absent("requests_total", &[("path", "/z")]));
+        assert!(
+            msg.starts_with(
+                "requests_total{path=\"/z\"} cannot be checked: no sample named requests_total has \
+                 these label names (constant labels included)\nsamples named requests_total (2):"
+            ),
+            "{msg}"
+        );
+        registry.assert_absent("requests_total", &[("region", "eu"), ("path", "/z")]);
+        // The bare name of a counter is not a sample name.
+        assert!(
+            catch_unwind(AssertUnwindSafe(|| registry.assert_absent("requests", &[]))).is_err()
+        );
+
+        let msg = panic_message(|| registry.assert_family("nope_total", &[]));
+        assert!(
+            msg.starts_with("nope_total cannot be checked: no sample is named nope_total"),
+            "{msg}"
+        );
+        // A family without series yet: empty is a claim that can hold.
+        registry
+            .counter_vec(("retries_total", "Retries."), &["queue"])
+            .unwrap();
+        registry.assert_family("retries_total", &[]);
+        registry.assert_absent("retries_total", &[("region", "eu"), ("queue", "x")]);
+    }
+
+    #[test]
+    fn a_label_given_twice_matches_no_two_different_labels() {
+        let sample = Sample {
+            name: "x".into(),
+            labels: vec![("a".into(), "1".into()), ("b".into(), "2".into())],
+            value: 1.0,
+        };
+        assert!(sample.is("x", &[("b", "2"), ("a", "1")]));
+        assert!(!sample.is("x", &[("a", "1"), ("a", "1")]));
+        let twice = Sample {
+            labels: vec![("a".into(), "1".into()), ("a".into(), "1".into())],
+            ..sample
+        };
+        assert!(!twice.is("x", &[("a", "1"), ("b", "2")]));
+    }
+
+    #[test]
+    fn the_names_seen_are_listed_once_and_histogram_suffixes_hinted() {
+        let registry = TestRegistry::new();
+        let latency = registry
+            .histogram_vec(
+                ("latency_seconds", "Latency."),
+                Buckets::new(vec![1.0]).unwrap(),
+                &["route"],
+            )
+            .unwrap();
+        latency.with(&["/a"], |h| h.observe(0.5)).unwrap();
+        latency.with(&["/b"], |h| h.observe(0.5)).unwrap();
+        let msg = panic_message(|| registry.assert_value("latency_seconds", &[], 1.0));
+        assert_eq!(
+            msg,
+            "latency_seconds not found, expected 1\n\
+             no sample is named latency_seconds (did you mean latency_seconds_count, \
+             latency_seconds_sum or latency_seconds_bucket? samples are named as /metrics \
+             shows them); names seen: latency_seconds_bucket, latency_seconds_count, \
+             latency_seconds_sum"
+        );
+    }
+
+    #[test]
     fn assert_family_lists_missing_wrong_and_unexpected_series() {
         let registry = shop();
         registry.assert_family(
@@ -920,17 +1175,35 @@ mod tests {
         );
         assert_eq!(
             d.delta("jobs_total", &[("queue", "fast"), ("kind", "a")]),
-            4.0
+            Some(4.0)
         );
         assert_eq!(
             d.delta("jobs_total", &[("queue", "slow"), ("kind", "a")]),
-            -1.0
+            Some(-1.0)
         );
         assert_eq!(
             d.delta("jobs_total", &[("queue", "new"), ("kind", "b")]),
-            1.0
+            Some(1.0)
         );
-        assert_eq!(d.delta("workers", &[]), 0.0);
+        assert_eq!(d.delta("workers", &[]), Some(0.0));
+        // Neither side shows these: no 0 that reads as "unchanged".
+        assert_eq!(d.delta("worker", &[]), None);
+        assert_eq!(d.delta("jobs_total", &[("queue", "fast")]), None);
+        d.assert_delta("jobs_total", &[("kind", "a"), ("queue", "fast")], 4.0);
+        let msg = panic_message(|| {
+            d.assert_delta("jobs_total", &[("queue", "fast"), ("kind", "a")], 1.0)
+        });
+        assert!(
+            msg.starts_with(
+                "jobs_total{queue=\"fast\",kind=\"a\"} grew by 4, expected 1\n~ jobs_total"
+            ),
+            "{msg}"
+        );
+        let msg = panic_message(|| d.assert_delta("job_total", &[], 0.0));
+        assert!(
+            msg.starts_with("job_total is in neither snapshot, expected it to grow by 0\nno sample is named job_total"),
+            "{msg}"
+        );
         assert_eq!(d.changes().len(), 3);
         assert_eq!(
             d.get("jobs_total", &[("kind", "b"), ("queue", "new")]),

@@ -2,7 +2,7 @@
 //! HTTP, its scrape mounted with `MetricsService` (excluded from the
 //! counts by default): what it serves passes `promtool check metrics`
 //! (text 0.0.4) and Python's strict OpenMetrics parser, and carries what
-//! the requests did.
+//! the requests did (the duration with its unit, `seconds`).
 
 use axum::Router;
 use axum::extract::Path;
@@ -140,6 +140,12 @@ fn the_layers_scrape_passes_promtool_and_the_strict_parser() {
         Some(3.0)
     );
     assert_eq!(sample(fams, "requests_in_flight", &users), Some(0.0));
+    // The duration's unit, as the strict parser read it from `# UNIT`.
+    let duration = fams
+        .iter()
+        .find(|f| f.name == "request_duration_seconds")
+        .expect("the duration family");
+    assert_eq!(duration.unit, "seconds");
     // The scrapes themselves are excluded.
     registry.assert_absent("requests_total", &[("method", "GET"), ("path", "/metrics")]);
     // The helpers read what the parser read.

@@ -1,15 +1,10 @@
 //! One request through an HTTP metrics layer, in process (`oneshot` on an
 //! axum router, no sockets), one thread: no layer, a layer that does
 //! nothing (`Identity`: what axum's layering itself costs, a box and a
-//! boxed future per request), this crate's
-//! `HttpMetricsLayer`, and `axum-prometheus` (the third-party layer, on
-//! the `metrics` facade with `metrics-exporter-prometheus` as its
-//! recorder). The handler answers at once; the request is built the same
-//! way in every case.
-//!
-//! The layers do different amounts of work: `HttpMetricsLayer` updates
-//! five series per request (requests, responses, status codes, duration,
-//! in flight), `axum-prometheus` three (requests, duration, pending).
+//! boxed future per request), and this crate's `HttpMetricsLayer`. The
+//! handler answers at once; the request is built the same way in every
+//! case. The comparison with `axum-prometheus` is the compare runner's
+//! (`benches/src/http_layer.rs`).
 //!
 //! `cargo bench -p hotmetrics-tower --bench layer`
 
@@ -24,7 +19,6 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 use tower::ServiceExt;
 
 fn routes() -> Router {
@@ -61,37 +55,15 @@ fn per_request(c: &mut Criterion) {
     let hotmetrics = routes()
         .layer(HttpMetricsLayer::new(&registry).unwrap())
         .with_state(());
-    // Its recorder's handle spawns an upkeep task on the current tokio
-    // runtime; this one is never driven, so the task never runs: the
-    // upkeep (which drains the histogram's samples) runs after each timed
-    // batch instead, off the clock, as the task would every 5 s.
-    let upkeep = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let entered = upkeep.enter();
-    let (prometheus_layer, handle) = axum_prometheus::PrometheusMetricLayer::pair();
-    drop(entered);
-    let axum_prometheus = routes().layer(prometheus_layer).with_state(());
 
     let mut group = c.benchmark_group("http_layer/request");
     for (name, app) in [
         ("none", &bare),
         ("identity", &identity),
         ("hotmetrics-tower", &hotmetrics),
-        ("axum-prometheus", &axum_prometheus),
     ] {
         assert_eq!(request(app), 200);
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(request(app));
-                }
-                let took = start.elapsed();
-                handle.run_upkeep();
-                took
-            })
-        });
+        group.bench_function(name, |b| b.iter(|| black_box(request(app))));
     }
     group.finish();
     assert!(

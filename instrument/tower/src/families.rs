@@ -1,6 +1,7 @@
 //! The metric set: one table of names, registered once per registry.
 
 use hotmetrics_core::{Buckets, CounterVec, Error, GaugeVec, HistogramVec, Opts, Registry};
+use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The label carrying the method: `GET`, ..., or [`OTHER_METHOD`](crate::OTHER_METHOD).
@@ -18,6 +19,8 @@ pub(crate) const RESPONSES: (&str, &str) = ("responses_total", "Total number of 
 /// `exceptions_total_counter`).
 pub(crate) const EXCEPTIONS: (&str, &str) = (
     "exceptions_total",
+    // aioprometheus' help text, kept as it is ("requested", sic) so
+    // that both export the same HELP line.
     "Total number of requested which generated an exception",
 );
 /// Responses by status code (aioprometheus: `status_codes_counter`).
@@ -46,22 +49,105 @@ pub(crate) struct Families {
 }
 
 /// What a registry keeps for this crate ([`Registry::extension`]): the
-/// families, once registered.
+/// families, once registered, and the settings they were registered with.
 #[derive(Default)]
-struct Shared(Mutex<Option<Arc<Families>>>);
+struct RegisteredFamilies(Mutex<Option<Registered>>);
+
+/// The families of one registry and the buckets and constant labels (in
+/// name order) they were registered with.
+struct Registered {
+    families: Arc<Families>,
+    /// The six names, as the registry has them (prefix included,
+    /// counters without `_total`).
+    names: Vec<String>,
+    buckets: Buckets,
+    const_labels: Vec<(String, String)>,
+}
+
+/// Why [`HttpMetricsLayerBuilder::build`](crate::HttpMetricsLayerBuilder::build)
+/// failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The registry refused a family: a name taken by another of its
+    /// families, an invalid constant label or invalid buckets.
+    Registry(Error),
+    /// The registry's families were registered by an earlier layer with
+    /// other settings: layers on one registry share the six families, so
+    /// they must agree on the buckets and the constant labels.
+    SettingsDiffer {
+        /// `"buckets"` or `"constant labels"`.
+        setting: &'static str,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Registry(e) => write!(f, "the HTTP metrics do not register: {e}"),
+            BuildError::SettingsDiffer { setting } => write!(
+                f,
+                "the registry's HTTP metrics were registered by another layer with other {setting}: \
+                 layers on one registry must agree on them"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Registry(e) => Some(e),
+            BuildError::SettingsDiffer { .. } => None,
+        }
+    }
+}
+
+impl From<Error> for BuildError {
+    fn from(e: Error) -> Self {
+        BuildError::Registry(e)
+    }
+}
+
+/// `labels` in name order: the same constant labels given in another
+/// order are the same settings.
+fn sorted(labels: &[(String, String)]) -> Vec<(String, String)> {
+    let mut labels = labels.to_vec();
+    labels.sort();
+    labels
+}
 
 impl Families {
     /// The registry's families: registered by the first layer built on it
-    /// (with its buckets and constant labels), shared by the later ones.
+    /// (with its buckets and constant labels), shared by the later ones,
+    /// which must ask for the same settings. Registered again when any of
+    /// them is no longer in the registry ([`Registry::unregister`]).
     pub(crate) fn of(
         registry: &Registry,
         buckets: &Buckets,
         const_labels: &[(String, String)],
-    ) -> Result<Arc<Families>, Error> {
-        let shared: Arc<Shared> = registry.extension(Shared::default);
-        let mut slot = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(families) = &*slot {
-            return Ok(Arc::clone(families));
+    ) -> Result<Arc<Families>, BuildError> {
+        let cache: Arc<RegisteredFamilies> = registry.extension(RegisteredFamilies::default);
+        let mut slot = cache.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(registered) = &*slot {
+            let present = registry.family_names();
+            if registered.names.iter().all(|n| present.contains(n)) {
+                if registered.buckets != *buckets {
+                    return Err(BuildError::SettingsDiffer { setting: "buckets" });
+                }
+                if registered.const_labels != sorted(const_labels) {
+                    return Err(BuildError::SettingsDiffer {
+                        setting: "constant labels",
+                    });
+                }
+                return Ok(Arc::clone(&registered.families));
+            }
+            // Some were unregistered: the rest go too, and all six are
+            // registered afresh, so that they are exported again.
+            for name in &registered.names {
+                registry.unregister(name);
+            }
+            *slot = None;
         }
         let opts = |(name, help): (&str, &str)| {
             const_labels
@@ -83,9 +169,12 @@ impl Families {
             let status_codes =
                 registry.counter_vec(opts(STATUS_CODES), &[METHOD, PATH, STATUS_CODE])?;
             keep(status_codes.name());
-            let duration = registry.histogram_vec(opts(DURATION), buckets.clone(), &route)?;
+            let duration =
+                registry.histogram_vec(opts(DURATION).unit("seconds"), buckets.clone(), &route)?;
             keep(duration.name());
-            let in_flight = registry.gauge_vec(opts(IN_FLIGHT), &route)?;
+            // A request longer than the registry's `expire_after` is still
+            // in flight: its series must not expire under it.
+            let in_flight = registry.gauge_vec(opts(IN_FLIGHT).never_expire(), &route)?;
             Ok(Families {
                 requests,
                 responses,
@@ -96,15 +185,23 @@ impl Families {
             })
         };
         let families = match register() {
-            Ok(families) => Arc::new(families),
+            Ok(families) => {
+                made.push(families.in_flight.name().to_owned());
+                Arc::new(families)
+            }
             Err(e) => {
                 for name in &made {
                     registry.unregister(name);
                 }
-                return Err(e);
+                return Err(e.into());
             }
         };
-        *slot = Some(Arc::clone(&families));
+        *slot = Some(Registered {
+            families: Arc::clone(&families),
+            names: made,
+            buckets: buckets.clone(),
+            const_labels: sorted(const_labels),
+        });
         Ok(families)
     }
 }

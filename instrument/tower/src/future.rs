@@ -1,7 +1,7 @@
 //! The response future: records how each request ended, exactly once.
 
 use crate::labels::{Route, status_label};
-use crate::layer::Shared;
+use crate::layer::LayerState;
 use hotmetrics_core::{HistogramTimer, InProgressGuard};
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 /// One request being recorded: counted as received, in flight, timed.
 pub(crate) struct Recording {
-    shared: Arc<Shared>,
+    shared: Arc<LayerState>,
     method: &'static str,
     route: Route,
     /// Taken when the request ends with a response (observed) and left
@@ -25,7 +25,7 @@ pub(crate) struct Recording {
 }
 
 /// How a request ended.
-enum Outcome {
+pub(crate) enum Outcome {
     /// The inner service answered.
     Response(StatusCode),
     /// It returned an error, or panicked: counted as aioprometheus counts
@@ -37,7 +37,7 @@ impl Recording {
     /// Counts the request and starts its clock. A lookup refused (a
     /// family at its series limit) leaves that metric out: the request
     /// still goes through.
-    pub(crate) fn start(shared: Arc<Shared>, method: &'static str, route: Route) -> Self {
+    pub(crate) fn start(shared: Arc<LayerState>, method: &'static str, route: Route) -> Self {
         let f = &shared.families;
         let labels = [method, route.label()];
         let _ = f.requests.with(&labels, |c| c.inc());
@@ -52,7 +52,8 @@ impl Recording {
         }
     }
 
-    fn finish(mut self, outcome: Outcome) {
+    /// Counts the response (or the exception) and observes the duration.
+    pub(crate) fn finish(mut self, outcome: Outcome) {
         let f = &self.shared.families;
         let labels = [self.method, self.route.label()];
         let status = match outcome {
@@ -118,8 +119,11 @@ where
         let this = self.project();
         let inner = this.inner;
         // The panic is recorded here, where it happens, and goes on
-        // unwinding: whatever catches it (tokio's task, a CatchPanic layer)
-        // drops this future later, when `thread::panicking` is false again.
+        // unwinding. The future is dropped afterwards, by whatever owns
+        // it: during the unwind itself when it lives on the unwinding
+        // stack (pinned in a frame, in `join!`), later when a task or a
+        // CatchPanic layer holds it. Either way `recording` is taken
+        // already, so the drop records nothing more.
         let polled = match catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
             Ok(polled) => polled,
             Err(panic) => {

@@ -1,12 +1,13 @@
 //! The layer, its builder and the service it wraps around the application.
 
-use crate::families::Families;
-use crate::future::{Recording, ResponseFuture};
+use crate::families::{BuildError, Families};
+use crate::future::{Outcome, Recording, ResponseFuture};
 use crate::labels::{Route, method_label};
-use hotmetrics_core::{Buckets, Error, Registry};
+use hotmetrics_core::{Buckets, Registry};
 use http::request::Parts;
 use http::{Request, Response};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -24,26 +25,30 @@ pub const DEFAULT_EXCLUDE_PATHS: &[&str] = &[
 
 /// Names a request's route when axum's `MatchedPath` does not (a tonic or
 /// hyper service, a router of your own): a template such as
-/// `"/users/{id}"`, one of a fixed set, never the raw path. `None` falls
-/// back to `MatchedPath`, then to [`UNMATCHED`](crate::UNMATCHED).
+/// `"/users/{id}"`, one of a fixed set, never the raw path. Called only
+/// for requests that carry no `MatchedPath` (feature `axum`); `None`
+/// counts the request as [`UNMATCHED`](crate::UNMATCHED).
 pub type RouteFn = fn(&Parts) -> Option<&'static str>;
 
 /// What every service of one layer shares.
-pub(crate) struct Shared {
+pub(crate) struct LayerState {
     pub(crate) families: Arc<Families>,
     exclude: Box<[Box<str>]>,
     pub(crate) group_status_codes: bool,
     route_fn: Option<RouteFn>,
 }
 
-impl Shared {
+impl LayerState {
     /// Starts recording `parts`' request, unless its route is excluded.
     fn start(self: &Arc<Self>, parts: &Parts) -> Option<Recording> {
-        let route = self
-            .route_fn
-            .and_then(|f| f(parts))
-            .map(Route::Static)
-            .unwrap_or_else(|| Route::matched(&parts.extensions));
+        // axum's template first; the route function only without one.
+        let route = match Route::matched(&parts.extensions) {
+            Route::Unmatched => self
+                .route_fn
+                .and_then(|f| f(parts))
+                .map_or(Route::Unmatched, Route::Static),
+            matched => matched,
+        };
         let key = route.template().unwrap_or(parts.uri.path());
         if self.exclude.iter().any(|p| **p == *key) {
             return None;
@@ -115,7 +120,9 @@ impl HttpMetricsLayerBuilder {
         self
     }
 
-    /// Names routes that axum's `MatchedPath` does not ([`RouteFn`]).
+    /// Names routes that axum's `MatchedPath` does not ([`RouteFn`]): a
+    /// request with a `MatchedPath` is labelled with it, whatever the
+    /// function would say.
     ///
     /// ```
     /// use hotmetrics_tower::HttpMetricsLayer;
@@ -140,14 +147,17 @@ impl HttpMetricsLayerBuilder {
     }
 
     /// Registers the six families, or finds them: layers built on one
-    /// registry share them, with the buckets and constant labels of the
-    /// first. Fails when a family's name is taken by another of the
+    /// registry share them, so a later layer must ask for the buckets and
+    /// constant labels of the first ([`BuildError::SettingsDiffer`]
+    /// otherwise). Fails when a family's name is taken by another of the
     /// registry's families, or when a constant label or the buckets are
-    /// invalid; nothing is left registered then.
-    pub fn build(self) -> Result<HttpMetricsLayer, Error> {
+    /// invalid ([`BuildError::Registry`]); nothing is left registered
+    /// then. If any of the six was unregistered since, all six are
+    /// registered again, with this builder's settings.
+    pub fn build(self) -> Result<HttpMetricsLayer, BuildError> {
         let families = Families::of(&self.registry, &self.buckets, &self.const_labels)?;
         Ok(HttpMetricsLayer {
-            shared: Arc::new(Shared {
+            shared: Arc::new(LayerState {
                 families,
                 exclude: self
                     .exclude
@@ -166,7 +176,7 @@ impl HttpMetricsLayerBuilder {
 /// [crate docs](crate) for the metrics.
 #[derive(Clone)]
 pub struct HttpMetricsLayer {
-    shared: Arc<Shared>,
+    shared: Arc<LayerState>,
 }
 
 impl fmt::Debug for HttpMetricsLayer {
@@ -180,7 +190,7 @@ impl fmt::Debug for HttpMetricsLayer {
 
 impl HttpMetricsLayer {
     /// A layer with aioprometheus' defaults, on `registry`.
-    pub fn new(registry: &Registry) -> Result<Self, Error> {
+    pub fn new(registry: &Registry) -> Result<Self, BuildError> {
         Self::builder(registry).build()
     }
 
@@ -215,7 +225,7 @@ impl<S> tower_layer::Layer<S> for HttpMetricsLayer {
 #[derive(Clone)]
 pub struct HttpMetrics<S> {
     inner: S,
-    shared: Arc<Shared>,
+    shared: Arc<LayerState>,
 }
 
 impl<S: fmt::Debug> fmt::Debug for HttpMetrics<S> {
@@ -258,7 +268,17 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
         let recording = self.shared.start(&parts);
-        let inner = self.inner.call(Request::from_parts(parts, body));
-        ResponseFuture::new(inner, recording)
+        let request = Request::from_parts(parts, body);
+        // A panic in the inner `call` itself (before any future exists) is
+        // an exception too: recorded here, then it goes on unwinding.
+        match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+            Ok(inner) => ResponseFuture::new(inner, recording),
+            Err(panic) => {
+                if let Some(recording) = recording {
+                    recording.finish(Outcome::Exception);
+                }
+                resume_unwind(panic)
+            }
+        }
     }
 }

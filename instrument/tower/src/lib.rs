@@ -24,9 +24,10 @@
 //!
 //! - `path` is the route template: axum's `MatchedPath` (feature `axum`,
 //!   with `Router::layer` or `route_layer`, so the layer runs after
-//!   routing), else what the builder's [`route_fn`] names, else
-//!   [`UNMATCHED`] (`<unmatched>`). Never the raw path, whose values are
-//!   unbounded (`/users/1`, `/users/2`, ...).
+//!   routing) when the request carries one; only without it, what the
+//!   builder's [`route_fn`] names; else [`UNMATCHED`] (`<unmatched>`).
+//!   Never the raw path, whose values are unbounded (`/users/1`,
+//!   `/users/2`, ...).
 //! - `method` is one of the nine standard methods, or [`OTHER_METHOD`]
 //!   (`_OTHER`) for any other token a client sends.
 //! - `status_code` is the response's code (`200`), or its class (`2xx`)
@@ -45,12 +46,36 @@
 //! `exceptions_total` and a response with status `500`, as aioprometheus
 //! counts an exception (the panic then goes on unwinding). A request
 //! dropped before it ends (the client went away, a timeout layer gave up)
-//! counts no response and no duration. `requests_in_flight` goes back down
-//! in every case: a guard lowers it when the request's future ends or is
-//! dropped.
+//! counts no response and no duration. A panic in the inner service's
+//! `call` itself (before it returns a future) counts as a panic in the
+//! handler. `requests_in_flight` goes back down in every case: a guard
+//! lowers it when the request's future ends or is dropped. It ends with
+//! the response's head, not its body: a streaming response that takes a
+//! minute to send is in flight only until its head is returned. Its
+//! series never expire (a registry's
+//! [`expire_after`](hotmetrics_core::RegistryBuilder::expire_after) does
+//! not apply to them), so a long request is never dropped from the gauge.
+//!
+//! # Where to put it
+//! The layer counts what the service inside it returns, not what the
+//! client receives:
+//! - An `Err` from the inner service counts as a `500`; what the client
+//!   gets is decided outside the layer (axum's `HandleErrorLayer`, hyper
+//!   closing the connection). Put the layer outside `HandleErrorLayer` (and
+//!   outside tower's `TimeoutLayer` handled by it) to count the response
+//!   the error handler makes, inside to count the errors themselves.
+//! - A timeout outside the layer drops the request's future: no response,
+//!   no duration, in flight no more (see above), not a `408` or `503`.
+//! - With axum's `Router::route_layer` the layer wraps only the routes:
+//!   requests no route matches (axum's `404`, a `405` for a method the
+//!   route lacks) never reach it and are not counted. `Router::layer`
+//!   counts them too, as [`UNMATCHED`].
 //!
 //! # Cost
-//! No allocation per request once a thread has seen a method and route:
+//! No allocation per request once a thread has seen a method and route,
+//! while the method, route (and status code) combinations a thread sees
+//! fit its cache (512 series per family; a thread that sees more empties
+//! its cache and allocates the entries again, 256 B each):
 //! the series are found in each thread's own cache of the families
 //! (hashing the label values, no lock), the route template is axum's
 //! reference-counted string, the status code a static string. Per
@@ -92,8 +117,11 @@
 //! ```
 //!
 //! Several layers built on one registry (two routers, say) share the six
-//! families; the first one registers them, with its buckets and constant
-//! labels.
+//! families; the first one registers them, and a later one asking for
+//! other buckets or constant labels fails to build
+//! ([`BuildError::SettingsDiffer`]). A family of the six unregistered
+//! since ([`Registry::unregister`](hotmetrics_core::Registry::unregister))
+//! makes the next build register all six again.
 //!
 //! [`route_fn`]: HttpMetricsLayerBuilder::route_fn
 //! [`group_status_codes`]: HttpMetricsLayerBuilder::group_status_codes
@@ -106,6 +134,7 @@ mod future;
 mod labels;
 mod layer;
 
+pub use families::BuildError;
 pub use future::ResponseFuture;
 pub use labels::{OTHER_METHOD, UNMATCHED};
 pub use layer::{
