@@ -12,8 +12,8 @@
 //! exit), with real atomic read-modify-writes so nothing is lost.
 //!
 //! An arena has two kinds of cells, each in its own slot space: 64-bit
-//! cells (`f64` sums, gauge deltas) and 32-bit *narrow* cells for the
-//! counts of counters and histogram buckets, which spill into the engine's
+//! cells (counters, `f64` sums, gauge deltas) and 32-bit *narrow* cells for
+//! the counts of histogram buckets, which spill into the engine's
 //! shared 64-bit cells when they would overflow (`spill.rs`).
 
 use crate::chunked::ChunkedVec;

@@ -74,6 +74,7 @@ impl<T: Default> ChunkedVec<T> {
     /// its elements (the scrape-time merge reads arenas run by run).
     #[inline]
     pub(crate) fn run(&self, run: usize) -> Option<&[T]> {
+        debug_assert!(run * RUN <= MAX_INDEX);
         let (bucket, offset) = locate(run * RUN);
         debug_assert!(offset + RUN <= bucket_len(bucket));
         // Acquire: as in `get`.

@@ -10,7 +10,7 @@
 use crate::engine::Engine;
 use crate::expiry::{Fate, Seen, fate};
 use crate::merge::MergedCells;
-use crate::sync::{Mutex, lock};
+use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -127,13 +127,15 @@ fn spills_racing_a_scrape_are_seen_whole() {
     loom::model(|| {
         let engine = Arc::new(Engine::new());
         let slot = engine.alloc_narrow(1).unwrap();
+        let done = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..2)
             .map(|_| {
-                let e = Arc::clone(&engine);
+                let (e, done) = (Arc::clone(&engine), Arc::clone(&done));
                 thread::spawn(move || {
                     let lease = e.lease();
                     lease.add_narrow(slot, 2);
                     lease.add_narrow(slot, 1);
+                    done.fetch_add(1, Ordering::Release);
                 })
             })
             .collect();
@@ -141,8 +143,16 @@ fn spills_racing_a_scrape_are_seen_whole() {
         view.begin();
         let first = view.narrow(&engine, slot);
         view.end();
+        // Writers seen finished (Acquire) must all be in a later read: a
+        // read that saw a spill's zeroed cell but not its add would miss it.
+        let finished = done.load(Ordering::Acquire);
         let second = engine.sum_narrow(slot);
         assert!(first <= second, "went down: {first} -> {second}");
+        assert!(
+            second >= 3 * finished,
+            "lost a spill: {second} < {}",
+            3 * finished
+        );
         assert!(second <= 6, "counted a spill twice: {second}");
         for w in writers {
             w.join().unwrap();

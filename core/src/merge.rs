@@ -3,18 +3,22 @@
 //!
 //! Why a scrape never sees a counter go down: each cell only grows (single
 //! writer, non-negative increments), cells never move between arenas, and
-//! freed slots belong to series no scrape can reach any more. Two scrapes in
-//! a row read every cell in the same order, each read no older than the one
-//! before, so each term, and so the sum, is no smaller.
+//! freed slots belong to series no scrape can reach any more. Scrapes of one
+//! registry take turns (its scratch mutex), and two reads of one cell, in
+//! turn, never see it go back (read-read coherence), so each term, and so
+//! the sum, is no smaller.
 //!
 //! Histograms are merged bucket by bucket and `_count` is derived from the
 //! buckets read, so `+Inf` bucket == count in every scrape by construction.
 //!
-//! Counts (counters, buckets) live in narrow cells that spill into shared
+//! Histogram bucket counts live in narrow cells that spill into shared
 //! cells (`spill.rs`): a count is the sum of its narrow cells and its spill
 //! cell, read under the spill protocol so a spill racing the read is seen
 //! whole or not at all; a cell that spilled is lower than before, but the
-//! sum is not.
+//! sum is not. A histogram's `_sum` (a 64-bit `f64` cell) is read when its
+//! series is visited, its buckets maybe from a block merged earlier in the
+//! scrape: within one scrape `_sum` may include observations `_count` does
+//! not yet (never the other way round over two scrapes).
 //!
 //! **Block by block.** A scrape does not visit every arena once per series:
 //! the first series it reads in a block of [`SPAN`] slots merges the whole
@@ -98,6 +102,11 @@ impl Engine {
         let first = block * BLOCK;
         let runs = BLOCK.min(MAX_INDEX / RUN + 1 - first);
         let start = (first * RUN) as u32;
+        // The address space may end inside the last block: nothing lives
+        // past it.
+        let (live, past) = out.split_at_mut(runs * RUN);
+        past.fill(0);
+        let out = live;
         self.spill().read(|| {
             for (slot, acc) in (start..).zip(out.iter_mut()) {
                 *acc = self.spill().load(slot);
@@ -116,8 +125,11 @@ impl Engine {
 }
 
 /// Runs merged together: long enough for each arena's part of a block to be
-/// read as one stream, small enough that a scrape of a few series merges
-/// little beyond them. (One under loom, to keep the modelled state small.)
+/// read as one stream. A scrape of a registry whose few series are spread
+/// over many blocks merges each whole block for them; the buffers are kept
+/// (8 bytes per slot of every block a registry's scrapes touched, for each
+/// slot space) and never shrink. (One run under loom, to keep the modelled
+/// state small.)
 #[cfg(not(loom))]
 const BLOCK: usize = 8;
 #[cfg(loom)]
@@ -215,8 +227,11 @@ impl MergedCells {
         if !self.merging {
             return engine.sum_narrow(slot);
         }
-        let slot = slot as usize;
-        self.block(engine, Space::Narrow, slot / SPAN)[slot % SPAN]
+        let at = slot as usize;
+        match self.block(engine, Space::Narrow, at / SPAN) {
+            Some(sums) => sums[at % SPAN],
+            None => engine.sum_narrow(slot),
+        }
     }
 
     /// The wrapping sum of the 64-bit cells at `slot` (a counter).
@@ -225,8 +240,11 @@ impl MergedCells {
         if !self.merging {
             return engine.sum_u64(slot);
         }
-        let slot = slot as usize;
-        self.block(engine, Space::Wide, slot / SPAN)[slot % SPAN]
+        let at = slot as usize;
+        match self.block(engine, Space::Wide, at / SPAN) {
+            Some(sums) => sums[at % SPAN],
+            None => engine.sum_u64(slot),
+        }
     }
 
     /// `out[i]` = the count at narrow slot `start + i`.
@@ -240,15 +258,22 @@ impl MergedCells {
             let (block, offset) = (slot / SPAN, slot % SPAN);
             let take = (SPAN - offset).min(rest.len());
             let (now, later) = rest.split_at_mut(take);
-            now.copy_from_slice(&self.block(engine, Space::Narrow, block)[offset..offset + take]);
+            match self.block(engine, Space::Narrow, block) {
+                Some(sums) => now.copy_from_slice(&sums[offset..offset + take]),
+                // `slot < 2^32`: it came from a `u32`.
+                None => engine.sum_range_narrow(slot as u32, now),
+            }
             rest = later;
             slot += take;
         }
     }
 
     /// Block `block`'s sums, merged now unless this scrape merged it
-    /// already and no range was freed since.
-    fn block(&mut self, engine: &Engine, space: Space, block: usize) -> &[u64] {
+    /// already; `None` when it did but a range was freed since (a slot of
+    /// it may have a new series): the caller reads the cells directly then,
+    /// for the rest of the scrape, rather than merging the block again on
+    /// every free (a churning process would pay a block per series read).
+    fn block(&mut self, engine: &Engine, space: Space, block: usize) -> Option<&[u64]> {
         // Read before the cells (Acquire, pairing with `free`'s Release):
         // a free this load misses shows as a changed count on a later read.
         let frees = engine.frees();
@@ -264,7 +289,10 @@ impl MergedCells {
             frees: 0,
             sums: vec![0; SPAN].into_boxed_slice(),
         });
-        if merged.epoch != self.last || merged.frees != frees {
+        if merged.epoch == self.last && merged.frees != frees {
+            return None;
+        }
+        if merged.epoch != self.last {
             match space {
                 Space::Wide => engine.sum_block_u64(block, &mut merged.sums),
                 Space::Narrow => engine.sum_block_narrow(block, &mut merged.sums),
@@ -272,7 +300,7 @@ impl MergedCells {
             merged.epoch = self.last;
             merged.frees = frees;
         }
-        &merged.sums
+        Some(&merged.sums)
     }
 }
 
@@ -450,10 +478,23 @@ mod tests {
         assert_eq!(reused, slots[5]);
         add(&engine, &engine.lease(), reused, 1);
         assert_eq!(view.narrow(&engine, reused), 1, "not the old series' 20");
-        assert_eq!(view.narrow(&engine, slots[6]), 24);
-        // Outside a scrape, and while direct, reads go to the engine.
-        let merging = view.direct();
+        // Since the free, the block's other slots are read directly too.
         add(&engine, &engine.lease(), slots[6], 1);
+        assert_eq!(view.narrow(&engine, slots[6]), 25);
+        let mut range = [0; 3];
+        view.range_narrow(&engine, slots[5], &mut range);
+        assert_eq!(range, [1, 25, 28]);
+        view.end();
+    }
+
+    #[test]
+    fn direct_reads_see_later_writes_and_resume_goes_back_to_the_block() {
+        let (engine, slots) = engine_with(10);
+        let mut view = MergedCells::default();
+        view.begin();
+        assert_eq!(view.narrow(&engine, slots[6]), 24, "merges the block");
+        add(&engine, &engine.lease(), slots[6], 1);
+        let merging = view.direct();
         assert_eq!(view.narrow(&engine, slots[6]), 25);
         view.resume(merging);
         assert_eq!(
@@ -462,6 +503,6 @@ mod tests {
             "the block merged before"
         );
         view.end();
-        assert_eq!(view.narrow(&engine, slots[6]), 25);
+        assert_eq!(view.narrow(&engine, slots[6]), 25, "outside a scrape");
     }
 }

@@ -866,6 +866,9 @@ impl Registry {
             .scratch
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // A scrape that panicked in its visitor left its blocks merging:
+        // a sweep reads the cells directly.
+        scratch.cells.end();
         state
             .families
             .values()

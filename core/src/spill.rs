@@ -6,8 +6,8 @@
 //! cell). When an add would take a cell past `u32::MAX`, its owner
 //! *spills*: it adds the cell's count plus the increment to the slot's
 //! shared 64-bit cell here (an atomic add: a real read-modify-write, but
-//! one per 2^32 increments of a cell, or per large `inc_by`) and zeroes
-//! its own cell. (Not counters: their `inc` is one add on a 64-bit cell,
+//! one per 2^32 observations in a bucket on one thread) and zeroes its own
+//! cell. (Not counters: their `inc` is one add on a 64-bit cell,
 //! and the check before the store made it two to three times as slow in the
 //! compare runner on the 2-core VM; not 16 bits, which halve the memory
 //! again but made a single-cell loop twice as slow as 32.) Threads
@@ -111,7 +111,9 @@ impl Spill {
             // was in flight in between, and (Acquire) every finished
             // spill's writes are visible.
             let finished = self.finished.load(Ordering::Acquire);
-            let started = self.started.load(Ordering::Acquire);
+            // Relaxed: `started` is only ever moved Relaxed; what orders
+            // the reads is `finished` above and the fence below.
+            let started = self.started.load(Ordering::Relaxed);
             if started == finished {
                 read();
                 // Acquire fence: if `read` saw a write of a spill that
@@ -121,7 +123,7 @@ impl Spill {
                     return;
                 }
             }
-            tries += 1;
+            tries = tries.wrapping_add(1);
             if tries.is_multiple_of(SPINS_BEFORE_YIELD) {
                 crate::sync::yield_now();
             } else {

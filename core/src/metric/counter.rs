@@ -6,10 +6,10 @@ use crate::slots::{Slots, now_unix_seconds};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use std::sync::Arc;
 
-/// A `u64` counter's count: a 64-bit slot. Not a narrow one (`spill.rs`):
-/// the overflow check before the store made `inc` two to three times as
-/// slow as the plain 64-bit add (compare runner, `counter_inc`, 2-core VM),
-/// and a counter's cell is 8 bytes a thread either way at most.
+/// A counter's cell: a 64-bit slot (`u64` count or `f64` sum). Not a narrow
+/// one (`spill.rs`): the overflow check before the store made `inc` two to
+/// three times as slow as the plain 64-bit add (compare runner,
+/// `counter_inc`, 2-core VM).
 #[derive(Debug)]
 struct CounterCell {
     slots: Slots,
@@ -17,22 +17,6 @@ struct CounterCell {
 }
 
 impl CounterCell {
-    fn new() -> Result<Self, Error> {
-        Ok(Self {
-            slots: Slots::alloc(1)?,
-            created: now_unix_seconds(),
-        })
-    }
-}
-
-/// An `f64` counter's sum: a 64-bit slot.
-#[derive(Debug)]
-struct CounterF64Cell {
-    slots: Slots,
-    created: f64,
-}
-
-impl CounterF64Cell {
     fn new() -> Result<Self, Error> {
         Ok(Self {
             slots: Slots::alloc(1)?,
@@ -148,7 +132,7 @@ impl Sealed for Counter {
 /// assert_eq!(busy.get(), 0.25);
 /// ```
 #[derive(Clone, Debug)]
-pub struct CounterF64(Arc<CounterF64Cell>);
+pub struct CounterF64(Arc<CounterCell>);
 
 impl CounterF64 {
     /// Adds one.
@@ -193,7 +177,7 @@ impl Sealed for CounterF64 {
     }
 
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
-        CounterF64Cell::new().map(|c| Self(Arc::new(c)))
+        CounterCell::new().map(|c| Self(Arc::new(c)))
     }
 
     fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
