@@ -145,7 +145,7 @@ fn spills_racing_a_scrape_are_seen_whole() {
         view.end();
         // Writers seen finished (Acquire) must all be in a later read: a
         // read that saw a spill's zeroed cell but not its add would miss it.
-        let finished = done.load(Ordering::Acquire);
+        let finished = done.load(Ordering::Acquire) as u64;
         let second = engine.sum_narrow(slot);
         assert!(first <= second, "went down: {first} -> {second}");
         assert!(
