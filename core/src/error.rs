@@ -130,6 +130,17 @@ pub enum Error {
     ExpiryWithoutLabels(String),
     /// The engine's 2^32 cell slots are all in use.
     SlotsExhausted,
+    /// An exemplar refused: a label name outside `[a-zA-Z_][a-zA-Z0-9_]*`,
+    /// a name given twice, or names and values longer than
+    /// [`MAX_EXEMPLAR_CHARS`](crate::MAX_EXEMPLAR_CHARS) characters together
+    /// (the OpenMetrics rule). The update it came with still counts.
+    InvalidExemplar(String),
+    /// Summary options that are out of range (objectives outside `[0, 1]`,
+    /// a relative error outside `(0, 0.5)`, no age buckets, ...).
+    InvalidSummary(String),
+    /// Native-histogram options that are out of range (a factor at or below
+    /// 1, a negative or NaN zero threshold, ...).
+    InvalidNative(String),
 }
 
 /// `a counter`, `an info metric`, ...: a type as a message names it.
@@ -284,6 +295,11 @@ impl fmt::Display for Error {
                 "{name:?} has no label names, so its one series cannot expire: expire_after applies to labeled families"
             ),
             Error::SlotsExhausted => write!(f, "all 2^32 metric cell slots are in use"),
+            Error::InvalidExemplar(why) => {
+                write!(f, "exemplar refused (the update still counts): {why}")
+            }
+            Error::InvalidSummary(why) => write!(f, "invalid summary options: {why}"),
+            Error::InvalidNative(why) => write!(f, "invalid native histogram options: {why}"),
         }
     }
 }

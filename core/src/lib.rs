@@ -64,6 +64,8 @@
 mod arena;
 mod chunked;
 mod engine;
+#[cfg(not(loom))]
+mod exemplar;
 mod expiry;
 mod extensions;
 #[cfg(not(loom))]
@@ -122,6 +124,7 @@ pub use {
     encode::{Encoder, MetricSource},
     error::Error,
     escaping::{Escaping, is_legacy_label_name, is_legacy_metric_name},
+    exemplar::{Exemplar, MAX_EXEMPLAR_CHARS},
     family::{DEFAULT_MAX_SERIES, Family},
     go_float::{GoFloat, Integral},
     handle::Handle,
@@ -134,8 +137,8 @@ pub use {
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},
     typed::{LabelValue, Labels, MAX_DENSE, TypedFamily, cardinality_product},
     visit::{
-        FamilyDesc, HistogramValue, LabelSet, MetricType, MetricVisitor, Number, SeriesValue,
-        SummaryValue,
+        BucketSpan, FamilyDesc, HistogramValue, LabelSet, MetricType, MetricVisitor, NativeBuckets,
+        Number, SeriesValue, SummaryValue,
     },
 };
 

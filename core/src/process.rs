@@ -210,6 +210,7 @@ impl Collector for ProcessCollector {
                 MetricType::Counter => SeriesValue::Counter {
                     value,
                     created: s.start_time.unwrap_or(0.0),
+                    exemplar: None,
                 },
                 _ => SeriesValue::Gauge(value),
             };

@@ -3,6 +3,7 @@
 //! Everything handed over is borrowed, so a scrape allocates nothing per
 //! series once its scratch buffers have grown.
 
+pub use crate::exemplar::Exemplar;
 pub use crate::metric_type::MetricType;
 
 /// A family's metadata, handed over before its series.
@@ -54,9 +55,58 @@ pub struct HistogramValue<'a> {
     pub sum: f64,
     /// Series creation time, seconds since the Unix epoch.
     pub created: Option<f64>,
+    /// Exemplars of the classic buckets: empty, or one entry per entry of
+    /// `bucket_counts` (`None` where that bucket has none).
+    pub exemplars: &'a [Option<Exemplar>],
+    /// The native (sparse exponential) buckets, when the histogram has
+    /// them. A native-only histogram has no `upper_bounds` and one
+    /// `bucket_counts` entry (`+Inf`, the count), which is what the text
+    /// formats write for it.
+    pub native: Option<NativeBuckets<'a>>,
 }
 
-/// A summary computed by a collector.
+/// A run of consecutive native-histogram buckets (`BucketSpan` in
+/// client_model's `metrics.proto`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BucketSpan {
+    /// Gap to the previous span's end (from bucket key 0 for the first
+    /// span); may be negative.
+    pub offset: i32,
+    /// Number of consecutive buckets in the span.
+    pub length: u32,
+}
+
+/// The native part of a histogram, in the shape of the protobuf exposition
+/// (and remote write): spans of populated bucket keys and the count of each
+/// bucket as a delta from the previous one.
+///
+/// Bucket key `k` at schema `s` holds the values in
+/// `(base^(k-1), base^k]` with `base = 2^(2^-s)` (negative values mirror
+/// that in the negative buckets); values with an absolute value at or below
+/// `zero_threshold` count in the zero bucket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NativeBuckets<'a> {
+    /// The resolution, `-4..=8`.
+    pub schema: i32,
+    /// Width of the zero bucket, `[-zero_threshold, zero_threshold]`.
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    pub zero_count: u64,
+    /// Spans of the positive buckets.
+    pub positive_spans: &'a [BucketSpan],
+    /// The positive bucket counts, each a delta from the previous bucket's
+    /// count (the first from 0).
+    pub positive_deltas: &'a [i64],
+    /// Spans of the negative buckets.
+    pub negative_spans: &'a [BucketSpan],
+    /// The negative bucket counts as deltas.
+    pub negative_deltas: &'a [i64],
+    /// Exemplars of the native histogram, oldest first.
+    pub exemplars: &'a [Exemplar],
+}
+
+/// A summary: quantiles over a recent window, count and sum over the
+/// series' whole life.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SummaryValue<'a> {
     /// `(quantile, value)` pairs, quantiles increasing in `[0, 1]`.
@@ -78,6 +128,8 @@ pub enum SeriesValue<'a> {
         value: Number,
         /// Creation time, seconds since the Unix epoch.
         created: f64,
+        /// The latest exemplar, if one was recorded.
+        exemplar: Option<&'a Exemplar>,
     },
     /// A gauge's value.
     Gauge(Number),

@@ -312,9 +312,12 @@ impl MetricVisitor for Pin<'_> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         let pinned = match *value {
-            SeriesValue::Counter { value, .. } => SeriesValue::Counter {
+            SeriesValue::Counter {
+                value, exemplar, ..
+            } => SeriesValue::Counter {
                 value,
                 created: CREATED,
+                exemplar,
             },
             SeriesValue::Histogram(h) => SeriesValue::Histogram(HistogramValue {
                 created: h.created.map(|_| CREATED),

@@ -114,6 +114,7 @@ impl Sealed for Counter {
             &SeriesValue::Counter {
                 value: Number::UInt(value),
                 created: self.0.created,
+                exemplar: None,
             },
         );
     }
@@ -186,6 +187,7 @@ impl Sealed for CounterF64 {
             &SeriesValue::Counter {
                 value: Number::Float(self.get()),
                 created: self.0.created,
+                exemplar: None,
             },
         );
     }

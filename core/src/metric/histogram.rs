@@ -188,6 +188,8 @@ impl Sealed for Histogram {
                 count: counts.iter().sum(),
                 sum,
                 created: Some(self.0.created),
+                exemplars: &[],
+                native: None,
             }),
         );
     }

@@ -271,7 +271,9 @@ impl MetricVisitor for Writer<'_> {
         encode_label_pairs(&mut enc.labels, labels, enc.escaping, &mut enc.scratch);
         let created = Timestamp::from_unix_seconds;
         match value {
-            SeriesValue::Counter { value, created: t } => {
+            SeriesValue::Counter {
+                value, created: t, ..
+            } => {
                 let counter = Counter {
                     value: value.as_f64(),
                     created: created(*t),

@@ -378,6 +378,8 @@ mod tests {
             count: 208,
             sum: -3.5,
             created: Some(-12.25),
+            exemplars: &[],
+            native: None,
         };
         let sv = SummaryValue {
             quantiles: &[(0.5, 1.0), (0.9, f64::NAN)],

@@ -216,6 +216,7 @@ impl Collector for EdgeValues {
                 &SeriesValue::Counter {
                     value: Number::UInt(0),
                     created,
+                    exemplar: None,
                 },
             );
         }
@@ -229,6 +230,8 @@ impl Collector for EdgeValues {
                 count: 5,
                 sum: 7.5,
                 created: None,
+                exemplars: &[],
+                native: None,
             }),
         );
         out.end_family();

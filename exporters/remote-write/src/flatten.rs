@@ -241,7 +241,7 @@ impl MetricVisitor for Flatten<'_> {
         }
         l.seal_base();
         match *value {
-            SeriesValue::Counter { value, created } => {
+            SeriesValue::Counter { value, created, .. } => {
                 self.emit("_total", Extra::None, value.as_f64(), Some(millis(created)));
             }
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => {

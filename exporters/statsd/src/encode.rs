@@ -212,7 +212,7 @@ impl MetricVisitor for Visit<'_> {
             number: NumberText::default(),
         };
         match *value {
-            SeriesValue::Counter { value, created } => counter(&mut out, last, value, created),
+            SeriesValue::Counter { value, created, .. } => counter(&mut out, last, value, created),
             SeriesValue::Gauge(value) | SeriesValue::Unknown(value) => gauge(&mut out, last, value),
             SeriesValue::Histogram(h) => histogram(&mut out, last, &h),
             SeriesValue::Summary(s) => summary(&mut out, last, &s),

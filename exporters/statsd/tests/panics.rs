@@ -36,6 +36,7 @@ impl Collector for Flaky {
             &SeriesValue::Counter {
                 value: Number::UInt(self.total.load(Relaxed)),
                 created: 1.0,
+                exemplar: None,
             },
         );
         assert!(!self.fail.load(Relaxed), "the collector fails");

@@ -210,7 +210,7 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
         let enc = &mut *self.enc;
         enc.labels.set(labels, enc.escaping, &mut enc.scratch);
         match *value {
-            SeriesValue::Counter { value, created } => {
+            SeriesValue::Counter { value, created, .. } => {
                 if D::counter_like(value.as_f64()) {
                     self.sample(Self::value_suffix(MetricType::Counter), value);
                     self.created(Some(created));
@@ -303,6 +303,8 @@ mod tests {
                     count: 3,
                     sum: 2e6,
                     created: None,
+                    exemplars: &[],
+                    native: None,
                 }),
             );
             out.end_family();
