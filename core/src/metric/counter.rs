@@ -1,5 +1,6 @@
 use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
+use crate::exemplar::{Exemplar, ExemplarSlot};
 use crate::family::Desc;
 use crate::local::{engine, writer};
 use crate::slots::{Slots, now_unix_seconds};
@@ -10,10 +11,14 @@ use std::sync::Arc;
 /// one (`spill.rs`): the overflow check before the store made `inc` two to
 /// three times as slow as the plain 64-bit add (compare runner,
 /// `counter_inc`, 2-core VM).
+///
+/// The latest exemplar lives beside it: one pointer, null until the first
+/// `*_with_exemplar` call, never read or written by the plain increments.
 #[derive(Debug)]
 struct CounterCell {
     slots: Slots,
     created: f64,
+    exemplar: ExemplarSlot,
 }
 
 impl CounterCell {
@@ -21,7 +26,21 @@ impl CounterCell {
         Ok(Self {
             slots: Slots::alloc(1)?,
             created: now_unix_seconds(),
+            exemplar: ExemplarSlot::default(),
         })
+    }
+
+    /// Hands the series to `out` with its latest exemplar, held for the call.
+    fn visit(&self, labels: &dyn LabelSet, value: Number, out: &mut dyn MetricVisitor) {
+        let exemplar = self.exemplar.load();
+        out.series(
+            labels,
+            &SeriesValue::Counter {
+                value,
+                created: self.created,
+                exemplar: exemplar.as_ref(),
+            },
+        );
     }
 }
 
@@ -52,6 +71,49 @@ impl Counter {
     #[inline]
     pub fn inc_by(&self, n: u64) {
         writer().add_u64(self.0.slots.start(), n);
+    }
+
+    /// Adds one and records an exemplar with `labels` (a trace id,
+    /// usually), value 1 and the current time, replacing the previous one.
+    ///
+    /// The increment always counts; `Err(`[`Error::InvalidExemplar`]`)` says
+    /// only that the exemplar was refused (a label name outside
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`, a repeated name, or names and values longer
+    /// than [`MAX_EXEMPLAR_CHARS`](crate::MAX_EXEMPLAR_CHARS) characters
+    /// together), and the previous exemplar stays.
+    ///
+    /// Costs what [`inc`](Self::inc) does plus building the exemplar (three
+    /// allocations) and one atomic swap of the series' exemplar pointer:
+    /// no lock, and a scrape reads the whole exemplar or the previous one.
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let orders = registry.counter(("orders_total", "Orders placed")).unwrap();
+    /// orders.inc_with_exemplar(&[("trace_id", "4bf92f3577b34da6")]).unwrap();
+    /// let e = orders.exemplar().unwrap();
+    /// assert_eq!(e.labels().collect::<Vec<_>>(), [("trace_id", "4bf92f3577b34da6")]);
+    /// assert_eq!(e.value(), 1.0);
+    ///
+    /// // Refused (a `-` in the name), but the order still counts.
+    /// assert!(orders.inc_with_exemplar(&[("trace-id", "x")]).is_err());
+    /// assert_eq!(orders.get(), 2);
+    /// ```
+    pub fn inc_with_exemplar(&self, labels: &[(&str, &str)]) -> Result<(), Error> {
+        self.inc_by_with_exemplar(1, labels)
+    }
+
+    /// Adds `n` and records an exemplar with `labels`, value `n` (the
+    /// increment, as OpenMetrics defines a counter exemplar's value) and the
+    /// current time. As [`inc_with_exemplar`](Self::inc_with_exemplar):
+    /// the increment always counts, `Err` only refuses the exemplar.
+    pub fn inc_by_with_exemplar(&self, n: u64, labels: &[(&str, &str)]) -> Result<(), Error> {
+        self.inc_by(n);
+        self.0.exemplar.record(labels, n as f64)
+    }
+
+    /// The latest exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<Exemplar> {
+        self.0.exemplar.load()
     }
 
     /// The merged value over all threads (a scrape-time read: it visits every
@@ -109,14 +171,7 @@ impl Sealed for Counter {
         out: &mut dyn MetricVisitor,
     ) {
         let value = scratch.cells.u64(engine(), self.0.slots.start());
-        out.series(
-            labels,
-            &SeriesValue::Counter {
-                value: Number::UInt(value),
-                created: self.0.created,
-                exemplar: None,
-            },
-        );
+        self.0.visit(labels, Number::UInt(value), out);
     }
 }
 
@@ -152,6 +207,33 @@ impl CounterF64 {
         Ok(())
     }
 
+    /// Adds `v` and records an exemplar with `labels`, value `v` and the
+    /// current time, replacing the previous one.
+    ///
+    /// An invalid increment (negative, NaN, infinite) is refused with
+    /// [`Error::InvalidIncrement`]: nothing counted, no exemplar recorded.
+    /// A valid one always counts; `Err(`[`Error::InvalidExemplar`]`)` then
+    /// says only that the exemplar was refused (see
+    /// [`Counter::inc_with_exemplar`]).
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let busy = registry.counter_f64(("busy_seconds_total", "Time spent busy")).unwrap();
+    /// busy.inc_by_with_exemplar(0.25, &[("trace_id", "abc")]).unwrap();
+    /// assert!(busy.inc_by_with_exemplar(-1.0, &[("trace_id", "def")]).is_err());
+    /// assert_eq!(busy.get(), 0.25);
+    /// assert_eq!(busy.exemplar().unwrap().value(), 0.25);
+    /// ```
+    pub fn inc_by_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
+        self.inc_by(v)?;
+        self.0.exemplar.record(labels, v)
+    }
+
+    /// The latest exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<Exemplar> {
+        self.0.exemplar.load()
+    }
+
     /// The merged value over all threads.
     pub fn get(&self) -> f64 {
         engine().sum_f64(self.0.slots.start())
@@ -182,13 +264,19 @@ impl Sealed for CounterF64 {
     }
 
     fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
-        out.series(
-            labels,
-            &SeriesValue::Counter {
-                value: Number::Float(self.get()),
-                created: self.0.created,
-                exemplar: None,
-            },
+        self.0.visit(labels, Number::Float(self.get()), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exemplar_slot_costs_a_plain_counter_one_pointer() {
+        assert_eq!(
+            std::mem::size_of::<ExemplarSlot>(),
+            std::mem::size_of::<usize>()
         );
     }
 }
