@@ -24,6 +24,9 @@ pub(crate) mod sealed {
         const UNIT_LINE: bool;
         /// Whether counters, histograms and summaries get `_created`.
         const CREATED: bool;
+        /// Whether counters' `_total` and histograms' `_bucket` lines carry
+        /// their exemplars (`# {trace_id="..."} value timestamp`).
+        const EXEMPLARS: bool;
         /// What ends the exposition.
         const END: &'static [u8];
         /// The type name on the `# TYPE` line.
@@ -58,6 +61,7 @@ impl sealed::Rules for Prometheus {
     const BOUNDS: Integral = Integral::Bare;
     const UNIT_LINE: bool = false;
     const CREATED: bool = false;
+    const EXEMPLARS: bool = false;
     const END: &'static [u8] = b"";
 
     fn type_name(t: MetricType) -> &'static str {
@@ -86,6 +90,17 @@ impl Dialect for Prometheus {}
 /// `+Inf`); info and state-set families keep their own types; untyped
 /// families are `unknown`; the exposition ends with `# EOF`.
 ///
+/// Exemplars follow the sample they belong to:
+/// `foo_total 5 # {trace_id="abc"} 1.0 1700000000.123` on a counter, and on
+/// each `_bucket` line (`+Inf` included) whose bucket holds one, with the
+/// exemplar's label values escaped as label values are, its value and its
+/// timestamp (seconds, left out when unknown) spelled as sample values
+/// are. A native histogram's own exemplars
+/// ([`NativeBuckets::exemplars`](hotmetrics_core::NativeBuckets)) are not
+/// written, as the text formats have no native histograms: only those its
+/// classic buckets hold. A native-only histogram is written as what the
+/// core hands over for it, its `+Inf` bucket, `_sum` and `_count`.
+///
 /// Counter-like values must not be NaN or negative: a histogram with a
 /// negative bucket bound, or whose sum is negative or NaN, and a summary
 /// whose sum is negative or NaN are written without `_sum` and `_count`
@@ -104,6 +119,7 @@ impl sealed::Rules for OpenMetrics {
     const BOUNDS: Integral = Integral::Point;
     const UNIT_LINE: bool = true;
     const CREATED: bool = true;
+    const EXEMPLARS: bool = true;
     const END: &'static [u8] = b"# EOF\n";
 
     fn type_name(t: MetricType) -> &'static str {

@@ -5,7 +5,7 @@
 //! by the [`Dialect`](crate::Dialect) through [`Quotes`] and [`Integral`].
 
 use bytes::{BufMut, BytesMut};
-use hotmetrics_core::{Escaping, HistogramValue, LabelSet, Number, is_legacy_label_name};
+use hotmetrics_core::{Escaping, Exemplar, HistogramValue, LabelSet, Number, is_legacy_label_name};
 pub(crate) use hotmetrics_core::{GoFloat, Integral};
 
 /// Whether `"` is escaped: always in label values, in HELP text only in
@@ -226,8 +226,32 @@ impl LabelBlock {
     }
 }
 
+/// Writes ` # {<labels>} <value>[ <timestamp>]`, the OpenMetrics exemplar
+/// that follows a sample's value: label values escaped, value and
+/// timestamp (seconds) spelled by [`put_f64`]. Exemplar label names are
+/// legacy names (the core refuses others), written as they are.
+pub(crate) fn put_exemplar(out: &mut BytesMut, e: &Exemplar) {
+    out.put_slice(b" # {");
+    for (i, (name, value)) in e.labels().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(name.as_bytes());
+        out.put_slice(b"=\"");
+        put_escaped(out, value, Quotes::Escaped);
+        out.put_u8(b'"');
+    }
+    out.put_slice(b"} ");
+    put_f64(out, e.value());
+    if let Some(t) = e.timestamp() {
+        out.put_u8(b' ');
+        put_f64(out, t);
+    }
+}
+
 /// Writes one sample line: `<name><suffix>{labels[,extra]} <value>\n`,
-/// or `{"<name><suffix>"[,labels][,extra]} <value>\n` for a quoted name.
+/// or `{"<name><suffix>"[,labels][,extra]} <value>\n` for a quoted name,
+/// with `exemplar` after the value when given.
 pub(crate) fn put_sample(
     out: &mut BytesMut,
     name: &FamilyName,
@@ -235,6 +259,7 @@ pub(crate) fn put_sample(
     labels: &LabelBlock,
     extra: Option<Extra<'_>>,
     value: Number,
+    exemplar: Option<&Exemplar>,
 ) {
     let labels = labels.as_bytes();
     let braces = name.quoted || !labels.is_empty() || extra.is_some();
@@ -275,13 +300,17 @@ pub(crate) fn put_sample(
     }
     out.put_slice(if braces { b"} " } else { b" " });
     put_number(out, value);
+    if let Some(e) = exemplar {
+        put_exemplar(out, e);
+    }
     out.put_u8(b'\n');
 }
 
 /// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
-/// bounds spelled through `bounds` as `integral` says. The line
-/// up to the bound (`<name>_bucket{<labels>,le="`) is the same for every
-/// bucket, so it is built once per series and copied.
+/// bounds spelled through `bounds` as `integral` says, and each bucket's
+/// exemplar from `exemplars` (empty: none; else one entry per bucket). The
+/// line up to the bound (`<name>_bucket{<labels>,le="`) is the same for
+/// every bucket, so it is built once per series and copied.
 pub(crate) fn put_buckets(
     out: &mut BytesMut,
     name: &FamilyName,
@@ -289,16 +318,20 @@ pub(crate) fn put_buckets(
     bounds: &mut BoundsText,
     h: &HistogramValue<'_>,
     integral: Integral,
+    exemplars: &[Option<Exemplar>],
 ) {
     let prefix = labels.bucket_prefix(name);
     bounds.refresh(h.upper_bounds, integral);
     let mut cumulative = 0u64;
-    for (le, count) in bounds.spelled().zip(h.bucket_counts) {
+    for (i, (le, count)) in bounds.spelled().zip(h.bucket_counts).enumerate() {
         cumulative += count;
         out.put_slice(prefix);
         out.put_slice(le);
         out.put_slice(b"\"} ");
         out.put_slice(itoa::Buffer::new().format(cumulative).as_bytes());
+        if let Some(Some(e)) = exemplars.get(i) {
+            put_exemplar(out, e);
+        }
         out.put_u8(b'\n');
     }
 }
@@ -315,7 +348,7 @@ pub(crate) fn put_quantiles(
     for &(q, v) in quantiles {
         let q = GoFloat::new(q, integral);
         let extra = Some(Extra::Quantile(q.as_bytes()));
-        put_sample(out, name, "", labels, extra, Number::Float(v));
+        put_sample(out, name, "", labels, extra, Number::Float(v), None);
     }
 }
 
@@ -331,7 +364,7 @@ pub(crate) fn put_states(
     for (state, on) in states {
         let value = Number::UInt(u64::from(*on));
         let extra = Extra::State { label, state };
-        put_sample(out, name, "", labels, Some(extra), value);
+        put_sample(out, name, "", labels, Some(extra), value, None);
     }
 }
 

@@ -86,6 +86,34 @@
 //! );
 //! ```
 //!
+//! # Exemplars
+//! OpenMetrics writes a counter's exemplar on its `_total` line and a
+//! histogram bucket's on its `_bucket` line; text 0.0.4 has no exemplars
+//! and writes the same lines without them.
+//! ```
+//! use bytes::BytesMut;
+//! use hotmetrics_core::Registry;
+//! use hotmetrics_text::{OpenMetricsEncoder, TextEncoder};
+//!
+//! let registry = Registry::new();
+//! let jobs = registry.counter(("jobs_total", "Jobs run.")).unwrap();
+//! jobs.inc_by_with_exemplar(2, &[("trace_id", "4bf92f35")]).unwrap();
+//!
+//! let mut buf = BytesMut::new();
+//! OpenMetricsEncoder::new().encode(&registry, &mut buf);
+//! let text = std::str::from_utf8(&buf).unwrap();
+//! let total = text.lines().find(|l| l.starts_with("jobs_total")).unwrap();
+//! // The exemplar's value is the increment; its timestamp is when it was
+//! // recorded, in seconds.
+//! let (sample, timestamp) = total.rsplit_once(' ').unwrap();
+//! assert_eq!(sample, "jobs_total 2 # {trace_id=\"4bf92f35\"} 2.0");
+//! assert!(timestamp.parse::<f64>().unwrap() > 1.7e9);
+//!
+//! buf.clear();
+//! TextEncoder::new().encode(&registry, &mut buf);
+//! assert!(std::str::from_utf8(&buf).unwrap().contains("jobs_total 2\n"));
+//! ```
+//!
 //! # UTF-8 names (Prometheus 3)
 //! A [`NameValidation::Utf8`](hotmetrics_core::NameValidation::Utf8)
 //! registry holds names such as `http.server.requests`. A scrape that asks

@@ -4,8 +4,8 @@ use std::marker::PhantomData;
 
 use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{
-    Encoder, Escaping, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor, Number,
-    SeriesValue, is_legacy_metric_name,
+    Encoder, Escaping, Exemplar, FamilyDesc, LabelSet, MetricSource, MetricType, MetricVisitor,
+    Number, SeriesValue, is_legacy_metric_name,
 };
 
 use crate::dialect::Dialect;
@@ -121,6 +121,12 @@ struct Writer<'a, D: Dialect> {
 impl<D: Dialect> Writer<'_, D> {
     /// One line with the current series' labels.
     fn sample(&mut self, suffix: &str, v: Number) {
+        self.sample_with(suffix, v, None);
+    }
+
+    /// One line with the current series' labels and `exemplar`, when the
+    /// dialect writes exemplars.
+    fn sample_with(&mut self, suffix: &str, v: Number, exemplar: Option<&Exemplar>) {
         put_sample(
             self.out,
             &self.enc.family,
@@ -128,6 +134,7 @@ impl<D: Dialect> Writer<'_, D> {
             &self.enc.labels,
             None,
             v,
+            exemplar.filter(|_| D::EXEMPLARS),
         );
     }
 
@@ -210,9 +217,13 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
         let enc = &mut *self.enc;
         enc.labels.set(labels, enc.escaping, &mut enc.scratch);
         match *value {
-            SeriesValue::Counter { value, created, .. } => {
+            SeriesValue::Counter {
+                value,
+                created,
+                exemplar,
+            } => {
                 if D::counter_like(value.as_f64()) {
-                    self.sample(Self::value_suffix(MetricType::Counter), value);
+                    self.sample_with(Self::value_suffix(MetricType::Counter), value, exemplar);
                     self.created(Some(created));
                 }
             }
@@ -233,6 +244,7 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
                     &mut enc.bounds,
                     &h,
                     D::BOUNDS,
+                    if D::EXEMPLARS { h.exemplars } else { &[] },
                 );
                 let bounds_ok = h.upper_bounds.iter().all(|&b| D::counter_like(b));
                 self.sum_and_count(h.sum, h.count, bounds_ok);
@@ -252,8 +264,8 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
 mod tests {
     use bytes::BytesMut;
     use hotmetrics_core::{
-        Buckets, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor,
-        Number, Registry, SeriesValue, SummaryValue,
+        BucketSpan, Buckets, Collector, Described, Exemplar, FamilyDesc, HistogramValue,
+        MetricType, MetricVisitor, NativeBuckets, Number, Registry, SeriesValue, SummaryValue,
     };
 
     use crate::{OpenMetricsEncoder, TextEncoder};
@@ -401,6 +413,134 @@ mod tests {
             });
             assert!(listed, "{line}");
         }
+    }
+
+    /// A counter and histograms with exemplars: an escaped label value, no
+    /// timestamp, an empty label set, the `+Inf` bucket's, and a native-only
+    /// histogram whose native exemplars text has no place for.
+    struct WithExemplars;
+    impl Collector for WithExemplars {
+        fn describe(&self) -> Vec<Described> {
+            Vec::new()
+        }
+        fn collect(&self, out: &mut dyn MetricVisitor) {
+            let e = |labels: &[(&str, &str)], v, t| Exemplar::new(labels, v, t).unwrap();
+            let fam = |out: &mut dyn MetricVisitor, name, metric_type| {
+                out.begin_family(&FamilyDesc {
+                    name,
+                    help: "",
+                    metric_type,
+                    unit: None,
+                });
+            };
+            fam(out, "jobs", MetricType::Counter);
+            let traced = e(&[("trace_id", "a\"b\\c\n")], 2.0, Some(1_700_000_000.125));
+            out.series(
+                &[("q", "x")],
+                &SeriesValue::Counter {
+                    value: Number::UInt(5),
+                    created: 1.5,
+                    exemplar: Some(&traced),
+                },
+            );
+            out.end_family();
+            fam(out, "lat", MetricType::Histogram);
+            let exemplars = [
+                Some(e(&[("trace_id", "t1"), ("span", "s")], 0.25, None)),
+                None,
+                Some(e(&[], f64::INFINITY, Some(2.0))),
+            ];
+            out.series(
+                &[],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds: &[0.5, 1.0],
+                    bucket_counts: &[1, 0, 1],
+                    count: 2,
+                    sum: 3.0,
+                    created: None,
+                    exemplars: &exemplars,
+                    native: None,
+                }),
+            );
+            out.end_family();
+            fam(out, "native", MetricType::Histogram);
+            let native_exemplars = [e(&[("trace_id", "n")], 4.0, Some(3.0))];
+            out.series(
+                &[],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds: &[],
+                    bucket_counts: &[3],
+                    count: 3,
+                    sum: 6.0,
+                    created: None,
+                    exemplars: &[],
+                    native: Some(NativeBuckets {
+                        schema: 3,
+                        zero_threshold: 0.0,
+                        zero_count: 0,
+                        positive_spans: &[BucketSpan {
+                            offset: 16,
+                            length: 1,
+                        }],
+                        positive_deltas: &[3],
+                        negative_spans: &[],
+                        negative_deltas: &[],
+                        exemplars: &native_exemplars,
+                    }),
+                }),
+            );
+            out.end_family();
+        }
+    }
+
+    fn encode_exemplars(encode: &mut dyn FnMut(&Registry, &mut BytesMut) -> usize) -> String {
+        let registry = Registry::new();
+        registry.register_collector(WithExemplars).unwrap();
+        let mut buf = BytesMut::new();
+        encode(&registry, &mut buf);
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn openmetrics_writes_exemplars_on_totals_and_buckets() {
+        let mut enc = OpenMetricsEncoder::new();
+        assert_eq!(
+            encode_exemplars(&mut |r, b| enc.encode(r, b)),
+            "# TYPE jobs counter\n\
+             jobs_total{q=\"x\"} 5 # {trace_id=\"a\\\"b\\\\c\\n\"} 2.0 1700000000.125\n\
+             jobs_created{q=\"x\"} 1.5\n\
+             # TYPE lat histogram\n\
+             lat_bucket{le=\"0.5\"} 1 # {trace_id=\"t1\",span=\"s\"} 0.25\n\
+             lat_bucket{le=\"1.0\"} 1\n\
+             lat_bucket{le=\"+Inf\"} 2 # {} +Inf 2.0\n\
+             lat_sum 3.0\n\
+             lat_count 2\n\
+             # TYPE native histogram\n\
+             native_bucket{le=\"+Inf\"} 3\n\
+             native_sum 6.0\n\
+             native_count 3\n\
+             # EOF\n",
+        );
+    }
+
+    #[test]
+    fn text_writes_no_exemplars() {
+        let mut enc = TextEncoder::new();
+        assert_eq!(
+            encode_exemplars(&mut |r, b| enc.encode(r, b)),
+            "# TYPE jobs_total counter\n\
+             jobs_total{q=\"x\"} 5\n\
+             # TYPE lat histogram\n\
+             lat_bucket{le=\"0.5\"} 1\n\
+             lat_bucket{le=\"1\"} 1\n\
+             lat_bucket{le=\"+Inf\"} 2\n\
+             lat_sum 3.0\n\
+             lat_count 2\n\
+             # TYPE native histogram\n\
+             native_bucket{le=\"+Inf\"} 3\n\
+             native_sum 6.0\n\
+             native_count 3\n",
+        );
     }
 
     #[test]
