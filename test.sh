@@ -97,9 +97,6 @@ cargo test -p hotmetrics-broker --all-features --all-targets
 echo "== the export runtime's tokio API (feature tokio, off in the workspace build)"
 cargo test -p hotmetrics-export --features tokio --test tokio
 
-echo "== the unstable native-histogram fields of the protobuf encoder"
-cargo test -p hotmetrics-protobuf --features native-histograms
-
 echo "== doc tests"
 cargo test --workspace --doc
 # The facade alone with every feature: README.md's blocks are its doctests

@@ -34,10 +34,11 @@
 //!
 //! | hotmetrics | MetricFamily |
 //! |---|---|
-//! | counter `x` | COUNTER `x_total`; value as a double, `created_timestamp` |
+//! | counter `x` | COUNTER `x_total`; value as a double, its exemplar, `created_timestamp` |
 //! | gauge | GAUGE |
 //! | unknown | UNTYPED |
-//! | histogram | HISTOGRAM: `sample_count`, `sample_sum`, one bucket per finite bound with its cumulative count (no `+Inf` bucket: readers derive it from `sample_count`, as for the Go client's output), `created_timestamp` |
+//! | histogram | HISTOGRAM: `sample_count`, `sample_sum`, one bucket per finite bound with its cumulative count and exemplar (no `+Inf` bucket: readers derive it from `sample_count`, as for the Go client's output; unless the `+Inf` bucket has an exemplar, then it comes last, as Go writes it), `created_timestamp` |
+//! | native histogram | the same message with `schema`, `zero_threshold`, `zero_count`, spans and deltas (the no-op span when nothing else marks it native), its exemplars (field 16); classic buckets too when it has classic bounds |
 //! | summary | SUMMARY: quantiles, `sample_count`, `sample_sum`, `created_timestamp` |
 //! | info `x` | GAUGE `x_info`, value 1 |
 //! | state set `x` | GAUGE `x`, one metric per state labelled `x="<state>"` (after the series' labels), value 1 or 0 |
@@ -61,9 +62,75 @@
 //! sample: the Go client drops such families when gathering and Prometheus'
 //! protobuf parser skips them, so writing them would only cost bytes.
 //!
-//! With the unstable feature `native-histograms`, `NativeHistogram` writes
-//! the native-histogram fields; the core has no native histogram type to
-//! feed it yet, so the feature is outside semver until it does.
+//! Exemplars carry their labels, value and timestamp (a
+//! `google.protobuf.Timestamp`, left out when unknown). Debian's
+//! `metrics.proto` (client_model 0.3.0) predates field 16, so older readers
+//! skip a native histogram's exemplar list; Prometheus before 2.47 reads a
+//! native histogram's exemplars from its buckets, which is where the
+//! `+Inf` bucket's exemplar goes.
+//!
+//! A native histogram in the exposition: schema 3 (`2^(1/8)` growth),
+//! observations 1.0 and 3.0 in buckets 0 and 13:
+//! ```
+//! use bytes::BytesMut;
+//! use hotmetrics_core::{
+//!     BucketSpan, Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor,
+//!     NativeBuckets, Registry, SeriesValue,
+//! };
+//! use hotmetrics_protobuf::ProtobufEncoder;
+//!
+//! struct Native;
+//! impl Collector for Native {
+//!     fn describe(&self) -> Vec<Described> {
+//!         vec![Described::new("x", MetricType::Histogram)]
+//!     }
+//!     fn collect(&self, out: &mut dyn MetricVisitor) {
+//!         out.begin_family(&FamilyDesc { name: "x", help: "", metric_type: MetricType::Histogram, unit: None });
+//!         let spans = [BucketSpan { offset: 0, length: 1 }, BucketSpan { offset: 12, length: 1 }];
+//!         let native = NativeBuckets {
+//!             schema: 3,
+//!             zero_threshold: 0.0,
+//!             zero_count: 0,
+//!             positive_spans: &spans,
+//!             positive_deltas: &[1, 0],
+//!             negative_spans: &[],
+//!             negative_deltas: &[],
+//!             exemplars: &[],
+//!         };
+//!         let h = HistogramValue {
+//!             upper_bounds: &[], // native only
+//!             bucket_counts: &[2],
+//!             count: 2,
+//!             sum: 4.0,
+//!             created: None,
+//!             exemplars: &[],
+//!             native: Some(native),
+//!         };
+//!         out.series(&[], &SeriesValue::Histogram(h));
+//!         out.end_family();
+//!     }
+//! }
+//! let registry = Registry::new();
+//! registry.register_collector(Native).unwrap();
+//! let mut buf = BytesMut::new();
+//! ProtobufEncoder::new().encode(&registry, &mut buf);
+//! assert_eq!(
+//!     &buf[..],
+//!     &[
+//!         0x33, // the MetricFamily is 51 bytes long
+//!         0x0a, 0x01, b'x', 0x12, 0x00, 0x18, 0x04, // name "x", help "", HISTOGRAM
+//!         0x22, 0x2a, 0x3a, 0x28, // metric (4), histogram (7), 40 bytes:
+//!         0x08, 0x02, // sample_count 2
+//!         0x11, 0, 0, 0, 0, 0, 0, 0x10, 0x40, // sample_sum 4.0
+//!         0x28, 0x06, // schema 3 (zigzag)
+//!         0x31, 0, 0, 0, 0, 0, 0, 0, 0, // zero_threshold 0.0
+//!         0x38, 0x00, // zero_count 0
+//!         0x62, 0x04, 0x08, 0x00, 0x10, 0x01, // positive_span {offset 0, length 1}
+//!         0x62, 0x04, 0x08, 0x18, 0x10, 0x01, // positive_span {offset 12, length 1}
+//!         0x68, 0x02, 0x68, 0x00, // positive_delta 1, 0 (zigzag)
+//!     ][..]
+//! );
+//! ```
 //!
 //! # Allocation
 //! A steady-state scrape (same series, new values, the same encoder and a
@@ -75,7 +142,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod message;
-#[cfg(feature = "native-histograms")]
 mod native;
 mod wire;
 
@@ -88,8 +154,6 @@ use message::{
     Counter, Histogram, Metric, MetricValue, Summary, Timestamp, Value, encode_label_pairs,
     put_message_field,
 };
-#[cfg(feature = "native-histograms")]
-#[cfg_attr(docsrs, doc(cfg(feature = "native-histograms")))]
 pub use native::{BucketSpan, NativeHistogram};
 use wire::{Delimited, begin_delimited, end_delimited, put_bytes_field, put_varint_field};
 
@@ -272,10 +336,13 @@ impl MetricVisitor for Writer<'_> {
         let created = Timestamp::from_unix_seconds;
         match value {
             SeriesValue::Counter {
-                value, created: t, ..
+                value,
+                created: t,
+                exemplar,
             } => {
                 let counter = Counter {
                     value: value.as_f64(),
+                    exemplar: *exemplar,
                     created: created(*t),
                 };
                 self.metric(MetricValue::Counter(counter));
@@ -288,8 +355,6 @@ impl MetricVisitor for Writer<'_> {
             SeriesValue::Histogram(h) => {
                 let histogram = Histogram {
                     value: h,
-                    #[cfg(feature = "native-histograms")]
-                    native: None,
                     created: h.created.and_then(created),
                 };
                 self.metric(MetricValue::Histogram(histogram));

@@ -4,9 +4,8 @@
 //! (proto2: optional fields are written even when they hold zero).
 
 use bytes::BytesMut;
-use hotmetrics_core::{Escaping, HistogramValue, LabelSet, SummaryValue};
+use hotmetrics_core::{Escaping, Exemplar, HistogramValue, LabelSet, SummaryValue};
 
-#[cfg(feature = "native-histograms")]
 use crate::native::NativeHistogram;
 use crate::wire::{
     double_field_len, int_as_varint, len_field_len, put_bytes_field, put_double_field,
@@ -107,75 +106,141 @@ impl Message for Value {
     }
 }
 
-/// `Counter`: value 1, created_timestamp 3.
-pub(crate) struct Counter {
+/// `Exemplar`: label 1 (label pairs), value 2, timestamp 3 (left out when
+/// unknown or not representable). Exemplar label names are legacy names
+/// (the core refuses others), written as they are.
+pub(crate) struct ExemplarMessage<'a>(pub(crate) &'a Exemplar);
+
+impl ExemplarMessage<'_> {
+    fn timestamp(&self) -> Option<Timestamp> {
+        self.0.timestamp().and_then(Timestamp::from_unix_seconds)
+    }
+}
+
+impl Message for ExemplarMessage<'_> {
+    fn body_len(&self) -> usize {
+        self.0
+            .labels()
+            .map(|(n, v)| label_pair_field_len(n, v))
+            .sum::<usize>()
+            + double_field_len(2)
+            + self.timestamp().map_or(0, |t| message_field_len(3, &t))
+    }
+
+    fn put_body(&self, out: &mut BytesMut) {
+        for (n, v) in self.0.labels() {
+            put_label_pair_field(out, n, v);
+        }
+        put_double_field(out, 2, self.0.value());
+        if let Some(t) = self.timestamp() {
+            put_message_field(out, 3, &t);
+        }
+    }
+}
+
+/// Size of an optional exemplar as field `field`.
+fn exemplar_field_len(field: u32, e: Option<&Exemplar>) -> usize {
+    e.map_or(0, |e| message_field_len(field, &ExemplarMessage(e)))
+}
+
+/// Writes an optional exemplar as field `field`.
+fn put_exemplar_field(out: &mut BytesMut, field: u32, e: Option<&Exemplar>) {
+    if let Some(e) = e {
+        put_message_field(out, field, &ExemplarMessage(e));
+    }
+}
+
+/// `Counter`: value 1, exemplar 2, created_timestamp 3.
+pub(crate) struct Counter<'a> {
     pub(crate) value: f64,
+    pub(crate) exemplar: Option<&'a Exemplar>,
     pub(crate) created: Option<Timestamp>,
 }
 
-impl Message for Counter {
+impl Message for Counter<'_> {
     fn body_len(&self) -> usize {
-        double_field_len(1) + self.created.map_or(0, |t| message_field_len(3, &t))
+        double_field_len(1)
+            + exemplar_field_len(2, self.exemplar)
+            + self.created.map_or(0, |t| message_field_len(3, &t))
     }
 
     fn put_body(&self, out: &mut BytesMut) {
         put_double_field(out, 1, self.value);
+        put_exemplar_field(out, 2, self.exemplar);
         if let Some(t) = &self.created {
             put_message_field(out, 3, t);
         }
     }
 }
 
-/// `Histogram::Bucket`: cumulative_count 1, upper_bound 2.
-struct Bucket {
+/// `Histogram::Bucket`: cumulative_count 1, upper_bound 2, exemplar 3.
+struct Bucket<'a> {
     cumulative_count: u64,
     upper_bound: f64,
+    exemplar: Option<&'a Exemplar>,
 }
 
-impl Message for Bucket {
+impl Message for Bucket<'_> {
     fn body_len(&self) -> usize {
-        varint_field_len(1, self.cumulative_count) + double_field_len(2)
+        varint_field_len(1, self.cumulative_count)
+            + double_field_len(2)
+            + exemplar_field_len(3, self.exemplar)
     }
 
     fn put_body(&self, out: &mut BytesMut) {
         put_varint_field(out, 1, self.cumulative_count);
         put_double_field(out, 2, self.upper_bound);
+        put_exemplar_field(out, 3, self.exemplar);
     }
 }
 
 /// `Histogram`: sample_count 1, sample_sum 2, one cumulative bucket 3 per
-/// finite upper bound (the `+Inf` bucket is left out, as the Go client does:
-/// readers derive it from sample_count), native fields 5 to 13,
-/// created_timestamp 15.
+/// finite upper bound, native fields 5 to 13 when the histogram has native
+/// buckets, created_timestamp 15, the native exemplars 16.
+///
+/// The `+Inf` bucket is left out, as the Go client does (readers derive it
+/// from sample_count), unless it holds an exemplar: then it is written
+/// last, with the count, as the Go client does too. That is also how a
+/// native-only histogram's exemplar reaches Prometheus before 2.47, which
+/// reads native histograms' exemplars from the buckets, not from field 16.
 pub(crate) struct Histogram<'a> {
     pub(crate) value: &'a HistogramValue<'a>,
-    #[cfg(feature = "native-histograms")]
-    pub(crate) native: Option<&'a NativeHistogram<'a>>,
     pub(crate) created: Option<Timestamp>,
 }
 
 impl Histogram<'_> {
-    /// The length of the native-histogram fields.
-    fn native_len(&self) -> usize {
-        #[cfg(feature = "native-histograms")]
-        return self.native.map_or(0, NativeHistogram::encoded_len);
-        #[cfg(not(feature = "native-histograms"))]
-        0
+    /// The native-histogram fields, if the histogram has native buckets.
+    fn native(&self) -> Option<NativeHistogram<'_>> {
+        self.value.native.as_ref().map(NativeHistogram::from)
     }
 
-    /// The finite buckets, counts made cumulative.
-    fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
+    /// The native histogram's exemplars (none for a classic one).
+    fn native_exemplars(&self) -> &[Exemplar] {
+        self.value.native.as_ref().map_or(&[], |n| n.exemplars)
+    }
+
+    /// The finite buckets, counts made cumulative, then the `+Inf` bucket
+    /// if it holds an exemplar.
+    fn buckets(&self) -> impl Iterator<Item = Bucket<'_>> + '_ {
         let h = self.value;
-        h.upper_bounds.iter().zip(h.bucket_counts).scan(
+        let exemplar = |i: usize| h.exemplars.get(i).and_then(Option::as_ref);
+        let finite = h.upper_bounds.iter().zip(h.bucket_counts).enumerate().scan(
             0u64,
-            |cumulative, (&upper_bound, &count)| {
+            move |cumulative, (i, (&upper_bound, &count))| {
                 *cumulative = cumulative.saturating_add(count);
                 Some(Bucket {
                     cumulative_count: *cumulative,
                     upper_bound,
+                    exemplar: exemplar(i),
                 })
             },
-        )
+        );
+        let inf = exemplar(h.upper_bounds.len()).map(|e| Bucket {
+            cumulative_count: h.count,
+            upper_bound: f64::INFINITY,
+            exemplar: Some(e),
+        });
+        finite.chain(inf)
     }
 }
 
@@ -187,8 +252,13 @@ impl Message for Histogram<'_> {
                 .buckets()
                 .map(|b| message_field_len(3, &b))
                 .sum::<usize>()
-            + self.native_len()
+            + self.native().map_or(0, |n| n.encoded_len())
             + self.created.map_or(0, |t| message_field_len(15, &t))
+            + self
+                .native_exemplars()
+                .iter()
+                .map(|e| exemplar_field_len(16, Some(e)))
+                .sum::<usize>()
     }
 
     fn put_body(&self, out: &mut BytesMut) {
@@ -197,12 +267,14 @@ impl Message for Histogram<'_> {
         for b in self.buckets() {
             put_message_field(out, 3, &b);
         }
-        #[cfg(feature = "native-histograms")]
-        if let Some(native) = self.native {
+        if let Some(native) = self.native() {
             native.encode(out);
         }
         if let Some(t) = &self.created {
             put_message_field(out, 15, t);
+        }
+        for e in self.native_exemplars() {
+            put_exemplar_field(out, 16, Some(e));
         }
     }
 }
@@ -253,7 +325,7 @@ pub(crate) enum MetricValue<'a> {
     /// Field 2.
     Gauge(Value),
     /// Field 3.
-    Counter(Counter),
+    Counter(Counter<'a>),
     /// Field 4.
     Summary(Summary<'a>),
     /// Field 5.
@@ -387,6 +459,26 @@ mod tests {
             sum: 1.0,
             created: None,
         };
+        let exemplar = Exemplar::new(&[("trace_id", "é"), ("s", "")], -2.5, Some(-1.25)).unwrap();
+        let untimed = Exemplar::new(&[], f64::NAN, None).unwrap();
+        let spans = [hotmetrics_core::BucketSpan {
+            offset: -300,
+            length: 2,
+        }];
+        let with_exemplars = HistogramValue {
+            exemplars: &[None, Some(exemplar.clone()), None, Some(untimed.clone())],
+            native: Some(hotmetrics_core::NativeBuckets {
+                schema: -2,
+                zero_threshold: 1e-9,
+                zero_count: 5,
+                positive_spans: &spans,
+                positive_deltas: &[100, -99],
+                negative_spans: &spans,
+                negative_deltas: &[i64::MIN, 0],
+                exemplars: &[exemplar.clone(), untimed],
+            }),
+            ..hv
+        };
         let labels = [("a", "é"), ("", "")];
         let ts = Timestamp::from_unix_seconds(-1e10);
         let metrics = [
@@ -394,12 +486,20 @@ mod tests {
             MetricValue::Untyped(Value(f64::NAN)),
             MetricValue::Counter(Counter {
                 value: 0.0,
+                exemplar: None,
                 created: ts,
+            }),
+            MetricValue::Counter(Counter {
+                value: 1.0,
+                exemplar: Some(&exemplar),
+                created: None,
             }),
             MetricValue::Histogram(Histogram {
                 value: &hv,
-                #[cfg(feature = "native-histograms")]
-                native: None,
+                created: ts,
+            }),
+            MetricValue::Histogram(Histogram {
+                value: &with_exemplars,
                 created: ts,
             }),
             MetricValue::Summary(Summary {

@@ -1,24 +1,15 @@
 //! The native (sparse, exponential) histogram fields of the protobuf
-//! `Histogram` message. hotmetrics-core has no native histogram yet; this is
-//! the shape such a type will hand to the encoder.
+//! `Histogram` message, written from the core's
+//! [`NativeBuckets`](hotmetrics_core::NativeBuckets).
 
 use bytes::BytesMut;
+pub use hotmetrics_core::BucketSpan;
+use hotmetrics_core::NativeBuckets;
 
 use crate::message::{Message, message_field_len, put_message_field};
 use crate::wire::{
     double_field_len, put_double_field, put_varint_field, varint_field_len, zigzag32, zigzag64,
 };
-
-/// A run of consecutive buckets of a native histogram (`BucketSpan` in
-/// `metrics.proto`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct BucketSpan {
-    /// Gap to the previous span's end (to bucket index 0 for the first
-    /// span); may be negative.
-    pub offset: i32,
-    /// Number of consecutive buckets in the span.
-    pub length: u32,
-}
 
 impl Message for BucketSpan {
     fn body_len(&self) -> usize {
@@ -39,9 +30,11 @@ const NO_OP_SPAN: BucketSpan = BucketSpan {
 };
 
 /// The native-histogram part of a protobuf `Histogram` (integer counts),
-/// borrowed from wherever the histogram keeps it. `sample_count` and
-/// `sample_sum` are not here: a histogram writes them whether it is
-/// classic, native or both.
+/// borrowed from wherever the histogram keeps it (the encoder builds it
+/// from a histogram's [`NativeBuckets`]; a custom encoder may too, with
+/// `From`). `sample_count` and `sample_sum` are not here: a histogram
+/// writes them whether it is classic, native or both; nor are the
+/// exemplars (`Histogram` field 16, after `created_timestamp`).
 ///
 /// [`encode`](Self::encode) writes, in field-number order: `schema` (5,
 /// sint32), `zero_threshold` (6, double), `zero_count` (7, uint64),
@@ -107,6 +100,20 @@ pub struct NativeHistogram<'a> {
     /// Count of each positive bucket minus that of the previous one (the
     /// first one's minus zero).
     pub positive_deltas: &'a [i64],
+}
+
+impl<'a> From<&NativeBuckets<'a>> for NativeHistogram<'a> {
+    fn from(n: &NativeBuckets<'a>) -> Self {
+        Self {
+            schema: n.schema,
+            zero_threshold: n.zero_threshold,
+            zero_count: n.zero_count,
+            negative_spans: n.negative_spans,
+            negative_deltas: n.negative_deltas,
+            positive_spans: n.positive_spans,
+            positive_deltas: n.positive_deltas,
+        }
+    }
 }
 
 impl NativeHistogram<'_> {

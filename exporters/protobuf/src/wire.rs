@@ -42,13 +42,11 @@ fn varint_into(buf: &mut [u8], mut v: u64) -> usize {
 }
 
 /// `sint32` zigzag: small magnitudes, either sign, become small varints.
-#[cfg(any(test, feature = "native-histograms"))]
 pub(crate) fn zigzag32(v: i32) -> u64 {
     u64::from(((v << 1) ^ (v >> 31)) as u32)
 }
 
 /// `sint64` zigzag.
-#[cfg(any(test, feature = "native-histograms"))]
 pub(crate) fn zigzag64(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }

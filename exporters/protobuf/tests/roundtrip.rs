@@ -4,12 +4,10 @@
 
 use bytes::BytesMut;
 use hotmetrics_core::{
-    Collector, Described, FamilyDesc, HistogramValue, MetricType, MetricVisitor, Number, Registry,
-    SeriesValue, SummaryValue,
+    Collector, Described, Exemplar, FamilyDesc, HistogramValue, MetricType, MetricVisitor,
+    NativeBuckets, Number, Registry, SeriesValue, SummaryValue,
 };
-use hotmetrics_protobuf::ProtobufEncoder;
-#[cfg(feature = "native-histograms")]
-use hotmetrics_protobuf::{BucketSpan, NativeHistogram};
+use hotmetrics_protobuf::{BucketSpan, NativeHistogram, ProtobufEncoder};
 use hotmetrics_tests::fixture::{self, CREATED, TRICKY_HELP, TRICKY_VALUES};
 use hotmetrics_tests::proto::{self, MetricFamily, MetricType as Type, decode_delimited};
 use proptest::prelude::*;
@@ -466,7 +464,6 @@ fn gauge_bytes_are_exact() {
     assert_eq!(&encode(&registry)[..], expected);
 }
 
-#[cfg(feature = "native-histograms")]
 mod native {
     use super::*;
 
@@ -570,6 +567,226 @@ mod native {
             assert!(decoded.positive_span.is_empty(), "{h:?}");
         }
     }
+}
+
+/// A counter with an exemplar, a classic histogram with exemplars on a
+/// finite bucket and on `+Inf`, a native-only histogram, a classic+native
+/// one, and an empty native one.
+struct ExemplarsAndNative;
+
+impl Collector for ExemplarsAndNative {
+    fn describe(&self) -> Vec<Described> {
+        Vec::new()
+    }
+
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        let e = |trace: &str, v, t| Exemplar::new(&[("trace_id", trace)], v, t).unwrap();
+        let fam = |out: &mut dyn MetricVisitor, name, metric_type| {
+            out.begin_family(&FamilyDesc {
+                name,
+                help: "",
+                metric_type,
+                unit: None,
+            });
+        };
+        fam(out, "jobs", MetricType::Counter);
+        let traced = e("c1", 2.0, Some(CREATED));
+        out.series(
+            &[],
+            &SeriesValue::Counter {
+                value: Number::UInt(5),
+                created: CREATED,
+                exemplar: Some(&traced),
+            },
+        );
+        out.end_family();
+
+        fam(out, "classic", MetricType::Histogram);
+        let exemplars = [
+            Some(e("b0", 0.5, None)),
+            None,
+            Some(e("inf", 9.0, Some(1.5))),
+        ];
+        let classic = HistogramValue {
+            upper_bounds: &[1.0, 2.0],
+            bucket_counts: &[1, 0, 1],
+            count: 2,
+            sum: 9.5,
+            created: None,
+            exemplars: &exemplars,
+            native: None,
+        };
+        out.series(&[], &SeriesValue::Histogram(classic));
+        out.end_family();
+
+        fam(out, "native", MetricType::Histogram);
+        let spans = [
+            BucketSpan {
+                offset: -2,
+                length: 2,
+            },
+            BucketSpan {
+                offset: 3,
+                length: 1,
+            },
+        ];
+        let native_exemplars = [e("n1", 0.3, Some(10.0)), e("n2", 7.0, Some(11.0))];
+        let native = NativeBuckets {
+            schema: 1,
+            zero_threshold: 2f64.powi(-128),
+            zero_count: 1,
+            positive_spans: &spans,
+            positive_deltas: &[2, -1, 3],
+            negative_spans: &spans[..1],
+            negative_deltas: &[1, 0],
+            exemplars: &native_exemplars,
+        };
+        let inf_exemplar = [Some(e("n2", 7.0, Some(11.0)))];
+        for (id, upper_bounds, bucket_counts, classic_exemplars) in [
+            ("only", &[][..], &[8u64][..], &inf_exemplar[..]),
+            ("both", &[1.0][..], &[3, 5][..], &[][..]),
+        ] {
+            out.series(
+                &[("kind", id)],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds,
+                    bucket_counts,
+                    count: 8,
+                    sum: 12.0,
+                    created: Some(CREATED),
+                    exemplars: classic_exemplars,
+                    native: Some(native),
+                }),
+            );
+        }
+        let empty = NativeBuckets {
+            schema: 0,
+            zero_threshold: 0.0,
+            zero_count: 0,
+            positive_spans: &[],
+            positive_deltas: &[],
+            negative_spans: &[],
+            negative_deltas: &[],
+            exemplars: &[],
+        };
+        out.series(
+            &[("kind", "empty")],
+            &SeriesValue::Histogram(HistogramValue {
+                upper_bounds: &[],
+                bucket_counts: &[0],
+                count: 0,
+                sum: 0.0,
+                created: None,
+                exemplars: &[],
+                native: Some(empty),
+            }),
+        );
+        out.end_family();
+    }
+}
+
+fn exemplar_of(e: &proto::Exemplar) -> (Vec<(&str, &str)>, f64, Option<proto::Timestamp>) {
+    let labels = e.label.iter().map(|l| (l.name(), l.value())).collect();
+    (labels, e.value(), e.timestamp)
+}
+
+#[test]
+fn exemplars_and_native_histograms_decode() {
+    let registry = Registry::new();
+    registry.register_collector(ExemplarsAndNative).unwrap();
+    let families = decode(&registry);
+
+    let counter = families[0].metric[0].counter.as_ref().unwrap();
+    assert_eq!(counter.value, Some(5.0));
+    assert_eq!(
+        exemplar_of(counter.exemplar.as_ref().unwrap()),
+        (
+            vec![("trace_id", "c1")],
+            2.0,
+            ts(1_700_000_000, 250_000_000)
+        )
+    );
+    assert_eq!(counter.created_timestamp, ts(1_700_000_000, 250_000_000));
+
+    let classic = families[1].metric[0].histogram.as_ref().unwrap();
+    let buckets: Vec<_> = classic
+        .bucket
+        .iter()
+        .map(|b| {
+            let e = b.exemplar.as_ref().map(exemplar_of);
+            (b.upper_bound(), b.cumulative_count(), e)
+        })
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            (1.0, 1, Some((vec![("trace_id", "b0")], 0.5, None))),
+            (2.0, 1, None),
+            (
+                f64::INFINITY,
+                2,
+                Some((vec![("trace_id", "inf")], 9.0, ts(1, 500_000_000)))
+            ),
+        ],
+        "the +Inf bucket is written for its exemplar"
+    );
+    assert_eq!(classic.schema, None);
+
+    let native = &families[2].metric;
+    assert_eq!(native.len(), 3);
+    for m in &native[..2] {
+        let h = m.histogram.as_ref().unwrap();
+        assert_eq!((h.sample_count(), h.sample_sum()), (8, 12.0));
+        assert_eq!(h.schema, Some(1));
+        assert_eq!(h.zero_threshold, Some(2f64.powi(-128)));
+        assert_eq!(h.zero_count, Some(1));
+        let spans = |s: &[proto::BucketSpan]| -> Vec<(i32, u32)> {
+            s.iter().map(|s| (s.offset(), s.length())).collect()
+        };
+        assert_eq!(spans(&h.positive_span), [(-2, 2), (3, 1)]);
+        assert_eq!(h.positive_delta, [2, -1, 3]);
+        assert_eq!(spans(&h.negative_span), [(-2, 2)]);
+        assert_eq!(h.negative_delta, [1, 0]);
+        let exemplars: Vec<_> = h.exemplars.iter().map(exemplar_of).collect();
+        assert_eq!(
+            exemplars,
+            [
+                (vec![("trace_id", "n1")], 0.3, ts(10, 0)),
+                (vec![("trace_id", "n2")], 7.0, ts(11, 0)),
+            ]
+        );
+        assert_eq!(h.created_timestamp, ts(1_700_000_000, 250_000_000));
+    }
+    let only = native[0].histogram.as_ref().unwrap();
+    let buckets: Vec<_> = only
+        .bucket
+        .iter()
+        .map(|b| (b.upper_bound(), b.cumulative_count(), b.exemplar.is_some()))
+        .collect();
+    assert_eq!(
+        buckets,
+        [(f64::INFINITY, 8, true)],
+        "native only: no classic buckets but the +Inf one holding its exemplar"
+    );
+    let both = native[1].histogram.as_ref().unwrap();
+    let buckets: Vec<_> = both
+        .bucket
+        .iter()
+        .map(|b| (b.upper_bound(), b.cumulative_count()))
+        .collect();
+    assert_eq!(buckets, [(1.0, 3)], "classic and native: both written");
+
+    let empty = native[2].histogram.as_ref().unwrap();
+    assert!(empty.bucket.is_empty());
+    assert_eq!(empty.schema, Some(0));
+    assert_eq!(
+        empty.positive_span,
+        [proto::BucketSpan {
+            offset: Some(0),
+            length: Some(0),
+        }],
+        "the no-op span marks an empty native histogram"
+    );
 }
 
 /// Emits one gauge per value, labelled with the given label values.
