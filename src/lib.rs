@@ -175,14 +175,15 @@ pub use hotmetrics_core::bytes;
 // read, and the seams exporters implement. Nothing of the engine's
 // plumbing comes along.
 pub use hotmetrics_core::{
-    Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES, Described, Encoder, Error, Escaping, Family, FamilyDesc, FamilySnapshot,
-    Gauge, GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot, HistogramTimer,
-    HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet, LabelValue, Labels,
-    MAX_DENSE, Metric, MetricSource, MetricType, MetricVisitor, NameValidation, Number, Opts,
-    Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec,
-    States, SummaryValue, TypedFamily, ValueSnapshot, default_registry, is_legacy_label_name,
-    is_legacy_metric_name, validate_label_name, validate_metric_name,
+    BucketSpan, Buckets, Collector, CollectorId, Counter, CounterF64, CounterVec, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES, Described, Encoder, Error, Escaping, Exemplar, Family, FamilyDesc,
+    FamilySnapshot, Gauge, GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot,
+    HistogramTimer, HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet,
+    LabelValue, Labels, MAX_DENSE, MAX_EXEMPLAR_CHARS, Metric, MetricSource, MetricType,
+    MetricVisitor, NameValidation, NativeBuckets, Number, Opts, Registry, RegistryBuilder,
+    SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec, States, SummaryValue,
+    TypedFamily, ValueSnapshot, default_registry, is_legacy_label_name, is_legacy_metric_name,
+    validate_label_name, validate_metric_name,
 };
 
 #[cfg(target_os = "linux")]

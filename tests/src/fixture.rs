@@ -357,3 +357,173 @@ pub fn encode_protobuf(registry: &Registry) -> Vec<u8> {
     hotmetrics::protobuf::ProtobufEncoder::new().encode(registry, &mut buf);
     buf.to_vec()
 }
+
+/// The exemplar timestamp [`exemplars`] records: a millisecond fraction,
+/// which every format must carry exactly.
+pub const EXEMPLAR_TIME: f64 = 1_700_000_123.5;
+
+/// A registry of exemplars and native histograms with fixed values, so
+/// their encodings can be compared byte for byte: a counter with an
+/// exemplar (escaped label value), one without, a classic histogram with
+/// exemplars on a finite bucket (no timestamp) and on `+Inf`, a native-only
+/// histogram (schema 3, its exemplars natively and its latest on `+Inf`, as
+/// client_golang keeps them), a classic+native one, and an empty native
+/// one (the no-op span).
+pub fn exemplars() -> Registry {
+    let r = Registry::new();
+    r.register_collector(FixedExemplars)
+        .expect("the exemplar collector registers");
+    r
+}
+
+/// The collector behind [`exemplars`].
+struct FixedExemplars;
+
+/// The exemplar `trace_id=<trace>` with `value` at `time`.
+fn exemplar(trace: &str, value: f64, time: Option<f64>) -> hotmetrics::Exemplar {
+    hotmetrics::Exemplar::new(&[("trace_id", trace)], value, time).expect("a valid exemplar")
+}
+
+impl Collector for FixedExemplars {
+    fn describe(&self) -> Vec<Described> {
+        vec![
+            Described::new("jobs", MetricType::Counter),
+            Described::new("wait_seconds", MetricType::Histogram),
+            Described::new("latency_seconds", MetricType::Histogram),
+        ]
+    }
+
+    fn collect(&self, out: &mut dyn MetricVisitor) {
+        out.begin_family(&FamilyDesc {
+            name: "jobs",
+            help: "Jobs run.",
+            metric_type: MetricType::Counter,
+            unit: None,
+        });
+        let traced = hotmetrics::Exemplar::new(
+            &[("trace_id", "4bf92f3577b34da6"), ("note", "say \"hi\"\\\n")],
+            3.0,
+            Some(EXEMPLAR_TIME),
+        )
+        .expect("a valid exemplar");
+        out.series(
+            &[("queue", "a")],
+            &SeriesValue::Counter {
+                value: Number::UInt(42),
+                created: CREATED,
+                exemplar: Some(&traced),
+            },
+        );
+        out.series(
+            &[("queue", "b")],
+            &SeriesValue::Counter {
+                value: Number::UInt(1),
+                created: CREATED,
+                exemplar: None,
+            },
+        );
+        out.end_family();
+
+        out.begin_family(&FamilyDesc {
+            name: "wait_seconds",
+            help: "Time in queue.",
+            metric_type: MetricType::Histogram,
+            unit: Some("seconds"),
+        });
+        let classic = [
+            Some(exemplar("b-0.1", 0.05, None)),
+            None,
+            Some(exemplar("b-inf", 12.5, Some(EXEMPLAR_TIME))),
+        ];
+        out.series(
+            &[],
+            &SeriesValue::Histogram(HistogramValue {
+                upper_bounds: &[0.1, 1.0],
+                bucket_counts: &[2, 0, 1],
+                count: 3,
+                sum: 12.625,
+                created: Some(CREATED),
+                exemplars: &classic,
+                native: None,
+            }),
+        );
+        out.end_family();
+
+        out.begin_family(&FamilyDesc {
+            name: "latency_seconds",
+            help: "Time to answer, native.",
+            metric_type: MetricType::Histogram,
+            unit: Some("seconds"),
+        });
+        // Observations 0 (zero bucket), 1.0 (key 0), 1.1 (key 2), 1.2 (key
+        // 3) and 3.0 twice (key 13) at schema 3.
+        let spans = [
+            hotmetrics::BucketSpan {
+                offset: 0,
+                length: 1,
+            },
+            hotmetrics::BucketSpan {
+                offset: 1,
+                length: 2,
+            },
+            hotmetrics::BucketSpan {
+                offset: 9,
+                length: 1,
+            },
+        ];
+        let native_exemplars = [
+            exemplar("n-1.1", 1.1, Some(EXEMPLAR_TIME - 1.0)),
+            exemplar("n-3", 3.0, Some(EXEMPLAR_TIME)),
+        ];
+        let latest = [Some(exemplar("n-3", 3.0, Some(EXEMPLAR_TIME)))];
+        let native = hotmetrics::NativeBuckets {
+            schema: 3,
+            zero_threshold: 2f64.powi(-128),
+            zero_count: 1,
+            positive_spans: &spans,
+            positive_deltas: &[1, 0, 0, 1],
+            negative_spans: &[],
+            negative_deltas: &[],
+            exemplars: &native_exemplars,
+        };
+        for (kind, upper_bounds, bucket_counts, exemplars) in [
+            ("native", &[][..], &[6u64][..], &latest[..]),
+            ("both", &[1.0][..], &[2, 4][..], &[][..]),
+        ] {
+            out.series(
+                &[("kind", kind)],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds,
+                    bucket_counts,
+                    count: 6,
+                    sum: 9.3,
+                    created: Some(CREATED),
+                    exemplars,
+                    native: Some(native),
+                }),
+            );
+        }
+        out.series(
+            &[("kind", "empty")],
+            &SeriesValue::Histogram(HistogramValue {
+                upper_bounds: &[],
+                bucket_counts: &[0],
+                count: 0,
+                sum: 0.0,
+                created: Some(CREATED),
+                exemplars: &[],
+                native: Some(hotmetrics::NativeBuckets {
+                    schema: 3,
+                    zero_threshold: 0.0,
+                    zero_count: 0,
+                    positive_spans: &[],
+                    positive_deltas: &[],
+                    negative_spans: &[],
+                    negative_deltas: &[],
+                    exemplars: &[],
+                }),
+            }),
+        );
+        out.end_family();
+    }
+}

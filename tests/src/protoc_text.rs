@@ -261,8 +261,9 @@ fn byte(v: u32, kind: &str) -> Result<u8, Error> {
 }
 
 /// protoc's reading as prost structs. Debian's metrics.proto predates
-/// `created_timestamp` (Counter 3, Summary 4, Histogram 15) and `unit`
-/// (MetricFamily 5): protoc prints them as unknown numbered fields, read here.
+/// `created_timestamp` (Counter 3, Summary 4, Histogram 15), `unit`
+/// (MetricFamily 5) and native histograms' `exemplars` (Histogram 16):
+/// protoc prints them as unknown numbered fields, read here.
 pub fn families_from_protoc(decoded: &str) -> Result<Vec<proto::MetricFamily>, Error> {
     let root = parse_text_format(decoded)?;
     root.all("family")?.map(family).collect()
@@ -321,8 +322,8 @@ fn metric(m: &Node) -> Result<proto::Metric, Error> {
             .map(|c| {
                 Ok::<_, Error>(proto::Counter {
                     value: c.parsed("value")?,
+                    exemplar: c.get("exemplar")?.map(exemplar).transpose()?,
                     created_timestamp: c.timestamp("3")?,
-                    ..Default::default()
                 })
             })
             .transpose()?,
@@ -359,12 +360,102 @@ fn histogram(h: &Node) -> Result<proto::Histogram, Error> {
                 Ok(proto::Bucket {
                     cumulative_count: b.parsed("cumulative_count")?,
                     upper_bound: b.parsed("upper_bound")?,
+                    exemplar: b.get("exemplar")?.map(exemplar).transpose()?,
                     ..Default::default()
                 })
             })
             .collect::<Result<_, Error>>()?,
+        schema: h.parsed("schema")?,
+        zero_threshold: h.parsed("zero_threshold")?,
+        zero_count: h.parsed("zero_count")?,
+        negative_span: h
+            .all("negative_span")?
+            .map(span)
+            .collect::<Result<_, _>>()?,
+        negative_delta: parsed_all(h, "negative_delta")?,
+        positive_span: h
+            .all("positive_span")?
+            .map(span)
+            .collect::<Result<_, _>>()?,
+        positive_delta: parsed_all(h, "positive_delta")?,
         created_timestamp: h.timestamp("15")?,
+        exemplars: h
+            .all("16")?
+            .map(unknown_exemplar)
+            .collect::<Result<_, _>>()?,
         ..Default::default()
+    })
+}
+
+/// Every value of the repeated scalar field `key`.
+fn parsed_all<T: std::str::FromStr>(n: &Node, key: &str) -> Result<Vec<T>, Error> {
+    n.all(key)?
+        .map(|v| match v {
+            Node::Scalar(s) => s
+                .parse()
+                .map_err(|_| error(format!("{key}: cannot read {s:?}"))),
+            _ => Err(error(format!("{key} is not a scalar"))),
+        })
+        .collect()
+}
+
+fn span(s: &Node) -> Result<proto::BucketSpan, Error> {
+    Ok(proto::BucketSpan {
+        offset: s.parsed("offset")?,
+        length: s.parsed("length")?,
+    })
+}
+
+/// An `Exemplar` protoc knows (Counter 2, Bucket 3).
+fn exemplar(e: &Node) -> Result<proto::Exemplar, Error> {
+    Ok(proto::Exemplar {
+        label: e
+            .all("label")?
+            .map(|l| {
+                Ok(proto::LabelPair {
+                    name: l.string("name")?,
+                    value: l.string("value")?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        value: e.parsed("value")?,
+        timestamp: e
+            .get("timestamp")?
+            .map(|t| {
+                Ok::<_, Error>(proto::Timestamp {
+                    seconds: t.parsed("seconds")?.unwrap_or(0),
+                    nanos: t.parsed("nanos")?.unwrap_or(0),
+                })
+            })
+            .transpose()?,
+    })
+}
+
+/// An `Exemplar` protoc printed as unknown fields (Histogram 16): labels as
+/// field 1 (name 1, value 2), the value as field 2, a fixed64 printed in
+/// hex, the timestamp as field 3.
+fn unknown_exemplar(e: &Node) -> Result<proto::Exemplar, Error> {
+    let value = e
+        .scalar("2")?
+        .map(|hex| {
+            hex.strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .map(f64::from_bits)
+                .ok_or_else(|| error(format!("exemplar value {hex:?} is not a fixed64")))
+        })
+        .transpose()?;
+    Ok(proto::Exemplar {
+        label: e
+            .all("1")?
+            .map(|l| {
+                Ok(proto::LabelPair {
+                    name: l.string("1")?,
+                    value: l.string("2")?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        value,
+        timestamp: e.timestamp("3")?,
     })
 }
 

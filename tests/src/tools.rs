@@ -97,6 +97,31 @@ pub fn python_parse(docs: &[(Dialect, &[u8])]) -> Vec<Result<Vec<Fam>, String>> 
     results
 }
 
+/// The exemplars Python's strict OpenMetrics parser reads in `doc`, one
+/// line each as `tests/interop/exemplars.py` prints them
+/// (`<sample>\t<labels>\t<exemplar labels>\t<value>\t<seconds.nanos>`),
+/// or the parser's error.
+pub fn python_exemplars(doc: &[u8]) -> Result<Vec<String>, String> {
+    let script = interop_dir().join("exemplars.py");
+    let out = run(
+        Command::new("python3").arg(&script),
+        doc,
+        "python3 with prometheus_client",
+    );
+    assert!(
+        out.status.success(),
+        "{} failed ({}); if prometheus_client is missing, {SETUP}:\n{}",
+        script.display(),
+        out.status,
+        text_of(&out)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("exemplars.py prints UTF-8");
+    match stdout.strip_prefix("!\t") {
+        Some(err) => Err(unescape(err.trim_end())?),
+        None => Ok(stdout.lines().map(str::to_owned).collect()),
+    }
+}
+
 /// parse.py's records (see its docstring), per document.
 fn read_parse_py(stdout: &str) -> Result<Vec<Result<Vec<Fam>, String>>, String> {
     let mut results: Vec<Result<Vec<Fam>, String>> = Vec::new();

@@ -138,3 +138,15 @@ fn utf8_names_in_every_escaping_scheme() {
         );
     }
 }
+
+/// Exemplars and native histograms with fixed values
+/// (`fixture::exemplars`): `exemplars.prom` (no exemplars, the classic
+/// view), `exemplars.om.txt` (exemplars on `_total` and `_bucket`),
+/// `exemplars.pb` (exemplars, native fields, the no-op span).
+#[test]
+fn exemplars_and_native_histograms() {
+    let r = fixture::exemplars();
+    check("exemplars.prom", &fixture::encode_text(&r), utf8);
+    check("exemplars.om.txt", &fixture::encode_openmetrics(&r), utf8);
+    check("exemplars.pb", &fixture::encode_protobuf(&r), decoded);
+}
