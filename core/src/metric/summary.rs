@@ -325,9 +325,7 @@ impl Summary {
     fn snapshot_at(&self, now: Instant) -> SummarySnapshot {
         let mut counts = vec![0; self.0.sketch.len() as usize];
         let mut quantiles = Vec::new();
-        let (count, sum) = self.read(now, &mut counts, &mut quantiles, |start, out| {
-            engine().sum_range_narrow(start, out);
-        });
+        let (count, sum) = self.read(now, &mut counts, &mut quantiles);
         SummarySnapshot {
             quantiles,
             count,
@@ -335,17 +333,16 @@ impl Summary {
         }
     }
 
-    /// Reads the cumulative counts with `merge` into `counts` (one entry per
-    /// slot), the window's quantiles into `quantiles`; returns count and sum.
+    /// Merges the cumulative counts into `counts` (one entry per slot), the
+    /// window's quantiles into `quantiles`; returns count and sum.
     fn read(
         &self,
         now: Instant,
         counts: &mut [u64],
         quantiles: &mut Vec<(f64, f64)>,
-        merge: impl FnOnce(u32, &mut [u64]),
     ) -> (u64, f64) {
         let cell = &*self.0;
-        merge(cell.counts.start(), counts);
+        engine().sum_range_narrow(cell.counts.start(), counts);
         // The sum, a 64-bit cell, is read directly, after the buckets.
         let sum = engine().sum_f64(cell.sum.start());
         let count = counts.iter().fold(0u64, |a, &c| a.wrapping_add(c));
@@ -422,13 +419,9 @@ impl Sealed for Summary {
         let counts = &mut scratch.buckets;
         counts.clear();
         counts.resize(self.0.sketch.len() as usize, 0);
-        let cells = &mut scratch.cells;
-        let (count, sum) = self.read(
-            Instant::now(),
-            counts,
-            &mut scratch.quantiles,
-            |start, out| cells.range_narrow(engine(), start, out),
-        );
+        // Read directly, not through the scrape's merged blocks: a summary
+        // fills its blocks alone, and they would keep 8 bytes per slot.
+        let (count, sum) = self.read(Instant::now(), counts, &mut scratch.quantiles);
         out.series(
             labels,
             &SeriesValue::Summary(SummaryValue {
