@@ -132,6 +132,7 @@ pub use {
     metric::{
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
         HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, StateSet, States,
+        Summary, SummaryOpts, SummarySnapshot, SummaryTimer,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},
@@ -154,6 +155,9 @@ pub type GaugeVec = Family<Gauge>;
 /// A labeled histogram family.
 #[cfg(not(loom))]
 pub type HistogramVec = Family<Histogram>;
+/// A labeled summary family.
+#[cfg(not(loom))]
+pub type SummaryVec = Family<Summary>;
 /// A labeled family of info metrics.
 #[cfg(not(loom))]
 pub type InfoVec = Family<Info>;

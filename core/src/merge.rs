@@ -61,15 +61,27 @@ impl Engine {
     }
 
     /// `out[i]` = [`sum_narrow`](Self::sum_narrow)`(start + i)`, read as
-    /// one consistent range.
+    /// one consistent range, each arena's part run by run (one bucket
+    /// pointer load per `RUN` cells). Keeps no buffer: a summary's few
+    /// thousand buckets are read this way rather than through
+    /// `MergedCells`, whose blocks would hold 8 bytes per slot.
     pub fn sum_range_narrow(&self, start: u32, out: &mut [u64]) {
         self.spill().read(|| {
             for (slot, acc) in (start..).zip(out.iter_mut()) {
                 *acc = self.spill().load(slot);
             }
             self.for_each_arena(|a| {
-                for (slot, acc) in (start..).zip(out.iter_mut()) {
-                    *acc = acc.wrapping_add(a.load_narrow(slot));
+                let (mut slot, mut rest) = (start as usize, &mut *out);
+                while !rest.is_empty() {
+                    let (run, offset) = (slot / RUN, slot % RUN);
+                    let (now, later) = rest.split_at_mut((RUN - offset).min(rest.len()));
+                    if let Some(cells) = a.narrow_run(run) {
+                        for (acc, cell) in now.iter_mut().zip(&cells[offset..]) {
+                            *acc = acc.wrapping_add(u64::from(cell.load(Ordering::Relaxed)));
+                        }
+                    }
+                    slot += now.len();
+                    rest = later;
                 }
             });
         });

@@ -8,7 +8,7 @@ use crate::family::{Collect, DEFAULT_MAX_SERIES, Desc, Family};
 use crate::labels::{NameValidation, Origin, escaped_metric, is_label_name, validate_label_names};
 use crate::metric::{
     Buckets, Counter, CounterF64, Gauge, GaugeF64, Histogram, Info, Metric, Scratch, StateSet,
-    States,
+    States, Summary, SummaryOpts, validate_summary,
 };
 use crate::snapshot::Snapshot;
 use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
@@ -677,6 +677,26 @@ impl Registry {
         labels: &[&str],
     ) -> Result<Family<Histogram>, Error> {
         self.family(opts, labels, buckets)
+    }
+
+    /// Registers a summary; `summary` is validated first
+    /// ([`Error::InvalidSummary`]). See [`Summary`] for what its quantiles
+    /// guarantee.
+    pub fn summary(&self, opts: impl Into<Opts>, summary: SummaryOpts) -> Result<Summary, Error> {
+        validate_summary(&summary)?;
+        self.metric(opts, summary)
+    }
+
+    /// Registers a labeled summary family (`quantile` is not a label name
+    /// it may use); `summary` is validated first.
+    pub fn summary_vec(
+        &self,
+        opts: impl Into<Opts>,
+        summary: SummaryOpts,
+        labels: &[&str],
+    ) -> Result<Family<Summary>, Error> {
+        validate_summary(&summary)?;
+        self.family(opts, labels, summary)
     }
 
     /// Registers an info metric (OpenMetrics `info`) carrying `labels`; a

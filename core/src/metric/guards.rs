@@ -1,4 +1,4 @@
-use super::{Gauge, Histogram, Metric};
+use super::{Gauge, Histogram, Metric, Summary};
 use crate::handle::Handle;
 // The TSC clock: a timer reads it twice (see `timer_guard` in the compare
 // runner: 19-23 ns a guard with it, 52 ns with `std::time::Instant`).
@@ -24,6 +24,58 @@ impl<M: Metric> std::ops::Deref for Held<'_, M> {
     }
 }
 
+/// A metric a timer records elapsed seconds into.
+pub(crate) trait Observe: Metric {
+    fn observe_secs(&self, secs: f64);
+}
+
+impl Observe for Histogram {
+    #[inline]
+    fn observe_secs(&self, secs: f64) {
+        self.observe(secs);
+    }
+}
+
+impl Observe for Summary {
+    #[inline]
+    fn observe_secs(&self, secs: f64) {
+        self.observe(secs);
+    }
+}
+
+/// What every timer holds: the series, the start, whether it still records.
+#[derive(Debug)]
+struct Timing<'a, M: Observe> {
+    metric: Held<'a, M>,
+    start: Instant,
+    armed: bool,
+}
+
+impl<'a, M: Observe> Timing<'a, M> {
+    fn start(metric: Held<'a, M>) -> Self {
+        Self {
+            metric,
+            start: Instant::now(),
+            armed: true,
+        }
+    }
+
+    fn stop(&mut self) -> f64 {
+        self.armed = false;
+        let secs = self.start.elapsed().as_secs_f64();
+        self.metric.observe_secs(secs);
+        secs
+    }
+}
+
+impl<M: Observe> Drop for Timing<'_, M> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.stop();
+        }
+    }
+}
+
 /// Records the seconds since it was started into a histogram when dropped,
 /// unless [`discard`](Self::discard)ed. From [`Histogram::start_timer`]
 /// (borrowing the histogram), or from
@@ -31,54 +83,58 @@ impl<M: Metric> std::ops::Deref for Held<'_, M> {
 /// gives a `HistogramTimer<'static>` that owns its series and can be held
 /// across an `.await`.
 #[derive(Debug)]
-pub struct HistogramTimer<'h> {
-    histogram: Held<'h, Histogram>,
-    start: Instant,
-    armed: bool,
-}
+pub struct HistogramTimer<'h>(Timing<'h, Histogram>);
 
 impl<'h> HistogramTimer<'h> {
     pub(super) fn new(histogram: &'h Histogram) -> Self {
-        Self::start(Held::Borrowed(histogram))
-    }
-
-    fn start(histogram: Held<'h, Histogram>) -> Self {
-        Self {
-            histogram,
-            start: Instant::now(),
-            armed: true,
-        }
+        Self(Timing::start(Held::Borrowed(histogram)))
     }
 
     /// Records the elapsed time now and returns it in seconds.
     pub fn observe_duration(mut self) -> f64 {
-        self.armed = false;
-        self.record()
+        self.0.stop()
     }
 
     /// Stops the timer without recording anything.
     pub fn discard(mut self) {
-        self.armed = false;
-    }
-
-    fn record(&self) -> f64 {
-        let secs = self.start.elapsed().as_secs_f64();
-        self.histogram.observe(secs);
-        secs
+        self.0.armed = false;
     }
 }
 
 impl HistogramTimer<'static> {
     pub(super) fn owned(histogram: Handle<Histogram>) -> Self {
-        Self::start(Held::Owned(histogram))
+        Self(Timing::start(Held::Owned(histogram)))
     }
 }
 
-impl Drop for HistogramTimer<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.record();
-        }
+/// Records the seconds since it was started into a summary when dropped,
+/// unless [`discard`](Self::discard)ed. From [`Summary::start_timer`]
+/// (borrowing the summary), or from
+/// [`Family::<Summary>::start_timer`](crate::Family::start_timer), which
+/// gives a `SummaryTimer<'static>` that owns its series and can be held
+/// across an `.await`.
+#[derive(Debug)]
+pub struct SummaryTimer<'s>(Timing<'s, Summary>);
+
+impl<'s> SummaryTimer<'s> {
+    pub(super) fn new(summary: &'s Summary) -> Self {
+        Self(Timing::start(Held::Borrowed(summary)))
+    }
+
+    /// Records the elapsed time now and returns it in seconds.
+    pub fn observe_duration(mut self) -> f64 {
+        self.0.stop()
+    }
+
+    /// Stops the timer without recording anything.
+    pub fn discard(mut self) {
+        self.0.armed = false;
+    }
+}
+
+impl SummaryTimer<'static> {
+    pub(super) fn owned(summary: Handle<Summary>) -> Self {
+        Self(Timing::start(Held::Owned(summary)))
     }
 }
 

@@ -1,5 +1,5 @@
-//! The metric types users update: counters, gauges, histograms, info and
-//! state sets, and the guards built on them.
+//! The metric types users update: counters, gauges, histograms, summaries,
+//! info and state sets, and the guards built on them.
 
 mod buckets;
 mod counter;
@@ -7,15 +7,19 @@ mod gauge;
 mod guards;
 mod histogram;
 mod info;
+mod sketch;
 mod state_set;
+mod summary;
 
 pub use buckets::{Buckets, DEFAULT_BUCKETS};
 pub use counter::{Counter, CounterF64};
 pub use gauge::{Gauge, GaugeF64};
-pub use guards::{HistogramTimer, InProgressGuard};
+pub use guards::{HistogramTimer, InProgressGuard, SummaryTimer};
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use info::Info;
 pub use state_set::{StateSet, States};
+pub(crate) use summary::validate as validate_summary;
+pub use summary::{Summary, SummaryOpts, SummarySnapshot};
 
 use crate::visit::MetricType;
 
@@ -32,6 +36,8 @@ pub(crate) mod sealed {
         /// The scrape's merged cells (`merge.rs`).
         pub(crate) cells: crate::merge::MergedCells,
         pub(crate) buckets: Vec<u64>,
+        /// A summary's `(quantile, value)` pairs.
+        pub(crate) quantiles: Vec<(f64, f64)>,
         /// A collector family's prefixed name.
         pub(crate) name: String,
         /// A state set's `(state, enabled)` pairs; always empty between

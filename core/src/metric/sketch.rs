@@ -1,0 +1,212 @@
+//! `Sketch`: the log-bucket layout behind summaries (DDSketch's mapping),
+//! and the quantile walk over merged bucket counts.
+//!
+//! A value `x` with `MIN_VALUE <= |x| <= MAX_VALUE` counts in the bucket of
+//! key `k = ceil(ln|x| / ln γ)`, which holds `(γ^(k-1), γ^k]`, with
+//! `γ = (1 + α) / (1 - α)`. Every value of that bucket is within relative
+//! error `α` of `2γ^k / (γ + 1)`, which is what a quantile falling in the
+//! bucket reports. Counts are plain integers, so sketches merge exactly:
+//! the engine's per-thread cells add up to the sketch of all the data.
+//!
+//! Slots, in increasing order of value (the quantile walk relies on it):
+//! `0` the values below `-MAX_VALUE` (`-Inf` too), `1..=keys` the negative
+//! buckets (largest key first), `keys + 1` the zero bucket
+//! (`|x| < MIN_VALUE`), `keys + 2..=2 keys + 1` the positive buckets, then
+//! the values above `MAX_VALUE` (`+Inf` too), and last NaN, which counts in
+//! `_count` but in no quantile.
+
+/// The smallest magnitude with a log bucket: smaller ones count as zero.
+pub(crate) const MIN_VALUE: f64 = 1e-9;
+/// The largest magnitude with a log bucket: larger ones report `±Inf`.
+pub(crate) const MAX_VALUE: f64 = 1e9;
+
+/// A bucket layout for one relative error.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Sketch {
+    ln_gamma: f64,
+    inv_ln_gamma: f64,
+    /// Key of the lowest log bucket (the one that holds `MIN_VALUE`).
+    min_key: i32,
+    /// Log buckets per sign.
+    keys: u32,
+    /// `2 / (γ + 1)`: a bucket reports `γ^k * scale`.
+    scale: f64,
+}
+
+impl Sketch {
+    /// The layout for relative error `alpha`, in `(0, 0.5)` (validated by
+    /// `SummaryOpts`).
+    pub(crate) fn new(alpha: f64) -> Self {
+        let gamma = (1.0 + alpha) / (1.0 - alpha);
+        let ln_gamma = gamma.ln();
+        let key = |v: f64| (v.ln() / ln_gamma).ceil() as i32;
+        let min_key = key(MIN_VALUE);
+        let keys = (key(MAX_VALUE) - min_key + 1).unsigned_abs();
+        Self {
+            ln_gamma,
+            inv_ln_gamma: 1.0 / ln_gamma,
+            min_key,
+            keys,
+            scale: 2.0 / (gamma + 1.0),
+        }
+    }
+
+    /// Number of slots: both signs' buckets, zero, two overflows, NaN.
+    pub(crate) fn len(&self) -> u32 {
+        2 * self.keys + 4
+    }
+
+    /// The slot of the NaN count, the last one.
+    pub(crate) fn nan_slot(&self) -> usize {
+        self.len() as usize - 1
+    }
+
+    /// The slot that counts `v`.
+    #[inline]
+    pub(crate) fn slot(&self, v: f64) -> u32 {
+        let a = v.abs();
+        if (MIN_VALUE..=MAX_VALUE).contains(&a) {
+            // Rounding at an exact bucket bound may step one key outside the
+            // range: clamp (the value is then a few ulps off its bucket).
+            let k = (a.ln() * self.inv_ln_gamma).ceil() as i32;
+            let off = (k - self.min_key)
+                .clamp(0, self.keys as i32 - 1)
+                .unsigned_abs();
+            if v > 0.0 {
+                self.keys + 2 + off
+            } else {
+                self.keys - off
+            }
+        } else if a < MIN_VALUE {
+            self.keys + 1
+        } else if v > 0.0 {
+            2 * self.keys + 2
+        } else if v < 0.0 {
+            0
+        } else {
+            2 * self.keys + 3
+        }
+    }
+
+    /// What a quantile falling in `slot` reports.
+    pub(crate) fn value(&self, slot: usize) -> f64 {
+        let keys = self.keys as usize;
+        let rep =
+            |off: usize| ((self.min_key as f64 + off as f64) * self.ln_gamma).exp() * self.scale;
+        match slot {
+            0 => f64::NEG_INFINITY,
+            s if s <= keys => -rep(keys - s),
+            s if s == keys + 1 => 0.0,
+            s if s <= 2 * keys + 1 => rep(s - keys - 2),
+            s if s == 2 * keys + 2 => f64::INFINITY,
+            _ => f64::NAN,
+        }
+    }
+
+    /// `(q, value)` for each of `quantiles` (increasing) into `out`: the
+    /// value of the bucket holding the observation at 0-based rank
+    /// `floor(q * (n - 1))` of the `n` non-NaN ones counted in `counts`
+    /// (one entry per slot); NaN for every quantile when `n` is 0.
+    pub(crate) fn quantiles(&self, counts: &[u64], quantiles: &[f64], out: &mut Vec<(f64, f64)>) {
+        out.clear();
+        let counts = &counts[..self.nan_slot().min(counts.len())];
+        let n: u64 = counts.iter().sum();
+        if n == 0 {
+            out.extend(quantiles.iter().map(|&q| (q, f64::NAN)));
+            return;
+        }
+        let (mut slot, mut below) = (0, 0u64);
+        for &q in quantiles {
+            // `q` is in [0, 1]: the rank is at most n - 1.
+            let rank = ((q * (n - 1) as f64).floor() as u64).min(n - 1);
+            while below + counts[slot] <= rank {
+                below += counts[slot];
+                slot += 1;
+            }
+            out.push((q, self.value(slot)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_layout_size() {
+        let s = Sketch::new(0.01);
+        // Keys ceil(ln(1e-9) / ln γ) = -1036 to ceil(ln(1e9) / ln γ) = 1037.
+        assert_eq!(s.keys, 2074);
+        assert_eq!(s.len(), 4152);
+        assert_eq!(Sketch::new(0.05).keys, 416);
+    }
+
+    #[test]
+    fn slots_increase_with_value_and_values_are_within_alpha() {
+        for alpha in [0.001, 0.01, 0.05, 0.2, 0.49] {
+            let s = Sketch::new(alpha);
+            let mut last = 0;
+            let mut x = -2.0 * MAX_VALUE;
+            while x < 2.0 * MAX_VALUE {
+                let slot = s.slot(x);
+                assert!(slot >= last, "{x}: slot {slot} after {last}");
+                last = slot;
+                let rep = s.value(slot as usize);
+                if (MIN_VALUE..=MAX_VALUE).contains(&x.abs()) {
+                    let err = (rep - x).abs() / x.abs();
+                    assert!(err <= alpha * (1.0 + 1e-9), "α {alpha}, {x} -> {rep}");
+                }
+                x = if x.abs() < 1e-12 {
+                    1e-12
+                } else if x < 0.0 {
+                    x * 0.987
+                } else {
+                    x * 1.013
+                };
+            }
+        }
+    }
+
+    #[test]
+    fn special_values_have_their_slots() {
+        let s = Sketch::new(0.01);
+        let k = s.keys;
+        assert_eq!(s.slot(f64::NEG_INFINITY), 0);
+        assert_eq!(s.slot(-2e9), 0);
+        assert_eq!(s.slot(0.0), k + 1);
+        assert_eq!(s.slot(-0.0), k + 1);
+        assert_eq!(s.slot(1e-10), k + 1);
+        assert_eq!(s.slot(-1e-10), k + 1);
+        assert_eq!(s.slot(MIN_VALUE), k + 2);
+        assert_eq!(s.slot(-MIN_VALUE), k);
+        assert_eq!(s.slot(MAX_VALUE), 2 * k + 1);
+        assert_eq!(s.slot(-MAX_VALUE), 1);
+        assert_eq!(s.slot(2e9), 2 * k + 2);
+        assert_eq!(s.slot(f64::INFINITY), 2 * k + 2);
+        assert_eq!(s.slot(f64::NAN) as usize, s.nan_slot());
+        assert_eq!(s.value(0), f64::NEG_INFINITY);
+        assert_eq!(s.value((k + 1) as usize), 0.0);
+        assert_eq!(s.value((2 * k + 2) as usize), f64::INFINITY);
+    }
+
+    #[test]
+    fn quantiles_pick_the_bucket_at_the_rank() {
+        let s = Sketch::new(0.01);
+        let mut counts = vec![0; s.len() as usize];
+        for v in [1.0, 2.0, 3.0, 4.0] {
+            counts[s.slot(v) as usize] += 1;
+        }
+        counts[s.nan_slot()] += 5;
+        let mut out = Vec::new();
+        s.quantiles(&counts, &[0.0, 0.34, 0.5, 0.99, 1.0], &mut out);
+        // Ranks floor(q * 3): 0, 1, 1, 2, 3; NaN is in none.
+        let want = [1.0, 2.0, 2.0, 3.0, 4.0];
+        for ((_, got), want) in out.iter().zip(want) {
+            assert!((got - want).abs() <= 0.01 * want, "{got} vs {want}");
+        }
+        counts.fill(0);
+        counts[s.nan_slot()] = 3;
+        s.quantiles(&counts, &[0.5], &mut out);
+        assert!(out[0].1.is_nan(), "only NaN observed: no quantile");
+    }
+}
