@@ -7,6 +7,7 @@ mod gauge;
 mod guards;
 mod histogram;
 mod info;
+mod native;
 mod state_set;
 
 pub use buckets::{Buckets, DEFAULT_BUCKETS};
@@ -15,6 +16,7 @@ pub use gauge::{Gauge, GaugeF64};
 pub use guards::{HistogramTimer, InProgressGuard};
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use info::Info;
+pub use native::{NativeOpts, NativeSnapshot};
 pub use state_set::{StateSet, States};
 
 use crate::visit::MetricType;
@@ -32,6 +34,10 @@ pub(crate) mod sealed {
         /// The scrape's merged cells (`merge.rs`).
         pub(crate) cells: crate::merge::MergedCells,
         pub(crate) buckets: Vec<u64>,
+        /// A native histogram's merge buffers.
+        pub(crate) native: super::native::NativeScratch,
+        /// A histogram's bucket exemplars.
+        pub(crate) exemplars: Vec<Option<crate::exemplar::Exemplar>>,
         /// A collector family's prefixed name.
         pub(crate) name: String,
         /// A state set's `(state, enabled)` pairs; always empty between
