@@ -48,7 +48,7 @@ impl SeqCount {
             // Acquire: pairs with the Release store closing a rewrite, so
             // the rewritten data are visible to `read`.
             let before = self.0.load(Ordering::Acquire);
-            if before % 2 == 0 {
+            if before.is_multiple_of(2) {
                 let r = read();
                 // Acquire fence: if `read` saw a store of a rewrite that
                 // began after the load above, the load below sees the count

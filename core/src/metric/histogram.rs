@@ -109,7 +109,7 @@ impl Histogram {
     /// assert!(h.observe_with_exemplar(0.3, &[("trace_id", &long)]).is_err());
     /// let snap = h.snapshot();
     /// assert_eq!(snap.count, 2);
-    /// let e = snap.exemplars[5].as_ref().unwrap(); // the le="0.5" bucket
+    /// let e = snap.exemplars[6].as_ref().unwrap(); // the le="0.5" bucket
     /// assert_eq!(e.value(), 0.3);
     /// ```
     pub fn observe_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> Result<(), Error> {

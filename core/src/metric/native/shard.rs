@@ -220,13 +220,14 @@ impl Shard {
             if run.add(index as u32, 1) {
                 let n = self.populated.load(Ordering::Relaxed) + 1;
                 self.populated.store(n, Ordering::Relaxed);
-                if config.max_buckets > 0 && n > config.max_buckets {
-                    if let Some(at) = self.limit(config, series) {
-                        // A reset cleared this value too: place it again
-                        // (Go repeats the observation after a reset).
-                        reset = Some(at);
-                        continue;
-                    }
+                if config.max_buckets > 0
+                    && n > config.max_buckets
+                    && let Some(at) = self.limit(config, series)
+                {
+                    // A reset cleared this value too: place it again (Go
+                    // repeats the observation after a reset).
+                    reset = Some(at);
+                    continue;
                 }
             }
             return reset;
