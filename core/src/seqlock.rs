@@ -78,8 +78,10 @@ mod loom_model {
     /// Two cells that a rewrite moves a count between (as halving the
     /// resolution moves bucket counts), and a plain add (an observation)
     /// after it. A read sees the total whole: the rewrite never makes it
-    /// count a moved count twice or not at all, and the read never goes
-    /// above what was written.
+    /// count a moved count twice or not at all. (The reader runs on its own
+    /// thread: read on the model's main thread, loom explored one
+    /// interleaving only. Without the count check, or without the Release
+    /// fence in `write`, this model fails.)
     #[test]
     fn reads_never_see_half_a_rewrite() {
         loom::model(|| {
@@ -94,8 +96,11 @@ mod loom_model {
                 });
                 c[1].store(c[1].load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             });
-            let total =
-                seq.read(|| cells[0].load(Ordering::Relaxed) + cells[1].load(Ordering::Relaxed));
+            let (s, c) = (Arc::clone(&seq), Arc::clone(&cells));
+            let reader = thread::spawn(move || {
+                s.read(|| c[0].load(Ordering::Relaxed) + c[1].load(Ordering::Relaxed))
+            });
+            let total = reader.join().unwrap();
             assert!(total == 2 || total == 3, "torn read: {total}");
             writer.join().unwrap();
             let total =

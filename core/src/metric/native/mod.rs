@@ -27,18 +27,21 @@
 //! to `max_buckets` buckets per writer thread, not `max_buckets` in all.
 //!
 //! # Memory
-//! A shard costs about 600 bytes plus 8 bytes per classic bucket, plus its
-//! dense runs: 512 bytes for the first 64 keys of a sign, doubling as the
-//! keys seen spread further from the first. With `max_buckets > 0` a run is
-//! capped at `max(4 * max_buckets, 512)` keys (a spread wider than that
-//! lowers the resolution as too many buckets would), so a shard stays below
-//! about `2 * 8 * 2 * max(4 * max_buckets, 512)` bytes: 20 KiB at the
-//! default 160. With `max_buckets = 0` the runs are not capped.
+//! Per writer thread a series costs a shard of 640 bytes (cache-padded),
+//! 8 bytes per classic bucket, and its dense runs: 512 bytes for the first
+//! 64 cells of a sign (the 32 keys on either side of the first key seen),
+//! then chunks of 1, 2, 4, ... KiB as values spread further. With
+//! `max_buckets > 0` a run may use `max(4 * max_buckets, 512)` cells (a
+//! spread wider than that halves the resolution, as too many buckets
+//! would), so a thread's runs stay under 7.5 KiB per sign at the default
+//! 160. With `max_buckets = 0` they are not capped. Per series there is
+//! also the `ThreadLocal` table (about 0.5 KiB plus 16 bytes per thread
+//! slot).
 
 mod bounds;
 mod key;
 mod merge;
-mod shard;
+pub(super) mod shard;
 
 pub(crate) use merge::{NativeScratch, spans};
 
@@ -97,15 +100,19 @@ pub struct NativeOpts {
 }
 
 impl Default for NativeOpts {
-    /// Factor 1.1 (schema 3: buckets about 9% wide, so a quantile is off by
-    /// at most about 4.5%, Prometheus' own suggestion); zero threshold 2^-128
-    /// (client_golang's: only values too small to matter in practice count
-    /// as zero); at most 160 populated buckets per writer thread (client_golang
-    /// suggests 160: a latency range of 1 ms to 1 h fits at schema 3); no
-    /// reset (`min_reset` 0: counts never go down); no zero-bucket widening
-    /// (`max_zero_threshold` = `zero_threshold`: small values keep their
-    /// resolution, the schema halves instead); 10 exemplars (client_golang's
-    /// suggested ring size: enough for a dashboard's spread).
+    /// - factor 1.1, so schema 3: buckets grow by `2^(1/8)`, about 9%, and
+    ///   a quantile estimated from a bucket is within 9% of the true value;
+    /// - zero threshold 2^-128, client_golang's
+    ///   `DefNativeHistogramZeroThreshold`: only values too small to matter
+    ///   count as zero;
+    /// - at most 160 populated buckets per writer thread: client_golang
+    ///   leaves this unlimited but warns that values from outside then make
+    ///   memory unbounded; 160 buckets at schema 3 span 20 octaves (1 ms to
+    ///   about 17 minutes) before the resolution halves;
+    /// - no reset (`min_reset` 0): counts never go down;
+    /// - no zero-bucket widening (`max_zero_threshold` = `zero_threshold`):
+    ///   small values keep their resolution, the schema halves instead;
+    /// - 10 exemplars, client_golang's default `NativeHistogramMaxExemplars`.
     fn default() -> Self {
         Self {
             resolution: Resolution::Factor(1.1),

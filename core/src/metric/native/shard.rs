@@ -209,7 +209,7 @@ impl Shard {
                 return reset;
             };
             let index = run.index(key(v, self.schema()));
-            if index > u64::from(config.index_cap) {
+            if index >= u64::from(config.index_cap) {
                 // The run would spread too far (memory cap): reduce as if
                 // over the bucket limit, then place the value again.
                 if let Some(at) = self.limit(config, series) {

@@ -344,3 +344,11 @@ proptest! {
         prop_assert!(s.negative.is_empty());
     }
 }
+
+/// The module docs' memory figures: a shard's fixed part (classic cells
+/// and dense runs apart).
+#[test]
+fn shard_fixed_size_is_as_documented() {
+    let size = std::mem::size_of::<crossbeam_utils::CachePadded<shard::Shard>>();
+    assert!(size <= 640, "{size} bytes");
+}
