@@ -292,3 +292,33 @@ fn bad_options_are_refused_with_reasons() {
     );
     assert!(Buckets::native(NativeOpts::new().zero_threshold(0.0)).is_ok());
 }
+
+#[test]
+fn nan_and_infinities_count_as_go_counts_them() {
+    let r = Registry::new();
+    let h = r
+        .histogram(
+            ("edge", "edge values"),
+            Buckets::new(vec![1.0])
+                .unwrap()
+                .with_native(NativeOpts::new().schema(0))
+                .unwrap(),
+        )
+        .unwrap();
+    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 0.5] {
+        h.observe(v);
+    }
+    let snap = h.snapshot();
+    assert_eq!(snap.count, 6);
+    // NaN and +Inf in the classic +Inf bucket; -Inf, the zeros and 0.5 in le=1.
+    assert_eq!(snap.counts, [4, 2]);
+    assert!(snap.sum.is_nan());
+    let native = snap.native.unwrap();
+    // NaN counts in no native bucket; +-Inf one past f64::MAX's key (1024).
+    assert_eq!(native.zero_count, 2);
+    assert_eq!(native.positive, [(-1, 1), (1025, 1)]);
+    assert_eq!(native.negative, [(1025, 1)]);
+    let seen = &scrape(&r)[0];
+    assert_eq!(seen.count, 6);
+    assert_eq!(seen.native_total, 5, "NaN is in the count only");
+}

@@ -292,8 +292,11 @@ impl Native {
     }
 
     /// Records `v`, counted in classic bucket `classic` when the series has
-    /// classic buckets.
-    #[inline]
+    /// classic buckets. Not inlined into `Histogram::observe`: inlined, it
+    /// made the classic path 0.3 to 0.8 ns slower (6.0 -> 6.8 ns in a
+    /// single-thread loop on the 2-core VM); out of line the classic path
+    /// measures as before and this one loses nothing within noise.
+    #[inline(never)]
     pub(crate) fn observe(&self, v: f64, classic: usize) {
         let shard = self
             .shards

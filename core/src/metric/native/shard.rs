@@ -125,6 +125,11 @@ pub(super) struct Shard {
     zero_threshold: AtomicU64,
     zero: AtomicU64,
     nan: AtomicU64,
+    /// Observations of `+Inf` and `-Inf`: counted apart from the runs, so
+    /// that one infinity does not spread a run over every key up to
+    /// `f64::MAX`'s; reported in the bucket one past `f64::MAX`'s, as Go
+    /// does.
+    infinities: [AtomicU64; 2],
     sum: AtomicU64,
     classic: Box<[AtomicU64]>,
     positive: Run,
@@ -156,6 +161,7 @@ impl Shard {
             zero_threshold: AtomicU64::new(config.zero_threshold.to_bits()),
             zero: AtomicU64::new(0),
             nan: AtomicU64::new(0),
+            infinities: [AtomicU64::new(0), AtomicU64::new(0)],
             sum: AtomicU64::new(0f64.to_bits()),
             classic: (0..classic_len).map(|_| AtomicU64::new(0)).collect(),
             positive: Run::default(),
@@ -208,6 +214,17 @@ impl Shard {
                 bump(&self.zero);
                 return reset;
             };
+            if v.is_infinite() {
+                let new = bump(&self.infinities[usize::from(v < 0.0)]) == 0;
+                if new
+                    && self.count_new_bucket(config)
+                    && let Some(at) = self.limit(config, series)
+                {
+                    reset = Some(at);
+                    continue;
+                }
+                return reset;
+            }
             let index = run.index(key(v, self.schema()));
             if index >= u64::from(config.index_cap) {
                 // The run would spread too far (memory cap): reduce as if
@@ -217,21 +234,25 @@ impl Shard {
                 }
                 continue;
             }
-            if run.add(index as u32, 1) {
-                let n = self.populated.load(Ordering::Relaxed) + 1;
-                self.populated.store(n, Ordering::Relaxed);
-                if config.max_buckets > 0
-                    && n > config.max_buckets
-                    && let Some(at) = self.limit(config, series)
-                {
-                    // A reset cleared this value too: place it again (Go
-                    // repeats the observation after a reset).
-                    reset = Some(at);
-                    continue;
-                }
+            if run.add(index as u32, 1)
+                && self.count_new_bucket(config)
+                && let Some(at) = self.limit(config, series)
+            {
+                // A reset cleared this value too: place it again (Go
+                // repeats the observation after a reset).
+                reset = Some(at);
+                continue;
             }
             return reset;
         }
+    }
+
+    /// Counts a newly populated bucket; true when that passes `max_buckets`.
+    #[inline]
+    fn count_new_bucket(&self, config: &NativeConfig) -> bool {
+        let n = self.populated.load(Ordering::Relaxed) + 1;
+        self.populated.store(n, Ordering::Relaxed);
+        config.max_buckets > 0 && n > config.max_buckets
     }
 
     /// client_golang's `limitBuckets`: reset, else widen the zero bucket,
@@ -259,6 +280,7 @@ impl Shard {
             self.classic.iter().for_each(|c| set(c, 0));
             set(&self.zero, 0);
             set(&self.nan, 0);
+            self.infinities.iter().for_each(|c| set(c, 0));
             set(&self.sum, 0f64.to_bits());
             self.schema.store(config.schema as u32, Ordering::Relaxed);
             set(&self.zero_threshold, config.zero_threshold.to_bits());
@@ -339,6 +361,7 @@ impl Shard {
                     }
                 }
             }
+            populated += self.infinities.iter().filter(|c| get(c) > 0).count() as u32;
             self.populated.store(populated, Ordering::Relaxed);
             self.schema.store((schema - 1) as u32, Ordering::Relaxed);
         });
@@ -364,9 +387,18 @@ impl Shard {
                 sum: f64::from_bits(get(&self.sum)),
                 ..ShardRead::default()
             };
+            let inf = key(f64::INFINITY, read.schema);
             self.positive.for_each(|k, c| entries.push((k, c)));
+            let pos_inf = get(&self.infinities[0]);
+            if pos_inf > 0 {
+                entries.push((inf, pos_inf));
+            }
             read.positive = (start, entries.len());
             self.negative.for_each(|k, c| entries.push((k, c)));
+            let neg_inf = get(&self.infinities[1]);
+            if neg_inf > 0 {
+                entries.push((inf, neg_inf));
+            }
             read.negative = (read.positive.1, entries.len());
             read
         })

@@ -352,3 +352,23 @@ fn shard_fixed_size_is_as_documented() {
     let size = std::mem::size_of::<crossbeam_utils::CachePadded<shard::Shard>>();
     assert!(size <= 640, "{size} bytes");
 }
+
+/// A reset moves `_created` to the reset and leaves only the observation
+/// that triggered it (Go's "buckets limited by reset").
+#[test]
+fn reset_moves_created() {
+    let (clock, mock) = quanta::Clock::mock();
+    let opts = NativeOpts::new()
+        .factor(1.2)
+        .max_buckets(2)
+        .min_reset(Duration::from_secs(60));
+    let native = Native::with_clock(opts.validate().unwrap(), 0, 1000.0, clock);
+    native.observe(1.0, 0);
+    native.observe(2.0, 0);
+    assert_eq!(native.created(), 1000.0);
+    mock.increment(Duration::from_secs(90));
+    native.observe(4.0, 0);
+    assert_eq!(native.created(), 1090.0);
+    let m = native.merge(&mut [], &mut NativeScratch::default());
+    assert_eq!((m.count, m.sum), (1, 4.0));
+}
