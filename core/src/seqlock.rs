@@ -108,4 +108,35 @@ mod loom_model {
             assert_eq!(total, 3);
         });
     }
+
+    /// The order of a native histogram's observation (`metric/native/
+    /// shard.rs`): native count, Release fence, classic count; a scrape
+    /// reads classic, fences with Acquire, reads native. A scrape never
+    /// sees more classic than native observations, which the merge relies
+    /// on to put in-flight ones in `+Inf`. (Fails without either fence.)
+    #[test]
+    fn classic_counts_never_run_ahead_of_native_ones() {
+        use crate::sync::fence;
+        loom::model(|| {
+            let cells = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+            let c = Arc::clone(&cells);
+            let writer = thread::spawn(move || {
+                for _ in 0..2 {
+                    let [native, classic] = &*c;
+                    native.store(native.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    fence(Ordering::Release);
+                    classic.store(classic.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+            });
+            let c = Arc::clone(&cells);
+            let reader = thread::spawn(move || {
+                let classic = c[1].load(Ordering::Relaxed);
+                fence(Ordering::Acquire);
+                let native = c[0].load(Ordering::Relaxed);
+                assert!(classic <= native, "classic {classic} > native {native}");
+            });
+            reader.join().unwrap();
+            writer.join().unwrap();
+        });
+    }
 }
