@@ -71,6 +71,7 @@ mod extensions;
 #[cfg(not(loom))]
 mod go_float;
 mod merge;
+mod seqlock;
 mod spill;
 mod sync;
 
@@ -131,8 +132,8 @@ pub use {
     labels::{NameValidation, validate_label_name, validate_metric_name},
     metric::{
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
-        HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, StateSet, States,
-        Summary, SummaryOpts, SummarySnapshot, SummaryTimer,
+        HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, NativeOpts,
+        NativeSnapshot, StateSet, States, Summary, SummaryOpts, SummarySnapshot, SummaryTimer,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},

@@ -1,8 +1,11 @@
+use super::native::{NativeConfig, NativeOpts};
 use crate::error::Error;
 use std::sync::Arc;
 
 /// Validated histogram bucket upper bounds: finite, strictly increasing,
-/// non-empty. `+Inf` is implied and never stored.
+/// non-empty. `+Inf` is implied and never stored. Optionally native
+/// (sparse exponential) buckets too ([`with_native`](Self::with_native)),
+/// or native buckets only ([`native`](Self::native)).
 ///
 /// ```
 /// use hotmetrics_core::Buckets;
@@ -11,7 +14,10 @@ use std::sync::Arc;
 /// assert!(Buckets::new(vec![2.0, 1.0]).is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Buckets(Arc<[f64]>);
+pub struct Buckets {
+    bounds: Arc<[f64]>,
+    native: Option<Arc<(NativeOpts, NativeConfig)>>,
+}
 
 /// Prometheus' default buckets, in seconds.
 pub const DEFAULT_BUCKETS: [f64; 11] = [
@@ -21,7 +27,10 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
 impl Default for Buckets {
     /// [`DEFAULT_BUCKETS`]: 5 ms to 10 s.
     fn default() -> Self {
-        Self(Arc::from(&DEFAULT_BUCKETS[..]))
+        Self {
+            bounds: Arc::from(&DEFAULT_BUCKETS[..]),
+            native: None,
+        }
     }
 }
 
@@ -50,7 +59,56 @@ impl Buckets {
                 w[0], w[1]
             )));
         }
-        Ok(Self(bounds.into()))
+        Ok(Self {
+            bounds: bounds.into(),
+            native: None,
+        })
+    }
+
+    /// Native buckets only: no classic bounds. The text formats, which have
+    /// no native form, write such a histogram as `_count`, `_sum` and its
+    /// `+Inf` bucket; protobuf carries the native buckets. Errors with
+    /// [`Error::InvalidNative`] for options out of range.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Buckets, NativeOpts};
+    /// let b = Buckets::native(NativeOpts::new().schema(2)).unwrap();
+    /// assert!(b.bounds().is_empty());
+    /// assert!(Buckets::native(NativeOpts::new().factor(1.0)).is_err());
+    /// ```
+    pub fn native(opts: NativeOpts) -> Result<Buckets, Error> {
+        let config = opts.validate()?;
+        Ok(Self {
+            bounds: Arc::from(&[][..]),
+            native: Some(Arc::new((opts, config))),
+        })
+    }
+
+    /// These classic buckets and native ones on the same series, as
+    /// client_golang allows: text formats write the classic buckets,
+    /// protobuf both.
+    ///
+    /// ```
+    /// use hotmetrics_core::{Buckets, NativeOpts};
+    /// let b = Buckets::default().with_native(NativeOpts::new()).unwrap();
+    /// assert_eq!(b.bounds().len(), 11);
+    /// assert!(b.native_opts().is_some());
+    /// ```
+    pub fn with_native(self, opts: NativeOpts) -> Result<Buckets, Error> {
+        let config = opts.validate()?;
+        Ok(Self {
+            native: Some(Arc::new((opts, config))),
+            ..self
+        })
+    }
+
+    /// The native options, if the histogram has native buckets.
+    pub fn native_opts(&self) -> Option<&NativeOpts> {
+        self.native.as_deref().map(|(opts, _)| opts)
+    }
+
+    pub(crate) fn native_config(&self) -> Option<&NativeConfig> {
+        self.native.as_deref().map(|(_, config)| config)
     }
 
     /// `count` bounds `start, start + width, ...`.
@@ -78,16 +136,16 @@ impl Buckets {
         )
     }
 
-    /// The finite upper bounds, increasing.
+    /// The finite upper bounds, increasing (empty for native-only buckets).
     pub fn bounds(&self) -> &[f64] {
-        &self.0
+        &self.bounds
     }
 
     /// Index of the bucket that counts `v`: the first bound `>= v`, or the
     /// `+Inf` bucket (also for NaN, as the Go reference does).
     #[inline]
     pub(crate) fn index(&self, v: f64) -> usize {
-        let b = &*self.0;
+        let b = &*self.bounds;
         if b.len() <= 16 {
             b.iter().position(|&bound| v <= bound).unwrap_or(b.len())
         } else if v.is_nan() {

@@ -1,20 +1,38 @@
+use super::native::{Native, NativeSnapshot, spans};
 use super::{Buckets, HistogramTimer, Metric, Scratch, Sealed};
 use crate::error::Error;
+use crate::exemplar::{Exemplar, ExemplarSlot};
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
 use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
-use crate::visit::{HistogramValue, LabelSet, MetricType, MetricVisitor, SeriesValue};
-use std::sync::Arc;
+use crate::visit::{
+    HistogramValue, LabelSet, MetricType, MetricVisitor, NativeBuckets, SeriesValue,
+};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 #[derive(Debug)]
 struct HistogramCell {
-    /// `bounds + 1` bucket counts (the last is `+Inf`), narrow cells.
-    counts: NarrowSlots,
-    /// The sum, a 64-bit cell.
-    sum: Slots,
+    storage: Storage,
     buckets: Buckets,
+    /// One slot per classic bucket (the `+Inf` one alone for native-only
+    /// buckets), allocated on the first exemplar: a plain histogram pays
+    /// one pointer.
+    exemplars: OnceLock<Box<[ExemplarSlot]>>,
     created: f64,
+}
+
+#[derive(Debug)]
+enum Storage {
+    /// Classic buckets only: the engine's per-thread cells.
+    Classic {
+        /// `bounds + 1` bucket counts (the last is `+Inf`), narrow cells.
+        counts: NarrowSlots,
+        /// The sum, a 64-bit cell.
+        sum: Slots,
+    },
+    /// Native buckets (and the classic ones, if any) in per-thread shards.
+    Native(Box<Native>),
 }
 
 /// A histogram with explicit buckets.
@@ -42,24 +60,72 @@ pub struct Histogram(Arc<HistogramCell>);
 /// A merged read of a histogram, bucket counts not cumulative.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistogramSnapshot {
-    /// Count per bucket; the last entry is the `+Inf` bucket.
+    /// Count per bucket; the last entry is the `+Inf` bucket (the only one
+    /// of native-only buckets).
     pub counts: Vec<u64>,
     /// Number of observations (the sum of `counts`).
     pub count: u64,
     /// Sum of the observed values.
     pub sum: f64,
+    /// The bucket exemplars: empty if none was ever recorded, else one per
+    /// entry of `counts`.
+    pub exemplars: Vec<Option<Exemplar>>,
+    /// The native buckets, when the histogram has them.
+    pub native: Option<NativeSnapshot>,
 }
 
 impl Histogram {
     /// Records `v`. NaN lands in the `+Inf` bucket and makes the sum NaN, as
-    /// in the Go reference client.
+    /// in the Go reference client; in the native buckets it counts in no
+    /// bucket (only in the count), as in Go.
     #[inline]
     pub fn observe(&self, v: f64) {
         let cell = &*self.0;
-        let index = cell.buckets.index(v) as u32;
-        let w = writer();
-        w.add_narrow(cell.counts.start() + index, 1);
-        w.add_f64(cell.sum.start(), v);
+        let index = cell.buckets.index(v);
+        match &cell.storage {
+            Storage::Classic { counts, sum } => {
+                let w = writer();
+                w.add_narrow(counts.start() + index as u32, 1);
+                w.add_f64(sum.start(), v);
+            }
+            Storage::Native(native) => native.observe(v, index),
+        }
+    }
+
+    /// Records `v` as [`observe`](Self::observe) does, and an exemplar with
+    /// `labels`, `v` and the current time: in the slot of `v`'s classic
+    /// bucket (the `+Inf` one for native-only buckets), and for native
+    /// buckets also among the latest
+    /// [`max_exemplars`](crate::NativeOpts::max_exemplars). The observation
+    /// always counts; the error is for a refused exemplar only
+    /// ([`Error::InvalidExemplar`]: more than 128 characters, a bad or
+    /// repeated label name).
+    ///
+    /// ```
+    /// let registry = hotmetrics_core::Registry::new();
+    /// let h = registry.histogram(("job_seconds", "Job time"), Default::default()).unwrap();
+    /// h.observe_with_exemplar(0.3, &[("trace_id", "4bf92f35")]).unwrap();
+    /// let long = "x".repeat(200);
+    /// assert!(h.observe_with_exemplar(0.3, &[("trace_id", &long)]).is_err());
+    /// let snap = h.snapshot();
+    /// assert_eq!(snap.count, 2);
+    /// let e = snap.exemplars[6].as_ref().unwrap(); // the le="0.5" bucket
+    /// assert_eq!(e.value(), 0.3);
+    /// ```
+    pub fn observe_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
+        self.observe(v);
+        let e = Exemplar::new(labels, v, Some(now_unix_seconds()))?;
+        let cell = &*self.0;
+        let slots = cell.exemplars.get_or_init(|| {
+            (0..=cell.buckets.bounds().len())
+                .map(|_| ExemplarSlot::default())
+                .collect()
+        });
+        if let Storage::Native(native) = &cell.storage {
+            native.record_exemplar(e.clone());
+        }
+        slots[cell.buckets.index(v)].store(e);
+        Ok(())
     }
 
     /// Records a duration in seconds.
@@ -97,18 +163,41 @@ impl Histogram {
 
     /// Merges all threads' cells (allocates; scrapes use the visitor instead).
     pub fn snapshot(&self) -> HistogramSnapshot {
-        let mut counts = vec![0; self.0.buckets.bounds().len() + 1];
-        let sum = self.merge_into(&mut counts);
-        HistogramSnapshot {
-            count: counts.iter().sum(),
-            counts,
-            sum,
+        let cell = &*self.0;
+        let mut counts = vec![0; cell.buckets.bounds().len() + 1];
+        let exemplars = cell.exemplars.get().map_or_else(Vec::new, |slots| {
+            slots.iter().map(ExemplarSlot::load).collect()
+        });
+        match &cell.storage {
+            Storage::Classic { counts: c, sum } => {
+                engine().sum_range_narrow(c.start(), &mut counts);
+                HistogramSnapshot {
+                    count: counts.iter().sum(),
+                    counts,
+                    sum: engine().sum_f64(sum.start()),
+                    exemplars,
+                    native: None,
+                }
+            }
+            Storage::Native(native) => {
+                let mut scratch = Default::default();
+                let m = native.merge(&mut counts, &mut scratch);
+                HistogramSnapshot {
+                    counts,
+                    count: m.count,
+                    sum: m.sum,
+                    exemplars,
+                    native: Some(NativeSnapshot {
+                        schema: m.schema,
+                        zero_threshold: m.zero_threshold,
+                        zero_count: m.zero,
+                        positive: scratch.positive,
+                        negative: scratch.negative,
+                        exemplars: scratch.exemplars,
+                    }),
+                }
+            }
         }
-    }
-
-    fn merge_into(&self, counts: &mut [u64]) -> f64 {
-        engine().sum_range_narrow(self.0.counts.start(), counts);
-        engine().sum_f64(self.0.sum.start())
     }
 }
 
@@ -158,11 +247,28 @@ impl Sealed for Histogram {
         // millisecond here); pay that when the histogram is made, not in the
         // first timed update.
         let _ = quanta::Instant::now();
+        let created = now_unix_seconds();
+        let storage = match buckets.native_config() {
+            None => Storage::Classic {
+                counts: NarrowSlots::alloc(len)?,
+                sum: Slots::alloc(1)?,
+            },
+            Some(config) => {
+                // Native-only buckets keep no classic counts: their one
+                // `+Inf` bucket is the count.
+                let classic = if buckets.bounds().is_empty() {
+                    0
+                } else {
+                    len as usize
+                };
+                Storage::Native(Box::new(Native::new(config.clone(), classic, created)))
+            }
+        };
         Ok(Self(Arc::new(HistogramCell {
-            counts: NarrowSlots::alloc(len)?,
-            sum: Slots::alloc(1)?,
+            storage,
             buckets: buckets.clone(),
-            created: now_unix_seconds(),
+            exemplars: OnceLock::new(),
+            created,
         })))
     }
 
@@ -172,25 +278,63 @@ impl Sealed for Histogram {
         scratch: &mut Scratch,
         out: &mut dyn MetricVisitor,
     ) {
+        let cell = &*self.0;
         let counts = &mut scratch.buckets;
         counts.clear();
-        counts.resize(self.0.buckets.bounds().len() + 1, 0);
-        scratch
-            .cells
-            .range_narrow(engine(), self.0.counts.start(), counts);
-        // The sum, a 64-bit cell, is read directly, after the buckets.
-        let sum = engine().sum_f64(self.0.sum.start());
-        out.series(
-            labels,
-            &SeriesValue::Histogram(HistogramValue {
-                upper_bounds: self.0.buckets.bounds(),
-                bucket_counts: counts,
-                count: counts.iter().sum(),
-                sum,
-                created: Some(self.0.created),
-                exemplars: &[],
-                native: None,
-            }),
-        );
+        counts.resize(cell.buckets.bounds().len() + 1, 0);
+        let exemplars = &mut scratch.exemplars;
+        exemplars.clear();
+        if let Some(slots) = cell.exemplars.get() {
+            exemplars.extend(slots.iter().map(ExemplarSlot::load));
+        }
+        match &cell.storage {
+            Storage::Classic { counts: c, sum } => {
+                scratch.cells.range_narrow(engine(), c.start(), counts);
+                // The sum, a 64-bit cell, is read directly, after the buckets.
+                let sum = engine().sum_f64(sum.start());
+                out.series(
+                    labels,
+                    &SeriesValue::Histogram(HistogramValue {
+                        upper_bounds: cell.buckets.bounds(),
+                        bucket_counts: counts,
+                        count: counts.iter().sum(),
+                        sum,
+                        created: Some(cell.created),
+                        exemplars,
+                        native: None,
+                    }),
+                );
+            }
+            Storage::Native(native) => {
+                let n = &mut scratch.native;
+                let m = native.merge(counts, n);
+                spans(&n.positive, &mut n.positive_spans, &mut n.positive_deltas);
+                spans(&n.negative, &mut n.negative_spans, &mut n.negative_deltas);
+                out.series(
+                    labels,
+                    &SeriesValue::Histogram(HistogramValue {
+                        upper_bounds: cell.buckets.bounds(),
+                        bucket_counts: counts,
+                        count: m.count,
+                        sum: m.sum,
+                        created: Some(native.created()),
+                        exemplars,
+                        native: Some(NativeBuckets {
+                            schema: m.schema,
+                            zero_threshold: m.zero_threshold,
+                            zero_count: m.zero,
+                            positive_spans: &n.positive_spans,
+                            positive_deltas: &n.positive_deltas,
+                            negative_spans: &n.negative_spans,
+                            negative_deltas: &n.negative_deltas,
+                            exemplars: &n.exemplars,
+                        }),
+                    }),
+                );
+                n.release();
+            }
+        }
+        // The exemplars are shared with the series: let them go with it.
+        scratch.exemplars.clear();
     }
 }

@@ -7,6 +7,7 @@ mod gauge;
 mod guards;
 mod histogram;
 mod info;
+mod native;
 mod sketch;
 mod state_set;
 mod summary;
@@ -17,6 +18,7 @@ pub use gauge::{Gauge, GaugeF64};
 pub use guards::{HistogramTimer, InProgressGuard, SummaryTimer};
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use info::Info;
+pub use native::{NativeOpts, NativeSnapshot};
 pub use state_set::{StateSet, States};
 pub(crate) use summary::validate as validate_summary;
 pub use summary::{Summary, SummaryOpts, SummarySnapshot};
@@ -38,6 +40,10 @@ pub(crate) mod sealed {
         pub(crate) buckets: Vec<u64>,
         /// A summary's `(quantile, value)` pairs.
         pub(crate) quantiles: Vec<(f64, f64)>,
+        /// A native histogram's merge buffers.
+        pub(crate) native: super::native::NativeScratch,
+        /// A histogram's bucket exemplars.
+        pub(crate) exemplars: Vec<Option<crate::exemplar::Exemplar>>,
         /// A collector family's prefixed name.
         pub(crate) name: String,
         /// A state set's `(state, enabled)` pairs; always empty between
