@@ -180,8 +180,9 @@ pub use hotmetrics_core::{
     FamilySnapshot, Gauge, GaugeF64, GaugeVec, Handle, Histogram, HistogramSnapshot,
     HistogramTimer, HistogramValue, HistogramVec, InProgressGuard, Info, InfoVec, LabelSet,
     LabelValue, Labels, MAX_DENSE, MAX_EXEMPLAR_CHARS, Metric, MetricSource, MetricType,
-    MetricVisitor, NameValidation, NativeBuckets, Number, Opts, Registry, RegistryBuilder,
-    SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec, States, SummaryValue,
+    MetricVisitor, NameValidation, NativeBuckets, NativeOpts, NativeSnapshot, Number, Opts,
+    Registry, RegistryBuilder, SeriesSnapshot, SeriesValue, Snapshot, StateSet, StateSetVec,
+    States, Summary, SummaryOpts, SummarySnapshot, SummaryTimer, SummaryValue, SummaryVec,
     TypedFamily, ValueSnapshot, default_registry, is_legacy_label_name, is_legacy_metric_name,
     validate_label_name, validate_metric_name,
 };

@@ -255,7 +255,18 @@ impl Prometheus {
     /// `--enable-feature=native-histograms` if asked, and waits up to 20 s
     /// for it to be ready.
     pub fn start(job: &str, targets: &[SocketAddr], native_histograms: bool) -> Self {
-        let dir = TempDir::new(if native_histograms { "native" } else { "plain" });
+        let features: &[&str] = if native_histograms {
+            &["native-histograms"]
+        } else {
+            &[]
+        };
+        Self::start_with_features(job, targets, features)
+    }
+
+    /// As [`start`](Self::start), with each of `features` given to
+    /// `--enable-feature` (`native-histograms`, `exemplar-storage`, ...).
+    pub fn start_with_features(job: &str, targets: &[SocketAddr], features: &[&str]) -> Self {
+        let dir = TempDir::new(&features.join("+").replace('-', "_"));
         let config = dir.0.join("prometheus.yml");
         let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
         let yml = include_str!("../e2e/prometheus.yml")
@@ -275,8 +286,8 @@ impl Prometheus {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("clone the log file"))
             .stderr(log_file);
-        if native_histograms {
-            cmd.arg("--enable-feature=native-histograms");
+        if !features.is_empty() {
+            cmd.arg(format!("--enable-feature={}", features.join(",")));
         }
         let child = cmd.spawn().unwrap_or_else(|e| {
             panic!("cannot run `prometheus` ({e}): it must be on PATH; {PROMETHEUS_SETUP}")
@@ -330,6 +341,49 @@ impl Prometheus {
         result.iter().map(|s| sample(promql, s)).collect()
     }
 
+    /// The exemplars of the series `promql` selects over the last
+    /// `seconds`, as `/api/v1/query_exemplars` gives them: one
+    /// `(series labels, exemplar labels, value)` per exemplar.
+    pub fn exemplars(&self, promql: &str, seconds: u64) -> Result<Vec<StoredExemplar>, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
+        let data = self
+            .api(&format!(
+                "query_exemplars?query={}&start={}&end={}",
+                url_encode(promql),
+                now.saturating_sub(seconds),
+                now + 1
+            ))
+            .map_err(|e| format!("exemplars of {promql}: {e}"))?;
+        let labels = |v: &Value| -> BTreeMap<String, String> {
+            v.as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut out = Vec::new();
+        for series in data.as_array().cloned().unwrap_or_default() {
+            let series_labels = labels(&series["seriesLabels"]);
+            for e in series["exemplars"].as_array().cloned().unwrap_or_default() {
+                let value = e["value"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("exemplar of {promql} without a value: {e}"))?;
+                out.push(StoredExemplar {
+                    series: series_labels.clone(),
+                    labels: labels(&e["labels"]),
+                    value,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The single value of `promql`, waiting up to 10 s for it to exist.
     pub fn value(&self, promql: &str) -> f64 {
         wait_for(Duration::from_secs(10), promql, || {
@@ -357,6 +411,17 @@ impl Prometheus {
             })
             .collect()
     }
+}
+
+/// One exemplar Prometheus stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredExemplar {
+    /// The labels of the series it belongs to.
+    pub series: BTreeMap<String, String>,
+    /// Its own labels (the trace id).
+    pub labels: BTreeMap<String, String>,
+    /// Its value.
+    pub value: f64,
 }
 
 /// One element of a vector result: `{"metric": {...}, "value": [t, "v"]}`.
