@@ -78,7 +78,9 @@ impl Arena {
         }
     }
 
-    /// The narrow cell's count, `0` if this arena never touched the slot.
+    /// The narrow cell's count, `0` if this arena never touched the slot
+    /// (read by `Engine::sum_narrow`, itself only in tests and loom models).
+    #[cfg(any(test, loom))]
     #[inline]
     pub(crate) fn load_narrow(&self, slot: u32) -> u64 {
         self.narrow

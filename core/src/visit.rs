@@ -101,7 +101,11 @@ pub struct NativeBuckets<'a> {
     pub negative_spans: &'a [BucketSpan],
     /// The negative bucket counts as deltas.
     pub negative_deltas: &'a [i64],
-    /// Exemplars of the native histogram, oldest first.
+    /// Exemplars of the native histogram, oldest first. Each should carry a
+    /// timestamp: the protobuf exposition (`Histogram.exemplars`, which
+    /// `metrics.proto` requires to be timestamped) writes only those that
+    /// do, and lends the newest of them to the `+Inf` bucket when the
+    /// classic [`exemplars`](HistogramValue::exemplars) give it none.
     pub exemplars: &'a [Exemplar],
 }
 

@@ -209,3 +209,43 @@ fn racing_writers_and_scrapes_count_exactly_and_see_whole_exemplars() {
     );
     assert!(c.exemplar().is_some() && f.exemplar().is_some());
 }
+
+/// A scrape never shows an exemplar whose increment its value lacks: one
+/// writer records its running total as the exemplar's label, a scraper
+/// checks the value covers it. The first counter shares the second's merge
+/// block and is visited first, so the block is summed before the second's
+/// exemplar is loaded.
+#[test]
+fn a_scraped_value_covers_its_exemplar() {
+    const ROUNDS: u64 = 20_000;
+    let registry = Arc::new(Registry::new());
+    let neighbour = registry.counter(("a_total", "Neighbour.")).unwrap();
+    let c = registry.counter(("b_total", "Traced.")).unwrap();
+    let f = registry.counter_f64(("c_total", "Traced.")).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let (registry, done) = (Arc::clone(&registry), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut checked = 0u64;
+            while !done.load(Ordering::Relaxed) || checked == 0 {
+                for (_, value, exemplar) in scrape(&registry).0 {
+                    if let Some(e) = exemplar {
+                        let total: f64 = labels(&e)[0].1.parse().unwrap();
+                        assert!(value.as_f64() >= total, "{value:?} < {e:?}");
+                        checked += 1;
+                    }
+                }
+            }
+            checked
+        })
+    };
+    for i in 1..=ROUNDS {
+        neighbour.inc();
+        let total = i.to_string();
+        c.inc_with_exemplar(&[("total", &total)]).unwrap();
+        f.inc_by_with_exemplar(1.0, &[("total", &total)]).unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(scraper.join().unwrap() > 0);
+    assert_eq!(c.get(), ROUNDS);
+}

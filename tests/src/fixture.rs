@@ -366,9 +366,10 @@ pub const EXEMPLAR_TIME: f64 = 1_700_000_123.5;
 /// their encodings can be compared byte for byte: a counter with an
 /// exemplar (escaped label value), one without, a classic histogram with
 /// exemplars on a finite bucket (no timestamp) and on `+Inf`, a native-only
-/// histogram (schema 3, its exemplars natively and its latest on `+Inf`, as
-/// client_golang keeps them), a classic+native one, and an empty native
-/// one (the no-op span).
+/// histogram (schema 3, its exemplars natively and its latest on `+Inf` as
+/// a classic exemplar too, which OpenMetrics writes), a classic+native one
+/// without classic exemplars (the protobuf encoder lends its `+Inf` bucket
+/// the newest native exemplar), and an empty native one (the no-op span).
 pub fn exemplars() -> Registry {
     let r = Registry::new();
     r.register_collector(FixedExemplars)

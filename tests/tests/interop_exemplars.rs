@@ -226,7 +226,18 @@ fn protoc_decodes_exemplars_and_native_histograms() {
         [(f64::INFINITY, 6)],
         "native only: just the +Inf bucket holding the latest exemplar"
     );
-    assert_eq!(bucket_bounds(&latency[1]), [(1.0, 2)], "classic and native");
+    assert_eq!(
+        bucket_bounds(&latency[1]),
+        [(1.0, 2), (f64::INFINITY, 6)],
+        "classic and native: +Inf lent the newest native exemplar"
+    );
+    let inf = latency[1].histogram.as_ref().unwrap().bucket[1]
+        .exemplar
+        .as_ref();
+    assert_eq!(
+        inf.map(read),
+        Some((vec![("trace_id", "n-3")], 3.0, EXEMPLAR_TIME))
+    );
 
     let empty = latency[2].histogram.as_ref().unwrap();
     assert_eq!((empty.sample_count(), empty.schema), (0, Some(3)));

@@ -30,9 +30,29 @@ impl CounterCell {
         })
     }
 
-    /// Hands the series to `out` with its latest exemplar, held for the call.
-    fn visit(&self, labels: &dyn LabelSet, value: Number, out: &mut dyn MetricVisitor) {
+    /// Hands the series to `out` with its latest exemplar, held for the
+    /// call, and the value `read` gives: the merged value, or `fresh` (a
+    /// read of every thread's cell) when the series has an exemplar.
+    ///
+    /// The exemplar is loaded before the value is read: the load (acquire)
+    /// synchronizes with the store (release) that followed the writer's
+    /// add, so that add happens-before the value read and the value covers
+    /// the exemplar's increment. The scrape's merged blocks may have been
+    /// summed before this load (for a neighbouring series), so a series
+    /// with an exemplar reads its cells afresh.
+    fn visit(
+        &self,
+        labels: &dyn LabelSet,
+        merged: impl FnOnce() -> Number,
+        fresh: impl FnOnce() -> Number,
+        out: &mut dyn MetricVisitor,
+    ) {
         let exemplar = self.exemplar.load();
+        let value = if exemplar.is_some() {
+            fresh()
+        } else {
+            merged()
+        };
         out.series(
             labels,
             &SeriesValue::Counter {
@@ -170,8 +190,13 @@ impl Sealed for Counter {
         scratch: &mut Scratch,
         out: &mut dyn MetricVisitor,
     ) {
-        let value = scratch.cells.u64(engine(), self.0.slots.start());
-        self.0.visit(labels, Number::UInt(value), out);
+        let slot = self.0.slots.start();
+        self.0.visit(
+            labels,
+            || Number::UInt(scratch.cells.u64(engine(), slot)),
+            || Number::UInt(engine().sum_u64(slot)),
+            out,
+        );
     }
 }
 
@@ -264,7 +289,8 @@ impl Sealed for CounterF64 {
     }
 
     fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
-        self.0.visit(labels, Number::Float(self.get()), out);
+        let get = || Number::Float(self.get());
+        self.0.visit(labels, get, get, out);
     }
 }
 

@@ -38,7 +38,7 @@
 //! | gauge | GAUGE |
 //! | unknown | UNTYPED |
 //! | histogram | HISTOGRAM: `sample_count`, `sample_sum`, one bucket per finite bound with its cumulative count and exemplar (no `+Inf` bucket: readers derive it from `sample_count`, as for the Go client's output; unless the `+Inf` bucket has an exemplar, then it comes last, as Go writes it), `created_timestamp` |
-//! | native histogram | the same message with `schema`, `zero_threshold`, `zero_count`, spans and deltas (the no-op span when nothing else marks it native), its exemplars (field 16); classic buckets too when it has classic bounds |
+//! | native histogram | the same message with `schema`, `zero_threshold`, `zero_count`, spans and deltas (the no-op span when nothing else marks it native), its timestamped exemplars (field 16), the newest also on the `+Inf` bucket when no classic exemplar is there; classic buckets too when it has classic bounds |
 //! | summary | SUMMARY: quantiles, `sample_count`, `sample_sum`, `created_timestamp` |
 //! | info `x` | GAUGE `x_info`, value 1 |
 //! | state set `x` | GAUGE `x`, one metric per state labelled `x="<state>"` (after the series' labels), value 1 or 0 |
@@ -63,11 +63,15 @@
 //! protobuf parser skips them, so writing them would only cost bytes.
 //!
 //! Exemplars carry their labels, value and timestamp (a
-//! `google.protobuf.Timestamp`, left out when unknown). Debian's
-//! `metrics.proto` (client_model 0.3.0) predates field 16, so older readers
-//! skip a native histogram's exemplar list; Prometheus before 2.47 reads a
-//! native histogram's exemplars from its buckets, which is where the
-//! `+Inf` bucket's exemplar goes.
+//! `google.protobuf.Timestamp`, left out when unknown). A native
+//! histogram's exemplars go to its exemplar list (field 16), which
+//! `metrics.proto` requires to be timestamped, so only the timestamped ones
+//! are written there. Debian's `metrics.proto` (client_model 0.3.0)
+//! predates field 16, and Prometheus reads it only from 2.51 on
+//! (prometheus#13488); older readers take a native histogram's exemplars
+//! from its buckets, so when the classic exemplars give the `+Inf` bucket
+//! none, it gets the newest timestamped native exemplar, as client_golang
+//! does (a native-only histogram then has just that bucket).
 //!
 //! A native histogram in the exposition: schema 3 (`2^(1/8)` growth),
 //! observations 1.0 and 3.0 in buckets 0 and 13:
@@ -154,7 +158,6 @@ use message::{
     Counter, Histogram, Metric, MetricValue, Summary, Timestamp, Value, encode_label_pairs,
     put_message_field,
 };
-pub use native::{BucketSpan, NativeHistogram};
 use wire::{Delimited, begin_delimited, end_delimited, put_bytes_field, put_varint_field};
 
 /// The Content-Type of this format.

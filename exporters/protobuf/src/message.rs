@@ -200,9 +200,15 @@ impl Message for Bucket<'_> {
 ///
 /// The `+Inf` bucket is left out, as the Go client does (readers derive it
 /// from sample_count), unless it holds an exemplar: then it is written
-/// last, with the count, as the Go client does too. That is also how a
-/// native-only histogram's exemplar reaches Prometheus before 2.47, which
-/// reads native histograms' exemplars from the buckets, not from field 16.
+/// last, with the count, as the Go client does too. A native histogram
+/// whose classic exemplars give `+Inf` none lends it its newest timestamped
+/// native exemplar, as client_golang does: Prometheus before 2.51 (which
+/// added field 16, prometheus#13488) reads native histograms' exemplars
+/// from the buckets only.
+///
+/// Field 16 holds only the timestamped native exemplars: `metrics.proto`
+/// requires a timestamp there, and Prometheus drops the untimed ones (and,
+/// when field 16 is not empty, reads no bucket exemplars).
 pub(crate) struct Histogram<'a> {
     pub(crate) value: &'a HistogramValue<'a>,
     pub(crate) created: Option<Timestamp>,
@@ -211,16 +217,29 @@ pub(crate) struct Histogram<'a> {
 impl Histogram<'_> {
     /// The native-histogram fields, if the histogram has native buckets.
     fn native(&self) -> Option<NativeHistogram<'_>> {
-        self.value.native.as_ref().map(NativeHistogram::from)
+        self.value.native.as_ref().map(NativeHistogram)
     }
 
-    /// The native histogram's exemplars (none for a classic one).
-    fn native_exemplars(&self) -> &[Exemplar] {
-        self.value.native.as_ref().map_or(&[], |n| n.exemplars)
+    /// The native histogram's exemplars that field 16 may hold, oldest
+    /// first: those with a timestamp (none for a classic histogram).
+    fn native_exemplars(&self) -> impl DoubleEndedIterator<Item = &Exemplar> + '_ {
+        let all = self.value.native.as_ref().map_or(&[][..], |n| n.exemplars);
+        all.iter()
+            .filter(|e| ExemplarMessage(e).timestamp().is_some())
+    }
+
+    /// The `+Inf` bucket's exemplar: its classic one, else the newest
+    /// timestamped native one.
+    fn inf_exemplar(&self) -> Option<&Exemplar> {
+        let h = self.value;
+        h.exemplars
+            .get(h.upper_bounds.len())
+            .and_then(Option::as_ref)
+            .or_else(|| self.native_exemplars().next_back())
     }
 
     /// The finite buckets, counts made cumulative, then the `+Inf` bucket
-    /// if it holds an exemplar.
+    /// if it holds an exemplar ([`inf_exemplar`](Self::inf_exemplar)).
     fn buckets(&self) -> impl Iterator<Item = Bucket<'_>> + '_ {
         let h = self.value;
         let exemplar = |i: usize| h.exemplars.get(i).and_then(Option::as_ref);
@@ -235,7 +254,7 @@ impl Histogram<'_> {
                 })
             },
         );
-        let inf = exemplar(h.upper_bounds.len()).map(|e| Bucket {
+        let inf = self.inf_exemplar().map(|e| Bucket {
             cumulative_count: h.count,
             upper_bound: f64::INFINITY,
             exemplar: Some(e),
@@ -256,7 +275,6 @@ impl Message for Histogram<'_> {
             + self.created.map_or(0, |t| message_field_len(15, &t))
             + self
                 .native_exemplars()
-                .iter()
                 .map(|e| exemplar_field_len(16, Some(e)))
                 .sum::<usize>()
     }

@@ -3,11 +3,12 @@
 //! the workspace's fixture (both from hotmetrics-tests).
 
 use bytes::BytesMut;
+use hotmetrics_core::BucketSpan;
 use hotmetrics_core::{
     Collector, Described, Exemplar, FamilyDesc, HistogramValue, MetricType, MetricVisitor,
     NativeBuckets, Number, Registry, SeriesValue, SummaryValue,
 };
-use hotmetrics_protobuf::{BucketSpan, NativeHistogram, ProtobufEncoder};
+use hotmetrics_protobuf::ProtobufEncoder;
 use hotmetrics_tests::fixture::{self, CREATED, TRICKY_HELP, TRICKY_VALUES};
 use hotmetrics_tests::proto::{self, MetricFamily, MetricType as Type, decode_delimited};
 use proptest::prelude::*;
@@ -467,17 +468,73 @@ fn gauge_bytes_are_exact() {
 mod native {
     use super::*;
 
-    /// A native histogram body: sample_count and sample_sum written by hand,
-    /// then the native fields.
-    fn native_body(h: &NativeHistogram<'_>) -> BytesMut {
-        let mut body = BytesMut::new();
-        body.extend_from_slice(&[0x08, 0x07]); // sample_count 7
-        body.extend_from_slice(&[0x11]); // sample_sum, double
-        body.extend_from_slice(&2.5f64.to_le_bytes());
-        let before = body.len();
-        h.encode(&mut body);
-        assert_eq!(body.len() - before, h.encoded_len());
-        body
+    /// One histogram series with `native` buckets, `classic` exemplars on
+    /// its buckets (`upper_bounds` empty: native only) and count 7.
+    struct Native {
+        native: NativeBuckets<'static>,
+        classic: &'static [Option<Exemplar>],
+    }
+
+    impl Collector for Native {
+        fn describe(&self) -> Vec<Described> {
+            Vec::new()
+        }
+
+        fn collect(&self, out: &mut dyn MetricVisitor) {
+            out.begin_family(&FamilyDesc {
+                name: "n",
+                help: "",
+                metric_type: MetricType::Histogram,
+                unit: None,
+            });
+            out.series(
+                &[],
+                &SeriesValue::Histogram(HistogramValue {
+                    upper_bounds: &[],
+                    bucket_counts: &[7],
+                    count: 7,
+                    sum: 2.5,
+                    created: None,
+                    exemplars: self.classic,
+                    native: Some(self.native),
+                }),
+            );
+            out.end_family();
+        }
+    }
+
+    const EMPTY: NativeBuckets<'static> = NativeBuckets {
+        schema: 0,
+        zero_threshold: 0.0,
+        zero_count: 0,
+        positive_spans: &[],
+        positive_deltas: &[],
+        negative_spans: &[],
+        negative_deltas: &[],
+        exemplars: &[],
+    };
+
+    /// The histogram the encoder writes for `native` with `classic`
+    /// bucket exemplars, decoded.
+    fn written(native: NativeBuckets<'_>, classic: &[Option<Exemplar>]) -> proto::Histogram {
+        let registry = Registry::new();
+        // A registered collector is 'static: the test data is leaked (a few
+        // bytes per call).
+        let native: NativeBuckets<'static> = NativeBuckets {
+            positive_spans: Box::leak(native.positive_spans.into()),
+            positive_deltas: Box::leak(native.positive_deltas.into()),
+            negative_spans: Box::leak(native.negative_spans.into()),
+            negative_deltas: Box::leak(native.negative_deltas.into()),
+            exemplars: Box::leak(native.exemplars.into()),
+            ..native
+        };
+        let classic: &'static [Option<Exemplar>] = Box::leak(classic.into());
+        registry
+            .register_collector(Native { native, classic })
+            .unwrap();
+        let mut families = decode(&registry);
+        assert_eq!(families.len(), 1);
+        families[0].metric.remove(0).histogram.unwrap()
     }
 
     #[test]
@@ -496,17 +553,19 @@ mod native {
                 length: 1,
             },
         ];
-        let h = NativeHistogram {
-            schema: -4,
-            zero_threshold: 1e-128,
-            zero_count: 2,
-            negative_spans: &neg,
-            negative_deltas: &[i64::MIN, i64::MAX],
-            positive_spans: &pos,
-            positive_deltas: &[1, -1, 0],
-        };
-        let body = native_body(&h);
-        let decoded = <proto::Histogram as prost::Message>::decode(&body[..]).unwrap();
+        let decoded = written(
+            NativeBuckets {
+                schema: -4,
+                zero_threshold: 1e-128,
+                zero_count: 2,
+                negative_spans: &neg,
+                negative_deltas: &[i64::MIN, i64::MAX],
+                positive_spans: &pos,
+                positive_deltas: &[1, -1, 0],
+                exemplars: &[],
+            },
+            &[],
+        );
         assert_eq!(decoded.sample_count, Some(7));
         assert_eq!(decoded.sample_sum, Some(2.5));
         assert_eq!(decoded.schema, Some(-4));
@@ -521,15 +580,12 @@ mod native {
         assert_eq!(decoded.negative_delta, [i64::MIN, i64::MAX]);
         assert_eq!(spans(&decoded.positive_span), [(-3, 2), (5, 1)]);
         assert_eq!(decoded.positive_delta, [1, -1, 0]);
-        assert!(!h.needs_no_op_span());
+        assert!(decoded.bucket.is_empty(), "no exemplar, no +Inf bucket");
     }
 
     #[test]
     fn empty_native_histogram_carries_a_no_op_span() {
-        let empty = NativeHistogram::default();
-        assert!(empty.needs_no_op_span());
-        let decoded =
-            <proto::Histogram as prost::Message>::decode(&native_body(&empty)[..]).unwrap();
+        let decoded = written(EMPTY, &[]);
         assert_eq!(decoded.schema, Some(0));
         assert_eq!(decoded.zero_threshold, Some(0.0));
         assert_eq!(decoded.zero_count, Some(0));
@@ -544,144 +600,90 @@ mod native {
 
         // Anything else that marks it native makes the no-op span unnecessary.
         for h in [
-            NativeHistogram {
+            NativeBuckets {
                 zero_threshold: 1e-9,
-                ..empty
+                ..EMPTY
             },
-            NativeHistogram {
+            NativeBuckets {
                 zero_count: 1,
-                ..empty
+                ..EMPTY
             },
-            NativeHistogram {
+            NativeBuckets {
                 negative_spans: &[BucketSpan {
                     offset: 0,
                     length: 1,
                 }],
                 negative_deltas: &[1],
-                ..empty
+                ..EMPTY
             },
         ] {
-            assert!(!h.needs_no_op_span());
-            let decoded =
-                <proto::Histogram as prost::Message>::decode(&native_body(&h)[..]).unwrap();
-            assert!(decoded.positive_span.is_empty(), "{h:?}");
+            assert!(written(h, &[]).positive_span.is_empty(), "{h:?}");
         }
     }
-}
 
-/// A counter with an exemplar, a classic histogram with exemplars on a
-/// finite bucket and on `+Inf`, a native-only histogram, a classic+native
-/// one, and an empty native one.
-struct ExemplarsAndNative;
-
-impl Collector for ExemplarsAndNative {
-    fn describe(&self) -> Vec<Described> {
-        Vec::new()
+    fn e(trace: &str, t: Option<f64>) -> Exemplar {
+        Exemplar::new(&[("trace_id", trace)], 1.0, t).unwrap()
     }
 
-    fn collect(&self, out: &mut dyn MetricVisitor) {
-        let e = |trace: &str, v, t| Exemplar::new(&[("trace_id", trace)], v, t).unwrap();
-        let fam = |out: &mut dyn MetricVisitor, name, metric_type| {
-            out.begin_family(&FamilyDesc {
-                name,
-                help: "",
-                metric_type,
-                unit: None,
-            });
-        };
-        fam(out, "jobs", MetricType::Counter);
-        let traced = e("c1", 2.0, Some(CREATED));
-        out.series(
-            &[],
-            &SeriesValue::Counter {
-                value: Number::UInt(5),
-                created: CREATED,
-                exemplar: Some(&traced),
-            },
-        );
-        out.end_family();
+    fn traces(e: &[proto::Exemplar]) -> Vec<&str> {
+        e.iter().map(|e| e.label[0].value()).collect()
+    }
 
-        fam(out, "classic", MetricType::Histogram);
+    /// The `+Inf` bucket's exemplar trace id, if the bucket is written.
+    fn inf_trace(h: &proto::Histogram) -> Option<&str> {
+        let inf = h.bucket.iter().find(|b| b.upper_bound() == f64::INFINITY)?;
+        assert_eq!(inf.cumulative_count(), 7);
+        Some(inf.exemplar.as_ref()?.label[0].value())
+    }
+
+    #[test]
+    fn field_16_holds_only_timestamped_exemplars() {
         let exemplars = [
-            Some(e("b0", 0.5, None)),
-            None,
-            Some(e("inf", 9.0, Some(1.5))),
+            e("a", Some(1.0)),
+            e("untimed", None),
+            e("year-33658", Some(1e12)),
+            e("b", Some(2.0)),
         ];
-        let classic = HistogramValue {
-            upper_bounds: &[1.0, 2.0],
-            bucket_counts: &[1, 0, 1],
-            count: 2,
-            sum: 9.5,
-            created: None,
-            exemplars: &exemplars,
-            native: None,
-        };
-        out.series(&[], &SeriesValue::Histogram(classic));
-        out.end_family();
-
-        fam(out, "native", MetricType::Histogram);
-        let spans = [
-            BucketSpan {
-                offset: -2,
-                length: 2,
+        let h = written(
+            NativeBuckets {
+                exemplars: &exemplars,
+                ..EMPTY
             },
-            BucketSpan {
-                offset: 3,
-                length: 1,
-            },
-        ];
-        let native_exemplars = [e("n1", 0.3, Some(10.0)), e("n2", 7.0, Some(11.0))];
-        let native = NativeBuckets {
-            schema: 1,
-            zero_threshold: 2f64.powi(-128),
-            zero_count: 1,
-            positive_spans: &spans,
-            positive_deltas: &[2, -1, 3],
-            negative_spans: &spans[..1],
-            negative_deltas: &[1, 0],
-            exemplars: &native_exemplars,
-        };
-        let inf_exemplar = [Some(e("n2", 7.0, Some(11.0)))];
-        for (id, upper_bounds, bucket_counts, classic_exemplars) in [
-            ("only", &[][..], &[8u64][..], &inf_exemplar[..]),
-            ("both", &[1.0][..], &[3, 5][..], &[][..]),
-        ] {
-            out.series(
-                &[("kind", id)],
-                &SeriesValue::Histogram(HistogramValue {
-                    upper_bounds,
-                    bucket_counts,
-                    count: 8,
-                    sum: 12.0,
-                    created: Some(CREATED),
-                    exemplars: classic_exemplars,
-                    native: Some(native),
-                }),
-            );
-        }
-        let empty = NativeBuckets {
-            schema: 0,
-            zero_threshold: 0.0,
-            zero_count: 0,
-            positive_spans: &[],
-            positive_deltas: &[],
-            negative_spans: &[],
-            negative_deltas: &[],
-            exemplars: &[],
-        };
-        out.series(
-            &[("kind", "empty")],
-            &SeriesValue::Histogram(HistogramValue {
-                upper_bounds: &[],
-                bucket_counts: &[0],
-                count: 0,
-                sum: 0.0,
-                created: None,
-                exemplars: &[],
-                native: Some(empty),
-            }),
+            &[],
         );
-        out.end_family();
+        assert_eq!(traces(&h.exemplars), ["a", "b"]);
+        assert!(h.exemplars.iter().all(|e| e.timestamp.is_some()));
+
+        let untimed = [e("untimed", None)];
+        let h = written(
+            NativeBuckets {
+                exemplars: &untimed,
+                ..EMPTY
+            },
+            &[],
+        );
+        assert!(h.exemplars.is_empty());
+        assert!(
+            h.bucket.is_empty(),
+            "an untimed exemplar is not lent to +Inf"
+        );
+    }
+
+    #[test]
+    fn the_newest_timestamped_native_exemplar_goes_to_inf() {
+        let exemplars = [e("old", Some(1.0)), e("new", Some(2.0)), e("untimed", None)];
+        let native = NativeBuckets {
+            exemplars: &exemplars,
+            ..EMPTY
+        };
+        // No classic exemplars at all, or none on +Inf: the native one.
+        assert_eq!(inf_trace(&written(native, &[])), Some("new"));
+        assert_eq!(inf_trace(&written(native, &[None])), Some("new"));
+        // A classic +Inf exemplar stays.
+        let classic = [Some(e("classic", None))];
+        assert_eq!(inf_trace(&written(native, &classic)), Some("classic"));
+        // The native list is written in full either way.
+        assert_eq!(traces(&written(native, &classic).exemplars), ["old", "new"]);
     }
 }
 
@@ -690,25 +692,32 @@ fn exemplar_of(e: &proto::Exemplar) -> (Vec<(&str, &str)>, f64, Option<proto::Ti
     (labels, e.value(), e.timestamp)
 }
 
+/// `fixture::exemplars`, decoded: exemplars on counters and classic
+/// buckets, native fields, native exemplars and the no-op span.
 #[test]
 fn exemplars_and_native_histograms_decode() {
-    let registry = Registry::new();
-    registry.register_collector(ExemplarsAndNative).unwrap();
-    let families = decode(&registry);
+    let families = decode(&fixture::exemplars());
+    let t = ts(1_700_000_123, 500_000_000);
 
-    let counter = families[0].metric[0].counter.as_ref().unwrap();
-    assert_eq!(counter.value, Some(5.0));
+    let counter = by_name(&families, "jobs_total").metric[0]
+        .counter
+        .as_ref()
+        .unwrap();
+    assert_eq!(counter.value, Some(42.0));
     assert_eq!(
         exemplar_of(counter.exemplar.as_ref().unwrap()),
         (
-            vec![("trace_id", "c1")],
-            2.0,
-            ts(1_700_000_000, 250_000_000)
+            vec![("trace_id", "4bf92f3577b34da6"), ("note", "say \"hi\"\\\n")],
+            3.0,
+            t
         )
     );
     assert_eq!(counter.created_timestamp, ts(1_700_000_000, 250_000_000));
 
-    let classic = families[1].metric[0].histogram.as_ref().unwrap();
+    let classic = by_name(&families, "wait_seconds").metric[0]
+        .histogram
+        .as_ref()
+        .unwrap();
     let buckets: Vec<_> = classic
         .bucket
         .iter()
@@ -720,65 +729,71 @@ fn exemplars_and_native_histograms_decode() {
     assert_eq!(
         buckets,
         [
-            (1.0, 1, Some((vec![("trace_id", "b0")], 0.5, None))),
-            (2.0, 1, None),
+            (0.1, 2, Some((vec![("trace_id", "b-0.1")], 0.05, None))),
+            (1.0, 2, None),
             (
                 f64::INFINITY,
-                2,
-                Some((vec![("trace_id", "inf")], 9.0, ts(1, 500_000_000)))
+                3,
+                Some((vec![("trace_id", "b-inf")], 12.5, t))
             ),
         ],
         "the +Inf bucket is written for its exemplar"
     );
     assert_eq!(classic.schema, None);
 
-    let native = &families[2].metric;
+    let native = &by_name(&families, "latency_seconds").metric;
     assert_eq!(native.len(), 3);
     for m in &native[..2] {
         let h = m.histogram.as_ref().unwrap();
-        assert_eq!((h.sample_count(), h.sample_sum()), (8, 12.0));
-        assert_eq!(h.schema, Some(1));
+        assert_eq!((h.sample_count(), h.sample_sum()), (6, 9.3));
+        assert_eq!(h.schema, Some(3));
         assert_eq!(h.zero_threshold, Some(2f64.powi(-128)));
         assert_eq!(h.zero_count, Some(1));
         let spans = |s: &[proto::BucketSpan]| -> Vec<(i32, u32)> {
             s.iter().map(|s| (s.offset(), s.length())).collect()
         };
-        assert_eq!(spans(&h.positive_span), [(-2, 2), (3, 1)]);
-        assert_eq!(h.positive_delta, [2, -1, 3]);
-        assert_eq!(spans(&h.negative_span), [(-2, 2)]);
-        assert_eq!(h.negative_delta, [1, 0]);
+        assert_eq!(spans(&h.positive_span), [(0, 1), (1, 2), (9, 1)]);
+        assert_eq!(h.positive_delta, [1, 0, 0, 1]);
+        assert!(h.negative_span.is_empty() && h.negative_delta.is_empty());
         let exemplars: Vec<_> = h.exemplars.iter().map(exemplar_of).collect();
         assert_eq!(
             exemplars,
             [
-                (vec![("trace_id", "n1")], 0.3, ts(10, 0)),
-                (vec![("trace_id", "n2")], 7.0, ts(11, 0)),
+                (
+                    vec![("trace_id", "n-1.1")],
+                    1.1,
+                    ts(1_700_000_122, 500_000_000)
+                ),
+                (vec![("trace_id", "n-3")], 3.0, t),
             ]
         );
         assert_eq!(h.created_timestamp, ts(1_700_000_000, 250_000_000));
     }
-    let only = native[0].histogram.as_ref().unwrap();
-    let buckets: Vec<_> = only
-        .bucket
-        .iter()
-        .map(|b| (b.upper_bound(), b.cumulative_count(), b.exemplar.is_some()))
-        .collect();
+    let buckets = |m: &proto::Metric| -> Vec<_> {
+        let h = m.histogram.as_ref().unwrap();
+        h.bucket
+            .iter()
+            .map(|b| {
+                let trace = b.exemplar.as_ref().map(|e| e.label[0].value().to_owned());
+                (b.upper_bound(), b.cumulative_count(), trace)
+            })
+            .collect()
+    };
+    let newest = Some("n-3".to_owned());
     assert_eq!(
-        buckets,
-        [(f64::INFINITY, 8, true)],
+        buckets(&native[0]),
+        [(f64::INFINITY, 6, newest.clone())],
         "native only: no classic buckets but the +Inf one holding its exemplar"
     );
-    let both = native[1].histogram.as_ref().unwrap();
-    let buckets: Vec<_> = both
-        .bucket
-        .iter()
-        .map(|b| (b.upper_bound(), b.cumulative_count()))
-        .collect();
-    assert_eq!(buckets, [(1.0, 3)], "classic and native: both written");
+    assert_eq!(
+        buckets(&native[1]),
+        [(1.0, 2, None), (f64::INFINITY, 6, newest)],
+        "classic and native: both written, +Inf lent the newest native exemplar"
+    );
 
     let empty = native[2].histogram.as_ref().unwrap();
     assert!(empty.bucket.is_empty());
-    assert_eq!(empty.schema, Some(0));
+    assert_eq!(empty.schema, Some(3));
     assert_eq!(
         empty.positive_span,
         [proto::BucketSpan {

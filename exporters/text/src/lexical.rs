@@ -141,20 +141,41 @@ impl FamilyName {
 /// `allow-utf-8` quoted when it is not a legacy label name. `scratch`
 /// holds an escaped name.
 pub(crate) fn put_label_name(
-    out: &mut Vec<u8>,
+    out: &mut impl BufMut,
     name: &str,
     escaping: Escaping,
     scratch: &mut String,
 ) {
     if escaping != Escaping::AllowUtf8 {
-        out.extend_from_slice(escaping.label_name(name, scratch).as_bytes());
+        out.put_slice(escaping.label_name(name, scratch).as_bytes());
     } else if is_legacy_label_name(name) {
-        out.extend_from_slice(name.as_bytes());
+        out.put_slice(name.as_bytes());
     } else {
-        out.push(b'"');
+        out.put_u8(b'"');
         put_escaped(out, name, Quotes::Escaped);
-        out.push(b'"');
+        out.put_u8(b'"');
     }
+}
+
+/// Appends the pairs `pairs` walks as `a="x",b="y"` (no braces): names as
+/// `put_name` writes them, values escaped. The one spelling of a label
+/// list, for series labels and exemplar labels alike.
+fn put_label_pairs<B: BufMut>(
+    out: &mut B,
+    pairs: impl FnOnce(&mut dyn FnMut(&str, &str)),
+    mut put_name: impl FnMut(&mut B, &str),
+) {
+    let mut first = true;
+    pairs(&mut |name, value| {
+        if !first {
+            out.put_u8(b',');
+        }
+        first = false;
+        put_name(out, name);
+        out.put_slice(b"=\"");
+        put_escaped(out, value, Quotes::Escaped);
+        out.put_u8(b'"');
+    });
 }
 
 /// The extra label a sample line carries after the series' own labels.
@@ -186,17 +207,12 @@ impl LabelBlock {
     /// Replaces the block with `labels`, values escaped, names as
     /// `escaping` writes them.
     pub(crate) fn set(&mut self, labels: &dyn LabelSet, escaping: Escaping, scratch: &mut String) {
-        let block = &mut self.pairs;
-        block.clear();
-        labels.for_each(&mut |n, v| {
-            if !block.is_empty() {
-                block.push(b',');
-            }
-            put_label_name(block, n, escaping, scratch);
-            block.extend_from_slice(b"=\"");
-            put_escaped(block, v, Quotes::Escaped);
-            block.push(b'"');
-        });
+        self.pairs.clear();
+        put_label_pairs(
+            &mut self.pairs,
+            |pair| labels.for_each(pair),
+            |out, name| put_label_name(out, name, escaping, scratch),
+        );
     }
 
     /// The escaped pairs.
@@ -232,15 +248,11 @@ impl LabelBlock {
 /// legacy names (the core refuses others), written as they are.
 pub(crate) fn put_exemplar(out: &mut BytesMut, e: &Exemplar) {
     out.put_slice(b" # {");
-    for (i, (name, value)) in e.labels().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
-        }
-        out.put_slice(name.as_bytes());
-        out.put_slice(b"=\"");
-        put_escaped(out, value, Quotes::Escaped);
-        out.put_u8(b'"');
-    }
+    put_label_pairs(
+        out,
+        |pair| e.labels().for_each(|(name, value)| pair(name, value)),
+        |out, name| out.put_slice(name.as_bytes()),
+    );
     out.put_slice(b"} ");
     put_f64(out, e.value());
     if let Some(t) = e.timestamp() {

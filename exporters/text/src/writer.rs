@@ -471,7 +471,7 @@ mod tests {
                     upper_bounds: &[],
                     bucket_counts: &[3],
                     count: 3,
-                    sum: 6.0,
+                    sum: 12.0, // 4.0 three times: bucket 16 at schema 3 is (2^(15/8), 4]
                     created: None,
                     exemplars: &[],
                     native: Some(NativeBuckets {
@@ -517,7 +517,7 @@ mod tests {
              lat_count 2\n\
              # TYPE native histogram\n\
              native_bucket{le=\"+Inf\"} 3\n\
-             native_sum 6.0\n\
+             native_sum 12.0\n\
              native_count 3\n\
              # EOF\n",
         );
@@ -538,7 +538,7 @@ mod tests {
              lat_count 2\n\
              # TYPE native histogram\n\
              native_bucket{le=\"+Inf\"} 3\n\
-             native_sum 6.0\n\
+             native_sum 12.0\n\
              native_count 3\n",
         );
     }
