@@ -104,7 +104,7 @@ fn run(addr: SocketAddr, seconds: Option<u64>) -> Result<(), Box<dyn std::error:
                         let v = (1 + i % 1000) as f64 / 1000.0;
                         rpc.observe(v);
                         queue_wait.observe(v / 10.0);
-                        if i % 100 == 0 {
+                        if i.is_multiple_of(100) {
                             let trace = format!("{:032x}", (w << 56) | i);
                             let labels = [("trace_id", trace.as_str())];
                             // A refused exemplar is an error here only
