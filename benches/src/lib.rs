@@ -25,6 +25,7 @@ pub mod alloc;
 pub mod export;
 pub mod hot_path;
 pub mod http_layer;
+pub mod kinds;
 pub mod peers;
 pub mod recorder;
 pub mod report;
