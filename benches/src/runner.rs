@@ -4,7 +4,7 @@
 
 use crate::alloc;
 use crate::hot_path::{Case, HotPath, run_case};
-use crate::kinds::{self, SERIES, SeriesTarget};
+use crate::kinds::{self, Kind, SERIES, SeriesTarget};
 use crate::peers;
 use crate::report::{Measurement, Memory, Report, ScrapeCost};
 use crate::scrape::{COUNTER_SERIES, Format, HISTOGRAM_SERIES, ScrapeTarget};
@@ -262,8 +262,14 @@ pub fn bytes_per_series<S: ScrapeTarget>(kind: &str, threads: usize) -> Option<f
     Some(usage.live_bytes as f64 / (counters + histograms) as f64)
 }
 
-/// [`bytes_per_series`] for the library named `lib` (report names).
+/// [`bytes_per_series`] for the library named `lib` (report names), or
+/// for `kind` `summary` and `native_histogram`, the libraries that have
+/// them ([`crate::summary::memory_probe`],
+/// [`crate::native_histogram::memory_probe`]).
 pub fn memory_probe(lib: &str, kind: &str, threads: usize) -> Option<f64> {
+    if kind == Kind::Summary.name() {
+        return crate::summary::memory_probe(lib, threads);
+    }
     match lib {
         "hotmetrics" => bytes_per_series::<peers::hotmetrics::Workload>(kind, threads),
         "prometheus" => bytes_per_series::<peers::prometheus::Workload>(kind, threads),
@@ -368,7 +374,9 @@ pub fn series_memory<S: SeriesTarget>(opts: &Options, report: &mut Report) {
 }
 
 /// Runs everything `opts` selects, for every library and both limits, then
-/// the `metrics` recorders ([`crate::recorder`]), in report order.
+/// the newer metric types ([`crate::summary`], [`crate::native_histogram`],
+/// [`crate::exemplar`]) for the libraries that have them, then the
+/// `metrics` recorders ([`crate::recorder`]), in report order.
 pub fn run(opts: &Options, report: &mut Report) {
     let contenders = [
         contender::<peers::hotmetrics::Handles>(),
@@ -384,6 +392,7 @@ pub fn run(opts: &Options, report: &mut Report) {
     // Dropped before the scrapes: `metrics`' upkeep thread would allocate
     // inside the measured ones.
     drop(contenders);
+    crate::summary::hot_paths(opts, report);
     // The `metrics` macros through hotmetrics' recorder and through
     // metrics-exporter-prometheus'.
     crate::recorder::run(opts, report);
@@ -394,6 +403,7 @@ pub fn run(opts: &Options, report: &mut Report) {
     scrape::<peers::metrics::Workload>(opts, report);
     scrape::<peers::measured::Workload>(opts, report);
     scrape::<peers::fastmetrics::Workload>(opts, report);
+    crate::summary::scrapes(opts, report);
     crate::export::run(opts, report);
     memory::<peers::hotmetrics::Workload>(opts, report);
     memory::<peers::prometheus::Workload>(opts, report);
@@ -401,4 +411,5 @@ pub fn run(opts: &Options, report: &mut Report) {
     memory::<peers::metrics::Workload>(opts, report);
     memory::<peers::measured::Workload>(opts, report);
     memory::<peers::fastmetrics::Workload>(opts, report);
+    crate::summary::memory(opts, report);
 }
