@@ -25,10 +25,12 @@
 #![deny(missing_docs)]
 
 pub mod alloc;
+pub mod exemplar;
 pub mod export;
 pub mod hot_path;
 pub mod http_layer;
 pub mod kinds;
+pub mod native_histogram;
 pub mod peers;
 pub mod recorder;
 pub mod report;

@@ -270,6 +270,9 @@ pub fn memory_probe(lib: &str, kind: &str, threads: usize) -> Option<f64> {
     if kind == Kind::Summary.name() {
         return crate::summary::memory_probe(lib, threads);
     }
+    if kind == Kind::NativeHistogram.name() {
+        return crate::native_histogram::memory_probe(lib, threads);
+    }
     match lib {
         "hotmetrics" => bytes_per_series::<peers::hotmetrics::Workload>(kind, threads),
         "prometheus" => bytes_per_series::<peers::prometheus::Workload>(kind, threads),
@@ -393,6 +396,8 @@ pub fn run(opts: &Options, report: &mut Report) {
     // inside the measured ones.
     drop(contenders);
     crate::summary::hot_paths(opts, report);
+    crate::native_histogram::hot_paths(opts, report);
+    crate::exemplar::hot_paths(opts, report);
     // The `metrics` macros through hotmetrics' recorder and through
     // metrics-exporter-prometheus'.
     crate::recorder::run(opts, report);
@@ -404,6 +409,7 @@ pub fn run(opts: &Options, report: &mut Report) {
     scrape::<peers::measured::Workload>(opts, report);
     scrape::<peers::fastmetrics::Workload>(opts, report);
     crate::summary::scrapes(opts, report);
+    crate::native_histogram::scrapes(opts, report);
     crate::export::run(opts, report);
     memory::<peers::hotmetrics::Workload>(opts, report);
     memory::<peers::prometheus::Workload>(opts, report);
@@ -412,4 +418,5 @@ pub fn run(opts: &Options, report: &mut Report) {
     memory::<peers::measured::Workload>(opts, report);
     memory::<peers::fastmetrics::Workload>(opts, report);
     crate::summary::memory(opts, report);
+    crate::native_histogram::memory(opts, report);
 }
