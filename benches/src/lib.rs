@@ -6,6 +6,9 @@
 //!   through [`scrape::ScrapeTarget`].
 //! - [`peers`]: each library's implementation of both, plus the physical
 //!   limits (a thread-local cell, one shared atomic).
+//! - [`summary`], [`native_histogram`], [`exemplar`]: the newer metric
+//!   types (hot path, scrape of 1,000 series, memory) against the peers
+//!   that have them, on the shapes of [`kinds`].
 //! - [`recorder`]: the `metrics` macros with hotmetrics' recorder and with
 //!   `metrics-exporter-prometheus`' behind them.
 //! - [`http_layer`]: the HTTP middleware per request (hotmetrics' tower
@@ -22,14 +25,18 @@
 #![deny(missing_docs)]
 
 pub mod alloc;
+pub mod exemplar;
 pub mod export;
 pub mod hot_path;
 pub mod http_layer;
+pub mod kinds;
+pub mod native_histogram;
 pub mod peers;
 pub mod recorder;
 pub mod report;
 pub mod runner;
 pub mod scrape;
+pub mod summary;
 pub mod typed_labels;
 
 use std::sync::Barrier;

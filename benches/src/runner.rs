@@ -4,6 +4,7 @@
 
 use crate::alloc;
 use crate::hot_path::{Case, HotPath, run_case};
+use crate::kinds::{self, Kind, SERIES, SeriesTarget};
 use crate::peers;
 use crate::report::{Measurement, Memory, Report, ScrapeCost};
 use crate::scrape::{COUNTER_SERIES, Format, HISTOGRAM_SERIES, ScrapeTarget};
@@ -70,7 +71,7 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
 
 /// A library's hot path behind one dynamic call per timed run; the
 /// operations inside a run are monomorphised ([`run_case`]).
-pub trait Contender {
+pub trait Contender: Sync {
     /// The library's report name.
     fn name(&self) -> &'static str;
     /// Whether the library has `case`.
@@ -100,56 +101,77 @@ pub fn contender<L: HotPath + 'static>() -> Box<dyn Contender> {
     Box::new(Lib(L::new()))
 }
 
-/// Iterations that make one run of `case` take about `target`.
-fn calibrate(lib: &dyn Contender, case: Case, threads: usize, target: Duration) -> u64 {
+/// One library's side of a case: its report name and one timed run
+/// (`threads`, `iters` operations on each) returning the wall time.
+pub type Side<'a> = (&'static str, &'a (dyn Fn(usize, u64) -> Duration + Sync));
+
+/// Iterations that make one run take about `target`.
+fn calibrate(run: &dyn Fn(usize, u64) -> Duration, threads: usize, target: Duration) -> u64 {
     let mut iters = 1_000u64;
-    let mut took = lib.run(case, threads, iters);
+    let mut took = run(threads, iters);
     // The cap stops a loop the compiler folded away from growing forever.
     while took < target / 4 && iters < 1 << 40 {
         iters *= 4;
-        took = lib.run(case, threads, iters);
+        took = run(threads, iters);
     }
     let scale = target.as_secs_f64() / took.as_secs_f64().max(1e-9);
     ((iters as f64 * scale) as u64).max(1)
 }
 
-/// Times every case for every contender at every thread count. Each
-/// contender's iterations are scaled until one run takes about 150 ms (20 ms
-/// with `quick`); then the contenders take turns, run after run (7 rounds,
-/// 3 with `quick`), and each keeps its median. Taking turns means
-/// a burst of noise on a shared machine hits every library alike instead of
-/// whichever happened to be running.
-pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut Report) {
-    for case in Case::ALL.into_iter().filter(|c| opts.wants(c.name())) {
-        for &threads in &opts.threads {
-            eprintln!("compare: {} at {threads} threads", case.name());
-            let libs: Vec<&dyn Contender> = contenders
-                .iter()
-                .map(|c| &**c)
-                .filter(|c| c.supports(case) && opts.wants_lib(c.name()))
-                .collect();
-            let iters: Vec<u64> = libs
-                .iter()
-                .map(|c| calibrate(*c, case, threads, opts.target()))
-                .collect();
-            let mut samples = vec![Vec::new(); libs.len()];
-            for _ in 0..opts.runs() {
-                for (k, lib) in libs.iter().enumerate() {
-                    let took = lib.run(case, threads, iters[k]);
-                    samples[k].push(took.as_nanos() as f64 / iters[k] as f64);
-                }
-            }
-            for (lib, samples) in libs.iter().zip(samples) {
-                let ns = median(samples);
-                report.measurements.push(Measurement {
-                    case: case.name(),
-                    lib: lib.name(),
-                    threads,
-                    ns_per_op: ns,
-                    mops: threads as f64 * 1e3 / ns,
-                });
+/// Times the `sides` of `case` (those `--libs` selects) at every thread
+/// count, side by side: each side's iterations are scaled until one run
+/// takes about 150 ms (20 ms with `quick`); then the sides take turns, run
+/// after run (7 rounds, 3 with `quick`), and each keeps its median. Taking
+/// turns means a burst of noise on a shared machine hits every library
+/// alike instead of whichever happened to be running. Does nothing unless
+/// `--cases` selects `case`.
+pub fn side_by_side(opts: &Options, case: &'static str, sides: &[Side<'_>], report: &mut Report) {
+    if !opts.wants(case) {
+        return;
+    }
+    let sides: Vec<&Side<'_>> = sides.iter().filter(|(n, _)| opts.wants_lib(n)).collect();
+    for &threads in &opts.threads {
+        eprintln!("compare: {case} at {threads} threads");
+        let iters: Vec<u64> = sides
+            .iter()
+            .map(|(_, run)| calibrate(*run, threads, opts.target()))
+            .collect();
+        let mut samples = vec![Vec::new(); sides.len()];
+        for _ in 0..opts.runs() {
+            for (k, (_, run)) in sides.iter().enumerate() {
+                let took = run(threads, iters[k]);
+                samples[k].push(took.as_nanos() as f64 / iters[k] as f64);
             }
         }
+        for ((lib, _), samples) in sides.iter().zip(samples) {
+            let ns = median(samples);
+            report.measurements.push(Measurement {
+                case,
+                lib,
+                threads,
+                ns_per_op: ns,
+                mops: threads as f64 * 1e3 / ns,
+            });
+        }
+    }
+}
+
+/// Times every case for every contender at every thread count, through
+/// [`side_by_side`].
+pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut Report) {
+    for case in Case::ALL {
+        let runs: Vec<_> = contenders
+            .iter()
+            .filter(|c| c.supports(case))
+            .map(|c| move |threads, iters| c.run(case, threads, iters))
+            .collect();
+        let sides: Vec<Side<'_>> = contenders
+            .iter()
+            .filter(|c| c.supports(case))
+            .zip(&runs)
+            .map(|(c, run)| (c.name(), run as &(dyn Fn(usize, u64) -> Duration + Sync)))
+            .collect();
+        side_by_side(opts, case.name(), &sides, report);
     }
 }
 
@@ -159,42 +181,64 @@ pub fn hot_paths(opts: &Options, contenders: &[Box<dyn Contender>], report: &mut
 pub fn scrape<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
     let formats: Vec<_> = Format::ALL
         .into_iter()
-        .filter(|&f| S::supports(f) && opts.wants(f.case()))
+        .filter(|&f| S::supports(f))
+        .map(|f| (f, f.case()))
         .collect();
-    if formats.is_empty() || !opts.wants_lib(S::NAME) {
+    if !opts.wants_lib(S::NAME) || !formats.iter().any(|(_, case)| opts.wants(case)) {
         return;
     }
     for threads in opts.writers() {
         eprintln!("compare: {} scrapes after {threads} writers", S::NAME);
         let mut target = S::build(COUNTER_SERIES, HISTOGRAM_SERIES, threads);
-        for &format in &formats {
-            // Two warm-up scrapes size every reusable buffer.
-            target.scrape(format);
-            target.scrape(format);
-            let (bytes, usage) = alloc::measure(|| target.scrape(format));
-            let mut times = Vec::new();
-            let start = Instant::now();
-            while times.len() < 5 || (start.elapsed() < opts.target() * 4 && times.len() < 200) {
-                let t = Instant::now();
-                target.scrape(format);
-                times.push(t.elapsed().as_nanos() as f64);
-            }
-            let ns = median(times);
-            report.measurements.push(Measurement {
-                case: format.case(),
-                lib: S::NAME,
-                threads,
-                ns_per_op: ns,
-                mops: bytes as f64 * 1e3 / ns,
-            });
-            report.scrape_costs.push(ScrapeCost {
-                case: format.case(),
-                lib: S::NAME,
-                threads,
-                allocations: usage.allocations,
-                bytes,
-            });
+        scrape_rows(
+            opts,
+            S::NAME,
+            threads,
+            &formats,
+            &mut |f| target.scrape(f),
+            report,
+        );
+    }
+}
+
+/// The scrape rows of one built target: for each `(format, case)` that
+/// `--cases` selects, two warm-up scrapes (they size every reusable
+/// buffer), the allocations and bytes of a third, then the median time of
+/// at least 5 scrapes (up to 200 or about 0.6 s, 80 ms with `quick`).
+pub fn scrape_rows(
+    opts: &Options,
+    lib: &'static str,
+    threads: usize,
+    formats: &[(Format, &'static str)],
+    scrape: &mut dyn FnMut(Format) -> usize,
+    report: &mut Report,
+) {
+    for &(format, case) in formats.iter().filter(|(_, case)| opts.wants(case)) {
+        scrape(format);
+        scrape(format);
+        let (bytes, usage) = alloc::measure(|| scrape(format));
+        let mut times = Vec::new();
+        let start = Instant::now();
+        while times.len() < 5 || (start.elapsed() < opts.target() * 4 && times.len() < 200) {
+            let t = Instant::now();
+            scrape(format);
+            times.push(t.elapsed().as_nanos() as f64);
         }
+        let ns = median(times);
+        report.measurements.push(Measurement {
+            case,
+            lib,
+            threads,
+            ns_per_op: ns,
+            mops: bytes as f64 * 1e3 / ns,
+        });
+        report.scrape_costs.push(ScrapeCost {
+            case,
+            lib,
+            threads,
+            allocations: usage.allocations,
+            bytes,
+        });
     }
 }
 
@@ -218,8 +262,17 @@ pub fn bytes_per_series<S: ScrapeTarget>(kind: &str, threads: usize) -> Option<f
     Some(usage.live_bytes as f64 / (counters + histograms) as f64)
 }
 
-/// [`bytes_per_series`] for the library named `lib` (report names).
+/// [`bytes_per_series`] for the library named `lib` (report names), or
+/// for `kind` `summary` and `native_histogram`, the libraries that have
+/// them ([`crate::summary::memory_probe`],
+/// [`crate::native_histogram::memory_probe`]).
 pub fn memory_probe(lib: &str, kind: &str, threads: usize) -> Option<f64> {
+    if kind == Kind::Summary.name() {
+        return crate::summary::memory_probe(lib, threads);
+    }
+    if kind == Kind::NativeHistogram.name() {
+        return crate::native_histogram::memory_probe(lib, threads);
+    }
     match lib {
         "hotmetrics" => bytes_per_series::<peers::hotmetrics::Workload>(kind, threads),
         "prometheus" => bytes_per_series::<peers::prometheus::Workload>(kind, threads),
@@ -233,39 +286,100 @@ pub fn memory_probe(lib: &str, kind: &str, threads: usize) -> Option<f64> {
     }
 }
 
-/// Memory rows for `S`, 1 and N writers, counters and histograms. With
+/// Memory rows for `S`, 1 and N writers, counters and histograms (see
+/// [`memory_rows`]).
+pub fn memory<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
+    if !opts.wants("memory") {
+        return;
+    }
+    for kind in ["counter", "histogram"] {
+        memory_rows(
+            opts,
+            S::NAME,
+            kind,
+            &|t| bytes_per_series::<S>(kind, t),
+            report,
+        );
+    }
+}
+
+/// Memory rows of `lib` for `kind` at every writer count. With
 /// [`Options::probe`] set, each number comes from a fresh process running
 /// that executable with `--memory-probe <lib> <kind> <threads>` (which
-/// prints the bytes); otherwise it is measured in this process.
-pub fn memory<S: ScrapeTarget>(opts: &Options, report: &mut Report) {
-    if !opts.wants("memory") || !opts.wants_lib(S::NAME) {
+/// prints the bytes); otherwise `local` measures it in this process.
+pub fn memory_rows(
+    opts: &Options,
+    lib: &'static str,
+    kind: &'static str,
+    local: &dyn Fn(usize) -> Option<f64>,
+    report: &mut Report,
+) {
+    if !opts.wants_lib(lib) {
         return;
     }
     for threads in opts.writers() {
-        for kind in ["counter", "histogram"] {
-            let bytes = match &opts.probe {
-                Some(exe) => std::process::Command::new(exe)
-                    .args(["--memory-probe", S::NAME, kind, &threads.to_string()])
-                    .output()
-                    .ok()
-                    .and_then(|o| String::from_utf8(o.stdout).ok())
-                    .and_then(|s| s.trim().parse().ok()),
-                None => bytes_per_series::<S>(kind, threads),
-            };
-            if let Some(bytes_per_series) = bytes {
-                report.memory.push(Memory {
-                    kind,
-                    lib: S::NAME,
-                    threads,
-                    bytes_per_series,
-                });
-            }
+        let bytes = match &opts.probe {
+            Some(exe) => std::process::Command::new(exe)
+                .args(["--memory-probe", lib, kind, &threads.to_string()])
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .and_then(|s| s.trim().parse().ok()),
+            None => local(threads),
+        };
+        if let Some(bytes_per_series) = bytes {
+            report.memory.push(Memory {
+                kind,
+                lib,
+                threads,
+                bytes_per_series,
+            });
         }
     }
 }
 
+/// Scrape rows of [`SERIES`] series of `S`'s kind in every format `S`
+/// writes, after each writer count (see [`scrape_rows`]).
+pub fn series_scrape<S: SeriesTarget>(opts: &Options, report: &mut Report) {
+    let formats: Vec<_> = Format::ALL
+        .into_iter()
+        .filter(|&f| S::supports(f))
+        .map(|f| (f, S::KIND.scrape_case(f)))
+        .collect();
+    if !opts.wants_lib(S::NAME) || !formats.iter().any(|(_, case)| opts.wants(case)) {
+        return;
+    }
+    for threads in opts.writers() {
+        eprintln!(
+            "compare: {} {} scrapes after {threads} writers",
+            S::NAME,
+            S::KIND.name()
+        );
+        let mut target = S::build(SERIES, threads);
+        scrape_rows(
+            opts,
+            S::NAME,
+            threads,
+            &formats,
+            &mut |f| target.scrape(f),
+            report,
+        );
+    }
+}
+
+/// Memory rows of `S`'s kind at every writer count (see [`memory_rows`]),
+/// when `--cases` selects its memory case (`memory_summary`, ...).
+pub fn series_memory<S: SeriesTarget>(opts: &Options, report: &mut Report) {
+    if opts.wants(S::KIND.memory_case()) {
+        let local = |t| Some(kinds::bytes_per_series::<S>(t));
+        memory_rows(opts, S::NAME, S::KIND.name(), &local, report);
+    }
+}
+
 /// Runs everything `opts` selects, for every library and both limits, then
-/// the `metrics` recorders ([`crate::recorder`]), in report order.
+/// the newer metric types ([`crate::summary`], [`crate::native_histogram`],
+/// [`crate::exemplar`]) for the libraries that have them, then the
+/// `metrics` recorders ([`crate::recorder`]), in report order.
 pub fn run(opts: &Options, report: &mut Report) {
     let contenders = [
         contender::<peers::hotmetrics::Handles>(),
@@ -281,6 +395,9 @@ pub fn run(opts: &Options, report: &mut Report) {
     // Dropped before the scrapes: `metrics`' upkeep thread would allocate
     // inside the measured ones.
     drop(contenders);
+    crate::summary::hot_paths(opts, report);
+    crate::native_histogram::hot_paths(opts, report);
+    crate::exemplar::hot_paths(opts, report);
     // The `metrics` macros through hotmetrics' recorder and through
     // metrics-exporter-prometheus'.
     crate::recorder::run(opts, report);
@@ -291,6 +408,8 @@ pub fn run(opts: &Options, report: &mut Report) {
     scrape::<peers::metrics::Workload>(opts, report);
     scrape::<peers::measured::Workload>(opts, report);
     scrape::<peers::fastmetrics::Workload>(opts, report);
+    crate::summary::scrapes(opts, report);
+    crate::native_histogram::scrapes(opts, report);
     crate::export::run(opts, report);
     memory::<peers::hotmetrics::Workload>(opts, report);
     memory::<peers::prometheus::Workload>(opts, report);
@@ -298,4 +417,6 @@ pub fn run(opts: &Options, report: &mut Report) {
     memory::<peers::metrics::Workload>(opts, report);
     memory::<peers::measured::Workload>(opts, report);
     memory::<peers::fastmetrics::Workload>(opts, report);
+    crate::summary::memory(opts, report);
+    crate::native_histogram::memory(opts, report);
 }

@@ -135,7 +135,9 @@ fn probe(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("usage: compare --memory-probe <lib> <counter|histogram> <threads>");
+            eprintln!(
+                "usage: compare --memory-probe <lib> <counter|histogram|summary|native_histogram> <threads>"
+            );
             ExitCode::from(2)
         }
     }

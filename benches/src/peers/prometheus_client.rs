@@ -7,6 +7,7 @@ use crate::scrape::{
     COUNTER, DEFAULT_BUCKETS, Format, HISTOGRAM, ScrapeTarget, counter_increment, counter_labels,
     histogram_label, histogram_value, on_threads,
 };
+use ::prometheus_client::encoding::prometheus_protobuf::encode_to_vec;
 use ::prometheus_client::encoding::text::encode;
 use ::prometheus_client::metrics::counter::Counter;
 use ::prometheus_client::metrics::family::Family;
@@ -116,12 +117,16 @@ impl HotPath for Handles {
 
 /// The scrape workload, encoded by the crate's text encoder (OpenMetrics
 /// text, which it also serves as its only text format) into a reused
-/// `String`. Its protobuf is the OpenMetrics data model, not the
-/// Prometheus `MetricFamily` format measured here.
+/// `String`, and by its Prometheus protobuf encoder (feature
+/// `prometheus_protobuf`: length-delimited `MetricFamily`, into a fresh
+/// `Vec` per scrape, as `encode_to_vec` returns it).
 #[derive(Debug)]
 pub struct Workload {
     registry: Registry,
     out: String,
+    protobuf: Vec<u8>,
+    /// Which of the two the last scrape wrote.
+    last: Format,
 }
 
 impl ScrapeTarget for Workload {
@@ -153,16 +158,23 @@ impl ScrapeTarget for Workload {
         Self {
             registry,
             out: String::new(),
+            protobuf: Vec::new(),
+            last: Format::Text,
         }
     }
 
-    /// OpenMetrics text for both text cases: it is the crate's only text
-    /// format.
-    fn supports(format: Format) -> bool {
-        format != Format::Protobuf
+    /// OpenMetrics text for both text cases (it is the crate's only text
+    /// format), and Prometheus protobuf.
+    fn supports(_: Format) -> bool {
+        true
     }
 
-    fn scrape(&mut self, _: Format) -> usize {
+    fn scrape(&mut self, format: Format) -> usize {
+        self.last = format;
+        if format == Format::Protobuf {
+            self.protobuf = encode_to_vec(&self.registry).expect("counters and histograms encode");
+            return self.protobuf.len();
+        }
         self.out.clear();
         // Writing into a String cannot fail.
         let _ = encode(&mut self.out, &self.registry);
@@ -170,7 +182,11 @@ impl ScrapeTarget for Workload {
     }
 
     fn output(&self) -> &[u8] {
-        self.out.as_bytes()
+        if self.last == Format::Protobuf {
+            &self.protobuf
+        } else {
+            self.out.as_bytes()
+        }
     }
 }
 
@@ -207,5 +223,10 @@ mod tests {
             .collect();
         assert_eq!(counts.len(), 10);
         assert!(counts.iter().all(|l| l.ends_with(" 3")));
+        assert!(w.scrape(Format::Protobuf) > 0);
+        let families = ::prometheus_client::encoding::prometheus_protobuf::encode(&w.registry)
+            .expect("encodes");
+        assert_eq!(families.len(), 2);
+        assert_eq!(families[0].metric.len(), 100);
     }
 }

@@ -71,6 +71,8 @@ fn lib_style(lib: &str, index: usize) -> LibStyle {
             dashed: false,
             marker: 5,
         },
+        // Our classic histogram in the native-histogram case.
+        crate::native_histogram::CLASSIC => limit(RGBColor(214, 39, 40)),
         "prometheus" => solid(RGBColor(31, 119, 180)),
         "prometheus-client" => solid(RGBColor(44, 160, 44)),
         "metrics" => solid(RGBColor(255, 127, 14)),
@@ -105,6 +107,7 @@ fn lib_styles(report: &Report) -> Vec<(&'static str, LibStyle)> {
 fn is_known(lib: &str) -> bool {
     [
         OURS,
+        crate::native_histogram::CLASSIC,
         "prometheus",
         "prometheus-client",
         "metrics",
