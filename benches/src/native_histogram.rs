@@ -31,11 +31,11 @@ use crate::runner::{Options, Side, series_memory, series_scrape, side_by_side};
 use crate::scrape::Format;
 use ::hotmetrics::exposition::{Format as Exposition, ScrapeEncoder};
 use ::hotmetrics::{Buckets, Family, Histogram, Registry};
-use ::hotmetrics_core::NativeOpts;
 use ::prometheus_client::encoding::prometheus_protobuf::encode_to_vec;
 use ::prometheus_client::metrics::family::Family as PcFamily;
 use ::prometheus_client::metrics::histogram::{Histogram as PcHistogram, NativeHistogramConfig};
 use bytes::BytesMut;
+use hotmetrics::NativeOpts;
 
 /// The hot-path case.
 pub const CASE: &str = "native_histogram_observe";

@@ -22,10 +22,10 @@ use crate::runner::{Options, Side, series_memory, series_scrape, side_by_side};
 use crate::scrape::Format;
 use ::hotmetrics::exposition::{Format as Exposition, ScrapeEncoder};
 use ::hotmetrics::{Family, Registry};
-use ::hotmetrics_core::{Summary, SummaryOpts};
 use ::metrics::Recorder as _;
 use ::metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use bytes::BytesMut;
+use hotmetrics::{Summary, SummaryOpts};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
