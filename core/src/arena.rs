@@ -78,16 +78,6 @@ impl Arena {
         }
     }
 
-    /// The narrow cell's count, `0` if this arena never touched the slot
-    /// (read by `Engine::sum_narrow`, itself only in tests and loom models).
-    #[cfg(any(test, loom))]
-    #[inline]
-    pub(crate) fn load_narrow(&self, slot: u32) -> u64 {
-        self.narrow
-            .get(slot as usize)
-            .map_or(0, |c| u64::from(c.load(Ordering::Relaxed)))
-    }
-
     /// The narrow cells of run `run`, `None` if this arena never touched
     /// that part of the narrow slot space.
     #[inline]

@@ -134,6 +134,7 @@ pub use {
         Buckets, Counter, CounterF64, DEFAULT_BUCKETS, Gauge, GaugeF64, Histogram,
         HistogramSnapshot, HistogramTimer, InProgressGuard, Info, Metric, NativeOpts,
         NativeSnapshot, StateSet, States, Summary, SummaryOpts, SummarySnapshot, SummaryTimer,
+        Timer,
     },
     registry::{CollectorId, Opts, Registry, RegistryBuilder, default_registry},
     snapshot::{FamilySnapshot, SeriesSnapshot, Snapshot, ValueSnapshot},

@@ -119,22 +119,31 @@ fn merged_run_is_not_reused_for_a_series_that_took_a_freed_slot() {
 }
 
 /// Two writers push narrow cells past their maximum (each spills once, the
-/// maximum being 2 under loom) while a scrape reads the count twice: a
-/// spill is seen whole or not at all, so reads never go down or overshoot,
-/// and the final count is exact.
+/// maximum being 2 under loom) while a scrape reads the count three ways:
+/// through a merged block, through `sum_range_narrow` over a range that
+/// starts mid-run and crosses into the next run (which one writer also
+/// writes, so its arena grows there), and cell by cell. A spill is seen
+/// whole or not at all, so reads never go down or overshoot, and the final
+/// counts are exact.
 #[test]
 fn spills_racing_a_scrape_are_seen_whole() {
     loom::model(|| {
         let engine = Arc::new(Engine::new());
-        let slot = engine.alloc_narrow(1).unwrap();
+        // The second slot of a run (`RUN` is 2 under loom): the range
+        // `[slot, slot + 1]` crosses a run boundary.
+        let slot = engine.alloc_narrow(4).unwrap() | 1;
+        let next = slot + 1;
         let done = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..2)
-            .map(|_| {
+            .map(|t| {
                 let (e, done) = (Arc::clone(&engine), Arc::clone(&done));
                 thread::spawn(move || {
                     let lease = e.lease();
                     lease.add_narrow(slot, 2);
                     lease.add_narrow(slot, 1);
+                    if t == 0 {
+                        lease.add_narrow(next, 1);
+                    }
                     done.fetch_add(1, Ordering::Release);
                 })
             })
@@ -143,11 +152,15 @@ fn spills_racing_a_scrape_are_seen_whole() {
         view.begin();
         let first = view.narrow(&engine, slot);
         view.end();
+        let mut range = [0u64; 2];
+        engine.sum_range_narrow(slot, &mut range);
+        assert!(first <= range[0], "went down: {first} -> {range:?}");
+        assert!(range[0] <= 6 && range[1] <= 1, "overshot: {range:?}");
         // Writers seen finished (Acquire) must all be in a later read: a
         // read that saw a spill's zeroed cell but not its add would miss it.
         let finished = done.load(Ordering::Acquire) as u64;
         let second = engine.sum_narrow(slot);
-        assert!(first <= second, "went down: {first} -> {second}");
+        assert!(range[0] <= second, "went down: {range:?} -> {second}");
         assert!(
             second >= 3 * finished,
             "lost a spill: {second} < {}",
@@ -157,7 +170,8 @@ fn spills_racing_a_scrape_are_seen_whole() {
         for w in writers {
             w.join().unwrap();
         }
-        assert_eq!(engine.sum_narrow(slot), 6);
+        engine.sum_range_narrow(slot, &mut range);
+        assert_eq!(range, [6, 1]);
     });
 }
 

@@ -52,12 +52,9 @@ impl Engine {
     /// models read one slot).
     #[cfg(any(test, loom))]
     pub fn sum_narrow(&self, slot: u32) -> u64 {
-        let mut total = 0u64;
-        self.spill().read(|| {
-            total = self.spill().load(slot);
-            self.for_each_arena(|a| total = total.wrapping_add(a.load_narrow(slot)));
-        });
-        total
+        let mut total = [0u64];
+        self.sum_range_narrow(slot, &mut total);
+        total[0]
     }
 
     /// `out[i]` = [`sum_narrow`](Self::sum_narrow)`(start + i)`, read as
@@ -118,21 +115,7 @@ impl Engine {
         // past it.
         let (live, past) = out.split_at_mut(runs * RUN);
         past.fill(0);
-        let out = live;
-        self.spill().read(|| {
-            for (slot, acc) in (start..).zip(out.iter_mut()) {
-                *acc = self.spill().load(slot);
-            }
-            self.for_each_arena(|a| {
-                for (k, acc) in out.chunks_exact_mut(RUN).take(runs).enumerate() {
-                    if let Some(cells) = a.narrow_run(first + k) {
-                        for (acc, cell) in acc.iter_mut().zip(cells) {
-                            *acc = acc.wrapping_add(u64::from(cell.load(Ordering::Relaxed)));
-                        }
-                    }
-                }
-            });
-        });
+        self.sum_range_narrow(start, live);
     }
 }
 

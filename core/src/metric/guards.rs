@@ -24,10 +24,15 @@ impl<M: Metric> std::ops::Deref for Held<'_, M> {
     }
 }
 
-/// A metric a timer records elapsed seconds into.
-pub(crate) trait Observe: Metric {
-    fn observe_secs(&self, secs: f64);
+/// A metric a timer records elapsed seconds into. Public only inside the
+/// private `sealed` module, as `Sealed` is: [`Timer`]'s bound, nameable by
+/// nobody outside the crate.
+pub(crate) mod observe {
+    pub trait Observe: super::Metric {
+        fn observe_secs(&self, secs: f64);
+    }
 }
+use observe::Observe;
 
 impl Observe for Histogram {
     #[inline]
@@ -43,15 +48,29 @@ impl Observe for Summary {
     }
 }
 
-/// What every timer holds: the series, the start, whether it still records.
+/// Records the seconds since it was started into a histogram or summary
+/// when dropped, unless [`discard`](Self::discard)ed. Named by its
+/// aliases, [`HistogramTimer`] and [`SummaryTimer`].
 #[derive(Debug)]
-struct Timing<'a, M: Observe> {
+pub struct Timer<'a, M: Observe> {
     metric: Held<'a, M>,
     start: Instant,
     armed: bool,
 }
 
-impl<'a, M: Observe> Timing<'a, M> {
+/// A [`Timer`] from [`Histogram::start_timer`] (borrowing the histogram),
+/// or from [`Family::<Histogram>::start_timer`](crate::Family::start_timer),
+/// which gives a `HistogramTimer<'static>` that owns its series and can be
+/// held across an `.await`.
+pub type HistogramTimer<'h> = Timer<'h, Histogram>;
+
+/// A [`Timer`] from [`Summary::start_timer`] (borrowing the summary), or
+/// from [`Family::<Summary>::start_timer`](crate::Family::start_timer),
+/// which gives a `SummaryTimer<'static>` that owns its series and can be
+/// held across an `.await`.
+pub type SummaryTimer<'s> = Timer<'s, Summary>;
+
+impl<'a, M: Observe> Timer<'a, M> {
     fn start(metric: Held<'a, M>) -> Self {
         Self {
             metric,
@@ -60,81 +79,39 @@ impl<'a, M: Observe> Timing<'a, M> {
         }
     }
 
+    pub(super) fn new(metric: &'a M) -> Self {
+        Self::start(Held::Borrowed(metric))
+    }
+
     fn stop(&mut self) -> f64 {
         self.armed = false;
         let secs = self.start.elapsed().as_secs_f64();
         self.metric.observe_secs(secs);
         secs
     }
+
+    /// Records the elapsed time now and returns it in seconds.
+    pub fn observe_duration(mut self) -> f64 {
+        self.stop()
+    }
+
+    /// Stops the timer without recording anything.
+    pub fn discard(mut self) {
+        self.armed = false;
+    }
 }
 
-impl<M: Observe> Drop for Timing<'_, M> {
+impl<M: Observe> Timer<'static, M> {
+    pub(super) fn owned(metric: Handle<M>) -> Self {
+        Self::start(Held::Owned(metric))
+    }
+}
+
+impl<M: Observe> Drop for Timer<'_, M> {
     fn drop(&mut self) {
         if self.armed {
             self.stop();
         }
-    }
-}
-
-/// Records the seconds since it was started into a histogram when dropped,
-/// unless [`discard`](Self::discard)ed. From [`Histogram::start_timer`]
-/// (borrowing the histogram), or from
-/// [`Family::<Histogram>::start_timer`](crate::Family::start_timer), which
-/// gives a `HistogramTimer<'static>` that owns its series and can be held
-/// across an `.await`.
-#[derive(Debug)]
-pub struct HistogramTimer<'h>(Timing<'h, Histogram>);
-
-impl<'h> HistogramTimer<'h> {
-    pub(super) fn new(histogram: &'h Histogram) -> Self {
-        Self(Timing::start(Held::Borrowed(histogram)))
-    }
-
-    /// Records the elapsed time now and returns it in seconds.
-    pub fn observe_duration(mut self) -> f64 {
-        self.0.stop()
-    }
-
-    /// Stops the timer without recording anything.
-    pub fn discard(mut self) {
-        self.0.armed = false;
-    }
-}
-
-impl HistogramTimer<'static> {
-    pub(super) fn owned(histogram: Handle<Histogram>) -> Self {
-        Self(Timing::start(Held::Owned(histogram)))
-    }
-}
-
-/// Records the seconds since it was started into a summary when dropped,
-/// unless [`discard`](Self::discard)ed. From [`Summary::start_timer`]
-/// (borrowing the summary), or from
-/// [`Family::<Summary>::start_timer`](crate::Family::start_timer), which
-/// gives a `SummaryTimer<'static>` that owns its series and can be held
-/// across an `.await`.
-#[derive(Debug)]
-pub struct SummaryTimer<'s>(Timing<'s, Summary>);
-
-impl<'s> SummaryTimer<'s> {
-    pub(super) fn new(summary: &'s Summary) -> Self {
-        Self(Timing::start(Held::Borrowed(summary)))
-    }
-
-    /// Records the elapsed time now and returns it in seconds.
-    pub fn observe_duration(mut self) -> f64 {
-        self.0.stop()
-    }
-
-    /// Stops the timer without recording anything.
-    pub fn discard(mut self) {
-        self.0.armed = false;
-    }
-}
-
-impl SummaryTimer<'static> {
-    pub(super) fn owned(summary: Handle<Summary>) -> Self {
-        Self(Timing::start(Held::Owned(summary)))
     }
 }
 

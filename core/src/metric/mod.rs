@@ -15,7 +15,7 @@ mod summary;
 pub use buckets::{Buckets, DEFAULT_BUCKETS};
 pub use counter::{Counter, CounterF64};
 pub use gauge::{Gauge, GaugeF64};
-pub use guards::{HistogramTimer, InProgressGuard, SummaryTimer};
+pub use guards::{HistogramTimer, InProgressGuard, SummaryTimer, Timer};
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use info::Info;
 pub use native::{NativeOpts, NativeSnapshot};

@@ -15,10 +15,18 @@
 //! the values above `MAX_VALUE` (`+Inf` too), and last NaN, which counts in
 //! `_count` but in no quantile.
 
+use crate::error::Error;
+
 /// The smallest magnitude with a log bucket: smaller ones count as zero.
 pub(crate) const MIN_VALUE: f64 = 1e-9;
 /// The largest magnitude with a log bucket: larger ones report `±Inf`.
 pub(crate) const MAX_VALUE: f64 = 1e9;
+/// The smallest relative error accepted: 414,472 slots, 1.66 MB of narrow
+/// cells per series and writer thread (address space; see `Summary`).
+pub(crate) const MIN_RELATIVE_ERROR: f64 = 1e-4;
+/// The most slots a layout may have (that of `MIN_RELATIVE_ERROR`, with
+/// room for rounding): a bound the checked arithmetic enforces.
+const MAX_SLOTS: u32 = 1 << 19;
 
 /// A bucket layout for one relative error.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,21 +42,43 @@ pub(crate) struct Sketch {
 }
 
 impl Sketch {
-    /// The layout for relative error `alpha`, in `(0, 0.5)` (validated by
-    /// `SummaryOpts`).
-    pub(crate) fn new(alpha: f64) -> Self {
+    /// The layout for relative error `alpha`, in
+    /// `[MIN_RELATIVE_ERROR, 0.5)` (checked by `SummaryOpts`); keys and
+    /// length are computed with checked arithmetic, so a layout whose slots
+    /// would not fit the narrow slot space is an error, never a panic.
+    pub(crate) fn new(alpha: f64) -> Result<Self, Error> {
+        let bad =
+            || Error::InvalidSummary(format!("relative error {alpha} gives too many buckets"));
         let gamma = (1.0 + alpha) / (1.0 - alpha);
         let ln_gamma = gamma.ln();
-        let key = |v: f64| (v.ln() / ln_gamma).ceil() as i32;
-        let min_key = key(MIN_VALUE);
-        let keys = (key(MAX_VALUE) - min_key + 1).unsigned_abs();
-        Self {
+        let key = |v: f64| -> Result<i64, Error> {
+            let k = (v.ln() / ln_gamma).ceil();
+            // `as` saturates: only values well inside i32 are keys.
+            if k.is_finite() && k.abs() < f64::from(i32::MAX / 2) {
+                Ok(k as i64)
+            } else {
+                Err(bad())
+            }
+        };
+        let min_key = key(MIN_VALUE)?;
+        let keys = key(MAX_VALUE)?
+            .checked_sub(min_key)
+            .and_then(|d| d.checked_add(1))
+            .and_then(|k| u32::try_from(k).ok())
+            .filter(|k| *k > 0)
+            .ok_or_else(bad)?;
+        // `len` below is `2 * keys + 4`: check it once here.
+        keys.checked_mul(2)
+            .and_then(|k| k.checked_add(4))
+            .filter(|&len| len <= MAX_SLOTS)
+            .ok_or_else(bad)?;
+        Ok(Self {
             ln_gamma,
             inv_ln_gamma: 1.0 / ln_gamma,
-            min_key,
+            min_key: i32::try_from(min_key).map_err(|_| bad())?,
             keys,
             scale: 2.0 / (gamma + 1.0),
-        }
+        })
     }
 
     /// Number of slots: both signs' buckets, zero, two overflows, NaN.
@@ -134,17 +164,29 @@ mod tests {
 
     #[test]
     fn default_layout_size() {
-        let s = Sketch::new(0.01);
+        let s = Sketch::new(0.01).unwrap();
         // Keys ceil(ln(1e-9) / ln γ) = -1036 to ceil(ln(1e9) / ln γ) = 1037.
         assert_eq!(s.keys, 2074);
         assert_eq!(s.len(), 4152);
-        assert_eq!(Sketch::new(0.05).keys, 416);
+        assert_eq!(Sketch::new(0.05).unwrap().keys, 416);
+    }
+
+    #[test]
+    fn tiny_relative_errors_are_errors_not_panics() {
+        let s = Sketch::new(MIN_RELATIVE_ERROR).unwrap();
+        assert_eq!(s.len(), 414_472, "the documented size at the floor");
+        for alpha in [5e-9, 1e-8, 1e-6, 1e-5, 1e-300, f64::MIN_POSITIVE] {
+            assert!(
+                matches!(Sketch::new(alpha), Err(Error::InvalidSummary(_))),
+                "α {alpha}"
+            );
+        }
     }
 
     #[test]
     fn slots_increase_with_value_and_values_are_within_alpha() {
         for alpha in [0.001, 0.01, 0.05, 0.2, 0.49] {
-            let s = Sketch::new(alpha);
+            let s = Sketch::new(alpha).unwrap();
             let mut last = 0;
             let mut x = -2.0 * MAX_VALUE;
             while x < 2.0 * MAX_VALUE {
@@ -169,7 +211,7 @@ mod tests {
 
     #[test]
     fn special_values_have_their_slots() {
-        let s = Sketch::new(0.01);
+        let s = Sketch::new(0.01).unwrap();
         let k = s.keys;
         assert_eq!(s.slot(f64::NEG_INFINITY), 0);
         assert_eq!(s.slot(-2e9), 0);
@@ -191,7 +233,7 @@ mod tests {
 
     #[test]
     fn quantiles_pick_the_bucket_at_the_rank() {
-        let s = Sketch::new(0.01);
+        let s = Sketch::new(0.01).unwrap();
         let mut counts = vec![0; s.len() as usize];
         for v in [1.0, 2.0, 3.0, 4.0] {
             counts[s.slot(v) as usize] += 1;

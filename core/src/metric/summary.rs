@@ -1,4 +1,4 @@
-use super::sketch::{MAX_VALUE, MIN_VALUE, Sketch};
+use super::sketch::{MIN_RELATIVE_ERROR, Sketch};
 use super::{Metric, Scratch, Sealed, SummaryTimer};
 use crate::error::Error;
 use crate::family::{Desc, Family};
@@ -79,14 +79,16 @@ impl SummaryOpts {
     }
 
     /// The relative error `α` of a reported quantile's value, in
-    /// `(0, 0.5)` (default 0.01). Memory grows as `1 / α`: see [`Summary`].
+    /// `[1e-4, 0.5)` (default 0.01). Memory grows as `1 / α`: see
+    /// [`Summary`]; at the floor of `1e-4` a series takes 1.66 MB of
+    /// address space per writer thread.
     pub fn relative_error(mut self, alpha: f64) -> Self {
         self.relative_error = alpha;
         self
     }
 
-    /// Checks the options; the quantiles increasing.
-    fn validate(&self) -> Result<Vec<f64>, Error> {
+    /// Checks the options; the quantiles increasing and the bucket layout.
+    fn validate(&self) -> Result<(Vec<f64>, Sketch), Error> {
         let bad = |why: String| Err(Error::InvalidSummary(why));
         let mut quantiles = Vec::with_capacity(self.objectives.len());
         for &(q, e) in &self.objectives {
@@ -103,8 +105,10 @@ impl SummaryOpts {
         }
         quantiles.sort_by(f64::total_cmp);
         let alpha = self.relative_error;
-        if !(alpha > 0.0 && alpha < 0.5) {
-            return bad(format!("relative error {alpha} is outside (0, 0.5)"));
+        if !(MIN_RELATIVE_ERROR..0.5).contains(&alpha) {
+            return bad(format!(
+                "relative error {alpha} is outside [{MIN_RELATIVE_ERROR}, 0.5)"
+            ));
         }
         if self.age_buckets == 0 {
             return bad("age_buckets is 0: the window needs at least one".into());
@@ -118,7 +122,7 @@ impl SummaryOpts {
                 self.max_age, self.age_buckets
             ));
         }
-        Ok(quantiles)
+        Ok((quantiles, Sketch::new(alpha)?))
     }
 }
 
@@ -145,8 +149,12 @@ struct Window {
     /// `(age_buckets - 1) * step`: the window starts at the newest
     /// snapshot at least this old.
     span: Duration,
-    /// At most `age_buckets` snapshots, oldest first; never empty (the
-    /// first is the series' creation, all zeros).
+    /// At most `age_buckets + 1` snapshots, oldest first; never empty (the
+    /// first is the series' creation, all zeros). The one more than
+    /// `age_buckets` is the one a read just took, which it does not
+    /// subtract: with it, the start a read chooses is the same whether it
+    /// rotates or not (and with `age_buckets` 1, where `span` is 0, it is
+    /// not the read's own snapshot, which would leave the window empty).
     ring: VecDeque<Counts>,
     capacity: usize,
 }
@@ -168,16 +176,18 @@ impl Window {
                 at: now,
                 counts: Vec::new(),
             }]),
-            capacity: opts.age_buckets as usize,
+            capacity: opts.age_buckets as usize + 1,
         }
     }
 
     /// Rotates if a step passed since the last snapshot (taking `current`,
     /// the cumulative counts read at `now`), then turns `current` into the
-    /// window's counts.
+    /// window's counts. Reads take turns under the window's lock and read
+    /// the counts inside it, so `current` is no lower than any snapshot.
     fn apply(&mut self, now: Instant, current: &mut [u64]) {
         let newest = self.ring.back().map_or(now, |c| c.at);
-        if now.saturating_duration_since(newest) >= self.step {
+        let rotate = now.saturating_duration_since(newest) >= self.step;
+        if rotate {
             let mut counts = if self.ring.len() >= self.capacity {
                 self.ring.pop_front().map(|c| c.counts).unwrap_or_default()
             } else {
@@ -193,15 +203,19 @@ impl Window {
             self.ring.push_back(Counts { at: now, counts });
         }
         let span = self.span;
+        // Not the snapshot this read just took (there is an older one: the
+        // capacity is at least 2).
         let start = self
             .ring
             .iter()
             .rev()
+            .skip(usize::from(rotate))
             .find(|c| now.saturating_duration_since(c.at) >= span)
             .or(self.ring.front());
         for &(slot, n) in start.map_or(&[][..], |c| &c.counts) {
             if let Some(c) = current.get_mut(slot as usize) {
-                *c = c.saturating_sub(n);
+                debug_assert!(n <= *c, "slot {slot}: snapshot {n} above the count {c}");
+                *c -= n;
             }
         }
     }
@@ -246,23 +260,31 @@ impl Window {
 /// between the counts now and a snapshot of them taken earlier. Only reads
 /// (scrapes, [`snapshot`](Self::snapshot), expiry sweeps) take snapshots:
 /// one when the newest is at least `step = max_age / age_buckets` old, and
-/// at most `age_buckets` are kept. A read reports the observations since
+/// at most `age_buckets + 1` are kept. Reads take turns on the series'
+/// window lock, reading the clock and the counts inside it. A read reports the observations since
 /// the newest snapshot at least `max_age − step` old (since creation for a
 /// younger series): at least the last `max_age − step`, and less than
 /// `max_age` plus the longest time between two reads in it. With reads
 /// more often than `step` that is about client_golang's `max_age − step`
 /// to `max_age`; rarer reads widen it (a summary scraped every 15 minutes
-/// with `max_age` of 10 reports the last 15). With `age_buckets` 1 the window restarts
-/// empty every `max_age`, as in client_golang.
+/// with `max_age` of 10 reports the last 15). With `age_buckets` 1 a read
+/// reports the observations since the last snapshot, and the window
+/// restarts empty every `max_age` (as in client_golang) or at the next
+/// read after it.
 ///
 /// **Costs.** `observe` is a logarithm, one add to the calling thread's
 /// narrow cell of the value's bucket and one to its sum cell: no lock, no
-/// shared read-modify-write, no allocation. Each writer thread holds
-/// `4 · (2·K + 4) + 8` bytes per series, with `K ≈ ln(1e18) / ln γ + 1`
-/// buckets per sign: 16.6 KB at `α` = 0.01 (K = 2074), 3.4 KB at 0.05
-/// (K = 416), 166 KB at 0.001. A scrape
-/// reads all of them per thread; the window snapshots cost 16 bytes per
-/// non-empty bucket each, at most `age_buckets` of them per series.
+/// shared read-modify-write, and no allocation once the thread's arena
+/// holds the chunk of the bucket's cell (a thread's first write into a new
+/// arena chunk allocates it, as for every metric type). Each writer
+/// thread's arena has `4 · (2·K + 4) + 8` bytes of address space per
+/// series, with `K ≈ ln(1e18) / ln γ + 1` buckets per sign: 16.6 KB at
+/// `α` = 0.01 (K = 2074), 3.4 KB at 0.05 (K = 416), 166 KB at 0.001, 1.66
+/// MB at the floor `α` = 1e-4 (K = 207,234). A scrape reads every bucket of
+/// every writer arena (about 16.6 KB × arenas per summary at `α` 0.01), so
+/// its cost grows with the number of threads that wrote; the window
+/// snapshots cost 16 bytes per non-empty bucket each, at most
+/// `age_buckets + 1` of them per series.
 #[derive(Clone, Debug)]
 pub struct Summary(Arc<SummaryCell>);
 
@@ -319,10 +341,10 @@ impl Summary {
     /// Merges all threads' cells and reads the window, which it may slide
     /// as a scrape does (allocates; scrapes use the visitor instead).
     pub fn snapshot(&self) -> SummarySnapshot {
-        self.snapshot_at(Instant::now())
+        self.snapshot_at(Instant::now)
     }
 
-    fn snapshot_at(&self, now: Instant) -> SummarySnapshot {
+    fn snapshot_at(&self, now: impl FnOnce() -> Instant) -> SummarySnapshot {
         let mut counts = vec![0; self.0.sketch.len() as usize];
         let mut quantiles = Vec::new();
         let (count, sum) = self.read(now, &mut counts, &mut quantiles);
@@ -335,21 +357,25 @@ impl Summary {
 
     /// Merges the cumulative counts into `counts` (one entry per slot), the
     /// window's quantiles into `quantiles`; returns count and sum.
+    ///
+    /// The clock and the counts are read under the window's lock: a read
+    /// that took its time or counts before another read's rotation could
+    /// otherwise subtract a snapshot newer than its own counts.
     fn read(
         &self,
-        now: Instant,
+        now: impl FnOnce() -> Instant,
         counts: &mut [u64],
         quantiles: &mut Vec<(f64, f64)>,
     ) -> (u64, f64) {
         let cell = &*self.0;
+        let mut window = cell.window.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = now();
         engine().sum_range_narrow(cell.counts.start(), counts);
         // The sum, a 64-bit cell, is read directly, after the buckets.
         let sum = engine().sum_f64(cell.sum.start());
         let count = counts.iter().fold(0u64, |a, &c| a.wrapping_add(c));
-        cell.window
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .apply(now, counts);
+        window.apply(now, counts);
+        drop(window);
         cell.sketch.quantiles(counts, &cell.quantiles, quantiles);
         (count, sum)
     }
@@ -381,7 +407,11 @@ impl Metric for Summary {
     const TYPE: MetricType = MetricType::Summary;
 }
 
-/// Checks summary options before a summary family is registered.
+/// Checks summary options when a summary or family is registered. A
+/// family creates its series lazily (at the first `with` of some label
+/// values), and `create` validates again as it needs the checked layout:
+/// without this check a bad `SummaryOpts` would only fail at that first
+/// use, not at registration.
 pub(crate) fn validate(opts: &SummaryOpts) -> Result<(), Error> {
     opts.validate().map(drop)
 }
@@ -396,8 +426,7 @@ impl Sealed for Summary {
     }
 
     fn create(opts: &SummaryOpts, _: &Desc) -> Result<Self, Error> {
-        let quantiles = opts.validate()?;
-        let sketch = Sketch::new(opts.relative_error);
+        let (quantiles, sketch) = opts.validate()?;
         // Calibrate the timer clock now, not in the first timed update.
         let _ = quanta::Instant::now();
         Ok(Self(Arc::new(SummaryCell {
@@ -421,7 +450,7 @@ impl Sealed for Summary {
         counts.resize(self.0.sketch.len() as usize, 0);
         // Read directly, not through the scrape's merged blocks: a summary
         // fills its blocks alone, and they would keep 8 bytes per slot.
-        let (count, sum) = self.read(Instant::now(), counts, &mut scratch.quantiles);
+        let (count, sum) = self.read(Instant::now, counts, &mut scratch.quantiles);
         out.series(
             labels,
             &SeriesValue::Summary(SummaryValue {
@@ -433,9 +462,6 @@ impl Sealed for Summary {
         );
     }
 }
-
-// The documented value range, kept next to the docs that state it.
-const _: () = assert!(MIN_VALUE == 1e-9 && MAX_VALUE == 1e9);
 
 #[cfg(test)]
 mod tests {
@@ -451,7 +477,7 @@ mod tests {
     }
 
     fn median(s: &Summary, now: Instant) -> f64 {
-        s.snapshot_at(now).quantiles[0].1
+        s.snapshot_at(|| now).quantiles[0].1
     }
 
     const MIN: Duration = Duration::from_secs(60);
@@ -483,13 +509,13 @@ mod tests {
         }
         // From minute 10 the window starts at the snapshot of minute 2
         // (the newest at least 8 minutes old): the ones are gone.
-        let snap = s.snapshot_at(t0 + 10 * MIN);
+        let snap = s.snapshot_at(|| t0 + 10 * MIN);
         assert!((snap.quantiles[0].1 - 100.0).abs() <= 1.0);
         // Minute 12 starts at minute 4: only the hundreds, still.
         assert!((median(&s, t0 + 12 * MIN) - 100.0).abs() <= 1.0);
         // Minute 14 starts at minute 6, after every observation.
         assert!(median(&s, t0 + 14 * MIN).is_nan(), "an empty window is NaN");
-        let snap = s.snapshot_at(t0 + 16 * MIN);
+        let snap = s.snapshot_at(|| t0 + 16 * MIN);
         assert_eq!(snap.count, 40, "count is over the whole life");
         assert_eq!(snap.sum, 3010.0);
     }
@@ -516,7 +542,7 @@ mod tests {
                 observed += 1;
                 s.observe(observed as f64);
             }
-            let snap = s.snapshot_at(t0 + r * MIN);
+            let snap = s.snapshot_at(|| t0 + r * MIN);
             let (lo, hi) = (snap.quantiles[0].1, snap.quantiles[1].1);
             // Minutes in the window: oldest..=newest observation.
             assert!(
@@ -542,20 +568,129 @@ mod tests {
         let t0 = created(&s);
         s.observe(3.0);
         assert!((median(&s, t0 + MIN / 2) - 3.0).abs() <= 0.03);
-        assert!(median(&s, t0 + MIN).is_nan());
+        // Rotates: reports since creation, then restarts from here.
+        assert!((median(&s, t0 + MIN) - 3.0).abs() <= 0.03);
         s.observe(5.0);
         assert!((median(&s, t0 + MIN * 3 / 2) - 5.0).abs() <= 0.05);
-        assert_eq!(s.snapshot_at(t0 + 2 * MIN).count, 2);
+        assert!((median(&s, t0 + 2 * MIN) - 5.0).abs() <= 0.05);
+        assert!(median(&s, t0 + MIN * 5 / 2).is_nan(), "nothing since 2 min");
+        assert_eq!(s.snapshot_at(|| t0 + 3 * MIN).count, 2);
     }
 
     #[test]
-    fn ring_stays_within_age_buckets() {
+    fn one_age_bucket_read_rarely_reports_what_came_since_the_last_read() {
+        // Reads 1.5 max_age apart: each one rotates, and must report the
+        // observations since the previous read, not its own empty window.
+        let opts = SummaryOpts::new()
+            .objectives(&[(0.5, 0.05)])
+            .max_age(MIN)
+            .age_buckets(1);
+        let s = summary(opts);
+        let t0 = created(&s);
+        for k in 1..=6u32 {
+            let v = f64::from(k * 10);
+            s.observe(v);
+            s.observe(v);
+            let got = median(&s, t0 + MIN * 3 * k / 2);
+            assert!((got - v).abs() <= 0.01 * v, "read {k}: {got}, want {v}");
+        }
+    }
+
+    #[test]
+    fn ring_stays_within_age_buckets_plus_one() {
         let s = summary(SummaryOpts::new().max_age(10 * MIN).age_buckets(5));
         let t0 = created(&s);
         for m in 1..200 {
             s.observe(m as f64);
-            s.snapshot_at(t0 + m * MIN / 3);
-            assert!(s.0.window.lock().unwrap().ring.len() <= 5);
+            s.snapshot_at(|| t0 + m * MIN / 3);
+            assert!(s.0.window.lock().unwrap().ring.len() <= 6);
+        }
+    }
+
+    /// What happens between two reads: an observation, or a read after
+    /// the clock moved on by some milliseconds.
+    #[derive(Clone, Debug)]
+    enum Event {
+        Observe(f64),
+        Read(u64),
+    }
+
+    fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (-3.0f64..3.0).prop_map(|e| Event::Observe(10f64.powf(e))),
+            1 => (0u64..180_000).prop_map(Event::Read),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Reads at random times on the injected clock report, for every
+        /// objective, the exact quantile (within α) of the observations in
+        /// the window the docs define: since the newest snapshot at least
+        /// `max_age − step` old, snapshots being taken by reads once the
+        /// newest is `step` old (since creation when none is that old).
+        /// The model keeps every snapshot; the summary keeps a few.
+        #[test]
+        fn reads_report_the_documented_window(
+            events in proptest::collection::vec(event(), 1..300),
+            age_buckets in 1u32..=5,
+        ) {
+            const ALPHA: f64 = 0.01;
+            let qs = [0.0, 0.25, 0.5, 0.9, 1.0];
+            let max_age = MIN;
+            let opts = SummaryOpts::new()
+                .objectives(&qs.map(|q| (q, 0.01)))
+                .max_age(max_age)
+                .age_buckets(age_buckets)
+                .relative_error(ALPHA);
+            let (step, span) = (max_age / age_buckets, max_age / age_buckets * (age_buckets - 1));
+            let s = summary(opts);
+            let t0 = created(&s);
+            let mut observed = Vec::new();
+            // (time since creation, observations before it).
+            let mut snapshots = vec![(Duration::ZERO, 0usize)];
+            let (mut t, mut gap) = (Duration::ZERO, Duration::ZERO);
+            for e in events {
+                match e {
+                    Event::Observe(v) => {
+                        s.observe(v);
+                        observed.push(v);
+                    }
+                    Event::Read(ms) => {
+                        let dt = Duration::from_millis(ms);
+                        (t, gap) = (t + dt, gap.max(dt));
+                        let snap = s.snapshot_at(|| t0 + t);
+                        let &(at, from) = snapshots
+                            .iter()
+                            .rev()
+                            .find(|(at, _)| t - *at >= span)
+                            .unwrap_or(&snapshots[0]);
+                        // The documented bounds of that window.
+                        proptest::prop_assert!(at.is_zero() || t - at >= span);
+                        proptest::prop_assert!(t - at < max_age + gap);
+                        if t - snapshots.last().unwrap().0 >= step {
+                            snapshots.push((t, observed.len()));
+                        }
+                        let mut window = observed[from..].to_vec();
+                        window.sort_by(f64::total_cmp);
+                        proptest::prop_assert_eq!(snap.count, observed.len() as u64);
+                        for (&(q, got), &want_q) in snap.quantiles.iter().zip(&qs) {
+                            proptest::prop_assert_eq!(q, want_q);
+                            if window.is_empty() {
+                                proptest::prop_assert!(got.is_nan(), "q {}: {} of nothing", q, got);
+                            } else {
+                                let x = window[(q * (window.len() - 1) as f64).floor() as usize];
+                                proptest::prop_assert!(
+                                    (got - x).abs() <= ALPHA * x * (1.0 + 1e-9),
+                                    "t {:?} q {}: got {}, exact {} of {}", t, q, got, x, window.len()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
