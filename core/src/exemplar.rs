@@ -3,51 +3,221 @@
 //! dashboard can jump from a metric to a trace.
 //!
 //! [`Exemplar`] is the value a scrape hands to exporters (and a collector
-//! may build). It is immutable and shared by reference count, so a scrape
-//! reads it with no lock and no copy of its labels.
+//! may build). It is immutable and shared by reference count.
 //!
-//! [`ExemplarSlot`] is where a metric keeps its latest exemplar: recording
-//! one builds the [`Exemplar`] (one allocation for the shared value, two
-//! for its labels) and swaps it in atomically (`arc-swap`); a scrape loads
-//! the whole exemplar or none, never a torn one, and never waits for a
-//! writer. The plain `inc` / `observe` never touch a slot.
+//! [`ExemplarSlots`] is where a series keeps its exemplars: per thread that
+//! records any, one [`ExemplarCell`] per slot (the counter's one, a
+//! histogram's buckets, a native histogram's ring), written by that thread
+//! alone under a sequence count (see `exemplar_cell.rs`). Recording checks
+//! the labels, reads the TSC (`quanta`'s raw clock) and copies the labels
+//! into the thread's cell: no allocation after the thread's first exemplar
+//! on the series, no lock, no read-modify-write, no cache line another
+//! writer touches. A scrape picks, per slot, the newest cell by timestamp
+//! and copies it out whole (or gets none, never a torn one); it builds the
+//! [`Exemplar`] then. The plain `inc` / `observe` never touch the slots.
 
 use crate::error::Error;
 use crate::escaping::is_legacy_label_name;
-use crate::slots::now_unix_seconds;
+use crate::exemplar_cell::{CellRead, ExemplarCell};
+use crate::sync::{AtomicUsize, Ordering};
 use crate::visit::LabelSet;
-use arc_swap::ArcSwapOption;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use thread_local::ThreadLocal;
 
-/// A metric's latest exemplar (or a histogram bucket's): replaced whole by
-/// [`record`](Self::record), read whole by [`load`](Self::load).
-#[derive(Default)]
-pub(crate) struct ExemplarSlot(ArcSwapOption<Inner>);
+/// Labels checked once for recording, with the time they were recorded.
+pub(crate) struct Checked<'a> {
+    labels: &'a [(&'a str, &'a str)],
+    /// The names' and values' bytes together.
+    bytes: usize,
+    ticks: u64,
+}
 
-impl ExemplarSlot {
-    /// Validates `labels` and stores them with `value`, timestamped now.
-    /// On error the slot keeps what it had.
-    pub(crate) fn record(&self, labels: &[(&str, &str)], value: f64) -> Result<(), Error> {
-        let e = Exemplar::new(labels, value, Some(now_unix_seconds()))?;
-        self.store(e);
-        Ok(())
-    }
-
-    /// Stores an exemplar built by the caller.
-    pub(crate) fn store(&self, e: Exemplar) {
-        self.0.store(Some(e.0));
-    }
-
-    /// The latest exemplar, if any.
-    pub(crate) fn load(&self) -> Option<Exemplar> {
-        self.0.load_full().map(Exemplar)
+impl<'a> Checked<'a> {
+    /// Checks `labels` (the rules of [`Exemplar::new`]) and reads the clock.
+    pub(crate) fn new(labels: &'a [(&'a str, &'a str)]) -> Result<Self, Error> {
+        Ok(Self {
+            labels,
+            bytes: check(labels)?,
+            ticks: clock::ticks(),
+        })
     }
 }
 
-impl fmt::Debug for ExemplarSlot {
+/// A series' exemplar slots: `len` cells for each thread that records an
+/// exemplar on it, allocated on that thread's first one. A series that
+/// never records one pays the empty `OnceLock` (two words).
+#[derive(Default)]
+pub(crate) struct ExemplarSlots(OnceLock<Box<ThreadLocal<ThreadCells>>>);
+
+/// One thread's cells of a series.
+struct ThreadCells {
+    /// The ring's next cell (`push`); only the owning thread writes it.
+    next: AtomicUsize,
+    cells: Box<[ExemplarCell]>,
+}
+
+impl ExemplarSlots {
+    /// The calling thread's cells, `len` of them.
+    fn mine(&self, len: usize) -> &ThreadCells {
+        self.0
+            .get_or_init(|| Box::new(ThreadLocal::new()))
+            .get_or(|| ThreadCells {
+                next: AtomicUsize::new(0),
+                cells: (0..len).map(|_| ExemplarCell::default()).collect(),
+            })
+    }
+
+    /// Records `e` with `value` in slot `index` of `len` (the same `len` on
+    /// every call for a series).
+    pub(crate) fn write(&self, len: usize, index: usize, e: &Checked<'_>, value: f64) {
+        if let Some(cell) = self.mine(len).cells.get(index) {
+            cell.write(e.labels, e.bytes, value, e.ticks);
+        }
+    }
+
+    /// Records `e` with `value` in the calling thread's next slot of a ring
+    /// of `len`, overwriting its oldest.
+    pub(crate) fn push(&self, len: usize, e: &Checked<'_>, value: f64) {
+        let mine = self.mine(len);
+        // Relaxed: only the owning thread reads or writes `next`.
+        let i = mine.next.load(Ordering::Relaxed);
+        mine.next.store((i + 1) % len.max(1), Ordering::Relaxed);
+        if let Some(cell) = mine.cells.get(i) {
+            cell.write(e.labels, e.bytes, value, e.ticks);
+        }
+    }
+
+    /// Whether any exemplar was ever recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.get().is_none()
+    }
+
+    /// Slot `index`'s newest exemplar over all threads.
+    pub(crate) fn latest(&self, index: usize) -> Option<Exemplar> {
+        let newest = self
+            .0
+            .get()?
+            .iter()
+            .filter_map(|t| {
+                let cell = t.cells.get(index)?;
+                Some((cell.ticks()?, cell))
+            })
+            .max_by_key(|&(ticks, _)| ticks)?;
+        newest.1.read().map(Exemplar::from_cell)
+    }
+
+    /// The `n` newest exemplars over all threads and slots, oldest first,
+    /// into `out` (cleared first).
+    pub(crate) fn newest_into(&self, n: usize, out: &mut Vec<Exemplar>) {
+        out.clear();
+        let Some(threads) = self.0.get() else {
+            return;
+        };
+        let mut cells: Vec<(u64, &ExemplarCell)> = threads
+            .iter()
+            .flat_map(|t| t.cells.iter())
+            .filter_map(|c| Some((c.ticks()?, c)))
+            .collect();
+        cells.sort_unstable_by_key(|&(ticks, _)| std::cmp::Reverse(ticks));
+        out.extend(
+            cells
+                .iter()
+                .take(n)
+                .filter_map(|(_, c)| c.read().map(Exemplar::from_cell)),
+        );
+        out.sort_by(|a, b| {
+            a.timestamp()
+                .partial_cmp(&b.timestamp())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+}
+
+impl fmt::Debug for ExemplarSlots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ExemplarSlot").field(&self.load()).finish()
+        let threads = self.0.get().map_or(0, |t| t.iter().count());
+        f.debug_struct("ExemplarSlots")
+            .field("threads", &threads)
+            .finish()
+    }
+}
+
+/// Exemplar timestamps: the TSC's raw ticks on the hot path (`quanta`, a
+/// few nanoseconds where `SystemTime::now` measured over 100 on the 2-core
+/// VM), turned into Unix seconds at scrape from the wall-clock time and
+/// the ticks read together on the first exemplar. They follow the
+/// monotonic clock from there, not later steps of the wall clock.
+mod clock {
+    use crate::slots::now_unix_seconds;
+    use std::sync::OnceLock;
+
+    struct Base {
+        clock: quanta::Clock,
+        origin: u64,
+        unix: f64,
+    }
+
+    static BASE: OnceLock<Base> = OnceLock::new();
+
+    fn base() -> &'static Base {
+        BASE.get_or_init(|| {
+            let clock = quanta::Clock::new();
+            Base {
+                origin: clock.raw(),
+                unix: now_unix_seconds(),
+                clock,
+            }
+        })
+    }
+
+    /// Now, in raw ticks.
+    #[inline]
+    pub(super) fn ticks() -> u64 {
+        base().clock.raw()
+    }
+
+    /// `ticks` in seconds since the Unix epoch.
+    pub(super) fn unix_seconds(ticks: u64) -> f64 {
+        let b = base();
+        b.unix + b.clock.delta_as_nanos(b.origin, ticks) as f64 / 1e9
+    }
+}
+
+/// Checks labels by the rules of [`Exemplar::new`]; returns the bytes of
+/// their names and values together.
+fn check(labels: &[(&str, &str)]) -> Result<usize, Error> {
+    let mut chars = 0;
+    let mut bytes = 0;
+    for (i, (name, v)) in labels.iter().enumerate() {
+        if !is_legacy_label_name(name) {
+            return Err(Error::InvalidExemplar(format!(
+                "label name {name:?} must match [a-zA-Z_][a-zA-Z0-9_]*"
+            )));
+        }
+        if labels[..i].iter().any(|(n, _)| n == name) {
+            return Err(Error::InvalidExemplar(format!(
+                "label name {name:?} given twice"
+            )));
+        }
+        // A valid name is ASCII: one character a byte.
+        chars += name.len() + char_count(v);
+        bytes += name.len() + v.len();
+    }
+    if chars > MAX_EXEMPLAR_CHARS {
+        return Err(Error::InvalidExemplar(format!(
+            "its labels have {chars} characters, more than the {MAX_EXEMPLAR_CHARS} OpenMetrics allows"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Characters in `s`, counted by bytes when it is ASCII (trace ids are).
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
     }
 }
 
@@ -88,27 +258,7 @@ impl Exemplar {
     /// values have more than [`MAX_EXEMPLAR_CHARS`] characters together.
     /// An empty label set is allowed (OpenMetrics allows `# {} 1.0`).
     pub fn new(labels: &[(&str, &str)], value: f64, timestamp: Option<f64>) -> Result<Self, Error> {
-        let mut chars = 0;
-        let mut bytes = 0;
-        for (i, (name, v)) in labels.iter().enumerate() {
-            if !is_legacy_label_name(name) {
-                return Err(Error::InvalidExemplar(format!(
-                    "label name {name:?} must match [a-zA-Z_][a-zA-Z0-9_]*"
-                )));
-            }
-            if labels[..i].iter().any(|(n, _)| n == name) {
-                return Err(Error::InvalidExemplar(format!(
-                    "label name {name:?} given twice"
-                )));
-            }
-            chars += name.chars().count() + v.chars().count();
-            bytes += name.len() + v.len();
-        }
-        if chars > MAX_EXEMPLAR_CHARS {
-            return Err(Error::InvalidExemplar(format!(
-                "its labels have {chars} characters, more than the {MAX_EXEMPLAR_CHARS} OpenMetrics allows"
-            )));
-        }
+        let bytes = check(labels)?;
         if timestamp.is_some_and(|t| !t.is_finite()) {
             return Err(Error::InvalidExemplar(
                 "its timestamp must be finite".to_owned(),
@@ -128,6 +278,16 @@ impl Exemplar {
             value,
             timestamp,
         })))
+    }
+
+    /// The exemplar a cell held.
+    fn from_cell(r: CellRead) -> Self {
+        Self(Arc::new(Inner {
+            text: r.text.into_boxed_str(),
+            ends: r.ends.into_boxed_slice(),
+            value: r.value,
+            timestamp: Some(clock::unix_seconds(r.ticks)),
+        }))
     }
 
     /// The sample's value.
@@ -175,38 +335,73 @@ impl fmt::Debug for Exemplar {
 mod tests {
     use super::*;
 
+    fn record(slots: &ExemplarSlots, labels: &[(&str, &str)], value: f64) -> Result<(), Error> {
+        slots.write(1, 0, &Checked::new(labels)?, value);
+        Ok(())
+    }
+
     #[test]
     fn slot_keeps_the_latest_and_refusals_lose_nothing() {
-        let slot = ExemplarSlot::default();
-        assert!(slot.load().is_none());
-        slot.record(&[("trace_id", "a")], 1.0).unwrap();
-        assert!(slot.record(&[("bad-name", "b")], 2.0).is_err());
-        let e = slot.load().unwrap();
+        let slots = ExemplarSlots::default();
+        assert!(slots.latest(0).is_none());
+        assert!(slots.is_empty());
+        record(&slots, &[("trace_id", "a")], 1.0).unwrap();
+        assert!(record(&slots, &[("bad-name", "b")], 2.0).is_err());
+        let e = slots.latest(0).unwrap();
         assert_eq!(e.labels().collect::<Vec<_>>(), [("trace_id", "a")]);
         assert_eq!(e.value(), 1.0);
-        assert!(e.timestamp().unwrap() > 1.6e9);
+        let now = crate::slots::now_unix_seconds();
+        let t = e.timestamp().unwrap();
+        assert!(t > 1.6e9 && t <= now + 1.0, "{t} vs {now}");
+    }
+
+    #[test]
+    fn the_newest_thread_wins() {
+        let slots = Arc::new(ExemplarSlots::default());
+        record(&slots, &[("trace_id", "main")], 1.0).unwrap();
+        let s = Arc::clone(&slots);
+        std::thread::spawn(move || record(&s, &[("trace_id", "other")], 2.0).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(slots.latest(0).unwrap().value(), 2.0);
+        record(&slots, &[("trace_id", "main")], 3.0).unwrap();
+        assert_eq!(slots.latest(0).unwrap().value(), 3.0);
+    }
+
+    #[test]
+    fn a_ring_keeps_the_newest_over_threads_oldest_first() {
+        let slots = Arc::new(ExemplarSlots::default());
+        let push = |s: &ExemplarSlots, v: f64| s.push(3, &Checked::new(&[("i", "x")]).unwrap(), v);
+        for v in [1.0, 2.0, 3.0, 4.0] {
+            push(&slots, v);
+        }
+        let s = Arc::clone(&slots);
+        std::thread::spawn(move || push(&s, 5.0)).join().unwrap();
+        let mut out = Vec::new();
+        slots.newest_into(3, &mut out);
+        assert_eq!(
+            out.iter().map(Exemplar::value).collect::<Vec<_>>(),
+            [3.0, 4.0, 5.0]
+        );
     }
 
     #[test]
     fn racing_writers_and_readers_see_whole_exemplars() {
-        let slot = Arc::new(ExemplarSlot::default());
+        let slots = Arc::new(ExemplarSlots::default());
         let writers: Vec<_> = (0..4)
             .map(|t| {
-                let slot = Arc::clone(&slot);
+                let slots = Arc::clone(&slots);
                 std::thread::spawn(move || {
-                    for i in 0..2_000 {
+                    for i in 0..20_000 {
                         let id = format!("{t}-{i}");
-                        slot.record(
-                            &[("trace_id", &id), ("thread", &t.to_string())],
-                            f64::from(t),
-                        )
-                        .unwrap();
+                        let labels = [("trace_id", id.as_str()), ("thread", &t.to_string())];
+                        record(&slots, &labels, f64::from(t)).unwrap();
                     }
                 })
             })
             .collect();
         while writers.iter().any(|w| !w.is_finished()) {
-            if let Some(e) = slot.load() {
+            if let Some(e) = slots.latest(0) {
                 // Labels and value come from one write: the thread label
                 // and the value name the same writer.
                 let labels: Vec<_> = e.labels().collect();
@@ -218,7 +413,7 @@ mod tests {
         for w in writers {
             w.join().unwrap();
         }
-        assert!(slot.load().is_some());
+        assert!(slots.latest(0).is_some());
     }
 
     #[test]

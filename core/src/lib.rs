@@ -66,6 +66,7 @@ mod chunked;
 mod engine;
 #[cfg(not(loom))]
 mod exemplar;
+mod exemplar_cell;
 mod expiry;
 mod extensions;
 #[cfg(not(loom))]

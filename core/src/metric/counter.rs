@@ -1,6 +1,6 @@
 use super::{Metric, Scratch, Sealed};
 use crate::error::Error;
-use crate::exemplar::{Exemplar, ExemplarSlot};
+use crate::exemplar::{Checked, Exemplar, ExemplarSlots};
 use crate::family::Desc;
 use crate::local::{engine, writer};
 use crate::slots::{Slots, now_unix_seconds};
@@ -12,13 +12,15 @@ use std::sync::Arc;
 /// three times as slow as the plain 64-bit add (compare runner,
 /// `counter_inc`, 2-core VM).
 ///
-/// The latest exemplar lives beside it: one pointer, null until the first
-/// `*_with_exemplar` call, never read or written by the plain increments.
+/// The exemplars live beside it: an empty `OnceLock` (two words) until the
+/// first `*_with_exemplar` call, then one cell per thread that records
+/// exemplars (`exemplar.rs`), never read or written by the plain
+/// increments.
 #[derive(Debug)]
 struct CounterCell {
     slots: Slots,
     created: f64,
-    exemplar: ExemplarSlot,
+    exemplar: ExemplarSlots,
 }
 
 impl CounterCell {
@@ -26,7 +28,7 @@ impl CounterCell {
         Ok(Self {
             slots: Slots::alloc(1)?,
             created: now_unix_seconds(),
-            exemplar: ExemplarSlot::default(),
+            exemplar: ExemplarSlots::default(),
         })
     }
 
@@ -34,10 +36,11 @@ impl CounterCell {
     /// call, and the value `read` gives: the merged value, or `fresh` (a
     /// read of every thread's cell) when the series has an exemplar.
     ///
-    /// The exemplar is loaded before the value is read: the load (acquire)
-    /// synchronizes with the store (release) that followed the writer's
-    /// add, so that add happens-before the value read and the value covers
-    /// the exemplar's increment. The scrape's merged blocks may have been
+    /// The exemplar is read before the value: the read's Acquire load of
+    /// the cell's sequence count synchronizes with the Release store that
+    /// closed the writer's exemplar, which followed its add, so that add
+    /// happens-before the value read and the value covers the exemplar's
+    /// increment. The scrape's merged blocks may have been
     /// summed before this load (for a neighbouring series), so a series
     /// with an exemplar reads its cells afresh.
     fn visit(
@@ -47,7 +50,7 @@ impl CounterCell {
         fresh: impl FnOnce() -> Number,
         out: &mut dyn MetricVisitor,
     ) {
-        let exemplar = self.exemplar.load();
+        let exemplar = self.exemplar.latest(0);
         let value = if exemplar.is_some() {
             fresh()
         } else {
@@ -102,9 +105,11 @@ impl Counter {
     /// than [`MAX_EXEMPLAR_CHARS`](crate::MAX_EXEMPLAR_CHARS) characters
     /// together), and the previous exemplar stays.
     ///
-    /// Costs what [`inc`](Self::inc) does plus building the exemplar (three
-    /// allocations) and one atomic swap of the series' exemplar pointer:
-    /// no lock, and a scrape reads the whole exemplar or the previous one.
+    /// Costs what [`inc`](Self::inc) does plus checking the labels, reading
+    /// the TSC and copying the labels into the calling thread's own
+    /// exemplar cell: no lock, no allocation (after the thread's first
+    /// exemplar on the series), no write another thread shares. A scrape
+    /// reports the newest exemplar over all threads, whole.
     ///
     /// ```
     /// let registry = hotmetrics_core::Registry::new();
@@ -128,12 +133,15 @@ impl Counter {
     /// the increment always counts, `Err` only refuses the exemplar.
     pub fn inc_by_with_exemplar(&self, n: u64, labels: &[(&str, &str)]) -> Result<(), Error> {
         self.inc_by(n);
-        self.0.exemplar.record(labels, n as f64)
+        self.0
+            .exemplar
+            .write(1, 0, &Checked::new(labels)?, n as f64);
+        Ok(())
     }
 
-    /// The latest exemplar, if one was recorded.
+    /// The latest exemplar over all threads, if one was recorded.
     pub fn exemplar(&self) -> Option<Exemplar> {
-        self.0.exemplar.load()
+        self.0.exemplar.latest(0)
     }
 
     /// The merged value over all threads (a scrape-time read: it visits every
@@ -251,12 +259,13 @@ impl CounterF64 {
     /// ```
     pub fn inc_by_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
         self.inc_by(v)?;
-        self.0.exemplar.record(labels, v)
+        self.0.exemplar.write(1, 0, &Checked::new(labels)?, v);
+        Ok(())
     }
 
-    /// The latest exemplar, if one was recorded.
+    /// The latest exemplar over all threads, if one was recorded.
     pub fn exemplar(&self) -> Option<Exemplar> {
-        self.0.exemplar.load()
+        self.0.exemplar.latest(0)
     }
 
     /// The merged value over all threads.
@@ -299,10 +308,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_exemplar_slot_costs_a_plain_counter_one_pointer() {
+    fn the_exemplar_slots_cost_a_plain_counter_two_words() {
         assert_eq!(
-            std::mem::size_of::<ExemplarSlot>(),
-            std::mem::size_of::<usize>()
+            std::mem::size_of::<ExemplarSlots>(),
+            2 * std::mem::size_of::<usize>()
         );
     }
 }

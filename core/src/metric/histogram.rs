@@ -1,24 +1,24 @@
 use super::native::{Native, NativeSnapshot, spans};
 use super::{Buckets, HistogramTimer, Metric, Scratch, Sealed};
 use crate::error::Error;
-use crate::exemplar::{Exemplar, ExemplarSlot};
+use crate::exemplar::{Checked, Exemplar, ExemplarSlots};
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
 use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::visit::{
     HistogramValue, LabelSet, MetricType, MetricVisitor, NativeBuckets, SeriesValue,
 };
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug)]
 struct HistogramCell {
     storage: Storage,
     buckets: Buckets,
-    /// One slot per classic bucket (the `+Inf` one alone for native-only
-    /// buckets), allocated on the first exemplar: a plain histogram pays
-    /// one pointer.
-    exemplars: OnceLock<Box<[ExemplarSlot]>>,
+    /// One exemplar slot per classic bucket (the `+Inf` one alone for
+    /// native-only buckets), per thread that records exemplars, allocated
+    /// on its first one: a plain histogram pays two words.
+    exemplars: ExemplarSlots,
     created: f64,
 }
 
@@ -101,6 +101,11 @@ impl Histogram {
     /// ([`Error::InvalidExemplar`]: more than 128 characters, a bad or
     /// repeated label name).
     ///
+    /// The exemplar goes to the calling thread's own cell for the bucket
+    /// (see [`Counter::inc_with_exemplar`](crate::Counter::inc_with_exemplar)
+    /// for the costs); a scrape reports per bucket the newest over all
+    /// threads.
+    ///
     /// ```
     /// let registry = hotmetrics_core::Registry::new();
     /// let h = registry.histogram(("job_seconds", "Job time"), Default::default()).unwrap();
@@ -114,17 +119,13 @@ impl Histogram {
     /// ```
     pub fn observe_with_exemplar(&self, v: f64, labels: &[(&str, &str)]) -> Result<(), Error> {
         self.observe(v);
-        let e = Exemplar::new(labels, v, Some(now_unix_seconds()))?;
+        let e = Checked::new(labels)?;
         let cell = &*self.0;
-        let slots = cell.exemplars.get_or_init(|| {
-            (0..=cell.buckets.bounds().len())
-                .map(|_| ExemplarSlot::default())
-                .collect()
-        });
         if let Storage::Native(native) = &cell.storage {
-            native.record_exemplar(e.clone());
+            native.record_exemplar(&e, v);
         }
-        slots[cell.buckets.index(v)].store(e);
+        let len = cell.buckets.bounds().len() + 1;
+        cell.exemplars.write(len, cell.buckets.index(v), &e, v);
         Ok(())
     }
 
@@ -165,9 +166,13 @@ impl Histogram {
     pub fn snapshot(&self) -> HistogramSnapshot {
         let cell = &*self.0;
         let mut counts = vec![0; cell.buckets.bounds().len() + 1];
-        let exemplars = cell.exemplars.get().map_or_else(Vec::new, |slots| {
-            slots.iter().map(ExemplarSlot::load).collect()
-        });
+        let exemplars = if cell.exemplars.is_empty() {
+            Vec::new()
+        } else {
+            (0..counts.len())
+                .map(|i| cell.exemplars.latest(i))
+                .collect()
+        };
         match &cell.storage {
             Storage::Classic { counts: c, sum } => {
                 engine().sum_range_narrow(c.start(), &mut counts);
@@ -267,7 +272,7 @@ impl Sealed for Histogram {
         Ok(Self(Arc::new(HistogramCell {
             storage,
             buckets: buckets.clone(),
-            exemplars: OnceLock::new(),
+            exemplars: ExemplarSlots::default(),
             created,
         })))
     }
@@ -284,8 +289,8 @@ impl Sealed for Histogram {
         counts.resize(cell.buckets.bounds().len() + 1, 0);
         let exemplars = &mut scratch.exemplars;
         exemplars.clear();
-        if let Some(slots) = cell.exemplars.get() {
-            exemplars.extend(slots.iter().map(ExemplarSlot::load));
+        if !cell.exemplars.is_empty() {
+            exemplars.extend((0..counts.len()).map(|i| cell.exemplars.latest(i)));
         }
         match &cell.storage {
             Storage::Classic { counts: c, sum } => {

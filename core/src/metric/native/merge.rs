@@ -121,16 +121,7 @@ impl Native {
             // `seen <= count`: see `shard.rs` (the classic read comes first).
             *inf += count.saturating_sub(seen);
         }
-        s.exemplars.clear();
-        if let Some(ring) = self.ring.get() {
-            s.exemplars
-                .extend(ring.iter().filter_map(|slot| slot.load()));
-            s.exemplars.sort_by(|a, b| {
-                a.timestamp()
-                    .partial_cmp(&b.timestamp())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-        }
+        self.exemplars_into(&mut s.exemplars);
         Merged {
             schema,
             zero_threshold,

@@ -46,12 +46,11 @@ pub(super) mod shard;
 pub(crate) use merge::{NativeScratch, spans};
 
 use crate::error::Error;
-use crate::exemplar::{Exemplar, ExemplarSlot};
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::exemplar::{Checked, Exemplar, ExemplarSlots};
+use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 use key::{MAX_SCHEMA, MIN_SCHEMA, pick_schema};
 use shard::Shard;
-use std::sync::OnceLock;
 use std::time::Duration;
 use thread_local::ThreadLocal;
 
@@ -262,8 +261,9 @@ pub(crate) struct Native {
     /// the clock: the series' `_created` (moved by a reset).
     created_offset: AtomicU64,
     created: f64,
-    ring: OnceLock<Box<[ExemplarSlot]>>,
-    next_exemplar: AtomicUsize,
+    /// The exemplar ring: per thread that records exemplars, its latest
+    /// `max_exemplars`; a scrape keeps the newest `max_exemplars` of all.
+    ring: ExemplarSlots,
 }
 
 impl Native {
@@ -286,8 +286,7 @@ impl Native {
             origin,
             created_offset: AtomicU64::new(0),
             created,
-            ring: OnceLock::new(),
-            next_exemplar: AtomicUsize::new(0),
+            ring: ExemplarSlots::default(),
         }
     }
 
@@ -313,18 +312,19 @@ impl Native {
         u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Keeps `e` in the ring of the latest `max_exemplars`.
-    pub(crate) fn record_exemplar(&self, e: Exemplar) {
+    /// Keeps `e` with `value` among the calling thread's latest
+    /// `max_exemplars`.
+    pub(crate) fn record_exemplar(&self, e: &Checked<'_>, value: f64) {
         let n = self.config.max_exemplars;
-        if n == 0 {
-            return;
+        if n > 0 {
+            self.ring.push(n, e, value);
         }
-        let ring = self
-            .ring
-            .get_or_init(|| (0..n).map(|_| ExemplarSlot::default()).collect());
-        // Relaxed: only picks a slot; the slot's swap publishes the exemplar.
-        let i = self.next_exemplar.fetch_add(1, Ordering::Relaxed) % n;
-        ring[i].store(e);
+    }
+
+    /// The newest `max_exemplars` over all threads, oldest first, into
+    /// `out`.
+    pub(crate) fn exemplars_into(&self, out: &mut Vec<Exemplar>) {
+        self.ring.newest_into(self.config.max_exemplars, out);
     }
 
     /// `_created`, seconds since the epoch: creation, or the latest reset.

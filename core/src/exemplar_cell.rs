@@ -1,0 +1,389 @@
+//! `ExemplarCell`: one thread's latest exemplar for one series or bucket,
+//! written by that thread alone and read by scrapes, with no lock, no
+//! allocation and no read-modify-write.
+//!
+//! The cell is a sequence lock over atomic words. The writer makes the
+//! count odd, stores the value, the timestamp ticks and the labels (packed
+//! as `name_len: u16, value_len: u16, name, value` per pair, eight bytes a
+//! word), then makes the count even again. A [`read`](ExemplarCell::read)
+//! copies the words and keeps the copy only if the count was even and
+//! unchanged across it: it returns a whole exemplar or none, never a torn
+//! one. The words are atomics, so a read overlapping a write is discarded,
+//! never undefined. A read gives up after [`READ_TRIES`] torn copies (a
+//! scrape never waits on a writer that records in a tight loop) and then
+//! returns `None`.
+//!
+//! Labels of up to [`INLINE_WORDS`] words (64 bytes: `trace_id` and a
+//! 32-digit trace id take 44) live in the cell; longer ones in a buffer of
+//! [`MAX_WORDS`] allocated on the first long exemplar and kept.
+
+use crate::sync::{AtomicU64, Ordering, fence};
+use std::sync::OnceLock;
+
+/// Label words held in the cell itself.
+pub(crate) const INLINE_WORDS: usize = 8;
+
+/// The most label words an exemplar needs: at most 128 characters (512
+/// bytes) and 128 pairs (each name has a character), 4 length bytes each.
+pub(crate) const MAX_WORDS: usize = (512 + 128 * 4) / 8;
+
+/// Torn copies a read retries before it returns `None`.
+#[cfg(not(loom))]
+pub(crate) const READ_TRIES: u32 = 64;
+#[cfg(loom)]
+pub(crate) const READ_TRIES: u32 = 2;
+
+/// `meta`'s bit saying the cell holds an exemplar; the low 32 bits are the
+/// label bytes, the next 16 the pair count.
+const PRESENT: u64 = 1 << 63;
+
+pub(crate) struct ExemplarCell {
+    seq: AtomicU64,
+    value: AtomicU64,
+    ticks: AtomicU64,
+    meta: AtomicU64,
+    inline: [AtomicU64; INLINE_WORDS],
+    spill: OnceLock<Box<[AtomicU64]>>,
+}
+
+/// A consistent copy of a cell.
+#[derive(Debug, PartialEq)]
+pub(crate) struct CellRead {
+    pub(crate) value: f64,
+    pub(crate) ticks: u64,
+    /// Names and values concatenated.
+    pub(crate) text: String,
+    /// Per pair: where its name ends and where its value ends in `text`.
+    pub(crate) ends: Vec<(u16, u16)>,
+}
+
+/// The label words `labels` take: `bytes` is their names' and values'
+/// length together.
+pub(crate) fn words_for(labels: &[(&str, &str)], bytes: usize) -> usize {
+    (labels.len() * 4 + bytes).div_ceil(8)
+}
+
+impl Default for ExemplarCell {
+    fn default() -> Self {
+        Self {
+            seq: AtomicU64::new(0),
+            value: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            meta: AtomicU64::new(0),
+            inline: std::array::from_fn(|_| AtomicU64::new(0)),
+            spill: OnceLock::new(),
+        }
+    }
+}
+
+impl ExemplarCell {
+    /// Stores an exemplar; only the cell's one thread calls this. `labels`
+    /// are valid (checked by the caller), `bytes` their length together.
+    pub(crate) fn write(&self, labels: &[(&str, &str)], bytes: usize, value: f64, ticks: u64) {
+        let words = words_for(labels, bytes);
+        let buf: &[AtomicU64] = if words <= INLINE_WORDS {
+            &self.inline
+        } else {
+            self.spill
+                .get_or_init(|| (0..MAX_WORDS).map(|_| AtomicU64::new(0)).collect())
+        };
+        // Relaxed: the one writer reads its own last store.
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        // Release fence: a read that sees any store below (and then fences
+        // with Acquire) also sees the count odd or moved on.
+        fence(Ordering::Release);
+        self.value.store(value.to_bits(), Ordering::Relaxed);
+        self.ticks.store(ticks, Ordering::Relaxed);
+        let pairs = labels.len() as u64 & 0xffff;
+        self.meta
+            .store(PRESENT | pairs << 32 | bytes as u64, Ordering::Relaxed);
+        let mut w = WordWriter {
+            buf,
+            at: 0,
+            acc: 0,
+            fill: 0,
+        };
+        for (name, v) in labels {
+            w.push(&(name.len() as u16).to_le_bytes());
+            w.push(&(v.len() as u16).to_le_bytes());
+            w.push(name.as_bytes());
+            w.push(v.as_bytes());
+        }
+        w.flush();
+        // Release: a read that loads this even count (Acquire) sees every
+        // store above, and everything the writer did before the call (a
+        // counter's increment).
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The ticks of the exemplar held, if any: a hint for picking the
+    /// newest cell, not part of a consistent read.
+    pub(crate) fn ticks(&self) -> Option<u64> {
+        // Relaxed: a hint; `read` decides what is returned.
+        let meta = self.meta.load(Ordering::Relaxed);
+        (meta & PRESENT != 0).then(|| self.ticks.load(Ordering::Relaxed))
+    }
+
+    /// A whole exemplar, or `None` if the cell holds none (or every try in
+    /// [`READ_TRIES`] overlapped a write).
+    pub(crate) fn read(&self) -> Option<CellRead> {
+        let mut bytes = Vec::new();
+        for _ in 0..READ_TRIES {
+            // Acquire: pairs with the Release store closing a write, so its
+            // stores (and the writer's earlier ones) are visible below.
+            let before = self.seq.load(Ordering::Acquire);
+            if before == 0 {
+                return None;
+            }
+            if before.is_multiple_of(2)
+                && let Some(r) = self.copy(&mut bytes)
+            {
+                // Acquire fence: if the copy saw a store of a write that
+                // began after the load above, the load below sees the
+                // count moved.
+                fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == before {
+                    return decode(r, &bytes);
+                }
+            }
+            crate::sync::yield_now();
+        }
+        None
+    }
+
+    /// Copies the words (possibly torn); `None` if the meta word says the
+    /// spill buffer that is not there yet (a torn copy).
+    fn copy(&self, bytes: &mut Vec<u8>) -> Option<(f64, u64, usize, usize)> {
+        let value = f64::from_bits(self.value.load(Ordering::Relaxed));
+        let ticks = self.ticks.load(Ordering::Relaxed);
+        let meta = self.meta.load(Ordering::Relaxed);
+        let pairs = (meta >> 32 & 0xffff) as usize;
+        let len = (meta & 0xffff_ffff) as usize;
+        let words = (pairs * 4 + len).div_ceil(8);
+        let buf: &[AtomicU64] = if words <= INLINE_WORDS {
+            &self.inline
+        } else {
+            self.spill.get()?
+        };
+        bytes.clear();
+        for w in buf.get(..words)? {
+            bytes.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+        }
+        Some((value, ticks, pairs, len))
+    }
+}
+
+/// Unpacks a consistent copy; `None` only if it does not parse (which a
+/// consistent copy always does).
+fn decode((value, ticks, pairs, len): (f64, u64, usize, usize), bytes: &[u8]) -> Option<CellRead> {
+    let mut text = Vec::with_capacity(len);
+    let mut ends = Vec::with_capacity(pairs);
+    let mut rest = bytes;
+    for _ in 0..pairs {
+        let (head, tail) = rest.split_first_chunk::<4>()?;
+        let name_len = usize::from(u16::from_le_bytes([head[0], head[1]]));
+        let value_len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let pair = tail.get(..name_len + value_len)?;
+        text.extend_from_slice(pair);
+        let name_end = u16::try_from(text.len() - value_len).ok()?;
+        ends.push((name_end, u16::try_from(text.len()).ok()?));
+        rest = &tail[pair.len()..];
+    }
+    Some(CellRead {
+        value,
+        ticks,
+        text: String::from_utf8(text).ok()?,
+        ends,
+    })
+}
+
+/// Packs bytes into consecutive words, little-endian.
+struct WordWriter<'a> {
+    buf: &'a [AtomicU64],
+    at: usize,
+    acc: u64,
+    fill: u32,
+}
+
+impl WordWriter<'_> {
+    /// Appends `b` eight bytes at a time, shifted into the partial word.
+    fn push(&mut self, b: &[u8]) {
+        for chunk in b.chunks(8) {
+            let mut bytes = [0; 8];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            let word = u64::from_le_bytes(bytes);
+            let n = chunk.len() as u32;
+            // `fill < 8`: the shift stays under 64.
+            self.acc |= word << (8 * self.fill);
+            if self.fill + n >= 8 {
+                self.store(self.acc);
+                let used = 8 - self.fill;
+                self.acc = if used == 8 { 0 } else { word >> (8 * used) };
+                self.fill = self.fill + n - 8;
+            } else {
+                self.fill += n;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.fill > 0 {
+            self.store(self.acc);
+            self.acc = 0;
+            self.fill = 0;
+        }
+    }
+
+    fn store(&mut self, word: u64) {
+        // Never out of range for checked labels; a slice too short would
+        // lose the tail (and the read would not parse), not panic.
+        if let Some(w) = self.buf.get(self.at) {
+            // Relaxed: published by the count's Release store.
+            w.store(word, Ordering::Relaxed);
+        }
+        self.at += 1;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn labels_of(r: &CellRead) -> Vec<(&str, &str)> {
+        let mut start = 0;
+        r.ends
+            .iter()
+            .map(|&(n, e)| {
+                let p = (
+                    &r.text[start..usize::from(n)],
+                    &r.text[usize::from(n)..usize::from(e)],
+                );
+                start = usize::from(e);
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_trips_short_long_and_empty_label_sets() {
+        let cell = ExemplarCell::default();
+        assert_eq!(cell.read(), None);
+        assert_eq!(cell.ticks(), None);
+        let long = "é".repeat(60);
+        let sets: [&[(&str, &str)]; 4] = [
+            &[("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")],
+            &[
+                ("a", ""),
+                ("span_id", "00f067aa0ba902b7"),
+                ("trace_id", &long),
+            ],
+            &[],
+            &[("x", "y")],
+        ];
+        for (i, labels) in sets.iter().enumerate() {
+            let bytes = labels.iter().map(|(n, v)| n.len() + v.len()).sum();
+            cell.write(labels, bytes, i as f64, 10 + i as u64);
+            let r = cell.read().unwrap();
+            assert_eq!(labels_of(&r), *labels);
+            assert_eq!((r.value, r.ticks), (i as f64, 10 + i as u64));
+            assert_eq!(cell.ticks(), Some(10 + i as u64));
+        }
+    }
+
+    #[test]
+    fn the_largest_label_set_fits() {
+        // 128 one-character names with empty values: 128 pairs, 640 bytes.
+        let names: Vec<String> = (0..128)
+            .map(|i| format!("{}", (b'a' + i % 26) as char))
+            .collect();
+        let labels: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
+        assert_eq!(words_for(&labels, 128), 80);
+        let cell = ExemplarCell::default();
+        cell.write(&labels, 128, 1.0, 1);
+        assert_eq!(labels_of(&cell.read().unwrap()), labels);
+        // 4 bytes per character, one pair: 516 bytes.
+        let v = "😀".repeat(127);
+        cell.write(&[("t", &v)], 1 + v.len(), 2.0, 2);
+        assert_eq!(labels_of(&cell.read().unwrap()), [("t", v.as_str())]);
+        assert!(words_for(&[("t", &v)], 1 + v.len()) <= MAX_WORDS);
+    }
+
+    /// One writer rewrites the cell with label sets of different lengths
+    /// (inline and spilled); every read is one of them whole. Fails when
+    /// the count check is removed from `read`.
+    #[test]
+    fn racing_reads_never_tear() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let cell = Arc::new(ExemplarCell::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let ids: Vec<String> = (0..16).map(|i| i.to_string().repeat(1 + i * 7)).collect();
+        let writer = {
+            let (cell, done, ids) = (Arc::clone(&cell), Arc::clone(&done), ids.clone());
+            std::thread::spawn(move || {
+                for i in 0..200_000usize {
+                    let id = &ids[i % ids.len()];
+                    let labels = [("trace_id", id.as_str()), ("n", id.as_str())];
+                    cell.write(&labels, 9 + 2 * id.len(), (i % ids.len()) as f64, i as u64);
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            })
+        };
+        let mut seen = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            if let Some(r) = cell.read() {
+                let id = &ids[r.value as usize];
+                assert_eq!(
+                    labels_of(&r),
+                    [("trace_id", id.as_str()), ("n", id.as_str())]
+                );
+                assert_eq!(r.ticks as usize % ids.len(), r.value as usize);
+                seen += 1;
+            }
+        }
+        writer.join().unwrap();
+        assert!(seen > 0 || cell.read().is_some());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::ExemplarCell;
+    use crate::sync::{AtomicU64, Ordering};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A counter's increment then its exemplar, twice, from the one writer;
+    /// a scrape reads the exemplar, then the count. It reads a whole
+    /// exemplar or none, and a count that covers the exemplar's increment.
+    /// (Fails without the count check in `read`, or with a Relaxed final
+    /// store in `write`.)
+    #[test]
+    fn reads_are_whole_and_follow_the_increment() {
+        loom::model(|| {
+            let cell = Arc::new(ExemplarCell::default());
+            let count = Arc::new(AtomicU64::new(0));
+            let (c, n) = (Arc::clone(&cell), Arc::clone(&count));
+            let writer = thread::spawn(move || {
+                for (i, id) in ["a", "bb"].into_iter().enumerate() {
+                    n.store(i as u64 + 1, Ordering::Relaxed);
+                    c.write(&[("t", id)], 1 + id.len(), i as f64 + 1.0, i as u64 + 1);
+                }
+            });
+            // On its own thread: read on the model's main thread, loom
+            // explored one interleaving only (see `seqlock.rs`).
+            let reader = thread::spawn(move || {
+                if let Some(r) = cell.read() {
+                    let id = if r.value == 1.0 { "a" } else { "bb" };
+                    assert_eq!(r.text, format!("t{id}"), "torn: {r:?}");
+                    assert_eq!(r.ticks as f64, r.value, "torn: {r:?}");
+                    let seen = count.load(Ordering::Relaxed);
+                    assert!(seen as f64 >= r.value, "count {seen} misses {r:?}");
+                }
+            });
+            reader.join().unwrap();
+            writer.join().unwrap();
+        });
+    }
+}
