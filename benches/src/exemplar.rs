@@ -6,7 +6,7 @@
 //!
 //! | library | exemplars | write path |
 //! |---|---|---|
-//! | hotmetrics | `Histogram::observe_with_exemplar`, `Counter::inc_with_exemplar` | the plain update, then the exemplar (labels checked, timestamp read) swapped into its bucket's slot |
+//! | hotmetrics | `Histogram::observe_with_exemplar`, `Counter::inc_with_exemplar` | the plain update, then the exemplar (labels checked, TSC read) copied into the calling thread's own cell for that bucket or series (a single-writer seqlock) |
 //! | prometheus-client 0.25 | `HistogramWithExemplars`, `CounterWithExemplar` | a write lock on a `parking_lot::RwLock` per metric (the histogram's own `Mutex` inside it), the label set moved in |
 //! | fastmetrics 0.7 | none: its encoders take exemplars, but its `Counter` and `Histogram` never record one (they pass `None`) | — |
 //! | prometheus, metrics, measured | none | — |
