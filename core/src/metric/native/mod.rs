@@ -59,6 +59,9 @@ use thread_local::ThreadLocal;
 /// (`DefNativeHistogramZeroThreshold`).
 const DEFAULT_ZERO_THRESHOLD: f64 = 2.938735877055719e-39;
 
+/// The default `max_buckets`; unlimited ones (0) get its memory cap.
+const DEFAULT_MAX_BUCKETS: u32 = 160;
+
 /// How the resolution was chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Resolution {
@@ -118,7 +121,7 @@ impl Default for NativeOpts {
             resolution: Resolution::Factor(1.1),
             zero_threshold: DEFAULT_ZERO_THRESHOLD,
             max_zero_threshold: None,
-            max_buckets: 160,
+            max_buckets: DEFAULT_MAX_BUCKETS,
             min_reset: Duration::ZERO,
             max_exemplars: 10,
         }
@@ -159,15 +162,21 @@ impl NativeOpts {
         self
     }
 
-    /// Most populated buckets per writer thread before the rules of
-    /// client_golang reduce them; 0 = unlimited.
+    /// Most populated buckets before the rules of client_golang reduce
+    /// them: per writer thread, and the scrape lowers the merged resolution
+    /// until the merged series holds at most this many too; 0 = unlimited
+    /// (client_golang's default). Either way a thread's dense runs are
+    /// capped in memory (`max(4 * max_buckets, 512)` cells per sign, 640
+    /// when unlimited): values spread wider than that halve the
+    /// resolution, so one outlier never allocates more than that.
     pub fn max_buckets(mut self, n: u32) -> Self {
         self.max_buckets = n;
         self
     }
 
-    /// A shard that exceeds `max_buckets` this long after its last reset
-    /// (or creation) resets instead of losing resolution; 0 = never.
+    /// A series whose thread exceeds `max_buckets` this long after the
+    /// series' last reset (or its creation) resets, every thread's part,
+    /// instead of losing resolution; 0 = never.
     pub fn min_reset(mut self, d: Duration) -> Self {
         self.min_reset = d;
         self
@@ -208,7 +217,7 @@ impl NativeOpts {
             max_zero_threshold: max_zt,
             max_buckets: self.max_buckets,
             index_cap: match self.max_buckets {
-                0 => u32::MAX,
+                0 => DEFAULT_MAX_BUCKETS * 4,
                 n => n.saturating_mul(4).max(512),
             },
             min_reset: self.min_reset,
@@ -262,6 +271,11 @@ pub(crate) struct Native {
     /// the clock: the series' `_created` (moved by a reset).
     created_offset: AtomicU64,
     created: f64,
+    /// Bumped by each reset; shards of an older epoch are stale (see
+    /// `shard.rs`, "Resets").
+    epoch: AtomicU64,
+    /// Nanoseconds of the clock at the latest reset (0: creation).
+    last_reset: AtomicU64,
     ring: OnceLock<Box<[ExemplarSlot]>>,
     next_exemplar: AtomicUsize,
 }
@@ -286,6 +300,8 @@ impl Native {
             origin,
             created_offset: AtomicU64::new(0),
             created,
+            epoch: AtomicU64::new(0),
+            last_reset: AtomicU64::new(0),
             ring: OnceLock::new(),
             next_exemplar: AtomicUsize::new(0),
         }
@@ -298,13 +314,47 @@ impl Native {
     /// measures as before and this one loses nothing within noise.
     #[inline(never)]
     pub(crate) fn observe(&self, v: f64, classic: usize) {
-        let shard = self
-            .shards
-            .get_or(|| Box::new(CachePadded::new(Shard::new(&self.config, self.classic_len))));
-        if let Some(reset_at) = shard.observe(v, classic, self) {
-            // Relaxed: `_created` is a label of the data, not a fence.
-            self.created_offset.fetch_max(reset_at, Ordering::Relaxed);
+        let shard = self.shards.get_or(|| {
+            Box::new(CachePadded::new(Shard::new(
+                &self.config,
+                self.classic_len,
+                self.epoch(),
+            )))
+        });
+        shard.observe(v, classic, self);
+    }
+
+    /// The reset epoch. Relaxed: a writer that sees a reset late counts
+    /// its observation before it (see `shard.rs`); a scrape takes the
+    /// newest epoch among this and its shards'.
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Resets the series if `min_reset` passed since the last reset (or
+    /// creation): bumps the epoch and moves `_created`. True when this
+    /// call, or a racing one, reset it.
+    fn try_reset(&self) -> bool {
+        if self.config.min_reset.is_zero() {
+            return false;
         }
+        let last = self.last_reset.load(Ordering::Relaxed);
+        let now = self.elapsed();
+        if u128::from(now.saturating_sub(last)) < self.config.min_reset.as_nanos() {
+            return false;
+        }
+        // Relaxed throughout: one winner per reset is all the exchange
+        // decides; `_created` and the epoch are labels, not fences. A
+        // loser saw another thread reset just now.
+        if self
+            .last_reset
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.created_offset.fetch_max(now, Ordering::Relaxed);
+            self.epoch.fetch_add(1, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Nanoseconds since the series was created, on its clock.
