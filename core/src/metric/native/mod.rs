@@ -14,29 +14,40 @@
 //! reading a shard never reads freed memory.
 //!
 //! When a shard holds more than `max_buckets` populated buckets it applies
-//! client_golang's rules: reset (if `min_reset` passed since its last
-//! reset), else widen the zero bucket (up to `max_zero_threshold`), else
-//! halve the resolution. These rewrite the shard's counts; the shard's
-//! thread brackets each rewrite with a sequence count (`seqlock.rs`,
-//! modelled with loom there) and a scrape re-reads a shard whose rewrite it
-//! overlapped. Plain observations never touch the sequence count.
+//! client_golang's rules: reset the series (if `min_reset` passed since its
+//! last reset or creation), else widen the zero bucket (up to
+//! `max_zero_threshold`), else halve the resolution. A reset is
+//! series-wide: it bumps a reset epoch, scrapes skip shards of an older
+//! epoch, and each thread clears its own shard on its next observation
+//! (`shard.rs`, "Resets"). Rewrites of a shard's counts are bracketed by
+//! its thread with a sequence count (`seqlock.rs`, modelled with loom
+//! there); a scrape re-reads a shard whose rewrite it overlapped, at most
+//! 64 times, then waits on the rewrite's mutex. Plain observations never
+//! touch either.
 //!
 //! A scrape lowers every shard to the smallest schema among them and widens
 //! the zero bucket to the widest (both exact: counts only move to coarser
-//! buckets), then sums. Limits are per shard: the merged series may hold up
-//! to `max_buckets` buckets per writer thread, not `max_buckets` in all.
+//! buckets), sums, then lowers the merged schema further while the merged
+//! series holds more than `max_buckets` buckets, so the limit holds for
+//! the series as well as for each thread. A scrape whose visitor does not
+//! want native buckets (the text formats) reads only each shard's classic
+//! counts, count and sum.
 //!
 //! # Memory
-//! Per writer thread a series costs a shard of 640 bytes (cache-padded),
-//! 8 bytes per classic bucket, and its dense runs: 512 bytes for the first
-//! 64 cells of a sign (the 32 keys on either side of the first key seen),
-//! then chunks of 1, 2, 4, ... KiB as values spread further. With
-//! `max_buckets > 0` a run may use `max(4 * max_buckets, 512)` cells (a
-//! spread wider than that halves the resolution, as too many buckets
-//! would), so a thread's runs stay under 7.5 KiB per sign at the default
-//! 160. With `max_buckets = 0` they are not capped. Per series there is
-//! also the `ThreadLocal` table (about 0.5 KiB plus 16 bytes per thread
-//! slot).
+//! Per writer thread a series costs a shard of 640 bytes (cache-padded;
+//! 432 of them the two runs' chunk tables), 8 bytes per classic bucket,
+//! 16 bytes of `ThreadLocal` entry (its table: about 0.5 KiB per series,
+//! plus buckets of 2^k entries as thread ids grow), and its dense runs:
+//! cell `2|d|` (or `2|d| - 1`) holds the key `d` away from the run's
+//! first key, in chunks of 64, 128, 256, ... cells (0.5, 1, 2, ... KiB).
+//! Keys spread `n` one way from the first key thus take about `2n` cells:
+//! 100 log-spaced values from 1 ms to 10 s at schema 3 (the compare
+//! runner's data) fill chunks of 0.5 + 1 + 2 KiB, about 4.2 KiB per thread
+//! with the shard. A run is capped at `max(4 * max_buckets, 512)` cells
+//! (640 when `max_buckets` is 0, unlimited): a value beyond the cap
+//! re-centres the run between its lowest and highest key if they fit,
+//! else halves the resolution, so a thread's runs stay under 7.5 KiB per
+//! sign at the default 160.
 
 mod bounds;
 mod key;
