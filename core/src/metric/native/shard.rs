@@ -48,8 +48,7 @@ fn bump(a: &AtomicU64) -> u64 {
 }
 
 /// The bucket counts of one sign: a dense run of cells around `anchor`,
-/// cell `zigzag(d)` holding key `anchor + d` (cells 0, 1, 2, 3, ... hold
-/// offsets 0, -1, +1, -2, ...).
+/// cell `i` holding key `anchor + unzigzag(i)` (0, -1, +1, -2, ...).
 struct Run {
     cells: ChunkedVec<AtomicU64>,
     /// The key of cell 0 (an `i32`), meaningful once `len > 0`.
@@ -82,6 +81,11 @@ fn fits(lo: i32, hi: i32, cap: u32) -> bool {
 /// around their midpoint now (the `min` only keeps the type's range).
 fn cell_of(key: i32, anchor: i32) -> u32 {
     zigzag(i64::from(key) - i64::from(anchor)).min(MAX_INDEX as u64) as u32
+}
+
+fn unzigzag(i: u32) -> i32 {
+    let i = i as i32;
+    if i & 1 == 0 { i >> 1 } else { -((i + 1) >> 1) }
 }
 
 impl Default for Run {
@@ -124,22 +128,15 @@ impl Run {
         c == 0
     }
 
-    /// Calls `f(key, count)` for every populated cell, keys increasing
-    /// (so the merge sorts presorted runs).
+    /// Calls `f(key, count)` for every populated cell.
     fn for_each(&self, mut f: impl FnMut(i32, u64)) {
         // Acquire: pairs with the Release in `add`, so a non-zero length
         // comes with the anchor of the run's first key.
-        let len = i64::from(self.len.load(Ordering::Acquire));
-        if len == 0 {
-            return;
-        }
+        let len = self.len.load(Ordering::Acquire);
         let anchor = self.anchor();
-        // Cells below `len`: offsets `-(len / 2)` (cell `len - 1` or
-        // below) to `(len - 1) / 2`.
-        for d in -(len / 2)..=(len - 1) / 2 {
-            let i = zigzag(d) as usize;
-            if let Some(c) = self.cells.get(i).map(get).filter(|&c| c > 0) {
-                f(anchor.wrapping_add(d as i32), c);
+        for i in 0..len {
+            if let Some(c) = self.cells.get(i as usize).map(get).filter(|&c| c > 0) {
+                f(anchor.wrapping_add(unzigzag(i)), c);
             }
         }
     }
