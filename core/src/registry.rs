@@ -1018,6 +1018,10 @@ impl MetricVisitor for Scoped<'_> {
             self.inner.end_family();
         }
     }
+
+    fn wants_native(&self) -> bool {
+        self.inner.wants_native()
+    }
 }
 
 #[cfg(test)]

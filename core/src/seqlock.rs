@@ -3,68 +3,91 @@
 //!
 //! A native histogram's shard (`metric/native/shard.rs`) is written by its
 //! thread alone. Plain observations only add to counts, which a scrape may
-//! read at any moment; but narrowing the resolution, widening the zero
-//! bucket or resetting rewrite every count, and a scrape reading half of
-//! such a rewrite would count buckets twice or not at all. The writer
-//! brackets each rewrite in [`write`](SeqCount::write) (the count is odd
-//! meanwhile); a [`read`](SeqCount::read) keeps what it read only if the
-//! count was even and unchanged across it, else reads again. The data
-//! itself are atomics, so a read that overlaps a rewrite is only discarded,
-//! never undefined. Rewrites are rare (each halves the buckets), so reads
-//! rarely retry, and the writer never waits.
+//! read at any moment; but the rare rewrites (halving the resolution,
+//! widening the zero bucket, clearing the shard after a reset) move or
+//! clear counts, and a scrape reading half of one would count buckets twice
+//! or not at all. The writer brackets each rewrite in
+//! [`write`](SeqCount::write) (the count is odd meanwhile); a
+//! [`read`](SeqCount::read) keeps what it read only if the count was even
+//! and unchanged across it. The data themselves are atomics, so a read that
+//! overlaps a rewrite is only discarded, never undefined.
+//!
+//! Reads are bounded: the writer also holds a mutex across each rewrite
+//! (rewrites are the cold path), and a read that failed
+//! [`OPTIMISTIC_TRIES`] times takes that mutex and reads once under it, so
+//! a writer descheduled mid-rewrite, or one rewriting back to back, makes a
+//! scrape wait for at most one rewrite instead of spinning. Plain
+//! observations never touch either.
 
-use crate::sync::{AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU64, Mutex, Ordering, fence, lock};
 
-/// Reads retried this often back to back yield the CPU before the next.
+/// Lock-free read attempts before a read takes the rewrite lock.
 #[cfg(not(loom))]
-const SPINS_BEFORE_YIELD: u32 = 64;
+pub(crate) const OPTIMISTIC_TRIES: u32 = 64;
 #[cfg(loom)]
-const SPINS_BEFORE_YIELD: u32 = 1;
+pub(crate) const OPTIMISTIC_TRIES: u32 = 1;
 
 #[derive(Debug, Default)]
-pub(crate) struct SeqCount(AtomicU64);
+pub(crate) struct SeqCount {
+    count: AtomicU64,
+    /// Held by the writer across a rewrite, and by a read that gave up on
+    /// reading without it.
+    rewriting: Mutex<()>,
+}
+
+/// Closes a rewrite even if it unwinds, so reads never wait on an odd
+/// count forever.
+struct Close<'a>(&'a AtomicU64, u64);
+
+impl Drop for Close<'_> {
+    fn drop(&mut self) {
+        // Release: a read that loads this even count (Acquire) sees every
+        // store of the rewrite.
+        self.0.store(self.1, Ordering::Release);
+    }
+}
 
 impl SeqCount {
     /// Runs `rewrite`; only the one writer of the guarded data calls this.
+    /// `rewrite` should not allocate (allocate before): the count is odd
+    /// while it runs, and every read meanwhile retries.
     pub(crate) fn write<R>(&self, rewrite: impl FnOnce() -> R) -> R {
+        let _held = lock(&self.rewriting);
         // Relaxed: the one writer reads its own last store.
-        let s = self.0.load(Ordering::Relaxed);
-        self.0.store(s.wrapping_add(1), Ordering::Relaxed);
+        let s = self.count.load(Ordering::Relaxed);
+        self.count.store(s.wrapping_add(1), Ordering::Relaxed);
+        let _close = Close(&self.count, s.wrapping_add(2));
         // Release fence: a read that sees any store of `rewrite` (and then
         // fences with Acquire) also sees the count odd or moved on.
         fence(Ordering::Release);
-        let r = rewrite();
-        // Release: a read that loads this even count (Acquire) sees every
-        // store of `rewrite`.
-        self.0.store(s.wrapping_add(2), Ordering::Release);
-        r
+        rewrite()
     }
 
-    /// Runs `read` until one run overlapped no rewrite; `read` must start
-    /// from scratch each time (it is called again after a torn run).
+    /// Runs `read` until one run overlapped no rewrite, at most
+    /// [`OPTIMISTIC_TRIES`] times without the rewrite lock and then once
+    /// under it; `read` must start from scratch each time (it is called
+    /// again after a torn run).
     pub(crate) fn read<R>(&self, mut read: impl FnMut() -> R) -> R {
-        let mut tries = 0u32;
-        loop {
+        for _ in 0..OPTIMISTIC_TRIES {
             // Acquire: pairs with the Release store closing a rewrite, so
             // the rewritten data are visible to `read`.
-            let before = self.0.load(Ordering::Acquire);
+            let before = self.count.load(Ordering::Acquire);
             if before.is_multiple_of(2) {
                 let r = read();
                 // Acquire fence: if `read` saw a store of a rewrite that
                 // began after the load above, the load below sees the count
                 // moved.
                 fence(Ordering::Acquire);
-                if self.0.load(Ordering::Relaxed) == before {
+                if self.count.load(Ordering::Relaxed) == before {
                     return r;
                 }
             }
-            tries = tries.wrapping_add(1);
-            if tries.is_multiple_of(SPINS_BEFORE_YIELD) {
-                crate::sync::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
+            std::hint::spin_loop();
         }
+        // The mutex orders this read after the last rewrite's stores, and
+        // no rewrite runs while it is held.
+        let _held = lock(&self.rewriting);
+        read()
     }
 }
 
@@ -109,6 +132,33 @@ mod loom_model {
         });
     }
 
+    /// Back-to-back rewrites (two resolution halvings in a row): the read
+    /// fails its one lock-free try under loom and takes the rewrite lock,
+    /// so it ends after at most one rewrite, and still reads whole.
+    #[test]
+    fn reads_under_the_lock_are_whole_and_bounded() {
+        loom::model(|| {
+            let seq = Arc::new(SeqCount::default());
+            let cells = Arc::new([AtomicU64::new(4), AtomicU64::new(0)]);
+            let (s, c) = (Arc::clone(&seq), Arc::clone(&cells));
+            let writer = thread::spawn(move || {
+                for _ in 0..2 {
+                    s.write(|| {
+                        let half = c[0].load(Ordering::Relaxed) / 2;
+                        c[1].store(c[1].load(Ordering::Relaxed) + half, Ordering::Relaxed);
+                        c[0].store(c[0].load(Ordering::Relaxed) - half, Ordering::Relaxed);
+                    });
+                }
+            });
+            let (s, c) = (Arc::clone(&seq), Arc::clone(&cells));
+            let reader = thread::spawn(move || {
+                s.read(|| c[0].load(Ordering::Relaxed) + c[1].load(Ordering::Relaxed))
+            });
+            assert_eq!(reader.join().unwrap(), 4, "torn read");
+            writer.join().unwrap();
+        });
+    }
+
     /// The order of a native histogram's observation (`metric/native/
     /// shard.rs`): native count, Release fence, classic count; a scrape
     /// reads classic, fences with Acquire, reads native. A scrape never
@@ -138,5 +188,23 @@ mod loom_model {
             reader.join().unwrap();
             writer.join().unwrap();
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::SeqCount;
+
+    /// A rewrite that unwinds still closes: the count is even again and
+    /// reads return at once.
+    #[test]
+    fn an_unwinding_rewrite_closes() {
+        let seq = SeqCount::default();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            seq.write(|| panic!("rewrite failed"))
+        }));
+        assert!(caught.is_err());
+        assert_eq!(seq.count.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(seq.read(|| 7), 7);
     }
 }

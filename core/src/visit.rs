@@ -177,4 +177,13 @@ pub trait MetricVisitor {
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>);
     /// The current family is complete.
     fn end_family(&mut self) {}
+    /// Whether this visitor reads [`HistogramValue::native`]. A visitor
+    /// that never does (the text formats, which have no native form)
+    /// returns false, and a scrape then skips merging native buckets: the
+    /// histograms it hands over carry `native: None`, with the same exact
+    /// classic counts, count and sum. Asked before each histogram series;
+    /// a visitor that wraps another should forward it. Default: true.
+    fn wants_native(&self) -> bool {
+        true
+    }
 }

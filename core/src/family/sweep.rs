@@ -58,6 +58,12 @@ impl MetricVisitor for Tap<'_> {
             out.series(labels, value);
         }
     }
+
+    /// A sweep alone needs only the count, which comes without the native
+    /// merge.
+    fn wants_native(&self) -> bool {
+        self.out.as_deref().is_some_and(|o| o.wants_native())
+    }
 }
 
 /// What a sweep compares: the value itself for numbers (exact, so a

@@ -310,6 +310,21 @@ impl Sealed for Histogram {
                     }),
                 );
             }
+            Storage::Native(native) if !out.wants_native() => {
+                let (count, sum) = native.totals(counts, &mut scratch.native);
+                out.series(
+                    labels,
+                    &SeriesValue::Histogram(HistogramValue {
+                        upper_bounds: cell.buckets.bounds(),
+                        bucket_counts: counts,
+                        count,
+                        sum,
+                        created: Some(native.created()),
+                        exemplars,
+                        native: None,
+                    }),
+                );
+            }
             Storage::Native(native) => {
                 let n = &mut scratch.native;
                 let m = native.merge(counts, n);

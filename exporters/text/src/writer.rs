@@ -258,6 +258,13 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
             }
         }
     }
+
+    /// Text 0.0.4 and OpenMetrics have no native-histogram form: only the
+    /// classic buckets, count and sum are written, so the scrape skips the
+    /// native merge.
+    fn wants_native(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

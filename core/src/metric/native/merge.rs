@@ -4,7 +4,7 @@
 //! [`NativeScratch`] and are reused from scrape to scrape.
 
 use super::Native;
-use super::key::{lower, upper_bound};
+use super::key::{MIN_SCHEMA, lower, upper_bound};
 use super::shard::ShardRead;
 use crate::exemplar::Exemplar;
 use crate::visit::BucketSpan;
@@ -14,6 +14,8 @@ use crate::visit::BucketSpan;
 pub(crate) struct NativeScratch {
     shards: Vec<ShardRead>,
     shard_classic: Vec<u64>,
+    /// Every shard's classic counts, one after another.
+    classic: Vec<u64>,
     entries: Vec<(i32, u64)>,
     pub(crate) positive: Vec<(i32, u64)>,
     pub(crate) negative: Vec<(i32, u64)>,
@@ -53,15 +55,28 @@ impl Native {
         let s = scratch;
         s.shards.clear();
         s.entries.clear();
-        classic.iter_mut().for_each(|c| *c = 0);
-        let mut sum = 0.0;
+        s.classic.clear();
+        let mut epoch = self.epoch();
         for shard in self.shards.iter() {
             let read = shard.read(&mut s.shard_classic, &mut s.entries);
-            for (out, c) in classic.iter_mut().zip(&s.shard_classic) {
+            epoch = epoch.max(read.epoch);
+            s.classic.extend_from_slice(&s.shard_classic);
+            s.shards.push(read);
+        }
+        // Only the newest epoch counts: older shards hold data from before
+        // a reset that their threads have not cleared yet.
+        classic.iter_mut().for_each(|c| *c = 0);
+        let mut sum = 0.0;
+        let n = self.classic_len;
+        for (i, r) in s.shards.iter_mut().enumerate() {
+            if r.epoch != epoch {
+                *r = ShardRead::default();
+                continue;
+            }
+            for (out, c) in classic.iter_mut().zip(&s.classic[i * n..(i + 1) * n]) {
                 *out += c;
             }
-            sum += read.sum;
-            s.shards.push(read);
+            sum += r.sum;
         }
         let config = self.config();
         let holds_data = |r: &&ShardRead| r.positive.0 < r.negative.1 || r.zero > 0;
@@ -99,22 +114,25 @@ impl Native {
         coalesce(&mut s.negative);
         // Buckets that reach into the (widest) zero bucket join it, and it
         // widens to their upper bound, as Prometheus reconciles zero
-        // buckets when it adds histograms.
+        // buckets when it adds histograms. Then, while the merged series
+        // holds more than `max_buckets` buckets (each thread keeps its own
+        // within it, not their union), the resolution halves.
+        let mut schema = schema;
         loop {
-            let mut moved = false;
-            for run in [&mut s.positive, &mut s.negative] {
-                if let Some(&(k, c)) = run.first()
-                    && upper_bound(k - 1, schema) < zero_threshold
-                {
-                    zero += c;
-                    zero_threshold = zero_threshold.max(upper_bound(k, schema));
-                    run.remove(0);
-                    moved = true;
-                }
-            }
-            if !moved {
+            fold_into_zero(s, schema, &mut zero, &mut zero_threshold);
+            let buckets = s.positive.len() + s.negative.len();
+            if config.max_buckets == 0
+                || buckets <= config.max_buckets as usize
+                || schema == MIN_SCHEMA
+            {
                 break;
             }
+            for run in [&mut s.positive, &mut s.negative] {
+                run.iter_mut().for_each(|e| e.0 = lower(e.0, 1));
+                // Still sorted: lowering keeps the order.
+                dedup_sorted(run);
+            }
+            schema -= 1;
         }
         let seen: u64 = classic.iter().sum();
         if let Some(inf) = classic.last_mut() {
@@ -132,9 +150,52 @@ impl Native {
     }
 }
 
+impl Native {
+    /// The classic counts (added into `classic`), count and sum, without
+    /// the native buckets: what a scrape that skips them
+    /// ([`MetricVisitor::wants_native`](crate::MetricVisitor::wants_native))
+    /// reads. The same totals as [`merge`](Self::merge), from each shard's
+    /// own count, so they do not depend on the native merge; observations
+    /// in flight go to `+Inf` the same way.
+    pub(crate) fn totals(&self, classic: &mut [u64], scratch: &mut NativeScratch) -> (u64, f64) {
+        let s = scratch;
+        classic.iter_mut().for_each(|c| *c = 0);
+        let mut epoch = self.epoch();
+        let (mut count, mut sum) = (0, 0.0);
+        for shard in self.shards.iter() {
+            let read = shard.read_totals(&mut s.shard_classic);
+            if read.epoch < epoch {
+                continue;
+            }
+            if read.epoch > epoch {
+                // A reset since the shards added so far: they are stale.
+                epoch = read.epoch;
+                classic.iter_mut().for_each(|c| *c = 0);
+                (count, sum) = (0, 0.0);
+            }
+            for (out, c) in classic.iter_mut().zip(&s.shard_classic) {
+                *out += c;
+            }
+            count += read.count;
+            sum += read.sum;
+        }
+        let seen: u64 = classic.iter().sum();
+        if let Some(inf) = classic.last_mut() {
+            // `seen <= count`: see `shard.rs` (the classic read comes first).
+            *inf += count.saturating_sub(seen);
+        }
+        (count, sum)
+    }
+}
+
 /// Sorts `(key, count)` pairs by key and adds up equal keys.
 fn coalesce(v: &mut Vec<(i32, u64)>) {
     v.sort_unstable_by_key(|&(k, _)| k);
+    dedup_sorted(v);
+}
+
+/// Adds up the counts of equal keys, which are next to each other.
+fn dedup_sorted(v: &mut Vec<(i32, u64)>) {
     v.dedup_by(|next, kept| {
         if next.0 == kept.0 {
             kept.1 += next.1;
@@ -143,6 +204,29 @@ fn coalesce(v: &mut Vec<(i32, u64)>) {
             false
         }
     });
+}
+
+/// Moves the lowest buckets that reach into the zero bucket into it,
+/// widening it to their upper bound, until none does.
+fn fold_into_zero(s: &mut NativeScratch, schema: i32, zero: &mut u64, threshold: &mut f64) {
+    loop {
+        let mut moved = false;
+        for run in [&mut s.positive, &mut s.negative] {
+            let inside = run
+                .iter()
+                .take_while(|&&(k, _)| upper_bound(k - 1, schema) < *threshold)
+                .count();
+            for &(k, c) in &run[..inside] {
+                *zero += c;
+                *threshold = threshold.max(upper_bound(k, schema));
+            }
+            run.drain(..inside);
+            moved |= inside > 0;
+        }
+        if !moved {
+            break;
+        }
+    }
 }
 
 /// Spans and deltas of sorted `(key, count)` pairs, as client_golang's

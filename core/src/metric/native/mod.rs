@@ -14,29 +14,40 @@
 //! reading a shard never reads freed memory.
 //!
 //! When a shard holds more than `max_buckets` populated buckets it applies
-//! client_golang's rules: reset (if `min_reset` passed since its last
-//! reset), else widen the zero bucket (up to `max_zero_threshold`), else
-//! halve the resolution. These rewrite the shard's counts; the shard's
-//! thread brackets each rewrite with a sequence count (`seqlock.rs`,
-//! modelled with loom there) and a scrape re-reads a shard whose rewrite it
-//! overlapped. Plain observations never touch the sequence count.
+//! client_golang's rules: reset the series (if `min_reset` passed since its
+//! last reset or creation), else widen the zero bucket (up to
+//! `max_zero_threshold`), else halve the resolution. A reset is
+//! series-wide: it bumps a reset epoch, scrapes skip shards of an older
+//! epoch, and each thread clears its own shard on its next observation
+//! (`shard.rs`, "Resets"). Rewrites of a shard's counts are bracketed by
+//! its thread with a sequence count (`seqlock.rs`, modelled with loom
+//! there); a scrape re-reads a shard whose rewrite it overlapped, at most
+//! 64 times, then waits on the rewrite's mutex. Plain observations never
+//! touch either.
 //!
 //! A scrape lowers every shard to the smallest schema among them and widens
 //! the zero bucket to the widest (both exact: counts only move to coarser
-//! buckets), then sums. Limits are per shard: the merged series may hold up
-//! to `max_buckets` buckets per writer thread, not `max_buckets` in all.
+//! buckets), sums, then lowers the merged schema further while the merged
+//! series holds more than `max_buckets` buckets, so the limit holds for
+//! the series as well as for each thread. A scrape whose visitor does not
+//! want native buckets (the text formats) reads only each shard's classic
+//! counts, count and sum.
 //!
 //! # Memory
-//! Per writer thread a series costs a shard of 640 bytes (cache-padded),
-//! 8 bytes per classic bucket, and its dense runs: 512 bytes for the first
-//! 64 cells of a sign (the 32 keys on either side of the first key seen),
-//! then chunks of 1, 2, 4, ... KiB as values spread further. With
-//! `max_buckets > 0` a run may use `max(4 * max_buckets, 512)` cells (a
-//! spread wider than that halves the resolution, as too many buckets
-//! would), so a thread's runs stay under 7.5 KiB per sign at the default
-//! 160. With `max_buckets = 0` they are not capped. Per series there is
-//! also the `ThreadLocal` table (about 0.5 KiB plus 16 bytes per thread
-//! slot).
+//! Per writer thread a series costs a shard of 640 bytes (cache-padded;
+//! 432 of them the two runs' chunk tables), 8 bytes per classic bucket,
+//! 16 bytes of `ThreadLocal` entry (its table: about 0.5 KiB per series,
+//! plus buckets of 2^k entries as thread ids grow), and its dense runs:
+//! cell `2|d|` (or `2|d| - 1`) holds the key `d` away from the run's
+//! first key, in chunks of 64, 128, 256, ... cells (0.5, 1, 2, ... KiB).
+//! Keys spread `n` one way from the first key thus take about `2n` cells:
+//! 100 log-spaced values from 1 ms to 10 s at schema 3 (the compare
+//! runner's data) fill chunks of 0.5 + 1 + 2 KiB, about 4.2 KiB per thread
+//! with the shard. A run is capped at `max(4 * max_buckets, 512)` cells
+//! (640 when `max_buckets` is 0, unlimited): a value beyond the cap
+//! re-centres the run between its lowest and highest key if they fit,
+//! else halves the resolution, so a thread's runs stay under 7.5 KiB per
+//! sign at the default 160.
 
 mod bounds;
 mod key;
@@ -57,6 +68,9 @@ use thread_local::ThreadLocal;
 /// client_golang's default zero threshold, 2^-128
 /// (`DefNativeHistogramZeroThreshold`).
 const DEFAULT_ZERO_THRESHOLD: f64 = 2.938735877055719e-39;
+
+/// The default `max_buckets`; unlimited ones (0) get its memory cap.
+const DEFAULT_MAX_BUCKETS: u32 = 160;
 
 /// How the resolution was chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,7 +131,7 @@ impl Default for NativeOpts {
             resolution: Resolution::Factor(1.1),
             zero_threshold: DEFAULT_ZERO_THRESHOLD,
             max_zero_threshold: None,
-            max_buckets: 160,
+            max_buckets: DEFAULT_MAX_BUCKETS,
             min_reset: Duration::ZERO,
             max_exemplars: 10,
         }
@@ -158,15 +172,21 @@ impl NativeOpts {
         self
     }
 
-    /// Most populated buckets per writer thread before the rules of
-    /// client_golang reduce them; 0 = unlimited.
+    /// Most populated buckets before the rules of client_golang reduce
+    /// them: per writer thread, and the scrape lowers the merged resolution
+    /// until the merged series holds at most this many too; 0 = unlimited
+    /// (client_golang's default). Either way a thread's dense runs are
+    /// capped in memory (`max(4 * max_buckets, 512)` cells per sign, 640
+    /// when unlimited): values spread wider than that halve the
+    /// resolution, so one outlier never allocates more than that.
     pub fn max_buckets(mut self, n: u32) -> Self {
         self.max_buckets = n;
         self
     }
 
-    /// A shard that exceeds `max_buckets` this long after its last reset
-    /// (or creation) resets instead of losing resolution; 0 = never.
+    /// A series whose thread exceeds `max_buckets` this long after the
+    /// series' last reset (or its creation) resets, every thread's part,
+    /// instead of losing resolution; 0 = never.
     pub fn min_reset(mut self, d: Duration) -> Self {
         self.min_reset = d;
         self
@@ -207,7 +227,7 @@ impl NativeOpts {
             max_zero_threshold: max_zt,
             max_buckets: self.max_buckets,
             index_cap: match self.max_buckets {
-                0 => u32::MAX,
+                0 => DEFAULT_MAX_BUCKETS * 4,
                 n => n.saturating_mul(4).max(512),
             },
             min_reset: self.min_reset,
@@ -261,6 +281,11 @@ pub(crate) struct Native {
     /// the clock: the series' `_created` (moved by a reset).
     created_offset: AtomicU64,
     created: f64,
+    /// Bumped by each reset; shards of an older epoch are stale (see
+    /// `shard.rs`, "Resets").
+    epoch: AtomicU64,
+    /// Nanoseconds of the clock at the latest reset (0: creation).
+    last_reset: AtomicU64,
     /// The exemplar ring: per thread that records exemplars, its latest
     /// `max_exemplars`; a scrape keeps the newest `max_exemplars` of all.
     ring: ExemplarSlots,
@@ -286,6 +311,8 @@ impl Native {
             origin,
             created_offset: AtomicU64::new(0),
             created,
+            epoch: AtomicU64::new(0),
+            last_reset: AtomicU64::new(0),
             ring: ExemplarSlots::default(),
         }
     }
@@ -297,13 +324,47 @@ impl Native {
     /// measures as before and this one loses nothing within noise.
     #[inline(never)]
     pub(crate) fn observe(&self, v: f64, classic: usize) {
-        let shard = self
-            .shards
-            .get_or(|| Box::new(CachePadded::new(Shard::new(&self.config, self.classic_len))));
-        if let Some(reset_at) = shard.observe(v, classic, self) {
-            // Relaxed: `_created` is a label of the data, not a fence.
-            self.created_offset.fetch_max(reset_at, Ordering::Relaxed);
+        let shard = self.shards.get_or(|| {
+            Box::new(CachePadded::new(Shard::new(
+                &self.config,
+                self.classic_len,
+                self.epoch(),
+            )))
+        });
+        shard.observe(v, classic, self);
+    }
+
+    /// The reset epoch. Relaxed: a writer that sees a reset late counts
+    /// its observation before it (see `shard.rs`); a scrape takes the
+    /// newest epoch among this and its shards'.
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Resets the series if `min_reset` passed since the last reset (or
+    /// creation): bumps the epoch and moves `_created`. True when this
+    /// call, or a racing one, reset it.
+    fn try_reset(&self) -> bool {
+        if self.config.min_reset.is_zero() {
+            return false;
         }
+        let last = self.last_reset.load(Ordering::Relaxed);
+        let now = self.elapsed();
+        if u128::from(now.saturating_sub(last)) < self.config.min_reset.as_nanos() {
+            return false;
+        }
+        // Relaxed throughout: one winner per reset is all the exchange
+        // decides; `_created` and the epoch are labels, not fences. A
+        // loser saw another thread reset just now.
+        if self
+            .last_reset
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.created_offset.fetch_max(now, Ordering::Relaxed);
+            self.epoch.fetch_add(1, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Nanoseconds since the series was created, on its clock.

@@ -319,29 +319,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Halving the resolution (forced by a small `max_buckets`) keeps
-    /// every count: the buckets equal those of the same data counted at
-    /// the final schema directly. Also across threads whose shards end at
-    /// different schemas, which the scrape lowers to the smallest.
+    /// every count, on both signs: the buckets equal those of the same
+    /// data counted at the final schema directly. The threads are alive at
+    /// once, so each has its own shard and they end at different schemas,
+    /// which the scrape lowers to the smallest (and then further, to hold
+    /// `max_buckets` merged).
     #[test]
     fn reductions_and_merges_are_exact(
-        values in proptest::collection::vec(value(), 1..300),
+        values in proptest::collection::vec((value(), any::<bool>()), 1..300),
         max_buckets in 1u32..40,
-        threads in 1usize..4,
+        threads in 1usize..5,
     ) {
+        let values: Vec<f64> = values.into_iter().map(|(v, neg)| if neg { -v } else { v }).collect();
         let opts = NativeOpts::new().schema(8).max_buckets(max_buckets);
         let native = Native::new(opts.validate().unwrap(), 0, 0.0);
-        std::thread::scope(|s| {
-            for chunk in values.chunks(values.len().div_ceil(threads)) {
-                let native = &native;
-                s.spawn(move || chunk.iter().for_each(|&v| native.observe(v, 0)));
-            }
-        });
+        let chunks: Vec<&[f64]> = values.chunks(values.len().div_ceil(threads)).collect();
+        on_live_threads(chunks.len(), |t| chunks[t].iter().for_each(|&v| native.observe(v, 0)));
         let mut s = NativeScratch::default();
         let m = native.merge(&mut [], &mut s);
         prop_assert_eq!(m.count, values.len() as u64);
-        prop_assert_eq!(m.zero, values.iter().filter(|v| **v <= ZT).count() as u64);
+        prop_assert_eq!(m.zero, values.iter().filter(|v| v.abs() <= ZT).count() as u64);
         prop_assert_eq!(&s.positive, &direct(&values, m.schema));
-        prop_assert!(s.negative.is_empty());
+        let negated: Vec<f64> = values.iter().map(|v| -v).collect();
+        prop_assert_eq!(&s.negative, &direct(&negated, m.schema));
+        // (The lowest schema is as far as the limit can reduce.)
+        prop_assert!(s.positive.len() + s.negative.len() <= max_buckets as usize || m.schema == -4);
     }
 }
 
@@ -371,4 +373,173 @@ fn reset_moves_created() {
     assert_eq!(native.created(), 1090.0);
     let m = native.merge(&mut [], &mut NativeScratch::default());
     assert_eq!((m.count, m.sum), (1, 4.0));
+}
+
+/// Runs `f(i)` on `threads` threads that are all alive until each is done,
+/// so each writes its own shard (an exited thread's shard is reused).
+fn on_live_threads(threads: usize, f: impl Fn(usize) + Sync) {
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|s| {
+        for i in 0..threads {
+            let (f, barrier) = (&f, &barrier);
+            s.spawn(move || {
+                f(i);
+                barrier.wait();
+            });
+        }
+    });
+}
+
+/// A reset empties every thread's part, not only the resetting one's: the
+/// merged series holds only what came after it, and a thread that had data
+/// before counts only its observations after the reset.
+#[test]
+fn reset_clears_every_thread() {
+    let (clock, mock) = quanta::Clock::mock();
+    let opts = NativeOpts::new()
+        .factor(1.2)
+        .max_buckets(2)
+        .min_reset(Duration::from_secs(60));
+    let native = Native::with_clock(opts.validate().unwrap(), 2, 1000.0, clock);
+    std::thread::scope(|s| {
+        // Made in the scope, so a failing check drops them and ends `a`.
+        let (to_a, from_main) = std::sync::mpsc::channel::<()>();
+        let (to_main, from_a) = std::sync::mpsc::channel::<()>();
+        let native = &native;
+        s.spawn(move || {
+            (0..5).for_each(|_| native.observe(1.0, 0));
+            to_main.send(()).unwrap();
+            from_main.recv().unwrap();
+            native.observe(3.0, 1);
+            to_main.send(()).unwrap();
+        });
+        from_a.recv().unwrap();
+        native.observe(1.0, 0);
+        native.observe(2.0, 0);
+        mock.increment(Duration::from_secs(90));
+        native.observe(4.0, 1);
+        assert_eq!(native.created(), 1090.0);
+        let mut classic = [0; 2];
+        let m = native.merge(&mut classic, &mut NativeScratch::default());
+        assert_eq!((m.count, m.sum, classic), (1, 4.0, [0, 1]));
+        let totals = native.totals(&mut classic, &mut NativeScratch::default());
+        assert_eq!((totals, classic), ((1, 4.0), [0, 1]));
+        to_a.send(()).unwrap();
+        from_a.recv().unwrap();
+    });
+    let mut classic = [0; 2];
+    let m = native.merge(&mut classic, &mut NativeScratch::default());
+    assert_eq!((m.count, m.sum, classic), (2, 7.0, [0, 2]));
+}
+
+/// Values too far apart for the memory cap (not for `max_buckets`) halve
+/// the resolution only, re-centring the run: the zero bucket does not
+/// widen and the schema stays one below Go's (which keeps 8 here).
+#[test]
+fn memory_cap_halves_and_recentres_only() {
+    let opts = NativeOpts::new()
+        .schema(8)
+        .max_buckets(1000)
+        .max_zero_threshold(1.0);
+    let native = Native::new(opts.validate().unwrap(), 0, 0.0);
+    let values = [0.001, 0.002, 0.01, 0.1, 0.5, 1e6];
+    values.iter().for_each(|&v| native.observe(v, 0));
+    let mut s = NativeScratch::default();
+    let m = native.merge(&mut [], &mut s);
+    assert_eq!((m.schema, m.zero, m.count), (7, 0, 6));
+    assert_eq!(m.zero_threshold, ZT);
+    assert_eq!(s.positive, direct(&values, 7));
+}
+
+/// Unlimited buckets (`max_buckets(0)`) still cap a thread's run: values
+/// over the whole `f64` range lower the resolution instead of allocating
+/// a cell for every key between them; counts stay exact.
+#[test]
+fn unlimited_buckets_keep_a_memory_cap() {
+    let native = Native::new(
+        NativeOpts::new()
+            .schema(8)
+            .max_buckets(0)
+            .validate()
+            .unwrap(),
+        0,
+        0.0,
+    );
+    let values = [1e-300, 1.0, 1e300, -1e-300, -1e300];
+    values.iter().for_each(|&v| native.observe(v, 0));
+    let mut s = NativeScratch::default();
+    let m = native.merge(&mut [], &mut s);
+    assert!(m.schema < 3, "schema {}", m.schema);
+    assert_eq!(m.count, 5);
+    assert_eq!(s.positive, direct(&values, m.schema));
+    assert_eq!(s.negative, direct(&values.map(|v| -v), m.schema));
+}
+
+/// `max_buckets` holds for the merged series too: 8 threads with 10
+/// distinct buckets each merge into at most 10, exactly.
+#[test]
+fn merged_series_keeps_max_buckets() {
+    let native = Native::new(
+        NativeOpts::new()
+            .schema(3)
+            .max_buckets(10)
+            .validate()
+            .unwrap(),
+        0,
+        0.0,
+    );
+    let value = |t: usize, i: usize| 2f64.powf((t * 10 + i) as f64 / 8.0);
+    on_live_threads(8, |t| (0..10).for_each(|i| native.observe(value(t, i), 0)));
+    let mut s = NativeScratch::default();
+    let m = native.merge(&mut [], &mut s);
+    let values: Vec<f64> = (0..8)
+        .flat_map(|t| (0..10).map(move |i| value(t, i)))
+        .collect();
+    assert!(s.positive.len() <= 10, "{} buckets", s.positive.len());
+    assert_eq!(m.count, 80);
+    assert_eq!(s.positive, direct(&values, m.schema));
+}
+
+/// Threads whose zero buckets widened differently: the merge takes the
+/// widest, and the other threads' buckets inside it join it.
+#[test]
+fn merge_folds_buckets_into_the_widest_zero_bucket() {
+    let opts = NativeOpts::new()
+        .schema(0)
+        .max_buckets(2)
+        .max_zero_threshold(1.0);
+    let native = Native::new(opts.validate().unwrap(), 0, 0.0);
+    on_live_threads(2, |t| {
+        let values: &[f64] = if t == 0 {
+            // Three buckets: the zero bucket widens to 0.25 (the bucket of
+            // 0.2 is (0.125, 0.25]).
+            &[0.2, 3.0, 10.0]
+        } else {
+            &[0.1, 0.2, 3.0]
+        };
+        values.iter().for_each(|&v| native.observe(v, 0));
+    });
+    let mut s = NativeScratch::default();
+    let m = native.merge(&mut [], &mut s);
+    assert_eq!((m.zero_threshold, m.zero, m.count), (0.25, 3, 6));
+    assert_eq!((m.schema, s.positive.clone()), (0, vec![(2, 2), (4, 1)]));
+}
+
+/// A scrape that skips the native buckets reads the same count, sum and
+/// classic counts as the full merge.
+#[test]
+fn totals_equal_the_full_merge() {
+    let opts = NativeOpts::new().schema(8).max_buckets(4);
+    let native = Native::new(opts.validate().unwrap(), 3, 0.0);
+    on_live_threads(3, |t| {
+        for i in 0..200 {
+            let v = (i as f64 - 50.0) * (t + 1) as f64;
+            native.observe(if i % 17 == 0 { f64::NAN } else { v }, i % 3);
+        }
+    });
+    let (mut a, mut b) = ([0; 3], [0; 3]);
+    let m = native.merge(&mut a, &mut NativeScratch::default());
+    let (count, sum) = native.totals(&mut b, &mut NativeScratch::default());
+    assert_eq!((count, a), (600, b));
+    assert_eq!((m.count, m.sum.to_bits()), (count, sum.to_bits()));
 }
