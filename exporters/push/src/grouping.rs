@@ -127,6 +127,10 @@ struct ConflictCheck<'a, 'v> {
 }
 
 impl MetricVisitor for ConflictCheck<'_, '_> {
+    fn wants_native(&self) -> bool {
+        self.inner.wants_native()
+    }
+
     fn begin_family(&mut self, family: &FamilyDesc<'_>) {
         if self.found.is_none() {
             self.family.clear();

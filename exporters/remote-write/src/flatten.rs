@@ -215,6 +215,12 @@ enum Extra<'a> {
 }
 
 impl MetricVisitor for Flatten<'_> {
+    /// Remote write sends classic samples only (`_bucket`, `_sum`,
+    /// `_count`), so the scrape skips the native merge.
+    fn wants_native(&self) -> bool {
+        false
+    }
+
     fn begin_family(&mut self, family: &FamilyDesc<'_>) {
         self.scratch.family.set(family);
     }

@@ -160,6 +160,12 @@ impl Out<'_> {
 }
 
 impl MetricVisitor for Visit<'_> {
+    /// StatsD has no native histograms: the classic buckets, count and sum
+    /// are what is sent, so the scrape skips the native merge.
+    fn wants_native(&self) -> bool {
+        false
+    }
+
     fn begin_family(&mut self, family: &FamilyDesc<'_>) {
         let s = &mut self.enc.scratch;
         s.family.clear();

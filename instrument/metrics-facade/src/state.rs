@@ -656,6 +656,10 @@ impl MetricVisitor for Describing<'_> {
     fn end_family(&mut self) {
         self.out.end_family();
     }
+
+    fn wants_native(&self) -> bool {
+        self.out.wants_native()
+    }
 }
 
 #[cfg(test)]
