@@ -184,16 +184,26 @@ pub(crate) fn warm_clocks() {
 
 /// Exemplar timestamps: the TSC's raw ticks on the hot path (`quanta`,
 /// 8.5 ns a read against 18 ns for `SystemTime::now` on the 2-core VM),
-/// turned into Unix seconds at scrape as the wall clock then minus the TSC
-/// time elapsed since the ticks. The wall clock is read once per read
-/// (once per native histogram's ring), so timestamps follow its steps
-/// (NTP after a container starts, a VM resumed): only the time since the
-/// exemplar is TSC time.
+/// turned into Unix seconds at scrape against an anchor (a wall-clock
+/// reading and the ticks read with it). Each read checks the anchor
+/// against the wall clock now and re-anchors when they disagree by more
+/// than [`STEP`](clock::STEP), so timestamps follow wall-clock steps (NTP
+/// after a container starts, a VM resumed) from the next scrape on, and
+/// stay the same from scrape to scrape otherwise (Prometheus stores an
+/// exemplar again when its timestamp moves).
 mod clock {
     use crate::slots::now_unix_seconds;
-    use std::sync::OnceLock;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    /// How far the wall clock may move from TSC time before timestamps
+    /// re-anchor: well above the jitter of reading the two clocks, well
+    /// below a step worth following.
+    pub(super) const STEP: f64 = 1e-3;
 
     static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+
+    /// Scrapes only take it (std's: a static, outside the loom models).
+    static ANCHOR: Mutex<Option<Now>> = Mutex::new(None);
 
     fn clock() -> &'static quanta::Clock {
         CLOCK.get_or_init(quanta::Clock::new)
@@ -205,7 +215,7 @@ mod clock {
         clock().raw()
     }
 
-    /// The wall clock and the TSC read together.
+    /// A wall-clock reading and the TSC read with it.
     #[derive(Clone, Copy)]
     pub(super) struct Now {
         pub(super) unix: f64,
@@ -213,16 +223,23 @@ mod clock {
     }
 
     impl Now {
+        /// The anchor, checked against the wall clock now (and replaced by
+        /// this reading when they disagree by more than [`STEP`]).
         pub(super) fn read() -> Self {
-            Self {
+            let now = Self {
                 ticks: ticks(),
                 unix: now_unix_seconds(),
+            };
+            let mut anchor = ANCHOR.lock().unwrap_or_else(PoisonError::into_inner);
+            match *anchor {
+                Some(a) if (a.unix_seconds(now.ticks) - now.unix).abs() <= STEP => a,
+                _ => *anchor.insert(now),
             }
         }
 
-        /// `ticks` in seconds since the Unix epoch: this wall-clock
-        /// reading less the TSC time since `ticks` (plus, for ticks read
-        /// after this, the time until them).
+        /// `ticks` in seconds since the Unix epoch: this reading's wall
+        /// clock, less the TSC time from `ticks` to it (plus, for ticks
+        /// read after it, the time until them).
         pub(super) fn unix_seconds(self, ticks: u64) -> f64 {
             let c = clock();
             if ticks <= self.ticks {
@@ -514,20 +531,25 @@ mod tests {
         );
     }
 
-    /// Timestamps are the wall clock at the scrape less the TSC time since
-    /// the exemplar: a wall-clock step between recording and scrape moves
-    /// them with it.
+    /// Timestamps are the anchor's wall clock less the TSC time since the
+    /// exemplar: a wall-clock step (a new anchor) moves them with it, and
+    /// without one two scrapes give the same timestamp.
     #[test]
     fn timestamps_follow_the_wall_clock_at_scrape() {
         let then = clock::ticks();
         let now = clock::Now::read();
+        assert_eq!(
+            clock::Now::read().unix_seconds(then),
+            now.unix_seconds(then)
+        );
         let stepped = clock::Now {
             unix: now.unix + 3600.0,
             ..now
         };
         let (a, b) = (now.unix_seconds(then), stepped.unix_seconds(then));
-        assert_eq!(b - a, 3600.0);
-        assert!(a <= now.unix && a > now.unix - 1.0, "{a} vs {}", now.unix);
+        assert!((b - a - 3600.0).abs() < 1e-6, "{a} vs {b}");
+        let wall = crate::slots::now_unix_seconds();
+        assert!(a <= wall + clock::STEP && a > wall - 1.0, "{a} vs {wall}");
         // Ticks read after `now` land after it.
         let later = clock::ticks();
         assert!(now.unix_seconds(later) >= now.unix);
