@@ -12,9 +12,19 @@
 //! the labels, reads the TSC (`quanta`'s raw clock) and copies the labels
 //! into the thread's cell: no allocation after the thread's first exemplar
 //! on the series, no lock, no read-modify-write, no cache line another
-//! writer touches. A scrape picks, per slot, the newest cell by timestamp
-//! and copies it out whole (or gets none, never a torn one); it builds the
-//! [`Exemplar`] then. The plain `inc` / `observe` never touch the slots.
+//! writer touches. A scrape tries, per slot, the cells newest first by
+//! timestamp and copies out the first it reads whole (never a torn one:
+//! one torn on every try is skipped for the next newest); it builds the
+//! [`Exemplar`] then (the copy reuses the scrape's scratch; the labels,
+//! their ends and the `Arc` are three allocations). The plain `inc` /
+//! `observe` never touch the slots.
+//!
+//! Memory, once a thread records an exemplar on a series: a 128-byte cell
+//! per slot (labels of up to 80 bytes inline, longer ones in a 560-byte
+//! buffer allocated once per cell), plus the thread's entry in the
+//! series' `ThreadLocal` (about 32 bytes: the cell list and a flag), plus,
+//! once per series, the `ThreadLocal` table itself (a boxed array of bucket
+//! pointers, about 512 bytes).
 
 use crate::error::Error;
 use crate::escaping::is_legacy_label_name;
@@ -93,23 +103,38 @@ impl ExemplarSlots {
         self.0.get().is_none()
     }
 
-    /// Slot `index`'s newest exemplar over all threads.
-    pub(crate) fn latest(&self, index: usize) -> Option<Exemplar> {
-        let newest = self
-            .0
-            .get()?
-            .iter()
-            .filter_map(|t| {
-                let cell = t.cells.get(index)?;
-                Some((cell.ticks()?, cell))
-            })
-            .max_by_key(|&(ticks, _)| ticks)?;
-        newest.1.read().map(Exemplar::from_cell)
+    /// Slot `index`'s newest exemplar over all threads that could be read
+    /// whole: the cells are tried newest first (by their timestamp hint)
+    /// and one whose every read in `READ_TRIES` (`exemplar_cell.rs`)
+    /// overlapped a write is skipped for the next newest. `None` only if no
+    /// thread holds one or every cell tore. `bytes` is scratch for the
+    /// copy.
+    pub(crate) fn latest(&self, index: usize, bytes: &mut Vec<u8>) -> Option<Exemplar> {
+        let threads = self.0.get()?;
+        let cells = || threads.iter().filter_map(|t| t.cells.get(index));
+        // Newest below `bound` in (ticks, thread) order: no allocation, and
+        // a second pass only after a cell tore.
+        let mut bound = (u64::MAX, usize::MAX);
+        for _ in 0..cells().count() {
+            let (key, cell) = cells()
+                .enumerate()
+                .filter_map(|(i, c)| Some(((c.ticks()?, i), c)))
+                .filter(|&(key, _)| key < bound)
+                .max_by_key(|&(key, _)| key)?;
+            if let Some(r) = cell.read(bytes) {
+                return Some(Exemplar::from_cell(r, clock::Now::read()));
+            }
+            bound = key;
+        }
+        None
     }
 
-    /// The `n` newest exemplars over all threads and slots, oldest first,
-    /// into `out` (cleared first).
-    pub(crate) fn newest_into(&self, n: usize, out: &mut Vec<Exemplar>) {
+    /// The `n` newest exemplars over all threads and slots that could be
+    /// read whole, oldest first, into `out` (cleared first): cells are
+    /// read newest first until `n` were whole, so a torn cell makes room
+    /// for the next newest; fewer than `n` only if fewer cells hold one
+    /// (or the rest all tore). `bytes` is scratch for the copies.
+    pub(crate) fn newest_into(&self, n: usize, out: &mut Vec<Exemplar>, bytes: &mut Vec<u8>) {
         out.clear();
         let Some(threads) = self.0.get() else {
             return;
@@ -120,11 +145,14 @@ impl ExemplarSlots {
             .filter_map(|c| Some((c.ticks()?, c)))
             .collect();
         cells.sort_unstable_by_key(|&(ticks, _)| std::cmp::Reverse(ticks));
+        // One wall-clock reading for the lot.
+        let now = clock::Now::read();
         out.extend(
             cells
                 .iter()
+                .filter_map(|(_, c)| c.read(bytes))
                 .take(n)
-                .filter_map(|(_, c)| c.read().map(Exemplar::from_cell)),
+                .map(|r| Exemplar::from_cell(r, now)),
         );
         out.sort_by(|a, b| {
             a.timestamp()
@@ -143,53 +171,110 @@ impl fmt::Debug for ExemplarSlots {
     }
 }
 
-/// Exemplar timestamps: the TSC's raw ticks on the hot path (`quanta`, a
-/// few nanoseconds where `SystemTime::now` measured over 100 on the 2-core
-/// VM), turned into Unix seconds at scrape from the wall-clock time and
-/// the ticks read together on the first exemplar. They follow the
-/// monotonic clock from there, not later steps of the wall clock.
+/// Warms the clocks the update paths read: `quanta`'s calibration (tens
+/// of microseconds on the 2-core VM; more where the TSC is slow to settle)
+/// runs once per process, inside a `OnceLock` every recording thread would
+/// wait on. Counters and histograms call this when they are made, so the
+/// first timed update or exemplar does not pay it.
+pub(crate) fn warm_clocks() {
+    // The timer clock (`quanta::Instant`) and the exemplar clock.
+    let _ = quanta::Instant::now();
+    let _ = clock::ticks();
+}
+
+/// Exemplar timestamps: the TSC's raw ticks on the hot path (`quanta`,
+/// 8.5 ns a read against 18 ns for `SystemTime::now` on the 2-core VM),
+/// turned into Unix seconds at scrape against an anchor (a wall-clock
+/// reading and the ticks read with it). Each read checks the anchor
+/// against the wall clock now and re-anchors when they disagree by more
+/// than [`STEP`](clock::STEP), so timestamps follow wall-clock steps (NTP
+/// after a container starts, a VM resumed) from the next scrape on, and
+/// stay the same from scrape to scrape otherwise (Prometheus stores an
+/// exemplar again when its timestamp moves).
 mod clock {
     use crate::slots::now_unix_seconds;
-    use std::sync::OnceLock;
+    use std::sync::{Mutex, OnceLock, PoisonError};
 
-    struct Base {
-        clock: quanta::Clock,
-        origin: u64,
-        unix: f64,
-    }
+    /// How far the wall clock may move from TSC time before timestamps
+    /// re-anchor: well above the jitter of reading the two clocks, well
+    /// below a step worth following.
+    pub(super) const STEP: f64 = 1e-3;
 
-    static BASE: OnceLock<Base> = OnceLock::new();
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
-    fn base() -> &'static Base {
-        BASE.get_or_init(|| {
-            let clock = quanta::Clock::new();
-            Base {
-                origin: clock.raw(),
-                unix: now_unix_seconds(),
-                clock,
-            }
-        })
+    /// Scrapes only take it (std's: a static, outside the loom models).
+    static ANCHOR: Mutex<Option<Now>> = Mutex::new(None);
+
+    fn clock() -> &'static quanta::Clock {
+        CLOCK.get_or_init(quanta::Clock::new)
     }
 
     /// Now, in raw ticks.
     #[inline]
     pub(super) fn ticks() -> u64 {
-        base().clock.raw()
+        clock().raw()
     }
 
-    /// `ticks` in seconds since the Unix epoch.
-    pub(super) fn unix_seconds(ticks: u64) -> f64 {
-        let b = base();
-        b.unix + b.clock.delta_as_nanos(b.origin, ticks) as f64 / 1e9
+    /// A wall-clock reading and the TSC read with it.
+    #[derive(Clone, Copy)]
+    pub(super) struct Now {
+        pub(super) unix: f64,
+        pub(super) ticks: u64,
+    }
+
+    impl Now {
+        /// The anchor, checked against the wall clock now (and replaced by
+        /// this reading when they disagree by more than [`STEP`]).
+        pub(super) fn read() -> Self {
+            let now = Self {
+                ticks: ticks(),
+                unix: now_unix_seconds(),
+            };
+            let mut anchor = ANCHOR.lock().unwrap_or_else(PoisonError::into_inner);
+            match *anchor {
+                Some(a) if (a.unix_seconds(now.ticks) - now.unix).abs() <= STEP => a,
+                _ => *anchor.insert(now),
+            }
+        }
+
+        /// `ticks` in seconds since the Unix epoch: this reading's wall
+        /// clock, less the TSC time from `ticks` to it (plus, for ticks
+        /// read after it, the time until them).
+        pub(super) fn unix_seconds(self, ticks: u64) -> f64 {
+            let c = clock();
+            if ticks <= self.ticks {
+                self.unix - c.delta_as_nanos(ticks, self.ticks) as f64 / 1e9
+            } else {
+                self.unix + c.delta_as_nanos(self.ticks, ticks) as f64 / 1e9
+            }
+        }
     }
 }
 
 /// Checks labels by the rules of [`Exemplar::new`]; returns the bytes of
-/// their names and values together.
+/// their names and values together. The length comes first, pair by pair:
+/// a set stops at the pair that takes it over [`MAX_EXEMPLAR_CHARS`],
+/// without scanning (or counting the characters of) the rest, so the
+/// duplicate scan sees at most 128 names.
 fn check(labels: &[(&str, &str)]) -> Result<usize, Error> {
+    let too_long = || {
+        Error::InvalidExemplar(format!(
+            "its labels have more than the {MAX_EXEMPLAR_CHARS} characters OpenMetrics allows"
+        ))
+    };
     let mut chars = 0;
     let mut bytes = 0;
     for (i, (name, v)) in labels.iter().enumerate() {
+        // A valid name is ASCII: one character a byte (an invalid one is
+        // refused below, if it is not too long first).
+        chars += name.len();
+        if chars > MAX_EXEMPLAR_CHARS {
+            return Err(too_long());
+        }
+        chars += char_count(v, MAX_EXEMPLAR_CHARS - chars + 1);
+        if chars > MAX_EXEMPLAR_CHARS {
+            return Err(too_long());
+        }
         if !is_legacy_label_name(name) {
             return Err(Error::InvalidExemplar(format!(
                 "label name {name:?} must match [a-zA-Z_][a-zA-Z0-9_]*"
@@ -200,25 +285,14 @@ fn check(labels: &[(&str, &str)]) -> Result<usize, Error> {
                 "label name {name:?} given twice"
             )));
         }
-        // A valid name is ASCII: one character a byte.
-        chars += name.len() + char_count(v);
         bytes += name.len() + v.len();
-    }
-    if chars > MAX_EXEMPLAR_CHARS {
-        return Err(Error::InvalidExemplar(format!(
-            "its labels have {chars} characters, more than the {MAX_EXEMPLAR_CHARS} OpenMetrics allows"
-        )));
     }
     Ok(bytes)
 }
 
-/// Characters in `s`, counted by bytes when it is ASCII (trace ids are).
-fn char_count(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.chars().count()
-    }
+/// Characters in `s`, counted up to `limit` (the rest is never scanned).
+fn char_count(s: &str, limit: usize) -> usize {
+    s.chars().take(limit).count()
 }
 
 /// The most characters (Unicode code points) an exemplar's label names and
@@ -280,13 +354,14 @@ impl Exemplar {
         })))
     }
 
-    /// The exemplar a cell held.
-    fn from_cell(r: CellRead) -> Self {
+    /// The exemplar a cell held, its ticks turned into Unix seconds
+    /// against `now`.
+    fn from_cell(r: CellRead, now: clock::Now) -> Self {
         Self(Arc::new(Inner {
             text: r.text.into_boxed_str(),
             ends: r.ends.into_boxed_slice(),
             value: r.value,
-            timestamp: Some(clock::unix_seconds(r.ticks)),
+            timestamp: Some(now.unix_seconds(r.ticks)),
         }))
     }
 
@@ -340,14 +415,18 @@ mod tests {
         Ok(())
     }
 
+    fn latest(slots: &ExemplarSlots) -> Option<Exemplar> {
+        slots.latest(0, &mut Vec::new())
+    }
+
     #[test]
     fn slot_keeps_the_latest_and_refusals_lose_nothing() {
         let slots = ExemplarSlots::default();
-        assert!(slots.latest(0).is_none());
+        assert!(latest(&slots).is_none());
         assert!(slots.is_empty());
         record(&slots, &[("trace_id", "a")], 1.0).unwrap();
         assert!(record(&slots, &[("bad-name", "b")], 2.0).is_err());
-        let e = slots.latest(0).unwrap();
+        let e = latest(&slots).unwrap();
         assert_eq!(e.labels().collect::<Vec<_>>(), [("trace_id", "a")]);
         assert_eq!(e.value(), 1.0);
         let now = crate::slots::now_unix_seconds();
@@ -363,9 +442,9 @@ mod tests {
         std::thread::spawn(move || record(&s, &[("trace_id", "other")], 2.0).unwrap())
             .join()
             .unwrap();
-        assert_eq!(slots.latest(0).unwrap().value(), 2.0);
+        assert_eq!(latest(&slots).unwrap().value(), 2.0);
         record(&slots, &[("trace_id", "main")], 3.0).unwrap();
-        assert_eq!(slots.latest(0).unwrap().value(), 3.0);
+        assert_eq!(latest(&slots).unwrap().value(), 3.0);
     }
 
     #[test]
@@ -378,13 +457,15 @@ mod tests {
         let s = Arc::clone(&slots);
         std::thread::spawn(move || push(&s, 5.0)).join().unwrap();
         let mut out = Vec::new();
-        slots.newest_into(3, &mut out);
+        slots.newest_into(3, &mut out, &mut Vec::new());
         assert_eq!(
             out.iter().map(Exemplar::value).collect::<Vec<_>>(),
             [3.0, 4.0, 5.0]
         );
     }
 
+    /// Each writer's value is its write's number, which its trace id
+    /// ends with: a read mixing two writes of a cell would not match.
     #[test]
     fn racing_writers_and_readers_see_whole_exemplars() {
         let slots = Arc::new(ExemplarSlots::default());
@@ -392,28 +473,100 @@ mod tests {
             .map(|t| {
                 let slots = Arc::clone(&slots);
                 std::thread::spawn(move || {
-                    for i in 0..20_000 {
-                        let id = format!("{t}-{i}");
+                    for i in 0..20_000u32 {
+                        // Inline and spilled lengths: `x` run, then `i`.
+                        let id = format!("{t}-{}:{i}", "x".repeat(i as usize % 90));
                         let labels = [("trace_id", id.as_str()), ("thread", &t.to_string())];
-                        record(&slots, &labels, f64::from(t)).unwrap();
+                        record(&slots, &labels, f64::from(i)).unwrap();
                     }
                 })
             })
             .collect();
+        let mut bytes = Vec::new();
         while writers.iter().any(|w| !w.is_finished()) {
-            if let Some(e) = slots.latest(0) {
-                // Labels and value come from one write: the thread label
-                // and the value name the same writer.
+            if let Some(e) = slots.latest(0, &mut bytes) {
                 let labels: Vec<_> = e.labels().collect();
-                let t: f64 = labels[1].1.parse().unwrap();
-                assert_eq!(t, e.value());
-                assert!(labels[0].1.starts_with(labels[1].1));
+                let (thread, rest) = labels[0].1.split_once('-').unwrap();
+                assert_eq!(thread, labels[1].1, "{e:?}");
+                let (pad, i) = rest.split_once(':').unwrap();
+                let i: f64 = i.parse().unwrap();
+                assert_eq!(i, e.value(), "{e:?}");
+                assert_eq!(pad.len(), i as usize % 90, "{e:?}");
             }
         }
         for w in writers {
             w.join().unwrap();
         }
-        assert!(slots.latest(0).is_some());
+        assert!(latest(&slots).is_some());
+    }
+
+    /// A writer stalled mid-write on the newest cell: the scrape reports
+    /// the next newest whole one rather than none.
+    #[test]
+    fn a_torn_newest_cell_falls_back_to_the_next() {
+        // The older one from this thread, the newer from another (which
+        // cannot take this thread's cells: this thread holds its id).
+        let slots = Arc::new(ExemplarSlots::default());
+        record(&slots, &[("trace_id", "older")], 1.0).unwrap();
+        let s = Arc::clone(&slots);
+        std::thread::spawn(move || record(&s, &[("trace_id", "newer")], 2.0).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(latest(&slots).unwrap().value(), 2.0);
+        let threads = slots.0.get().unwrap();
+        let newest = threads.iter().max_by_key(|t| t.cells[0].ticks()).unwrap();
+        newest.cells[0].stall_for_tests();
+        assert_eq!(latest(&slots).unwrap().value(), 1.0);
+
+        let ring = ExemplarSlots::default();
+        for v in [1.0, 2.0, 3.0] {
+            ring.push(3, &Checked::new(&[("i", "x")]).unwrap(), v);
+        }
+        ring.mine(3).cells[2].stall_for_tests();
+        let mut out = Vec::new();
+        ring.newest_into(2, &mut out, &mut Vec::new());
+        assert_eq!(
+            out.iter().map(Exemplar::value).collect::<Vec<_>>(),
+            [1.0, 2.0]
+        );
+    }
+
+    /// Timestamps are the anchor's wall clock less the TSC time since the
+    /// exemplar: a wall-clock step (a new anchor) moves them with it, and
+    /// without one two scrapes give the same timestamp.
+    #[test]
+    fn timestamps_follow_the_wall_clock_at_scrape() {
+        let then = clock::ticks();
+        let now = clock::Now::read();
+        assert_eq!(
+            clock::Now::read().unix_seconds(then),
+            now.unix_seconds(then)
+        );
+        let stepped = clock::Now {
+            unix: now.unix + 3600.0,
+            ..now
+        };
+        let (a, b) = (now.unix_seconds(then), stepped.unix_seconds(then));
+        assert!((b - a - 3600.0).abs() < 1e-6, "{a} vs {b}");
+        let wall = crate::slots::now_unix_seconds();
+        assert!(a <= wall + clock::STEP && a > wall - 1.0, "{a} vs {wall}");
+        // Ticks read after `now` land after it.
+        let later = clock::ticks();
+        assert!(now.unix_seconds(later) >= now.unix);
+    }
+
+    /// The length is checked first: a label past the 128th character is
+    /// neither counted nor checked (the name error would come first
+    /// otherwise), and a huge value is not scanned to the end.
+    #[test]
+    fn stops_at_the_first_pair_over_the_limit() {
+        let long = "x".repeat(200);
+        let err = Exemplar::new(&[("a", &long), ("bad-name", "")], 1.0, None).unwrap_err();
+        assert!(err.to_string().contains("more than the 128"), "{err}");
+        let many: Vec<String> = (0..10_000).map(|i| format!("n{i}")).collect();
+        let labels: Vec<(&str, &str)> = many.iter().map(|n| (n.as_str(), "")).collect();
+        let err = Exemplar::new(&labels, 1.0, None).unwrap_err();
+        assert!(err.to_string().contains("more than the 128"), "{err}");
     }
 
     #[test]
@@ -423,7 +576,10 @@ mod tests {
         assert!(Exemplar::new(&[("trace_id", &v)], 1.0, None).is_ok());
         let v = "é".repeat(121);
         let err = Exemplar::new(&[("trace_id", &v)], 1.0, None).unwrap_err();
-        assert!(err.to_string().contains("129 characters"), "{err}");
+        assert!(
+            err.to_string().contains("more than the 128 characters"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,30 +2,38 @@
 //! written by that thread alone and read by scrapes, with no lock, no
 //! allocation and no read-modify-write.
 //!
-//! The cell is a sequence lock over atomic words. The writer makes the
-//! count odd, stores the value, the timestamp ticks and the labels (packed
-//! as `name_len: u16, value_len: u16, name, value` per pair, eight bytes a
-//! word), then makes the count even again. A [`read`](ExemplarCell::read)
-//! copies the words and keeps the copy only if the count was even and
-//! unchanged across it: it returns a whole exemplar or none, never a torn
-//! one. The words are atomics, so a read overlapping a write is discarded,
-//! never undefined. A read gives up after [`READ_TRIES`] torn copies (a
-//! scrape never waits on a writer that records in a tight loop) and then
-//! returns `None`.
+//! The cell is a sequence count ([`Seq`], `seqlock.rs`) over atomic words.
+//! The writer makes the count odd, stores the value, the timestamp ticks
+//! and the labels (packed as `name_len: u16, value_len: u16, name, value`
+//! per pair, eight bytes a word), then makes the count even again. A
+//! [`read`](ExemplarCell::read) copies the words and keeps the copy only if
+//! the count was even and unchanged across it: it returns a whole exemplar
+//! or none, never a torn one. The words are atomics, so a read overlapping
+//! a write is discarded, never undefined. A read gives up after
+//! [`READ_TRIES`] torn copies (a scrape never waits on a writer that
+//! records in a tight loop) and then returns `None`.
 //!
-//! Labels of up to [`INLINE_WORDS`] words (64 bytes: `trace_id` and a
-//! 32-digit trace id take 44) live in the cell; longer ones in a buffer of
-//! [`MAX_WORDS`] allocated on the first long exemplar and kept.
+//! Label words up to [`INLINE_WORDS`] (80 bytes: OpenTelemetry's
+//! `trace_id` and `span_id`, 32 and 16 hex digits, take 71) live in the
+//! cell; the rest of a longer set goes to a buffer of the remaining
+//! `MAX_WORDS - INLINE_WORDS` words (560 bytes), allocated on the cell's
+//! first long exemplar and kept. A cell is 128 bytes (two cache lines).
 
-use crate::sync::{AtomicU64, Ordering, fence};
+use crate::seqlock::Seq;
+use crate::sync::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Label words held in the cell itself.
-pub(crate) const INLINE_WORDS: usize = 8;
+pub(crate) const INLINE_WORDS: usize = 10;
 
-/// The most label words an exemplar needs: at most 128 characters (512
-/// bytes) and 128 pairs (each name has a character), 4 length bytes each.
-pub(crate) const MAX_WORDS: usize = (512 + 128 * 4) / 8;
+/// The most label words an exemplar needs. At most 128 characters with
+/// `p` pairs: the names (ASCII) take at least `p` of them, the values at
+/// most 4 bytes for each of the other `128 - p`, and each pair 4 length
+/// bytes: `4p + p + 4(128 - p) = 512 + p <= 640` bytes with `p <= 128`.
+pub(crate) const MAX_WORDS: usize = (512 + 128) / 8;
+
+/// Label words in the spill buffer.
+const SPILL_WORDS: usize = MAX_WORDS - INLINE_WORDS;
 
 /// Torn copies a read retries before it returns `None`.
 #[cfg(not(loom))]
@@ -38,12 +46,14 @@ pub(crate) const READ_TRIES: u32 = 2;
 const PRESENT: u64 = 1 << 63;
 
 pub(crate) struct ExemplarCell {
-    seq: AtomicU64,
+    seq: Seq,
     value: AtomicU64,
     ticks: AtomicU64,
     meta: AtomicU64,
     inline: [AtomicU64; INLINE_WORDS],
-    spill: OnceLock<Box<[AtomicU64]>>,
+    /// Words `INLINE_WORDS..MAX_WORDS`; a thin box, so the cell stays 128
+    /// bytes.
+    spill: OnceLock<Box<[AtomicU64; SPILL_WORDS]>>,
 }
 
 /// A consistent copy of a cell.
@@ -66,7 +76,7 @@ pub(crate) fn words_for(labels: &[(&str, &str)], bytes: usize) -> usize {
 impl Default for ExemplarCell {
     fn default() -> Self {
         Self {
-            seq: AtomicU64::new(0),
+            seq: Seq::default(),
             value: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             meta: AtomicU64::new(0),
@@ -80,41 +90,38 @@ impl ExemplarCell {
     /// Stores an exemplar; only the cell's one thread calls this. `labels`
     /// are valid (checked by the caller), `bytes` their length together.
     pub(crate) fn write(&self, labels: &[(&str, &str)], bytes: usize, value: f64, ticks: u64) {
-        let words = words_for(labels, bytes);
-        let buf: &[AtomicU64] = if words <= INLINE_WORDS {
-            &self.inline
-        } else {
-            self.spill
-                .get_or_init(|| (0..MAX_WORDS).map(|_| AtomicU64::new(0)).collect())
-        };
-        // Relaxed: the one writer reads its own last store.
-        let s = self.seq.load(Ordering::Relaxed);
-        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
-        // Release fence: a read that sees any store below (and then fences
-        // with Acquire) also sees the count odd or moved on.
-        fence(Ordering::Release);
-        self.value.store(value.to_bits(), Ordering::Relaxed);
-        self.ticks.store(ticks, Ordering::Relaxed);
-        let pairs = labels.len() as u64 & 0xffff;
-        self.meta
-            .store(PRESENT | pairs << 32 | bytes as u64, Ordering::Relaxed);
-        let mut w = WordWriter {
-            buf,
-            at: 0,
-            acc: 0,
-            fill: 0,
-        };
-        for (name, v) in labels {
-            w.push(&(name.len() as u16).to_le_bytes());
-            w.push(&(v.len() as u16).to_le_bytes());
-            w.push(name.as_bytes());
-            w.push(v.as_bytes());
-        }
-        w.flush();
-        // Release: a read that loads this even count (Acquire) sees every
-        // store above, and everything the writer did before the call (a
-        // counter's increment).
-        self.seq.store(s.wrapping_add(2), Ordering::Release);
+        let spill = (words_for(labels, bytes) > INLINE_WORDS).then(|| {
+            &**self
+                .spill
+                .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
+        });
+        // The closing Release store (in `Seq::write`) also publishes
+        // everything the writer did before the call (a counter's
+        // increment) to a read that loads the even count.
+        self.seq.write(|| {
+            // Relaxed: published by the count's Release store.
+            self.value.store(value.to_bits(), Ordering::Relaxed);
+            self.ticks.store(ticks, Ordering::Relaxed);
+            let pairs = labels.len() as u64 & 0xffff;
+            self.meta
+                .store(PRESENT | pairs << 32 | bytes as u64, Ordering::Relaxed);
+            let mut w = WordWriter {
+                words: Words {
+                    inline: &self.inline,
+                    spill,
+                },
+                at: 0,
+                acc: 0,
+                fill: 0,
+            };
+            for (name, v) in labels {
+                w.push(&(name.len() as u16).to_le_bytes());
+                w.push(&(v.len() as u16).to_le_bytes());
+                w.push(name.as_bytes());
+                w.push(v.as_bytes());
+            }
+            w.flush();
+        });
     }
 
     /// The ticks of the exemplar held, if any: a hint for picking the
@@ -126,51 +133,49 @@ impl ExemplarCell {
     }
 
     /// A whole exemplar, or `None` if the cell holds none (or every try in
-    /// [`READ_TRIES`] overlapped a write).
-    pub(crate) fn read(&self) -> Option<CellRead> {
-        let mut bytes = Vec::new();
-        for _ in 0..READ_TRIES {
-            // Acquire: pairs with the Release store closing a write, so its
-            // stores (and the writer's earlier ones) are visible below.
-            let before = self.seq.load(Ordering::Acquire);
-            if before == 0 {
-                return None;
-            }
-            if before.is_multiple_of(2)
-                && let Some(r) = self.copy(&mut bytes)
-            {
-                // Acquire fence: if the copy saw a store of a write that
-                // began after the load above, the load below sees the
-                // count moved.
-                fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == before {
-                    return decode(r, &bytes);
-                }
-            }
-            crate::sync::yield_now();
-        }
-        None
+    /// [`READ_TRIES`] overlapped a write). `bytes` is scratch for the
+    /// copy, reused across reads.
+    pub(crate) fn read(&self, bytes: &mut Vec<u8>) -> Option<CellRead> {
+        let r = self.seq.try_read(READ_TRIES, || self.copy(bytes))??;
+        decode(r, bytes)
     }
 
     /// Copies the words (possibly torn); `None` if the meta word says the
-    /// spill buffer that is not there yet (a torn copy).
+    /// cell holds no exemplar, or needs words it lacks (only ever in a
+    /// torn copy).
     fn copy(&self, bytes: &mut Vec<u8>) -> Option<(f64, u64, usize, usize)> {
         let value = f64::from_bits(self.value.load(Ordering::Relaxed));
         let ticks = self.ticks.load(Ordering::Relaxed);
         let meta = self.meta.load(Ordering::Relaxed);
+        if meta & PRESENT == 0 {
+            return None;
+        }
         let pairs = (meta >> 32 & 0xffff) as usize;
         let len = (meta & 0xffff_ffff) as usize;
         let words = (pairs * 4 + len).div_ceil(8);
-        let buf: &[AtomicU64] = if words <= INLINE_WORDS {
-            &self.inline
+        let spill = if words > INLINE_WORDS {
+            Some(&**self.spill.get()?)
         } else {
-            self.spill.get()?
+            None
         };
+        let (inline, spilled) = (
+            &self.inline[..words.min(INLINE_WORDS)],
+            spill
+                .map_or(&[][..], |s| &s[..])
+                .get(..words.saturating_sub(INLINE_WORDS))?,
+        );
         bytes.clear();
-        for w in buf.get(..words)? {
+        for w in inline.iter().chain(spilled) {
             bytes.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
         }
         Some((value, ticks, pairs, len))
+    }
+
+    /// Leaves the cell mid-write, as a writer descheduled there does:
+    /// every read of it tears.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn stall_for_tests(&self) {
+        self.seq.stall_for_tests();
     }
 }
 
@@ -198,9 +203,15 @@ fn decode((value, ticks, pairs, len): (f64, u64, usize, usize), bytes: &[u8]) ->
     })
 }
 
+/// A cell's label words: the inline ones, then the spill buffer's.
+struct Words<'a> {
+    inline: &'a [AtomicU64],
+    spill: Option<&'a [AtomicU64; SPILL_WORDS]>,
+}
+
 /// Packs bytes into consecutive words, little-endian.
 struct WordWriter<'a> {
-    buf: &'a [AtomicU64],
+    words: Words<'a>,
     at: usize,
     acc: u64,
     fill: u32,
@@ -236,9 +247,13 @@ impl WordWriter<'_> {
     }
 
     fn store(&mut self, word: u64) {
-        // Never out of range for checked labels; a slice too short would
+        // Never out of range for checked labels; words past the end would
         // lose the tail (and the read would not parse), not panic.
-        if let Some(w) = self.buf.get(self.at) {
+        let w = match self.at.checked_sub(INLINE_WORDS) {
+            None => self.words.inline.get(self.at),
+            Some(i) => self.words.spill.and_then(|s| s.get(i)),
+        };
+        if let Some(w) = w {
             // Relaxed: published by the count's Release store.
             w.store(word, Ordering::Relaxed);
         }
@@ -249,6 +264,10 @@ impl WordWriter<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    fn read(cell: &ExemplarCell) -> Option<CellRead> {
+        cell.read(&mut Vec::new())
+    }
 
     fn labels_of(r: &CellRead) -> Vec<(&str, &str)> {
         let mut start = 0;
@@ -268,7 +287,7 @@ mod tests {
     #[test]
     fn round_trips_short_long_and_empty_label_sets() {
         let cell = ExemplarCell::default();
-        assert_eq!(cell.read(), None);
+        assert_eq!(read(&cell), None);
         assert_eq!(cell.ticks(), None);
         let long = "é".repeat(60);
         let sets: [&[(&str, &str)]; 4] = [
@@ -284,11 +303,31 @@ mod tests {
         for (i, labels) in sets.iter().enumerate() {
             let bytes = labels.iter().map(|(n, v)| n.len() + v.len()).sum();
             cell.write(labels, bytes, i as f64, 10 + i as u64);
-            let r = cell.read().unwrap();
+            let r = read(&cell).unwrap();
             assert_eq!(labels_of(&r), *labels);
             assert_eq!((r.value, r.ticks), (i as f64, 10 + i as u64));
             assert_eq!(cell.ticks(), Some(10 + i as u64));
         }
+    }
+
+    /// OpenTelemetry's pair (71 label bytes) stays in the cell, which is
+    /// two cache lines; one byte more spills.
+    #[test]
+    fn trace_and_span_ids_fit_inline() {
+        assert_eq!(std::mem::size_of::<ExemplarCell>(), 128);
+        let labels = [
+            ("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"),
+            ("span_id", "00f067aa0ba902b7"),
+        ];
+        let cell = ExemplarCell::default();
+        cell.write(&labels, 63, 1.0, 1);
+        assert!(cell.spill.get().is_none());
+        assert_eq!(labels_of(&read(&cell).unwrap()), labels);
+        let v = "x".repeat(81 - 4 - 1);
+        assert_eq!(words_for(&[("t", &v)], 1 + v.len()), INLINE_WORDS + 1);
+        cell.write(&[("t", &v)], 1 + v.len(), 2.0, 2);
+        assert!(cell.spill.get().is_some());
+        assert_eq!(labels_of(&read(&cell).unwrap()), [("t", v.as_str())]);
     }
 
     #[test]
@@ -298,52 +337,63 @@ mod tests {
             .map(|i| format!("{}", (b'a' + i % 26) as char))
             .collect();
         let labels: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
-        assert_eq!(words_for(&labels, 128), 80);
+        assert_eq!(words_for(&labels, 128), MAX_WORDS);
         let cell = ExemplarCell::default();
         cell.write(&labels, 128, 1.0, 1);
-        assert_eq!(labels_of(&cell.read().unwrap()), labels);
+        assert_eq!(labels_of(&read(&cell).unwrap()), labels);
         // 4 bytes per character, one pair: 516 bytes.
         let v = "😀".repeat(127);
         cell.write(&[("t", &v)], 1 + v.len(), 2.0, 2);
-        assert_eq!(labels_of(&cell.read().unwrap()), [("t", v.as_str())]);
+        assert_eq!(labels_of(&read(&cell).unwrap()), [("t", v.as_str())]);
         assert!(words_for(&[("t", &v)], 1 + v.len()) <= MAX_WORDS);
     }
 
     /// One writer rewrites the cell with label sets of different lengths
-    /// (inline and spilled); every read is one of them whole. Fails when
+    /// (inline and spilled) until the reader has read it whole 1,000
+    /// times while it wrote; every read is one of them whole. Fails when
     /// the count check is removed from `read`.
     #[test]
     fn racing_reads_never_tear() {
         use std::sync::Arc;
-        use std::sync::atomic::AtomicBool;
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
         let cell = Arc::new(ExemplarCell::default());
-        let done = Arc::new(AtomicBool::new(false));
+        let (done, seen) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU32::new(0)),
+        );
         let ids: Vec<String> = (0..16).map(|i| i.to_string().repeat(1 + i * 7)).collect();
         let writer = {
-            let (cell, done, ids) = (Arc::clone(&cell), Arc::clone(&done), ids.clone());
+            let (cell, done, seen, ids) = (
+                Arc::clone(&cell),
+                Arc::clone(&done),
+                Arc::clone(&seen),
+                ids.clone(),
+            );
             std::thread::spawn(move || {
-                for i in 0..200_000usize {
+                let mut i = 0usize;
+                while i < 100_000 || seen.load(Relaxed) < 1_000 {
                     let id = &ids[i % ids.len()];
                     let labels = [("trace_id", id.as_str()), ("n", id.as_str())];
                     cell.write(&labels, 9 + 2 * id.len(), (i % ids.len()) as f64, i as u64);
+                    i += 1;
                 }
-                done.store(true, std::sync::atomic::Ordering::Release);
+                done.store(true, Relaxed);
             })
         };
-        let mut seen = 0;
-        while !done.load(std::sync::atomic::Ordering::Acquire) {
-            if let Some(r) = cell.read() {
+        let mut bytes = Vec::new();
+        while !done.load(Relaxed) {
+            if let Some(r) = cell.read(&mut bytes) {
                 let id = &ids[r.value as usize];
                 assert_eq!(
                     labels_of(&r),
                     [("trace_id", id.as_str()), ("n", id.as_str())]
                 );
                 assert_eq!(r.ticks as usize % ids.len(), r.value as usize);
-                seen += 1;
+                seen.fetch_add(1, Relaxed);
             }
         }
         writer.join().unwrap();
-        assert!(seen > 0 || cell.read().is_some());
+        assert!(seen.load(Relaxed) >= 1_000);
     }
 }
 
@@ -374,12 +424,39 @@ mod loom_model {
             // On its own thread: read on the model's main thread, loom
             // explored one interleaving only (see `seqlock.rs`).
             let reader = thread::spawn(move || {
-                if let Some(r) = cell.read() {
+                if let Some(r) = cell.read(&mut Vec::new()) {
                     let id = if r.value == 1.0 { "a" } else { "bb" };
                     assert_eq!(r.text, format!("t{id}"), "torn: {r:?}");
                     assert_eq!(r.ticks as f64, r.value, "torn: {r:?}");
                     let seen = count.load(Ordering::Relaxed);
                     assert!(seen as f64 >= r.value, "count {seen} misses {r:?}");
+                }
+            });
+            reader.join().unwrap();
+            writer.join().unwrap();
+        });
+    }
+
+    /// An exemplar over the inline words (its tail in the spill buffer)
+    /// rewritten while a read races it: the read is the old or the new one
+    /// whole, or none. The spill buffer's `OnceLock` is std's, which loom does not
+    /// model (loom reports its words as created concurrently with the
+    /// read), so the model's thread makes it, with a first long exemplar,
+    /// before the writer and the reader start; the model checks the words,
+    /// not the `OnceLock`. (Fails without the count check in `read`.)
+    #[test]
+    fn reads_of_spilled_labels_are_whole() {
+        loom::model(|| {
+            let cell = Arc::new(ExemplarCell::default());
+            let long = |c: &str| c.repeat(81 - 4 - 1);
+            cell.write(&[("t", &long("x"))], 77, 0.0, 0);
+            let c = Arc::clone(&cell);
+            let writer = thread::spawn(move || c.write(&[("t", &long("y"))], 77, 1.0, 1));
+            let reader = thread::spawn(move || {
+                if let Some(r) = cell.read(&mut Vec::new()) {
+                    let id = long(if r.value == 0.0 { "x" } else { "y" });
+                    assert_eq!(r.text, format!("t{id}"), "torn: {r:?}");
+                    assert_eq!(r.ticks as f64, r.value, "torn: {r:?}");
                 }
             });
             reader.join().unwrap();

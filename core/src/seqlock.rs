@@ -27,24 +27,81 @@ pub(crate) const OPTIMISTIC_TRIES: u32 = 64;
 #[cfg(loom)]
 pub(crate) const OPTIMISTIC_TRIES: u32 = 1;
 
+/// The sequence count alone: [`write`](Seq::write) needs no lock and
+/// [`try_read`](Seq::try_read) gives up after a bound. An exemplar cell
+/// (`exemplar_cell.rs`) uses it bare, since its writes are the exemplar
+/// path and must not lock; [`SeqCount`] adds the rewrite lock that bounds
+/// a native shard's reads.
 #[derive(Debug, Default)]
-pub(crate) struct SeqCount {
+pub(crate) struct Seq {
     count: AtomicU64,
-    /// Held by the writer across a rewrite, and by a read that gave up on
-    /// reading without it.
-    rewriting: Mutex<()>,
 }
 
-/// Closes a rewrite even if it unwinds, so reads never wait on an odd
-/// count forever.
+/// Closes a write even if it unwinds, so reads never wait on an odd count
+/// forever.
 struct Close<'a>(&'a AtomicU64, u64);
 
 impl Drop for Close<'_> {
     fn drop(&mut self) {
         // Release: a read that loads this even count (Acquire) sees every
-        // store of the rewrite.
+        // store of the write.
         self.0.store(self.1, Ordering::Release);
     }
+}
+
+impl Seq {
+    /// Runs `write`; only the one writer of the guarded data calls this.
+    /// The count is odd while it runs, and every read meanwhile retries.
+    pub(crate) fn write<R>(&self, write: impl FnOnce() -> R) -> R {
+        // Relaxed: the one writer reads its own last store.
+        let s = self.count.load(Ordering::Relaxed);
+        self.count.store(s.wrapping_add(1), Ordering::Relaxed);
+        let _close = Close(&self.count, s.wrapping_add(2));
+        // Release fence: a read that sees any store of `write` (and then
+        // fences with Acquire) also sees the count odd or moved on.
+        fence(Ordering::Release);
+        write()
+    }
+
+    /// Runs `read` until one run overlapped no write, at most `tries`
+    /// times; `None` if every run did. `read` must start from scratch each
+    /// time (it is called again after a torn run).
+    pub(crate) fn try_read<R>(&self, tries: u32, mut read: impl FnMut() -> R) -> Option<R> {
+        for _ in 0..tries {
+            // Acquire: pairs with the Release store closing a write, so
+            // the written data are visible to `read`.
+            let before = self.count.load(Ordering::Acquire);
+            if before.is_multiple_of(2) {
+                let r = read();
+                // Acquire fence: if `read` saw a store of a write that
+                // began after the load above, the load below sees the count
+                // moved.
+                fence(Ordering::Acquire);
+                if self.count.load(Ordering::Relaxed) == before {
+                    return Some(r);
+                }
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    /// Leaves the count odd, as a writer descheduled mid-write does.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn stall_for_tests(&self) {
+        let s = self.count.load(Ordering::Relaxed);
+        self.count.store(s | 1, Ordering::Relaxed);
+    }
+}
+
+/// A [`Seq`] whose writer also holds a mutex across each rewrite, so that
+/// reads are bounded without giving up (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct SeqCount {
+    seq: Seq,
+    /// Held by the writer across a rewrite, and by a read that gave up on
+    /// reading without it.
+    rewriting: Mutex<()>,
 }
 
 impl SeqCount {
@@ -53,14 +110,7 @@ impl SeqCount {
     /// while it runs, and every read meanwhile retries.
     pub(crate) fn write<R>(&self, rewrite: impl FnOnce() -> R) -> R {
         let _held = lock(&self.rewriting);
-        // Relaxed: the one writer reads its own last store.
-        let s = self.count.load(Ordering::Relaxed);
-        self.count.store(s.wrapping_add(1), Ordering::Relaxed);
-        let _close = Close(&self.count, s.wrapping_add(2));
-        // Release fence: a read that sees any store of `rewrite` (and then
-        // fences with Acquire) also sees the count odd or moved on.
-        fence(Ordering::Release);
-        rewrite()
+        self.seq.write(rewrite)
     }
 
     /// Runs `read` until one run overlapped no rewrite, at most
@@ -68,21 +118,8 @@ impl SeqCount {
     /// under it; `read` must start from scratch each time (it is called
     /// again after a torn run).
     pub(crate) fn read<R>(&self, mut read: impl FnMut() -> R) -> R {
-        for _ in 0..OPTIMISTIC_TRIES {
-            // Acquire: pairs with the Release store closing a rewrite, so
-            // the rewritten data are visible to `read`.
-            let before = self.count.load(Ordering::Acquire);
-            if before.is_multiple_of(2) {
-                let r = read();
-                // Acquire fence: if `read` saw a store of a rewrite that
-                // began after the load above, the load below sees the count
-                // moved.
-                fence(Ordering::Acquire);
-                if self.count.load(Ordering::Relaxed) == before {
-                    return r;
-                }
-            }
-            std::hint::spin_loop();
+        if let Some(r) = self.seq.try_read(OPTIMISTIC_TRIES, &mut read) {
+            return r;
         }
         // The mutex orders this read after the last rewrite's stores, and
         // no rewrite runs while it is held.
@@ -204,7 +241,7 @@ mod tests {
             seq.write(|| panic!("rewrite failed"))
         }));
         assert!(caught.is_err());
-        assert_eq!(seq.count.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(seq.seq.count.load(std::sync::atomic::Ordering::Relaxed), 2);
         assert_eq!(seq.read(|| 7), 7);
     }
 }

@@ -252,7 +252,10 @@ fn refused_exemplar_still_counts() {
         .observe_with_exemplar(2.0, &[("trace_id", &long)])
         .unwrap_err();
     assert!(matches!(err, Error::InvalidExemplar(_)), "{err}");
-    assert!(err.to_string().contains("129 characters"), "{err}");
+    assert!(
+        err.to_string().contains("more than the 128 characters"),
+        "{err}"
+    );
     let snap = h.snapshot();
     assert_eq!(snap.count, 1);
     assert_eq!(snap.counts, [1]);

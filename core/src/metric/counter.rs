@@ -25,6 +25,7 @@ struct CounterCell {
 
 impl CounterCell {
     fn new() -> Result<Self, Error> {
+        crate::exemplar::warm_clocks();
         Ok(Self {
             slots: Slots::alloc(1)?,
             created: now_unix_seconds(),
@@ -48,9 +49,10 @@ impl CounterCell {
         labels: &dyn LabelSet,
         merged: impl FnOnce() -> Number,
         fresh: impl FnOnce() -> Number,
+        bytes: &mut Vec<u8>,
         out: &mut dyn MetricVisitor,
     ) {
-        let exemplar = self.exemplar.latest(0);
+        let exemplar = self.exemplar.latest(0, bytes);
         let value = if exemplar.is_some() {
             fresh()
         } else {
@@ -141,7 +143,7 @@ impl Counter {
 
     /// The latest exemplar over all threads, if one was recorded.
     pub fn exemplar(&self) -> Option<Exemplar> {
-        self.0.exemplar.latest(0)
+        self.0.exemplar.latest(0, &mut Vec::new())
     }
 
     /// The merged value over all threads (a scrape-time read: it visits every
@@ -203,6 +205,7 @@ impl Sealed for Counter {
             labels,
             || Number::UInt(scratch.cells.u64(engine(), slot)),
             || Number::UInt(engine().sum_u64(slot)),
+            &mut scratch.exemplar_bytes,
             out,
         );
     }
@@ -265,7 +268,7 @@ impl CounterF64 {
 
     /// The latest exemplar over all threads, if one was recorded.
     pub fn exemplar(&self) -> Option<Exemplar> {
-        self.0.exemplar.latest(0)
+        self.0.exemplar.latest(0, &mut Vec::new())
     }
 
     /// The merged value over all threads.
@@ -297,9 +300,15 @@ impl Sealed for CounterF64 {
         CounterCell::new().map(|c| Self(Arc::new(c)))
     }
 
-    fn visit_series(&self, labels: &dyn LabelSet, _: &mut Scratch, out: &mut dyn MetricVisitor) {
+    fn visit_series(
+        &self,
+        labels: &dyn LabelSet,
+        scratch: &mut Scratch,
+        out: &mut dyn MetricVisitor,
+    ) {
         let get = || Number::Float(self.get());
-        self.0.visit(labels, get, get, out);
+        self.0
+            .visit(labels, get, get, &mut scratch.exemplar_bytes, out);
     }
 }
 

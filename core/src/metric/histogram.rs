@@ -166,11 +166,12 @@ impl Histogram {
     pub fn snapshot(&self) -> HistogramSnapshot {
         let cell = &*self.0;
         let mut counts = vec![0; cell.buckets.bounds().len() + 1];
+        let mut bytes = Vec::new();
         let exemplars = if cell.exemplars.is_empty() {
             Vec::new()
         } else {
             (0..counts.len())
-                .map(|i| cell.exemplars.latest(i))
+                .map(|i| cell.exemplars.latest(i, &mut bytes))
                 .collect()
         };
         match &cell.storage {
@@ -248,10 +249,10 @@ impl Sealed for Histogram {
 
     fn create(buckets: &Buckets, _: &Desc) -> Result<Self, Error> {
         let len = u32::try_from(buckets.bounds().len() + 1).map_err(|_| Error::SlotsExhausted)?;
-        // The timer clock calibrates itself on its first read (under a
-        // millisecond here); pay that when the histogram is made, not in the
-        // first timed update.
-        let _ = quanta::Instant::now();
+        // The clocks calibrate themselves on their first read; pay that
+        // when the histogram is made, not in the first timed update or
+        // exemplar.
+        crate::exemplar::warm_clocks();
         let created = now_unix_seconds();
         let storage = match buckets.native_config() {
             None => Storage::Classic {
@@ -289,12 +290,21 @@ impl Sealed for Histogram {
         counts.resize(cell.buckets.bounds().len() + 1, 0);
         let exemplars = &mut scratch.exemplars;
         exemplars.clear();
+        let bytes = &mut scratch.exemplar_bytes;
         if !cell.exemplars.is_empty() {
-            exemplars.extend((0..counts.len()).map(|i| cell.exemplars.latest(i)));
+            exemplars.extend((0..counts.len()).map(|i| cell.exemplars.latest(i, bytes)));
         }
         match &cell.storage {
             Storage::Classic { counts: c, sum } => {
-                scratch.cells.range_narrow(engine(), c.start(), counts);
+                // As a counter's: the exemplars were read first, and a
+                // series with any reads its counts afresh, as the scrape's
+                // merged blocks may have been summed before those reads.
+                // So each bucket's count covers its exemplar's observation.
+                if exemplars.is_empty() {
+                    scratch.cells.range_narrow(engine(), c.start(), counts);
+                } else {
+                    engine().sum_range_narrow(c.start(), counts);
+                }
                 // The sum, a 64-bit cell, is read directly, after the buckets.
                 let sum = engine().sum_f64(sum.start());
                 out.series(

@@ -44,6 +44,8 @@ pub(crate) mod sealed {
         pub(crate) native: super::native::NativeScratch,
         /// A histogram's bucket exemplars.
         pub(crate) exemplars: Vec<Option<crate::exemplar::Exemplar>>,
+        /// Scratch for an exemplar cell's copy.
+        pub(crate) exemplar_bytes: Vec<u8>,
         /// A collector family's prefixed name.
         pub(crate) name: String,
         /// A state set's `(state, enabled)` pairs; always empty between

@@ -24,6 +24,8 @@ pub(crate) struct NativeScratch {
     pub(crate) negative_spans: Vec<BucketSpan>,
     pub(crate) negative_deltas: Vec<i64>,
     pub(crate) exemplars: Vec<Exemplar>,
+    /// Scratch for an exemplar cell's copy.
+    pub(crate) exemplar_bytes: Vec<u8>,
 }
 
 /// The merged scalars (the buckets are in the scratch).
@@ -53,6 +55,10 @@ impl Native {
     /// the next scrape; cumulative counts never go down).
     pub(crate) fn merge(&self, classic: &mut [u64], scratch: &mut NativeScratch) -> Merged {
         let s = scratch;
+        // The ring first: a shard read after it covers each exemplar's
+        // observation (recorded before the exemplar, published by the
+        // cell's Release count), unless a reset cleared it since.
+        self.exemplars_into(&mut s.exemplars, &mut s.exemplar_bytes);
         s.shards.clear();
         s.entries.clear();
         s.classic.clear();
@@ -139,7 +145,6 @@ impl Native {
             // `seen <= count`: see `shard.rs` (the classic read comes first).
             *inf += count.saturating_sub(seen);
         }
-        self.exemplars_into(&mut s.exemplars);
         Merged {
             schema,
             zero_threshold,

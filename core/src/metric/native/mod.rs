@@ -383,9 +383,9 @@ impl Native {
     }
 
     /// The newest `max_exemplars` over all threads, oldest first, into
-    /// `out`.
-    pub(crate) fn exemplars_into(&self, out: &mut Vec<Exemplar>) {
-        self.ring.newest_into(self.config.max_exemplars, out);
+    /// `out`; `bytes` is scratch for the copies.
+    pub(crate) fn exemplars_into(&self, out: &mut Vec<Exemplar>, bytes: &mut Vec<u8>) {
+        self.ring.newest_into(self.config.max_exemplars, out, bytes);
     }
 
     /// `_created`, seconds since the epoch: creation, or the latest reset.
