@@ -24,7 +24,7 @@
 
 use super::key::{MIN_SCHEMA, key, lower, upper_bound};
 use super::{Native, NativeConfig};
-use crate::chunked::{ChunkedVec, MAX_INDEX};
+use crate::chunked::{ChunkedVec, MAX_INDEX, RUN};
 use crate::seqlock::SeqCount;
 use crate::sync::{AtomicU32, AtomicU64, Ordering, fence};
 
@@ -132,11 +132,20 @@ impl Run {
     fn for_each(&self, mut f: impl FnMut(i32, u64)) {
         // Acquire: pairs with the Release in `add`, so a non-zero length
         // comes with the anchor of the run's first key.
-        let len = self.len.load(Ordering::Acquire);
+        let len = self.len.load(Ordering::Acquire) as usize;
         let anchor = self.anchor();
-        for i in 0..len {
-            if let Some(c) = self.cells.get(i as usize).map(get).filter(|&c| c > 0) {
-                f(anchor.wrapping_add(unzigzag(i)), c);
+        // Run by run: one bucket-pointer load per `RUN` cells, not one per
+        // cell (a scrape reads every thread's shard of every series).
+        for run in 0..len.div_ceil(RUN) {
+            let Some(cells) = self.cells.run(run) else {
+                continue;
+            };
+            let first = run * RUN;
+            for (i, cell) in (first..len).zip(cells) {
+                let c = get(cell);
+                if c > 0 {
+                    f(anchor.wrapping_add(unzigzag(i as u32)), c);
+                }
             }
         }
     }
