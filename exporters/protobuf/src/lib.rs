@@ -356,10 +356,7 @@ impl MetricVisitor for Writer<'_> {
             }
             SeriesValue::Info => self.metric(MetricValue::Gauge(Value(1.0))),
             SeriesValue::Histogram(h) => {
-                let histogram = Histogram {
-                    value: h,
-                    created: h.created.and_then(created),
-                };
+                let histogram = Histogram::new(h, h.created.and_then(created));
                 self.metric(MetricValue::Histogram(histogram));
             }
             SeriesValue::Summary(s) => {

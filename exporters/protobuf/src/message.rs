@@ -5,6 +5,7 @@
 
 use bytes::BytesMut;
 use hotmetrics_core::{Escaping, Exemplar, HistogramValue, LabelSet, SummaryValue};
+use std::cell::Cell;
 
 use crate::native::NativeHistogram;
 use crate::wire::{
@@ -210,11 +211,22 @@ impl Message for Bucket<'_> {
 /// requires a timestamp there, and Prometheus drops the untimed ones (and,
 /// when field 16 is not empty, reads no bucket exemplars).
 pub(crate) struct Histogram<'a> {
-    pub(crate) value: &'a HistogramValue<'a>,
-    pub(crate) created: Option<Timestamp>,
+    value: &'a HistogramValue<'a>,
+    created: Option<Timestamp>,
+    /// [`body_len`](Message::body_len), once computed: the enclosing
+    /// `Metric`'s length, its prefix and this message's own prefix each
+    /// ask for it, and a native histogram's is a pass over its deltas.
+    len: Cell<Option<usize>>,
 }
 
-impl Histogram<'_> {
+impl<'a> Histogram<'a> {
+    pub(crate) fn new(value: &'a HistogramValue<'a>, created: Option<Timestamp>) -> Self {
+        Self {
+            value,
+            created,
+            len: Cell::new(None),
+        }
+    }
     /// The native-histogram fields, if the histogram has native buckets.
     fn native(&self) -> Option<NativeHistogram<'_>> {
         self.value.native.as_ref().map(NativeHistogram)
@@ -265,18 +277,12 @@ impl Histogram<'_> {
 
 impl Message for Histogram<'_> {
     fn body_len(&self) -> usize {
-        varint_field_len(1, self.value.count)
-            + double_field_len(2)
-            + self
-                .buckets()
-                .map(|b| message_field_len(3, &b))
-                .sum::<usize>()
-            + self.native().map_or(0, |n| n.encoded_len())
-            + self.created.map_or(0, |t| message_field_len(15, &t))
-            + self
-                .native_exemplars()
-                .map(|e| exemplar_field_len(16, Some(e)))
-                .sum::<usize>()
+        if let Some(len) = self.len.get() {
+            return len;
+        }
+        let len = self.compute_len();
+        self.len.set(Some(len));
+        len
     }
 
     fn put_body(&self, out: &mut BytesMut) {
@@ -294,6 +300,23 @@ impl Message for Histogram<'_> {
         for e in self.native_exemplars() {
             put_exemplar_field(out, 16, Some(e));
         }
+    }
+}
+
+impl Histogram<'_> {
+    fn compute_len(&self) -> usize {
+        varint_field_len(1, self.value.count)
+            + double_field_len(2)
+            + self
+                .buckets()
+                .map(|b| message_field_len(3, &b))
+                .sum::<usize>()
+            + self.native().map_or(0, |n| n.encoded_len())
+            + self.created.map_or(0, |t| message_field_len(15, &t))
+            + self
+                .native_exemplars()
+                .map(|e| exemplar_field_len(16, Some(e)))
+                .sum::<usize>()
     }
 }
 
@@ -512,14 +535,8 @@ mod tests {
                 exemplar: Some(&exemplar),
                 created: None,
             }),
-            MetricValue::Histogram(Histogram {
-                value: &hv,
-                created: ts,
-            }),
-            MetricValue::Histogram(Histogram {
-                value: &with_exemplars,
-                created: ts,
-            }),
+            MetricValue::Histogram(Histogram::new(&hv, ts)),
+            MetricValue::Histogram(Histogram::new(&with_exemplars, ts)),
             MetricValue::Summary(Summary {
                 value: &sv,
                 created: ts,

@@ -22,7 +22,7 @@
 //! The deltas must hold one entry per bucket the spans cover (the sum of
 //! their lengths); this is not checked. The crate docs show the bytes.
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use hotmetrics_core::{BucketSpan, NativeBuckets};
 
 use crate::message::{Message, message_field_len, put_message_field};
@@ -107,14 +107,49 @@ impl<'a> NativeHistogram<'a> {
         for s in n.negative_spans {
             put_message_field(out, 9, s);
         }
-        for &d in n.negative_deltas {
-            put_varint_field(out, 10, zigzag64(d));
-        }
+        put_deltas(out, 10, n.negative_deltas);
         for s in self.written_positive_spans() {
             put_message_field(out, 12, s);
         }
-        for &d in n.positive_deltas {
-            put_varint_field(out, 13, zigzag64(d));
+        put_deltas(out, 13, n.positive_deltas);
+    }
+}
+
+/// Writes `deltas` as one `sint64` field `field` each (unpacked, see the
+/// module docs). Most deltas of a histogram are small: a delta in
+/// `-64..64` is a two-byte field (`field < 16` keeps its key one byte),
+/// written as one constant-length copy; the rest take the general path.
+fn put_deltas(out: &mut BytesMut, field: u32, deltas: &[i64]) {
+    debug_assert!(field < 16, "a one-byte key");
+    let key = (field << 3) as u8; // wire type 0 (varint)
+    out.reserve(2 * deltas.len());
+    for &d in deltas {
+        let z = zigzag64(d);
+        if z < 0x80 {
+            out.put_slice(&[key, z as u8]);
+        } else {
+            put_varint_field(out, field, z);
+        }
+    }
+}
+
+#[cfg(test)]
+mod delta_tests {
+    use super::*;
+
+    /// The two-byte shortcut writes what the general field writer does, on
+    /// both sides of its `-64..64` edge and at the extremes.
+    #[test]
+    fn deltas_match_the_general_field_writer() {
+        let deltas = [0, 1, -1, 63, -64, 64, -65, 1000, -1000, i64::MAX, i64::MIN];
+        for field in [10, 13] {
+            let mut fast = BytesMut::new();
+            put_deltas(&mut fast, field, &deltas);
+            let mut general = BytesMut::new();
+            for &d in &deltas {
+                put_varint_field(&mut general, field, zigzag64(d));
+            }
+            assert_eq!(fast, general, "field {field}");
         }
     }
 }
