@@ -136,10 +136,17 @@ impl Sketch {
     /// `(q, value)` for each of `quantiles` (increasing) into `out`: the
     /// value of the bucket holding the observation at 0-based rank
     /// `floor(q * (n - 1))` of the `n` non-NaN ones counted in `counts`
-    /// (one entry per slot); NaN for every quantile when `n` is 0.
-    pub(crate) fn quantiles(&self, counts: &[u64], quantiles: &[f64], out: &mut Vec<(f64, f64)>) {
+    /// (one entry per slot from `first` on); NaN for every quantile when `n` is 0.
+    pub(crate) fn quantiles(
+        &self,
+        counts: &[u64],
+        first: usize,
+        quantiles: &[f64],
+        out: &mut Vec<(f64, f64)>,
+    ) {
         out.clear();
-        let counts = &counts[..self.nan_slot().min(counts.len())];
+        let nan = self.nan_slot().saturating_sub(first);
+        let counts = &counts[..nan.min(counts.len())];
         let n: u64 = counts.iter().sum();
         if n == 0 {
             out.extend(quantiles.iter().map(|&q| (q, f64::NAN)));
@@ -153,7 +160,7 @@ impl Sketch {
                 below += counts[slot];
                 slot += 1;
             }
-            out.push((q, self.value(slot)));
+            out.push((q, self.value(first + slot)));
         }
     }
 }
@@ -240,7 +247,7 @@ mod tests {
         }
         counts[s.nan_slot()] += 5;
         let mut out = Vec::new();
-        s.quantiles(&counts, &[0.0, 0.34, 0.5, 0.99, 1.0], &mut out);
+        s.quantiles(&counts, 0, &[0.0, 0.34, 0.5, 0.99, 1.0], &mut out);
         // Ranks floor(q * 3): 0, 1, 1, 2, 3; NaN is in none.
         let want = [1.0, 2.0, 2.0, 3.0, 4.0];
         for ((_, got), want) in out.iter().zip(want) {
@@ -248,7 +255,7 @@ mod tests {
         }
         counts.fill(0);
         counts[s.nan_slot()] = 3;
-        s.quantiles(&counts, &[0.5], &mut out);
+        s.quantiles(&counts, 0, &[0.5], &mut out);
         assert!(out[0].1.is_nan(), "only NaN observed: no quantile");
     }
 }

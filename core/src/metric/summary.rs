@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
 use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
+use crate::sync::{AtomicU32, Ordering};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, SeriesValue, SummaryValue};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -130,6 +131,10 @@ impl SummaryOpts {
 struct SummaryCell {
     /// One narrow cell per sketch slot; cumulative, never reset.
     counts: NarrowSlots,
+    /// The slots below the NaN slot that hold counts: a read reads only
+    /// these (a default sketch has 4,152 slots, one workload's four
+    /// decades use about 460).
+    seen: SeenSlots,
     /// The sum, a 64-bit cell.
     sum: Slots,
     sketch: Sketch,
@@ -137,6 +142,49 @@ struct SummaryCell {
     quantiles: Box<[f64]>,
     window: Mutex<Window>,
     created: f64,
+}
+
+/// `lo..hi`: the slots observations went to (the NaN slot aside). Only
+/// ever widens, so a slot a read once covered is covered by every later
+/// read, and the window's snapshots stay below the counts.
+#[derive(Debug)]
+struct SeenSlots {
+    lo: AtomicU32,
+    hi: AtomicU32,
+}
+
+impl SeenSlots {
+    fn new() -> Self {
+        Self {
+            lo: AtomicU32::new(u32::MAX),
+            hi: AtomicU32::new(0),
+        }
+    }
+
+    /// Widens the range to `slot`, before its count is added. A widening
+    /// is a read-modify-write on a line every writer of the series reads,
+    /// but it happens only when an observation lands outside every earlier
+    /// one (at most once per slot and thread racing for it): steady-state
+    /// observations only load the two bounds.
+    #[inline]
+    fn note(&self, slot: u32) {
+        // Relaxed: a read that sees a count but not the widening that came
+        // before it leaves that count out, as if the observation came after
+        // the read; the next read covers it (counts never go down).
+        if slot < self.lo.load(Ordering::Relaxed) {
+            self.lo.fetch_min(slot, Ordering::Relaxed);
+        }
+        if slot >= self.hi.load(Ordering::Relaxed) {
+            self.hi.fetch_max(slot + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// The slots to read (empty when nothing was observed).
+    fn range(&self) -> (u32, u32) {
+        let lo = self.lo.load(Ordering::Relaxed);
+        let hi = self.hi.load(Ordering::Relaxed);
+        (lo.min(hi), hi)
+    }
 }
 
 /// The sliding window: snapshots of the cumulative counts taken by reads;
@@ -184,7 +232,8 @@ impl Window {
     /// the cumulative counts read at `now`), then turns `current` into the
     /// window's counts. Reads take turns under the window's lock and read
     /// the counts inside it, so `current` is no lower than any snapshot.
-    fn apply(&mut self, now: Instant, current: &mut [u64]) {
+    /// `current` holds the counts of the slots from `first` on.
+    fn apply(&mut self, now: Instant, current: &mut [u64], first: u32) {
         let newest = self.ring.back().map_or(now, |c| c.at);
         let rotate = now.saturating_duration_since(newest) >= self.step;
         if rotate {
@@ -195,7 +244,7 @@ impl Window {
             };
             counts.clear();
             counts.extend(
-                (0u32..)
+                (first..)
                     .zip(current.iter())
                     .filter(|(_, c)| **c > 0)
                     .map(|(s, c)| (s, *c)),
@@ -213,7 +262,10 @@ impl Window {
             .find(|c| now.saturating_duration_since(c.at) >= span)
             .or(self.ring.front());
         for &(slot, n) in start.map_or(&[][..], |c| &c.counts) {
-            if let Some(c) = current.get_mut(slot as usize) {
+            // Every snapshot's slots are within the range read now (it
+            // only widens).
+            let at = slot.checked_sub(first).map(|i| i as usize);
+            if let Some(c) = at.and_then(|i| current.get_mut(i)) {
                 debug_assert!(n <= *c, "slot {slot}: snapshot {n} above the count {c}");
                 *c -= n;
             }
@@ -305,6 +357,9 @@ impl Summary {
     pub fn observe(&self, v: f64) {
         let cell = &*self.0;
         let slot = cell.sketch.slot(v);
+        if (slot as usize) < cell.sketch.nan_slot() {
+            cell.seen.note(slot);
+        }
         let w = writer();
         w.add_narrow(cell.counts.start() + slot, 1);
         w.add_f64(cell.sum.start(), v);
@@ -345,7 +400,7 @@ impl Summary {
     }
 
     fn snapshot_at(&self, now: impl FnOnce() -> Instant) -> SummarySnapshot {
-        let mut counts = vec![0; self.0.sketch.len() as usize];
+        let mut counts = Vec::new();
         let mut quantiles = Vec::new();
         let (count, sum) = self.read(now, &mut counts, &mut quantiles);
         SummarySnapshot {
@@ -355,8 +410,9 @@ impl Summary {
         }
     }
 
-    /// Merges the cumulative counts into `counts` (one entry per slot), the
-    /// window's quantiles into `quantiles`; returns count and sum.
+    /// Merges the cumulative counts of the slots seen into `counts` (one
+    /// entry per slot from the lowest seen), the window's quantiles into
+    /// `quantiles`; returns count and sum.
     ///
     /// The clock and the counts are read under the window's lock: a read
     /// that took its time or counts before another read's rotation could
@@ -364,19 +420,28 @@ impl Summary {
     fn read(
         &self,
         now: impl FnOnce() -> Instant,
-        counts: &mut [u64],
+        counts: &mut Vec<u64>,
         quantiles: &mut Vec<(f64, f64)>,
     ) -> (u64, f64) {
         let cell = &*self.0;
         let mut window = cell.window.lock().unwrap_or_else(PoisonError::into_inner);
         let now = now();
-        engine().sum_range_narrow(cell.counts.start(), counts);
+        // The range inside the lock: the next read under it sees at least
+        // as wide a one, so no snapshot holds a slot a later read skips.
+        let (lo, hi) = cell.seen.range();
+        counts.clear();
+        counts.resize((hi - lo) as usize, 0);
+        let start = cell.counts.start();
+        engine().sum_range_narrow(start + lo, counts);
+        let mut nan = [0];
+        engine().sum_range_narrow(start + cell.sketch.nan_slot() as u32, &mut nan);
         // The sum, a 64-bit cell, is read directly, after the buckets.
         let sum = engine().sum_f64(cell.sum.start());
-        let count = counts.iter().fold(0u64, |a, &c| a.wrapping_add(c));
-        window.apply(now, counts);
+        let count = counts.iter().fold(nan[0], |a, &c| a.wrapping_add(c));
+        window.apply(now, counts, lo);
         drop(window);
-        cell.sketch.quantiles(counts, &cell.quantiles, quantiles);
+        cell.sketch
+            .quantiles(counts, lo as usize, &cell.quantiles, quantiles);
         (count, sum)
     }
 }
@@ -431,6 +496,7 @@ impl Sealed for Summary {
         let _ = quanta::Instant::now();
         Ok(Self(Arc::new(SummaryCell {
             counts: NarrowSlots::alloc(sketch.len())?,
+            seen: SeenSlots::new(),
             sum: Slots::alloc(1)?,
             sketch,
             quantiles: quantiles.into(),
@@ -446,8 +512,6 @@ impl Sealed for Summary {
         out: &mut dyn MetricVisitor,
     ) {
         let counts = &mut scratch.buckets;
-        counts.clear();
-        counts.resize(self.0.sketch.len() as usize, 0);
         // Read directly, not through the scrape's merged blocks: a summary
         // fills its blocks alone, and they would keep 8 bytes per slot.
         let (count, sum) = self.read(Instant::now, counts, &mut scratch.quantiles);
@@ -470,6 +534,36 @@ mod tests {
 
     fn summary(opts: SummaryOpts) -> Summary {
         Registry::new().summary(("s", "s"), opts).unwrap()
+    }
+
+    /// Reads cover the slots observations went to, widening down and up
+    /// with them; a NaN counts without widening them.
+    #[test]
+    fn reads_cover_the_slots_seen_as_they_widen() {
+        let s = summary(SummaryOpts::default());
+        assert_eq!(s.0.seen.range(), (0, 0));
+        let empty = s.snapshot();
+        assert_eq!(empty.count, 0);
+        assert!(empty.quantiles.iter().all(|(_, v)| v.is_nan()));
+        s.observe(1.0);
+        s.observe(f64::NAN);
+        let one = s.0.sketch.slot(1.0);
+        assert_eq!(s.0.seen.range(), (one, one + 1));
+        assert_eq!(s.snapshot().count, 2);
+        for _ in 0..10 {
+            s.observe(1e6);
+        }
+        let median = |s: &Summary| s.snapshot().quantiles[0].1;
+        assert!((median(&s) / 1e6 - 1.0).abs() <= 0.01, "{}", median(&s));
+        for _ in 0..30 {
+            s.observe(1e-6);
+        }
+        assert!((median(&s) / 1e-6 - 1.0).abs() <= 0.01, "{}", median(&s));
+        let (lo, hi) = s.0.seen.range();
+        assert_eq!((lo, hi), (s.0.sketch.slot(1e-6), s.0.sketch.slot(1e6) + 1));
+        let all = s.snapshot();
+        assert_eq!(all.count, 42);
+        assert!(all.sum.is_nan());
     }
 
     fn created(s: &Summary) -> Instant {
