@@ -105,6 +105,10 @@ impl ExemplarCell {
             let pairs = labels.len() as u64 & 0xffff;
             self.meta
                 .store(PRESENT | pairs << 32 | bytes as u64, Ordering::Relaxed);
+            if spill.is_none() {
+                self.write_inline(labels);
+                return;
+            }
             let mut w = WordWriter {
                 words: Words {
                     inline: &self.inline,
@@ -122,6 +126,41 @@ impl ExemplarCell {
             }
             w.flush();
         });
+    }
+
+    /// The labels of a set that fits the inline words, packed on the stack
+    /// first and stored a word at a time: two copies per pair, where
+    /// [`WordWriter`] makes one per eight bytes of each part.
+    #[inline]
+    fn write_inline(&self, labels: &[(&str, &str)]) {
+        let mut buf = [0u8; INLINE_WORDS * 8];
+        let mut at = 0;
+        for (name, v) in labels {
+            let (name, v) = (name.as_bytes(), v.as_bytes());
+            // The caller checked the set fits: `get_mut` only keeps a
+            // wrong caller from panicking (its read would not parse).
+            let Some(pair) = buf.get_mut(at..at + 4 + name.len() + v.len()) else {
+                return;
+            };
+            let (lens, text) = pair.split_at_mut(4);
+            lens[..2].copy_from_slice(&(name.len() as u16).to_le_bytes());
+            lens[2..].copy_from_slice(&(v.len() as u16).to_le_bytes());
+            let (n, rest) = text.split_at_mut(name.len());
+            n.copy_from_slice(name);
+            rest.copy_from_slice(v);
+            at += pair.len();
+        }
+        for (word, bytes) in self
+            .inline
+            .iter()
+            .zip(buf.chunks_exact(8))
+            .take(at.div_ceil(8))
+        {
+            let mut w = [0; 8];
+            w.copy_from_slice(bytes);
+            // Relaxed: published by the count's Release store.
+            word.store(u64::from_le_bytes(w), Ordering::Relaxed);
+        }
     }
 
     /// The ticks of the exemplar held, if any: a hint for picking the
