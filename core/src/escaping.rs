@@ -30,11 +30,16 @@ pub fn is_legacy_metric_name(name: &str) -> bool {
 /// assert!(!is_legacy_label_name("a:b"));
 /// ```
 pub fn is_legacy_label_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .enumerate()
-            .all(|(i, c)| is_legacy_rune(c, i, Kind::Label))
+    // Byte by byte: every legacy character is ASCII, and no byte of a
+    // multi-byte character is (exemplar labels are checked on every
+    // `*_with_exemplar` call).
+    match name.as_bytes().split_first() {
+        Some((&first, rest)) => {
+            (first.is_ascii_alphabetic() || first == b'_')
+                && rest.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        None => false,
+    }
 }
 
 /// Metric names may hold `:`, label names may not.
@@ -349,6 +354,19 @@ mod tests {
         }
         assert!(!is_legacy_label_name(":leading_colon"));
         assert!(is_legacy_label_name("__name__"));
+    }
+
+    proptest::proptest! {
+        /// The byte-wise label name check is the rune rule of
+        /// prometheus/common, on any string (multi-byte characters too).
+        #[test]
+        fn label_names_checked_bytewise_follow_the_rune_rule(
+            name in "[a-zA-Z0-9_:.é花\\-]{0,6}|\\PC{0,4}"
+        ) {
+            let by_runes = !name.is_empty()
+                && name.chars().enumerate().all(|(i, c)| is_legacy_rune(c, i, Kind::Label));
+            proptest::prop_assert_eq!(is_legacy_label_name(&name), by_runes);
+        }
     }
 
     #[test]
