@@ -4,11 +4,14 @@
 use crate::dialect::{Dialect, NumberText, is_finite, same_tag_name, sanitise};
 use crate::packet::Packer;
 use crate::previous::{Last, Previous, Slot, increase, is_zero};
+use crate::ring::Ring;
+use crate::timing::Claimed;
 use hotmetrics_core::{
     FamilyDesc, HistogramValue, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
     SummaryValue,
 };
 use hotmetrics_export::Batch;
+use std::io::Write;
 
 /// Turns exports into datagrams, keeping what it needs to send only
 /// changes.
@@ -22,6 +25,11 @@ pub(crate) struct Encoder {
     packer: Packer,
     previous: Previous,
     scratch: Scratch,
+    /// The timer sets it sends ([`crate::StatsdBuilder::timings`]).
+    timings: Vec<Claimed>,
+    /// The constant tags as timer lines carry them (DogStatsD), rendered
+    /// once.
+    timer_tags: Vec<u8>,
 }
 
 /// Buffers reused from series to series and export to export.
@@ -48,11 +56,16 @@ impl Encoder {
         prefix: &str,
         tags: Vec<(String, String)>,
         max_packet: usize,
+        timings: Vec<Claimed>,
     ) -> Self {
         let mut wire_prefix = Vec::new();
         if !prefix.is_empty() {
             sanitise(&mut wire_prefix, prefix, dialect.name_char());
             wire_prefix.push(b'.');
+        }
+        let mut timer_tags = Vec::new();
+        for (tag, value) in &tags {
+            dialect.push_label(&mut timer_tags, tag, value);
         }
         Self {
             dialect,
@@ -61,6 +74,8 @@ impl Encoder {
             packer: Packer::new(max_packet),
             previous: Previous::default(),
             scratch: Scratch::default(),
+            timings,
+            timer_tags,
         }
     }
 
@@ -72,14 +87,86 @@ impl Encoder {
     /// nothing behind: the lines of a datagram half-filled then are
     /// dropped here, at the next export's start, and the values it staged
     /// are never committed ([`Previous::end`]), so the next export sends
-    /// every change since the last complete one.
+    /// every change since the last complete one. Timer samples are read
+    /// after the registry, and leave their rings only here, at the end
+    /// (the same commit point).
     pub(crate) fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> u64 {
         self.previous.begin();
         self.packer.reset();
         source.visit(&mut Visit { enc: self, batch });
+        self.timer_lines(batch);
         self.packer.finish(batch);
         self.previous.end();
+        for set in &self.timings {
+            for timer in set.0.timers().iter() {
+                timer.rings().for_each(Ring::commit);
+            }
+        }
         self.packer.oversized
+    }
+
+    /// One line per sample of every timer, `name:<ms>|ms`, with the rate
+    /// `|@<sent/recorded>` when the timer dropped samples; staged in the
+    /// rings, committed by [`encode`](Self::encode) at its end.
+    fn timer_lines(&mut self, batch: &mut Batch) {
+        let Self {
+            dialect,
+            prefix,
+            packer,
+            scratch,
+            timings,
+            timer_tags,
+            ..
+        } = self;
+        let mut number = NumberText::default();
+        for set in timings.iter() {
+            for timer in set.0.timers().iter() {
+                let (mut kept, mut dropped) = (0u64, 0u64);
+                for ring in timer.rings() {
+                    let p = ring.stage();
+                    kept += p.to - p.from;
+                    dropped += p.dropped;
+                }
+                if kept == 0 {
+                    // No line to carry the drops: the next export's will.
+                    if dropped > 0 {
+                        timer.rings().for_each(Ring::keep_drops);
+                    }
+                    continue;
+                }
+                let name = &mut scratch.name;
+                name.clear();
+                name.extend_from_slice(prefix);
+                sanitise(name, timer.name(), dialect.name_char());
+                let rate = &mut scratch.more;
+                rate.clear();
+                if dropped > 0 {
+                    // Rust prints floats without an exponent: StatsD reads
+                    // the rate as `[0-9.]+`.
+                    let r = kept as f64 / (kept + dropped) as f64;
+                    let _ = write!(rate, "|@{r}");
+                }
+                // Rings made since the staging above stage nothing.
+                for ring in timer.rings() {
+                    let p = ring.staged();
+                    for at in p.from..p.to {
+                        let ms = f64::from_bits(ring.sample(at));
+                        let line = &mut scratch.line;
+                        line.clear();
+                        line.extend_from_slice(name);
+                        line.push(b':');
+                        line.extend_from_slice(number.format(Number::Float(ms)).as_bytes());
+                        line.extend_from_slice(b"|ms");
+                        line.extend_from_slice(rate);
+                        if !timer_tags.is_empty() {
+                            line.extend_from_slice(b"|#");
+                            line.extend_from_slice(timer_tags);
+                        }
+                        packer.push(batch, line);
+                    }
+                }
+            }
+        }
     }
 }
 
