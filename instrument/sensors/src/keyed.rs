@@ -7,11 +7,17 @@
 //! refusal is decided under the read lock (the length is an atomic) and
 //! remembered in the thread's cache, so an event on a refused key costs a
 //! cache probe: no lock, no allocation, no `make`.
+//!
+//! An entry can be forgotten ([`Keyed::forget`], a revoked partition's):
+//! it leaves the shared map, and an epoch that every cache checks on each
+//! call (one Acquire load of a word written only by `forget`) makes every
+//! thread drop its cached entries at its next call, so no thread uses the
+//! forgotten entry's handles again; the key is made anew on its next use.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thread_local::ThreadLocal;
 
@@ -63,6 +69,9 @@ pub(crate) struct Keyed<V: Send + Sync> {
     shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
     /// Entries in `shared` (written under its write lock).
     len: AtomicUsize,
+    /// Bumped by each [`Keyed::forget`]: a cache of another epoch is
+    /// stale.
+    epoch: AtomicU64,
     local: ThreadLocal<RefCell<Local<V>>>,
 }
 
@@ -76,6 +85,8 @@ struct Local<V> {
     /// Keys refused (map full, or `make` failed), by hash; a key whose
     /// hash another refused key holds is not remembered.
     refused: ByHash<(Box<str>, i32)>,
+    /// The [`Keyed::epoch`] its entries are from.
+    epoch: u64,
 }
 
 impl<V> Local<V> {
@@ -85,7 +96,20 @@ impl<V> Local<V> {
             index: ByHash::default(),
             last: 0,
             refused: ByHash::default(),
+            epoch: 0,
         }
+    }
+
+    /// Drops every cached entry and refusal (an entry was forgotten; a
+    /// refused key may fit now): they are found again in the shared map.
+    /// The buffers keep their room, so this allocates nothing.
+    #[cold]
+    fn start_over(&mut self, epoch: u64) {
+        self.entries.clear();
+        self.index.clear();
+        self.refused.clear();
+        self.last = 0;
+        self.epoch = epoch;
     }
 }
 
@@ -111,6 +135,7 @@ impl<V: Send + Sync> Keyed<V> {
             max,
             shared: RwLock::new(ByHash::default()),
             len: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
             local: ThreadLocal::new(),
         }
     }
@@ -137,6 +162,12 @@ impl<V: Send + Sync> Keyed<V> {
                 .shared_entry(h, name, number, make)
                 .map(|e| f(&e.value));
         };
+        // Before any lookup: an entry found below and forgotten meanwhile
+        // is dropped at this thread's next call.
+        let epoch = self.epoch.load(Ordering::Acquire);
+        if local.epoch != epoch {
+            local.start_over(epoch);
+        }
         if let Some(e) = local.entries.get(local.last)
             && e.is(name, number)
         {
@@ -238,6 +269,35 @@ impl<V: Send + Sync> Keyed<V> {
         all
     }
 
+    /// Removes the entry for (`name`, `number`), if there is one, running
+    /// `gone` on its value under the shared map's write lock (so no thread
+    /// makes the key again until `gone` has undone what `make` did, e.g.
+    /// unregistered its series), then makes every thread's cache stale:
+    /// from its next call on, no thread uses the removed entry, and the
+    /// key's next use makes it anew. An event racing with this call may
+    /// still use the removed entry once (as if it came first). `true` if
+    /// there was an entry.
+    pub(crate) fn forget(&self, name: &str, number: i32, gone: impl FnOnce(&V)) -> bool {
+        let h = hash(name, number);
+        let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(bucket) = map.get_mut(&h) else {
+            return false;
+        };
+        let Some(at) = bucket.iter().position(|e| e.is(name, number)) else {
+            return false;
+        };
+        let entry = bucket.swap_remove(at);
+        if bucket.is_empty() {
+            map.remove(&h);
+        }
+        self.len.fetch_sub(1, Ordering::Relaxed);
+        gone(&entry.value);
+        // Release: a thread that sees the new epoch finds the map without
+        // the entry (it takes the map's lock anyway).
+        self.epoch.fetch_add(1, Ordering::Release);
+        true
+    }
+
     /// Entries stored.
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
@@ -299,6 +359,53 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| assert_eq!(k.with("x", 0, || None, |v| *v), None));
         });
+    }
+
+    #[test]
+    fn a_forgotten_entry_is_made_anew_and_no_cache_keeps_it() {
+        let k: Keyed<u32> = Keyed::new(2);
+        let made = std::cell::Cell::new(0);
+        let make = |v| {
+            made.set(made.get() + 1);
+            Some(v)
+        };
+        assert_eq!(k.with("a", 0, || make(1), |v| *v), Some(1));
+        assert_eq!(k.with("b", 0, || make(2), |v| *v), Some(2));
+        assert_eq!(k.with("c", 0, || make(3), |v| *v), None, "full");
+        // Another thread caches `a`.
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(k.with("a", 0, || None, |v| *v), Some(1));
+                barrier.wait();
+                barrier.wait();
+                // Its cached `a` is gone: the new one is found.
+                assert_eq!(k.with("a", 0, || None, |v| *v), Some(10));
+            });
+            barrier.wait();
+            let mut seen = None;
+            assert!(k.forget("a", 0, |v| seen = Some(*v)));
+            assert_eq!(seen, Some(1), "`gone` sees the removed value");
+            assert!(!k.forget("a", 0, |_| unreachable!()), "gone already");
+            assert_eq!(k.len(), 1);
+            // This thread's cache too: `a` is made anew; `c`, refused
+            // when full, fits now.
+            assert_eq!(k.with("a", 0, || make(10), |v| *v), Some(10));
+            barrier.wait();
+        });
+        assert_eq!(k.with("b", 0, || make(20), |v| *v), Some(2), "kept");
+        assert_eq!(k.len(), 2);
+        assert!(k.forget("b", 0, |_| {}));
+        assert_eq!(
+            k.with("c", 0, || make(3), |v| *v),
+            Some(3),
+            "no longer refused"
+        );
+        assert_eq!(
+            made.get(),
+            4,
+            "made: a, b, a again, c; never when full or found"
+        );
     }
 
     #[test]

@@ -147,3 +147,17 @@ fn the_allocator_counts() {
     drop(std::hint::black_box(vec![1u8; 64]));
     assert_eq!(allocations() - before, 1, "the counter sees allocations");
 }
+
+#[test]
+fn the_statsd_monitor_allocates_nothing_per_event() {
+    let statsd = hotmetrics_sensors::StatsdMonitor::new(100);
+    assert_eq!(steady_state_allocations(&statsd), 0);
+    assert!(
+        statsd.timings().dropped() > 0,
+        "the latency rings filled (no export): drops allocate nothing either"
+    );
+    // A revoke makes every cache start over; once the revoked partition's
+    // gauges are made again, events allocate nothing again.
+    statsd.on_partitions_revoked(&[TopicPartition::new("orders", 3)]);
+    assert_eq!(steady_state_allocations(&statsd), 0);
+}
