@@ -201,18 +201,29 @@ impl StatsdMonitor {
 
     /// The same with `clock` (share the delegate's).
     pub fn with_clock(max_keys: usize, clock: Clock) -> Self {
-        Self::create(max_keys, clock)
+        Self::with_timer_capacity(max_keys, clock, hotmetrics_statsd::DEFAULT_TIMER_CAPACITY)
+    }
+
+    /// The same, each thread keeping up to `samples` samples of each
+    /// latency between two exports ([`Timings::with_capacity`]: rounded
+    /// up to a power of two, 8 bytes a sample, per thread and latency).
+    /// Past it, samples are dropped and counted, and the daemon's counts
+    /// stay exact (a sample rate), but its mean, upper and percentiles see
+    /// only the first `samples` of each thread's interval: size it to a
+    /// thread's events per export interval.
+    pub fn with_timer_capacity(max_keys: usize, clock: Clock, samples: usize) -> Self {
+        Self::create(max_keys, clock, samples)
             .unwrap_or_else(|e| unreachable!("a fresh registry takes every fixed series: {e}"))
     }
 
-    fn create(max_keys: usize, clock: Clock) -> Result<Self, Error> {
+    fn create(max_keys: usize, clock: Clock, samples: usize) -> Result<Self, Error> {
         let registry = Registry::builder()
             .name_validation(NameValidation::Utf8)
             .build()?;
         let r = &registry;
         let c = |name: &str| r.counter((name, "Faust statsd counter"));
         let g = |name: &str| r.gauge((name, "Faust statsd level"));
-        let timings = Timings::new();
+        let timings = Timings::with_capacity(samples);
         let t = |name: &str| {
             timings
                 .timer(name)
@@ -263,7 +274,9 @@ impl StatsdMonitor {
     /// `assignment_latency`, `rebalance_return_latency`,
     /// `rebalance_end_latency`, `http_response_latency`): each thread
     /// keeps up to [`hotmetrics_statsd::DEFAULT_TIMER_CAPACITY`] samples
-    /// of each between exports. Give them to a StatsD sink of your own
+    /// of each between exports (see
+    /// [`with_timer_capacity`](Self::with_timer_capacity)). Give them to
+    /// a StatsD sink of your own
     /// ([`StatsdBuilder::timings`](hotmetrics_statsd::StatsdBuilder::timings),
     /// with [`registry`](Self::registry) as its source), or let
     /// [`export_to`](Self::export_to) do both.
@@ -537,6 +550,23 @@ mod tests {
 
     fn counter(s: &StatsdMonitor, name: &str) -> Option<f64> {
         s.registry().snapshot().counter(name, &[])
+    }
+
+    #[test]
+    fn latencies_are_timer_samples_and_the_capacity_is_set() {
+        let statsd = StatsdMonitor::with_timer_capacity(10, Clock::monotonic(), 2);
+        assert_eq!(statsd.timings().capacity(), 2);
+        for _ in 0..3 {
+            let c = statsd.on_commit_initiated();
+            statsd.on_commit_completed(c);
+        }
+        assert_eq!(statsd.timings().dropped(), 1, "a ring of 2 took 3");
+        let names = statsd.registry().family_names();
+        assert!(names.contains(&"messages_sent".to_owned()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains("latency")),
+            "no histograms: {names:?}"
+        );
     }
 
     #[test]
