@@ -108,9 +108,9 @@ impl Timings {
     /// Memory: each thread that records into a timer gets its own ring,
     /// made at its first sample and kept for the timer's life (a thread
     /// that exits leaves it to the next thread): `8 × samples` bytes plus
-    /// 512 bytes of counters (each on its own cache lines), each thread, each timer. The default,
-    /// 1,024 samples, is 8.5 KiB; the StatsD monitor's 8 timers recorded
-    /// from 4 threads take about 272 KiB.
+    /// 512 bytes of counters (on cache lines of their own), each thread,
+    /// each timer. The default, 1,024 samples, is 8.5 KiB; the StatsD
+    /// monitor's 8 timers recorded from 4 threads take about 272 KiB.
     ///
     /// Size it to the samples a thread records per export interval: past
     /// it, samples are dropped (and counted, so the daemon's counts stay
