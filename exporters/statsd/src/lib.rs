@@ -112,8 +112,9 @@
 //! recorded since the last one, one line each, after the registry's
 //! lines. Recording is lock-free and allocation-free (a bounded ring per
 //! thread and timer); a full ring drops and counts, and the timer's next
-//! lines carry the sample rate `|@<sent/recorded>`, so the daemon's count
-//! stays exact. Samples leave their rings only when the export is
+//! lines carry sample rates `|@<1/w>` of whole weights `w` summing to the
+//! samples recorded, so the daemon's count stays exact (etsy's statsd and
+//! the Datadog agent alike). Samples leave their rings only when the export is
 //! complete, as the registry's values are committed.
 //!
 //! # Dialects

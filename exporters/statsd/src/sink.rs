@@ -138,8 +138,11 @@ impl StatsdBuilder {
     /// tags), after the registry's lines, packed into the same datagrams;
     /// each sample once, in the export after it was recorded. Lines of a
     /// timer that dropped samples since the last export (a full ring)
-    /// carry the sample rate `|@<sent/recorded>`, so the daemon counts
-    /// every sample recorded. A sample leaves its ring only when the
+    /// carry sample rates `|@<1/w>`: `K` lines sent for `T` recorded
+    /// weigh `⌊T/K⌋` or `⌈T/K⌉` each, `T` in all, so the daemon counts
+    /// every sample recorded (etsy's statsd adds `1/rate` per line, the
+    /// Datadog agent `int64(1/rate)`: a fractional `T/K` would lose the
+    /// drops there). A sample leaves its ring only when the
     /// export that read it is complete: an export cut short (see the
     /// crate docs) loses none. Several calls add several sets.
     ///

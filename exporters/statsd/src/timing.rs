@@ -75,8 +75,10 @@ struct Set {
 /// allocates nothing, except a thread's first sample, which makes that
 /// thread's ring. A full ring (more samples between two exports than its
 /// capacity) drops the sample and counts it; the lines of the next export
-/// then carry a sample rate, `|@<sent/recorded>`, so the daemon's count
-/// (StatsD adds `1/rate` per line) is still the number recorded.
+/// then carry sample rates, `|@<1/w>` for whole weights `w` (the lines of
+/// `K` samples sent for `T` recorded weigh `⌊T/K⌋` or `⌈T/K⌉`, summing to
+/// `T`), so the daemon's count (StatsD adds `1/rate` per line, the
+/// Datadog agent its integer part) is still the number recorded.
 /// NaN, negative and infinite values are refused and counted
 /// ([`refused`](Self::refused)).
 #[derive(Clone)]

@@ -239,3 +239,42 @@ fn timers_read_back_from_the_daemon_with_their_sample_rate() {
     );
     exporter.shutdown().unwrap();
 }
+
+/// 13 recorded, 5 sent (a ring of 4 that dropped 8, and this thread's
+/// one sample): the lines carry integer weights (three of 3, two of 2, as
+/// `@0.3333333333333333` and `@0.5`), so the daemon's count is exactly 13
+/// (a rate of 5/13 on every line counts 12.999999999999998 here, and 5 at
+/// the Datadog agent, which adds `int64(1/rate)`).
+#[test]
+fn a_rate_with_a_fractional_inverse_still_counts_exactly() {
+    let daemon = StatsdDaemon::start_with_timers();
+    let timings = Timings::with_capacity(4);
+    let took = timings.timer("took").unwrap();
+    let sink = StatsdSink::udp(daemon.address())
+        .prefix("t")
+        .timings(timings.clone())
+        .build()
+        .unwrap();
+    let exporter = Exporter::builder(Registry::new(), sink)
+        .interval(Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    // Two rings: this thread's and (alive meanwhile) another's.
+    took.record_ms(2.0);
+    std::thread::scope(|s| {
+        s.spawn(|| (1..=12).for_each(|v| took.record_ms(f64::from(v))));
+    });
+    assert_eq!(took.dropped(), 8);
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        daemon.wait_timer("t.took", 5.0),
+        TimerStats {
+            count: 13.0,
+            upper: 4.0,
+            lower: 1.0,
+            sum: 12.0,
+            samples: 5.0,
+        }
+    );
+    exporter.shutdown().unwrap();
+}

@@ -140,17 +140,19 @@ fn drops_are_counted_and_sent_as_a_sample_rate() {
         s.spawn(|| t.record_ms(100.0));
     });
     let lines = export(&mut sink, &registry);
-    // 5 sent of 11 recorded.
-    let rate = 5.0f64 / 11.0;
-    let mut want: Vec<String> = (0..4).map(|v| format!("p.t:{v}|ms|@{rate}")).collect();
-    want.push(format!("p.t:100|ms|@{rate}"));
+    // 5 sent of 11 recorded: whole weights, one of 3 and four of 2.
+    let mut want: Vec<String> = (0..4).map(|v| format!("p.t:{v}|ms|@0.5")).collect();
+    want[0] = "p.t:0|ms|@0.3333333333333333".to_owned();
+    want.push("p.t:100|ms|@0.5".to_owned());
     assert_eq!(lines, want);
-    // The daemon's count: 1/rate per line.
-    let count: f64 = lines
+    // The daemon's count: 1/rate per line (etsy's statsd), or its integer
+    // part (the Datadog agent): 11 both ways.
+    let inverse: Vec<f64> = lines
         .iter()
         .map(|l| 1.0 / timing(l).2.unwrap().parse::<f64>().unwrap())
-        .sum();
-    assert!((count - 11.0).abs() < 1e-9, "{count}");
+        .collect();
+    assert_eq!(inverse.iter().sum::<f64>(), 11.0);
+    assert_eq!(inverse.iter().map(|&w| w as u64).sum::<u64>(), 11);
     // Reported once: the next export's lines have no rate.
     t.record_ms(1.5);
     assert_eq!(export(&mut sink, &registry), ["p.t:1.5|ms"]);
@@ -159,7 +161,11 @@ fn drops_are_counted_and_sent_as_a_sample_rate() {
         t.record_ms(2.0);
     }
     let lines = export(&mut sink, &registry);
-    assert_eq!(lines, vec!["p.t:2|ms|@0.6666666666666666"; 4], "4 of 6");
+    assert_eq!(
+        lines,
+        ["p.t:2|ms|@0.5", "p.t:2|ms|@0.5", "p.t:2|ms", "p.t:2|ms"],
+        "4 of 6: weights 2, 2, 1, 1"
+    );
     assert_eq!(t.dropped(), 8);
 }
 

@@ -96,8 +96,9 @@ struct Inner {
 ///   [`DEFAULT_TIMER_CAPACITY`](hotmetrics_statsd::DEFAULT_TIMER_CAPACITY)
 ///   samples of each latency per export interval; past that, samples are
 ///   dropped (counted: [`Timer::dropped`](hotmetrics_statsd::Timer::dropped))
-///   and the lines carry the sample rate `|@<sent/recorded>`, so the
-///   daemon's counts stay exact (Faust samples at random client-side with
+///   and the lines carry sample rates of whole weights summing to the
+///   samples recorded (`|@0.5`, `|@0.3333333333333333`), so the daemon's
+///   counts stay exact (Faust samples at random client-side with
 ///   its `rate`).
 /// - The levels `messages_active`, `events_active`, `rebalances` and
 ///   `rebalances_recovering` are gauges (absolute levels; Faust sends
