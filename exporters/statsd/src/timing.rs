@@ -135,6 +135,12 @@ impl Timings {
     /// The timer called `name` (after the sink's prefix), made on first
     /// use; the same timer again for the same name.
     ///
+    /// Keep the [`Timer`] and record through it: this call checks the
+    /// name and looks it up (the set's read lock, its write lock to make
+    /// the timer), and an export holds the read lock while it sends the
+    /// samples. A name already there is found under the read lock, so
+    /// this call does not wait for an export, but it is no hot path.
+    ///
     /// A name is what plain StatsD sends as it is: not empty, only
     /// `[A-Za-z0-9_.-]`, and no empty level (`.` first, last or twice in
     /// a row). DogStatsD names have no `-`: there it becomes `_`, as in
@@ -144,13 +150,19 @@ impl Timings {
             name: name.to_owned(),
             reason,
         })?;
+        let find = |timers: &[Timer]| timers.iter().find(|t| *t.0.name == *name).cloned();
+        // The read lock first: an export holds it, so the write lock would
+        // wait for the whole export.
+        if let Some(t) = find(&self.timers()) {
+            return Ok(t);
+        }
         let mut timers = self
             .0
             .timers
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(t) = timers.iter().find(|t| *t.0.name == *name) {
-            return Ok(t.clone());
+        if let Some(t) = find(&timers) {
+            return Ok(t);
         }
         let timer = Timer(Arc::new(Core {
             name: name.into(),
@@ -203,6 +215,13 @@ fn check_name(name: &str) -> Result<(), &'static str> {
 impl Timer {
     /// Records a sample of `ms` milliseconds (NaN, negative and infinite
     /// values are refused and counted).
+    ///
+    /// Not from a thread-local's destructor: finding the calling thread's
+    /// ring needs its thread id (the `thread_local` crate's), which may
+    /// already be gone while the thread exits; that lookup then panics,
+    /// and a panic in a thread-local's destructor aborts the process.
+    /// (The order of thread-local destructors is unspecified, so no cheap
+    /// check can tell.)
     #[inline]
     pub fn record_ms(&self, ms: f64) {
         let core = &*self.0;
@@ -326,6 +345,21 @@ mod tests {
         let again = t.timer("faust-app.send_latency").unwrap();
         assert!(Arc::ptr_eq(&a.0, &again.0), "the same timer");
         assert_eq!(t.timers().len(), 1);
+    }
+
+    #[test]
+    fn an_existing_timer_is_found_while_an_export_reads() {
+        let t = Timings::new();
+        t.timer("x").unwrap();
+        // What an export holds while it sends the samples.
+        let reading = t.timers();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| tx.send(t.timer("x").is_ok()).unwrap());
+            let found = rx.recv_timeout(Duration::from_secs(10));
+            drop(reading);
+            assert_eq!(found, Ok(true), "found under the read lock, no wait");
+        });
     }
 
     #[test]
