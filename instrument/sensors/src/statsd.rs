@@ -2,7 +2,7 @@
 //! StatsD sink of the export runtime (feature `statsd`).
 
 use crate::clock::{Clock, Started};
-use crate::keyed::Keyed;
+use crate::keyed::{Keyed, Miss};
 use crate::sensor::{Sensor, TopicPartition};
 use hotmetrics_core::{Counter, Error, Gauge, GaugeF64, NameValidation, Registry};
 use hotmetrics_statsd::{Timer, Timings};
@@ -265,7 +265,30 @@ impl StatsdMonitor {
     }
 
     /// The registry holding the series (names accepted as UTF-8: they
-    /// hold dots). Export it with the StatsD sink.
+    /// hold dots), but not the 8 latencies: those are StatsD timers, in
+    /// [`timings`](Self::timings). A StatsD sink of your own exporting
+    /// this registry needs them too, or it silently sends no latency:
+    ///
+    /// ```
+    /// use hotmetrics_export::Exporter;
+    /// use hotmetrics_sensors::StatsdMonitor;
+    /// use hotmetrics_statsd::StatsdSink;
+    /// use std::time::Duration;
+    ///
+    /// let statsd = StatsdMonitor::new(1_000);
+    /// let sink = StatsdSink::udp("127.0.0.1:8125")
+    ///     .prefix("faust-app")
+    ///     .timings(statsd.timings().clone())
+    ///     .build()?;
+    /// let exporter = Exporter::builder(statsd.registry().clone(), sink).start()?;
+    /// // The timers' samples go to that sink (one sink a set).
+    /// let again = statsd.export_to("127.0.0.1:8125", "x", Duration::from_secs(10));
+    /// assert!(again.is_err());
+    /// # exporter.shutdown()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ([`export_to`](Self::export_to) does both.)
     pub fn registry(&self) -> &Registry {
         &self.0.registry
     }
@@ -321,8 +344,10 @@ impl StatsdMonitor {
             .ok()
     }
 
-    fn refused<R>(&self, r: Option<R>) {
-        if r.is_none() {
+    /// Counts a refusal (not an event that raced with a revoke: it counts
+    /// as before the revoke).
+    fn refused<R>(&self, r: Result<R, Miss>) {
+        if Miss::refused(&r) {
             self.0.refused.inc();
         }
     }
@@ -332,9 +357,9 @@ impl StatsdMonitor {
         self.refused(self.topic_series(topic, f));
     }
 
-    /// Runs `f` on the topic's series; `None` (not counted) when refused.
+    /// Runs `f` on the topic's series; an error (not counted) when refused.
     #[inline]
-    fn topic_series<R>(&self, topic: &str, f: impl FnOnce(&TopicSeries) -> R) -> Option<R> {
+    fn topic_series<R>(&self, topic: &str, f: impl FnOnce(&TopicSeries) -> R) -> Result<R, Miss> {
         let make = || {
             Some(TopicSeries {
                 received: self.counter(format!("topic.{topic}.messages_received"))?,
@@ -379,7 +404,7 @@ impl Sensor for StatsdMonitor {
         let make = || {
             // A refused topic refuses the partition: counted once, below.
             Some(PartitionSeries {
-                topic_received: self.topic_series(tp.topic, |t| t.received.clone())?,
+                topic_received: self.topic_series(tp.topic, |t| t.received.clone()).ok()?,
                 read_offset: self
                     .offset_gauge(format!("read_offset.{}.{}", tp.topic, tp.partition))?,
             })
@@ -388,6 +413,11 @@ impl Sensor for StatsdMonitor {
             p.topic_received.inc();
             p.read_offset.set(offset as f64);
         });
+        if hit == Err(Miss::Revoked) {
+            // Before the revoke: its offset gauge is gone, its topic's
+            // count is not.
+            self.topic(tp.topic, |t| t.received.inc());
+        }
         self.refused(hit);
     }
 
