@@ -8,8 +8,10 @@
 //!
 //! Weakening the `head` pair (the owner's Release store, or the
 //! exporter's Acquire load, to Relaxed) fails
-//! `samples_are_drained_once_and_drops_counted`: the exporter reads a
-//! slot's old value (`[0, 2]` for `[1, 2]`). The `tail` pair (the
+//! `samples_are_drained_once_and_drops_counted` and
+//! `a_ring_handed_to_a_new_thread_drains_once`: the exporter reads a
+//! slot's old value (`[0, 2]` for `[1, 2]`). Dropping the hand-over's
+//! edge in the latter (two owners at once) fails it too: samples lost. The `tail` pair (the
 //! commit's Release store, the owner's Acquire load) orders the
 //! exporter's *loads* of a slot before the owner's next store into it:
 //! load buffering, which loom does not model, so weakening it passes
@@ -104,5 +106,55 @@ fn a_freed_slot_holds_the_new_sample() {
             assert!(second.is_empty());
             assert_eq!(d1 + d2, 1, "full when it tried: counted, reported once");
         }
+    });
+}
+
+/// The ring handed over: its owner thread exits (joined here, as the
+/// `thread_local` crate frees the thread's id under its id manager's
+/// mutex) and a new thread, given the same id, takes the same ring and
+/// records into it, while the exporter drains it through both. The new
+/// owner's Relaxed loads of `head` and `dropped` see the old owner's
+/// stores (the hand-over's happens-before), so no sample is overwritten,
+/// lost or sent twice, and every drop of either owner is counted and
+/// reported once.
+///
+/// Without the hand-over's edge (the second owner spawned before the
+/// first is joined: two writers), the model fails.
+#[test]
+fn a_ring_handed_to_a_new_thread_drains_once() {
+    loom::model(|| {
+        let ring = Arc::new(Ring::new(2));
+        let exporter = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                let (mut sent, d1) = export(&ring, true);
+                let (s, d2) = export(&ring, true);
+                sent.extend(s);
+                (sent, d1 + d2)
+            })
+        };
+        let owner = |values: [u64; 2]| {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                values
+                    .into_iter()
+                    .filter(|&v| ring.push(v))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let mut kept = owner([1, 2]).join().unwrap();
+        kept.extend(owner([3, 4]).join().unwrap());
+        let (mut sent, mut reported) = exporter.join().unwrap();
+        let (s, d) = export(&ring, true);
+        sent.extend(s);
+        reported += d;
+        assert_eq!(sent, kept, "each stored sample once, in order");
+        let dropped = 4 - kept.len() as u64;
+        assert_eq!(
+            ring.dropped(),
+            dropped,
+            "every drop counted, by both owners"
+        );
+        assert_eq!(reported, dropped, "every drop reported once");
     });
 }
