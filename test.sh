@@ -106,3 +106,6 @@ cargo test -p hotmetrics --all-features --doc
 echo "== loom models of the merge, thread-exit, slot-reuse and expiry protocols"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
   cargo test -p hotmetrics-core --lib --release
+echo "== loom model of the StatsD timing ring"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+  cargo test -p hotmetrics-statsd --lib --release

@@ -4,11 +4,14 @@
 use crate::dialect::{Dialect, NumberText, is_finite, same_tag_name, sanitise};
 use crate::packet::Packer;
 use crate::previous::{Last, Previous, Slot, increase, is_zero};
+use crate::ring::Ring;
+use crate::timing::Claimed;
 use hotmetrics_core::{
     FamilyDesc, HistogramValue, LabelSet, MetricSource, MetricVisitor, Number, SeriesValue,
     SummaryValue,
 };
 use hotmetrics_export::Batch;
+use std::io::Write;
 
 /// Turns exports into datagrams, keeping what it needs to send only
 /// changes.
@@ -22,6 +25,11 @@ pub(crate) struct Encoder {
     packer: Packer,
     previous: Previous,
     scratch: Scratch,
+    /// The timer sets it sends ([`crate::StatsdBuilder::timings`]).
+    timings: Vec<Claimed>,
+    /// The constant tags as timer lines carry them (DogStatsD), rendered
+    /// once.
+    timer_tags: Vec<u8>,
 }
 
 /// Buffers reused from series to series and export to export.
@@ -31,9 +39,10 @@ struct Scratch {
     family: String,
     /// The current family's name on the wire: prefix and sanitised name.
     name: Vec<u8>,
-    /// The current series' identity.
+    /// The current series' identity (a timer's heavier rate).
     key: Vec<u8>,
-    /// The series' labels and one more (`le`, `quantile`, a state).
+    /// The series' labels and one more (`le`, `quantile`, a state; a
+    /// timer's rate).
     more: Vec<u8>,
     /// The line being written.
     line: Vec<u8>,
@@ -48,11 +57,16 @@ impl Encoder {
         prefix: &str,
         tags: Vec<(String, String)>,
         max_packet: usize,
+        timings: Vec<Claimed>,
     ) -> Self {
         let mut wire_prefix = Vec::new();
         if !prefix.is_empty() {
             sanitise(&mut wire_prefix, prefix, dialect.name_char());
             wire_prefix.push(b'.');
+        }
+        let mut timer_tags = Vec::new();
+        for (tag, value) in &tags {
+            dialect.push_label(&mut timer_tags, tag, value);
         }
         Self {
             dialect,
@@ -61,6 +75,8 @@ impl Encoder {
             packer: Packer::new(max_packet),
             previous: Previous::default(),
             scratch: Scratch::default(),
+            timings,
+            timer_tags,
         }
     }
 
@@ -72,15 +88,142 @@ impl Encoder {
     /// nothing behind: the lines of a datagram half-filled then are
     /// dropped here, at the next export's start, and the values it staged
     /// are never committed ([`Previous::end`]), so the next export sends
-    /// every change since the last complete one.
+    /// every change since the last complete one. Timer samples are read
+    /// after the registry, and leave their rings only here, at the end
+    /// (the same commit point).
     pub(crate) fn encode(&mut self, source: &dyn MetricSource, batch: &mut Batch) -> u64 {
         self.previous.begin();
         self.packer.reset();
         source.visit(&mut Visit { enc: self, batch });
+        self.timer_lines(batch);
         self.packer.finish(batch);
         self.previous.end();
+        for set in &self.timings {
+            for timer in set.0.timers().iter() {
+                timer.rings().for_each(Ring::commit);
+            }
+        }
         self.packer.oversized
     }
+
+    /// One line per sample of every timer, `name:<ms>|ms`, with a sample
+    /// rate when the timer dropped samples (see [`Weights`]); staged in the
+    /// rings, committed by [`encode`](Self::encode) at its end.
+    fn timer_lines(&mut self, batch: &mut Batch) {
+        let Self {
+            dialect,
+            prefix,
+            packer,
+            scratch,
+            timings,
+            timer_tags,
+            ..
+        } = self;
+        let mut number = NumberText::default();
+        for set in timings.iter() {
+            for timer in set.0.timers().iter() {
+                let (mut kept, mut dropped) = (0u64, 0u64);
+                for ring in timer.rings() {
+                    let p = ring.stage();
+                    kept += p.to - p.from;
+                    dropped += p.dropped;
+                }
+                if kept == 0 {
+                    // No line to carry the drops: the next export's will.
+                    if dropped > 0 {
+                        timer.rings().for_each(Ring::keep_drops);
+                    }
+                    continue;
+                }
+                let name = &mut scratch.name;
+                name.clear();
+                name.extend_from_slice(prefix);
+                sanitise(name, timer.name(), dialect.name_char());
+                let weights = Weights::new(kept + dropped, kept);
+                // The lines of weight `light`, then those of `light + 1`.
+                let (light, heavy) = (&mut scratch.more, &mut scratch.key);
+                write_rate(light, weights.light);
+                write_rate(heavy, weights.light + 1);
+                let mut line_at = 0u64;
+                // Rings made since the staging above stage nothing.
+                for ring in timer.rings() {
+                    let p = ring.staged();
+                    for at in p.from..p.to {
+                        let ms = f64::from_bits(ring.sample(at));
+                        let line = &mut scratch.line;
+                        line.clear();
+                        line.extend_from_slice(name);
+                        line.push(b':');
+                        line.extend_from_slice(number.format(Number::Float(ms)).as_bytes());
+                        line.extend_from_slice(b"|ms");
+                        let rate = if line_at < weights.heavy {
+                            &*heavy
+                        } else {
+                            &*light
+                        };
+                        line.extend_from_slice(rate);
+                        line_at += 1;
+                        if !timer_tags.is_empty() {
+                            line.extend_from_slice(b"|#");
+                            line.extend_from_slice(timer_tags);
+                        }
+                        packer.push(batch, line);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How much each of a timer's `K` lines stands for when it recorded `T`
+/// samples (`T - K` dropped): an integer weight per line, `⌊T/K⌋` or
+/// `⌈T/K⌉`, that sum to exactly `T`, sent as the rate `|@<1/w>` (none
+/// when `w` is 1).
+///
+/// Integers, because the daemons do not agree on a fractional `1/rate`:
+/// the Datadog agent's histograms (where `|ms` goes) add `int64(1/rate)`
+/// to the count (and `v/rate` to the sum), etsy's statsd adds the float
+/// `1/rate`. A rate of `K/T` would count 1 a line at the agent whenever
+/// fewer were dropped than kept, losing the drops (and inflating the
+/// mean); with integer weights both read back `T`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Weights {
+    /// The weight of most lines, `⌊T/K⌋`.
+    light: u64,
+    /// How many lines (the first ones) weigh `light + 1`: `T mod K`.
+    heavy: u64,
+}
+
+impl Weights {
+    /// The weights of `sent` lines standing for `recorded` samples
+    /// (`0 < sent <= recorded`).
+    fn new(recorded: u64, sent: u64) -> Self {
+        Self {
+            light: recorded / sent,
+            heavy: recorded % sent,
+        }
+    }
+}
+
+/// Writes the rate of a line of weight `w` into `out`: nothing for 1, or
+/// `|@<r>` with `r` the largest float that both daemons read back as `w`
+/// (`1/r` truncated is `w`: one ulp below `1/w` when `1/(1/w)` falls just
+/// under `w`). Rust prints floats without an exponent, and the text reads
+/// back as the same float: StatsD reads the rate as `[0-9.]+`.
+fn write_rate(out: &mut Vec<u8>, w: u64) {
+    out.clear();
+    if w <= 1 {
+        return;
+    }
+    let mut r = 1.0 / w as f64;
+    // A few ulps at most; bounded for weights past 2^53.
+    for _ in 0..4 {
+        if (1.0 / r) as u64 == w {
+            break;
+        }
+        r = r.next_down();
+    }
+    let _ = write!(out, "|@{r}");
 }
 
 /// One export's walk over the registry.
@@ -402,5 +545,73 @@ fn state_set(out: &mut Out<'_>, last: &mut Last, family: &str, states: &[(&str, 
         }
         before[i] = enabled;
         out.state(family, state, enabled);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rate's text read back as a daemon does: `1/rate`.
+    fn read_back(rate: &[u8]) -> f64 {
+        if rate.is_empty() {
+            return 1.0;
+        }
+        let text = std::str::from_utf8(rate).unwrap();
+        let r: f64 = text.strip_prefix("|@").unwrap().parse().unwrap();
+        assert!(r > 0.0 && r < 1.0 && !text.contains('e'), "{text}");
+        1.0 / r
+    }
+
+    #[test]
+    fn weights_sum_to_the_samples_recorded_at_both_daemons() {
+        let mut rate = Vec::new();
+        for sent in 1..=60u64 {
+            for recorded in (sent..=sent * 20).chain([sent * 1000 + 7, sent * 65_537]) {
+                let w = Weights::new(recorded, sent);
+                assert!(w.heavy < sent);
+                let (mut agent, mut etsy) = (0u64, 0f64);
+                for line in 0..sent {
+                    let weight = if line < w.heavy { w.light + 1 } else { w.light };
+                    write_rate(&mut rate, weight);
+                    let back = read_back(&rate);
+                    // The Datadog agent: int64(1/rate).
+                    assert_eq!(back as u64, weight, "{recorded}/{sent}: {rate:?}");
+                    agent += back as u64;
+                    etsy += back;
+                }
+                assert_eq!(agent, recorded, "{recorded}/{sent}");
+                assert!((etsy - recorded as f64).abs() < 1e-9 * recorded as f64);
+                assert_eq!(etsy.round() as u64, recorded, "{recorded}/{sent}");
+            }
+        }
+    }
+
+    #[test]
+    fn weights_without_drops_send_no_rate() {
+        let w = Weights::new(5, 5);
+        assert_eq!((w.light, w.heavy), (1, 0));
+        let mut rate = b"stale".to_vec();
+        write_rate(&mut rate, 1);
+        assert!(rate.is_empty());
+        // 11 recorded, 5 sent: one line of 3, four of 2.
+        assert_eq!(Weights::new(11, 5), Weights { light: 2, heavy: 1 });
+        write_rate(&mut rate, 2);
+        assert_eq!(rate, b"|@0.5");
+    }
+
+    #[test]
+    fn a_weight_whose_inverse_falls_short_is_nudged() {
+        // 1/(1/w) < w for some w: int64 would truncate to w - 1.
+        let short: Vec<u64> = (2..100_000u64)
+            .filter(|&w| ((1.0 / (1.0 / w as f64)) as u64) < w)
+            .take(3)
+            .collect();
+        assert!(!short.is_empty(), "the case exists");
+        let mut rate = Vec::new();
+        for w in short {
+            write_rate(&mut rate, w);
+            assert_eq!(read_back(&rate) as u64, w);
+        }
     }
 }

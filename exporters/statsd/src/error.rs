@@ -29,6 +29,18 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A timer name ([`Timings::timer`](crate::Timings::timer)) that
+    /// cannot be sent as it is.
+    TimerName {
+        /// The name, as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A [`Timings`](crate::Timings) set given to a sink that another
+    /// sink (or the same builder, twice) already has: each sample is sent
+    /// by one sink.
+    TimingsShared,
 }
 
 impl fmt::Display for Error {
@@ -49,6 +61,11 @@ impl fmt::Display for Error {
             ),
             Self::Socket(e) => write!(f, "statsd UDP socket: {e}"),
             Self::Tag { name, reason } => write!(f, "statsd constant tag {name:?}: {reason}"),
+            Self::TimerName { name, reason } => write!(f, "statsd timer name {name:?}: {reason}"),
+            Self::TimingsShared => write!(
+                f,
+                "statsd timings: the set is sent by another sink already (each sample goes once)"
+            ),
         }
     }
 }

@@ -100,9 +100,22 @@
 //! bucket counts; sending each bucket's bound once per observation would
 //! invent values. Bucket counters keep exactly what the registry knows,
 //! summed by the daemon over any interval, as Prometheus' `le` buckets.
-//! No sample rate (`|@0.1`) is ever sent: each line is an exact
+//! A registry's lines carry no sample rate (`|@0.1`): each is an exact
 //! aggregate, rate 1. NaN and infinite values are not sent (StatsD
 //! daemons refuse them). A label with an empty value is no label.
+//!
+//! # Timers
+//! For StatsD's own timers (`name:12.5|ms`, from which the daemon computes
+//! count, mean, upper, lower, percentiles and rates), record samples into
+//! the [`Timer`]s of a [`Timings`] set and give the set to the sink
+//! ([`timings`](StatsdBuilder::timings)): each export sends every sample
+//! recorded since the last one, one line each, after the registry's
+//! lines. Recording is lock-free and allocation-free (a bounded ring per
+//! thread and timer); a full ring drops and counts, and the timer's next
+//! lines carry sample rates `|@<1/w>` of whole weights `w` summing to the
+//! samples recorded, so the daemon's count stays exact (etsy's statsd and
+//! the Datadog agent alike). Samples leave their rings only when the export is
+//! complete, as the registry's values are committed.
 //!
 //! # Dialects
 //! [`Dialect::Plain`] folds labels into the name
@@ -131,17 +144,39 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
+// Under `--cfg loom` only the timing ring and its model are compiled
+// (the registry crates have no loom build).
+#![cfg_attr(loom, allow(dead_code))]
 
+#[cfg(not(loom))]
 mod dialect;
+#[cfg(not(loom))]
 mod encode;
+#[cfg(not(loom))]
 mod error;
+#[cfg(not(loom))]
 mod packet;
+#[cfg(not(loom))]
 mod previous;
+mod ring;
+#[cfg(not(loom))]
 mod sink;
+mod sync;
+#[cfg(not(loom))]
+mod timing;
+#[cfg(not(loom))]
 mod transport;
 
+#[cfg(all(test, loom))]
+mod loom_models;
+
+#[cfg(not(loom))]
 pub use dialect::Dialect;
+#[cfg(not(loom))]
 pub use error::Error;
+#[cfg(not(loom))]
 pub use sink::{
     DEFAULT_UDP_PACKET_SIZE, DEFAULT_UNIX_PACKET_SIZE, MAX_PACKET_SIZE, StatsdBuilder, StatsdSink,
 };
+#[cfg(not(loom))]
+pub use timing::{DEFAULT_TIMER_CAPACITY, MAX_TIMER_CAPACITY, Timer, TimerGuard, Timings};

@@ -3,6 +3,7 @@
 use crate::dialect::{Dialect, is_tag_name};
 use crate::encode::Encoder;
 use crate::error::Error;
+use crate::timing::{Claimed, Timings};
 use crate::transport::Transport;
 use hotmetrics_core::MetricSource;
 use hotmetrics_export::{Batch, EncodeError, Payload, SendError, Sink};
@@ -67,6 +68,7 @@ pub struct StatsdBuilder {
     prefix: String,
     tags: Vec<(String, String)>,
     max_packet_size: Option<usize>,
+    timings: Vec<Timings>,
 }
 
 impl StatsdBuilder {
@@ -77,6 +79,7 @@ impl StatsdBuilder {
             prefix: String::new(),
             tags: Vec::new(),
             max_packet_size: None,
+            timings: Vec::new(),
         }
     }
 
@@ -130,14 +133,44 @@ impl StatsdBuilder {
         self
     }
 
+    /// Sends the samples of `timings`' timers, each as a StatsD timer
+    /// line, `<prefix>.<name>:<ms>|ms` (DogStatsD: with the constant
+    /// tags), after the registry's lines, packed into the same datagrams;
+    /// each sample once, in the export after it was recorded. Lines of a
+    /// timer that dropped samples since the last export (a full ring)
+    /// carry sample rates `|@<1/w>`: `K` lines sent for `T` recorded
+    /// weigh `⌊T/K⌋` or `⌈T/K⌉` each, `T` in all, so the daemon counts
+    /// every sample recorded (etsy's statsd adds `1/rate` per line, the
+    /// Datadog agent `int64(1/rate)`: a fractional `T/K` would lose the
+    /// drops there). A sample leaves its ring only when the
+    /// export that read it is complete: an export cut short (see the
+    /// crate docs) loses none. Several calls add several sets.
+    ///
+    /// A set is sent by one sink: [`build`](Self::build) fails on a set
+    /// another live sink has (or given twice); dropping the sink gives it
+    /// back.
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.timings.push(timings);
+        self
+    }
+
     /// The sink, for [`Exporter::builder`](hotmetrics_export::Exporter::builder).
     ///
     /// Fails on an address that does not resolve, a Unix socket path
     /// that is empty or too long, a packet size of 0 or over
     /// [`MAX_PACKET_SIZE`], a constant tag that [`tags`](Self::tags)
-    /// refuses (any, in plain StatsD), or a UDP socket that cannot be made.
+    /// refuses (any, in plain StatsD), a [`timings`](Self::timings) set
+    /// another sink has, or a UDP socket that cannot be made.
     pub fn build(self) -> Result<StatsdSink, Error> {
         check_tags(self.dialect, &self.tags)?;
+        let mut claimed = Vec::with_capacity(self.timings.len());
+        for set in self.timings {
+            if !set.claim() {
+                // `claimed` gives back the ones taken so far.
+                return Err(Error::TimingsShared);
+            }
+            claimed.push(Claimed(set));
+        }
         let (transport, default_size, target) = match self.target {
             Target::Udp(address) => {
                 let to = resolve(&address)?;
@@ -159,7 +192,7 @@ impl StatsdBuilder {
             return Err(Error::PacketSize(size));
         }
         Ok(StatsdSink {
-            encoder: Encoder::new(self.dialect, &self.prefix, self.tags, size),
+            encoder: Encoder::new(self.dialect, &self.prefix, self.tags, size, claimed),
             transport,
             target,
             warned_oversized: false,

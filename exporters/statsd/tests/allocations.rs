@@ -3,7 +3,7 @@
 
 use hotmetrics_core::{Buckets, DEFAULT_BUCKETS, Registry};
 use hotmetrics_export::{Batch, Sink};
-use hotmetrics_statsd::{Dialect, StatsdSink};
+use hotmetrics_statsd::{Dialect, StatsdSink, Timings};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -110,6 +110,60 @@ fn steady_state_exports_allocate_nothing() {
             );
             batch = reused;
         }
+    }
+}
+
+/// A timer's record allocates only at a thread's first (its ring); an
+/// export with timer lines allocates nothing once its buffers are sized.
+#[test]
+fn timer_records_and_their_exports_allocate_nothing_after_warm_up() {
+    for dialect in [Dialect::Plain, Dialect::DogStatsd] {
+        let timings = Timings::with_capacity(512);
+        let timers: Vec<_> = (0..8)
+            .map(|i| timings.timer(&format!("t{i}")).unwrap())
+            .collect();
+        let mut builder = StatsdSink::udp("127.0.0.1:9")
+            .dialect(dialect)
+            .timings(timings.clone());
+        if dialect == Dialect::DogStatsd {
+            builder = builder.tags([("env", "prod")]);
+        }
+        let mut sink = builder.build().unwrap();
+        let registry = Registry::new();
+        let before = allocations();
+        timers.iter().for_each(|t| t.record_ms(0.5));
+        assert!(allocations() > before, "the first records make the rings");
+        let mut batch = Batch::default();
+        for round in 0..6u32 {
+            let before = allocations();
+            for i in 0..400u32 {
+                for t in &timers {
+                    t.record_ms(f64::from(i * 7 + round) / 8.0);
+                }
+            }
+            // One timer past its ring's 512 every round: drops, and a
+            // rate on its lines; one refusal.
+            timers[0].record_ms(f64::NAN);
+            for i in 0..200 {
+                timers[1].record_ms(f64::from(i));
+            }
+            let made = allocations() - before;
+            assert_eq!(made, 0, "{dialect:?}: records of round {round} allocated");
+            let mut reused = clear(std::mem::take(&mut batch));
+            let before = allocations();
+            sink.encode(&registry, &mut reused).unwrap();
+            let made = allocations() - before;
+            assert!(!reused.is_empty());
+            if round >= 2 {
+                assert_eq!(
+                    made, 0,
+                    "{dialect:?}: export {round} allocated {made} times"
+                );
+            }
+            batch = reused;
+        }
+        assert!(timers[1].dropped() > 0, "a drop and its rate were exported");
+        assert_eq!(timers[0].refused(), 6);
     }
 }
 

@@ -2,7 +2,8 @@
 //! from Datadog's documented datagram format; no DogStatsD server is
 //! packaged for Debian, npm or PyPI), over UDP and a Unix datagram
 //! socket: sanitised names and tags, absolute negative gauges, exact
-//! deltas summed over several exports, datagrams within the size.
+//! deltas summed over several exports, datagrams within the size, timers
+//! (`|ms`) with their sample rate and tags.
 
 mod common;
 
@@ -277,4 +278,32 @@ fn constant_tags_are_checked_at_build() {
     }
     assert!(build(Dialect::Plain, &[]).is_ok());
     assert!(build(dog, &[("env", "prod"), ("a.b/c-d_e", "v")]).is_ok());
+}
+
+#[test]
+fn dogstatsd_timers_parse_with_their_rate_and_tags() {
+    let mut parser = DogParser::start(None);
+    let timings = hotmetrics_statsd::Timings::with_capacity(2);
+    let took = timings.timer("took-ms").unwrap();
+    let mut sink = StatsdSink::udp(format!("127.0.0.1:{}", parser.address))
+        .dialect(Dialect::DogStatsd)
+        .prefix("app")
+        .tags([("env", "prod")])
+        .max_packet_size(64)
+        .timings(timings.clone())
+        .build()
+        .unwrap();
+    for v in [0.25, 1e-7, 3.0] {
+        took.record_ms(v);
+    }
+    let got = export(&mut sink, &Registry::new(), &mut parser, 64);
+    // 2 of 3 kept, weighing 2 and 1: `|@0.5` is parsed (and checked) too.
+    let want: Vec<DogMetric> = [0.25, 1e-7]
+        .into_iter()
+        .map(|v| metric("app.took_ms", v, "ms", &["env:prod"]))
+        .collect();
+    assert_eq!(got, want);
+    took.record_ms(12.5);
+    let got = export(&mut sink, &Registry::new(), &mut parser, 64);
+    assert_eq!(got, [metric("app.took_ms", 12.5, "ms", &["env:prod"])]);
 }

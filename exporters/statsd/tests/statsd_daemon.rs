@@ -1,14 +1,16 @@
 //! Against the real npm `statsd` daemon (etsy/statsd 0.9.0, run with
 //! Node.js; read back through its admin interface): exact counter deltas
 //! over several exports, gauges (negative ones too), histogram buckets,
-//! folded names, DogStatsD tags, packets of the configured size.
+//! folded names, DogStatsD tags, packets of the configured size, and
+//! timers (`|ms`): count, upper, lower and sum as the daemon computes
+//! them at its flush, the count with a sample rate too.
 
 mod common;
 
-use common::StatsdDaemon;
+use common::{StatsdDaemon, TimerStats};
 use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_export::{Exporter, ExporterHandle};
-use hotmetrics_statsd::{Dialect, StatsdSink};
+use hotmetrics_statsd::{Dialect, StatsdSink, Timings};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -179,4 +181,100 @@ fn many_series_fill_small_packets_and_all_arrive() {
     let packets = daemon.own("packets_received");
     assert!((38.0..=40.0).contains(&packets), "{packets} packets");
     assert_eq!(daemon.own("bad_lines_seen"), 0.0);
+}
+
+#[test]
+fn timers_read_back_from_the_daemon_with_their_sample_rate() {
+    let daemon = StatsdDaemon::start_with_timers();
+    let timings = Timings::with_capacity(8);
+    let took = timings.timer("took").unwrap();
+    let full = timings.timer("full").unwrap();
+    let sink = StatsdSink::udp(daemon.address())
+        .prefix("t")
+        .max_packet_size(64)
+        .timings(timings.clone())
+        .build()
+        .unwrap();
+    let exporter = Exporter::builder(Registry::new(), sink)
+        .interval(Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    let stats = |count, upper, lower, sum, samples| TimerStats {
+        count,
+        upper,
+        lower,
+        sum,
+        samples,
+    };
+    // Two threads, exact binary values (sums exact in any order).
+    std::thread::scope(|s| {
+        s.spawn(|| [0.25, 12.75].map(|v| took.record_ms(v)));
+        s.spawn(|| [1.5, 3.0].map(|v| took.record(Duration::from_secs_f64(v / 1000.0))));
+    });
+    took.record_ms(f64::NAN);
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        daemon.wait_timer("t.took", 4.0),
+        stats(4.0, 12.75, 0.25, 17.5, 4.0)
+    );
+    // The next export adds only the new sample (the daemon's totals
+    // over its flushes: 5 samples in all).
+    took.record_ms(100.5);
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        daemon.wait_timer("t.took", 5.0),
+        stats(5.0, 100.5, 0.25, 118.0, 5.0)
+    );
+    assert_eq!(took.refused(), 1);
+
+    // 16 recorded into a ring of 8: 8 sent at rate 0.5, counted as 16.
+    for v in 1..=16 {
+        full.record_ms(f64::from(v));
+    }
+    assert_eq!(full.dropped(), 8);
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        daemon.wait_timer("t.full", 8.0),
+        stats(16.0, 8.0, 1.0, 36.0, 8.0)
+    );
+    exporter.shutdown().unwrap();
+}
+
+/// 13 recorded, 5 sent (a ring of 4 that dropped 8, and this thread's
+/// one sample): the lines carry integer weights (three of 3, two of 2, as
+/// `@0.3333333333333333` and `@0.5`), so the daemon's count is exactly 13
+/// (a rate of 5/13 on every line counts 12.999999999999998 here, and 5 at
+/// the Datadog agent, which adds `int64(1/rate)`).
+#[test]
+fn a_rate_with_a_fractional_inverse_still_counts_exactly() {
+    let daemon = StatsdDaemon::start_with_timers();
+    let timings = Timings::with_capacity(4);
+    let took = timings.timer("took").unwrap();
+    let sink = StatsdSink::udp(daemon.address())
+        .prefix("t")
+        .timings(timings.clone())
+        .build()
+        .unwrap();
+    let exporter = Exporter::builder(Registry::new(), sink)
+        .interval(Duration::from_secs(3600))
+        .start()
+        .unwrap();
+    // Two rings: this thread's and (alive meanwhile) another's.
+    took.record_ms(2.0);
+    std::thread::scope(|s| {
+        s.spawn(|| (1..=12).for_each(|v| took.record_ms(f64::from(v))));
+    });
+    assert_eq!(took.dropped(), 8);
+    exporter.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        daemon.wait_timer("t.took", 5.0),
+        TimerStats {
+            count: 13.0,
+            upper: 4.0,
+            lower: 1.0,
+            sum: 12.0,
+            samples: 5.0,
+        }
+    );
+    exporter.shutdown().unwrap();
 }

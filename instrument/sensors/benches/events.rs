@@ -8,6 +8,10 @@
 //!   reads that time the event: what hand-written instrumentation costs;
 //! - `monitor`: the callbacks on a [`Monitor`] whose families are in a
 //!   registry (the Prometheus monitor);
+//! - `statsd`: the callbacks on a [`StatsdMonitor`] (its series in its own
+//!   registry, the event runtime a sample in the thread's timer ring; no
+//!   export runs, so past the ring's 1,024 samples each is a counted
+//!   drop);
 //! - `delegate`: the callbacks on a [`SensorDelegate`] holding that monitor
 //!   and a [`LoggingSensor`] with sampling off.
 //!
@@ -20,7 +24,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_sensors::{
-    Clock, FAUST_BUCKETS_MS, LoggingSensor, Monitor, Sensor, SensorDelegate, TopicPartition,
+    Clock, FAUST_BUCKETS_MS, LoggingSensor, Monitor, Sensor, SensorDelegate, StatsdMonitor,
+    TopicPartition,
 };
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -138,6 +143,11 @@ fn events(c: &mut Criterion) {
         let monitor = Monitor::prometheus(&Registry::new()).unwrap();
         group.bench_function(format!("monitor/{threads}"), |b| {
             b.iter_custom(|n| run_threads(threads, n, &|t, i| message(&monitor, t, i)))
+        });
+
+        let statsd = StatsdMonitor::new(1000);
+        group.bench_function(format!("statsd/{threads}"), |b| {
+            b.iter_custom(|n| run_threads(threads, n, &|t, i| message(&statsd, t, i)))
         });
 
         let delegate = SensorDelegate::new();

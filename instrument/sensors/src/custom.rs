@@ -1,7 +1,7 @@
 //! [`CustomSensor`]: business metrics of a stream processor under one
 //! name, keyed by free-form keys.
 
-use crate::keyed::Keyed;
+use crate::keyed::{Keyed, Miss};
 use hotmetrics_core::{Buckets, Counter, Family, GaugeF64, Histogram, Registry};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -187,10 +187,13 @@ impl CustomSensor {
         M: hotmetrics_core::Metric + Send + Sync,
     {
         Self::check_key(key)?;
-        keys.with(key, 0, || family.get_or_create(&[key]).ok(), f)
-            .ok_or(CustomError::TooManyKeys {
+        match keys.with(key, 0, || family.get_or_create(&[key]).ok(), f) {
+            Err(Miss::Refused) => Err(CustomError::TooManyKeys {
                 limit: self.max_keys,
-            })
+            }),
+            // Never forgotten: no event of these maps races with a revoke.
+            Ok(()) | Err(Miss::Revoked) => Ok(()),
+        }
     }
 
     /// Adds `n` to the counter `key`.

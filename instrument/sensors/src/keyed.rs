@@ -5,13 +5,25 @@
 //! write lock to create the entry). The map is bounded: past `max`
 //! entries a new key is refused, and the caller counts the overflow. A
 //! refusal is decided under the read lock (the length is an atomic) and
-//! remembered in the thread's cache, so an event on a refused key costs a
-//! cache probe: no lock, no allocation, no `make`.
+//! remembered in the thread's cache (its name in a per-thread text buffer
+//! that keeps its room), so an event on a refused key costs a cache probe:
+//! no lock, no allocation, no `make`.
+//!
+//! An entry can be forgotten ([`Keyed::forget`], a revoked partition's):
+//! it leaves the shared map, and an epoch that every cache checks on each
+//! call (one Acquire load of a word written only by `forget`) makes every
+//! thread drop its cached entries at its next call, so no thread uses the
+//! forgotten entry's handles again; the key is made anew on its next use.
+//! A thread's refusals are kept across it unless the map is below `max`
+//! then (a refused key may fit now). An event that read the epoch before a
+//! `forget` and finds the key missing does not make it
+//! ([`Miss::Revoked`]): it counts as before the `forget`, so a `forget`
+//! racing with an event on its key cannot leave the key made again.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thread_local::ThreadLocal;
 
@@ -47,6 +59,27 @@ impl Hasher for PassThrough {
 
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
 
+/// Why [`Keyed::with`] ran nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// A new key and the map full, or `make` refused it: the caller counts
+    /// an overflow.
+    Refused,
+    /// A new key whose event began before a [`Keyed::forget`] that ended
+    /// before it could make the key: the event counts as before the
+    /// `forget` (nothing done, nothing counted), so it does not bring
+    /// back what the `forget` removed. The key's next event makes it.
+    Revoked,
+}
+
+impl Miss {
+    /// Whether `r` is a refusal (to count as an overflow).
+    #[inline]
+    pub(crate) fn refused<R>(r: &Result<R, Miss>) -> bool {
+        matches!(r, Err(Miss::Refused))
+    }
+}
+
 /// FNV-1a over the name's bytes, then the number's.
 fn hash(name: &str, number: i32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -63,6 +96,9 @@ pub(crate) struct Keyed<V: Send + Sync> {
     shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
     /// Entries in `shared` (written under its write lock).
     len: AtomicUsize,
+    /// Bumped by each [`Keyed::forget`]: a cache of another epoch is
+    /// stale.
+    epoch: AtomicU64,
     local: ThreadLocal<RefCell<Local<V>>>,
 }
 
@@ -73,9 +109,16 @@ struct Local<V> {
     entries: Vec<Arc<Entry<V>>>,
     index: ByHash<usize>,
     last: usize,
-    /// Keys refused (map full, or `make` failed), by hash; a key whose
-    /// hash another refused key holds is not remembered.
-    refused: ByHash<(Box<str>, i32)>,
+    /// Keys refused (map full, or `make` failed), by hash: where the name
+    /// is in `refused_names`, and the number. A key whose hash another
+    /// refused key holds is not remembered.
+    refused: ByHash<(usize, usize, i32)>,
+    /// The refused keys' names, one after another (cleared with
+    /// `refused`, keeping its room: remembering a refusal allocates
+    /// nothing once it has grown).
+    refused_names: String,
+    /// The [`Keyed::epoch`] its entries are from.
+    epoch: u64,
 }
 
 impl<V> Local<V> {
@@ -85,7 +128,52 @@ impl<V> Local<V> {
             index: ByHash::default(),
             last: 0,
             refused: ByHash::default(),
+            refused_names: String::new(),
+            epoch: 0,
         }
+    }
+
+    /// Drops every cached entry (an entry was forgotten): they are found
+    /// again in the shared map. The refusals too when `room` (the map is
+    /// below its `max`: a refused key may fit now); otherwise they stand
+    /// (only a `forget` frees room, and the next one brings a new epoch).
+    /// The buffers keep their room, so this allocates nothing.
+    #[cold]
+    fn start_over(&mut self, epoch: u64, room: bool) {
+        self.entries.clear();
+        self.index.clear();
+        if room {
+            self.forget_refusals();
+        }
+        self.last = 0;
+        self.epoch = epoch;
+    }
+
+    fn forget_refusals(&mut self) {
+        self.refused.clear();
+        self.refused_names.clear();
+    }
+
+    /// Whether (`name`, `number`), of hash `h`, was refused.
+    #[inline]
+    fn is_refused(&self, h: u64, name: &str, number: i32) -> bool {
+        self.refused.get(&h).is_some_and(|&(from, to, k)| {
+            k == number && self.refused_names.get(from..to) == Some(name)
+        })
+    }
+
+    /// Remembers a refusal (starting over past [`LOCAL_CAP`] of them).
+    fn refuse(&mut self, h: u64, name: &str, number: i32) {
+        if self.refused.len() >= LOCAL_CAP {
+            self.forget_refusals();
+        }
+        if self.refused.contains_key(&h) {
+            return;
+        }
+        let from = self.refused_names.len();
+        self.refused_names.push_str(name);
+        self.refused
+            .insert(h, (from, self.refused_names.len(), number));
     }
 }
 
@@ -111,15 +199,18 @@ impl<V: Send + Sync> Keyed<V> {
             max,
             shared: RwLock::new(ByHash::default()),
             len: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
             local: ThreadLocal::new(),
         }
     }
 
     /// Runs `f` on the entry for (`name`, `number`), made by `make` on
-    /// first use. `None` when the key is new and the map is full, or
-    /// `make` refused it (then nothing is stored, and this thread refuses
-    /// the key from its cache from then on: the map never shrinks, and
-    /// `make`'s families only refuse past their own limits).
+    /// first use. [`Miss::Refused`] when the key is new and the map is
+    /// full, or `make` refused it (then nothing is stored, and this thread
+    /// refuses the key from its cache from then on: the map only shrinks
+    /// by a `forget`, and `make`'s families only refuse past their own
+    /// limits); [`Miss::Revoked`] when a `forget` came between this
+    /// call's start and the key's making (see [`Miss::Revoked`]).
     #[inline]
     pub(crate) fn with<R>(
         &self,
@@ -127,43 +218,45 @@ impl<V: Send + Sync> Keyed<V> {
         number: i32,
         make: impl FnOnce() -> Option<V>,
         f: impl FnOnce(&V) -> R,
-    ) -> Option<R> {
+    ) -> Result<R, Miss> {
         let cell = self.local.get_or(|| RefCell::new(Local::new()));
+        // Before any lookup: an entry found below and forgotten meanwhile
+        // is dropped at this thread's next call; a key made below is made
+        // only if no `forget` came since.
+        let epoch = self.epoch.load(Ordering::Acquire);
         // A callback that looks up in the same map again (none of ours
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
             let h = hash(name, number);
             return self
-                .shared_entry(h, name, number, make)
+                .shared_entry(h, name, number, epoch, make)
                 .map(|e| f(&e.value));
         };
+        if local.epoch != epoch {
+            local.start_over(epoch, self.len() < self.max);
+        }
         if let Some(e) = local.entries.get(local.last)
             && e.is(name, number)
         {
-            return Some(f(&e.value));
+            return Ok(f(&e.value));
         }
         let h = hash(name, number);
         if let Some(&i) = local.index.get(&h)
             && local.entries[i].is(name, number)
         {
             local.last = i;
-            return Some(f(&local.entries[i].value));
+            return Ok(f(&local.entries[i].value));
         }
-        if let Some((n, k)) = local.refused.get(&h)
-            && *k == number
-            && **n == *name
-        {
-            return None;
+        if local.is_refused(h, name, number) {
+            return Err(Miss::Refused);
         }
-        let Some(entry) = self.shared_entry(h, name, number, make) else {
-            if local.refused.len() >= LOCAL_CAP {
-                local.refused.clear();
+        let entry = match self.shared_entry(h, name, number, epoch, make) {
+            Ok(entry) => entry,
+            Err(Miss::Refused) => {
+                local.refuse(h, name, number);
+                return Err(Miss::Refused);
             }
-            local
-                .refused
-                .entry(h)
-                .or_insert_with(|| (name.into(), number));
-            return None;
+            Err(Miss::Revoked) => return Err(Miss::Revoked),
         };
         if local.entries.len() >= LOCAL_CAP {
             local.entries.clear();
@@ -174,17 +267,20 @@ impl<V: Send + Sync> Keyed<V> {
         local.entries.push(entry);
         local.index.insert(h, i);
         local.last = i;
-        Some(r)
+        Ok(r)
     }
 
+    /// The shared map's entry for the key, made if it is new, there is
+    /// room, and the epoch is still `epoch` (the one the event began in).
     #[cold]
     fn shared_entry(
         &self,
         h: u64,
         name: &str,
         number: i32,
+        epoch: u64,
         make: impl FnOnce() -> Option<V>,
-    ) -> Option<Arc<Entry<V>>> {
+    ) -> Result<Arc<Entry<V>>, Miss> {
         let find = |bucket: &Vec<Arc<Entry<V>>>| {
             bucket
                 .iter()
@@ -194,29 +290,35 @@ impl<V: Send + Sync> Keyed<V> {
         {
             let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(e) = map.get(&h).and_then(find) {
-                return Some(e);
+                return Ok(e);
             }
             // Full: refused without the write lock. (Relaxed: `len` only
             // changes under the write lock, re-checked there.)
             if self.len.load(Ordering::Relaxed) >= self.max {
-                return None;
+                return Err(Miss::Refused);
             }
         }
         let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = map.get(&h).and_then(find) {
-            return Some(e);
+            return Ok(e);
+        }
+        // A `forget` since the event began (it bumps the epoch under this
+        // lock: Relaxed suffices): the key may be the one it removed, and
+        // making it would bring that back until the next `forget`.
+        if self.epoch.load(Ordering::Relaxed) != epoch {
+            return Err(Miss::Revoked);
         }
         if self.len.load(Ordering::Relaxed) >= self.max {
-            return None;
+            return Err(Miss::Refused);
         }
         let entry = Arc::new(Entry {
             name: name.into(),
             number,
-            value: make()?,
+            value: make().ok_or(Miss::Refused)?,
         });
         map.entry(h).or_default().push(Arc::clone(&entry));
         self.len.fetch_add(1, Ordering::Relaxed);
-        Some(entry)
+        Ok(entry)
     }
 
     /// The entry for (`name`, `number`) if there is one: never creates it
@@ -238,6 +340,36 @@ impl<V: Send + Sync> Keyed<V> {
         all
     }
 
+    /// Removes the entry for (`name`, `number`), if there is one, running
+    /// `gone` on its value under the shared map's write lock (so no thread
+    /// makes the key again until `gone` has undone what `make` did, e.g.
+    /// unregistered its series), then makes every thread's cache stale:
+    /// from its next call on, no thread uses the removed entry, and the
+    /// key's next use makes it anew. An event racing with this call may
+    /// still use the removed entry once, or not make the key
+    /// ([`Miss::Revoked`]): either way as if it came first. `true` if
+    /// there was an entry.
+    pub(crate) fn forget(&self, name: &str, number: i32, gone: impl FnOnce(&V)) -> bool {
+        let h = hash(name, number);
+        let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(bucket) = map.get_mut(&h) else {
+            return false;
+        };
+        let Some(at) = bucket.iter().position(|e| e.is(name, number)) else {
+            return false;
+        };
+        let entry = bucket.swap_remove(at);
+        if bucket.is_empty() {
+            map.remove(&h);
+        }
+        self.len.fetch_sub(1, Ordering::Relaxed);
+        gone(&entry.value);
+        // Release: a thread that sees the new epoch finds the map without
+        // the entry (it takes the map's lock anyway).
+        self.epoch.fetch_add(1, Ordering::Release);
+        true
+    }
+
     /// Entries stored.
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
@@ -251,15 +383,15 @@ mod tests {
     #[test]
     fn bounded_and_found_again() {
         let k: Keyed<u32> = Keyed::new(2);
-        assert_eq!(k.with("a", 0, || Some(1), |v| *v), Some(1));
+        assert_eq!(k.with("a", 0, || Some(1), |v| *v), Ok(1));
+        assert_eq!(k.with("a", 0, || Some(9), |v| *v), Ok(1), "found, not made");
+        assert_eq!(k.with("a", 1, || Some(2), |v| *v), Ok(2));
         assert_eq!(
-            k.with("a", 0, || Some(9), |v| *v),
-            Some(1),
-            "found, not made"
+            k.with("b", 0, || Some(3), |v| *v),
+            Err(Miss::Refused),
+            "full"
         );
-        assert_eq!(k.with("a", 1, || Some(2), |v| *v), Some(2));
-        assert_eq!(k.with("b", 0, || Some(3), |v| *v), None, "full");
-        assert_eq!(k.with("a", 1, || None, |v| *v), Some(2), "still there");
+        assert_eq!(k.with("a", 1, || None, |v| *v), Ok(2), "still there");
         assert_eq!(k.len(), 2);
         let names: Vec<_> = k
             .entries()
@@ -269,9 +401,13 @@ mod tests {
         assert_eq!(names, [("a".to_owned(), 0), ("a".to_owned(), 1)]);
         // Another thread finds the same entries.
         std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(k.with("a", 1, || None, |v| *v), Some(2)));
+            s.spawn(|| assert_eq!(k.with("a", 1, || None, |v| *v), Ok(2)));
         });
-        assert_eq!(k.with("c", 0, || None, |v| *v), None, "refused by make");
+        assert_eq!(
+            k.with("c", 0, || None, |v| *v),
+            Err(Miss::Refused),
+            "refused by make"
+        );
         assert!(k.get("a", 1).is_some() && k.get("b", 0).is_none());
     }
 
@@ -283,8 +419,8 @@ mod tests {
             calls.set(calls.get() + 1);
             None
         };
-        assert_eq!(k.with("x", 0, refuse, |v| *v), None);
-        assert_eq!(k.with("x", 0, refuse, |v| *v), None);
+        assert_eq!(k.with("x", 0, refuse, |v| *v), Err(Miss::Refused));
+        assert_eq!(k.with("x", 0, refuse, |v| *v), Err(Miss::Refused));
         assert_eq!(
             calls.get(),
             1,
@@ -292,13 +428,148 @@ mod tests {
         );
         assert_eq!(
             k.with("x", 1, || Some(5), |v| *v),
-            Some(5),
+            Ok(5),
             "another key still made"
         );
         // Another thread asks again once.
         std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(k.with("x", 0, || None, |v| *v), None));
+            s.spawn(|| assert_eq!(k.with("x", 0, || None, |v| *v), Err(Miss::Refused)));
         });
+    }
+
+    #[test]
+    fn a_forgotten_entry_is_made_anew_and_no_cache_keeps_it() {
+        let k: Keyed<u32> = Keyed::new(2);
+        let made = std::cell::Cell::new(0);
+        let make = |v| {
+            made.set(made.get() + 1);
+            Some(v)
+        };
+        assert_eq!(k.with("a", 0, || make(1), |v| *v), Ok(1));
+        assert_eq!(k.with("b", 0, || make(2), |v| *v), Ok(2));
+        assert_eq!(
+            k.with("c", 0, || make(3), |v| *v),
+            Err(Miss::Refused),
+            "full"
+        );
+        // Another thread caches `a`.
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(k.with("a", 0, || None, |v| *v), Ok(1));
+                barrier.wait();
+                barrier.wait();
+                // Its cached `a` is gone: the new one is found.
+                assert_eq!(k.with("a", 0, || None, |v| *v), Ok(10));
+            });
+            barrier.wait();
+            let mut seen = None;
+            assert!(k.forget("a", 0, |v| seen = Some(*v)));
+            assert_eq!(seen, Some(1), "`gone` sees the removed value");
+            assert!(!k.forget("a", 0, |_| unreachable!()), "gone already");
+            assert_eq!(k.len(), 1);
+            // This thread's cache too: `a` is made anew; `c`, refused
+            // when full, fits now.
+            assert_eq!(k.with("a", 0, || make(10), |v| *v), Ok(10));
+            barrier.wait();
+        });
+        assert_eq!(k.with("b", 0, || make(20), |v| *v), Ok(2), "kept");
+        assert_eq!(k.len(), 2);
+        assert!(k.forget("b", 0, |_| {}));
+        assert_eq!(
+            k.with("c", 0, || make(3), |v| *v),
+            Ok(3),
+            "no longer refused"
+        );
+        assert_eq!(
+            made.get(),
+            4,
+            "made: a, b, a again, c; never when full or found"
+        );
+    }
+
+    /// The interleaving of a revoke and an event on its key: the event
+    /// reads the epoch, misses, and waits for the lock `forget` holds;
+    /// when it gets it, the key is gone and the epoch newer: it does not
+    /// make the key again (it would stay until the next `forget`).
+    #[test]
+    fn an_event_begun_before_a_forget_does_not_make_its_key_again() {
+        let k: Keyed<u32> = Keyed::new(10);
+        assert_eq!(k.with("t", 1, || Some(1), |v| *v), Ok(1));
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let make = || {
+            made.fetch_add(1, Ordering::Relaxed);
+            Some(2)
+        };
+        std::thread::scope(|s| {
+            let mut event = None;
+            assert!(k.forget("t", 1, |_| {
+                // Under the write lock, before the epoch moves: an event
+                // on the key begins (a thread with no cache) and blocks.
+                event = Some(s.spawn(|| k.with("t", 1, make, |v| *v)));
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }));
+            let event = event.unwrap().join().unwrap();
+            assert_eq!(event, Err(Miss::Revoked), "counted as before the forget");
+        });
+        assert_eq!(made.load(Ordering::Relaxed), 0);
+        assert!(k.get("t", 1).is_none(), "not brought back");
+        assert_eq!(k.len(), 0);
+        // The key's next event makes it.
+        assert_eq!(k.with("t", 1, make, |v| *v), Ok(2));
+    }
+
+    #[test]
+    fn refusals_stand_across_a_forget_unless_there_is_room() {
+        let k: Keyed<u32> = Keyed::new(2);
+        let asked = std::cell::Cell::new(0);
+        let make = |v| {
+            asked.set(asked.get() + 1);
+            Some(v)
+        };
+        assert_eq!(k.with("a", 0, || make(1), |v| *v), Ok(1));
+        assert_eq!(k.with("b", 0, || make(2), |v| *v), Ok(2));
+        assert_eq!(k.with("c", 0, || make(3), |v| *v), Err(Miss::Refused));
+        let room_before = {
+            let local = k.local.get().unwrap().borrow();
+            (local.refused.len(), local.refused_names.capacity())
+        };
+        assert_eq!(room_before.0, 1);
+        // Another thread forgets `a` and makes it again (a new epoch, the
+        // map full again), then holds the map's write lock: `c` is refused
+        // from this thread's cache, without the map's lock.
+        let (locked_tx, locked) = std::sync::mpsc::channel();
+        let (done, done_rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            let k = &k;
+            let holder = s.spawn(move || {
+                assert!(k.forget("a", 0, |_| {}));
+                assert_eq!(k.with("a", 0, || Some(10), |v| *v), Ok(10));
+                let map = k.shared.write().unwrap();
+                locked_tx.send(()).unwrap();
+                let answered = done_rx.recv_timeout(std::time::Duration::from_secs(5));
+                drop(map);
+                answered.is_ok()
+            });
+            locked.recv().unwrap();
+            assert_eq!(k.with("c", 0, || make(30), |v| *v), Err(Miss::Refused));
+            let _ = done.send(());
+            assert!(holder.join().unwrap(), "refused with no lock taken");
+        });
+        assert_eq!(k.with("a", 0, || make(40), |v| *v), Ok(10), "found anew");
+        assert_eq!(asked.get(), 2, "`c` still refused from the cache");
+        // Room now: the refusal is dropped, `c` made.
+        assert!(k.forget("b", 0, |_| {}));
+        assert_eq!(k.with("c", 0, || make(3), |v| *v), Ok(3));
+        // Refused again after a forget with room: the names' buffer is
+        // reused, not grown.
+        assert_eq!(k.with("d", 0, || None, |v| *v), Err(Miss::Refused));
+        assert!(k.forget("c", 0, |_| {}));
+        assert_eq!(k.with("d", 0, || None, |v| *v), Err(Miss::Refused));
+        let local = k.local.get().unwrap().borrow();
+        assert_eq!(local.refused.len(), 1);
+        assert_eq!(local.refused_names, "d");
+        assert_eq!(local.refused_names.capacity(), room_before.1);
     }
 
     #[test]

@@ -61,19 +61,16 @@
 //! copied). With feature `statsd`, `StatsdMonitor` sends faust-streaming's
 //! statsd names through the StatsD sink of the export runtime.
 //!
-//! **StatsD latencies are not timings.** Faust sends each latency as a
-//! `|ms` timing, one per call; `StatsdMonitor` sends them as millisecond
-//! histograms, i.e. counters named `<key>_count`, `<key>_sum` and
-//! `<key>_bucket.le.<bound>` (Faust's Prometheus buckets). The Faust keys
-//! that therefore do not arrive under their own name as timers are
-//! `events_runtime`, `commit_latency`, `send_latency`,
-//! `send_latency_for_error`, `assignment_latency`,
-//! `rebalance_return_latency`, `rebalance_end_latency` and
-//! `http_response_latency`: a statsd dashboard reading
-//! `stats.timers.<prefix>.send_latency.mean` finds nothing, and reads a
-//! mean as `send_latency_sum / send_latency_count` instead. The other
-//! keys (counters and gauges) keep Faust's names; the default prefix
-//! `faust-app` travels as written.
+//! StatsD latencies are timings, as Faust's: `events_runtime`,
+//! `commit_latency`, `send_latency`, `send_latency_for_error`,
+//! `assignment_latency`, `rebalance_return_latency`,
+//! `rebalance_end_latency` and `http_response_latency` go as `|ms` lines,
+//! one per sample (kept in per-thread rings between exports; a full ring
+//! drops, and the lines then carry a sample rate so the daemon's count is
+//! still exact), so a dashboard reading
+//! `stats.timers.<prefix>.send_latency.mean` finds it. Counters and
+//! gauges keep Faust's names; the default prefix `faust-app` travels as
+//! written.
 //!
 //! # Features
 //! - `http`: [`HealthMonitor`] is a `hotmetrics_http::HealthCheck` and

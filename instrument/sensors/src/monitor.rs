@@ -6,7 +6,7 @@
 
 use crate::clock::{Clock, Started};
 use crate::history::{History, LatencyStats};
-use crate::keyed::Keyed;
+use crate::keyed::{Keyed, Miss};
 use crate::names::{
     DEFAULT_NAMESPACE, FAUST_BUCKETS_MS, SENSOR_ERRORS, sent_topic_label, stream_label, table_label,
 };
@@ -468,7 +468,7 @@ impl Monitor {
             || i.f.metrics_by_name.get_or_create(&[name]).ok(),
             |g| g.add(n),
         );
-        if hit.is_none() {
+        if hit.is_err_and(|m| m == Miss::Refused) {
             i.f.errors_cardinality.inc();
         }
     }
@@ -486,7 +486,10 @@ impl Monitor {
                     .ok()?,
             })
         };
-        if i.topics.with(topic, 0, make, f).is_none() {
+        if i.topics
+            .with(topic, 0, make, f)
+            .is_err_and(|m| m == Miss::Refused)
+        {
             i.f.errors_cardinality.inc();
         }
     }
@@ -510,7 +513,10 @@ impl Monitor {
                 buffer_full: AtomicU64::new(0),
             })
         };
-        if i.partitions.with(tp.topic, tp.partition, make, f).is_none() {
+        if i.partitions
+            .with(tp.topic, tp.partition, make, f)
+            .is_err_and(|m| m == Miss::Refused)
+        {
             i.f.errors_cardinality.inc();
         }
     }
@@ -738,7 +744,10 @@ impl Sensor for Monitor {
         i.f.total_events.inc();
         i.f.total_active_events.inc();
         let make = || i.f.per_stream.get_or_create(&[&stream_label(stream)]).ok();
-        if i.streams.with(stream, 0, make, Counter::inc).is_none() {
+        if i.streams
+            .with(stream, 0, make, Counter::inc)
+            .is_err_and(|m| m == Miss::Refused)
+        {
             i.f.errors_cardinality.inc();
         }
         i.last_event
@@ -921,7 +930,7 @@ impl Sensor for Monitor {
         };
         if i.http_codes
             .with("", i32::from(status), make, Counter::inc)
-            .is_none()
+            .is_err_and(|m| m == Miss::Refused)
         {
             i.f.errors_cardinality.inc();
         }
@@ -947,7 +956,10 @@ impl Monitor {
                 deleted: op("keys_deleted")?,
             })
         };
-        if i.tables.with(table, 0, make, f).is_none() {
+        if i.tables
+            .with(table, 0, make, f)
+            .is_err_and(|m| m == Miss::Refused)
+        {
             i.f.errors_cardinality.inc();
         }
     }

@@ -147,3 +147,52 @@ fn the_allocator_counts() {
     drop(std::hint::black_box(vec![1u8; 64]));
     assert_eq!(allocations() - before, 1, "the counter sees allocations");
 }
+
+#[test]
+fn the_statsd_monitor_allocates_nothing_per_event() {
+    let statsd = hotmetrics_sensors::StatsdMonitor::new(100);
+    assert_eq!(steady_state_allocations(&statsd), 0);
+    assert!(
+        statsd.timings().dropped() > 0,
+        "the latency rings filled (no export): drops allocate nothing either"
+    );
+    // A revoke makes every cache start over; once the revoked partition's
+    // gauges are made again, events allocate nothing again.
+    statsd.on_partitions_revoked(&[TopicPartition::new("orders", 3)]);
+    assert_eq!(steady_state_allocations(&statsd), 0);
+}
+
+/// Keys refused (the map full) stay refused without allocating across a
+/// revoke that another thread follows by making its key again: the
+/// refusals stand, and re-remembering one reuses the thread's buffer.
+#[test]
+fn refused_keys_allocate_nothing_across_a_revoke() {
+    let statsd = hotmetrics_sensors::StatsdMonitor::new(2);
+    let tp = |p| TopicPartition::new("orders", p);
+    let events = |statsd: &hotmetrics_sensors::StatsdMonitor| {
+        for p in 0..4 {
+            statsd.on_message_in(tp(p), 1);
+        }
+    };
+    // Warm-up: partitions 0 and 1 made, 2 and 3 refused.
+    events(&statsd);
+    events(&statsd);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            statsd.on_partitions_revoked(&[tp(0)]);
+            statsd.on_message_in(tp(0), 2);
+        });
+    });
+    let before = allocations();
+    events(&statsd);
+    events(&statsd);
+    assert_eq!(allocations() - before, 0);
+    // Room again: 1 is made anew (allocating), 2 and 3 still refused.
+    statsd.on_partitions_revoked(&[tp(1)]);
+    events(&statsd);
+    let before = allocations();
+    for _ in 0..3 {
+        events(&statsd);
+    }
+    assert_eq!(allocations() - before, 0);
+}

@@ -51,11 +51,39 @@ pub struct StatsdDaemon {
     /// Where it takes metrics.
     pub udp_port: u16,
     admin_port: u16,
+    /// The timer totals file of [`StatsdDaemon::start_with_timers`].
+    timers: Option<PathBuf>,
     _dir: TempDir,
+}
+
+/// A timer's statistics as the daemon computed them at its flushes,
+/// added up over all of them (`tests/timer_backend.js`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimerStats {
+    /// The count: `1/rate` per line received.
+    pub count: f64,
+    pub upper: f64,
+    pub lower: f64,
+    pub sum: f64,
+    /// The samples (lines) it kept.
+    pub samples: f64,
 }
 
 impl StatsdDaemon {
     pub fn start() -> Self {
+        Self::launch(false)
+    }
+
+    /// A daemon that flushes every 100 ms to the test backend
+    /// `tests/timer_backend.js`, which adds up each timer's statistics
+    /// (count, upper, lower, sum) as the daemon computes them at its
+    /// flush: read with [`timers`](Self::timers). (Its counters are reset
+    /// at every flush: read those from a [`start`](Self::start)ed one.)
+    pub fn start_with_timers() -> Self {
+        Self::launch(true)
+    }
+
+    fn launch(with_timers: bool) -> Self {
         // From the workspace root, so that the sensors crate's tests, which
         // include this file, find it too (both crates are two levels deep).
         let stats_js = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,11 +97,24 @@ impl StatsdDaemon {
         let udp_port = free_udp_port();
         let admin_port = free_tcp_port();
         let config = dir.0.join("config.js");
+        let timers = with_timers.then(|| dir.0.join("timers.tsv"));
+        let flushing = match &timers {
+            Some(out) => {
+                let backend = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../exporters/statsd/tests/timer_backend.js");
+                format!(
+                    "flushInterval: 100, backends: [{:?}], timerOutput: {:?}",
+                    backend.display().to_string(),
+                    out.display().to_string()
+                )
+            }
+            None => "flushInterval: 3600000, backends: []".to_owned(),
+        };
         std::fs::write(
             &config,
             format!(
                 "{{ port: {udp_port}, address: \"127.0.0.1\", mgmt_port: {admin_port}, \
-                 mgmt_address: \"127.0.0.1\", flushInterval: 3600000, backends: [] }}\n"
+                 mgmt_address: \"127.0.0.1\", {flushing} }}\n"
             ),
         )
         .expect("write the statsd config");
@@ -90,6 +131,7 @@ impl StatsdDaemon {
             child,
             udp_port,
             admin_port,
+            timers,
             _dir: dir,
         };
         wait_for(
@@ -167,6 +209,53 @@ impl StatsdDaemon {
                 Err(format!("{got} of {metrics} lines received"))
             }
         });
+    }
+}
+
+impl StatsdDaemon {
+    /// The timers' statistics so far, `name → stats` (a daemon from
+    /// [`start_with_timers`](Self::start_with_timers); empty before its
+    /// first flush with a timer).
+    pub fn timers(&self) -> BTreeMap<String, TimerStats> {
+        let path = self
+            .timers
+            .as_ref()
+            .expect("a daemon from StatsdDaemon::start_with_timers");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return BTreeMap::new();
+        };
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                let n = |i: usize| -> f64 {
+                    f[i].parse()
+                        .unwrap_or_else(|_| panic!("a number in {line:?}"))
+                };
+                let stats = TimerStats {
+                    count: n(1),
+                    upper: n(2),
+                    lower: n(3),
+                    sum: n(4),
+                    samples: n(5),
+                };
+                (f[0].to_owned(), stats)
+            })
+            .collect()
+    }
+
+    /// Waits until the daemon's flushes have taken `samples` samples of
+    /// `timer` in all, and returns its statistics then.
+    pub fn wait_timer(&self, timer: &str, samples: f64) -> TimerStats {
+        wait_for(
+            Duration::from_secs(10),
+            "the timer's samples",
+            || match self.timers().get(timer) {
+                Some(t) if t.samples == samples => Ok(*t),
+                Some(t) => Err(format!("{} of {samples} samples", t.samples)),
+                None => Err(format!("no {timer} yet")),
+            },
+        )
     }
 }
 
