@@ -11,7 +11,7 @@ use crate::names::{
     DEFAULT_NAMESPACE, FAUST_BUCKETS_MS, SENSOR_ERRORS, sent_topic_label, stream_label, table_label,
 };
 use crate::rates::Rates;
-use crate::sensor::{Sensor, TopicPartition};
+use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use crossbeam_utils::CachePadded;
 use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
 use serde::Serialize;
@@ -88,8 +88,8 @@ impl MonitorBuilder {
         self
     }
 
-    /// At most this many topics, partitions, streams, tables, count names
-    /// and HTTP status codes each (default 10,000, the families' series
+    /// At most this many topics, partitions, streams, tasks, tables, count
+    /// names and HTTP status codes each (default 10,000, the families' series
     /// limit); past it an event's per-key part is dropped and counted as
     /// `sensor_errors_total{kind="cardinality"}` (its totals still count).
     pub fn max_keys(mut self, n: usize) -> Self {
@@ -153,6 +153,9 @@ struct Families {
     errors_invalid_latency: Counter,
     /// Sends initiated (Faust's Monitor `messages_sent`), not exported.
     sends_initiated: Counter,
+    /// Stream events per task (Faust's Monitor `events_by_task`), not
+    /// exported (Faust's Prometheus monitor does not either).
+    events_by_task: Family<Counter>,
 }
 
 impl Families {
@@ -259,6 +262,8 @@ impl Families {
             errors_unpaired: errors.get_or_create(&["unpaired"])?,
             errors_invalid_latency: errors.get_or_create(&["invalid_latency"])?,
             sends_initiated: internal.counter(("sends_initiated", "Sends initiated"))?,
+            events_by_task: internal
+                .counter_vec(("events_by_task", "Stream events per task"), &["task"])?,
         })
     }
 }
@@ -302,6 +307,7 @@ struct Inner {
     topics: Keyed<TopicSeries>,
     partitions: Keyed<PartitionSeries>,
     streams: Keyed<Counter>,
+    tasks: Keyed<Counter>,
     tables: Keyed<TableSeries>,
     counts: Keyed<Gauge>,
     http_codes: Keyed<Counter>,
@@ -329,15 +335,16 @@ struct Inner {
 /// `PrometheusMonitor`: dashboards made for a Faust app read them).
 ///
 /// ```
-/// use hotmetrics_sensors::{Monitor, Sensor, TopicPartition};
+/// use hotmetrics_sensors::{Monitor, Sensor, StreamTask, TopicPartition};
 ///
 /// let registry = hotmetrics_core::Registry::new();
 /// let monitor = Monitor::prometheus(&registry).unwrap();
 /// let tp = TopicPartition::new("orders", 0);
-/// monitor.on_message_in(tp, 41);
-/// let state = monitor.on_stream_event_in(tp, 41, "orders");
-/// monitor.on_stream_event_out(tp, 41, "orders", state);
-/// monitor.on_message_out(tp, 41);
+/// let stream = StreamTask::new("orders", "orders.process");
+/// let message = monitor.on_message_in(tp, 41);
+/// let state = monitor.on_stream_event_in(tp, 41, stream);
+/// monitor.on_stream_event_out(tp, 41, stream, state);
+/// monitor.on_message_out(tp, 41, message);
 ///
 /// let snapshot = monitor.snapshot();
 /// assert_eq!(snapshot.messages_received_total, 1);
@@ -430,6 +437,7 @@ impl Monitor {
             topics: Keyed::new(b.max_keys),
             partitions: Keyed::new(b.max_keys),
             streams: Keyed::new(b.max_keys),
+            tasks: Keyed::new(b.max_keys),
             tables: Keyed::new(b.max_keys),
             counts: Keyed::new(b.max_keys),
             http_codes: Keyed::new(b.max_keys),
@@ -636,6 +644,12 @@ impl Monitor {
             events_total: f.total_events.get(),
             events_s,
             events_runtime_avg: events_runtime.median,
+            events_by_task: i
+                .tasks
+                .entries()
+                .iter()
+                .map(|e| (e.name.to_string(), e.value.get()))
+                .collect(),
             events_by_stream: i
                 .streams
                 .entries()
@@ -714,8 +728,9 @@ impl Monitor {
 }
 
 impl Sensor for Monitor {
+    /// No time: the monitor keeps no message latency (Faust's neither).
     #[inline]
-    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) {
+    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
         let f = &self.0.f;
         f.messages_received.inc();
         f.active_messages.inc();
@@ -724,21 +739,39 @@ impl Sensor for Monitor {
             p.received.inc();
             p.hot.read.store(offset, Ordering::Relaxed);
         });
+        Started::UNSET
     }
 
+    /// Every message out lowers `active_messages`, its token set or not.
     #[inline]
-    fn on_message_out(&self, _tp: TopicPartition<'_>, _offset: i64) {
+    fn on_message_out(&self, _tp: TopicPartition<'_>, _offset: i64, _state: Started) {
         self.0.f.active_messages.dec();
     }
 
     #[inline]
-    fn on_stream_event_in(&self, _tp: TopicPartition<'_>, _offset: i64, stream: &str) -> Started {
+    fn on_stream_event_in(
+        &self,
+        _tp: TopicPartition<'_>,
+        _offset: i64,
+        stream: StreamTask<'_>,
+    ) -> Started {
         let i = &self.0;
         let now = i.clock.now();
         i.f.total_events.inc();
         i.f.total_active_events.inc();
-        let make = || i.f.per_stream.get_or_create(&[&stream_label(stream)]).ok();
-        if i.streams.with(stream, 0, make, Counter::inc).is_none() {
+        let make = || {
+            i.f.per_stream
+                .get_or_create(&[&stream_label(stream.stream)])
+                .ok()
+        };
+        if i.streams
+            .with(stream.stream, 0, make, Counter::inc)
+            .is_none()
+        {
+            i.f.errors_cardinality.inc();
+        }
+        let make = || i.f.events_by_task.get_or_create(&[stream.task]).ok();
+        if i.tasks.with(stream.task, 0, make, Counter::inc).is_none() {
             i.f.errors_cardinality.inc();
         }
         i.last_event
@@ -752,7 +785,7 @@ impl Sensor for Monitor {
         &self,
         _tp: TopicPartition<'_>,
         _offset: i64,
-        _stream: &str,
+        _stream: StreamTask<'_>,
         state: Started,
     ) {
         let i = &self.0;
@@ -1029,7 +1062,9 @@ pub struct SensorErrors {
 ///   recorded;
 /// - `topic_buffer_full` is per topic and partition (Faust's collapses
 ///   every partition into one key `"TP"`);
-/// - `events_by_task` is missing: the callbacks name streams, not tasks;
+/// - `events_by_stream` and `events_by_task` are keyed by the stable
+///   names of [`StreamTask`](crate::StreamTask) (Faust's by the objects'
+///   strings, with memory addresses);
 /// - more keys: `rebalances_recovering`, `sends_s`, `events_runtime`,
 ///   `latency` (count, mean, median, p95, max of each history),
 ///   `consumer_lag` and `consumer_lag_total`, `sensor_errors`.
@@ -1052,6 +1087,9 @@ pub struct MonitorSnapshot {
     pub events_s: f64,
     /// Median event runtime, seconds.
     pub events_runtime_avg: Option<f64>,
+    /// Stream events per task ([`StreamTask::task`](crate::StreamTask)).
+    pub events_by_task: BTreeMap<String, u64>,
+    /// Stream events per stream ([`StreamTask::stream`](crate::StreamTask)).
     pub events_by_stream: BTreeMap<String, u64>,
     pub commit_latency: Vec<f64>,
     pub send_latency: Vec<f64>,

@@ -7,7 +7,7 @@
 mod common;
 
 use common::StatsdDaemon;
-use hotmetrics_sensors::{ManualClock, Sensor, StatsdMonitor, TopicPartition};
+use hotmetrics_sensors::{ManualClock, Sensor, StatsdMonitor, StreamTask, TopicPartition};
 use std::time::Duration;
 
 #[test]
@@ -20,8 +20,8 @@ fn faust_statsd_names_read_back_from_the_daemon() {
         .unwrap();
     let tp = TopicPartition::new("orders", 3);
     for offset in 0..10 {
-        statsd.on_message_in(tp, offset);
-        let e = statsd.on_stream_event_in(tp, offset, "orders");
+        let m = statsd.on_message_in(tp, offset);
+        let e = statsd.on_stream_event_in(tp, offset, StreamTask::new("orders", "agent"));
         statsd.on_table_get("totals");
         statsd.on_table_set("totals");
         let s = statsd.on_send_initiated("invoices", 1, 1);
@@ -31,9 +31,9 @@ fn faust_statsd_names_read_back_from_the_daemon() {
         } else {
             statsd.on_send_completed("invoices", s);
         }
-        statsd.on_stream_event_out(tp, offset, "orders", e);
+        statsd.on_stream_event_out(tp, offset, StreamTask::new("orders", "agent"), e);
         if offset < 8 {
-            statsd.on_message_out(tp, offset);
+            statsd.on_message_out(tp, offset, m);
         }
     }
     statsd.on_table_del("totals");
