@@ -18,11 +18,13 @@ use thread_local::ThreadLocal;
 /// Entries a thread caches before it starts over.
 const LOCAL_CAP: usize = 1024;
 
-/// One resolved key: a name, a number (a partition, a status code; 0 when
-/// the key has none) and what the sensor keeps for it.
+/// One resolved key: a name, a second name (a stream's task; empty when
+/// the key has none), a number (a partition, a status code; 0 when the key
+/// has none) and what the sensor keeps for it.
 #[derive(Debug)]
 pub(crate) struct Entry<V> {
     pub(crate) name: Box<str>,
+    pub(crate) second: Box<str>,
     pub(crate) number: i32,
     pub(crate) value: V,
 }
@@ -47,10 +49,27 @@ impl Hasher for PassThrough {
 
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
 
-/// FNV-1a over the name's bytes, then the number's.
-fn hash(name: &str, number: i32) -> u64 {
+/// The key of an entry: (name, second name, number).
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    name: &'a str,
+    second: &'a str,
+    number: i32,
+}
+
+/// FNV-1a over the name's bytes, its length, the second name's bytes,
+/// then the number's.
+fn hash(k: Key<'_>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name.as_bytes().iter().chain(&number.to_le_bytes()) {
+    let len = (k.name.len() as u64).to_le_bytes();
+    for &b in k
+        .name
+        .as_bytes()
+        .iter()
+        .chain(&len)
+        .chain(k.second.as_bytes())
+        .chain(&k.number.to_le_bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -75,7 +94,7 @@ struct Local<V> {
     last: usize,
     /// Keys refused (map full, or `make` failed), by hash; a key whose
     /// hash another refused key holds is not remembered.
-    refused: ByHash<(Box<str>, i32)>,
+    refused: ByHash<(Box<str>, Box<str>, i32)>,
 }
 
 impl<V> Local<V> {
@@ -91,8 +110,8 @@ impl<V> Local<V> {
 
 impl<V> Entry<V> {
     #[inline]
-    fn is(&self, name: &str, number: i32) -> bool {
-        self.number == number && *self.name == *name
+    fn is(&self, k: Key<'_>) -> bool {
+        self.number == k.number && *self.name == *k.name && *self.second == *k.second
     }
 }
 
@@ -128,41 +147,58 @@ impl<V: Send + Sync> Keyed<V> {
         make: impl FnOnce() -> Option<V>,
         f: impl FnOnce(&V) -> R,
     ) -> Option<R> {
+        self.with2(name, "", number, make, f)
+    }
+
+    /// [`with`](Self::with) for a key of two names (a stream and its
+    /// task): one lookup for both.
+    #[inline]
+    pub(crate) fn with2<R>(
+        &self,
+        name: &str,
+        second: &str,
+        number: i32,
+        make: impl FnOnce() -> Option<V>,
+        f: impl FnOnce(&V) -> R,
+    ) -> Option<R> {
+        let k = Key {
+            name,
+            second,
+            number,
+        };
         let cell = self.local.get_or(|| RefCell::new(Local::new()));
         // A callback that looks up in the same map again (none of ours
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
-            let h = hash(name, number);
-            return self
-                .shared_entry(h, name, number, make)
-                .map(|e| f(&e.value));
+            return self.shared_entry(hash(k), k, make).map(|e| f(&e.value));
         };
         if let Some(e) = local.entries.get(local.last)
-            && e.is(name, number)
+            && e.is(k)
         {
             return Some(f(&e.value));
         }
-        let h = hash(name, number);
+        let h = hash(k);
         if let Some(&i) = local.index.get(&h)
-            && local.entries[i].is(name, number)
+            && local.entries[i].is(k)
         {
             local.last = i;
             return Some(f(&local.entries[i].value));
         }
-        if let Some((n, k)) = local.refused.get(&h)
-            && *k == number
+        if let Some((n, s, num)) = local.refused.get(&h)
+            && *num == number
             && **n == *name
+            && **s == *second
         {
             return None;
         }
-        let Some(entry) = self.shared_entry(h, name, number, make) else {
+        let Some(entry) = self.shared_entry(h, k, make) else {
             if local.refused.len() >= LOCAL_CAP {
                 local.refused.clear();
             }
             local
                 .refused
                 .entry(h)
-                .or_insert_with(|| (name.into(), number));
+                .or_insert_with(|| (name.into(), second.into(), number));
             return None;
         };
         if local.entries.len() >= LOCAL_CAP {
@@ -181,16 +217,10 @@ impl<V: Send + Sync> Keyed<V> {
     fn shared_entry(
         &self,
         h: u64,
-        name: &str,
-        number: i32,
+        k: Key<'_>,
         make: impl FnOnce() -> Option<V>,
     ) -> Option<Arc<Entry<V>>> {
-        let find = |bucket: &Vec<Arc<Entry<V>>>| {
-            bucket
-                .iter()
-                .find(|e| e.number == number && *e.name == *name)
-                .cloned()
-        };
+        let find = |bucket: &Vec<Arc<Entry<V>>>| bucket.iter().find(|e| e.is(k)).cloned();
         {
             let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(e) = map.get(&h).and_then(find) {
@@ -210,8 +240,9 @@ impl<V: Send + Sync> Keyed<V> {
             return None;
         }
         let entry = Arc::new(Entry {
-            name: name.into(),
-            number,
+            name: k.name.into(),
+            second: k.second.into(),
+            number: k.number,
             value: make()?,
         });
         map.entry(h).or_default().push(Arc::clone(&entry));
@@ -222,11 +253,13 @@ impl<V: Send + Sync> Keyed<V> {
     /// The entry for (`name`, `number`) if there is one: never creates it
     /// (the shared map's read lock; for cold paths).
     pub(crate) fn get(&self, name: &str, number: i32) -> Option<Arc<Entry<V>>> {
+        let k = Key {
+            name,
+            second: "",
+            number,
+        };
         let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
-        map.get(&hash(name, number))?
-            .iter()
-            .find(|e| e.is(name, number))
-            .cloned()
+        map.get(&hash(k))?.iter().find(|e| e.is(k)).cloned()
     }
 
     /// Every entry, sorted by name then number (a read-time copy).
@@ -234,7 +267,7 @@ impl<V: Send + Sync> Keyed<V> {
         let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
         let mut all: Vec<_> = map.values().flatten().cloned().collect();
         drop(map);
-        all.sort_by(|a, b| (&*a.name, a.number).cmp(&(&*b.name, b.number)));
+        all.sort_by(|a, b| (&*a.name, &*a.second, a.number).cmp(&(&*b.name, &*b.second, b.number)));
         all
     }
 
@@ -301,9 +334,33 @@ mod tests {
         });
     }
 
+    fn key<'a>(name: &'a str, second: &'a str, number: i32) -> Key<'a> {
+        Key {
+            name,
+            second,
+            number,
+        }
+    }
+
     #[test]
-    fn hashes_differ_by_number_and_name() {
-        assert_ne!(hash("a", 0), hash("a", 1));
-        assert_ne!(hash("a", 0), hash("b", 0));
+    fn hashes_differ_by_number_and_names() {
+        assert_ne!(hash(key("a", "", 0)), hash(key("a", "", 1)));
+        assert_ne!(hash(key("a", "", 0)), hash(key("b", "", 0)));
+        assert_ne!(hash(key("ab", "", 0)), hash(key("a", "b", 0)));
+    }
+
+    #[test]
+    fn two_names_are_one_key() {
+        let k: Keyed<u32> = Keyed::new(2);
+        assert_eq!(k.with2("s", "t1", 0, || Some(1), |v| *v), Some(1));
+        assert_eq!(k.with2("s", "t2", 0, || Some(2), |v| *v), Some(2));
+        assert_eq!(k.with2("s", "t1", 0, || Some(9), |v| *v), Some(1));
+        assert_eq!(k.with2("st", "1", 0, || Some(3), |v| *v), None, "full");
+        let keys: Vec<_> = k
+            .entries()
+            .iter()
+            .map(|e| (e.name.to_string(), e.second.to_string()))
+            .collect();
+        assert_eq!(keys, [("s".into(), "t1".into()), ("s".into(), "t2".into())]);
     }
 }

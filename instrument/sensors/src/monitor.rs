@@ -88,9 +88,9 @@ impl MonitorBuilder {
         self
     }
 
-    /// At most this many topics, partitions, streams, tasks, tables, count
-    /// names and HTTP status codes each (default 10,000, the families' series
-    /// limit); past it an event's per-key part is dropped and counted as
+    /// At most this many topics, partitions, (stream, task) pairs, tables,
+    /// count names and HTTP status codes each (default 10,000, the
+    /// families' series limit); past it an event's per-key part is dropped and counted as
     /// `sensor_errors_total{kind="cardinality"}` (its totals still count).
     pub fn max_keys(mut self, n: usize) -> Self {
         self.max_keys = n;
@@ -294,6 +294,13 @@ struct PartitionHot {
     read: AtomicI64,
 }
 
+/// What a (stream, task) pair counts: its stream's series and its task's
+/// (each shared by every pair of that stream, of that task).
+struct StreamSeries {
+    stream: Counter,
+    task: Counter,
+}
+
 struct TableSeries {
     retrieved: Counter,
     updated: Counter,
@@ -306,8 +313,8 @@ struct Inner {
     f: Families,
     topics: Keyed<TopicSeries>,
     partitions: Keyed<PartitionSeries>,
-    streams: Keyed<Counter>,
-    tasks: Keyed<Counter>,
+    /// By stream and task: one lookup per event for both counts.
+    streams: Keyed<StreamSeries>,
     tables: Keyed<TableSeries>,
     counts: Keyed<Gauge>,
     http_codes: Keyed<Counter>,
@@ -437,7 +444,6 @@ impl Monitor {
             topics: Keyed::new(b.max_keys),
             partitions: Keyed::new(b.max_keys),
             streams: Keyed::new(b.max_keys),
-            tasks: Keyed::new(b.max_keys),
             tables: Keyed::new(b.max_keys),
             counts: Keyed::new(b.max_keys),
             http_codes: Keyed::new(b.max_keys),
@@ -606,6 +612,7 @@ impl Monitor {
         );
         let topics = i.topics.entries();
         let partitions = i.partitions.entries();
+        let streams = i.streams.entries();
         let by_tp = |get: &dyn Fn(&PartitionSeries) -> Option<i64>| {
             let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
             for e in &partitions {
@@ -644,17 +651,14 @@ impl Monitor {
             events_total: f.total_events.get(),
             events_s,
             events_runtime_avg: events_runtime.median,
-            events_by_task: i
-                .tasks
-                .entries()
+            // Pairs of one stream (one task) share its counter.
+            events_by_task: streams
                 .iter()
-                .map(|e| (e.name.to_string(), e.value.get()))
+                .map(|e| (e.second.to_string(), e.value.task.get()))
                 .collect(),
-            events_by_stream: i
-                .streams
-                .entries()
+            events_by_stream: streams
                 .iter()
-                .map(|e| (e.name.to_string(), e.value.get()))
+                .map(|e| (e.name.to_string(), e.value.stream.get()))
                 .collect(),
             commit_latency: commit.samples.clone(),
             send_latency: send.samples.clone(),
@@ -760,18 +764,23 @@ impl Sensor for Monitor {
         i.f.total_events.inc();
         i.f.total_active_events.inc();
         let make = || {
-            i.f.per_stream
-                .get_or_create(&[&stream_label(stream.stream)])
-                .ok()
+            Some(StreamSeries {
+                stream: i
+                    .f
+                    .per_stream
+                    .get_or_create(&[&stream_label(stream.stream)])
+                    .ok()?,
+                task: i.f.events_by_task.get_or_create(&[stream.task]).ok()?,
+            })
+        };
+        let count = |s: &StreamSeries| {
+            s.stream.inc();
+            s.task.inc();
         };
         if i.streams
-            .with(stream.stream, 0, make, Counter::inc)
+            .with2(stream.stream, stream.task, 0, make, count)
             .is_none()
         {
-            i.f.errors_cardinality.inc();
-        }
-        let make = || i.f.events_by_task.get_or_create(&[stream.task]).ok();
-        if i.tasks.with(stream.task, 0, make, Counter::inc).is_none() {
             i.f.errors_cardinality.inc();
         }
         i.last_event
