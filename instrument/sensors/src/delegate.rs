@@ -2,8 +2,10 @@
 //! the sensors it holds.
 
 use crate::clock::Started;
+use crate::monitor::Monitor;
 use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use arc_swap::{ArcSwap, Cache};
+use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
@@ -14,7 +16,39 @@ use thread_local::ThreadLocal;
 #[derive(Clone)]
 struct Entry {
     sensor: Arc<dyn Sensor>,
+    /// The sensor when it is a [`Monitor`]: called without dynamic
+    /// dispatch, its event path inlined here.
+    monitor: Option<Monitor>,
     added: u64,
+}
+
+impl Entry {
+    fn new(sensor: Arc<dyn Sensor>, added: u64) -> Self {
+        let monitor = (&*sensor as &dyn Any).downcast_ref::<Monitor>().cloned();
+        Self {
+            sensor,
+            monitor,
+            added,
+        }
+    }
+
+    /// Runs the callback on the sensor: `m` for a monitor, `f` for any
+    /// other.
+    #[inline(always)]
+    fn call<R>(&self, (f, m): &(impl Fn(&dyn Sensor) -> R, impl Fn(&Monitor) -> R)) -> R {
+        match &self.monitor {
+            Some(monitor) => m(monitor),
+            None => f(&*self.sensor),
+        }
+    }
+}
+
+/// The same callback for any sensor and for a [`Monitor`] (statically
+/// dispatched): `both!(|s| s.on_table_get(table))`.
+macro_rules! both {
+    (|$s:ident| $body:expr) => {
+        (|$s: &dyn Sensor| $body, |$s: &Monitor| $body)
+    };
 }
 
 /// One version of the list: swapped as a whole, never changed.
@@ -50,7 +84,9 @@ fn next_generation() -> u64 {
 /// costs one load of the shared pointer to check it is still current, and
 /// a removed sensor is dropped once every thread that used it has sent
 /// its next event. A sensor whose [`Sensor::is_enabled`] is false when
-/// added is held (it counts in [`len`](Self::len)) but never called.
+/// added is held (it counts in [`len`](Self::len)) but never called; a
+/// [`Monitor`](crate::Monitor) is called directly (its event path inlined,
+/// no dynamic dispatch).
 ///
 /// Paired callbacks: the delegate returns the first start token that a
 /// sensor returned with a time, and hands that one token to every
@@ -159,10 +195,7 @@ impl SensorDelegate {
             // A generation per try: the published ones only go up.
             let generation = next_generation();
             let mut all = list.all.clone();
-            all.push(Entry {
-                sensor: Arc::clone(&sensor),
-                added: generation,
-            });
+            all.push(Entry::new(Arc::clone(&sensor), generation));
             List::new(generation, all)
         });
     }
@@ -211,10 +244,10 @@ impl SensorDelegate {
 
     /// A one-shot callback: every sensor called.
     #[inline]
-    fn each(&self, f: impl Fn(&dyn Sensor)) {
+    fn each(&self, f: (impl Fn(&dyn Sensor), impl Fn(&Monitor))) {
         self.with_list(|list| {
             for e in &list.called {
-                f(&*e.sensor);
+                e.call(&f);
             }
         });
     }
@@ -222,12 +255,18 @@ impl SensorDelegate {
     /// A start: every sensor called; the first token with a time, at the
     /// list's generation (or a nested delegate's, when later).
     #[inline]
-    fn start(&self, f: impl Fn(&dyn Sensor) -> Started) -> Started {
+    fn start(
+        &self,
+        f: (
+            impl Fn(&dyn Sensor) -> Started,
+            impl Fn(&Monitor) -> Started,
+        ),
+    ) -> Started {
         self.with_list(|list| {
             let mut first = Started::UNSET;
             let mut generation = list.generation;
             for e in &list.called {
-                let t = f(&*e.sensor);
+                let t = e.call(&f);
                 generation = generation.max(t.generation());
                 if first.is_unset() {
                     first = t;
@@ -240,7 +279,7 @@ impl SensorDelegate {
     /// An end: the sensors that saw `state`'s start (every sensor for a
     /// token of no generation).
     #[inline]
-    fn end(&self, state: Started, f: impl Fn(&dyn Sensor)) {
+    fn end(&self, state: Started, f: (impl Fn(&dyn Sensor), impl Fn(&Monitor))) {
         let generation = match state.generation() {
             0 => u64::MAX,
             g => g,
@@ -248,7 +287,7 @@ impl SensorDelegate {
         self.with_list(|list| {
             for e in &list.called {
                 if e.added <= generation {
-                    f(&*e.sensor);
+                    e.call(&f);
                 }
             }
         });
@@ -263,12 +302,12 @@ impl Sensor for SensorDelegate {
 
     #[inline]
     fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
-        self.start(|s| s.on_message_in(tp, offset))
+        self.start(both!(|s| s.on_message_in(tp, offset)))
     }
 
     #[inline]
     fn on_message_out(&self, tp: TopicPartition<'_>, offset: i64, state: Started) {
-        self.end(state, |s| s.on_message_out(tp, offset, state));
+        self.end(state, both!(|s| s.on_message_out(tp, offset, state)));
     }
 
     #[inline]
@@ -278,7 +317,7 @@ impl Sensor for SensorDelegate {
         offset: i64,
         stream: StreamTask<'_>,
     ) -> Started {
-        self.start(|s| s.on_stream_event_in(tp, offset, stream))
+        self.start(both!(|s| s.on_stream_event_in(tp, offset, stream)))
     }
 
     #[inline]
@@ -289,95 +328,101 @@ impl Sensor for SensorDelegate {
         stream: StreamTask<'_>,
         state: Started,
     ) {
-        self.end(state, |s| s.on_stream_event_out(tp, offset, stream, state));
+        self.end(
+            state,
+            both!(|s| s.on_stream_event_out(tp, offset, stream, state)),
+        );
     }
 
     fn on_topic_buffer_full(&self, tp: TopicPartition<'_>) {
-        self.each(|s| s.on_topic_buffer_full(tp));
+        self.each(both!(|s| s.on_topic_buffer_full(tp)));
     }
 
     #[inline]
     fn on_table_get(&self, table: &str) {
-        self.each(|s| s.on_table_get(table));
+        self.each(both!(|s| s.on_table_get(table)));
     }
 
     #[inline]
     fn on_table_set(&self, table: &str) {
-        self.each(|s| s.on_table_set(table));
+        self.each(both!(|s| s.on_table_set(table)));
     }
 
     #[inline]
     fn on_table_del(&self, table: &str) {
-        self.each(|s| s.on_table_del(table));
+        self.each(both!(|s| s.on_table_del(table)));
     }
 
     fn on_commit_initiated(&self) -> Started {
-        self.start(|s| s.on_commit_initiated())
+        self.start(both!(|s| s.on_commit_initiated()))
     }
 
     fn on_commit_completed(&self, state: Started) {
-        self.end(state, |s| s.on_commit_completed(state));
+        self.end(state, both!(|s| s.on_commit_completed(state)));
     }
 
     fn on_tp_commit(&self, offsets: &[(TopicPartition<'_>, i64)]) {
-        self.each(|s| s.on_tp_commit(offsets));
+        self.each(both!(|s| s.on_tp_commit(offsets)));
     }
 
     fn on_partition_end_offset(&self, tp: TopicPartition<'_>, high_watermark: i64) {
-        self.each(|s| s.on_partition_end_offset(tp, high_watermark));
+        self.each(both!(|s| s.on_partition_end_offset(tp, high_watermark)));
     }
 
     #[inline]
     fn on_send_initiated(&self, topic: &str, key_size: usize, value_size: usize) -> Started {
-        self.start(|s| s.on_send_initiated(topic, key_size, value_size))
+        self.start(both!(|s| s.on_send_initiated(topic, key_size, value_size)))
     }
 
     #[inline]
     fn on_send_completed(&self, topic: &str, state: Started) {
-        self.end(state, |s| s.on_send_completed(topic, state));
+        self.end(state, both!(|s| s.on_send_completed(topic, state)));
     }
 
     fn on_send_error(&self, topic: &str, error: &dyn fmt::Display, state: Started) {
-        self.end(state, |s| s.on_send_error(topic, error, state));
+        self.end(state, both!(|s| s.on_send_error(topic, error, state)));
     }
 
     fn on_assignment_start(&self) -> Started {
-        self.start(|s| s.on_assignment_start())
+        self.start(both!(|s| s.on_assignment_start()))
     }
 
     fn on_assignment_completed(&self, state: Started) {
-        self.end(state, |s| s.on_assignment_completed(state));
+        self.end(state, both!(|s| s.on_assignment_completed(state)));
     }
 
     fn on_assignment_error(&self, error: &dyn fmt::Display, state: Started) {
-        self.end(state, |s| s.on_assignment_error(error, state));
+        self.end(state, both!(|s| s.on_assignment_error(error, state)));
     }
 
     fn on_rebalance_start(&self) -> Started {
-        self.start(|s| s.on_rebalance_start())
+        self.start(both!(|s| s.on_rebalance_start()))
     }
 
     fn on_partitions_revoked(&self, partitions: &[TopicPartition<'_>]) {
-        self.each(|s| s.on_partitions_revoked(partitions));
+        self.each(both!(|s| s.on_partitions_revoked(partitions)));
     }
 
     fn on_rebalance_return(&self, state: Started) {
-        self.end(state, |s| s.on_rebalance_return(state));
+        self.end(state, both!(|s| s.on_rebalance_return(state)));
     }
 
     fn on_rebalance_end(&self, state: Started) {
-        self.end(state, |s| s.on_rebalance_end(state));
+        self.end(state, both!(|s| s.on_rebalance_end(state)));
     }
 
     fn on_web_request_start(&self, method: &str, path: &str) -> Started {
-        self.start(|s| s.on_web_request_start(method, path))
+        self.start(both!(|s| s.on_web_request_start(method, path)))
     }
 
     fn on_web_request_end(&self, method: &str, path: &str, status: u16, state: Started) {
-        self.end(state, |s| s.on_web_request_end(method, path, status, state));
+        self.end(
+            state,
+            both!(|s| s.on_web_request_end(method, path, status, state)),
+        );
     }
 
     fn count(&self, name: &str, n: u64) {
-        self.each(|s| s.count(name, n));
+        self.each(both!(|s| s.count(name, n)));
     }
 }

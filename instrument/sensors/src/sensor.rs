@@ -2,6 +2,7 @@
 //! life, as Faust's `faust.sensors.Sensor` has them.
 
 use crate::clock::Started;
+use std::any::Any;
 use std::fmt;
 
 /// A topic partition, by its stable name and number.
@@ -79,8 +80,12 @@ impl fmt::Display for StreamTask<'_> {
 ///
 /// Callbacks run on the application's threads, on its hot path: a sensor
 /// must not block or allocate per event.
+///
+/// A sensor is `'static` (`Any`): a [`SensorDelegate`](crate::SensorDelegate)
+/// recognises a [`Monitor`](crate::Monitor) when it is added and calls it
+/// without dynamic dispatch.
 #[allow(unused_variables)]
-pub trait Sensor: Send + Sync {
+pub trait Sensor: Any + Send + Sync {
     /// Whether any callback of this sensor does something. A
     /// [`SensorDelegate`](crate::SensorDelegate) asks once, when the
     /// sensor is added, and never calls one that says `false` (a
