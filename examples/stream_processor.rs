@@ -82,11 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        for agent in 0..AGENTS {
+        for (agent, name) in AGENT_NAMES.into_iter().enumerate() {
             let (sensors, produced, stop, shop) = (&sensors, &produced, &stop, &shop);
             s.spawn(move || {
                 let mine: Vec<usize> = (0..PARTITIONS).filter(|p| p % AGENTS == agent).collect();
-                let stream = StreamTask::new(TOPIC, AGENT_NAMES[agent]);
+                let stream = StreamTask::new(TOPIC, name);
                 let mut position = [0i64; PARTITIONS];
                 let mut last_commit = Instant::now();
                 let mut sent = 0u64;
