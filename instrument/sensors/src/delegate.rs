@@ -5,6 +5,7 @@ use crate::clock::Started;
 use crate::monitor::Monitor;
 use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use arc_swap::{ArcSwap, Cache};
+use crossbeam_utils::CachePadded;
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
@@ -62,6 +63,9 @@ struct List {
 }
 
 type Shared = Arc<ArcSwap<List>>;
+
+/// A thread's cached list (padded: each event writes its borrow flag).
+type ThreadList = CachePadded<RefCell<Cache<Shared, Arc<List>>>>;
 
 /// Generations of every delegate's lists: one counter for all, so that a
 /// delegate nested in another can carry its generation in the same token
@@ -136,7 +140,9 @@ fn next_generation() -> u64 {
 pub struct SensorDelegate {
     sensors: Shared,
     /// Each thread's copy of the list, revalidated per event.
-    cache: ThreadLocal<RefCell<Cache<Shared, Arc<List>>>>,
+    /// On a cache line of its own: each event writes its borrow flag, and
+    /// threads' entries may sit side by side.
+    cache: ThreadLocal<ThreadList>,
 }
 
 impl fmt::Debug for SensorDelegate {
@@ -235,7 +241,7 @@ impl SensorDelegate {
     fn with_list<R>(&self, f: impl FnOnce(&List) -> R) -> R {
         let cell = self
             .cache
-            .get_or(|| RefCell::new(Cache::new(Arc::clone(&self.sensors))));
+            .get_or(|| CachePadded::new(RefCell::new(Cache::new(Arc::clone(&self.sensors)))));
         match cell.try_borrow_mut() {
             Ok(mut cache) => f(cache.load()),
             Err(_) => f(&self.sensors.load()),

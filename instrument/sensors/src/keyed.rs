@@ -8,6 +8,7 @@
 //! remembered in the thread's cache, so an event on a refused key costs a
 //! cache probe: no lock, no allocation, no `make`.
 
+use crossbeam_utils::CachePadded;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -82,7 +83,9 @@ pub(crate) struct Keyed<V: Send + Sync> {
     shared: RwLock<ByHash<Vec<Arc<Entry<V>>>>>,
     /// Entries in `shared` (written under its write lock).
     len: AtomicUsize,
-    local: ThreadLocal<RefCell<Local<V>>>,
+    /// Padded: each lookup writes the borrow flag, and threads' caches
+    /// may sit side by side.
+    local: ThreadLocal<CachePadded<RefCell<Local<V>>>>,
 }
 
 /// A thread's cache: its entries, an index by hash, and the last one hit
@@ -166,7 +169,9 @@ impl<V: Send + Sync> Keyed<V> {
             second,
             number,
         };
-        let cell = self.local.get_or(|| RefCell::new(Local::new()));
+        let cell = self
+            .local
+            .get_or(|| CachePadded::new(RefCell::new(Local::new())));
         // A callback that looks up in the same map again (none of ours
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
