@@ -13,7 +13,9 @@
 
 use hotmetrics::Registry;
 use hotmetrics::http::Server;
-use hotmetrics::sensors::{CustomSensor, Level, LoggingSensor, Monitoring, Sensor, TopicPartition};
+use hotmetrics::sensors::{
+    CustomSensor, Level, LoggingSensor, Monitoring, Sensor, StreamTask, TopicPartition,
+};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -22,6 +24,8 @@ use std::time::{Duration, Instant};
 const TOPIC: &str = "orders";
 const PARTITIONS: usize = 6;
 const AGENTS: usize = 3;
+/// The agents: the tasks that run the `orders` stream.
+const AGENT_NAMES: [&str; AGENTS] = ["orders.totals-0", "orders.totals-1", "orders.totals-2"];
 const STALLED: usize = 5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -78,10 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        for agent in 0..AGENTS {
+        for (agent, name) in AGENT_NAMES.into_iter().enumerate() {
             let (sensors, produced, stop, shop) = (&sensors, &produced, &stop, &shop);
             s.spawn(move || {
                 let mine: Vec<usize> = (0..PARTITIONS).filter(|p| p % AGENTS == agent).collect();
+                let stream = StreamTask::new(TOPIC, name);
                 let mut position = [0i64; PARTITIONS];
                 let mut last_commit = Instant::now();
                 let mut sent = 0u64;
@@ -99,8 +104,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                         let batch_end = high_watermark.min(position[p] + 500);
                         for offset in position[p]..batch_end {
-                            sensors.on_message_in(tp, offset);
-                            let event = sensors.on_stream_event_in(tp, offset, TOPIC);
+                            let message = sensors.on_message_in(tp, offset);
+                            let event = sensors.on_stream_event_in(tp, offset, stream);
                             sensors.on_table_get("order_totals");
                             sensors.on_table_set("order_totals");
                             let send = sensors.on_send_initiated("invoices", 16, 240);
@@ -111,8 +116,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 sensors.on_send_completed("invoices", send);
                             }
                             let _ = shop.increment_counter("orders_placed", 1);
-                            sensors.on_stream_event_out(tp, offset, TOPIC, event);
-                            sensors.on_message_out(tp, offset);
+                            sensors.on_stream_event_out(tp, offset, stream, event);
+                            sensors.on_message_out(tp, offset, message);
                         }
                         position[p] = batch_end;
                     }
@@ -176,6 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(stats.latency.commit.median),
         ms(stats.rebalance_end_avg),
     );
+    println!("events by agent {:?}", stats.events_by_task);
     println!(
         "consumer lag {:?} (total {})",
         stats.consumer_lag[TOPIC], stats.consumer_lag_total

@@ -49,11 +49,27 @@ fn stream_processor_health_flips_and_recovers() {
             .unwrap()
             > 0
     );
+    // Faust's `events_by_task`: one key per agent, together every event.
+    let by_task = stats["events_by_task"].as_object().unwrap();
+    let tasks: Vec<&str> = by_task.keys().map(String::as_str).collect();
+    assert_eq!(
+        tasks,
+        ["orders.totals-0", "orders.totals-1", "orders.totals-2"]
+    );
+    assert!(by_task.values().all(|n| n.as_u64().unwrap() > 0));
+    assert_eq!(
+        by_task.values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        stats["events_by_stream"]["orders"].as_u64().unwrap()
+    );
     let (status, metrics) = http_get(addr, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(
         metrics.contains("faust_app_total_events_total "),
         "{metrics}"
+    );
+    assert!(
+        !metrics.contains("orders.totals-"),
+        "events by task are not exported"
     );
     let out = promtool(metrics.as_bytes());
     let report = text_of(&out);

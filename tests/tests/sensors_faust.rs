@@ -5,7 +5,7 @@
 //! parser accept it.
 
 use hotmetrics::Registry;
-use hotmetrics::sensors::{Monitor, Sensor, TopicPartition};
+use hotmetrics::sensors::{Monitor, Sensor, StreamTask, TopicPartition};
 use hotmetrics_tests::fixture::{encode_openmetrics, encode_text};
 use hotmetrics_tests::parse::Dialect;
 use hotmetrics_tests::tools::{promtool, python_parse, text_of};
@@ -82,8 +82,9 @@ fn exercised(registry: &Registry) -> Monitor {
         .build(registry)
         .unwrap();
     let tp = TopicPartition::new("orders", 1);
-    monitor.on_message_in(tp, 10);
-    let e = monitor.on_stream_event_in(tp, 10, "orders");
+    let stream = StreamTask::new("orders", "orders.totals");
+    let m = monitor.on_message_in(tp, 10);
+    let e = monitor.on_stream_event_in(tp, 10, stream);
     monitor.on_table_get("totals");
     monitor.on_table_set("totals");
     monitor.on_table_del("totals");
@@ -91,8 +92,8 @@ fn exercised(registry: &Registry) -> Monitor {
     monitor.on_send_completed("invoices", s);
     let s = monitor.on_send_initiated("invoices", 3, 30);
     monitor.on_send_error("invoices", &"timed out", s);
-    monitor.on_stream_event_out(tp, 10, "orders", e);
-    monitor.on_message_out(tp, 10);
+    monitor.on_stream_event_out(tp, 10, stream, e);
+    monitor.on_message_out(tp, 10, m);
     let c = monitor.on_commit_initiated();
     monitor.on_tp_commit(&[(tp, 11)]);
     monitor.on_commit_completed(c);

@@ -2,8 +2,9 @@
 //!
 //! One "message" is the four callbacks every consumed message makes:
 //! `on_message_in`, `on_stream_event_in`, `on_stream_event_out`,
-//! `on_message_out` (over 4 partitions of one topic, one stream). Cases:
-//! - `raw`: the same series updates on handles held by the caller (4
+//! `on_message_out` (over 4 partitions of one topic, one stream run by
+//! one task). Cases:
+//! - `raw`: the same series updates on handles held by the caller (5
 //!   counters, 5 gauge steps, 1 histogram observation), plus the two clock
 //!   reads that time the event: what hand-written instrumentation costs;
 //! - `monitor`: the callbacks on a [`Monitor`] whose families are in a
@@ -25,7 +26,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_sensors::{
     Clock, FAUST_BUCKETS_MS, LoggingSensor, Monitor, Sensor, SensorDelegate, StatsdMonitor,
-    TopicPartition,
+    StreamTask, TopicPartition,
 };
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -67,10 +68,11 @@ fn run_threads(threads: usize, iters: u64, op: &(dyn Fn(usize, u64) + Sync)) -> 
 fn message(sensor: &dyn Sensor, t: usize, i: u64) {
     let tp = TopicPartition::new("orders", t as i32 % 4);
     let offset = i as i64;
-    sensor.on_message_in(tp, offset);
-    let e = sensor.on_stream_event_in(tp, offset, "orders");
-    sensor.on_stream_event_out(tp, offset, "orders", e);
-    sensor.on_message_out(tp, offset);
+    let stream = StreamTask::new("orders", "orders.process");
+    let m = sensor.on_message_in(tp, offset);
+    let e = sensor.on_stream_event_in(tp, offset, stream);
+    sensor.on_stream_event_out(tp, offset, stream, e);
+    sensor.on_message_out(tp, offset, m);
 }
 
 struct Raw {
@@ -81,6 +83,7 @@ struct Raw {
     events: hotmetrics_core::Counter,
     active_events: hotmetrics_core::Gauge,
     per_stream: hotmetrics_core::Counter,
+    per_task: hotmetrics_core::Counter,
     runtime: hotmetrics_core::Histogram,
     clock: Clock,
 }
@@ -104,6 +107,7 @@ impl Raw {
             events: registry.counter(("events", "x")).unwrap(),
             active_events: registry.gauge(("active_events", "x")).unwrap(),
             per_stream: registry.counter(("per_stream", "x")).unwrap(),
+            per_task: registry.counter(("per_task", "x")).unwrap(),
             runtime: registry
                 .histogram(
                     ("runtime_ms", "x"),
@@ -124,6 +128,7 @@ impl Raw {
         self.events.inc();
         self.active_events.inc();
         self.per_stream.inc();
+        self.per_task.inc();
         let end = self.clock.now();
         self.active_events.dec();
         self.runtime

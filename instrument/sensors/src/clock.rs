@@ -6,51 +6,85 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// When a paired event (a send, a commit, a stream event, a rebalance,
-/// an assignment, a web request) started: what its `*_initiated` /
-/// `*_start` / `*_in` callback returns and its `*_completed` / `*_end` /
-/// `*_out` callback takes back. A plain timestamp: nothing is allocated
-/// and nothing is looked up by id.
+/// When a paired event (a message, a stream event, a send, a commit, a
+/// rebalance, an assignment, a web request) started: what its
+/// `*_initiated` / `*_start` / `*_in` callback returns and its
+/// `*_completed` / `*_end` / `*_out` callback takes back. A plain
+/// timestamp and a generation: nothing is allocated and nothing is
+/// looked up by id.
 ///
 /// [`Started::UNSET`] stands for "no start seen" (Faust's `Stream.ack`
 /// path, which passes no state): an end callback given it counts an
 /// `unpaired` error and records no latency (levels still go down and
-/// errors still count).
+/// errors still count), and a [`SensorDelegate`](crate::SensorDelegate)
+/// hands it to every sensor it holds.
+///
+/// The generation is the delegate's: which of its sensors saw the start
+/// (those added before it), so that the end goes to those only. A token
+/// from a [`Clock`] has none (generation 0: every sensor). A delegate's
+/// token may have a generation and no time (no sensor measured the
+/// start): [`is_unset`](Self::is_unset) is then true, and the end still
+/// goes only to the sensors that saw the start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Started(u64);
+pub struct Started {
+    /// Nanoseconds since the clock's origin + 1 (0: no time).
+    at: u64,
+    /// The delegate generation of the start (0: none).
+    generation: u64,
+}
 
 impl Started {
     /// No start: see the type's docs.
-    pub const UNSET: Started = Started(0);
+    pub const UNSET: Started = Started {
+        at: 0,
+        generation: 0,
+    };
 
     /// A start `at` after the clock's origin (for clocks of your own and
     /// tests; [`Clock::now`] is the usual way).
     pub fn at(at: Duration) -> Self {
         // Nanoseconds + 1, so that the origin itself is not `UNSET`.
-        Started(
-            u64::try_from(at.as_nanos())
+        Started {
+            at: u64::try_from(at.as_nanos())
                 .unwrap_or(u64::MAX - 1)
                 .saturating_add(1),
-        )
+            generation: 0,
+        }
     }
 
-    /// Whether this is [`Started::UNSET`].
+    /// Whether it holds no time (no sensor measured the start;
+    /// [`Started::UNSET`] among others).
+    #[inline]
     pub fn is_unset(self) -> bool {
-        self.0 == 0
+        self.at == 0
     }
 
     /// Nanoseconds since the clock's origin (0 for `UNSET`).
+    #[inline]
     pub(crate) fn nanos(self) -> u64 {
-        self.0.saturating_sub(1)
+        self.at.saturating_sub(1)
+    }
+
+    /// The delegate generation it was started at (0: none).
+    #[inline]
+    pub(crate) fn generation(self) -> u64 {
+        self.generation
+    }
+
+    /// The same time at delegate generation `generation`.
+    #[inline]
+    pub(crate) fn with_generation(self, generation: u64) -> Self {
+        Started { generation, ..self }
     }
 
     /// Seconds from `self` to `end`: `None` when either is unset or `end`
     /// is before `self` (a latency that would be negative).
+    #[inline]
     pub(crate) fn seconds_until(self, end: Started) -> Option<f64> {
-        if self.is_unset() || end.is_unset() || end.0 < self.0 {
+        if self.is_unset() || end.is_unset() || end.at < self.at {
             return None;
         }
-        Some((end.0 - self.0) as f64 / 1e9)
+        Some((end.at - self.at) as f64 / 1e9)
     }
 }
 

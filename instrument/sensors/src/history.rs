@@ -8,6 +8,7 @@
 //! thread) makes the sequence odd, writes the value and time, makes it
 //! even again; a reader retries a slot whose sequence was odd or moved.
 
+use crossbeam_utils::CachePadded;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use thread_local::ThreadLocal;
@@ -32,7 +33,9 @@ struct Ring {
 #[derive(Debug)]
 pub(crate) struct History {
     cap: usize,
-    rings: ThreadLocal<Ring>,
+    /// Padded: each record writes `next`, and threads' rings may sit side
+    /// by side.
+    rings: ThreadLocal<CachePadded<Ring>>,
 }
 
 impl History {
@@ -50,9 +53,11 @@ impl History {
         if self.cap == 0 {
             return;
         }
-        let ring = self.rings.get_or(|| Ring {
-            slots: (0..self.cap).map(|_| Slot::default()).collect(),
-            next: AtomicUsize::new(0),
+        let ring = self.rings.get_or(|| {
+            CachePadded::new(Ring {
+                slots: (0..self.cap).map(|_| Slot::default()).collect(),
+                next: AtomicUsize::new(0),
+            })
         });
         // Only this thread writes its ring: plain loads and stores.
         let n = ring.next.load(Ordering::Relaxed);

@@ -20,6 +20,7 @@
 //! ([`Miss::Revoked`]): it counts as before the `forget`, so a `forget`
 //! racing with an event on its key cannot leave the key made again.
 
+use crossbeam_utils::CachePadded;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -30,11 +31,13 @@ use thread_local::ThreadLocal;
 /// Entries a thread caches before it starts over.
 const LOCAL_CAP: usize = 1024;
 
-/// One resolved key: a name, a number (a partition, a status code; 0 when
-/// the key has none) and what the sensor keeps for it.
+/// One resolved key: a name, a second name (a stream's task; empty when
+/// the key has none), a number (a partition, a status code; 0 when the key
+/// has none) and what the sensor keeps for it.
 #[derive(Debug)]
 pub(crate) struct Entry<V> {
     pub(crate) name: Box<str>,
+    pub(crate) second: Box<str>,
     pub(crate) number: i32,
     pub(crate) value: V,
 }
@@ -80,10 +83,37 @@ impl Miss {
     }
 }
 
-/// FNV-1a over the name's bytes, then the number's.
-fn hash(name: &str, number: i32) -> u64 {
+/// The key of an entry: (name, second name, number).
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    name: &'a str,
+    second: &'a str,
+    number: i32,
+}
+
+impl<'a> Key<'a> {
+    fn new(name: &'a str, number: i32) -> Self {
+        Self {
+            name,
+            second: "",
+            number,
+        }
+    }
+}
+
+/// FNV-1a over the name's bytes, its length, the second name's bytes,
+/// then the number's.
+fn hash(k: Key<'_>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name.as_bytes().iter().chain(&number.to_le_bytes()) {
+    let len = (k.name.len() as u64).to_le_bytes();
+    for &b in k
+        .name
+        .as_bytes()
+        .iter()
+        .chain(&len)
+        .chain(k.second.as_bytes())
+        .chain(&k.number.to_le_bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -99,7 +129,9 @@ pub(crate) struct Keyed<V: Send + Sync> {
     /// Bumped by each [`Keyed::forget`]: a cache of another epoch is
     /// stale.
     epoch: AtomicU64,
-    local: ThreadLocal<RefCell<Local<V>>>,
+    /// Padded: each lookup writes the borrow flag, and threads' caches
+    /// may sit side by side.
+    local: ThreadLocal<CachePadded<RefCell<Local<V>>>>,
 }
 
 /// A thread's cache: its entries, an index by hash, and the last one hit
@@ -110,9 +142,10 @@ struct Local<V> {
     index: ByHash<usize>,
     last: usize,
     /// Keys refused (map full, or `make` failed), by hash: where the name
-    /// is in `refused_names`, and the number. A key whose hash another
-    /// refused key holds is not remembered.
-    refused: ByHash<(usize, usize, i32)>,
+    /// and the second name are in `refused_names` (one after the other:
+    /// start, end of the name, end of the second) and the number. A key
+    /// whose hash another refused key holds is not remembered.
+    refused: ByHash<(usize, usize, usize, i32)>,
     /// The refused keys' names, one after another (cleared with
     /// `refused`, keeping its room: remembering a refusal allocates
     /// nothing once it has grown).
@@ -154,16 +187,20 @@ impl<V> Local<V> {
         self.refused_names.clear();
     }
 
-    /// Whether (`name`, `number`), of hash `h`, was refused.
+    /// Whether `k`, of hash `h`, was refused.
     #[inline]
-    fn is_refused(&self, h: u64, name: &str, number: i32) -> bool {
-        self.refused.get(&h).is_some_and(|&(from, to, k)| {
-            k == number && self.refused_names.get(from..to) == Some(name)
-        })
+    fn is_refused(&self, h: u64, k: Key<'_>) -> bool {
+        self.refused
+            .get(&h)
+            .is_some_and(|&(from, mid, to, number)| {
+                number == k.number
+                    && self.refused_names.get(from..mid) == Some(k.name)
+                    && self.refused_names.get(mid..to) == Some(k.second)
+            })
     }
 
     /// Remembers a refusal (starting over past [`LOCAL_CAP`] of them).
-    fn refuse(&mut self, h: u64, name: &str, number: i32) {
+    fn refuse(&mut self, h: u64, k: Key<'_>) {
         if self.refused.len() >= LOCAL_CAP {
             self.forget_refusals();
         }
@@ -171,16 +208,18 @@ impl<V> Local<V> {
             return;
         }
         let from = self.refused_names.len();
-        self.refused_names.push_str(name);
+        self.refused_names.push_str(k.name);
+        let mid = self.refused_names.len();
+        self.refused_names.push_str(k.second);
         self.refused
-            .insert(h, (from, self.refused_names.len(), number));
+            .insert(h, (from, mid, self.refused_names.len(), k.number));
     }
 }
 
 impl<V> Entry<V> {
     #[inline]
-    fn is(&self, name: &str, number: i32) -> bool {
-        self.number == number && *self.name == *name
+    fn is(&self, k: Key<'_>) -> bool {
+        self.number == k.number && *self.name == *k.name && *self.second == *k.second
     }
 }
 
@@ -219,7 +258,28 @@ impl<V: Send + Sync> Keyed<V> {
         make: impl FnOnce() -> Option<V>,
         f: impl FnOnce(&V) -> R,
     ) -> Result<R, Miss> {
-        let cell = self.local.get_or(|| RefCell::new(Local::new()));
+        self.with2(name, "", number, make, f)
+    }
+
+    /// [`with`](Self::with) for a key of two names (a stream and its
+    /// task): one lookup for both.
+    #[inline]
+    pub(crate) fn with2<R>(
+        &self,
+        name: &str,
+        second: &str,
+        number: i32,
+        make: impl FnOnce() -> Option<V>,
+        f: impl FnOnce(&V) -> R,
+    ) -> Result<R, Miss> {
+        let k = Key {
+            name,
+            second,
+            number,
+        };
+        let cell = self
+            .local
+            .get_or(|| CachePadded::new(RefCell::new(Local::new())));
         // Before any lookup: an entry found below and forgotten meanwhile
         // is dropped at this thread's next call; a key made below is made
         // only if no `forget` came since.
@@ -227,33 +287,32 @@ impl<V: Send + Sync> Keyed<V> {
         // A callback that looks up in the same map again (none of ours
         // does) finds the cache borrowed and takes the shared path.
         let Ok(mut local) = cell.try_borrow_mut() else {
-            let h = hash(name, number);
             return self
-                .shared_entry(h, name, number, epoch, make)
+                .shared_entry(hash(k), k, epoch, make)
                 .map(|e| f(&e.value));
         };
         if local.epoch != epoch {
             local.start_over(epoch, self.len() < self.max);
         }
         if let Some(e) = local.entries.get(local.last)
-            && e.is(name, number)
+            && e.is(k)
         {
             return Ok(f(&e.value));
         }
-        let h = hash(name, number);
+        let h = hash(k);
         if let Some(&i) = local.index.get(&h)
-            && local.entries[i].is(name, number)
+            && local.entries[i].is(k)
         {
             local.last = i;
             return Ok(f(&local.entries[i].value));
         }
-        if local.is_refused(h, name, number) {
+        if local.is_refused(h, k) {
             return Err(Miss::Refused);
         }
-        let entry = match self.shared_entry(h, name, number, epoch, make) {
+        let entry = match self.shared_entry(h, k, epoch, make) {
             Ok(entry) => entry,
             Err(Miss::Refused) => {
-                local.refuse(h, name, number);
+                local.refuse(h, k);
                 return Err(Miss::Refused);
             }
             Err(Miss::Revoked) => return Err(Miss::Revoked),
@@ -276,17 +335,11 @@ impl<V: Send + Sync> Keyed<V> {
     fn shared_entry(
         &self,
         h: u64,
-        name: &str,
-        number: i32,
+        k: Key<'_>,
         epoch: u64,
         make: impl FnOnce() -> Option<V>,
     ) -> Result<Arc<Entry<V>>, Miss> {
-        let find = |bucket: &Vec<Arc<Entry<V>>>| {
-            bucket
-                .iter()
-                .find(|e| e.number == number && *e.name == *name)
-                .cloned()
-        };
+        let find = |bucket: &Vec<Arc<Entry<V>>>| bucket.iter().find(|e| e.is(k)).cloned();
         {
             let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(e) = map.get(&h).and_then(find) {
@@ -312,8 +365,9 @@ impl<V: Send + Sync> Keyed<V> {
             return Err(Miss::Refused);
         }
         let entry = Arc::new(Entry {
-            name: name.into(),
-            number,
+            name: k.name.into(),
+            second: k.second.into(),
+            number: k.number,
             value: make().ok_or(Miss::Refused)?,
         });
         map.entry(h).or_default().push(Arc::clone(&entry));
@@ -325,10 +379,8 @@ impl<V: Send + Sync> Keyed<V> {
     /// (the shared map's read lock; for cold paths).
     pub(crate) fn get(&self, name: &str, number: i32) -> Option<Arc<Entry<V>>> {
         let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
-        map.get(&hash(name, number))?
-            .iter()
-            .find(|e| e.is(name, number))
-            .cloned()
+        let k = Key::new(name, number);
+        map.get(&hash(k))?.iter().find(|e| e.is(k)).cloned()
     }
 
     /// Every entry, sorted by name then number (a read-time copy).
@@ -336,7 +388,7 @@ impl<V: Send + Sync> Keyed<V> {
         let map = self.shared.read().unwrap_or_else(PoisonError::into_inner);
         let mut all: Vec<_> = map.values().flatten().cloned().collect();
         drop(map);
-        all.sort_by(|a, b| (&*a.name, a.number).cmp(&(&*b.name, b.number)));
+        all.sort_by(|a, b| (&*a.name, &*a.second, a.number).cmp(&(&*b.name, &*b.second, b.number)));
         all
     }
 
@@ -350,12 +402,13 @@ impl<V: Send + Sync> Keyed<V> {
     /// ([`Miss::Revoked`]): either way as if it came first. `true` if
     /// there was an entry.
     pub(crate) fn forget(&self, name: &str, number: i32, gone: impl FnOnce(&V)) -> bool {
-        let h = hash(name, number);
+        let k = Key::new(name, number);
+        let h = hash(k);
         let mut map = self.shared.write().unwrap_or_else(PoisonError::into_inner);
         let Some(bucket) = map.get_mut(&h) else {
             return false;
         };
-        let Some(at) = bucket.iter().position(|e| e.is(name, number)) else {
+        let Some(at) = bucket.iter().position(|e| e.is(k)) else {
             return false;
         };
         let entry = bucket.swap_remove(at);
@@ -574,7 +627,38 @@ mod tests {
 
     #[test]
     fn hashes_differ_by_number_and_name() {
-        assert_ne!(hash("a", 0), hash("a", 1));
-        assert_ne!(hash("a", 0), hash("b", 0));
+        assert_ne!(hash(Key::new("a", 0)), hash(Key::new("a", 1)));
+        assert_ne!(hash(Key::new("a", 0)), hash(Key::new("b", 0)));
+        let key = |name, second, number| Key {
+            name,
+            second,
+            number,
+        };
+        assert_ne!(hash(key("ab", "", 0)), hash(key("a", "b", 0)));
+    }
+
+    #[test]
+    fn two_names_are_one_key() {
+        let k: Keyed<u32> = Keyed::new(2);
+        assert_eq!(k.with2("s", "t1", 0, || Some(1), |v| *v), Ok(1));
+        assert_eq!(k.with2("s", "t2", 0, || Some(2), |v| *v), Ok(2));
+        assert_eq!(k.with2("s", "t1", 0, || Some(9), |v| *v), Ok(1));
+        assert_eq!(
+            k.with2("st", "1", 0, || Some(3), |v| *v),
+            Err(Miss::Refused),
+            "full"
+        );
+        // A refused pair is remembered whole, not by its first name.
+        assert_eq!(
+            k.with2("st", "1", 0, || Some(3), |v| *v),
+            Err(Miss::Refused)
+        );
+        assert_eq!(k.with2("s", "t2", 0, || None, |v| *v), Ok(2));
+        let keys: Vec<_> = k
+            .entries()
+            .iter()
+            .map(|e| (e.name.to_string(), e.second.to_string()))
+            .collect();
+        assert_eq!(keys, [("s".into(), "t1".into()), ("s".into(), "t2".into())]);
     }
 }

@@ -2,7 +2,7 @@
 //! engine: the [`Sensor`] callbacks of faust-streaming (message in/out,
 //! stream events, tables, commits, sends, assignments, rebalances, web
 //! requests, custom counts), a [`Monitor`] that keeps Faust's totals,
-//! per-topic / partition / stream / table counts, offsets and latency
+//! per-topic / partition / stream / task / table counts, offsets and latency
 //! histories on sharded series, a [`SensorDelegate`] that fans events out
 //! while sensors come and go, Faust's Prometheus families
 //! ([`Monitor::prometheus`]), a sampled [`LoggingSensor`], a
@@ -11,7 +11,7 @@
 //! call.
 //!
 //! ```
-//! use hotmetrics_sensors::{Monitoring, Sensor, TopicPartition};
+//! use hotmetrics_sensors::{Monitoring, Sensor, StreamTask, TopicPartition};
 //!
 //! let registry = hotmetrics_core::Registry::new();
 //! let monitoring = Monitoring::builder(&registry)
@@ -22,16 +22,17 @@
 //!
 //! // An agent's loop over a topic partition:
 //! let tp = TopicPartition::new("orders", 0);
+//! let stream = StreamTask::new("orders", "orders.process"); // stream, agent
 //! sensors.on_partition_end_offset(tp, 2); // the fetch's high watermark
 //! for offset in 0..2 {
-//!     sensors.on_message_in(tp, offset);
-//!     let event = sensors.on_stream_event_in(tp, offset, "orders");
+//!     let message = sensors.on_message_in(tp, offset); // kept with the message
+//!     let event = sensors.on_stream_event_in(tp, offset, stream);
 //!     sensors.on_table_get("totals");
 //!     sensors.on_table_set("totals");
 //!     let send = sensors.on_send_initiated("invoices", 8, 120);
 //!     sensors.on_send_completed("invoices", send);
-//!     sensors.on_stream_event_out(tp, offset, "orders", event);
-//!     sensors.on_message_out(tp, offset);
+//!     sensors.on_stream_event_out(tp, offset, stream, event);
+//!     sensors.on_message_out(tp, offset, message);
 //! }
 //! let commit = sensors.on_commit_initiated();
 //! sensors.on_tp_commit(&[(tp, 2)]);
@@ -39,6 +40,7 @@
 //!
 //! let stats = monitoring.monitor().snapshot();
 //! assert_eq!(stats.events_total, 2);
+//! assert_eq!(stats.events_by_task["orders.process"], 2);
 //! assert_eq!(stats.tables["totals"].keys_updated, 2);
 //! assert_eq!(stats.consumer_lag["orders"][&0], 0);
 //! let mut text = hotmetrics_core::bytes::BytesMut::new();
@@ -111,7 +113,7 @@ pub use monitor::{
 pub use names::{
     DEFAULT_NAMESPACE, FAUST_BUCKETS_MS, FAUST_FAMILIES, FaustFamily, SENSOR_ERRORS, namespace_of,
 };
-pub use sensor::{Sensor, TopicPartition};
+pub use sensor::{Sensor, StreamTask, TopicPartition};
 pub use setup::{Monitoring, MonitoringBuilder};
 #[cfg(feature = "statsd")]
 #[cfg_attr(docsrs, doc(cfg(feature = "statsd")))]

@@ -1,7 +1,7 @@
 //! [`LoggingSensor`]: a `tracing` event per callback, sampled.
 
 use crate::clock::{Clock, Started};
-use crate::sensor::{Sensor, TopicPartition};
+use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
@@ -54,8 +54,10 @@ type Ticks = [Cell<u64>; ev::KINDS];
 /// its own (per sensor, per thread), so a rare callback is not drowned by
 /// a frequent one, and the errors (`send_error`, `assignment_error`) are
 /// logged every time unless logging is off. With sampling off
-/// (`one_in(0)`) a callback costs one branch, so it can stay in the
-/// delegate in production. Clones share their ticks.
+/// (`one_in(0)`) a callback costs one branch, and a
+/// [`SensorDelegate`](crate::SensorDelegate) does not call it at all
+/// ([`Sensor::is_enabled`] is false), so it can stay in the delegate in
+/// production. Clones share their ticks.
 ///
 /// ```
 /// use hotmetrics_sensors::{LoggingSensor, Sensor};
@@ -166,17 +168,33 @@ impl fmt::Display for Took {
 }
 
 impl Sensor for LoggingSensor {
-    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) {
+    /// False with sampling off (`one_in(0)`, fixed when it is built).
+    fn is_enabled(&self) -> bool {
+        self.one_in != 0
+    }
+
+    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
         self.log(ev::MESSAGE_IN, |w| w(format_args!("{tp} offset {offset}")));
+        self.start()
     }
 
-    fn on_message_out(&self, tp: TopicPartition<'_>, offset: i64) {
-        self.log(ev::MESSAGE_OUT, |w| w(format_args!("{tp} offset {offset}")));
+    fn on_message_out(&self, tp: TopicPartition<'_>, offset: i64, state: Started) {
+        self.log(ev::MESSAGE_OUT, |w| {
+            w(format_args!("{tp} offset {offset} {}", self.took(state)))
+        });
     }
 
-    fn on_stream_event_in(&self, tp: TopicPartition<'_>, offset: i64, stream: &str) -> Started {
+    fn on_stream_event_in(
+        &self,
+        tp: TopicPartition<'_>,
+        offset: i64,
+        stream: StreamTask<'_>,
+    ) -> Started {
         self.log(ev::STREAM_EVENT_IN, |w| {
-            w(format_args!("{stream} {tp} offset {offset}"))
+            w(format_args!(
+                "{} task {} {tp} offset {offset}",
+                stream.stream, stream.task
+            ))
         });
         self.start()
     }
@@ -185,12 +203,14 @@ impl Sensor for LoggingSensor {
         &self,
         tp: TopicPartition<'_>,
         offset: i64,
-        stream: &str,
+        stream: StreamTask<'_>,
         state: Started,
     ) {
         self.log(ev::STREAM_EVENT_OUT, |w| {
             w(format_args!(
-                "{stream} {tp} offset {offset} {}",
+                "{} task {} {tp} offset {offset} {}",
+                stream.stream,
+                stream.task,
                 self.took(state)
             ))
         });

@@ -11,7 +11,7 @@ use crate::names::{
     DEFAULT_NAMESPACE, FAUST_BUCKETS_MS, SENSOR_ERRORS, sent_topic_label, stream_label, table_label,
 };
 use crate::rates::Rates;
-use crate::sensor::{Sensor, TopicPartition};
+use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use crossbeam_utils::CachePadded;
 use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
 use serde::Serialize;
@@ -88,9 +88,9 @@ impl MonitorBuilder {
         self
     }
 
-    /// At most this many topics, partitions, streams, tables, count names
-    /// and HTTP status codes each (default 10,000, the families' series
-    /// limit); past it an event's per-key part is dropped and counted as
+    /// At most this many topics, partitions, (stream, task) pairs, tables,
+    /// count names and HTTP status codes each (default 10,000, the
+    /// families' series limit); past it an event's per-key part is dropped and counted as
     /// `sensor_errors_total{kind="cardinality"}` (its totals still count).
     pub fn max_keys(mut self, n: usize) -> Self {
         self.max_keys = n;
@@ -153,6 +153,9 @@ struct Families {
     errors_invalid_latency: Counter,
     /// Sends initiated (Faust's Monitor `messages_sent`), not exported.
     sends_initiated: Counter,
+    /// Stream events per task (Faust's Monitor `events_by_task`), not
+    /// exported (Faust's Prometheus monitor does not either).
+    events_by_task: Family<Counter>,
 }
 
 impl Families {
@@ -259,6 +262,8 @@ impl Families {
             errors_unpaired: errors.get_or_create(&["unpaired"])?,
             errors_invalid_latency: errors.get_or_create(&["invalid_latency"])?,
             sends_initiated: internal.counter(("sends_initiated", "Sends initiated"))?,
+            events_by_task: internal
+                .counter_vec(("events_by_task", "Stream events per task"), &["task"])?,
         })
     }
 }
@@ -289,6 +294,13 @@ struct PartitionHot {
     read: AtomicI64,
 }
 
+/// What a (stream, task) pair counts: its stream's series and its task's
+/// (each shared by every pair of that stream, of that task).
+struct StreamSeries {
+    stream: Counter,
+    task: Counter,
+}
+
 struct TableSeries {
     retrieved: Counter,
     updated: Counter,
@@ -301,7 +313,8 @@ struct Inner {
     f: Families,
     topics: Keyed<TopicSeries>,
     partitions: Keyed<PartitionSeries>,
-    streams: Keyed<Counter>,
+    /// By stream and task: one lookup per event for both counts.
+    streams: Keyed<StreamSeries>,
     tables: Keyed<TableSeries>,
     counts: Keyed<Gauge>,
     http_codes: Keyed<Counter>,
@@ -329,15 +342,16 @@ struct Inner {
 /// `PrometheusMonitor`: dashboards made for a Faust app read them).
 ///
 /// ```
-/// use hotmetrics_sensors::{Monitor, Sensor, TopicPartition};
+/// use hotmetrics_sensors::{Monitor, Sensor, StreamTask, TopicPartition};
 ///
 /// let registry = hotmetrics_core::Registry::new();
 /// let monitor = Monitor::prometheus(&registry).unwrap();
 /// let tp = TopicPartition::new("orders", 0);
-/// monitor.on_message_in(tp, 41);
-/// let state = monitor.on_stream_event_in(tp, 41, "orders");
-/// monitor.on_stream_event_out(tp, 41, "orders", state);
-/// monitor.on_message_out(tp, 41);
+/// let stream = StreamTask::new("orders", "orders.process");
+/// let message = monitor.on_message_in(tp, 41);
+/// let state = monitor.on_stream_event_in(tp, 41, stream);
+/// monitor.on_stream_event_out(tp, 41, stream, state);
+/// monitor.on_message_out(tp, 41, message);
 ///
 /// let snapshot = monitor.snapshot();
 /// assert_eq!(snapshot.messages_received_total, 1);
@@ -604,6 +618,7 @@ impl Monitor {
         );
         let topics = i.topics.entries();
         let partitions = i.partitions.entries();
+        let streams = i.streams.entries();
         let by_tp = |get: &dyn Fn(&PartitionSeries) -> Option<i64>| {
             let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
             for e in &partitions {
@@ -642,11 +657,14 @@ impl Monitor {
             events_total: f.total_events.get(),
             events_s,
             events_runtime_avg: events_runtime.median,
-            events_by_stream: i
-                .streams
-                .entries()
+            // Pairs of one stream (one task) share its counter.
+            events_by_task: streams
                 .iter()
-                .map(|e| (e.name.to_string(), e.value.get()))
+                .map(|e| (e.second.to_string(), e.value.task.get()))
+                .collect(),
+            events_by_stream: streams
+                .iter()
+                .map(|e| (e.name.to_string(), e.value.stream.get()))
                 .collect(),
             commit_latency: commit.samples.clone(),
             send_latency: send.samples.clone(),
@@ -720,8 +738,9 @@ impl Monitor {
 }
 
 impl Sensor for Monitor {
+    /// No time: the monitor keeps no message latency (Faust's neither).
     #[inline]
-    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) {
+    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
         let f = &self.0.f;
         f.messages_received.inc();
         f.active_messages.inc();
@@ -730,22 +749,42 @@ impl Sensor for Monitor {
             p.received.inc();
             p.hot.read.store(offset, Ordering::Relaxed);
         });
+        Started::UNSET
     }
 
+    /// Every message out lowers `active_messages`, its token set or not.
     #[inline]
-    fn on_message_out(&self, _tp: TopicPartition<'_>, _offset: i64) {
+    fn on_message_out(&self, _tp: TopicPartition<'_>, _offset: i64, _state: Started) {
         self.0.f.active_messages.dec();
     }
 
     #[inline]
-    fn on_stream_event_in(&self, _tp: TopicPartition<'_>, _offset: i64, stream: &str) -> Started {
+    fn on_stream_event_in(
+        &self,
+        _tp: TopicPartition<'_>,
+        _offset: i64,
+        stream: StreamTask<'_>,
+    ) -> Started {
         let i = &self.0;
         let now = i.clock.now();
         i.f.total_events.inc();
         i.f.total_active_events.inc();
-        let make = || i.f.per_stream.get_or_create(&[&stream_label(stream)]).ok();
+        let make = || {
+            Some(StreamSeries {
+                stream: i
+                    .f
+                    .per_stream
+                    .get_or_create(&[&stream_label(stream.stream)])
+                    .ok()?,
+                task: i.f.events_by_task.get_or_create(&[stream.task]).ok()?,
+            })
+        };
+        let count = |s: &StreamSeries| {
+            s.stream.inc();
+            s.task.inc();
+        };
         if i.streams
-            .with(stream, 0, make, Counter::inc)
+            .with2(stream.stream, stream.task, 0, make, count)
             .is_err_and(|m| m == Miss::Refused)
         {
             i.f.errors_cardinality.inc();
@@ -761,7 +800,7 @@ impl Sensor for Monitor {
         &self,
         _tp: TopicPartition<'_>,
         _offset: i64,
-        _stream: &str,
+        _stream: StreamTask<'_>,
         state: Started,
     ) {
         let i = &self.0;
@@ -1041,7 +1080,9 @@ pub struct SensorErrors {
 ///   recorded;
 /// - `topic_buffer_full` is per topic and partition (Faust's collapses
 ///   every partition into one key `"TP"`);
-/// - `events_by_task` is missing: the callbacks name streams, not tasks;
+/// - `events_by_stream` and `events_by_task` are keyed by the stable
+///   names of [`StreamTask`](crate::StreamTask) (Faust's by the objects'
+///   strings, with memory addresses);
 /// - more keys: `rebalances_recovering`, `sends_s`, `events_runtime`,
 ///   `latency` (count, mean, median, p95, max of each history),
 ///   `consumer_lag` and `consumer_lag_total`, `sensor_errors`.
@@ -1064,6 +1105,9 @@ pub struct MonitorSnapshot {
     pub events_s: f64,
     /// Median event runtime, seconds.
     pub events_runtime_avg: Option<f64>,
+    /// Stream events per task ([`StreamTask::task`](crate::StreamTask)).
+    pub events_by_task: BTreeMap<String, u64>,
+    /// Stream events per stream ([`StreamTask::stream`](crate::StreamTask)).
     pub events_by_stream: BTreeMap<String, u64>,
     pub commit_latency: Vec<f64>,
     pub send_latency: Vec<f64>,

@@ -2,6 +2,7 @@
 //! life, as Faust's `faust.sensors.Sensor` has them.
 
 use crate::clock::Started;
+use std::any::Any;
 use std::fmt;
 
 /// A topic partition, by its stable name and number.
@@ -26,12 +27,48 @@ impl fmt::Display for TopicPartition<'_> {
     }
 }
 
+/// A stream and the task that runs it (Faust's `stream.task_owner`: the
+/// agent, or the actor of an agent with concurrency), each by a stable
+/// name the application chooses: the stream's topic or channel name, the
+/// agent's name (`"orders.process"`, `"orders.process-2"`), never an
+/// object's string with its memory address, so that every run and every
+/// thread counts under the same key. The [`Monitor`](crate::Monitor)
+/// counts events per stream (`events_by_stream`, the
+/// `total_events_per_stream` family) and per task (`events_by_task`).
+///
+/// ```
+/// use hotmetrics_sensors::StreamTask;
+/// let stream = StreamTask::new("orders", "orders.process");
+/// assert_eq!((stream.stream, stream.task), ("orders", "orders.process"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamTask<'a> {
+    /// The stream's stable name.
+    pub stream: &'a str,
+    /// The stable name of the task (agent) that runs the stream.
+    pub task: &'a str,
+}
+
+impl<'a> StreamTask<'a> {
+    /// `stream`, run by `task`.
+    pub const fn new(stream: &'a str, task: &'a str) -> Self {
+        Self { stream, task }
+    }
+}
+
+impl fmt::Display for StreamTask<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (task {})", self.stream, self.task)
+    }
+}
+
 /// The events of a Faust-style stream processor, one method each; every
 /// method does nothing unless a sensor overrides it.
 ///
 /// Paired events return a [`Started`] from their first callback that the
-/// caller hands to the matching end callback (Faust's `state`): a stream
-/// event `in` → `out`, a commit, a send (completed or error), an
+/// caller hands to the matching end callback (Faust's `state`; keep it
+/// with the message or event): a message `in` → `out`, a stream event
+/// `in` → `out`, a commit, a send (completed or error), an
 /// assignment (completed or error), a rebalance (start → return → end,
 /// the same token to both) and a web request. The default start methods
 /// return [`Started::UNSET`]; sensors that measure latencies return their
@@ -43,19 +80,40 @@ impl fmt::Display for TopicPartition<'_> {
 ///
 /// Callbacks run on the application's threads, on its hot path: a sensor
 /// must not block or allocate per event.
+///
+/// A sensor is `'static` (`Any`): a [`SensorDelegate`](crate::SensorDelegate)
+/// recognises a [`Monitor`](crate::Monitor) when it is added and calls it
+/// without dynamic dispatch.
 #[allow(unused_variables)]
-pub trait Sensor: Send + Sync {
+pub trait Sensor: Any + Send + Sync {
+    /// Whether any callback of this sensor does something. A
+    /// [`SensorDelegate`](crate::SensorDelegate) asks once, when the
+    /// sensor is added, and never calls one that says `false` (a
+    /// [`LoggingSensor`](crate::LoggingSensor) with sampling off), so the
+    /// answer must not change while the sensor is held. Default `true`.
+    fn is_enabled(&self) -> bool {
+        true
+    }
+
     /// A message was taken from a topic partition (once per message,
-    /// however many streams read it).
-    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) {}
+    /// however many streams read it). The token goes back to
+    /// `on_message_out` (Faust tracks the message itself).
+    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
+        Started::UNSET
+    }
 
     /// The message's last reference was acknowledged: it is done. Call it
-    /// once per `on_message_in`, for the same message.
-    fn on_message_out(&self, tp: TopicPartition<'_>, offset: i64) {}
+    /// once per `on_message_in`, for the same message, with the token
+    /// `on_message_in` returned ([`Started::UNSET`] when it was not kept).
+    fn on_message_out(&self, tp: TopicPartition<'_>, offset: i64, state: Started) {}
 
-    /// A stream (by its stable name) took an event, before its processors
-    /// run.
-    fn on_stream_event_in(&self, tp: TopicPartition<'_>, offset: i64, stream: &str) -> Started {
+    /// A stream took an event, before its processors run.
+    fn on_stream_event_in(
+        &self,
+        tp: TopicPartition<'_>,
+        offset: i64,
+        stream: StreamTask<'_>,
+    ) -> Started {
         Started::UNSET
     }
 
@@ -66,7 +124,7 @@ pub trait Sensor: Send + Sync {
         &self,
         tp: TopicPartition<'_>,
         offset: i64,
-        stream: &str,
+        stream: StreamTask<'_>,
         state: Started,
     ) {
     }

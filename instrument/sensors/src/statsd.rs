@@ -3,7 +3,7 @@
 
 use crate::clock::{Clock, Started};
 use crate::keyed::{Keyed, Miss};
-use crate::sensor::{Sensor, TopicPartition};
+use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use hotmetrics_core::{Counter, Error, Gauge, GaugeF64, NameValidation, Registry};
 use hotmetrics_statsd::{Timer, Timings};
 use std::fmt;
@@ -397,7 +397,7 @@ impl StatsdMonitor {
 
 impl Sensor for StatsdMonitor {
     #[inline]
-    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) {
+    fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
         let i = &self.0;
         i.messages_received.inc();
         i.messages_active.inc();
@@ -419,25 +419,32 @@ impl Sensor for StatsdMonitor {
             self.topic(tp.topic, |t| t.received.inc());
         }
         self.refused(hit);
+        Started::UNSET
     }
 
     #[inline]
-    fn on_message_out(&self, _: TopicPartition<'_>, _: i64) {
+    fn on_message_out(&self, _: TopicPartition<'_>, _: i64, _: Started) {
         self.0.messages_active.dec();
     }
 
     #[inline]
-    fn on_stream_event_in(&self, _: TopicPartition<'_>, _: i64, stream: &str) -> Started {
+    fn on_stream_event_in(&self, _: TopicPartition<'_>, _: i64, stream: StreamTask<'_>) -> Started {
         let i = &self.0;
         i.events.inc();
         i.events_active.inc();
-        let make = || self.counter(crate::names::stream_label(stream));
-        self.refused(i.streams.with(stream, 0, make, Counter::inc));
+        let make = || self.counter(crate::names::stream_label(stream.stream));
+        self.refused(i.streams.with(stream.stream, 0, make, Counter::inc));
         i.clock.now()
     }
 
     #[inline]
-    fn on_stream_event_out(&self, _: TopicPartition<'_>, _: i64, _: &str, state: Started) {
+    fn on_stream_event_out(
+        &self,
+        _: TopicPartition<'_>,
+        _: i64,
+        _: StreamTask<'_>,
+        state: Started,
+    ) {
         self.0.events_active.dec();
         if let Some(ms) = self.latency(state) {
             self.0.events_runtime.record_ms(ms);
@@ -612,8 +619,9 @@ mod tests {
     fn unpaired_ends_still_end_and_errors_still_count() {
         let statsd = StatsdMonitor::new(10);
         let tp = TopicPartition::new("a", 0);
-        statsd.on_stream_event_in(tp, 0, "s");
-        statsd.on_stream_event_out(tp, 0, "s", Started::UNSET);
+        let stream = StreamTask::new("s", "t");
+        statsd.on_stream_event_in(tp, 0, stream);
+        statsd.on_stream_event_out(tp, 0, stream, Started::UNSET);
         statsd.on_send_error("out", &"refused", Started::UNSET);
         statsd.on_assignment_error(&"no leader", Started::UNSET);
         let snapshot = statsd.registry().snapshot();

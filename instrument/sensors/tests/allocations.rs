@@ -1,7 +1,9 @@
 //! After warm-up, events allocate nothing: the monitor alone, and a
 //! delegate holding the monitor and a logging sensor with sampling off.
 
-use hotmetrics_sensors::{LoggingSensor, Monitor, Sensor, SensorDelegate, TopicPartition};
+use hotmetrics_sensors::{
+    LoggingSensor, Monitor, Sensor, SensorDelegate, StreamTask, TopicPartition,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -48,20 +50,23 @@ unsafe impl GlobalAlloc for CountingAlloc {
 static ALLOC: CountingAlloc = CountingAlloc;
 
 /// One round of every per-message callback, over 4 partitions, 2 streams,
-/// 2 tables and 2 sent-to topics.
+/// 3 tasks, 2 tables and 2 sent-to topics.
 fn round(sensor: &dyn Sensor, i: i64) {
     let tp = TopicPartition::new("orders", (i % 4) as i32);
-    let stream = if i % 2 == 0 { "orders" } else { "orders-dlq" };
+    let stream = StreamTask::new(
+        if i % 2 == 0 { "orders" } else { "orders-dlq" },
+        ["count", "audit", "forward"][(i % 3) as usize],
+    );
     let table = if i % 3 == 0 { "totals" } else { "counts" };
     let topic = if i % 2 == 0 { "invoices" } else { "audit" };
-    sensor.on_message_in(tp, i);
+    let m = sensor.on_message_in(tp, i);
     let e = sensor.on_stream_event_in(tp, i, stream);
     sensor.on_table_get(table);
     sensor.on_table_set(table);
     let s = sensor.on_send_initiated(topic, 8, 64);
     sensor.on_send_completed(topic, s);
     sensor.on_stream_event_out(tp, i, stream, e);
-    sensor.on_message_out(tp, i);
+    sensor.on_message_out(tp, i, m);
     sensor.on_partition_end_offset(tp, i + 1);
     sensor.count("checked", 1);
     if i % 100 == 0 {

@@ -4,7 +4,7 @@
 
 use hotmetrics_core::Registry;
 use hotmetrics_sensors::{
-    CustomError, CustomSensor, ManualClock, Monitor, Sensor, Started, TopicPartition,
+    CustomError, CustomSensor, ManualClock, Monitor, Sensor, Started, StreamTask, TopicPartition,
 };
 use std::time::Duration;
 
@@ -30,11 +30,34 @@ fn keys_past_the_limit_are_counted_not_stored() {
 }
 
 #[test]
+fn tasks_past_the_limit_are_counted_not_stored() {
+    let monitor = Monitor::builder()
+        .max_keys(3)
+        .build(&Registry::new())
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let tasks: Vec<String> = (0..10).map(|t| format!("agent-{t}")).collect();
+    for task in &tasks {
+        let stream = StreamTask::new("s", task);
+        let e = monitor.on_stream_event_in(tp, 0, stream);
+        monitor.on_stream_event_out(tp, 0, stream, e);
+    }
+    let s = monitor.snapshot();
+    assert_eq!(s.events_total, 10, "totals still count");
+    // Keyed by (stream, task): a refused pair counts for neither.
+    assert_eq!(s.events_by_stream["s"], 3);
+    assert_eq!(s.events_by_task.len(), 3);
+    assert_eq!(s.events_by_task.values().sum::<u64>(), 3);
+    assert_eq!(s.sensor_errors.cardinality, 7, "one per refused event");
+}
+
+#[test]
 fn ends_without_a_start_are_counted_and_ignored() {
     let monitor = Monitor::new();
     let tp = TopicPartition::new("t", 0);
-    monitor.on_stream_event_in(tp, 0, "s");
-    monitor.on_stream_event_out(tp, 0, "s", Started::UNSET); // a manual ack
+    let stream = StreamTask::new("s", "agent");
+    monitor.on_stream_event_in(tp, 0, stream);
+    monitor.on_stream_event_out(tp, 0, stream, Started::UNSET); // a manual ack
     monitor.on_send_completed("out", Started::UNSET);
     monitor.on_commit_completed(Started::UNSET);
     monitor.on_rebalance_return(Started::UNSET);

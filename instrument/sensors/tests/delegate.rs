@@ -1,23 +1,67 @@
 //! Sensors added and removed while events flow: the ones present all along
 //! see every event; one that comes and goes sees no more than were sent;
-//! nothing is lost or doubled.
+//! nothing is lost or doubled; an end goes only to the sensors that saw
+//! its start, so no sensor's level goes below zero.
 
-use hotmetrics_sensors::{Monitor, Sensor, SensorDelegate, TopicPartition};
+use hotmetrics_sensors::{
+    ManualClock, Monitor, MonitorSnapshot, Sensor, SensorDelegate, Started, StreamTask,
+    TopicPartition,
+};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
+/// Counts what it sees and keeps its levels: message, stream event and
+/// send starts up, their ends down; notes a level that went below zero.
 #[derive(Default)]
 struct Counting {
     messages: AtomicU64,
     sends: AtomicU64,
+    active_messages: AtomicI64,
+    active_events: AtomicI64,
+    active_sends: AtomicI64,
+    below_zero: AtomicBool,
+}
+
+impl Counting {
+    fn down(&self, level: &AtomicI64) {
+        if level.fetch_sub(1, Ordering::Relaxed) < 1 {
+            self.below_zero.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn levels(&self) -> [i64; 3] {
+        [
+            self.active_messages.load(Ordering::Relaxed),
+            self.active_events.load(Ordering::Relaxed),
+            self.active_sends.load(Ordering::Relaxed),
+        ]
+    }
 }
 
 impl Sensor for Counting {
-    fn on_message_in(&self, _: TopicPartition<'_>, _: i64) {
+    fn on_message_in(&self, _: TopicPartition<'_>, _: i64) -> Started {
         self.messages.fetch_add(1, Ordering::Relaxed);
+        self.active_messages.fetch_add(1, Ordering::Relaxed);
+        Started::UNSET
     }
-    fn on_send_completed(&self, _: &str, _: hotmetrics_sensors::Started) {
+    fn on_message_out(&self, _: TopicPartition<'_>, _: i64, _: Started) {
+        self.down(&self.active_messages);
+    }
+    fn on_stream_event_in(&self, _: TopicPartition<'_>, _: i64, _: StreamTask<'_>) -> Started {
+        self.active_events.fetch_add(1, Ordering::Relaxed);
+        Started::UNSET
+    }
+    fn on_stream_event_out(&self, _: TopicPartition<'_>, _: i64, _: StreamTask<'_>, _: Started) {
+        self.down(&self.active_events);
+    }
+    fn on_send_initiated(&self, _: &str, _: usize, _: usize) -> Started {
+        self.active_sends.fetch_add(1, Ordering::Relaxed);
+        Started::UNSET
+    }
+    fn on_send_completed(&self, _: &str, _: Started) {
         self.sends.fetch_add(1, Ordering::Relaxed);
+        self.down(&self.active_sends);
     }
 }
 
@@ -33,6 +77,8 @@ fn add_and_remove_race_events() {
     let comers: Vec<Arc<Counting>> = (0..8).map(|_| Arc::default()).collect();
     // Added once and removed once while events flow.
     let late = Arc::new(Counting::default());
+    // Added while events flow, and kept.
+    let stayer = Arc::new(Counting::default());
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
@@ -40,10 +86,14 @@ fn add_and_remove_race_events() {
                 let delegate = &delegate;
                 s.spawn(move || {
                     let tp = TopicPartition::new("in", t as i32);
+                    let stream = StreamTask::new("in", "agent");
                     for i in 0..EVENTS {
-                        delegate.on_message_in(tp, i as i64);
+                        let message = delegate.on_message_in(tp, i as i64);
+                        let event = delegate.on_stream_event_in(tp, i as i64, stream);
                         let send = delegate.on_send_initiated("out", 1, 1);
                         delegate.on_send_completed("out", send);
+                        delegate.on_stream_event_out(tp, i as i64, stream, event);
+                        delegate.on_message_out(tp, i as i64, message);
                     }
                 })
             })
@@ -62,6 +112,9 @@ fn add_and_remove_race_events() {
                 if swaps == 10 {
                     delegate.add(late.clone());
                 }
+                if swaps == 30 {
+                    delegate.add(stayer.clone());
+                }
                 if swaps == 50 {
                     let l: Arc<dyn Sensor> = late.clone();
                     assert!(delegate.remove(&l));
@@ -74,20 +127,33 @@ fn add_and_remove_race_events() {
         done.store(true, Ordering::Relaxed);
     });
     let total = THREADS * EVENTS;
-    assert_eq!(delegate.len(), 2, "only the steady sensors are left");
+    assert_eq!(delegate.len(), 3, "only the steady sensors are left");
     assert_eq!(steady.messages.load(Ordering::Relaxed), total);
     assert_eq!(steady.sends.load(Ordering::Relaxed), total);
+    assert_eq!(steady.levels(), [0; 3]);
     let snap = monitor.snapshot();
     assert_eq!(snap.messages_received_total, total);
     assert_eq!(snap.messages_sent, total);
+    assert_eq!((snap.messages_active, snap.events_active), (0, 0));
     assert_eq!(
         snap.sensor_errors.unpaired, 0,
         "every send got its monitor's token"
     );
-    for c in &comers {
+    for c in comers.iter().chain([&late, &stayer]) {
         assert!(c.messages.load(Ordering::Relaxed) <= total);
         assert!(c.sends.load(Ordering::Relaxed) <= total);
+        assert!(
+            !c.below_zero.load(Ordering::Relaxed),
+            "an end it never saw start: {:?}",
+            c.levels()
+        );
+        // Removed ones keep the starts whose ends came after the remove.
+        assert!(c.levels().iter().all(|&l| l >= 0), "{:?}", c.levels());
     }
+    // Added mid-flight and still there: every end it got had its start,
+    // every start it saw has ended.
+    assert_eq!(stayer.levels(), [0; 3], "levels of the sensor added late");
+    assert!(stayer.messages.load(Ordering::Relaxed) > 0);
     // Each thread's events reach it from one list on: only the round cut
     // by the add (a send without its message) and the one cut by the
     // remove (a message without its send) can differ, per thread.
@@ -99,4 +165,187 @@ fn add_and_remove_race_events() {
     let steady: Arc<dyn Sensor> = steady;
     assert!(delegate.remove(&steady));
     assert!(!delegate.remove(&steady), "removed already");
+}
+
+/// Starts of every paired kind, in flight.
+struct InFlight {
+    message: Started,
+    event: Started,
+    commit: Started,
+    send: Started,
+    error_send: Started,
+    assignment: Started,
+    rebalance: Started,
+    request: Started,
+}
+
+const TP: TopicPartition<'static> = TopicPartition::new("orders", 0);
+const STREAM: StreamTask<'static> = StreamTask::new("orders", "orders.totals");
+
+fn starts(s: &dyn Sensor) -> InFlight {
+    InFlight {
+        message: s.on_message_in(TP, 1),
+        event: s.on_stream_event_in(TP, 1, STREAM),
+        commit: s.on_commit_initiated(),
+        send: s.on_send_initiated("out", 1, 1),
+        error_send: s.on_send_initiated("out", 1, 1),
+        assignment: s.on_assignment_start(),
+        rebalance: s.on_rebalance_start(),
+        request: s.on_web_request_start("GET", "/"),
+    }
+}
+
+/// The ends of `f`, the rebalance's return and end apart (`between` runs
+/// between them).
+fn ends(s: &dyn Sensor, f: InFlight, between: impl FnOnce()) {
+    s.on_rebalance_return(f.rebalance);
+    between();
+    s.on_rebalance_end(f.rebalance);
+    s.on_send_completed("out", f.send);
+    s.on_send_error("out", &"refused", f.error_send);
+    s.on_commit_completed(f.commit);
+    s.on_assignment_completed(f.assignment);
+    s.on_web_request_end("GET", "/", 200, f.request);
+    s.on_stream_event_out(TP, 1, STREAM, f.event);
+    s.on_message_out(TP, 1, f.message);
+}
+
+/// What a monitor that saw `rounds` whole rounds of `starts` + `ends`
+/// and no other event holds.
+#[track_caller]
+fn saw_rounds(s: &MonitorSnapshot, rounds: usize) {
+    let n = rounds as u64;
+    assert_eq!((s.messages_active, s.events_active), (0, 0), "levels");
+    assert_eq!(s.rebalances_recovering, 0);
+    assert_eq!(s.messages_received_total, n);
+    assert_eq!(s.events_total, n);
+    assert_eq!(s.rebalances, rounds as i64);
+    assert_eq!(s.events_runtime.len(), rounds);
+    assert_eq!(s.commit_latency.len(), rounds);
+    assert_eq!(s.send_latency.len(), rounds);
+    assert_eq!(s.send_errors, n);
+    assert_eq!(s.assignment_latency.len(), rounds);
+    assert_eq!(s.rebalance_return_latency.len(), rounds);
+    assert_eq!(s.rebalance_end_latency.len(), rounds);
+    assert_eq!(s.http_response_latency.len(), rounds);
+    assert_eq!(
+        s.sensor_errors.unpaired + s.sensor_errors.invalid_latency,
+        0
+    );
+}
+
+fn monitor(manual: &ManualClock) -> Arc<Monitor> {
+    Arc::new(
+        Monitor::builder()
+            .clock(manual.clock())
+            .build(&hotmetrics_core::Registry::new())
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_sensor_added_mid_flight_gets_no_end_it_did_not_see_start() {
+    let manual = ManualClock::new();
+    let delegate = SensorDelegate::new();
+    let first = monitor(&manual);
+    delegate.add(first.clone());
+    let in_flight = starts(&delegate);
+    manual.advance(Duration::from_millis(3));
+    let added = monitor(&manual);
+    delegate.add(added.clone());
+    // Added between the rebalance's return and its end: gets neither.
+    let at_return = monitor(&manual);
+    ends(&delegate, in_flight, || delegate.add(at_return.clone()));
+    saw_rounds(&first.snapshot(), 1);
+    for late in [&added, &at_return] {
+        let s = late.snapshot();
+        saw_rounds(&s, 0);
+        assert_eq!(s.send_errors, 0, "an error of a send it never saw");
+    }
+    assert_eq!(first.snapshot().latency.send.max, Some(0.003));
+
+    // The next round goes to all three, start and end.
+    let in_flight = starts(&delegate);
+    ends(&delegate, in_flight, || {});
+    saw_rounds(&first.snapshot(), 2);
+    saw_rounds(&added.snapshot(), 1);
+    saw_rounds(&at_return.snapshot(), 1);
+}
+
+#[test]
+fn an_unset_token_still_goes_to_every_sensor() {
+    let delegate = SensorDelegate::new();
+    let first = Arc::new(Monitor::new());
+    delegate.add(first.clone());
+    let event = delegate.on_stream_event_in(TP, 1, STREAM);
+    let added = Arc::new(Monitor::new());
+    delegate.add(added.clone());
+    delegate.on_stream_event_out(TP, 1, STREAM, event);
+    // A manual ack (no token): every sensor gets it, as Faust's delegate.
+    delegate.on_stream_event_out(TP, 1, STREAM, Started::UNSET);
+    assert_eq!(first.snapshot().events_active, -1);
+    assert_eq!(first.snapshot().sensor_errors.unpaired, 1);
+    assert_eq!(added.snapshot().events_active, -1);
+    assert_eq!(added.snapshot().sensor_errors.unpaired, 1);
+}
+
+#[test]
+fn a_removed_sensor_gets_no_more_events() {
+    let manual = ManualClock::new();
+    let delegate = SensorDelegate::new();
+    let (kept, removed) = (monitor(&manual), monitor(&manual));
+    delegate.add(kept.clone());
+    delegate.add(removed.clone());
+    let in_flight = starts(&delegate);
+    let r: Arc<dyn Sensor> = removed.clone();
+    assert!(delegate.remove(&r));
+    ends(&delegate, in_flight, || {});
+    delegate.on_table_get("totals");
+    saw_rounds(&kept.snapshot(), 1);
+    let s = removed.snapshot();
+    assert_eq!((s.messages_active, s.events_active), (1, 1));
+    assert!(s.send_latency.is_empty() && s.tables.is_empty());
+    // Added again: a new entry, which did not see the old starts either.
+    delegate.add(removed.clone());
+    let in_flight = starts(&delegate);
+    let older = delegate.on_stream_event_in(TP, 2, STREAM);
+    assert!(delegate.remove(&r));
+    delegate.add(removed.clone());
+    delegate.on_stream_event_out(TP, 2, STREAM, older);
+    ends(&delegate, in_flight, || {});
+    assert_eq!(removed.snapshot().events_active, 3);
+}
+
+#[test]
+fn delegates_nest() {
+    let manual = ManualClock::new();
+    let outer = SensorDelegate::new();
+    let inner = Arc::new(SensorDelegate::new());
+    let (m0, m1) = (monitor(&manual), monitor(&manual));
+    outer.add(m0.clone());
+    outer.add(inner.clone());
+    inner.add(m1.clone());
+    // The inner list changed last: its generation is newer than the
+    // outer one's, and the token must carry it.
+    let m2 = monitor(&manual);
+    inner.add(m2.clone());
+    let in_flight = starts(&outer);
+    // Added to either while the round is in flight: they see none of it.
+    let (m3, m4) = (monitor(&manual), monitor(&manual));
+    outer.add(m3.clone());
+    inner.add(m4.clone());
+    ends(&outer, in_flight, || {});
+    for m in [&m0, &m1, &m2] {
+        saw_rounds(&m.snapshot(), 1);
+    }
+    for m in [&m3, &m4] {
+        saw_rounds(&m.snapshot(), 0);
+    }
+    // The outer delegate's token, ended on the inner one directly.
+    let event = outer.on_stream_event_in(TP, 1, STREAM);
+    let m5 = monitor(&manual);
+    inner.add(m5.clone());
+    inner.on_stream_event_out(TP, 1, STREAM, event);
+    assert_eq!(m4.snapshot().events_active, 0);
+    assert_eq!(m5.snapshot().events_active, 0);
 }

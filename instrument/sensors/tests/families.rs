@@ -3,7 +3,7 @@
 
 use hotmetrics_core::{Registry, ValueSnapshot};
 use hotmetrics_sensors::{
-    FAUST_BUCKETS_MS, FAUST_FAMILIES, Monitor, SENSOR_ERRORS, Sensor, TopicPartition,
+    FAUST_BUCKETS_MS, FAUST_FAMILIES, Monitor, SENSOR_ERRORS, Sensor, StreamTask, TopicPartition,
 };
 
 #[test]
@@ -12,7 +12,8 @@ fn the_table_is_what_the_monitor_registers() {
     let monitor = Monitor::builder().namespace("ns").build(&registry).unwrap();
     let tp = TopicPartition::new("t", 0);
     monitor.on_message_in(tp, 0);
-    monitor.on_stream_event_in(tp, 0, "s");
+    // Counted per task too (`events_by_task`), exported by no family.
+    monitor.on_stream_event_in(tp, 0, StreamTask::new("s", "agent"));
     monitor.on_table_get("x");
     monitor.on_send_initiated("out", 1, 1);
     monitor.on_tp_commit(&[(tp, 1)]);
@@ -23,6 +24,7 @@ fn the_table_is_what_the_monitor_registers() {
     let snapshot = registry.snapshot();
     let all: Vec<_> = FAUST_FAMILIES.iter().chain([&SENSOR_ERRORS]).collect();
     assert_eq!(snapshot.families.len(), all.len());
+    assert_eq!(monitor.snapshot().events_by_task["agent"], 1);
     for f in all {
         let name = format!("ns_{}", f.name);
         let got = snapshot

@@ -8,7 +8,8 @@ mod common;
 
 use hotmetrics_core::Registry;
 use hotmetrics_sensors::{
-    CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, Started, TopicPartition,
+    CheckStatus, HealthMonitor, ManualClock, Monitor, Monitoring, Sensor, Started, StreamTask,
+    TopicPartition,
 };
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -120,8 +121,9 @@ fn stats_serves_the_snapshot_with_fausts_keys() {
     let sensors = monitoring.sensors();
     let tp = TopicPartition::new("orders", 0);
     sensors.on_message_in(tp, 5);
-    let e = sensors.on_stream_event_in(tp, 5, "orders");
-    sensors.on_stream_event_out(tp, 5, "orders", e);
+    let stream = StreamTask::new("orders", "orders.process");
+    let e = sensors.on_stream_event_in(tp, 5, stream);
+    sensors.on_stream_event_out(tp, 5, stream, e);
     sensors.on_table_set("totals");
     sensors.on_topic_buffer_full(tp);
     let w = sensors.on_web_request_start("GET", "/x");
@@ -181,7 +183,7 @@ fn idle_and_error_rate_checks() {
         (idle.status, idle.value, idle.threshold),
         (CheckStatus::Failing, Some(31.0), 30.0)
     );
-    monitor.on_stream_event_in(tp, 0, "s");
+    monitor.on_stream_event_in(tp, 0, StreamTask::new("s", "agent"));
     assert!(health.is_healthy());
     // 20 send errors by 33 s: 20/33 per second since the start.
     for _ in 0..20 {
@@ -198,14 +200,14 @@ fn idle_and_error_rate_checks() {
     assert_eq!(check(&r, "idle_seconds").status, CheckStatus::Ok);
     // 3 s later the window (10 s) still reaches back to the start.
     manual.set(Duration::from_secs(36));
-    monitor.on_stream_event_in(tp, 1, "s");
+    monitor.on_stream_event_in(tp, 1, StreamTask::new("s", "agent"));
     assert_eq!(
         check(&health.report(), "error_rate").value,
         Some(20.0 / 36.0)
     );
     // 11 s after the errors' read, the rate is measured from it: none since.
     manual.set(Duration::from_secs(44));
-    monitor.on_stream_event_in(tp, 2, "s");
+    monitor.on_stream_event_in(tp, 2, StreamTask::new("s", "agent"));
     let r = health.report();
     assert!(r.healthy, "{r:?}");
     assert_eq!(check(&r, "error_rate").value, Some(0.0));

@@ -1,16 +1,28 @@
 //! The logging sensor emits one `tracing` event per sampled callback, at
 //! its level, and none with sampling off.
 
-use hotmetrics_sensors::{LoggingSensor, Sensor, TopicPartition};
+use hotmetrics_sensors::{LoggingSensor, Sensor, StreamTask, TopicPartition};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::{Event, Level, Metadata, Subscriber, span};
 
-/// Counts the events it is given and keeps the last one's level.
+/// Counts the events it is given and keeps their levels and messages.
 #[derive(Default)]
 struct Count {
     events: AtomicU64,
     levels: Mutex<Vec<Level>>,
+    messages: Mutex<Vec<String>>,
+}
+
+/// Keeps an event's `message` field.
+struct Message<'a>(&'a mut String);
+
+impl tracing::field::Visit for Message<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            *self.0 = format!("{value:?}");
+        }
+    }
 }
 
 impl Subscriber for &'static Count {
@@ -26,6 +38,9 @@ impl Subscriber for &'static Count {
         assert_eq!(event.metadata().target(), "hotmetrics_sensors");
         self.events.fetch_add(1, Ordering::Relaxed);
         self.levels.lock().unwrap().push(*event.metadata().level());
+        let mut message = String::new();
+        event.record(&mut Message(&mut message));
+        self.messages.lock().unwrap().push(message);
     }
     fn enter(&self, _: &span::Id) {}
     fn exit(&self, _: &span::Id) {}
@@ -98,4 +113,24 @@ fn each_sensor_samples_on_its_own_and_errors_always_log() {
         sampled.on_assignment_error(&"no leader", hotmetrics_sensors::Started::UNSET);
         assert_eq!(count.events.load(Ordering::Relaxed) - before, 6);
     });
+}
+
+#[test]
+fn stream_events_name_their_stream_and_task() {
+    let count: &'static Count = Box::leak(Box::default());
+    tracing::subscriber::with_default(count, || {
+        let sensor = LoggingSensor::new(Level::INFO);
+        let tp = TopicPartition::new("orders", 2);
+        let stream = StreamTask::new("orders", "orders.totals");
+        let e = sensor.on_stream_event_in(tp, 7, stream);
+        sensor.on_stream_event_out(tp, 7, stream, e);
+    });
+    let messages = count.messages.lock().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0], "orders task orders.totals orders:2 offset 7");
+    assert!(
+        messages[1].starts_with("orders task orders.totals orders:2 offset 7 after "),
+        "{}",
+        messages[1]
+    );
 }

@@ -1,8 +1,11 @@
 //! Rates and latency summaries equal a reference computed in the test from
 //! the same event log; histories stay bounded and keep the most recent.
 
-use hotmetrics_sensors::{ManualClock, Monitor, Sensor, TopicPartition};
+use hotmetrics_sensors::{ManualClock, Monitor, Sensor, StreamTask, TopicPartition};
 use std::time::Duration;
+
+/// The one stream, run by one task.
+const S: StreamTask<'static> = StreamTask::new("s", "agent");
 
 fn at(manual: &ManualClock, seconds: f64) {
     manual.set(Duration::from_secs_f64(seconds));
@@ -44,8 +47,8 @@ fn rates_follow_the_event_log() {
         while next < log.len() && log[next] <= now {
             at(&manual, log[next]);
             monitor.on_message_in(tp, next as i64);
-            let e = monitor.on_stream_event_in(tp, next as i64, "s");
-            monitor.on_stream_event_out(tp, next as i64, "s", e);
+            let e = monitor.on_stream_event_in(tp, next as i64, S);
+            monitor.on_stream_event_out(tp, next as i64, S, e);
             let s = monitor.on_send_initiated("out", 1, 1);
             monitor.on_send_completed("out", s);
             next += 1;
@@ -80,7 +83,11 @@ fn rates_worked_out_by_hand() {
         .build(&hotmetrics_core::Registry::new())
         .unwrap();
     let tp = TopicPartition::new("t", 0);
-    let messages = |n: i64| (0..n).for_each(|o| monitor.on_message_in(tp, o));
+    let messages = |n: i64| {
+        for o in 0..n {
+            monitor.on_message_in(tp, o);
+        }
+    };
     at(&manual, 0.5);
     messages(10);
     at(&manual, 1.0);
@@ -127,12 +134,12 @@ fn latency_summaries_match_the_log_and_histories_are_bounded() {
         std::thread::scope(|s| {
             s.spawn(|| {
                 at(&manual, t);
-                let e = monitor.on_stream_event_in(tp, 0, "s");
+                let e = monitor.on_stream_event_in(tp, 0, S);
                 let st = monitor.on_send_initiated("out", 1, 1);
                 at(&manual, t + send);
                 monitor.on_send_completed("out", st);
                 at(&manual, t + runtime);
-                monitor.on_stream_event_out(tp, 0, "s", e);
+                monitor.on_stream_event_out(tp, 0, S, e);
             });
         });
         // The history orders by completion time.

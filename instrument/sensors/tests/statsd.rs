@@ -9,7 +9,7 @@ mod common;
 
 use common::{StatsdDaemon, TimerStats};
 use hotmetrics_export::{Batch, Sink};
-use hotmetrics_sensors::{ManualClock, Sensor, StatsdMonitor, TopicPartition};
+use hotmetrics_sensors::{ManualClock, Sensor, StatsdMonitor, StreamTask, TopicPartition};
 use hotmetrics_statsd::StatsdSink;
 use std::sync::Barrier;
 use std::time::Duration;
@@ -24,8 +24,8 @@ fn faust_statsd_names_read_back_from_the_daemon() {
         .unwrap();
     let tp = TopicPartition::new("orders", 3);
     for offset in 0..10 {
-        statsd.on_message_in(tp, offset);
-        let e = statsd.on_stream_event_in(tp, offset, "orders");
+        let m = statsd.on_message_in(tp, offset);
+        let e = statsd.on_stream_event_in(tp, offset, StreamTask::new("orders", "agent"));
         statsd.on_table_get("totals");
         statsd.on_table_set("totals");
         let s = statsd.on_send_initiated("invoices", 1, 1);
@@ -35,9 +35,9 @@ fn faust_statsd_names_read_back_from_the_daemon() {
         } else {
             statsd.on_send_completed("invoices", s);
         }
-        statsd.on_stream_event_out(tp, offset, "orders", e);
+        statsd.on_stream_event_out(tp, offset, StreamTask::new("orders", "agent"), e);
         if offset < 8 {
-            statsd.on_message_out(tp, offset);
+            statsd.on_message_out(tp, offset, m);
         }
     }
     statsd.on_table_del("totals");
@@ -140,9 +140,9 @@ fn latencies_are_timers_at_the_daemon() {
     let tp = TopicPartition::new("orders", 0);
     let ms = |n| manual.advance(Duration::from_millis(n));
     for (i, took) in [4u64, 16, 2].into_iter().enumerate() {
-        let e = statsd.on_stream_event_in(tp, i as i64, "orders");
+        let e = statsd.on_stream_event_in(tp, i as i64, StreamTask::new("orders", "agent"));
         ms(took);
-        statsd.on_stream_event_out(tp, i as i64, "orders", e);
+        statsd.on_stream_event_out(tp, i as i64, StreamTask::new("orders", "agent"), e);
     }
     let s = statsd.on_send_initiated("out", 1, 1);
     ms(20);

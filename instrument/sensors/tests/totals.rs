@@ -3,24 +3,35 @@
 //! exported series.
 
 use hotmetrics_core::Registry;
-use hotmetrics_sensors::{ManualClock, Monitor, Sensor, SensorDelegate, TopicPartition};
+use hotmetrics_sensors::{
+    ManualClock, Monitor, Sensor, SensorDelegate, StreamTask, TopicPartition,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 2_000;
 
+/// The tasks (agents) that run stream `in`: thread `t` is `TASKS[t % 3]`.
+const TASKS: [&str; 3] = ["in.count", "in.audit", "in.forward"];
+
+/// Events task `TASKS[k]` gets: one per round of each of its threads.
+fn task_events(k: usize) -> u64 {
+    ((0..THREADS).filter(|t| t % TASKS.len() == k).count() * ROUNDS) as u64
+}
+
 /// Every callback, `ROUNDS` times per thread; thread `t` consumes
-/// partition `t % 4` of `in` and sends to `out`.
+/// partition `t % 4` of `in` as task `TASKS[t % 3]` and sends to `out`.
 fn drive(sensor: &dyn Sensor, manual: &ManualClock) {
     std::thread::scope(|s| {
         for t in 0..THREADS {
             s.spawn(move || {
                 let tp = TopicPartition::new("in", (t % 4) as i32);
+                let stream = StreamTask::new("in", TASKS[t % TASKS.len()]);
                 for i in 0..ROUNDS {
                     let offset = i as i64;
-                    sensor.on_message_in(tp, offset);
-                    let event = sensor.on_stream_event_in(tp, offset, "in");
+                    let message = sensor.on_message_in(tp, offset);
+                    let event = sensor.on_stream_event_in(tp, offset, stream);
                     sensor.on_table_get("counts");
                     sensor.on_table_set("counts");
                     if i % 10 == 0 {
@@ -32,8 +43,8 @@ fn drive(sensor: &dyn Sensor, manual: &ManualClock) {
                     } else {
                         sensor.on_send_completed("out", send);
                     }
-                    sensor.on_stream_event_out(tp, offset, "in", event);
-                    sensor.on_message_out(tp, offset);
+                    sensor.on_stream_event_out(tp, offset, stream, event);
+                    sensor.on_message_out(tp, offset, message);
                     if i % 50 == 0 {
                         let commit = sensor.on_commit_initiated();
                         sensor.on_commit_completed(commit);
@@ -81,6 +92,11 @@ fn check(monitor: &Monitor, registry: &Registry) {
     assert_eq!(s.events_total, n);
     assert_eq!(s.events_active, 0);
     assert_eq!(s.events_by_stream["in"], n);
+    assert_eq!(s.events_by_task.len(), TASKS.len());
+    for (k, task) in TASKS.iter().enumerate() {
+        assert_eq!(s.events_by_task[*task], task_events(k), "{task}");
+    }
+    assert_eq!(s.events_by_task.values().sum::<u64>(), n);
     assert_eq!(s.tables["counts"].keys_retrieved, n);
     assert_eq!(s.tables["counts"].keys_updated, n);
     assert_eq!(s.tables["counts"].keys_deleted, n / 10);
