@@ -778,6 +778,10 @@ impl Monitor {
 }
 
 impl Sensor for Monitor {
+    fn as_monitor(&self) -> Option<&Monitor> {
+        Some(self)
+    }
+
     /// No time: the monitor keeps no message latency (Faust's neither).
     #[inline]
     fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
