@@ -490,3 +490,92 @@ impl Sensor for SensorDelegate {
         self.each(both!(|s| s.count(name, n)));
     }
 }
+
+/// A `loom` model of the generation protocol on two nested delegates (the
+/// event path's orderings and the start's min of max; arc-swap is not
+/// loom-aware, so each list is one atomic word here, swapped with
+/// release and read with acquire as arc-swap does at least): a sensor
+/// added to either delegate while a start goes through both never gets
+/// an end it did not see start.
+#[cfg(test)]
+mod loom_model {
+    use loom::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+    use loom::sync::{Arc, Mutex};
+
+    /// A list: its generation (high half) and its one sensor's `added`
+    /// (low half; 0: none yet).
+    fn pack(generation: u64, added: u64) -> u64 {
+        (generation << 32) | added
+    }
+
+    struct World {
+        changes: Mutex<u64>,
+        published: AtomicU64,
+        outer: AtomicU64,
+        inner: AtomicU64,
+        /// The levels of the sensor added to each (starts − ends).
+        outer_level: AtomicI64,
+        inner_level: AtomicI64,
+    }
+
+    /// `SensorDelegate::change`: draw, swap, publish, under one lock.
+    fn add(w: &World, list: &AtomicU64) {
+        let mut last = w.changes.lock().unwrap();
+        *last += 1;
+        list.store(pack(*last, *last), Ordering::Release);
+        w.published.store(*last, Ordering::Release);
+    }
+
+    /// `SensorDelegate::start` on one delegate: its generation.
+    fn start(w: &World, list: &AtomicU64, level: &AtomicI64) -> u64 {
+        let published = w.published.load(Ordering::Acquire);
+        let l = list.load(Ordering::Acquire);
+        if l & 0xffff_ffff != 0 {
+            level.fetch_add(1, Ordering::Relaxed);
+        }
+        published.max(l >> 32)
+    }
+
+    /// `SensorDelegate::end` on one delegate.
+    fn end(list: &AtomicU64, level: &AtomicI64, token: u64) {
+        let added = list.load(Ordering::Acquire) & 0xffff_ffff;
+        if added != 0 && added <= token {
+            level.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn adds_to_nested_delegates_never_take_a_level_below_zero() {
+        loom::model(|| {
+            let w = Arc::new(World {
+                changes: Mutex::new(super::FIRST),
+                published: AtomicU64::new(super::FIRST),
+                outer: AtomicU64::new(pack(super::FIRST, 0)),
+                inner: AtomicU64::new(pack(super::FIRST, 0)),
+                outer_level: AtomicI64::new(0),
+                inner_level: AtomicI64::new(0),
+            });
+            let adders: Vec<_> = [false, true]
+                .into_iter()
+                .map(|to_inner| {
+                    let w = Arc::clone(&w);
+                    loom::thread::spawn(move || add(&w, if to_inner { &w.inner } else { &w.outer }))
+                })
+                .collect();
+            // The outer delegate reads its list, then calls the inner one.
+            let outer = start(&w, &w.outer, &w.outer_level);
+            let inner = start(&w, &w.inner, &w.inner_level);
+            let token = outer.min(inner);
+            end(&w.outer, &w.outer_level, token);
+            end(&w.inner, &w.inner_level, token);
+            for a in adders {
+                a.join().unwrap();
+            }
+            let levels = (
+                w.outer_level.load(Ordering::Relaxed),
+                w.inner_level.load(Ordering::Relaxed),
+            );
+            assert!(levels.0 >= 0 && levels.1 >= 0, "{levels:?}");
+        });
+    }
+}
