@@ -25,12 +25,56 @@ use std::time::Duration;
 /// token may have a generation and no time (no sensor measured the
 /// start): [`is_unset`](Self::is_unset) is then true, and the end still
 /// goes only to the sensors that saw the start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// Equality, ordering and hashing are by time only: a delegate's token of
+/// no time equals [`Started::UNSET`] whatever its generation, and two
+/// tokens of the same time are equal.
+///
+/// ```
+/// use hotmetrics_sensors::{Monitor, Sensor, SensorDelegate, Started, TopicPartition};
+/// use std::sync::Arc;
+///
+/// let delegate = SensorDelegate::new();
+/// delegate.add(Arc::new(Monitor::new()));
+/// // The monitor times commits: a time (and the delegate's generation).
+/// let commit = delegate.on_commit_initiated();
+/// assert!(commit > Started::UNSET);
+/// // It keeps no time for messages: no time, still a generation.
+/// let message = delegate.on_message_in(TopicPartition::new("t", 0), 1);
+/// assert!(message.is_unset() && message == Started::UNSET);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Started {
     /// Nanoseconds since the clock's origin + 1 (0: no time).
     at: u64,
     /// The delegate generation of the start (0: none).
     generation: u64,
+}
+
+impl PartialEq for Started {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for Started {}
+
+impl PartialOrd for Started {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Started {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
+impl std::hash::Hash for Started {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.at.hash(state);
+    }
 }
 
 impl Started {
@@ -173,5 +217,30 @@ impl ManualClock {
     pub fn set(&self, at: Duration) {
         let nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
         self.0.store(nanos, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn tokens_compare_and_hash_by_time_only() {
+        let unset_at_gen = Started::UNSET.with_generation(7);
+        assert!(unset_at_gen.is_unset());
+        assert_eq!(unset_at_gen, Started::UNSET);
+        let t = Started::at(Duration::from_millis(2));
+        assert_eq!(t.with_generation(3), t.with_generation(9));
+        assert_eq!(t.with_generation(3).generation(), 3, "still carried");
+        assert!(Started::UNSET.with_generation(9) < t.with_generation(1));
+        assert_eq!(
+            t.with_generation(3).cmp(&t.with_generation(1)),
+            std::cmp::Ordering::Equal
+        );
+        let set: HashSet<Started> = [t, t.with_generation(5), unset_at_gen, Started::UNSET]
+            .into_iter()
+            .collect();
+        assert_eq!(set.len(), 2, "one per time");
     }
 }

@@ -13,7 +13,7 @@ use crate::names::{
 use crate::rates::Rates;
 use crate::sensor::{Sensor, StreamTask, TopicPartition};
 use crossbeam_utils::CachePadded;
-use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Registry};
+use hotmetrics_core::{Buckets, Counter, Error, Family, Gauge, Histogram, Opts, Registry};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -88,10 +88,13 @@ impl MonitorBuilder {
         self
     }
 
-    /// At most this many topics, partitions, (stream, task) pairs, tables,
+    /// At most this many topics, partitions, streams, tasks, tables,
     /// count names and HTTP status codes each (default 10,000, the
-    /// families' series limit); past it an event's per-key part is dropped and counted as
-    /// `sensor_errors_total{kind="cardinality"}` (its totals still count).
+    /// families' series limit); past it an event's per-key part is
+    /// dropped and counted as `sensor_errors_total{kind="cardinality"}`
+    /// (its totals still count). Streams and tasks are bounded apart: a
+    /// stream event counts in its stream whenever the stream is known,
+    /// however many (stream, task) pairs there are.
     pub fn max_keys(mut self, n: usize) -> Self {
         self.max_keys = n;
         self
@@ -159,7 +162,9 @@ struct Families {
 }
 
 impl Families {
-    fn register(ns: &str, registry: &Registry) -> Result<Self, Error> {
+    /// `max_keys`: the series limit of the families the monitor keeps
+    /// out of `registry` (those of `registry` keep their own).
+    fn register(ns: &str, registry: &Registry, max_keys: usize) -> Result<Self, Error> {
         let n = |name: &str| format!("{ns}_{name}");
         let ms = || Buckets::new(FAUST_BUCKETS_MS.to_vec());
         let h = |name: &str, help: &str| registry.histogram((n(name), help), ms()?);
@@ -262,8 +267,10 @@ impl Families {
             errors_unpaired: errors.get_or_create(&["unpaired"])?,
             errors_invalid_latency: errors.get_or_create(&["invalid_latency"])?,
             sends_initiated: internal.counter(("sends_initiated", "Sends initiated"))?,
-            events_by_task: internal
-                .counter_vec(("events_by_task", "Stream events per task"), &["task"])?,
+            events_by_task: internal.counter_vec(
+                Opts::new("events_by_task", "Stream events per task").max_series(max_keys),
+                &["task"],
+            )?,
         })
     }
 }
@@ -295,7 +302,8 @@ struct PartitionHot {
 }
 
 /// What a (stream, task) pair counts: its stream's series and its task's
-/// (each shared by every pair of that stream, of that task).
+/// (those of the `streams` and `tasks` maps, shared by every pair of that
+/// stream, of that task).
 struct StreamSeries {
     stream: Counter,
     task: Counter,
@@ -313,8 +321,14 @@ struct Inner {
     f: Families,
     topics: Keyed<TopicSeries>,
     partitions: Keyed<PartitionSeries>,
-    /// By stream and task: one lookup per event for both counts.
-    streams: Keyed<StreamSeries>,
+    /// By stream and task: one lookup per event for both counts (the
+    /// fast path; a pair refused here falls back to `streams` and
+    /// `tasks` apart).
+    pairs: Keyed<StreamSeries>,
+    /// Each stream's count (`total_events_per_stream`), bounded apart.
+    streams: Keyed<Counter>,
+    /// Each task's count (`events_by_task`), bounded apart.
+    tasks: Keyed<Counter>,
     tables: Keyed<TableSeries>,
     counts: Keyed<Gauge>,
     http_codes: Keyed<Counter>,
@@ -436,14 +450,16 @@ impl Monitor {
 
     fn create(b: MonitorBuilder, registry: &Registry) -> Result<Self, Error> {
         // Each family takes as many series as the key maps may create.
-        let f = Families::register(&b.namespace, registry)?;
+        let f = Families::register(&b.namespace, registry, b.max_keys)?;
         let started = b.clock.seconds();
         Ok(Self(Arc::new(Inner {
             started,
             f,
             topics: Keyed::new(b.max_keys),
             partitions: Keyed::new(b.max_keys),
+            pairs: Keyed::new(b.max_keys),
             streams: Keyed::new(b.max_keys),
+            tasks: Keyed::new(b.max_keys),
             tables: Keyed::new(b.max_keys),
             counts: Keyed::new(b.max_keys),
             http_codes: Keyed::new(b.max_keys),
@@ -508,7 +524,37 @@ impl Monitor {
         }
     }
 
+    /// Runs `f` on `stream`'s counter (an error: the stream is refused).
     #[inline]
+    fn stream_counter<R>(&self, stream: &str, f: impl FnOnce(&Counter) -> R) -> Result<R, Miss> {
+        let per_stream = &self.0.f.per_stream;
+        let make = || per_stream.get_or_create(&[&stream_label(stream)]).ok();
+        self.0.streams.with(stream, 0, make, f)
+    }
+
+    /// Runs `f` on `task`'s counter (an error: the task is refused).
+    #[inline]
+    fn task_counter<R>(&self, task: &str, f: impl FnOnce(&Counter) -> R) -> Result<R, Miss> {
+        let by_task = &self.0.f.events_by_task;
+        self.0
+            .tasks
+            .with(task, 0, || by_task.get_or_create(&[task]).ok(), f)
+    }
+
+    /// A stream event whose (stream, task) pair is refused (too many
+    /// pairs, or its stream or task refused): counted in its stream and
+    /// in its task apart, an error for each part dropped.
+    #[cold]
+    fn stream_event_apart(&self, stream: StreamTask<'_>) {
+        let errors = &self.0.f.errors_cardinality;
+        if Miss::refused(&self.stream_counter(stream.stream, Counter::inc)) {
+            errors.inc();
+        }
+        if Miss::refused(&self.task_counter(stream.task, Counter::inc)) {
+            errors.inc();
+        }
+    }
+
     fn partition(&self, tp: TopicPartition<'_>, f: impl FnOnce(&PartitionSeries)) {
         let i = &self.0;
         let make = || {
@@ -619,6 +665,7 @@ impl Monitor {
         let topics = i.topics.entries();
         let partitions = i.partitions.entries();
         let streams = i.streams.entries();
+        let tasks = i.tasks.entries();
         let by_tp = |get: &dyn Fn(&PartitionSeries) -> Option<i64>| {
             let mut out: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
             for e in &partitions {
@@ -657,14 +704,13 @@ impl Monitor {
             events_total: f.total_events.get(),
             events_s,
             events_runtime_avg: events_runtime.median,
-            // Pairs of one stream (one task) share its counter.
-            events_by_task: streams
+            events_by_task: tasks
                 .iter()
-                .map(|e| (e.second.to_string(), e.value.task.get()))
+                .map(|e| (e.name.to_string(), e.value.get()))
                 .collect(),
             events_by_stream: streams
                 .iter()
-                .map(|e| (e.name.to_string(), e.value.stream.get()))
+                .map(|e| (e.name.to_string(), e.value.get()))
                 .collect(),
             commit_latency: commit.samples.clone(),
             send_latency: send.samples.clone(),
@@ -738,6 +784,10 @@ impl Monitor {
 }
 
 impl Sensor for Monitor {
+    fn as_monitor(&self) -> Option<&Monitor> {
+        Some(self)
+    }
+
     /// No time: the monitor keeps no message latency (Faust's neither).
     #[inline]
     fn on_message_in(&self, tp: TopicPartition<'_>, offset: i64) -> Started {
@@ -771,23 +821,19 @@ impl Sensor for Monitor {
         i.f.total_active_events.inc();
         let make = || {
             Some(StreamSeries {
-                stream: i
-                    .f
-                    .per_stream
-                    .get_or_create(&[&stream_label(stream.stream)])
-                    .ok()?,
-                task: i.f.events_by_task.get_or_create(&[stream.task]).ok()?,
+                stream: self.stream_counter(stream.stream, Counter::clone).ok()?,
+                task: self.task_counter(stream.task, Counter::clone).ok()?,
             })
         };
         let count = |s: &StreamSeries| {
             s.stream.inc();
             s.task.inc();
         };
-        if i.streams
+        if i.pairs
             .with2(stream.stream, stream.task, 0, make, count)
             .is_err_and(|m| m == Miss::Refused)
         {
-            i.f.errors_cardinality.inc();
+            self.stream_event_apart(stream);
         }
         i.last_event
             .get_or(|| CachePadded::new(AtomicU64::new(0)))

@@ -2,7 +2,7 @@
 //! life, as Faust's `faust.sensors.Sensor` has them.
 
 use crate::clock::Started;
-use std::any::Any;
+use crate::monitor::Monitor;
 use std::fmt;
 
 /// A topic partition, by its stable name and number.
@@ -81,11 +81,10 @@ impl fmt::Display for StreamTask<'_> {
 /// Callbacks run on the application's threads, on its hot path: a sensor
 /// must not block or allocate per event.
 ///
-/// A sensor is `'static` (`Any`): a [`SensorDelegate`](crate::SensorDelegate)
-/// recognises a [`Monitor`](crate::Monitor) when it is added and calls it
-/// without dynamic dispatch.
+/// A [`SensorDelegate`](crate::SensorDelegate) recognises a
+/// [`Monitor`] when it is added and calls it without dynamic dispatch.
 #[allow(unused_variables)]
-pub trait Sensor: Any + Send + Sync {
+pub trait Sensor: Send + Sync {
     /// Whether any callback of this sensor does something. A
     /// [`SensorDelegate`](crate::SensorDelegate) asks once, when the
     /// sensor is added, and never calls one that says `false` (a
@@ -93,6 +92,15 @@ pub trait Sensor: Any + Send + Sync {
     /// answer must not change while the sensor is held. Default `true`.
     fn is_enabled(&self) -> bool {
         true
+    }
+
+    /// The sensor as a [`Monitor`], when it is one: how a
+    /// [`SensorDelegate`](crate::SensorDelegate) calls a monitor without
+    /// dynamic dispatch (and without requiring sensors to be `'static`).
+    /// Only `Monitor` overrides it.
+    #[doc(hidden)]
+    fn as_monitor(&self) -> Option<&Monitor> {
+        None
     }
 
     /// A message was taken from a topic partition (once per message,

@@ -44,11 +44,69 @@ fn tasks_past_the_limit_are_counted_not_stored() {
     }
     let s = monitor.snapshot();
     assert_eq!(s.events_total, 10, "totals still count");
-    // Keyed by (stream, task): a refused pair counts for neither.
-    assert_eq!(s.events_by_stream["s"], 3);
+    // Streams and tasks are bounded apart: the known stream counts every
+    // event, only the refused tasks' part is dropped.
+    assert_eq!(s.events_by_stream["s"], 10);
     assert_eq!(s.events_by_task.len(), 3);
     assert_eq!(s.events_by_task.values().sum::<u64>(), 3);
-    assert_eq!(s.sensor_errors.cardinality, 7, "one per refused event");
+    assert_eq!(s.sensor_errors.cardinality, 7, "one per refused task part");
+}
+
+#[test]
+fn more_pairs_than_keys_still_count_every_stream_and_task() {
+    let registry = Registry::new();
+    let monitor = Monitor::builder().max_keys(3).build(&registry).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    // 3 streams × 3 tasks: 9 pairs, 3 keys of each kind.
+    for round in 0..2 {
+        for s in 0..3 {
+            for t in 0..3 {
+                let (stream, task) = (format!("s{s}"), format!("agent-{t}"));
+                let stream = StreamTask::new(&stream, &task);
+                let e = monitor.on_stream_event_in(tp, round, stream);
+                monitor.on_stream_event_out(tp, round, stream, e);
+            }
+        }
+    }
+    let s = monitor.snapshot();
+    assert_eq!(s.events_total, 18);
+    let by = |m: &std::collections::BTreeMap<String, u64>| m.values().copied().collect::<Vec<_>>();
+    assert_eq!(
+        by(&s.events_by_stream),
+        [6, 6, 6],
+        "{:?}",
+        s.events_by_stream
+    );
+    assert_eq!(by(&s.events_by_task), [6, 6, 6], "{:?}", s.events_by_task);
+    assert_eq!(s.sensor_errors.cardinality, 0, "nothing was dropped");
+    let scraped = registry.snapshot();
+    for stream in ["stream.s0.events", "stream.s1.events", "stream.s2.events"] {
+        assert_eq!(
+            scraped.counter("faust_app_total_events_per_stream", &[("stream", stream)]),
+            Some(6.0),
+            "{stream}"
+        );
+    }
+}
+
+#[test]
+fn tasks_are_bounded_by_max_keys_not_the_default_series_limit() {
+    let n = hotmetrics_core::DEFAULT_MAX_SERIES + 20;
+    let monitor = Monitor::builder()
+        .max_keys(n)
+        .build(&Registry::new())
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    for t in 0..n {
+        let task = format!("agent-{t}");
+        let stream = StreamTask::new("s", &task);
+        let e = monitor.on_stream_event_in(tp, 0, stream);
+        monitor.on_stream_event_out(tp, 0, stream, e);
+    }
+    let s = monitor.snapshot();
+    assert_eq!(s.events_by_task.len(), n);
+    assert_eq!(s.events_by_stream["s"], n as u64);
+    assert_eq!(s.sensor_errors.cardinality, 0);
 }
 
 #[test]

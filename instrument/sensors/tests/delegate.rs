@@ -7,8 +7,8 @@ use hotmetrics_sensors::{
     ManualClock, Monitor, MonitorSnapshot, Sensor, SensorDelegate, Started, StreamTask,
     TopicPartition,
 };
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 /// Counts what it sees and keeps its levels: message, stream event and
@@ -21,6 +21,10 @@ struct Counting {
     active_events: AtomicI64,
     active_sends: AtomicI64,
     below_zero: AtomicBool,
+    /// When set, the first `is_enabled` waits on it twice (reached, then
+    /// released): an add held in the sensor's own code.
+    gate: Option<Arc<Barrier>>,
+    asked: AtomicBool,
 }
 
 impl Counting {
@@ -40,6 +44,15 @@ impl Counting {
 }
 
 impl Sensor for Counting {
+    fn is_enabled(&self) -> bool {
+        if let Some(gate) = &self.gate
+            && !self.asked.swap(true, Ordering::Relaxed)
+        {
+            gate.wait();
+            gate.wait();
+        }
+        true
+    }
     fn on_message_in(&self, _: TopicPartition<'_>, _: i64) -> Started {
         self.messages.fetch_add(1, Ordering::Relaxed);
         self.active_messages.fetch_add(1, Ordering::Relaxed);
@@ -80,21 +93,38 @@ fn add_and_remove_race_events() {
     // Added while events flow, and kept.
     let stayer = Arc::new(Counting::default());
     let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
+    // Workers go on past EVENTS until the swapper is through its schedule,
+    // so that it can wait for rounds after an add.
+    let scheduled = AtomicBool::new(false);
+    // Rounds done, all threads (SeqCst, with the list swaps: a round
+    // counted after the swapper read it started after its add).
+    let rounds = AtomicU64::new(0);
+    let wait_for_rounds = || {
+        let from = rounds.load(Ordering::SeqCst);
+        // Each thread may have one round in flight across the add.
+        while rounds.load(Ordering::SeqCst) < from + 2 * THREADS {
+            std::thread::yield_now();
+        }
+    };
+    let total = std::thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
-                let delegate = &delegate;
+                let (delegate, scheduled, rounds) = (&delegate, &scheduled, &rounds);
                 s.spawn(move || {
                     let tp = TopicPartition::new("in", t as i32);
                     let stream = StreamTask::new("in", "agent");
-                    for i in 0..EVENTS {
+                    let mut i = 0u64;
+                    while i < EVENTS || !scheduled.load(Ordering::Relaxed) {
                         let message = delegate.on_message_in(tp, i as i64);
                         let event = delegate.on_stream_event_in(tp, i as i64, stream);
                         let send = delegate.on_send_initiated("out", 1, 1);
                         delegate.on_send_completed("out", send);
                         delegate.on_stream_event_out(tp, i as i64, stream, event);
                         delegate.on_message_out(tp, i as i64, message);
+                        i += 1;
+                        rounds.fetch_add(1, Ordering::SeqCst);
                     }
+                    i
                 })
             })
             .collect();
@@ -111,22 +141,26 @@ fn add_and_remove_race_events() {
                 swaps += 1;
                 if swaps == 10 {
                     delegate.add(late.clone());
+                    wait_for_rounds();
                 }
                 if swaps == 30 {
                     delegate.add(stayer.clone());
+                    wait_for_rounds();
                 }
                 if swaps == 50 {
                     let l: Arc<dyn Sensor> = late.clone();
                     assert!(delegate.remove(&l));
                 }
+                if swaps == 100 {
+                    scheduled.store(true, Ordering::Relaxed);
+                }
             }
         });
-        for w in workers {
-            w.join().unwrap();
-        }
+        let total = workers.into_iter().map(|w| w.join().unwrap()).sum::<u64>();
         done.store(true, Ordering::Relaxed);
+        total
     });
-    let total = THREADS * EVENTS;
+    assert!(total >= THREADS * EVENTS);
     assert_eq!(delegate.len(), 3, "only the steady sensors are left");
     assert_eq!(steady.messages.load(Ordering::Relaxed), total);
     assert_eq!(steady.sends.load(Ordering::Relaxed), total);
@@ -153,7 +187,11 @@ fn add_and_remove_race_events() {
     // Added mid-flight and still there: every end it got had its start,
     // every start it saw has ended.
     assert_eq!(stayer.levels(), [0; 3], "levels of the sensor added late");
-    assert!(stayer.messages.load(Ordering::Relaxed) > 0);
+    assert!(
+        stayer.messages.load(Ordering::Relaxed) > 0,
+        "rounds ran after its add"
+    );
+    assert!(late.messages.load(Ordering::Relaxed) > 0);
     // Each thread's events reach it from one list on: only the round cut
     // by the add (a send without its message) and the one cut by the
     // remove (a message without its send) can differ, per thread.
@@ -305,15 +343,154 @@ fn a_removed_sensor_gets_no_more_events() {
     let s = removed.snapshot();
     assert_eq!((s.messages_active, s.events_active), (1, 1));
     assert!(s.send_latency.is_empty() && s.tables.is_empty());
-    // Added again: a new entry, which did not see the old starts either.
-    delegate.add(removed.clone());
-    let in_flight = starts(&delegate);
-    let older = delegate.on_stream_event_in(TP, 2, STREAM);
+}
+
+#[test]
+fn a_sensor_added_again_is_a_new_sensor_and_keeps_what_was_in_flight() {
+    let manual = ManualClock::new();
+    let delegate = SensorDelegate::new();
+    let (kept, again) = (monitor(&manual), monitor(&manual));
+    delegate.add(kept.clone());
+    delegate.add(again.clone());
+    let r: Arc<dyn Sensor> = again.clone();
+    // Started while it is held, ended after it was removed and added
+    // again: the end no longer reaches it (the new entry did not see the
+    // start), so its level keeps the event in flight at the remove.
+    let event = delegate.on_stream_event_in(TP, 1, STREAM);
     assert!(delegate.remove(&r));
-    delegate.add(removed.clone());
-    delegate.on_stream_event_out(TP, 2, STREAM, older);
+    delegate.add(again.clone());
+    delegate.on_stream_event_out(TP, 1, STREAM, event);
+    assert_eq!(again.snapshot().events_active, 1, "stays high for good");
+    assert_eq!(kept.snapshot().events_active, 0);
+    // A round started after the add pairs as usual.
+    let in_flight = starts(&delegate);
     ends(&delegate, in_flight, || {});
-    assert_eq!(removed.snapshot().events_active, 3);
+    assert_eq!(again.snapshot().events_active, 1);
+    assert_eq!(again.snapshot().events_total, 2);
+}
+
+#[test]
+fn an_add_held_in_the_sensors_own_code_draws_no_generation_early() {
+    // The old race: inner.add(Y) drew its generation, then ran Y's
+    // is_enabled; outer.add(Z) published a later one; a start through
+    // the outer delegate read the outer list (Z's generation) and the
+    // inner one without Y; Y then came in under the start's generation
+    // and got its end: a level below zero.
+    let gate = Arc::new(Barrier::new(2));
+    let outer = SensorDelegate::new();
+    let inner = Arc::new(SensorDelegate::new());
+    outer.add(inner.clone());
+    inner.add(Arc::new(Counting::default()));
+    let y = Arc::new(Counting {
+        gate: Some(gate.clone()),
+        ..Counting::default()
+    });
+    let z = Arc::new(Counting::default());
+    std::thread::scope(|s| {
+        let adding = s.spawn(|| inner.add(y.clone()));
+        gate.wait(); // Y's is_enabled is running
+        outer.add(z.clone());
+        let event = outer.on_stream_event_in(TP, 1, STREAM);
+        gate.wait(); // Y's add goes on
+        adding.join().unwrap();
+        outer.on_stream_event_out(TP, 1, STREAM, event);
+    });
+    assert!(!y.below_zero.load(Ordering::Relaxed), "{:?}", y.levels());
+    assert_eq!(y.levels(), [0; 3]);
+    assert_eq!(z.levels(), [0; 3], "Z saw both");
+    // Later rounds reach both.
+    let event = outer.on_stream_event_in(TP, 2, STREAM);
+    outer.on_stream_event_out(TP, 2, STREAM, event);
+    assert_eq!(y.levels(), [0; 3]);
+}
+
+#[test]
+fn adds_on_nested_delegates_race_events() {
+    const THREADS: usize = 2;
+    const EVENTS: usize = 20_000;
+    let outer = SensorDelegate::new();
+    let inner = Arc::new(SensorDelegate::new());
+    let steady = Arc::new(Counting::default());
+    outer.add(inner.clone());
+    inner.add(steady.clone());
+    let added: Vec<Arc<Counting>> = (0..200).map(|_| Arc::default()).collect();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let outer = &outer;
+                s.spawn(move || {
+                    let tp = TopicPartition::new("in", t as i32);
+                    for i in 0..EVENTS as i64 {
+                        let message = outer.on_message_in(tp, i);
+                        let event = outer.on_stream_event_in(tp, i, STREAM);
+                        let send = outer.on_send_initiated("out", 1, 1);
+                        outer.on_send_completed("out", send);
+                        outer.on_stream_event_out(tp, i, STREAM, event);
+                        outer.on_message_out(tp, i, message);
+                    }
+                })
+            })
+            .collect();
+        // Two adders, one per delegate, at once; half the sensors are
+        // removed again.
+        let (to_outer, to_inner) = added.split_at(added.len() / 2);
+        for (delegate, sensors) in [(&outer, to_outer), (&*inner, to_inner)] {
+            let done = &done;
+            s.spawn(move || {
+                for (n, c) in sensors.iter().enumerate() {
+                    delegate.add(c.clone());
+                    if n % 2 == 1 {
+                        let c: Arc<dyn Sensor> = c.clone();
+                        assert!(delegate.remove(&c));
+                    }
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(steady.levels(), [0; 3]);
+    assert_eq!(
+        steady.messages.load(Ordering::Relaxed),
+        (THREADS * EVENTS) as u64
+    );
+    for (n, c) in added.iter().enumerate() {
+        assert!(
+            !c.below_zero.load(Ordering::Relaxed),
+            "{n}: {:?}",
+            c.levels()
+        );
+        // Kept ones saw every end of the starts they saw, but for the
+        // documented leak upward (an add between a start's two loads).
+        assert!(c.levels().iter().all(|&l| l >= 0), "{n}: {:?}", c.levels());
+    }
+}
+
+/// A sensor that borrows from its scope: sensors need not be `'static`.
+struct Borrowing<'a>(&'a AtomicU64);
+
+impl Sensor for Borrowing<'_> {
+    fn on_table_get(&self, _: &str) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_sensor_may_borrow_its_scope() {
+    let gets = AtomicU64::new(0);
+    let sensor = Borrowing(&gets);
+    let sensors: [&dyn Sensor; 2] = [&sensor, &sensor];
+    for s in sensors {
+        s.on_table_get("t");
+    }
+    assert_eq!(gets.load(Ordering::Relaxed), 2);
 }
 
 #[test]

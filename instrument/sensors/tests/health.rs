@@ -15,8 +15,8 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// faust-streaming's `Monitor.asdict()` keys, less `events_by_task`.
-const FAUST_KEYS: [&str; 31] = [
+/// faust-streaming's `Monitor.asdict()` keys.
+const FAUST_KEYS: [&str; 32] = [
     "messages_active",
     "messages_received_total",
     "messages_sent",
@@ -27,6 +27,7 @@ const FAUST_KEYS: [&str; 31] = [
     "events_total",
     "events_s",
     "events_runtime_avg",
+    "events_by_task",
     "events_by_stream",
     "commit_latency",
     "send_latency",
