@@ -216,10 +216,30 @@ impl<V> Local<V> {
     }
 }
 
+/// `a == b`, compared eight bytes at a time inline: `==` on `str` calls
+/// libc's `memcmp`, which perf showed as a fifth of a StatsD monitor's
+/// message (names here are short: topics, streams, tables).
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 impl<V> Entry<V> {
     #[inline]
     fn is(&self, k: Key<'_>) -> bool {
-        self.number == k.number && *self.name == *k.name && *self.second == *k.second
+        self.number == k.number && same(&self.name, k.name) && same(&self.second, k.second)
     }
 }
 
@@ -635,6 +655,29 @@ mod tests {
             number,
         };
         assert_ne!(hash(key("ab", "", 0)), hash(key("a", "b", 0)));
+    }
+
+    #[test]
+    fn names_compare_as_strings() {
+        let names = [
+            "",
+            "a",
+            "orders",
+            "orders-1",
+            "orders-12",
+            "ordersX12",
+            "é",
+            "e\u{301}",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        let long = "a-topic-name-of-some-length".repeat(3);
+        let mut other = long.clone();
+        other.replace_range(40..41, "X");
+        assert!(same(&long, &long.clone()) && !same(&long, &other));
     }
 
     #[test]
