@@ -421,6 +421,9 @@ impl<V: Send + Sync> Keyed<V> {
     /// still use the removed entry once, or not make the key
     /// ([`Miss::Revoked`]): either way as if it came first. `true` if
     /// there was an entry.
+    // Only the StatsD monitor forgets keys (the `Monitor` keeps its
+    // partitions and clears their offsets).
+    #[cfg_attr(not(feature = "statsd"), allow(dead_code))]
     pub(crate) fn forget(&self, name: &str, number: i32, gone: impl FnOnce(&V)) -> bool {
         let k = Key::new(name, number);
         let h = hash(k);
