@@ -10,7 +10,7 @@ mod common;
 use common::{StatsdDaemon, TimerStats};
 use hotmetrics_core::{Buckets, Registry};
 use hotmetrics_export::{Exporter, ExporterHandle};
-use hotmetrics_statsd::{Dialect, StatsdSink, Timings};
+use hotmetrics_statsd::{DEFAULT_UDP_PACKET_SIZE, Dialect, StatsdSink, Timings};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -27,6 +27,21 @@ fn exporter(
         .build()
         .expect("the sink builds");
     Exporter::builder(registry.clone(), sink)
+        .interval(Duration::from_secs(3600))
+        .start()
+        .expect("the exporter starts")
+}
+
+/// An exporter of an empty registry and `timings` to `daemon`, under the
+/// prefix `t`, exporting only when flushed.
+fn timer_exporter(daemon: &StatsdDaemon, timings: &Timings, packet: usize) -> ExporterHandle {
+    let sink = StatsdSink::udp(daemon.address())
+        .prefix("t")
+        .max_packet_size(packet)
+        .timings(timings.clone())
+        .build()
+        .expect("the sink builds");
+    Exporter::builder(Registry::new(), sink)
         .interval(Duration::from_secs(3600))
         .start()
         .expect("the exporter starts")
@@ -189,16 +204,7 @@ fn timers_read_back_from_the_daemon_with_their_sample_rate() {
     let timings = Timings::with_capacity(8);
     let took = timings.timer("took").unwrap();
     let full = timings.timer("full").unwrap();
-    let sink = StatsdSink::udp(daemon.address())
-        .prefix("t")
-        .max_packet_size(64)
-        .timings(timings.clone())
-        .build()
-        .unwrap();
-    let exporter = Exporter::builder(Registry::new(), sink)
-        .interval(Duration::from_secs(3600))
-        .start()
-        .unwrap();
+    let exporter = timer_exporter(&daemon, &timings, 64);
     let stats = |count, upper, lower, sum, samples| TimerStats {
         count,
         upper,
@@ -250,15 +256,7 @@ fn a_rate_with_a_fractional_inverse_still_counts_exactly() {
     let daemon = StatsdDaemon::start_with_timers();
     let timings = Timings::with_capacity(4);
     let took = timings.timer("took").unwrap();
-    let sink = StatsdSink::udp(daemon.address())
-        .prefix("t")
-        .timings(timings.clone())
-        .build()
-        .unwrap();
-    let exporter = Exporter::builder(Registry::new(), sink)
-        .interval(Duration::from_secs(3600))
-        .start()
-        .unwrap();
+    let exporter = timer_exporter(&daemon, &timings, DEFAULT_UDP_PACKET_SIZE);
     // Two rings: this thread's and (alive meanwhile) another's.
     took.record_ms(2.0);
     std::thread::scope(|s| {
