@@ -5,14 +5,17 @@
 //! Each writer thread has its own **shard** (`shard.rs`), found through a
 //! `thread_local::ThreadLocal` (a new thread takes over the shard of an
 //! exited one, counts and all). A shard holds the series' classic bucket
-//! counts, its sum, the zero bucket, a NaN count and two dense runs of
-//! bucket counts (positive and negative values), indexed around the first
-//! key seen. Its thread alone writes it: an observation is a plain load and
-//! store on a cell nobody else writes, no lock, no read-modify-write, and
-//! no allocation unless the value lands outside the keys seen so far. The
-//! cells live in a `ChunkedVec`, whose elements never move, so a scrape
-//! reading a shard never reads freed memory.
-//!
+//! counts, its sum, the zero bucket, a NaN count and two runs of bucket
+//! counts (positive and negative values): cell `i` of a run holds key
+//! `base + i`, the first key seen centred in the run's cap. Its thread
+//! alone writes it: an observation is a plain load and store on a cell
+//! nobody else writes, no lock, no read-modify-write, and no allocation
+//! unless the value lands in a page of 32 keys the thread has not used
+//! yet. Cells are 32 bits; the observation that would overflow one moves
+//! its count into a 64-bit high part of its page inside a rewrite (below),
+//! so counts stay exact. Pages never move and are freed with the shard, so
+//! a scrape reading a shard never reads freed memory.
+
 //! When a shard holds more than `max_buckets` populated buckets it applies
 //! client_golang's rules: reset the series (if `min_reset` passed since its
 //! last reset or creation), else widen the zero bucket (up to
@@ -34,20 +37,21 @@
 //! counts, count and sum.
 //!
 //! # Memory
-//! Per writer thread a series costs a shard of 640 bytes (cache-padded;
-//! 432 of them the two runs' chunk tables), 8 bytes per classic bucket,
-//! 16 bytes of `ThreadLocal` entry (its table: about 0.5 KiB per series,
-//! plus buckets of 2^k entries as thread ids grow), and its dense runs:
-//! cell `2|d|` (or `2|d| - 1`) holds the key `d` away from the run's
-//! first key, in chunks of 64, 128, 256, ... cells (0.5, 1, 2, ... KiB).
-//! Keys spread `n` one way from the first key thus take about `2n` cells:
-//! 100 log-spaced values from 1 ms to 10 s at schema 3 (the compare
-//! runner's data) fill chunks of 0.5 + 1 + 2 KiB, about 4.2 KiB per thread
-//! with the shard. A run is capped at `max(4 * max_buckets, 512)` cells
-//! (640 when `max_buckets` is 0, unlimited): a value beyond the cap
-//! re-centres the run between its lowest and highest key if they fit,
-//! else halves the resolution, so a thread's runs stay under 7.5 KiB per
-//! sign at the default 160.
+//! Per writer thread a series costs a shard of 256 bytes (cache-padded),
+//! 8 bytes per classic bucket, 16 bytes of `ThreadLocal` entry (its table:
+//! about 0.5 KiB per series, plus buckets of 2^k entries as thread ids
+//! grow), and per sign it observes a page table (16 bytes per 32 cells of
+//! the cap: 320 bytes at the default) and the pages it touched, 144 bytes
+//! each for 32 consecutive keys (plus 256 bytes for the rare page with a
+//! count past 2^32). 100 log-spaced values from 1 ms to 10 s at schema 3
+//! (the compare runner's data: 106 keys) take 4 or 5 pages, about 1.3 KiB
+//! per thread with the shard and table; the compare runner's memory probe
+//! measures 2.2 KiB for a series written by one thread and 22 KiB by 16
+//! (2026-12-03, 2-core VM). A run is capped at `max(4 * max_buckets,
+//! 512)` cells (640 when `max_buckets` is 0, unlimited): a value beyond
+//! the cap re-centres the run between its lowest and highest key if they
+//! fit, else halves the resolution, so a thread's run stays within
+//! 3.2 KiB per sign at the default 160 (table and 20 pages).
 
 mod bounds;
 mod key;
@@ -175,10 +179,11 @@ impl NativeOpts {
     /// Most populated buckets before the rules of client_golang reduce
     /// them: per writer thread, and the scrape lowers the merged resolution
     /// until the merged series holds at most this many too; 0 = unlimited
-    /// (client_golang's default). Either way a thread's dense runs are
-    /// capped in memory (`max(4 * max_buckets, 512)` cells per sign, 640
-    /// when unlimited): values spread wider than that halve the
-    /// resolution, so one outlier never allocates more than that.
+    /// (client_golang's default). Either way a thread's runs are capped in
+    /// memory (`max(4 * max_buckets, 512)` cells of 4 bytes per sign, 640
+    /// when unlimited, in pages of 32 allocated as used): values spread
+    /// wider than that halve the resolution, so one outlier never
+    /// allocates more than that.
     pub fn max_buckets(mut self, n: u32) -> Self {
         self.max_buckets = n;
         self
@@ -243,7 +248,7 @@ pub(crate) struct NativeConfig {
     pub(crate) zero_threshold: f64,
     pub(crate) max_zero_threshold: f64,
     pub(crate) max_buckets: u32,
-    /// Largest index a shard's dense run may use (the memory cap).
+    /// Cells a shard's run may use (the memory cap).
     pub(crate) index_cap: u32,
     pub(crate) min_reset: Duration,
     pub(crate) max_exemplars: usize,

@@ -24,9 +24,9 @@
 
 use super::key::{MIN_SCHEMA, key, lower, upper_bound};
 use super::{Native, NativeConfig};
-use crate::chunked::{ChunkedVec, MAX_INDEX, RUN};
 use crate::seqlock::SeqCount;
-use crate::sync::{AtomicU32, AtomicU64, Ordering, fence};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
+use std::sync::OnceLock;
 
 /// Loads a cell (Relaxed: one writer; scrapes tolerate any recent value).
 #[inline]
@@ -47,117 +47,238 @@ fn bump(a: &AtomicU64) -> u64 {
     c
 }
 
-/// The bucket counts of one sign: a dense run of cells around `anchor`,
-/// cell `i` holding key `anchor + unzigzag(i)` (0, -1, +1, -2, ...).
-struct Run {
-    cells: ChunkedVec<AtomicU64>,
-    /// The key of cell 0 (an `i32`), meaningful once `len > 0`.
-    anchor: AtomicU32,
-    /// One past the highest cell written since the last rewrite.
-    len: AtomicU32,
+/// Cells per page of a [`Run`]: 128 bytes of 32-bit counts, allocated when
+/// a thread first counts a key in it.
+const PAGE: usize = 32;
+
+/// A page of bucket counts: 32-bit cells, and the 64-bit high parts of the
+/// rare cells that outgrew them (allocated at the first overflow in the
+/// page). A count is `low + high`.
+struct Page {
+    low: [AtomicU32; PAGE],
+    high: OnceLock<Box<[AtomicU64; PAGE]>>,
 }
 
-fn zigzag(d: i64) -> u64 {
-    if d >= 0 {
-        (d as u64) << 1
-    } else {
-        ((-d as u64) << 1) - 1
-    }
-}
-
-/// The middle of `lo..=hi`.
-fn midpoint(lo: i32, hi: i32) -> i32 {
-    (i64::from(lo) + (i64::from(hi) - i64::from(lo)) / 2) as i32
-}
-
-/// Whether keys `lo..=hi` fit a run of `cap` cells centred on them.
-fn fits(lo: i32, hi: i32, cap: u32) -> bool {
-    let mid = midpoint(lo, hi);
-    cell_of(lo, mid).max(cell_of(hi, mid)) < cap
-}
-
-/// The cell of `key` in a run anchored at `anchor`, as a rewrite places
-/// it: the keys spanned at most the cap before, so at most half of it
-/// around their midpoint now (the `min` only keeps the type's range).
-fn cell_of(key: i32, anchor: i32) -> u32 {
-    zigzag(i64::from(key) - i64::from(anchor)).min(MAX_INDEX as u64) as u32
-}
-
-fn unzigzag(i: u32) -> i32 {
-    let i = i as i32;
-    if i & 1 == 0 { i >> 1 } else { -((i + 1) >> 1) }
-}
-
-impl Default for Run {
-    fn default() -> Self {
+impl Page {
+    fn new() -> Self {
         Self {
-            cells: ChunkedVec::new(),
-            anchor: AtomicU32::new(0),
-            len: AtomicU32::new(0),
+            low: std::array::from_fn(|_| AtomicU32::new(0)),
+            high: OnceLock::new(),
         }
     }
+
+    fn high(&self, j: usize) -> u64 {
+        self.high.get().map_or(0, |h| get(&h[j]))
+    }
+
+    fn count(&self, j: usize) -> u64 {
+        u64::from(self.low[j].load(Ordering::Relaxed)) + self.high(j)
+    }
+
+    /// The high parts, allocated (by the owner, outside a rewrite).
+    fn high_cells(&self) -> &[AtomicU64; PAGE] {
+        self.high
+            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))))
+    }
+
+    /// Sets cell `j` to `n` (inside a rewrite; the high parts allocated
+    /// beforehand when `n` does not fit 32 bits).
+    fn put(&self, j: usize, n: u64) {
+        let (low, high) = match u32::try_from(n) {
+            Ok(low) => (low, 0),
+            Err(_) => (0, n),
+        };
+        self.low[j].store(low, Ordering::Relaxed);
+        match self.high.get() {
+            Some(h) => set(&h[j], high),
+            None => debug_assert_eq!(high, 0, "high parts allocated before the rewrite"),
+        }
+    }
+
+    fn clear(&self) {
+        self.low.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+        if let Some(h) = self.high.get() {
+            h.iter().for_each(|c| set(c, 0));
+        }
+    }
+}
+
+/// The bucket counts of one sign: cell `i` holds key `base + i`, for `i`
+/// below the run's cap, in pages allocated on first use. The first key
+/// seen sets `base` so that it sits in the middle of the cap; a rewrite
+/// re-centres it between the lowest and highest key.
+///
+/// Cells are 32 bits: the one observation in 2^32 that would overflow one
+/// moves its count into the page's 64-bit high part inside a rewrite
+/// ([`Shard::spill`]), so counts stay exact and the common cell costs 4
+/// bytes a thread. Pages never move and are freed only with the run, so a
+/// scrape reading a run never reads freed memory (no `unsafe`: the tables
+/// are `OnceLock`s).
+struct Run {
+    /// `cap.div_ceil(PAGE)` pages, the table allocated on first use.
+    pages: OnceLock<Box<[OnceLock<Box<Page>>]>>,
+    /// The key of cell 0 (an `i32`), meaningful once `used`.
+    base: AtomicU32,
+    /// Whether a count was added since the last rewrite: publishes `base`.
+    used: AtomicBool,
+    /// Cells the run may use: `NativeConfig::index_cap`.
+    cap: u32,
+}
+
+/// Whether keys `lo..=hi` fit a run of `cap` cells.
+fn fits(lo: i32, hi: i32, cap: u32) -> bool {
+    i64::from(hi) - i64::from(lo) < i64::from(cap)
+}
+
+/// The base that centres `lo..=hi` (which [`fits`]) in a run of `cap`
+/// cells: the slack split evenly below `lo` and above `hi`.
+fn centred_base(lo: i32, hi: i32, cap: u32) -> i32 {
+    let slack = (i64::from(cap) - 1 - (i64::from(hi) - i64::from(lo))).max(0);
+    (i64::from(lo) - slack / 2).max(i64::from(i32::MIN)) as i32
+}
+
+/// The cell of `key` in a run based at `base` (`key` within its cap; the
+/// clamp only keeps the range).
+fn offset(key: i32, base: i32, cap: u32) -> u32 {
+    (i64::from(key) - i64::from(base)).clamp(0, i64::from(cap) - 1) as u32
 }
 
 impl Run {
-    fn anchor(&self) -> i32 {
-        self.anchor.load(Ordering::Relaxed) as i32
-    }
-
-    /// The cell index of `key`, anchoring an empty run at it (outside any
-    /// rewrite: [`add`](Self::add) publishes the anchor with `len`).
-    #[inline]
-    fn index(&self, key: i32) -> u64 {
-        if self.len.load(Ordering::Relaxed) == 0 {
-            self.anchor.store(key as u32, Ordering::Relaxed);
-            return 0;
+    fn new(cap: u32) -> Self {
+        Self {
+            pages: OnceLock::new(),
+            base: AtomicU32::new(0),
+            used: AtomicBool::new(false),
+            cap: cap.max(1),
         }
-        zigzag(i64::from(key) - i64::from(self.anchor()))
     }
 
-    /// Adds `n` at cell `index`; true when the cell was empty.
+    fn base(&self) -> i32 {
+        self.base.load(Ordering::Relaxed) as i32
+    }
+
+    /// The cell of `key`, if it is within the cap (from the run's base).
+    fn cell(&self, key: i32) -> Option<u32> {
+        let i = i64::from(key) - i64::from(self.base());
+        u32::try_from(i).ok().filter(|&i| i < self.cap)
+    }
+
+    /// The cell index of `key` (possibly outside the cap), setting an empty
+    /// run's base so that `key` is centred (outside any rewrite:
+    /// [`add_one`](Self::add_one) publishes the base with `used`).
     #[inline]
-    fn add(&self, index: u32, n: u64) -> bool {
-        let cell = self.cells.get_or_alloc(index as usize);
-        let c = get(cell);
-        set(cell, c + n);
-        if index >= self.len.load(Ordering::Relaxed) {
-            // Release: a scrape that loads this length (Acquire, in
-            // `for_each`) sees the anchor stored by `index` before it.
-            self.len.store(index + 1, Ordering::Release);
+    fn index(&self, key: i32) -> i64 {
+        if !self.used.load(Ordering::Relaxed) {
+            self.base
+                .store(centred_base(key, key, self.cap) as u32, Ordering::Relaxed);
         }
-        c == 0
+        i64::from(key) - i64::from(self.base())
     }
 
-    /// Calls `f(key, count)` for every populated cell.
+    /// The page of cell `index` if it exists, and the cell's place in it;
+    /// never allocates.
+    fn page(&self, index: u32) -> Option<(&Page, usize)> {
+        let i = index as usize;
+        let page = self.pages.get()?.get(i / PAGE)?.get()?;
+        Some((page, i % PAGE))
+    }
+
+    /// The page of cell `index`, allocated (by the owner only, outside a
+    /// rewrite, or inside one when already allocated), and the cell's place.
+    #[inline]
+    fn alloc(&self, index: u32) -> (&Page, usize) {
+        let pages = self.pages.get_or_init(|| {
+            (0..(self.cap as usize).div_ceil(PAGE))
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        let i = index as usize;
+        let page = pages[(i / PAGE).min(pages.len() - 1)].get_or_init(|| Box::new(Page::new()));
+        (page, i % PAGE)
+    }
+
+    /// Adds one at cell `index` (below the cap): whether the cell was
+    /// empty, or `None` when its 32 bits are full (nothing added; the
+    /// caller spills it).
+    #[inline]
+    fn add_one(&self, index: u32) -> Option<bool> {
+        let (page, j) = self.alloc(index);
+        let cell = &page.low[j];
+        let c = cell.load(Ordering::Relaxed);
+        cell.store(c.checked_add(1)?, Ordering::Relaxed);
+        if !self.used.load(Ordering::Relaxed) {
+            // Release: a scrape that loads `used` (Acquire, in `for_each`)
+            // sees the base stored by `index` before it.
+            self.used.store(true, Ordering::Release);
+        }
+        Some(c == 0 && page.high(j) == 0)
+    }
+
+    /// Sets cell `index` to `n` (inside a rewrite, after the run was
+    /// cleared; its page, and for `n` over 32 bits its high parts, were
+    /// allocated before).
+    fn put(&self, index: u32, n: u64) {
+        if let Some((page, j)) = self.page(index) {
+            page.put(j, n);
+            self.used.store(true, Ordering::Release);
+        }
+    }
+
+    /// Moves cell `index`'s count out (inside a rewrite): its count.
+    fn take(&self, index: u32) -> u64 {
+        self.page(index).map_or(0, |(page, j)| {
+            let n = page.count(j);
+            page.put(j, 0);
+            n
+        })
+    }
+
+    /// Calls `f(key, count)` for every populated cell, keys increasing.
     fn for_each(&self, mut f: impl FnMut(i32, u64)) {
-        // Acquire: pairs with the Release in `add`, so a non-zero length
-        // comes with the anchor of the run's first key.
-        let len = self.len.load(Ordering::Acquire) as usize;
-        let anchor = self.anchor();
-        // Run by run: one bucket-pointer load per `RUN` cells, not one per
-        // cell (a scrape reads every thread's shard of every series).
-        for run in 0..len.div_ceil(RUN) {
-            let Some(cells) = self.cells.run(run) else {
+        // Acquire: pairs with the Release in `add_one` and `put`, so a used
+        // run comes with the base of its first key.
+        if !self.used.load(Ordering::Acquire) {
+            return;
+        }
+        let base = self.base();
+        let Some(pages) = self.pages.get() else {
+            return;
+        };
+        for (p, page) in pages.iter().enumerate() {
+            let Some(page) = page.get() else {
                 continue;
             };
-            let first = run * RUN;
-            for (i, cell) in (first..len).zip(cells) {
-                let c = get(cell);
-                if c > 0 {
-                    f(anchor.wrapping_add(unzigzag(i as u32)), c);
+            let key = |j: usize| base.wrapping_add((p * PAGE + j) as i32);
+            match page.high.get() {
+                None => {
+                    for (j, cell) in page.low.iter().enumerate() {
+                        let c = cell.load(Ordering::Relaxed);
+                        if c > 0 {
+                            f(key(j), u64::from(c));
+                        }
+                    }
+                }
+                Some(high) => {
+                    for j in 0..PAGE {
+                        let c = u64::from(page.low[j].load(Ordering::Relaxed)) + get(&high[j]);
+                        if c > 0 {
+                            f(key(j), c);
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Empties the run (inside a rewrite).
+    /// Empties the run (inside a rewrite); its pages stay allocated.
     fn clear(&self) {
-        for i in 0..self.len.load(Ordering::Relaxed) {
-            if let Some(c) = self.cells.get(i as usize) {
-                set(c, 0);
-            }
+        if let Some(pages) = self.pages.get() {
+            pages
+                .iter()
+                .filter_map(OnceLock::get)
+                .for_each(|p| p.clear());
         }
-        self.len.store(0, Ordering::Relaxed);
+        self.used.store(false, Ordering::Relaxed);
     }
 }
 
@@ -221,8 +342,8 @@ impl Shard {
             infinities: [AtomicU64::new(0), AtomicU64::new(0)],
             sum: AtomicU64::new(0f64.to_bits()),
             classic: (0..classic_len).map(|_| AtomicU64::new(0)).collect(),
-            positive: Run::default(),
-            negative: Run::default(),
+            positive: Run::new(config.index_cap),
+            negative: Run::new(config.index_cap),
         }
     }
 
@@ -279,15 +400,23 @@ impl Shard {
             }
             let k = key(v, self.schema());
             let index = run.index(k);
-            if index >= u64::from(config.index_cap) && self.make_room(sign, k, config.index_cap) {
+            let cap = config.index_cap;
+            if !(0..i64::from(cap)).contains(&index) && self.make_room(sign, k, cap) {
                 // The run would spread too far (memory cap): re-centre or
                 // halve the resolution, then place the value again.
                 continue;
             }
-            // Below the cap, or at the lowest schema, where every finite
-            // key is within 140 of any other.
-            let index = index.min(MAX_INDEX as u64) as u32;
-            if run.add(index, 1) && self.count_new_bucket(config) && self.limit(series) {
+            // Within the cap: `make_room` fails only at the lowest schema,
+            // where every finite key is within 140 of any other, and the
+            // cap is at least 512 (so the clamp never moves a count).
+            debug_assert!((0..i64::from(cap)).contains(&index));
+            let index = index.clamp(0, i64::from(cap) - 1) as u32;
+            let Some(new) = run.add_one(index) else {
+                // Its 32 bits are full (once in 2^32 observations).
+                self.spill(run, index);
+                return;
+            };
+            if new && self.count_new_bucket(config) && self.limit(series) {
                 // A reset cleared this value too: place it again (Go
                 // repeats the observation after a reset).
                 continue;
@@ -359,20 +488,13 @@ impl Shard {
         self.seq.write(|| {
             let mut moved = 0;
             for run in [&self.positive, &self.negative] {
-                if run.len.load(Ordering::Relaxed) == 0 {
+                if !run.used.load(Ordering::Relaxed) {
                     continue;
                 }
-                let i = zigzag(i64::from(smallest) - i64::from(run.anchor()));
-                if let Some(c) = u32::try_from(i)
-                    .ok()
-                    .and_then(|i| run.cells.get(i as usize))
-                {
-                    let n = get(c);
-                    if n > 0 {
-                        set(&self.zero, get(&self.zero) + n);
-                        set(c, 0);
-                        moved += 1;
-                    }
+                let n = run.cell(smallest).map_or(0, |i| run.take(i));
+                if n > 0 {
+                    set(&self.zero, get(&self.zero) + n);
+                    moved += 1;
                 }
             }
             let populated = self.populated.load(Ordering::Relaxed);
@@ -406,6 +528,21 @@ impl Shard {
         }
     }
 
+    /// Moves the full 32-bit cell `index` of `run`, plus the observation
+    /// that did not fit, into its page's high part (a rewrite, so a scrape
+    /// never sees the count in both or in neither).
+    #[cold]
+    #[inline(never)]
+    fn spill(&self, run: &Run, index: u32) {
+        let (page, j) = run.alloc(index);
+        let high = page.high_cells();
+        self.seq.write(|| {
+            let low = u64::from(page.low[j].load(Ordering::Relaxed));
+            set(&high[j], get(&high[j]) + low + 1);
+            page.low[j].store(0, Ordering::Relaxed);
+        });
+    }
+
     /// Rewrites both runs `by` schemas lower (0 or 1), each re-centred
     /// between its lowest and highest key (and `pending`'s key, a
     /// `(sign, key)` about to be placed).
@@ -414,10 +551,15 @@ impl Shard {
         // Everything that allocates happens before the rewrite: the
         // owner's own cells can be read outside it.
         let mut moved: [Vec<(i32, u64)>; 2] = Default::default();
-        let mut anchors = [0i32; 2];
+        let mut bases = [0i32; 2];
         for (sign, run) in [&self.positive, &self.negative].into_iter().enumerate() {
             let list = &mut moved[sign];
-            run.for_each(|k, c| list.push((lower(k, by), c)));
+            // Keys come in increasing order, so the buckets that lowering
+            // merges are neighbours.
+            run.for_each(|k, c| match list.last_mut() {
+                Some(last) if last.0 == lower(k, by) => last.1 += c,
+                _ => list.push((lower(k, by), c)),
+            });
             let (mut lo, mut hi) = list.iter().fold((i32::MAX, i32::MIN), |(lo, hi), e| {
                 (lo.min(e.0), hi.max(e.0))
             });
@@ -432,21 +574,25 @@ impl Shard {
             if lo > hi {
                 continue;
             }
-            anchors[sign] = midpoint(lo, hi);
-            for &(k, _) in list.iter() {
-                run.cells.get_or_alloc(cell_of(k, anchors[sign]) as usize);
+            debug_assert!(fits(lo, hi, cap), "a rewrite's keys fit the cap");
+            bases[sign] = centred_base(lo, hi, cap);
+            for &(k, c) in list.iter() {
+                let (page, _) = run.alloc(offset(k, bases[sign], cap));
+                if u32::try_from(c).is_err() {
+                    page.high_cells();
+                }
             }
         }
         self.seq.write(|| {
             let mut populated = 0;
             for (sign, run) in [&self.positive, &self.negative].into_iter().enumerate() {
                 run.clear();
-                run.anchor.store(anchors[sign] as u32, Ordering::Relaxed);
+                run.base.store(bases[sign] as u32, Ordering::Relaxed);
                 for &(k, c) in &moved[sign] {
-                    if run.add(cell_of(k, anchors[sign]), c) {
-                        populated += 1;
-                    }
+                    // Allocated above: `put` only finds the page.
+                    run.put(offset(k, bases[sign], cap), c);
                 }
+                populated += moved[sign].len() as u32;
             }
             populated += self.infinities.iter().filter(|c| get(c) > 0).count() as u32;
             self.populated.store(populated, Ordering::Relaxed);
@@ -508,5 +654,114 @@ impl Shard {
                 sum: f64::from_bits(get(&self.sum)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Native, NativeOpts, NativeScratch};
+    use super::*;
+
+    /// A native-only series with one observation of `v` by this thread,
+    /// whose 32-bit cell is then set to `low` (a count 2^32 observations
+    /// would take to reach).
+    fn series_with(values: &[(f64, u32)], opts: NativeOpts) -> Native {
+        let native = Native::new(opts.validate().unwrap(), 0, 0.0);
+        for &(v, _) in values {
+            native.observe(v, 0);
+        }
+        let shard = native.shards.get().unwrap();
+        for &(v, low) in values {
+            let run = if v > 0.0 {
+                &shard.positive
+            } else {
+                &shard.negative
+            };
+            let index = run.cell(key(v, shard.schema())).unwrap();
+            let (page, j) = run.alloc(index);
+            page.low[j].store(low, Ordering::Relaxed);
+        }
+        native
+    }
+
+    fn positive(native: &Native) -> Vec<(i32, u64)> {
+        let mut s = NativeScratch::default();
+        native.merge(&mut [], &mut s);
+        s.positive
+    }
+
+    /// The observation that would overflow a 32-bit cell moves its count
+    /// into the page's high part: counts stay exact past 2^32, and the
+    /// cell keeps counting.
+    #[test]
+    fn a_full_cell_spills_into_its_high_part() {
+        let native = series_with(&[(1.0, u32::MAX - 1)], NativeOpts::new());
+        let k = key(1.0, 3);
+        for _ in 0..3 {
+            native.observe(1.0, 0);
+        }
+        assert_eq!(positive(&native), [(k, u64::from(u32::MAX) + 2)]);
+        let shard = native.shards.get().unwrap();
+        let (page, j) = shard
+            .positive
+            .page(shard.positive.cell(k).unwrap())
+            .unwrap();
+        assert_eq!(page.low[j].load(Ordering::Relaxed), 1, "the cell restarted");
+        assert_eq!(page.high(j), u64::from(u32::MAX) + 1);
+    }
+
+    /// Halving the resolution merges two cells into one whose sum passes
+    /// 32 bits: the merged count lands in the high part, whole.
+    #[test]
+    fn halving_keeps_counts_over_32_bits() {
+        // 1.05 and 1.1 are neighbouring keys at schema 3 (1 and 2), one
+        // key (1) at schema 2.
+        let native = series_with(
+            &[(1.05, u32::MAX - 1), (1.1, u32::MAX - 1)],
+            NativeOpts::new(),
+        );
+        assert_eq!((key(1.05, 3), key(1.1, 3), key(1.1, 2)), (1, 2, 1));
+        let shard = native.shards.get().unwrap();
+        assert!(shard.halve_resolution(native.config.index_cap));
+        let both = 2 * u64::from(u32::MAX - 1);
+        assert_eq!(positive(&native), [(key(1.05, 2), both)]);
+        // It keeps counting there.
+        native.observe(1.05, 0);
+        assert_eq!(positive(&native), [(key(1.05, 2), both + 1)]);
+    }
+
+    /// Widening the zero bucket takes a cell's whole count, high part
+    /// included.
+    #[test]
+    fn widening_the_zero_bucket_takes_the_high_part() {
+        let opts = NativeOpts::new().max_zero_threshold(1.0);
+        let native = series_with(&[(0.5, u32::MAX), (2.0, 1)], opts);
+        native.observe(0.5, 0); // spills: low 0, high 2^32
+        let shard = native.shards.get().unwrap();
+        assert!(shard.widen_zero_bucket(&native.config));
+        let mut s = NativeScratch::default();
+        let m = native.merge(&mut [], &mut s);
+        assert_eq!(m.zero, u64::from(u32::MAX) + 1);
+        assert_eq!(s.positive, [(key(2.0, 3), 1)]);
+    }
+
+    /// Keys more than the cap apart re-centre the run, and the pages of a
+    /// run hold keys in order from its base.
+    #[test]
+    fn first_key_is_centred_and_rewrites_recentre() {
+        let native = Native::new(NativeOpts::new().schema(8).validate().unwrap(), 0, 0.0);
+        native.observe(1.0, 0);
+        let shard = native.shards.get().unwrap();
+        let cap = native.config.index_cap;
+        assert_eq!(shard.positive.cell(0), Some((cap - 1) / 2));
+        // The cap's upper half is free above the first key...
+        native.observe(2f64.powf(f64::from(cap / 2 - 1) / 256.0), 0);
+        assert_eq!(shard.schema(), 8);
+        // ... and a key further off re-centres the run between both.
+        let far = 2f64.powf(f64::from(cap - 20) / 256.0);
+        native.observe(far, 0);
+        assert_eq!(shard.schema(), 8, "re-centred, not halved");
+        assert_eq!(positive(&native).len(), 3);
+        assert_eq!(positive(&native)[2].0, key(far, 8));
     }
 }

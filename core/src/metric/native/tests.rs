@@ -348,11 +348,11 @@ proptest! {
 }
 
 /// The module docs' memory figures: a shard's fixed part (classic cells
-/// and dense runs apart).
+/// and runs apart).
 #[test]
 fn shard_fixed_size_is_as_documented() {
     let size = std::mem::size_of::<crossbeam_utils::CachePadded<shard::Shard>>();
-    assert!(size <= 640, "{size} bytes");
+    assert!(size <= 256, "{size} bytes");
 }
 
 /// A reset moves `_created` to the reset and leaves only the observation
