@@ -6,8 +6,10 @@
 use hotmetrics_core::{Registry, SummaryOpts, slots_in_use};
 use std::thread;
 
-/// Narrow slots (one per sketch bucket) + one wide slot (the sum).
-fn slots_per_series(alpha: f64) -> usize {
+/// Narrow slots (one per sketch bucket from the zero bucket on) + one wide
+/// slot (the sum), per series that saw no negative value; and the slots
+/// the first negative value adds (the negative half), once per series.
+fn slots_per_series(alpha: f64) -> (usize, usize) {
     let r = Registry::new();
     let before = slots_in_use();
     let fam = r
@@ -28,6 +30,23 @@ fn slots_per_series(alpha: f64) -> usize {
         }
     });
     assert_eq!((slots_in_use() - before) / 10, per);
+    // A negative value allocates the series' negative half, once.
+    let positive_only = slots_in_use();
+    fam.with(&["0"], |s| s.observe(-1.0)).unwrap();
+    let negative = slots_in_use() - positive_only;
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| fam.with(&["0"], |s| s.observe(-2.0)).unwrap());
+        }
+    });
+    assert_eq!(slots_in_use() - positive_only, negative);
+    let snap = fam.get_or_create(&["0"]).unwrap().snapshot();
+    assert_eq!(snap.count, 10);
+    // 1, 2 x4, -1, -2 x4: the median (rank 4 of 10, sorted) is -1.
+    assert!(
+        (snap.quantiles[0].1 + 1.0).abs() <= alpha + 1e-12,
+        "{snap:?}"
+    );
     drop(fam);
     r.unregister("mem_seconds");
     assert_eq!(
@@ -35,14 +54,16 @@ fn slots_per_series(alpha: f64) -> usize {
         before,
         "a dropped summary gives its slots back"
     );
-    per
+    (per, negative)
 }
 
 #[test]
 fn a_series_costs_its_sketch_buckets_per_writer_thread() {
-    // 2 * 2074 log buckets + zero, two overflows, NaN; plus the sum.
-    assert_eq!(slots_per_series(0.01), 4152 + 1);
-    assert_eq!(slots_per_series(0.05), 836 + 1);
-    // So each writer thread holds 4 * 4152 + 8 = 16,616 bytes per series
-    // at α = 0.01, 4 * 836 + 8 = 3,352 at 0.05.
+    // 2074 positive log buckets + zero, +Inf, NaN; plus the sum. The
+    // first negative value adds 2074 negative buckets and -Inf.
+    assert_eq!(slots_per_series(0.01), (2077 + 1, 2075));
+    assert_eq!(slots_per_series(0.05), (419 + 1, 417));
+    // So each writer thread holds 4 * 2077 + 8 = 8,316 bytes per series
+    // at α = 0.01 (4 * 419 + 8 = 1,684 at 0.05), and 4 * 2075 = 8,300
+    // more once the series saw a negative value.
 }

@@ -21,8 +21,9 @@ use crate::error::Error;
 pub(crate) const MIN_VALUE: f64 = 1e-9;
 /// The largest magnitude with a log bucket: larger ones report `±Inf`.
 pub(crate) const MAX_VALUE: f64 = 1e9;
-/// The smallest relative error accepted: 414,472 slots, 1.66 MB of narrow
-/// cells per series and writer thread (address space; see `Summary`).
+/// The smallest relative error accepted: 414,472 slots, 829 KB of narrow
+/// cells per series and writer thread, twice that once the series saw a
+/// negative value (address space; see `Summary`).
 pub(crate) const MIN_RELATIVE_ERROR: f64 = 1e-4;
 /// The most slots a layout may have (that of `MIN_RELATIVE_ERROR`, with
 /// room for rounding): a bound the checked arithmetic enforces.
@@ -84,6 +85,12 @@ impl Sketch {
     /// Number of slots: both signs' buckets, zero, two overflows, NaN.
     pub(crate) fn len(&self) -> u32 {
         2 * self.keys + 4
+    }
+
+    /// The zero bucket's slot: the slots below it hold the values below
+    /// `-MIN_VALUE` (the negative half), the ones from it on the rest.
+    pub(crate) fn zero_slot(&self) -> u32 {
+        self.keys + 1
     }
 
     /// The slot of the NaN count, the last one.

@@ -7,7 +7,7 @@ use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::sync::{AtomicU32, Ordering};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, SeriesValue, SummaryValue};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How a [`Summary`] computes its quantiles: which ones, over which window,
@@ -129,11 +129,18 @@ impl SummaryOpts {
 
 #[derive(Debug)]
 struct SummaryCell {
-    /// One narrow cell per sketch slot; cumulative, never reset.
+    /// One narrow cell per sketch slot from the zero bucket on (zero,
+    /// positive buckets, `+Inf`, NaN); cumulative, never reset.
     counts: NarrowSlots,
+    /// The cells of the slots below the zero bucket (`-Inf` and the
+    /// negative buckets), allocated at the series' first negative
+    /// observation: most summaries (latencies, sizes) never see one, and
+    /// their writers' arenas then hold half the cells. `None` inside when
+    /// the engine's slot space was exhausted then (see `observe`).
+    negative: OnceLock<Option<NarrowSlots>>,
     /// The slots below the NaN slot that hold counts: a read reads only
-    /// these (a default sketch has 4,152 slots, one workload's four
-    /// decades use about 460).
+    /// these (a default sketch has 4,152 slots, 2,077 of them from the zero
+    /// bucket on; one workload's four decades use about 460).
     seen: SeenSlots,
     /// The sum, a 64-bit cell.
     sum: Slots,
@@ -142,6 +149,31 @@ struct SummaryCell {
     quantiles: Box<[f64]>,
     window: Mutex<Window>,
     created: f64,
+}
+
+impl SummaryCell {
+    /// The negative half's cells, allocated by the first negative
+    /// observation.
+    fn negative(&self) -> Option<&NarrowSlots> {
+        self.negative.get().and_then(Option::as_ref)
+    }
+
+    /// The engine slot of `slot`, a slot below the zero bucket: in the
+    /// negative half, allocated now if this is the series' first negative
+    /// value. If the slot space is exhausted (a million summaries, or
+    /// another type's worth), the value counts in the NaN slot: in
+    /// `_count` and `_sum` (added by the caller), in no quantile.
+    #[cold]
+    #[inline(never)]
+    fn negative_slot(&self, slot: u32) -> u32 {
+        let half = self
+            .negative
+            .get_or_init(|| NarrowSlots::alloc(self.sketch.zero_slot()).ok());
+        match half {
+            Some(half) => half.start() + slot,
+            None => self.counts.start() + self.sketch.nan_slot() as u32 - self.sketch.zero_slot(),
+        }
+    }
 }
 
 /// `lo..hi`: the slots observations went to (the NaN slot aside). Only
@@ -329,14 +361,17 @@ impl Window {
 /// shared read-modify-write, and no allocation once the thread's arena
 /// holds the chunk of the bucket's cell (a thread's first write into a new
 /// arena chunk allocates it, as for every metric type). Each writer
-/// thread's arena has `4 · (2·K + 4) + 8` bytes of address space per
-/// series, with `K ≈ ln(1e18) / ln γ + 1` buckets per sign: 16.6 KB at
-/// `α` = 0.01 (K = 2074), 3.4 KB at 0.05 (K = 416), 166 KB at 0.001, 1.66
-/// MB at the floor `α` = 1e-4 (K = 207,234). A scrape reads every bucket of
-/// every writer arena (about 16.6 KB × arenas per summary at `α` 0.01), so
-/// its cost grows with the number of threads that wrote; the window
-/// snapshots cost 16 bytes per non-empty bucket each, at most
-/// `age_buckets + 1` of them per series.
+/// thread's arena has `4 · (K + 3) + 8` bytes of address space per series,
+/// with `K ≈ ln(1e18) / ln γ + 1` buckets per sign: 8.3 KB at `α` = 0.01
+/// (K = 2074), 1.7 KB at 0.05 (K = 416), 83 KB at 0.001, 829 KB at the
+/// floor `α` = 1e-4 (K = 207,234); the negative half, `4 · (K + 1)` bytes
+/// more, only once the series saw a negative value (its first one
+/// allocates the slots; should the engine's slot space be exhausted then,
+/// negative values count in `_count` and `_sum` but in no quantile). A
+/// scrape reads the buckets between the lowest and highest one observed,
+/// in every writer arena, so its cost grows with the number of threads
+/// that wrote; the window snapshots cost 16 bytes per non-empty bucket
+/// each, at most `age_buckets + 1` of them per series.
 #[derive(Clone, Debug)]
 pub struct Summary(Arc<SummaryCell>);
 
@@ -360,8 +395,12 @@ impl Summary {
         if (slot as usize) < cell.sketch.nan_slot() {
             cell.seen.note(slot);
         }
+        let cell_slot = match slot.checked_sub(cell.sketch.zero_slot()) {
+            Some(i) => cell.counts.start() + i,
+            None => cell.negative_slot(slot),
+        };
         let w = writer();
-        w.add_narrow(cell.counts.start() + slot, 1);
+        w.add_narrow(cell_slot, 1);
         w.add_f64(cell.sum.start(), v);
     }
 
@@ -431,10 +470,20 @@ impl Summary {
         let (lo, hi) = cell.seen.range();
         counts.clear();
         counts.resize((hi - lo) as usize, 0);
+        // Slots `lo..hi` are read in two parts: those below the zero
+        // bucket from the negative half (all zero while it is not
+        // allocated), the rest from `counts`.
+        let zero = cell.sketch.zero_slot();
+        let (below, from_zero) = counts.split_at_mut((zero.clamp(lo, hi) - lo) as usize);
+        if let Some(half) = cell.negative().filter(|_| !below.is_empty()) {
+            engine().sum_range_narrow(half.start() + lo, below);
+        }
         let start = cell.counts.start();
-        engine().sum_range_narrow(start + lo, counts);
+        if !from_zero.is_empty() {
+            engine().sum_range_narrow(start + lo.max(zero) - zero, from_zero);
+        }
         let mut nan = [0];
-        engine().sum_range_narrow(start + cell.sketch.nan_slot() as u32, &mut nan);
+        engine().sum_range_narrow(start + cell.sketch.nan_slot() as u32 - zero, &mut nan);
         // The sum, a 64-bit cell, is read directly, after the buckets.
         let sum = engine().sum_f64(cell.sum.start());
         let count = counts.iter().fold(nan[0], |a, &c| a.wrapping_add(c));
@@ -495,7 +544,8 @@ impl Sealed for Summary {
         // Calibrate the timer clock now, not in the first timed update.
         let _ = quanta::Instant::now();
         Ok(Self(Arc::new(SummaryCell {
-            counts: NarrowSlots::alloc(sketch.len())?,
+            counts: NarrowSlots::alloc(sketch.len() - sketch.zero_slot())?,
+            negative: OnceLock::new(),
             seen: SeenSlots::new(),
             sum: Slots::alloc(1)?,
             sketch,
