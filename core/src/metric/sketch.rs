@@ -29,6 +29,17 @@ pub(crate) const MIN_RELATIVE_ERROR: f64 = 1e-4;
 /// room for rounding): a bound the checked arithmetic enforces.
 const MAX_SLOTS: u32 = 1 << 19;
 
+/// `x.ceil() as i32` for `|x|` well inside `i32` (a log bucket key is at
+/// most about 2^19), without `f64::ceil`: on x86-64 without SSE 4.1 that
+/// is a call into libm's `ceil`, which perf showed as an eighth of a
+/// summary's `observe`.
+#[inline]
+fn ceil_to_i32(x: f64) -> i32 {
+    // Truncation rounds toward zero: one up for a positive fraction.
+    let t = x as i32;
+    t + i32::from(f64::from(t) < x)
+}
+
 /// A bucket layout for one relative error.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Sketch {
@@ -105,7 +116,7 @@ impl Sketch {
         if (MIN_VALUE..=MAX_VALUE).contains(&a) {
             // Rounding at an exact bucket bound may step one key outside the
             // range: clamp (the value is then a few ulps off its bucket).
-            let k = (a.ln() * self.inv_ln_gamma).ceil() as i32;
+            let k = ceil_to_i32(a.ln() * self.inv_ln_gamma);
             let off = (k - self.min_key)
                 .clamp(0, self.keys as i32 - 1)
                 .unsigned_abs();
@@ -175,6 +186,20 @@ impl Sketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The truncating ceiling equals `f64::ceil` over the keys' range,
+        /// integers, negative values and fractions just above one included.
+        #[test]
+        fn ceil_to_i32_is_ceil(x in -1e7f64..1e7, i in -10_000_000i32..10_000_000) {
+            prop_assert_eq!(ceil_to_i32(x), x.ceil() as i32);
+            let i = f64::from(i);
+            for y in [i, i + f64::EPSILON * i.abs().max(1.0), i - 0.5, i + 0.5] {
+                prop_assert_eq!(ceil_to_i32(y), y.ceil() as i32, "{}", y);
+            }
+        }
+    }
 
     #[test]
     fn default_layout_size() {
