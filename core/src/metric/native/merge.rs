@@ -206,14 +206,16 @@ impl Native {
 const DENSE_SPAN: usize = 4096;
 
 /// Puts the shards' `(key, count)` pairs of one sign (each `run` a range
-/// of `entries` and the schema steps to lower its keys by) into `out`,
-/// sorted by key with equal keys summed, and returns their total count.
+/// of `entries`, sorted by key as a shard reads them, and the schema steps
+/// to lower its keys by) into `out`, sorted by key with equal keys summed,
+/// and returns their total count.
 ///
 /// The counts are summed in `dense`, one slot per key from the lowest
 /// (reused from scrape to scrape, at most [`DENSE_SPAN`] slots, 32 KiB),
-/// and read out in key order: a shard's pairs come in its run's zigzag
-/// order, and sorting every shard's pairs together (what this replaced)
-/// cost `n log n` in all the shards' buckets, most of a 16-writer scrape.
+/// and read out in key order; sorting every shard's pairs together (what
+/// this replaced) cost `n log n` in all the shards' buckets, most of a
+/// 16-writer scrape. Keys more than `DENSE_SPAN` above the lowest (the
+/// `±Inf` bucket, far outliers) are sorted apart.
 fn gather(
     entries: &[(i32, u64)],
     runs: impl Iterator<Item = (Range<usize>, u32)> + Clone,
@@ -221,34 +223,45 @@ fn gather(
     out: &mut Vec<(i32, u64)>,
 ) -> u64 {
     out.clear();
-    // Lowering keeps the order, so a run's lowest key lowers to the
-    // lowest of its lowered keys.
-    let mut lowest = None::<i32>;
+    // Lowering keeps the order, so a run's first and last keys lower to
+    // the lowest and highest of its lowered keys.
+    let mut bounds = None::<(i32, i32)>;
     for (range, by) in runs.clone() {
-        if let Some(k) = entries[range].iter().map(|&(k, _)| k).min() {
-            let k = lower(k, by);
-            lowest = Some(lowest.map_or(k, |l| l.min(k)));
+        let run = &entries[range];
+        debug_assert!(
+            run.windows(2).all(|w| w[0].0 < w[1].0),
+            "a shard's run is sorted"
+        );
+        if let (Some(first), Some(last)) = (run.first(), run.last()) {
+            let (lo, hi) = (lower(first.0, by), lower(last.0, by));
+            bounds = Some(bounds.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))));
         }
     }
-    let Some(lowest) = lowest else {
+    let Some((lowest, highest)) = bounds else {
         return 0;
     };
+    // Both `i32`: no overflow in `i64`.
+    let span = i64::from(highest) - i64::from(lowest) + 1;
+    let near = usize::try_from(span).map_or(DENSE_SPAN, |s| s.min(DENSE_SPAN));
+    // Zeroed between calls: only the slots used are read out (and zeroed).
+    if dense.len() < near {
+        dense.resize(near, 0);
+    }
+    let dense = &mut dense[..near];
     let mut count = 0;
     let mut used = 0;
     for (range, by) in runs {
         for &(k, c) in &entries[range] {
-            let k = lower(k, by);
+            let k = if by == 0 { k } else { lower(k, by) };
             count += c;
-            // `k >= lowest`, both `i32`: no overflow in `i64`.
+            // `k >= lowest`.
             let i = (i64::from(k) - i64::from(lowest)) as usize;
-            if i < DENSE_SPAN {
-                if i >= dense.len() {
-                    dense.resize(i + 1, 0);
+            match dense.get_mut(i) {
+                Some(slot) => {
+                    *slot += c;
+                    used = used.max(i + 1);
                 }
-                dense[i] += c;
-                used = used.max(i + 1);
-            } else {
-                out.push((k, c));
+                None => out.push((k, c)),
             }
         }
     }
@@ -373,7 +386,11 @@ mod tests {
             let mut runs = Vec::new();
             for (pairs, by) in &shards {
                 let from = entries.len();
-                entries.extend_from_slice(pairs);
+                // As a shard reads its runs: by key, each key once.
+                let mut pairs = pairs.clone();
+                pairs.sort_unstable_by_key(|&(k, _)| k);
+                pairs.dedup_by_key(|p| p.0);
+                entries.extend_from_slice(&pairs);
                 runs.push((from..entries.len(), *by));
             }
             let mut dense = Vec::new();

@@ -121,6 +121,10 @@ struct Run {
     base: AtomicU32,
     /// Whether a count was added since the last rewrite: publishes `base`.
     used: AtomicBool,
+    /// Whether any page has high parts (set before the rewrite that first
+    /// fills one): until then a read skips them without touching the
+    /// pages' `high` words.
+    has_high: AtomicBool,
     /// Cells the run may use: `NativeConfig::index_cap`.
     cap: u32,
 }
@@ -149,6 +153,7 @@ impl Run {
             pages: OnceLock::new(),
             base: AtomicU32::new(0),
             used: AtomicBool::new(false),
+            has_high: AtomicBool::new(false),
             cap: cap.max(1),
         }
     }
@@ -224,6 +229,13 @@ impl Run {
         }
     }
 
+    /// `page`'s high parts, allocated (by the owner, outside a rewrite),
+    /// and the run marked as having some.
+    fn high_cells<'p>(&self, page: &'p Page) -> &'p [AtomicU64; PAGE] {
+        self.has_high.store(true, Ordering::Relaxed);
+        page.high_cells()
+    }
+
     /// Moves cell `index`'s count out (inside a rewrite): its count.
     fn take(&self, index: u32) -> u64 {
         self.page(index).map_or(0, |(page, j)| {
@@ -249,7 +261,14 @@ impl Run {
                 continue;
             };
             let key = |j: usize| base.wrapping_add((p * PAGE + j) as i32);
-            match page.high.get() {
+            // Relaxed: high parts change only in rewrites, and a read that
+            // overlaps one is retried (so it sees the flag set before it).
+            let high = if self.has_high.load(Ordering::Relaxed) {
+                page.high.get()
+            } else {
+                None
+            };
+            match high {
                 None => {
                     for (j, cell) in page.low.iter().enumerate() {
                         let c = cell.load(Ordering::Relaxed);
@@ -535,7 +554,7 @@ impl Shard {
     #[inline(never)]
     fn spill(&self, run: &Run, index: u32) {
         let (page, j) = run.alloc(index);
-        let high = page.high_cells();
+        let high = run.high_cells(page);
         self.seq.write(|| {
             let low = u64::from(page.low[j].load(Ordering::Relaxed));
             set(&high[j], get(&high[j]) + low + 1);
@@ -579,7 +598,7 @@ impl Shard {
             for &(k, c) in list.iter() {
                 let (page, _) = run.alloc(offset(k, bases[sign], cap));
                 if u32::try_from(c).is_err() {
-                    page.high_cells();
+                    run.high_cells(page);
                 }
             }
         }
