@@ -47,6 +47,12 @@
 //! );
 //! ```
 //!
+//! Exemplars and native buckets, which the text exposition does not show,
+//! are read the same way: [`exemplar`] and [`assert_exemplar`] take the
+//! sample an exemplar belongs to (a counter's `_total`, a bucket's
+//! `_bucket{le=..}`), [`native`] a histogram's name as registered and
+//! gives its native buckets as `(key, count)` pairs ([`NativeSample`]).
+//!
 //! A failed assertion names the sample it looked for, the value it found
 //! and every sample of that name it saw:
 //!
@@ -62,9 +68,13 @@
 //! They allocate and take the registry's scrape lock, as a scrape does.
 
 use crate::encode::MetricSource;
+use crate::exemplar::Exemplar;
 use crate::go_float::{GoFloat, Integral};
+use crate::metric::NativeSnapshot;
 use crate::registry::Registry;
-use crate::visit::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
+use crate::visit::{
+    BucketSpan, FamilyDesc, LabelSet, MetricType, MetricVisitor, NativeBuckets, SeriesValue,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
@@ -80,6 +90,71 @@ pub struct Sample {
     pub labels: Vec<(String, String)>,
     /// The value.
     pub value: f64,
+    /// The exemplar OpenMetrics would write on this line: a counter's
+    /// `_total`, a classic bucket's `_bucket` (the latest recorded).
+    pub exemplar: Option<Exemplar>,
+}
+
+/// A histogram's native (sparse exponential) buckets as a scrape shows
+/// them (protobuf carries them; the text formats do not), with the series'
+/// labels; from [`native`] or [`Samples::native`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NativeSample {
+    /// The histogram's name, as registered (`latency_seconds`: a native
+    /// histogram has no suffixed samples).
+    pub name: String,
+    /// The series' labels in exported order.
+    pub labels: Vec<(String, String)>,
+    /// The buckets as `(key, count)` pairs (not cumulative, not deltas),
+    /// the zero bucket and the native exemplars.
+    pub buckets: NativeSnapshot,
+    /// Every observation (zero bucket, buckets, NaNs).
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+/// `(key, count)` pairs from spans and deltas.
+fn pairs(spans: &[BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
+    let mut out = Vec::with_capacity(deltas.len());
+    let mut deltas = deltas.iter();
+    let (mut key, mut count) = (0i32, 0i64);
+    for span in spans {
+        key += span.offset;
+        for _ in 0..span.length {
+            count += deltas.next().copied().unwrap_or(0);
+            if let Ok(c @ 1..) = u64::try_from(count) {
+                out.push((key, c));
+            }
+            key += 1;
+        }
+    }
+    out
+}
+
+impl NativeSample {
+    fn new(
+        name: &str,
+        labels: &[(String, String)],
+        n: &NativeBuckets<'_>,
+        count: u64,
+        sum: f64,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            labels: labels.to_vec(),
+            buckets: NativeSnapshot {
+                schema: n.schema,
+                zero_threshold: n.zero_threshold,
+                zero_count: n.zero_count,
+                positive: pairs(n.positive_spans, n.positive_deltas),
+                negative: pairs(n.negative_spans, n.negative_deltas),
+                exemplars: n.exemplars.to_vec(),
+            },
+            count,
+            sum,
+        }
+    }
 }
 
 impl Sample {
@@ -183,6 +258,8 @@ impl fmt::Display for Sample {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Samples {
     samples: Vec<Sample>,
+    /// The native parts of histograms that have them.
+    natives: Vec<NativeSample>,
     /// The families (and collectors' families) the scrape visited, with
     /// their types, series or not.
     families: Vec<(String, MetricType)>,
@@ -210,6 +287,23 @@ impl Samples {
             .iter()
             .find(|s| s.is(name, labels))
             .map(|s| s.value)
+    }
+
+    /// The exemplar of sample `name` with exactly `labels` (a counter's
+    /// `_total`, a bucket's `_bucket{le=..}`), if it has one.
+    pub fn exemplar(&self, name: &str, labels: &[(&str, &str)]) -> Option<&Exemplar> {
+        self.samples
+            .iter()
+            .find(|s| s.is(name, labels))
+            .and_then(|s| s.exemplar.as_ref())
+    }
+
+    /// The native buckets of histogram `name` (as registered, no suffix)
+    /// with exactly `labels`, if it has them.
+    pub fn native(&self, name: &str, labels: &[(&str, &str)]) -> Option<&NativeSample> {
+        self.natives
+            .iter()
+            .find(|n| n.name == name && same_labels(&n.labels, labels))
     }
 
     /// Whether a family the scrape visited writes samples called `name`
@@ -312,6 +406,7 @@ impl fmt::Display for Samples {
 #[derive(Default)]
 struct Flatten {
     samples: Vec<Sample>,
+    natives: Vec<NativeSample>,
     families: Vec<(String, MetricType)>,
     family: String,
     metric_type: Option<MetricType>,
@@ -324,6 +419,7 @@ impl Flatten {
         labels: &[(String, String)],
         extra: Option<(&str, &str)>,
         value: f64,
+        exemplar: Option<&Exemplar>,
     ) {
         let mut labels = labels.to_vec();
         if let Some((n, v)) = extra {
@@ -336,6 +432,7 @@ impl Flatten {
             name: format!("{}{suffix}", self.family),
             labels,
             value,
+            exemplar: exemplar.cloned(),
         });
     }
 }
@@ -357,34 +454,42 @@ impl MetricVisitor for Flatten {
         labels.for_each(&mut |n, v| pairs.push((n.to_owned(), v.to_owned())));
         let suffix = metric_type.value_suffix();
         match *value {
-            SeriesValue::Counter { value, .. } => self.push(suffix, &pairs, None, value.as_f64()),
+            SeriesValue::Counter {
+                value, exemplar, ..
+            } => self.push(suffix, &pairs, None, value.as_f64(), exemplar),
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => {
-                self.push(suffix, &pairs, None, v.as_f64());
+                self.push(suffix, &pairs, None, v.as_f64(), None);
             }
-            SeriesValue::Info => self.push(suffix, &pairs, None, 1.0),
+            SeriesValue::Info => self.push(suffix, &pairs, None, 1.0, None),
             SeriesValue::Histogram(h) => {
                 let mut cumulative = 0u64;
                 for (i, count) in h.bucket_counts.iter().enumerate() {
                     cumulative += count;
                     let le = h.upper_bounds.get(i).copied().unwrap_or(f64::INFINITY);
                     let le = num(le);
+                    let exemplar = h.exemplars.get(i).and_then(Option::as_ref);
                     self.push(
                         "_bucket",
                         &pairs,
                         Some(("le", le.as_str())),
                         cumulative as f64,
+                        exemplar,
                     );
                 }
-                self.push("_count", &pairs, None, h.count as f64);
-                self.push("_sum", &pairs, None, h.sum);
+                self.push("_count", &pairs, None, h.count as f64, None);
+                self.push("_sum", &pairs, None, h.sum, None);
+                if let Some(n) = &h.native {
+                    let native = NativeSample::new(&self.family, &pairs, n, h.count, h.sum);
+                    self.natives.push(native);
+                }
             }
             SeriesValue::Summary(s) => {
                 for &(q, v) in s.quantiles {
                     let q = num(q);
-                    self.push("", &pairs, Some(("quantile", q.as_str())), v);
+                    self.push("", &pairs, Some(("quantile", q.as_str())), v, None);
                 }
-                self.push("_count", &pairs, None, s.count as f64);
-                self.push("_sum", &pairs, None, s.sum);
+                self.push("_count", &pairs, None, s.count as f64, None);
+                self.push("_sum", &pairs, None, s.sum, None);
             }
             SeriesValue::StateSet(states) => {
                 let label = self.family.clone();
@@ -394,6 +499,7 @@ impl MetricVisitor for Flatten {
                         &pairs,
                         Some((&label, state)),
                         if on { 1.0 } else { 0.0 },
+                        None,
                     );
                 }
             }
@@ -407,6 +513,7 @@ pub fn samples<S: MetricSource + ?Sized>(source: &S) -> Samples {
     source.visit(&mut flatten);
     Samples {
         samples: flatten.samples,
+        natives: flatten.natives,
         families: flatten.families,
     }
 }
@@ -432,6 +539,107 @@ pub fn value<S: MetricSource + ?Sized>(
     labels: &[(&str, &str)],
 ) -> Option<f64> {
     samples(source).get(name, labels)
+}
+
+/// The exemplar of sample `name` (a counter's `requests_total`, a
+/// bucket's `latency_seconds_bucket` with its `le`) with exactly `labels`,
+/// if `source` shows one: what OpenMetrics writes after that line.
+///
+/// ```
+/// use hotmetrics_core::{Registry, testing::exemplar};
+///
+/// let registry = Registry::new();
+/// let orders = registry.counter(("orders", "Orders.")).unwrap();
+/// orders.inc_with_exemplar(&[("trace_id", "4bf92f35")]).unwrap();
+/// let e = exemplar(&registry, "orders_total", &[]).unwrap();
+/// assert_eq!(e.labels().collect::<Vec<_>>(), [("trace_id", "4bf92f35")]);
+/// assert_eq!(e.value(), 1.0);
+/// ```
+pub fn exemplar<S: MetricSource + ?Sized>(
+    source: &S,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<Exemplar> {
+    samples(source).exemplar(name, labels).cloned()
+}
+
+/// Panics unless sample `name` with exactly `labels` has an exemplar whose
+/// labels are exactly `exemplar_labels` (any order). The message says what
+/// the sample holds instead.
+///
+/// ```
+/// use hotmetrics_core::{Buckets, Registry, testing::assert_exemplar};
+///
+/// let registry = Registry::new();
+/// let latency = registry
+///     .histogram(("latency_seconds", "Latency."), Buckets::new(vec![0.1, 1.0]).unwrap())
+///     .unwrap();
+/// latency.observe_with_exemplar(0.5, &[("trace_id", "4bf92f35")]).unwrap();
+/// assert_exemplar(&registry, "latency_seconds_bucket", &[("le", "1")], &[("trace_id", "4bf92f35")]);
+/// ```
+#[track_caller]
+pub fn assert_exemplar<S: MetricSource + ?Sized>(
+    source: &S,
+    name: &str,
+    labels: &[(&str, &str)],
+    exemplar_labels: &[(&str, &str)],
+) {
+    let all = samples(source);
+    let Some(sample) = all.iter().find(|s| s.is(name, labels)) else {
+        all.check_name_and_label_names(name, labels);
+        panic!("{} is absent\n{}", Wanted(name, labels), all.context(name));
+    };
+    let have: Option<Vec<(String, String)>> = sample.exemplar.as_ref().map(|e| {
+        e.labels()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    });
+    match &have {
+        Some(have) if same_labels(have, exemplar_labels) => {}
+        Some(have) => panic!(
+            "{} has an exemplar with {}, expected {}",
+            Wanted(name, labels),
+            braces(have.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+            braces(exemplar_labels.iter().copied())
+        ),
+        None => panic!(
+            "{} has no exemplar, expected one with {}",
+            Wanted(name, labels),
+            braces(exemplar_labels.iter().copied())
+        ),
+    }
+}
+
+/// `{a="1",b="2"}`, for messages.
+fn braces<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let inner: Vec<String> = pairs.map(|(n, v)| format!("{n}={v:?}")).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// The native buckets of histogram `name` (as registered: no suffix) with
+/// exactly `labels`, if it has them: what the protobuf exposition carries.
+///
+/// ```
+/// use hotmetrics_core::{Buckets, NativeOpts, Registry, testing::native};
+///
+/// let registry = Registry::new();
+/// let latency = registry
+///     .histogram(("rpc_seconds", "RPC latency."), Buckets::native(NativeOpts::new()).unwrap())
+///     .unwrap();
+/// latency.observe(0.25);
+/// latency.observe(0.0);
+/// let n = native(&registry, "rpc_seconds", &[]).unwrap();
+/// assert_eq!((n.count, n.sum), (2, 0.25));
+/// assert_eq!(n.buckets.schema, 3);
+/// assert_eq!(n.buckets.zero_count, 1);
+/// assert_eq!(n.buckets.positive, [(-16, 1)]); // 0.25 = 2^-2 ends bucket -16
+/// ```
+pub fn native<S: MetricSource + ?Sized>(
+    source: &S,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<NativeSample> {
+    samples(source).native(name, labels).cloned()
 }
 
 fn same_value(a: f64, b: f64) -> bool {
@@ -792,6 +1000,27 @@ impl TestRegistry {
         assert_value(&self.registry, name, labels, expected);
     }
 
+    /// One sample's exemplar ([`exemplar`]).
+    pub fn exemplar(&self, name: &str, labels: &[(&str, &str)]) -> Option<Exemplar> {
+        exemplar(&self.registry, name, labels)
+    }
+
+    /// [`assert_exemplar`] on this registry.
+    #[track_caller]
+    pub fn assert_exemplar(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        exemplar_labels: &[(&str, &str)],
+    ) {
+        assert_exemplar(&self.registry, name, labels, exemplar_labels);
+    }
+
+    /// One histogram's native buckets ([`native`]).
+    pub fn native(&self, name: &str, labels: &[(&str, &str)]) -> Option<NativeSample> {
+        native(&self.registry, name, labels)
+    }
+
     /// [`assert_absent`] on this registry.
     #[track_caller]
     pub fn assert_absent(&self, name: &str, labels: &[(&str, &str)]) {
@@ -1072,6 +1301,7 @@ mod tests {
             name: "x".into(),
             labels: vec![("a".into(), "1".into()), ("b".into(), "2".into())],
             value: 1.0,
+            exemplar: None,
         };
         assert!(sample.is("x", &[("b", "2"), ("a", "1")]));
         assert!(!sample.is("x", &[("a", "1"), ("a", "1")]));
@@ -1230,5 +1460,152 @@ mod tests {
                 });
             }
         });
+    }
+
+    /// Exemplars are read where OpenMetrics writes them (a counter's
+    /// `_total`, each classic bucket), absent elsewhere, and the assertion
+    /// names what it found when it fails.
+    #[test]
+    fn exemplars_of_counters_and_buckets() {
+        let registry = TestRegistry::new();
+        let orders = registry
+            .counter_vec(("orders_total", "Orders."), &["shop"])
+            .unwrap();
+        orders
+            .with(&["eu"], |c| {
+                c.inc_by_with_exemplar(3, &[("trace_id", "aa")])
+            })
+            .unwrap()
+            .unwrap();
+        orders.with(&["us"], |c| c.inc()).unwrap();
+        let latency = registry
+            .histogram(
+                ("latency_seconds", "Latency."),
+                Buckets::new(vec![0.1, 1.0]).unwrap(),
+            )
+            .unwrap();
+        latency
+            .observe_with_exemplar(0.5, &[("trace_id", "bb"), ("span_id", "cc")])
+            .unwrap();
+
+        let e = registry
+            .exemplar("orders_total", &[("shop", "eu")])
+            .unwrap();
+        assert_eq!(e.labels().collect::<Vec<_>>(), [("trace_id", "aa")]);
+        assert_eq!(e.value(), 3.0);
+        assert!(e.timestamp().is_some());
+        assert_eq!(registry.exemplar("orders_total", &[("shop", "us")]), None);
+        registry.assert_exemplar("orders_total", &[("shop", "eu")], &[("trace_id", "aa")]);
+        let bucket = registry
+            .exemplar("latency_seconds_bucket", &[("le", "1")])
+            .unwrap();
+        assert_eq!(bucket.value(), 0.5);
+        registry.assert_exemplar(
+            "latency_seconds_bucket",
+            &[("le", "1")],
+            &[("span_id", "cc"), ("trace_id", "bb")],
+        );
+        assert_eq!(
+            registry.exemplar("latency_seconds_bucket", &[("le", "0.1")]),
+            None
+        );
+        assert_eq!(registry.exemplar("latency_seconds_count", &[]), None);
+
+        let msg = panic_message(|| {
+            registry.assert_exemplar("orders_total", &[("shop", "eu")], &[("trace_id", "zz")])
+        });
+        assert_eq!(
+            msg,
+            "orders_total{shop=\"eu\"} has an exemplar with {trace_id=\"aa\"}, \
+             expected {trace_id=\"zz\"}"
+        );
+        let msg = panic_message(|| {
+            registry.assert_exemplar("orders_total", &[("shop", "us")], &[("trace_id", "aa")])
+        });
+        assert_eq!(
+            msg,
+            "orders_total{shop=\"us\"} has no exemplar, expected one with {trace_id=\"aa\"}"
+        );
+        let msg = panic_message(|| {
+            registry.assert_exemplar("orders_total", &[("shop", "fr")], &[("trace_id", "aa")])
+        });
+        assert!(
+            msg.starts_with("orders_total{shop=\"fr\"} is absent\n"),
+            "{msg}"
+        );
+        // A misspelled name fails as the other assertions do.
+        let msg = panic_message(|| registry.assert_exemplar("orders", &[], &[]));
+        assert!(msg.contains("did you mean orders_total?"), "{msg}");
+    }
+
+    /// Native buckets come back as `(key, count)` pairs from the spans and
+    /// deltas the scrape hands over, both signs and the zero bucket, with
+    /// count, sum and the native exemplars; a classic-only histogram has
+    /// none.
+    #[test]
+    fn native_buckets_as_pairs() {
+        let registry = TestRegistry::new();
+        let rpc = registry
+            .histogram_vec(
+                ("rpc_seconds", "RPC latency."),
+                Buckets::new(vec![1.0])
+                    .unwrap()
+                    .with_native(crate::NativeOpts::new().schema(0))
+                    .unwrap(),
+                &["method"],
+            )
+            .unwrap();
+        let get = rpc.get_or_create(&["get"]).unwrap();
+        // Schema 0: key k holds (2^(k-1), 2^k]. Keys 1, 2 and 4 (a gap of
+        // one bucket, which the deltas fill with a zero) and -1.
+        for v in [1.5, 2.0, 3.0, 16.0, -0.75, 0.0] {
+            get.observe(v);
+        }
+        get.observe_with_exemplar(2.0, &[("trace_id", "dd")])
+            .unwrap();
+        let n = registry
+            .native("rpc_seconds", &[("method", "get")])
+            .unwrap();
+        assert_eq!(n.name, "rpc_seconds");
+        assert_eq!((n.count, n.sum), (7, 23.75));
+        assert_eq!(n.buckets.schema, 0);
+        assert_eq!(n.buckets.zero_count, 1);
+        assert_eq!(n.buckets.positive, [(1, 3), (2, 1), (4, 1)]);
+        assert_eq!(n.buckets.negative, [(0, 1)]);
+        assert_eq!(n.buckets.exemplars.len(), 1);
+        assert_eq!(n.buckets, get.snapshot().native.unwrap());
+        assert!(
+            registry
+                .native("rpc_seconds", &[("method", "put")])
+                .is_none()
+        );
+        assert!(
+            registry
+                .native("rpc_seconds_bucket", &[("method", "get")])
+                .is_none()
+        );
+
+        let classic = registry
+            .histogram(
+                ("plain_seconds", "Plain."),
+                Buckets::new(vec![1.0]).unwrap(),
+            )
+            .unwrap();
+        classic.observe(0.5);
+        assert!(registry.native("plain_seconds", &[]).is_none());
+    }
+
+    #[test]
+    fn pairs_from_spans_and_deltas() {
+        let span = |offset, length| BucketSpan { offset, length };
+        // Keys -2 and -1, then (offsets count from the end of the last
+        // span) 4, 5 and 6, 5 holding a filled-in zero.
+        assert_eq!(
+            pairs(&[span(-2, 2), span(4, 3)], &[5, -3, 1, -3, 1]),
+            [(-2, 5), (-1, 2), (4, 3), (6, 1)]
+        );
+        assert_eq!(pairs(&[], &[]), []);
+        // The no-op span of an empty native histogram.
+        assert_eq!(pairs(&[span(0, 0)], &[]), []);
     }
 }
