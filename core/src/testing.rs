@@ -82,6 +82,7 @@ use std::ops::Deref;
 /// One sample as the text exposition writes it: a name (suffix included),
 /// its labels, its value.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Sample {
     /// The sample name: `requests_total`, `latency_seconds_bucket`, ...
     pub name: String,
@@ -99,6 +100,7 @@ pub struct Sample {
 /// them (protobuf carries them; the text formats do not), with the series'
 /// labels; from [`native`] or [`Samples::native`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NativeSample {
     /// The histogram's name, as registered (`latency_seconds`: a native
     /// histogram has no suffixed samples).
@@ -254,7 +256,9 @@ impl fmt::Display for Sample {
 /// Every sample a scrape of a registry (any [`MetricSource`]) shows at one
 /// point of a test, `_created` samples left out; from [`samples`] or
 /// [`TestRegistry::samples`]. Its `Display` is one sample a line, as in
-/// the text exposition.
+/// the text exposition. Equality compares everything a scrape showed,
+/// exemplars (with their timestamps) and native buckets included: compare
+/// values with [`diff`] or [`Samples::get`] instead when only they matter.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Samples {
     samples: Vec<Sample>,

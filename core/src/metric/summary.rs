@@ -135,9 +135,8 @@ struct SummaryCell {
     /// The cells of the slots below the zero bucket (`-Inf` and the
     /// negative buckets), allocated at the series' first negative
     /// observation: most summaries (latencies, sizes) never see one, and
-    /// their writers' arenas then hold half the cells. `None` inside when
-    /// the engine's slot space was exhausted then (see `observe`).
-    negative: OnceLock<Option<NarrowSlots>>,
+    /// their writers' arenas then hold half the cells.
+    negative: OnceLock<NarrowSlots>,
     /// The slots below the NaN slot that hold counts: a read reads only
     /// these (a default sketch has 4,152 slots, 2,077 of them from the zero
     /// bucket on; one workload's four decades use about 460).
@@ -152,23 +151,32 @@ struct SummaryCell {
 }
 
 impl SummaryCell {
-    /// The negative half's cells, allocated by the first negative
-    /// observation.
+    /// The negative half's cells, once a negative observation allocated
+    /// them.
     fn negative(&self) -> Option<&NarrowSlots> {
-        self.negative.get().and_then(Option::as_ref)
+        self.negative.get()
     }
 
     /// The engine slot of `slot`, a slot below the zero bucket: in the
     /// negative half, allocated now if this is the series' first negative
     /// value. If the slot space is exhausted (a million summaries, or
     /// another type's worth), the value counts in the NaN slot: in
-    /// `_count` and `_sum` (added by the caller), in no quantile.
+    /// `_count` and `_sum` (added by the caller), in no quantile; the next
+    /// negative value tries again.
     #[cold]
     #[inline(never)]
     fn negative_slot(&self, slot: u32) -> u32 {
-        let half = self
-            .negative
-            .get_or_init(|| NarrowSlots::alloc(self.sketch.zero_slot()).ok());
+        let half = match self.negative.get() {
+            Some(half) => Some(half),
+            None => NarrowSlots::alloc(self.sketch.zero_slot())
+                .ok()
+                // A racing first negative may have won: then `set` hands
+                // ours back, and dropping it frees its slots.
+                .and_then(|mine| {
+                    let _ = self.negative.set(mine);
+                    self.negative.get()
+                }),
+        };
         match half {
             Some(half) => half.start() + slot,
             None => self.counts.start() + self.sketch.nan_slot() as u32 - self.sketch.zero_slot(),
@@ -366,7 +374,7 @@ impl Window {
 /// (K = 2074), 1.7 KB at 0.05 (K = 416), 83 KB at 0.001, 829 KB at the
 /// floor `α` = 1e-4 (K = 207,234); the negative half, `4 · (K + 1)` bytes
 /// more, only once the series saw a negative value (its first one
-/// allocates the slots; should the engine's slot space be exhausted then,
+/// allocates the slots; while the engine's slot space is exhausted,
 /// negative values count in `_count` and `_sum` but in no quantile). A
 /// scrape reads the buckets between the lowest and highest one observed,
 /// in every writer arena, so its cost grows with the number of threads

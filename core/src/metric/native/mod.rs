@@ -15,7 +15,7 @@
 //! its count into a 64-bit high part of its page inside a rewrite (below),
 //! so counts stay exact. Pages never move and are freed with the shard, so
 //! a scrape reading a shard never reads freed memory.
-
+//!
 //! When a shard holds more than `max_buckets` populated buckets it applies
 //! client_golang's rules: reset the series (if `min_reset` passed since its
 //! last reset or creation), else widen the zero bucket (up to
@@ -51,7 +51,11 @@
 //! 512)` cells (640 when `max_buckets` is 0, unlimited): a value beyond
 //! the cap re-centres the run between its lowest and highest key if they
 //! fit, else halves the resolution, so a thread's run stays within
-//! 3.2 KiB per sign at the default 160 (table and 20 pages).
+//! 3.2 KiB per sign at the default 160 (table and 20 pages; each page that
+//! ever held a count past 2^32 takes 256 bytes more). Whatever
+//! `max_buckets` is, the cap is at most 16,384 cells (64 octaves at schema
+//! 8): its table, allocated whole at a thread's first value of that sign,
+//! stays within 8 KiB.
 
 mod bounds;
 mod key;
@@ -75,6 +79,13 @@ const DEFAULT_ZERO_THRESHOLD: f64 = 2.938735877055719e-39;
 
 /// The default `max_buckets`; unlimited ones (0) get its memory cap.
 const DEFAULT_MAX_BUCKETS: u32 = 160;
+
+/// The most cells a thread's run of one sign may span, whatever
+/// `max_buckets` says: 16,384 keys are 64 octaves at schema 8 (and more at
+/// lower ones), and a run's page table, allocated whole at its first
+/// observation, then stays within 8 KiB (16 bytes per 32 cells). Without
+/// it `max_buckets(u32::MAX)` made that table 2 GiB.
+const MAX_INDEX_CAP: u32 = 16_384;
 
 /// How the resolution was chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -180,8 +191,10 @@ impl NativeOpts {
     /// them: per writer thread, and the scrape lowers the merged resolution
     /// until the merged series holds at most this many too; 0 = unlimited
     /// (client_golang's default). Either way a thread's runs are capped in
-    /// memory (`max(4 * max_buckets, 512)` cells of 4 bytes per sign, 640
-    /// when unlimited, in pages of 32 allocated as used): values spread
+    /// memory (`max(4 * max_buckets, 512)` cells per sign, at most 16,384,
+    /// 640 when unlimited; 144 bytes per page of 32 cells allocated as
+    /// used, plus a page table of 16 bytes per 32 cells of the cap,
+    /// allocated at a thread's first value of the sign): values spread
     /// wider than that halve the resolution, so one outlier never
     /// allocates more than that.
     pub fn max_buckets(mut self, n: u32) -> Self {
@@ -233,7 +246,7 @@ impl NativeOpts {
             max_buckets: self.max_buckets,
             index_cap: match self.max_buckets {
                 0 => DEFAULT_MAX_BUCKETS * 4,
-                n => n.saturating_mul(4).max(512),
+                n => n.saturating_mul(4).clamp(512, MAX_INDEX_CAP),
             },
             min_reset: self.min_reset,
             max_exemplars: self.max_exemplars,

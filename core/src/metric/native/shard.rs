@@ -783,4 +783,37 @@ mod tests {
         assert_eq!(positive(&native).len(), 3);
         assert_eq!(positive(&native)[2].0, key(far, 8));
     }
+
+    /// A huge `max_buckets` does not make the page table huge: the cap
+    /// stops at 16,384 cells (a 512-entry table), and values spread wider
+    /// than that halve the resolution, counts exact.
+    #[test]
+    fn the_page_table_is_bounded_whatever_max_buckets_says() {
+        let native = Native::new(
+            NativeOpts::new()
+                .schema(8)
+                .max_buckets(u32::MAX)
+                .validate()
+                .unwrap(),
+            0,
+            0.0,
+        );
+        assert_eq!(native.config.index_cap, 16_384);
+        let values = [1.0, -1.0, 1e-300, 1e300, -1e300, f64::MAX];
+        values.iter().for_each(|&v| native.observe(v, 0));
+        let shard = native.shards.get().unwrap();
+        for run in [&shard.positive, &shard.negative] {
+            assert_eq!(run.pages.get().map(|t| t.len()), Some(512));
+        }
+        let mut s = NativeScratch::default();
+        let m = native.merge(&mut [], &mut s);
+        assert_eq!(m.count, 6);
+        assert!(
+            m.schema < 8,
+            "1e-300..1e300 spans more than 16,384 keys at schema 8"
+        );
+        // 1e-300 is within the default zero threshold (2^-128).
+        let counted: u64 = s.positive.iter().chain(&s.negative).map(|e| e.1).sum();
+        assert_eq!((counted, m.zero), (5, 1));
+    }
 }
