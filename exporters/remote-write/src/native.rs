@@ -27,8 +27,8 @@
 //! is native by where it is.
 
 use crate::wire::{
-    len_field_len, opt_double_field_len, packed_field_len, put_len_prefix, put_opt_double_field,
-    put_packed_field, put_varint_field, varint_field_len, zigzag32, zigzag64,
+    len_field_len, opt_double_field_len, packed_field_len, packed_len, put_len_prefix,
+    put_opt_double_field, put_packed_field, put_varint_field, varint_field_len, zigzag32, zigzag64,
 };
 use hotmetrics_core::{BucketSpan, NativeBuckets};
 
@@ -73,8 +73,12 @@ fn put_spans(out: &mut Vec<u8>, field: u32, spans: &[BucketSpan]) {
     }
 }
 
-fn deltas(d: &[i64]) -> impl Iterator<Item = u64> + Clone + '_ {
+fn deltas(d: &[i64]) -> impl Iterator<Item = u64> + '_ {
     d.iter().map(|&d| zigzag64(d))
+}
+
+fn put_deltas(out: &mut Vec<u8>, field: u32, d: &[i64]) {
+    put_packed_field(out, field, packed_len(deltas(d)), deltas(d));
 }
 
 impl NativeSample<'_> {
@@ -88,9 +92,9 @@ impl NativeSample<'_> {
             + opt_double_field_len(5, b.zero_threshold)
             + varint_field_len(6, b.zero_count)
             + spans_len(8, b.negative_spans)
-            + packed_field_len(9, deltas(b.negative_deltas))
+            + packed_field_len(9, packed_len(deltas(b.negative_deltas)))
             + spans_len(11, b.positive_spans)
-            + packed_field_len(12, deltas(b.positive_deltas))
+            + packed_field_len(12, packed_len(deltas(b.positive_deltas)))
             + varint_field_len(15, timestamp_ms as u64)
             + opt_varint_len(17, start_ms.map_or(0, |s| s as u64))
     }
@@ -104,9 +108,9 @@ impl NativeSample<'_> {
         put_opt_double_field(out, 5, b.zero_threshold);
         put_varint_field(out, 6, b.zero_count);
         put_spans(out, 8, b.negative_spans);
-        put_packed_field(out, 9, deltas(b.negative_deltas));
+        put_deltas(out, 9, b.negative_deltas);
         put_spans(out, 11, b.positive_spans);
-        put_packed_field(out, 12, deltas(b.positive_deltas));
+        put_deltas(out, 12, b.positive_deltas);
         put_varint_field(out, 15, timestamp_ms as u64);
         put_opt_varint(out, 17, start_ms.map_or(0, |s| s as u64));
     }

@@ -22,8 +22,8 @@ use crate::flatten::{FamilyInfo, Value, Writer, compress_into, metadata_type};
 use crate::labels::LabelBuf;
 use crate::symbols::Symbols;
 use crate::wire::{
-    len_field_len, opt_double_field_len, packed_field_len, put_bytes_field, put_len_prefix,
-    put_opt_double_field, put_packed_field, put_varint_field, varint_field_len,
+    len_field_len, opt_double_field_len, packed_field_len, packed_len, put_bytes_field,
+    put_len_prefix, put_opt_double_field, put_packed_field, put_varint_field, varint_field_len,
 };
 use hotmetrics_export::{EncodeError, Payload};
 
@@ -60,14 +60,15 @@ impl Default for V2Writer {
     }
 }
 
-/// Label refs as a packed field 1 (left out when there are none).
-fn refs(refs: &[u32]) -> impl Iterator<Item = u64> + Clone + '_ {
+/// Label refs, for a packed field 1 (left out when there are none).
+fn refs(refs: &[u32]) -> impl Iterator<Item = u64> + '_ {
     refs.iter().map(|&r| u64::from(r))
 }
 
-/// Size of an `Exemplar`'s body: its refs, value and timestamp.
-fn exemplar_len(labels: &[u32], value: f64, timestamp_ms: i64) -> usize {
-    packed_field_len(1, refs(labels))
+/// Size of an `Exemplar`'s body: its refs (`refs_len` bytes of them),
+/// value and timestamp.
+fn exemplar_len(refs_len: usize, value: f64, timestamp_ms: i64) -> usize {
+    packed_field_len(1, refs_len)
         + opt_double_field_len(2, value)
         + varint_field_len(3, timestamp_ms as u64)
 }
@@ -122,7 +123,11 @@ impl Writer for V2Writer {
             .map(|(i, e)| {
                 len_field_len(
                     4,
-                    exemplar_len(exemplar_refs(i), e.value(), e.timestamp_ms()),
+                    exemplar_len(
+                        packed_len(refs(exemplar_refs(i))),
+                        e.value(),
+                        e.timestamp_ms(),
+                    ),
                 )
             })
             .sum();
@@ -134,13 +139,14 @@ impl Writer for V2Writer {
             }
         };
         let metadata_len = opt(1, t) + opt(3, help) + opt(4, unit);
-        let body = packed_field_len(1, refs(&self.refs))
+        let refs_len = packed_len(refs(&self.refs));
+        let body = packed_field_len(1, refs_len)
             + value_len
             + exemplars_len
             + len_field_len(5, metadata_len);
         let out = &mut self.series;
         put_len_prefix(out, 5, body);
-        put_packed_field(out, 1, refs(&self.refs));
+        put_packed_field(out, 1, refs_len, refs(&self.refs));
         match value {
             Value::Float(v) => {
                 put_len_prefix(out, 2, sample_len(v));
@@ -157,12 +163,9 @@ impl Writer for V2Writer {
         }
         for (i, e) in exemplars.iter().enumerate() {
             let labels_refs = exemplar_refs(i);
-            put_len_prefix(
-                out,
-                4,
-                exemplar_len(labels_refs, e.value(), e.timestamp_ms()),
-            );
-            put_packed_field(out, 1, refs(labels_refs));
+            let refs_len = packed_len(refs(labels_refs));
+            put_len_prefix(out, 4, exemplar_len(refs_len, e.value(), e.timestamp_ms()));
+            put_packed_field(out, 1, refs_len, refs(labels_refs));
             put_opt_double_field(out, 2, e.value());
             put_varint_field(out, 3, e.timestamp_ms() as u64);
         }

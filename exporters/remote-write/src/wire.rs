@@ -108,28 +108,36 @@ pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-/// Size of a packed repeated varint field holding `values` (already
-/// zigzagged); 0 when there are none, as such a field is then left out.
-pub(crate) fn packed_field_len(field: u32, values: impl Iterator<Item = u64>) -> usize {
-    match values.map(varint_len).sum() {
-        0 => 0,
-        body => len_field_len(field, body),
+/// Bytes of the varints of `values` (already zigzagged): the body of a
+/// packed repeated field.
+pub(crate) fn packed_len(values: impl Iterator<Item = u64>) -> usize {
+    values.map(varint_len).sum()
+}
+
+/// Size of a packed repeated varint field with a `body_len`-byte body
+/// ([`packed_len`]); 0 when there are no values, as the field is then
+/// left out.
+pub(crate) fn packed_field_len(field: u32, body_len: usize) -> usize {
+    if body_len == 0 {
+        0
+    } else {
+        len_field_len(field, body_len)
     }
 }
 
 /// Writes a packed repeated varint field (proto3's default for repeated
-/// scalars, what Prometheus' Go code writes); nothing when there are no
-/// values.
+/// scalars, what Prometheus' Go code writes) of `values`, whose
+/// [`packed_len`] is `body_len`; nothing when there are none.
 pub(crate) fn put_packed_field(
     out: &mut Vec<u8>,
     field: u32,
-    values: impl Iterator<Item = u64> + Clone,
+    body_len: usize,
+    values: impl Iterator<Item = u64>,
 ) {
-    let body: usize = values.clone().map(varint_len).sum();
-    if body == 0 {
+    if body_len == 0 {
         return;
     }
-    put_len_prefix(out, field, body);
+    put_len_prefix(out, field, body_len);
     for v in values {
         put_varint(out, v);
     }
@@ -251,14 +259,15 @@ mod tests {
             assert_eq!(zigzag32(v), zigzag64(i64::from(v)), "{v}");
         }
         let values = [zigzag64(-3), 300, 0];
+        let body = packed_len(values.iter().copied());
         let mut out = Vec::new();
-        put_packed_field(&mut out, 9, values.iter().copied());
+        put_packed_field(&mut out, 9, body, values.iter().copied());
         assert_eq!(out, [0x4a, 4, 5, 0xac, 0x02, 0]);
-        assert_eq!(out.len(), packed_field_len(9, values.iter().copied()));
+        assert_eq!(out.len(), packed_field_len(9, body));
         out.clear();
-        put_packed_field(&mut out, 9, std::iter::empty());
+        put_packed_field(&mut out, 9, 0, std::iter::empty());
         assert!(out.is_empty());
-        assert_eq!(packed_field_len(9, std::iter::empty()), 0);
+        assert_eq!(packed_field_len(9, packed_len(std::iter::empty())), 0);
     }
 
     #[test]
