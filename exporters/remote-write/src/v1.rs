@@ -83,11 +83,12 @@ impl Writer for V1Writer {
             put_metadata(&mut self.metadata, family);
         }
         let ts = timestamp_ms as u64;
-        let sample_len = |v| opt_double_field_len(1, v) + varint_field_len(2, ts);
-        let value_len = match value {
-            Value::Float(v) => len_field_len(2, sample_len(v)),
-            Value::Native(h) => len_field_len(4, h.body_len(timestamp_ms, None)),
+        // The `Sample` (field 2) or the `Histogram` (field 4), sized once.
+        let (value_field, value_body) = match value {
+            Value::Float(v) => (2, opt_double_field_len(1, v) + varint_field_len(2, ts)),
+            Value::Native(h) => (4, h.body_len(timestamp_ms, None)),
         };
+        let value_len = len_field_len(value_field, value_body);
         let exemplars_len: usize = exemplars
             .iter()
             .map(|e| len_field_len(3, exemplar_len(&e)))
@@ -97,7 +98,7 @@ impl Writer for V1Writer {
         put_len_prefix(out, 1, body);
         put_labels(out, 1, labels.iter());
         if let Value::Float(v) = value {
-            put_len_prefix(out, 2, sample_len(v));
+            put_len_prefix(out, 2, value_body);
             put_opt_double_field(out, 1, v);
             put_varint_field(out, 2, ts);
         }
@@ -108,7 +109,7 @@ impl Writer for V1Writer {
             put_varint_field(out, 3, e.timestamp_ms() as u64);
         }
         if let Value::Native(h) = value {
-            put_len_prefix(out, 4, h.body_len(timestamp_ms, None));
+            put_len_prefix(out, 4, value_body);
             h.put(out, timestamp_ms, None);
         }
         self.samples += 1;

@@ -104,15 +104,18 @@ impl Writer for V2Writer {
         let unit = u64::from(self.symbols.intern(family.unit.as_bytes()));
         let ts = timestamp_ms as u64;
         let start = start_ms.filter(|&s| s != 0);
-        let sample_len = |v| {
-            opt_double_field_len(1, v)
-                + varint_field_len(2, ts)
-                + start.map_or(0, |s| varint_field_len(3, s as u64))
+        // The `Sample` (field 2) or the `Histogram` (field 3), sized once.
+        let (value_field, value_body) = match value {
+            Value::Float(v) => {
+                let start_len = start.map_or(0, |s| varint_field_len(3, s as u64));
+                (
+                    2,
+                    opt_double_field_len(1, v) + varint_field_len(2, ts) + start_len,
+                )
+            }
+            Value::Native(h) => (3, h.body_len(timestamp_ms, start)),
         };
-        let value_len = match value {
-            Value::Float(v) => len_field_len(2, sample_len(v)),
-            Value::Native(h) => len_field_len(3, h.body_len(timestamp_ms, start)),
-        };
+        let value_len = len_field_len(value_field, value_body);
         let exemplar_refs = |i: usize| {
             let from = if i == 0 { 0 } else { self.exemplar_ends[i - 1] };
             &self.exemplar_refs[from..self.exemplar_ends[i]]
@@ -149,7 +152,7 @@ impl Writer for V2Writer {
         put_packed_field(out, 1, refs_len, refs(&self.refs));
         match value {
             Value::Float(v) => {
-                put_len_prefix(out, 2, sample_len(v));
+                put_len_prefix(out, 2, value_body);
                 put_opt_double_field(out, 1, v);
                 put_varint_field(out, 2, ts);
                 if let Some(s) = start {
@@ -157,7 +160,7 @@ impl Writer for V2Writer {
                 }
             }
             Value::Native(h) => {
-                put_len_prefix(out, 3, h.body_len(timestamp_ms, start));
+                put_len_prefix(out, 3, value_body);
                 h.put(out, timestamp_ms, start);
             }
         }
