@@ -68,6 +68,8 @@ impl RemoteWrite {
             max_samples: DEFAULT_MAX_SAMPLES_PER_REQUEST,
             ca_pems: Vec::new(),
             client_pem: None,
+            native: false,
+            exemplars: false,
         }
     }
 }
@@ -89,6 +91,8 @@ pub struct RemoteWriteBuilder {
     ca_pems: Vec<Vec<u8>>,
     /// The client certificate chain and its key, PEM.
     client_pem: Option<(Vec<u8>, Vec<u8>)>,
+    native: bool,
+    exemplars: bool,
 }
 
 impl fmt::Debug for RemoteWriteBuilder {
@@ -107,6 +111,8 @@ impl fmt::Debug for RemoteWriteBuilder {
             .field("max_samples", &self.max_samples)
             .field("ca_certificates", &self.ca_pems.len())
             .field("client_certificate", &self.client_pem.is_some())
+            .field("send_native_histograms", &self.native)
+            .field("send_exemplars", &self.exemplars)
             .finish()
     }
 }
@@ -189,9 +195,65 @@ impl RemoteWriteBuilder {
     }
 
     /// The most samples in one request (default 2000): an export of more
-    /// is sent as several requests.
+    /// is sent as several requests. A native histogram counts as one
+    /// sample; exemplars ride with their series' sample and are not
+    /// counted (Prometheus' own sender counts them toward its
+    /// `max_samples_per_send`), so a request may carry, besides its
+    /// samples, up to one exemplar per float sample and a native
+    /// histogram's few.
     pub fn max_samples_per_request(mut self, samples: usize) -> Self {
         self.max_samples = samples;
+        self
+    }
+
+    /// Sends native histograms as native histograms (default false), as
+    /// Prometheus' `remote_write` setting of this name does: a histogram
+    /// with native buckets becomes one `Histogram` sample (1.0:
+    /// `TimeSeries.histograms`; 2.0: the same, with its start timestamp) on
+    /// the series `<name>`, no suffix, beside its classic `_bucket`, `_sum`
+    /// and `_count` series when it has classic bounds; a native-only
+    /// histogram sends only the native sample. Integer counts, schema, zero
+    /// bucket, spans and deltas of both signs, `reset_hint` `UNKNOWN`, the
+    /// export's timestamp. It counts as one sample in
+    /// [`samples_sent`](hotmetrics_export::Stats::samples_sent) and
+    /// in [`max_samples_per_request`](Self::max_samples_per_request).
+    ///
+    /// Off, a native histogram goes as its classic view only (a
+    /// native-only one as `_bucket{le="+Inf"}`, `_sum`, `_count`) and the
+    /// export skips merging native buckets. Turn it on only for a receiver
+    /// that stores native histograms: Prometheus 2.42 without
+    /// `--enable-feature=native-histograms` answers such a request with a
+    /// 500 (`native histograms are disabled`) and stores nothing of it;
+    /// the exporter retries it, and later exports queue behind it.
+    /// VictoriaMetrics 1.79 drops the native samples without a word (it
+    /// answers 204 and stores the float samples). See the crate docs.
+    pub fn send_native_histograms(mut self, on: bool) -> Self {
+        self.native = on;
+        self
+    }
+
+    /// Sends exemplars (default false), as Prometheus' `remote_write`
+    /// setting of this name does: a counter's latest on its `_total`
+    /// series, a classic bucket's on its `_bucket{le=...}` series (a
+    /// native-only histogram's on `le="+Inf"` while native histograms are
+    /// not sent), a native histogram's latest few
+    /// (`NativeOpts::max_exemplars`, oldest first) on its native series
+    /// (with [`send_native_histograms`](Self::send_native_histograms)).
+    /// Labels sorted by name (an empty value left out), the value, the
+    /// timestamp in milliseconds (the export's for an exemplar recorded
+    /// without one). Exemplars ride with their series' sample and are not
+    /// counted as samples.
+    ///
+    /// Every export sends the exemplars the registry holds then, so one
+    /// not replaced by a newer one is sent again in the next export:
+    /// Prometheus ignores a repeat of a series' newest exemplar (a
+    /// duplicate) and refuses an older one as out of order, logging a
+    /// warning per request (a native histogram's earlier exemplars, sent
+    /// again). Prometheus needs `--enable-feature=exemplar-storage`
+    /// (without it exemplars are dropped, the samples stored);
+    /// VictoriaMetrics 1.79 drops them. See the crate docs.
+    pub fn send_exemplars(mut self, on: bool) -> Self {
+        self.exemplars = on;
         self
     }
 
@@ -269,6 +331,8 @@ impl RemoteWriteBuilder {
             self.protocol,
             self.external_labels,
             self.max_samples as u64,
+            self.native,
+            self.exemplars,
         ))
     }
 }

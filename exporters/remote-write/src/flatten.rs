@@ -4,10 +4,15 @@
 //! cumulative `<name>_bucket{le}` series with `<name>_sum` and
 //! `<name>_count`, summaries as `<name>{quantile}` with `_sum` and
 //! `_count`, info families as `<name>_info` = 1, state sets as one
-//! `<name>{<name>="<state>"}` series per state, 1 or 0.
+//! `<name>{<name>="<state>"}` series per state, 1 or 0. With
+//! `send_native_histograms`, a histogram with native buckets is also (or,
+//! without classic bounds, only) one native histogram sample `<name>`;
+//! with `send_exemplars`, exemplars go with the series they belong to.
 
+use crate::exemplars::Exemplars;
 use crate::labels::LabelBuf;
-use hotmetrics_core::{FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
+use crate::native::NativeSample;
+use hotmetrics_core::{Exemplar, FamilyDesc, LabelSet, MetricType, MetricVisitor, SeriesValue};
 use hotmetrics_core::{GoFloat, Integral};
 use hotmetrics_export::{Batch, EncodeError, Payload};
 
@@ -56,20 +61,29 @@ impl FamilyInfo {
     }
 }
 
+/// A sample's value: a float, or a native histogram.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'a> {
+    Float(f64),
+    Native(NativeSample<'a>),
+}
+
 /// A protocol's request writer: takes samples, and turns what it holds
 /// into one compressed payload.
 pub(crate) trait Writer {
-    /// Adds one sample of `family` with `labels` (sorted, `__name__` in).
+    /// Adds one sample of `family` with `labels` (sorted, `__name__` in)
+    /// as a series of its own, with `exemplars` (often none).
     fn sample(
         &mut self,
         family: &FamilyInfo,
         labels: &LabelBuf,
-        value: f64,
+        value: Value<'_>,
+        exemplars: &Exemplars,
         timestamp_ms: i64,
         start_ms: Option<i64>,
     );
 
-    /// Samples held.
+    /// Samples held, a native histogram counting as one.
     fn samples(&self) -> u64;
 
     /// Writes the request into `out` (snappy-compressed) and empties
@@ -145,6 +159,7 @@ pub(crate) struct Scratch {
     family: FamilyInfo,
     labels: LabelBuf,
     bounds: Bounds,
+    exemplars: Exemplars,
 }
 
 /// Walks a registry into `writer`, starting a new payload every
@@ -157,12 +172,16 @@ pub(crate) struct Flatten<'a> {
     pub(crate) snappy: &'a mut snap::raw::Encoder,
     pub(crate) max_samples: u64,
     pub(crate) timestamp_ms: i64,
+    /// `send_native_histograms`.
+    pub(crate) native: bool,
+    /// `send_exemplars`.
+    pub(crate) exemplars: bool,
     /// The first failure, which ends the export.
     pub(crate) error: Option<EncodeError>,
 }
 
 /// Seconds since the epoch as whole milliseconds.
-fn millis(seconds: f64) -> i64 {
+pub(crate) fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
 }
 
@@ -178,8 +197,23 @@ impl Flatten<'_> {
         Ok(())
     }
 
-    fn emit(&mut self, suffix: &str, extra: Extra<'_>, value: f64, start: Option<i64>) {
+    /// Writes one series: `family`'s name + `suffix`, the series' labels
+    /// and `extra`, `value`, and `exemplars` when they are sent.
+    fn emit(
+        &mut self,
+        suffix: &str,
+        extra: Extra<'_>,
+        value: Value<'_>,
+        exemplars: &[Exemplar],
+        start: Option<i64>,
+    ) {
         let s = &mut *self.scratch;
+        s.exemplars.clear();
+        if self.exemplars {
+            for e in exemplars {
+                s.exemplars.push(e, self.timestamp_ms);
+            }
+        }
         let q;
         let extra = match extra {
             Extra::None => None,
@@ -192,8 +226,14 @@ impl Flatten<'_> {
         };
         s.labels
             .sample(s.family.name.as_bytes(), suffix.as_bytes(), extra);
-        self.writer
-            .sample(&s.family, &s.labels, value, self.timestamp_ms, start);
+        self.writer.sample(
+            &s.family,
+            &s.labels,
+            value,
+            &s.exemplars,
+            self.timestamp_ms,
+            start,
+        );
         if self.writer.samples() >= self.max_samples
             && let Err(e) = finish_into(self.writer, self.batch, self.snappy)
         {
@@ -214,11 +254,16 @@ enum Extra<'a> {
     State(&'a str),
 }
 
+/// An optional exemplar as a slice of none or one.
+fn one(e: Option<&Exemplar>) -> &[Exemplar] {
+    e.map_or(&[], std::slice::from_ref)
+}
+
 impl MetricVisitor for Flatten<'_> {
-    /// Remote write sends classic samples only (`_bucket`, `_sum`,
-    /// `_count`), so the scrape skips the native merge.
+    /// Only with `send_native_histograms`: otherwise the native buckets
+    /// would not be sent, and the scrape skips their merge.
     fn wants_native(&self) -> bool {
-        false
+        self.native
     }
 
     fn begin_family(&mut self, family: &FamilyDesc<'_>) {
@@ -247,36 +292,86 @@ impl MetricVisitor for Flatten<'_> {
         }
         l.seal_base();
         match *value {
-            SeriesValue::Counter { value, created, .. } => {
-                self.emit("_total", Extra::None, value.as_f64(), Some(millis(created)));
+            SeriesValue::Counter {
+                value,
+                created,
+                exemplar,
+            } => {
+                let start = Some(millis(created));
+                self.emit(
+                    "_total",
+                    Extra::None,
+                    Value::Float(value.as_f64()),
+                    one(exemplar),
+                    start,
+                );
             }
             SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => {
-                self.emit("", Extra::None, v.as_f64(), None);
+                self.emit("", Extra::None, Value::Float(v.as_f64()), &[], None);
             }
-            SeriesValue::Info => self.emit("_info", Extra::None, 1.0, None),
+            SeriesValue::Info => self.emit("_info", Extra::None, Value::Float(1.0), &[], None),
             SeriesValue::Histogram(h) => {
                 let start = h.created.map(millis);
-                self.scratch.bounds.refresh(h.upper_bounds);
-                let mut cumulative = 0u64;
-                for (i, &c) in h.bucket_counts.iter().enumerate() {
-                    cumulative += c;
-                    self.emit("_bucket", Extra::Le(i), cumulative as f64, start);
+                // A collector may hand native buckets over unasked.
+                let native = h.native.as_ref().filter(|_| self.native);
+                // Native-only buckets have no classic view to send beside
+                // them (their one bucket is `+Inf`, the count).
+                if native.is_none() || !h.upper_bounds.is_empty() {
+                    self.scratch.bounds.refresh(h.upper_bounds);
+                    let mut cumulative = 0u64;
+                    for (i, &c) in h.bucket_counts.iter().enumerate() {
+                        cumulative += c;
+                        let e = one(h.exemplars.get(i).and_then(Option::as_ref));
+                        self.emit(
+                            "_bucket",
+                            Extra::Le(i),
+                            Value::Float(cumulative as f64),
+                            e,
+                            start,
+                        );
+                    }
+                    self.emit("_sum", Extra::None, Value::Float(h.sum), &[], start);
+                    self.emit(
+                        "_count",
+                        Extra::None,
+                        Value::Float(h.count as f64),
+                        &[],
+                        start,
+                    );
                 }
-                self.emit("_sum", Extra::None, h.sum, start);
-                self.emit("_count", Extra::None, h.count as f64, start);
+                if let Some(buckets) = native {
+                    let sample = NativeSample {
+                        buckets,
+                        count: h.count,
+                        sum: h.sum,
+                    };
+                    self.emit(
+                        "",
+                        Extra::None,
+                        Value::Native(sample),
+                        buckets.exemplars,
+                        start,
+                    );
+                }
             }
             SeriesValue::Summary(s) => {
                 let start = s.created.map(millis);
                 for &(q, v) in s.quantiles {
-                    self.emit("", Extra::Quantile(q), v, start);
+                    self.emit("", Extra::Quantile(q), Value::Float(v), &[], start);
                 }
-                self.emit("_sum", Extra::None, s.sum, start);
-                self.emit("_count", Extra::None, s.count as f64, start);
+                self.emit("_sum", Extra::None, Value::Float(s.sum), &[], start);
+                self.emit(
+                    "_count",
+                    Extra::None,
+                    Value::Float(s.count as f64),
+                    &[],
+                    start,
+                );
             }
             SeriesValue::StateSet(states) => {
                 for &(state, on) in states {
                     let v = if on { 1.0 } else { 0.0 };
-                    self.emit("", Extra::State(state), v, None);
+                    self.emit("", Extra::State(state), Value::Float(v), &[], None);
                 }
             }
         }

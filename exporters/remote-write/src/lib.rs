@@ -39,7 +39,114 @@
 //! (`requests_total`), with its OpenMetrics type, help and unit.
 //!
 //! Encoding is hand-written protobuf into buffers kept from export to
-//! export: a steady-state export allocates nothing.
+//! export: a steady-state export allocates nothing (with exemplars, the
+//! registry's walk copies each one out, which allocates in the core; the
+//! sink adds nothing to that). Fields at their proto3 default are left
+//! out (a `-0.0` is written, keeping its sign), so a request is byte for
+//! byte what prost writes from Prometheus' own `.proto` files (the tests
+//! check it).
+//!
+//! ## Native histograms and exemplars
+//!
+//! Both are off by default and switched on apart, as in Prometheus'
+//! `remote_write` configuration, since a receiver without the feature
+//! refuses or drops them:
+//!
+//! - [`send_native_histograms(true)`](RemoteWriteBuilder::send_native_histograms):
+//!   a histogram with native buckets is also one native `Histogram`
+//!   sample on the series `<name>` (no suffix): integer counts, sum,
+//!   schema, zero threshold and count, spans and deltas of both signs,
+//!   `reset_hint` `UNKNOWN`, the export's timestamp (2.0: and its start
+//!   timestamp). A classic+native histogram sends its classic `_bucket`,
+//!   `_sum` and `_count` series too (other names: a receiver keeps both);
+//!   a native-only one sends only the native sample. An empty one (nothing
+//!   observed) is a valid histogram of count 0 (no stand-in span is needed
+//!   here, unlike in the scrape format). A native histogram counts as one
+//!   sample, in the exporter's `samples_sent` and in
+//!   [`max_samples_per_request`](RemoteWriteBuilder::max_samples_per_request).
+//! - [`send_exemplars(true)`](RemoteWriteBuilder::send_exemplars): a
+//!   counter's latest exemplar on its `_total` series, each classic
+//!   bucket's on its `_bucket{le="..."}` series, a native histogram's
+//!   latest ones (oldest first) on its native series; labels sorted (an
+//!   empty value left out), timestamps in milliseconds (the export's for
+//!   one recorded without). 2.0 interns their labels in the request's
+//!   symbol table. They are not counted as samples.
+//!
+//! Each export sends the exemplars the registry holds then: one that no
+//! newer exemplar replaced goes again in the next export.
+//!
+//! What the receivers do with them (checked by this crate's tests against
+//! Debian's Prometheus 2.42 and VictoriaMetrics 1.79):
+//!
+//! | receiver | native histograms | exemplars |
+//! |---|---|---|
+//! | Prometheus, `--enable-feature=native-histograms,exemplar-storage` | stored: `histogram_count`, `histogram_sum`, `histogram_quantile` | stored; a series' newest one sent again is a duplicate, ignored; an older one again (a native histogram's earlier ones) is refused as out of order, and Prometheus logs a warning per request (`Error on ingesting out-of-order exemplars`); of a series' exemplars in one millisecond, only the first is kept |
+//! | Prometheus without `native-histograms` | the request is answered 500 (`native histograms are disabled`), nothing of it stored; the exporter retries it, and the queue fills behind it | — |
+//! | Prometheus without `exemplar-storage` | — | dropped, the samples stored |
+//! | VictoriaMetrics 1.79 | dropped without a word (answers 204; a native-only histogram leaves no series, the classic series of a classic+native one are stored) | dropped without a word |
+//!
+//! ```
+//! use hotmetrics_core::{Buckets, NativeOpts, Registry};
+//! use hotmetrics_export::Exporter;
+//! use hotmetrics_remote_write::RemoteWrite;
+//! use std::time::Duration;
+//! # use std::io::{BufRead, BufReader, Read, Write};
+//! # use hotmetrics_remote_write_prompb::prometheus::{histogram::Count, WriteRequest};
+//! # use prost::Message;
+//! # let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! # let port = listener.local_addr().unwrap().port();
+//! # let (tx, rx) = std::sync::mpsc::channel();
+//! # std::thread::spawn(move || {
+//! #     for conn in listener.incoming() {
+//! #         let mut conn = BufReader::new(conn.unwrap());
+//! #         let (mut head, mut line) = (Vec::new(), String::new());
+//! #         while conn.read_line(&mut line).unwrap() > 2 {
+//! #             head.push(line.to_ascii_lowercase());
+//! #             line.clear();
+//! #         }
+//! #         let len: usize = head.iter().find_map(|h| h.strip_prefix("content-length:"))
+//! #             .unwrap().trim().parse().unwrap();
+//! #         let mut body = vec![0; len];
+//! #         conn.read_exact(&mut body).unwrap();
+//! #         conn.get_mut().write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+//! #         tx.send(body).unwrap();
+//! #     }
+//! # });
+//!
+//! let registry = Registry::new();
+//! let wait = registry.histogram(
+//!     ("queue_wait_seconds", "Time queued."),
+//!     Buckets::native(NativeOpts::new())?, // native buckets only
+//! )?;
+//! wait.observe(0.003);
+//! wait.observe_with_exemplar(0.25, &[("trace_id", "4bf92f3577b34da6")])?;
+//! let orders = registry.counter(("orders", "Orders placed."))?;
+//! orders.inc_with_exemplar(&[("trace_id", "00f067aa0ba902b7")])?;
+//!
+//! // For Prometheus started with `--web.enable-remote-write-receiver
+//! // --enable-feature=native-histograms,exemplar-storage`.
+//! let sink = RemoteWrite::builder(format!("http://127.0.0.1:{port}/api/v1/write"))
+//!     .send_native_histograms(true)
+//!     .send_exemplars(true)
+//!     .build()?;
+//! let exporter = Exporter::builder(registry.clone(), sink).start()?;
+//! exporter.flush(Duration::from_secs(5))?;
+//! // queue_wait_seconds: one native histogram (no _bucket, _sum, _count);
+//! // orders_total: one float; each with its exemplar.
+//! assert_eq!(exporter.stats().samples_sent, 2);
+//! # let raw = snap::raw::Decoder::new().decompress_vec(&rx.recv()?)?;
+//! # let request = WriteRequest::decode(&raw[..])?;
+//! # let [orders, wait] = &request.timeseries[..] else { panic!("{request:?}") };
+//! # assert_eq!((orders.samples[0].value, orders.exemplars[0].value), (1.0, 1.0));
+//! # assert_eq!(wait.labels[0].value, "queue_wait_seconds");
+//! # assert_eq!(wait.histograms[0].count, Some(Count::CountInt(2)));
+//! # assert_eq!(wait.histograms[0].sum, 0.253);
+//! # assert_eq!(wait.exemplars[0].value, 0.25);
+//! # assert_eq!(wait.exemplars[0].labels[0].value, "4bf92f3577b34da6");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Example
 //!
 //! ```
 //! use hotmetrics_core::Registry;
@@ -99,10 +206,12 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+mod exemplars;
 mod fallback;
 mod flatten;
 mod http;
 mod labels;
+mod native;
 mod sink;
 mod symbols;
 mod tls;

@@ -27,6 +27,10 @@ pub struct RemoteWriteSink {
     draining_v2: bool,
     external: Vec<(String, String)>,
     max_samples: u64,
+    /// `send_native_histograms`.
+    native: bool,
+    /// `send_exemplars`.
+    exemplars: bool,
     scratch: Scratch,
     v1: V1Writer,
     v2: V2Writer,
@@ -42,6 +46,8 @@ impl fmt::Debug for RemoteWriteSink {
             .field("protocol", &self.protocol)
             .field("external_labels", &self.external)
             .field("max_samples", &self.max_samples)
+            .field("send_native_histograms", &self.native)
+            .field("send_exemplars", &self.exemplars)
             .finish_non_exhaustive()
     }
 }
@@ -53,6 +59,8 @@ impl RemoteWriteSink {
         protocol: Protocol,
         external: Vec<(String, String)>,
         max_samples: u64,
+        native: bool,
+        exemplars: bool,
     ) -> Self {
         Self {
             client,
@@ -61,6 +69,8 @@ impl RemoteWriteSink {
             draining_v2: false,
             external,
             max_samples,
+            native,
+            exemplars,
             scratch: Scratch::default(),
             v1: V1Writer::default(),
             v2: V2Writer::default(),
@@ -119,6 +129,8 @@ impl Sink for RemoteWriteSink {
             snappy: &mut self.snappy,
             max_samples: self.max_samples,
             timestamp_ms,
+            native: self.native,
+            exemplars: self.exemplars,
             error: None,
         };
         source.visit(&mut flatten);

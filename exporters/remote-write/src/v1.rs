@@ -3,16 +3,23 @@
 //!
 //! ```text
 //! WriteRequest   { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
-//! TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2; }
+//! TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2;
+//!                  repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
 //! Label          { string name = 1; string value = 2; }
 //! Sample         { double value = 1; int64 timestamp = 2; }
+//! Exemplar       { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
 //! MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
 //! ```
+//!
+//! A series holds one float sample or one native histogram (`Histogram`,
+//! see `native.rs`), and its exemplars, if any. 1.0 has no start
+//! timestamps.
 
-use crate::flatten::{FamilyInfo, Writer, compress_into, metadata_type};
+use crate::exemplars::{ExemplarView, Exemplars};
+use crate::flatten::{FamilyInfo, Value, Writer, compress_into, metadata_type};
 use crate::labels::LabelBuf;
 use crate::wire::{
-    double_field_len, len_field_len, put_bytes_field, put_double_field, put_len_prefix,
+    len_field_len, opt_double_field_len, put_bytes_field, put_len_prefix, put_opt_double_field,
     put_varint_field, varint_field_len,
 };
 use hotmetrics_export::{EncodeError, Payload};
@@ -31,12 +38,43 @@ pub(crate) struct V1Writer {
     metadata_of: Option<u64>,
 }
 
+fn label_len(n: &[u8], v: &[u8]) -> usize {
+    len_field_len(1, n.len()) + len_field_len(2, v.len())
+}
+
+/// Size of the `Label` fields numbered `field` for `labels`.
+fn labels_len<'a>(field: u32, labels: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> usize {
+    labels
+        .map(|(n, v)| len_field_len(field, label_len(n, v)))
+        .sum()
+}
+
+/// Writes `labels` as `Label` fields numbered `field`.
+fn put_labels<'a>(
+    out: &mut Vec<u8>,
+    field: u32,
+    labels: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) {
+    for (n, v) in labels {
+        put_len_prefix(out, field, label_len(n, v));
+        put_bytes_field(out, 1, n);
+        put_bytes_field(out, 2, v);
+    }
+}
+
+fn exemplar_len(e: &ExemplarView<'_>) -> usize {
+    labels_len(1, e.labels())
+        + opt_double_field_len(2, e.value())
+        + varint_field_len(3, e.timestamp_ms() as u64)
+}
+
 impl Writer for V1Writer {
     fn sample(
         &mut self,
         family: &FamilyInfo,
         labels: &LabelBuf,
-        value: f64,
+        value: Value<'_>,
+        exemplars: &Exemplars,
         timestamp_ms: i64,
         _start_ms: Option<i64>,
     ) {
@@ -44,24 +82,36 @@ impl Writer for V1Writer {
             self.metadata_of = Some(family.seq);
             put_metadata(&mut self.metadata, family);
         }
-        let label_len = |n: &[u8], v: &[u8]| len_field_len(1, n.len()) + len_field_len(2, v.len());
         let ts = timestamp_ms as u64;
-        let sample_len = double_field_len(1) + varint_field_len(2, ts);
-        let body: usize = labels
+        // The `Sample` (field 2) or the `Histogram` (field 4), sized once.
+        let (value_field, value_body) = match value {
+            Value::Float(v) => (2, opt_double_field_len(1, v) + varint_field_len(2, ts)),
+            Value::Native(h) => (4, h.body_len(timestamp_ms, None)),
+        };
+        let value_len = len_field_len(value_field, value_body);
+        let exemplars_len: usize = exemplars
             .iter()
-            .map(|(n, v)| len_field_len(1, label_len(n, v)))
-            .sum::<usize>()
-            + len_field_len(2, sample_len);
+            .map(|e| len_field_len(3, exemplar_len(&e)))
+            .sum();
+        let body = labels_len(1, labels.iter()) + value_len + exemplars_len;
         let out = &mut self.series;
         put_len_prefix(out, 1, body);
-        for (n, v) in labels.iter() {
-            put_len_prefix(out, 1, label_len(n, v));
-            put_bytes_field(out, 1, n);
-            put_bytes_field(out, 2, v);
+        put_labels(out, 1, labels.iter());
+        if let Value::Float(v) = value {
+            put_len_prefix(out, 2, value_body);
+            put_opt_double_field(out, 1, v);
+            put_varint_field(out, 2, ts);
         }
-        put_len_prefix(out, 2, sample_len);
-        put_double_field(out, 1, value);
-        put_varint_field(out, 2, ts);
+        for e in exemplars.iter() {
+            put_len_prefix(out, 3, exemplar_len(&e));
+            put_labels(out, 1, e.labels());
+            put_opt_double_field(out, 2, e.value());
+            put_varint_field(out, 3, e.timestamp_ms() as u64);
+        }
+        if let Value::Native(h) = value {
+            put_len_prefix(out, 4, value_body);
+            h.put(out, timestamp_ms, None);
+        }
         self.samples += 1;
     }
 

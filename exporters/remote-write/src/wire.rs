@@ -64,6 +64,24 @@ pub(crate) fn put_double_field(out: &mut Vec<u8>, field: u32, v: f64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Size of a `double` field left out at its default: nothing for `+0.0`
+/// (proto3 leaves out a field at its default; `-0.0` is written, keeping
+/// its sign).
+pub(crate) fn opt_double_field_len(field: u32, v: f64) -> usize {
+    if v.to_bits() == 0 {
+        0
+    } else {
+        double_field_len(field)
+    }
+}
+
+/// Writes a `double` field unless it is `+0.0` ([`opt_double_field_len`]).
+pub(crate) fn put_opt_double_field(out: &mut Vec<u8>, field: u32, v: f64) {
+    if v.to_bits() != 0 {
+        put_double_field(out, field, v);
+    }
+}
+
 /// Size of a varint field holding `v` (an `int64` sign-extended).
 pub(crate) fn varint_field_len(field: u32, v: u64) -> usize {
     key_len(field) + varint_len(v)
@@ -73,6 +91,56 @@ pub(crate) fn varint_field_len(field: u32, v: u64) -> usize {
 pub(crate) fn put_varint_field(out: &mut Vec<u8>, field: u32, v: u64) {
     put_key(out, field, VARINT);
     put_varint(out, v);
+}
+
+/// `sint32` zigzag: small magnitudes of either sign become small varints.
+pub(crate) fn zigzag32(v: i32) -> u64 {
+    u64::from(((v << 1) ^ (v >> 31)) as u32)
+}
+
+/// `sint64` zigzag.
+pub(crate) fn zigzag64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Reverses [`zigzag64`] (and [`zigzag32`], whose values it also reads).
+pub(crate) fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Bytes of the varints of `values` (already zigzagged): the body of a
+/// packed repeated field.
+pub(crate) fn packed_len(values: impl Iterator<Item = u64>) -> usize {
+    values.map(varint_len).sum()
+}
+
+/// Size of a packed repeated varint field with a `body_len`-byte body
+/// ([`packed_len`]); 0 when there are no values, as the field is then
+/// left out.
+pub(crate) fn packed_field_len(field: u32, body_len: usize) -> usize {
+    if body_len == 0 {
+        0
+    } else {
+        len_field_len(field, body_len)
+    }
+}
+
+/// Writes a packed repeated varint field (proto3's default for repeated
+/// scalars, what Prometheus' Go code writes) of `values`, whose
+/// [`packed_len`] is `body_len`; nothing when there are none.
+pub(crate) fn put_packed_field(
+    out: &mut Vec<u8>,
+    field: u32,
+    body_len: usize,
+    values: impl Iterator<Item = u64>,
+) {
+    if body_len == 0 {
+        return;
+    }
+    put_len_prefix(out, field, body_len);
+    for v in values {
+        put_varint(out, v);
+    }
 }
 
 /// One field read back by [`Reader`].
@@ -170,6 +238,36 @@ mod tests {
         assert_eq!(r.field(), Some(Ok((1, Field::Fixed64(0.5f64.to_bits())))));
         assert_eq!(r.field(), None);
         assert_eq!(out.len(), len_field_len(20, 200) + double_field_len(1));
+    }
+
+    #[test]
+    fn zigzag_round_trips_and_packed_sizes_match() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            i64::from(i32::MIN),
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(unzigzag(zigzag64(v)), v, "{v}");
+        }
+        for v in [0i32, 1, -1, i32::MAX, i32::MIN] {
+            assert_eq!(zigzag32(v), zigzag64(i64::from(v)), "{v}");
+        }
+        let values = [zigzag64(-3), 300, 0];
+        let body = packed_len(values.iter().copied());
+        let mut out = Vec::new();
+        put_packed_field(&mut out, 9, body, values.iter().copied());
+        assert_eq!(out, [0x4a, 4, 5, 0xac, 0x02, 0]);
+        assert_eq!(out.len(), packed_field_len(9, body));
+        out.clear();
+        put_packed_field(&mut out, 9, 0, std::iter::empty());
+        assert!(out.is_empty());
+        assert_eq!(packed_field_len(9, packed_len(std::iter::empty())), 0);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! A steady-state export allocates nothing: after a few warm-up exports
 //! (buffers grown), encoding 10,000 counters and 1,000 histograms into
-//! the same batch makes zero allocations, in 1.0 and in 2.0.
+//! the same batch makes zero allocations, in 1.0 and in 2.0, with the
+//! native and exemplar switches off and on. With native histograms and
+//! exemplars (the native workload), the sink adds no allocation to what
+//! the registry's own walk makes: the core copies each exemplar out of
+//! its cell into a new `Exemplar` (see `hotmetrics_core::Exemplar`), so
+//! that walk allocates per exemplar held, the sink nothing.
 
 #[path = "counting_alloc/mod.rs"]
 mod counting_alloc;
@@ -8,17 +13,24 @@ mod counting_alloc;
 mod workload;
 
 use counting_alloc::{CountingAlloc, allocations};
+use hotmetrics_core::{FamilyDesc, LabelSet, MetricVisitor, Registry, SeriesValue};
 use hotmetrics_export::{Batch, Sink};
 use hotmetrics_remote_write::{Protocol, RemoteWrite};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-fn steady_state_allocations(protocol: Protocol) -> (u64, u64, usize) {
-    let registry = workload::registry();
+struct Export {
+    made: u64,
+    samples: u64,
+}
+
+fn steady_state_allocations(registry: &Registry, protocol: Protocol, switches: bool) -> Export {
     let mut sink = RemoteWrite::builder("http://127.0.0.1:9/api/v1/write")
         .protocol(protocol)
         .external_label("job", "bench")
+        .send_native_histograms(switches)
+        .send_exemplars(switches)
         .build()
         .unwrap();
     let mut batch = Batch::default();
@@ -26,7 +38,7 @@ fn steady_state_allocations(protocol: Protocol) -> (u64, u64, usize) {
         while !batch.is_empty() {
             batch.pop();
         }
-        sink.encode(&registry, batch).unwrap();
+        sink.encode(registry, batch).unwrap();
     };
     for _ in 0..3 {
         export(&mut batch);
@@ -34,22 +46,105 @@ fn steady_state_allocations(protocol: Protocol) -> (u64, u64, usize) {
     let before = allocations();
     export(&mut batch);
     let made = allocations() - before;
-    let samples = batch.payloads().iter().map(|p| p.samples).sum();
-    let bytes = batch.payloads().iter().map(|p| p.bytes.len()).sum();
-    (made, samples, bytes)
+    Export {
+        made,
+        samples: batch.payloads().iter().map(|p| p.samples).sum(),
+    }
+}
+
+/// Reads everything a sink with both switches on is handed, and keeps
+/// nothing: what the registry's walk allocates by itself.
+struct Walk;
+
+impl MetricVisitor for Walk {
+    fn begin_family(&mut self, _: &FamilyDesc<'_>) {}
+    fn series(&mut self, _: &dyn LabelSet, value: &SeriesValue<'_>) {
+        std::hint::black_box(value);
+    }
+}
+
+fn walk_allocations(registry: &Registry) -> u64 {
+    for _ in 0..3 {
+        registry.visit(&mut Walk);
+    }
+    let before = allocations();
+    registry.visit(&mut Walk);
+    allocations() - before
 }
 
 #[test]
 fn v1_steady_state_exports_do_not_allocate() {
-    let (made, samples, _) = steady_state_allocations(Protocol::V1);
-    // 10,000 counters + 1,000 × (12 buckets + sum + count).
-    assert_eq!(samples, 24_000);
-    assert_eq!(made, 0, "allocations in a steady-state 1.0 export");
+    let registry = workload::registry();
+    for switches in [false, true] {
+        let e = steady_state_allocations(&registry, Protocol::V1, switches);
+        // 10,000 counters + 1,000 × (12 buckets + sum + count).
+        assert_eq!(e.samples, 24_000);
+        assert_eq!(
+            e.made, 0,
+            "allocations in a steady-state 1.0 export ({switches})"
+        );
+    }
 }
 
 #[test]
 fn v2_steady_state_exports_do_not_allocate() {
-    let (made, samples, _) = steady_state_allocations(Protocol::V2);
-    assert_eq!(samples, 24_000);
-    assert_eq!(made, 0, "allocations in a steady-state 2.0 export");
+    let registry = workload::registry();
+    for switches in [false, true] {
+        let e = steady_state_allocations(&registry, Protocol::V2, switches);
+        assert_eq!(e.samples, 24_000);
+        assert_eq!(
+            e.made, 0,
+            "allocations in a steady-state 2.0 export ({switches})"
+        );
+    }
+}
+
+#[test]
+fn native_histograms_and_exemplars_add_no_allocation_to_the_walk() {
+    let registry = workload::native_registry();
+    let walk = walk_allocations(&registry);
+    // The core's copies, not this crate's: three allocations an exemplar
+    // (its text, its label ends, the `Arc`) and one list per native
+    // histogram with exemplars. The walk reads 7,000 exemplars: the 6,000
+    // sent, and the native-only histograms' `+Inf` bucket ones, which
+    // have no classic series to go on with native histograms sent.
+    assert_eq!(walk, 7_000 * 3 + 2_000, "the core's walk changed");
+    for protocol in [Protocol::V1, Protocol::V2] {
+        let e = steady_state_allocations(&registry, protocol, true);
+        assert_eq!(e.samples, 17_000, "{protocol:?}");
+        assert_eq!(
+            e.made,
+            walk,
+            "{protocol:?}: the sink allocated {} times beyond the walk's {walk}",
+            e.made.wrapping_sub(walk)
+        );
+    }
+}
+
+/// Native histograms without exemplars: nothing at all.
+#[test]
+fn native_histograms_without_exemplars_do_not_allocate() {
+    let registry = Registry::new();
+    let h = registry
+        .histogram_vec(
+            ("wait_seconds", "Wait."),
+            hotmetrics_core::Buckets::new(vec![0.1, 1.0])
+                .unwrap()
+                .with_native(hotmetrics_core::NativeOpts::new())
+                .unwrap(),
+            &["route"],
+        )
+        .unwrap();
+    for i in 0..100 {
+        let h = h.get_or_create(&[&i.to_string()]).unwrap();
+        for k in 0..50 {
+            h.observe(f64::from(k) * 0.01 - 0.1);
+        }
+    }
+    assert_eq!(walk_allocations(&registry), 0);
+    for protocol in [Protocol::V1, Protocol::V2] {
+        let e = steady_state_allocations(&registry, protocol, true);
+        assert_eq!(e.samples, 100 * 6, "{protocol:?}");
+        assert_eq!(e.made, 0, "{protocol:?}");
+    }
 }

@@ -106,13 +106,44 @@ pub enum Kind {
 pub struct Receiver {
     pub kind: Kind,
     pub addr: SocketAddr,
+    /// Prometheus' `--enable-feature` list (`""`: none).
+    features: &'static str,
     child: Option<Child>,
     log: PathBuf,
     pub dir: TempDir,
 }
 
+/// One exemplar as `/api/v1/query_exemplars` returns it: its series
+/// (`{a="b",...}`, sorted), labels (`{trace_id="..."}`), value and
+/// timestamp in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredExemplar {
+    pub series: String,
+    pub labels: String,
+    pub value: f64,
+    pub timestamp_ms: i64,
+}
+
+/// `{a="b",...}` of a JSON object of labels, sorted by name.
+fn labels_key(labels: &serde_json::Value) -> Result<String, String> {
+    let labels = labels
+        .as_object()
+        .ok_or_else(|| format!("not labels: {labels}"))?;
+    let sorted: BTreeMap<&String, &str> = labels
+        .iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or("")))
+        .collect();
+    let pairs: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    Ok(format!("{{{}}}", pairs.join(",")))
+}
+
 impl Receiver {
     pub fn start(kind: Kind) -> Self {
+        Self::start_with_features(kind, "")
+    }
+
+    /// Prometheus with `--enable-feature=<features>` (comma-separated).
+    pub fn start_with_features(kind: Kind, features: &'static str) -> Self {
         let dir = TempDir::new(match kind {
             Kind::Prometheus => "prometheus",
             Kind::VictoriaMetrics => "victoria",
@@ -122,6 +153,7 @@ impl Receiver {
         let mut r = Self {
             kind,
             addr,
+            features,
             child: None,
             log,
             dir,
@@ -161,6 +193,9 @@ impl Receiver {
                     .arg(format!("--storage.tsdb.path={}", data.display()))
                     .arg(format!("--web.listen-address={}", self.addr))
                     .arg("--web.enable-remote-write-receiver");
+                if !self.features.is_empty() {
+                    c.arg(format!("--enable-feature={}", self.features));
+                }
                 c
             }
             Kind::VictoriaMetrics => {
@@ -227,23 +262,53 @@ impl Receiver {
             .ok_or_else(|| format!("no result in {body}"))?;
         let mut out = BTreeMap::new();
         for series in result {
-            let labels = series["metric"]
-                .as_object()
-                .ok_or_else(|| format!("no metric in {body}"))?;
-            let sorted: BTreeMap<&String, &str> = labels
-                .iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or("")))
-                .collect();
-            let key = sorted
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{v}\""))
-                .collect::<Vec<_>>()
-                .join(",");
+            let key = labels_key(&series["metric"])?;
             let value = series["value"][1]
                 .as_str()
                 .and_then(|v| v.parse::<f64>().ok())
                 .ok_or_else(|| format!("no value in {series}"))?;
-            out.insert(format!("{{{key}}}"), value);
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    /// The exemplars of the series `promql` selects, over the last hour,
+    /// in the order Prometheus returns them (by series, then time).
+    pub fn exemplars(&self, promql: &str) -> Result<Vec<StoredExemplar>, String> {
+        let now = decode::now_ms() / 1000;
+        let path = format!(
+            "/api/v1/query_exemplars?query={}&start={}&end={}",
+            url_encode(promql),
+            now - 3600,
+            now + 60
+        );
+        let (status, body) = http_get(self.addr, &path)?;
+        if status != 200 {
+            return Err(format!("{promql}: HTTP {status}: {body}"));
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        let data = json["data"]
+            .as_array()
+            .ok_or_else(|| format!("no data in {body}"))?;
+        let mut out = Vec::new();
+        for series in data {
+            let key = labels_key(&series["seriesLabels"])?;
+            for e in series["exemplars"].as_array().into_iter().flatten() {
+                let value = e["value"]
+                    .as_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .ok_or_else(|| format!("no value in {e}"))?;
+                let seconds = e["timestamp"]
+                    .as_f64()
+                    .ok_or_else(|| format!("no timestamp in {e}"))?;
+                out.push(StoredExemplar {
+                    series: key.clone(),
+                    labels: labels_key(&e["labels"])?,
+                    value,
+                    timestamp_ms: (seconds * 1000.0).round() as i64,
+                });
+            }
         }
         Ok(out)
     }
@@ -325,4 +390,129 @@ pub fn fixture_series() -> BTreeMap<String, f64> {
     add("rw_latency_seconds_count", "", 5.0);
     add("rw_build_info", r#"version="1.2.3""#, 1.0);
     m
+}
+
+/// What the native fixture's histograms observed, in order: both signs,
+/// the zero bucket, values far apart (spans with gaps).
+pub const NATIVE_OBSERVED: [f64; 11] = [
+    -0.25, 0.0, 0.003, 0.01, 0.02, 0.02, 0.05, 0.1, 0.3, 1.5, 4.0,
+];
+
+/// Which of [`NATIVE_OBSERVED`] were recorded with an exemplar, and its
+/// trace id.
+pub const NATIVE_EXEMPLARS: [(usize, &str); 2] = [(6, "wait-050"), (9, "wait-1500")];
+
+/// A registry of native histograms and exemplars, its values known:
+/// - `rw_wait_seconds`: native only (schema 3), [`NATIVE_OBSERVED`], the
+///   exemplars of [`NATIVE_EXEMPLARS`];
+/// - `rw_job_seconds`: classic bounds 0.1, 0.5, 1 and native buckets, the
+///   same data, one exemplar (`job-300`, on 0.3: the `le="0.5"` bucket);
+/// - `rw_idle_seconds`: native only, nothing observed;
+/// - `rw_orders_total`: 4, the last with exemplar `order-4`;
+/// - `rw_latency_seconds`: classic bounds 0.1, 0.5, 1, the classic
+///   fixture's data, 0.7 with exemplar `latency-700` (`le="1"`).
+pub fn native_fixture() -> Registry {
+    use hotmetrics_core::NativeOpts;
+    let r = Registry::new();
+    let wait = r
+        .histogram(
+            ("rw_wait_seconds", "Time queued."),
+            Buckets::native(NativeOpts::new()).unwrap(),
+        )
+        .unwrap();
+    let job = r
+        .histogram(
+            ("rw_job_seconds", "Job time."),
+            Buckets::new(vec![0.1, 0.5, 1.0])
+                .unwrap()
+                .with_native(NativeOpts::new())
+                .unwrap(),
+        )
+        .unwrap();
+    for (i, v) in NATIVE_OBSERVED.into_iter().enumerate() {
+        match NATIVE_EXEMPLARS.iter().find(|(at, _)| *at == i) {
+            Some((_, trace)) => {
+                // Prometheus keeps a series' exemplars in increasing time,
+                // a millisecond apart at least (a second one in the same
+                // millisecond is out of order).
+                std::thread::sleep(Duration::from_millis(2));
+                wait.observe_with_exemplar(v, &[("trace_id", trace)])
+                    .unwrap()
+            }
+            None => wait.observe(v),
+        }
+        if v == 0.3 {
+            job.observe_with_exemplar(v, &[("trace_id", "job-300")])
+                .unwrap();
+        } else {
+            job.observe(v);
+        }
+    }
+    r.histogram(
+        ("rw_idle_seconds", "Time idle."),
+        Buckets::native(NativeOpts::new()).unwrap(),
+    )
+    .unwrap();
+    let orders = r.counter(("rw_orders", "Orders placed.")).unwrap();
+    orders.inc_by(3);
+    orders
+        .inc_with_exemplar(&[("trace_id", "order-4")])
+        .unwrap();
+    let latency = r
+        .histogram(
+            ("rw_latency_seconds", "Request latency."),
+            Buckets::new(vec![0.1, 0.5, 1.0]).unwrap(),
+        )
+        .unwrap();
+    for v in OBSERVED {
+        if v == 0.7 {
+            latency
+                .observe_with_exemplar(v, &[("trace_id", "latency-700")])
+                .unwrap();
+        } else {
+            latency.observe(v);
+        }
+    }
+    r
+}
+
+/// The float series a receiver holds after the native fixture was written
+/// with external label `job`: `{...}` → value. With native histograms
+/// sent, the native-only histograms have no classic view (their native
+/// samples are not here: floats only); without, they are `+Inf`, `_sum`
+/// and `_count`.
+pub fn native_fixture_floats(job: &str, native: bool) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    let mut add = |name: &str, le: Option<&str>, v: f64| {
+        let le = le.map_or(String::new(), |le| format!(r#",le="{le}""#));
+        m.insert(format!(r#"{{__name__="{name}",job="{job}"{le}}}"#), v);
+    };
+    let native_sum: f64 = NATIVE_OBSERVED.iter().sum();
+    for (le, v) in [("0.1", 8.0), ("0.5", 9.0), ("1", 9.0), ("+Inf", 11.0)] {
+        add("rw_job_seconds_bucket", Some(le), v);
+    }
+    add("rw_job_seconds_sum", None, native_sum);
+    add("rw_job_seconds_count", None, 11.0);
+    for (le, v) in [("0.1", 1.0), ("0.5", 3.0), ("1", 4.0), ("+Inf", 5.0)] {
+        add("rw_latency_seconds_bucket", Some(le), v);
+    }
+    add("rw_latency_seconds_sum", None, OBSERVED.iter().sum());
+    add("rw_latency_seconds_count", None, 5.0);
+    add("rw_orders_total", None, 4.0);
+    if !native {
+        add("rw_wait_seconds_bucket", Some("+Inf"), 11.0);
+        add("rw_wait_seconds_sum", None, native_sum);
+        add("rw_wait_seconds_count", None, 11.0);
+        add("rw_idle_seconds_bucket", Some("+Inf"), 0.0);
+        add("rw_idle_seconds_sum", None, 0.0);
+        add("rw_idle_seconds_count", None, 0.0);
+    }
+    m
+}
+
+/// The width of the native bucket (schema 3, `NativeOpts`' default) that
+/// holds the positive value `v`: `(2^((k-1)/8), 2^(k/8)]`.
+pub fn native_bucket_width(v: f64) -> f64 {
+    let k = (v.log2() * 8.0).ceil();
+    2f64.powf(k / 8.0) - 2f64.powf((k - 1.0) / 8.0)
 }
