@@ -27,7 +27,10 @@ pub enum Protocol {
     /// Remote write 2.0: `io.prometheus.write.v2.Request` (a symbol table,
     /// metadata and start timestamps per series). A receiver that answers
     /// 415 makes the sink fall back to 1.0 for good, re-encoding what it
-    /// had encoded for 2.0.
+    /// had encoded for 2.0. Use it only with a receiver that speaks 2.0:
+    /// one that predates it without checking the version header (seen with
+    /// Prometheus 2.42) decodes the body as an empty 1.0 request, answers
+    /// 204 and stores nothing, and the sink cannot tell.
     V2,
 }
 
@@ -238,18 +241,22 @@ impl RemoteWriteBuilder {
     /// native-only histogram's on `le="+Inf"` while native histograms are
     /// not sent), a native histogram's latest few
     /// (`NativeOpts::max_exemplars`, oldest first) on its native series
-    /// (with [`send_native_histograms`](Self::send_native_histograms)).
+    /// (with [`send_native_histograms`](Self::send_native_histograms); in
+    /// 1.0 a `TimeSeries` of their own right after the histogram's, since
+    /// Prometheus appends a `TimeSeries`' exemplars before its histograms
+    /// and a new series' first exemplars would otherwise be refused).
     /// Labels sorted by name (an empty value left out), the value, the
     /// timestamp in milliseconds (the export's for an exemplar recorded
     /// without one). Exemplars ride with their series' sample and are not
     /// counted as samples.
     ///
-    /// Every export sends the exemplars the registry holds then, so one
-    /// not replaced by a newer one is sent again in the next export:
-    /// Prometheus ignores a repeat of a series' newest exemplar (a
-    /// duplicate) and refuses an older one as out of order, logging a
-    /// warning per request (a native histogram's earlier exemplars, sent
-    /// again). Prometheus needs `--enable-feature=exemplar-storage`
+    /// Each exemplar is sent once: an export sends those recorded since
+    /// the previous completed export's time (its millisecond included:
+    /// Prometheus ignores such a repeat as a duplicate), so an unchanged
+    /// exemplar is not sent again and a native histogram's older ones are
+    /// not re-sent out of order (Prometheus refuses those, logging a
+    /// warning per request). An exemplar without a timestamp takes the
+    /// export's and is sent every export. Prometheus needs `--enable-feature=exemplar-storage`
     /// (without it exemplars are dropped, the samples stored);
     /// VictoriaMetrics 1.79 drops them. See the crate docs.
     pub fn send_exemplars(mut self, on: bool) -> Self {

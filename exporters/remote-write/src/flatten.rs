@@ -176,6 +176,9 @@ pub(crate) struct Flatten<'a> {
     pub(crate) native: bool,
     /// `send_exemplars`.
     pub(crate) exemplars: bool,
+    /// Exemplars timestamped before this (the previous completed export's
+    /// time, ms) were sent then and are left out.
+    pub(crate) exemplars_since_ms: i64,
     /// The first failure, which ends the export.
     pub(crate) error: Option<EncodeError>,
 }
@@ -210,7 +213,13 @@ impl Flatten<'_> {
         let s = &mut *self.scratch;
         s.exemplars.clear();
         if self.exemplars {
-            for e in exemplars {
+            // An untimed exemplar takes the export's time, so it is new
+            // every export (as a scrape would see it).
+            let new = |e: &&Exemplar| {
+                e.timestamp()
+                    .is_none_or(|t| millis(t) >= self.exemplars_since_ms)
+            };
+            for e in exemplars.iter().filter(new) {
                 s.exemplars.push(e, self.timestamp_ms);
             }
         }

@@ -72,15 +72,17 @@
 //!   one recorded without). 2.0 interns their labels in the request's
 //!   symbol table. They are not counted as samples.
 //!
-//! Each export sends the exemplars the registry holds then: one that no
-//! newer exemplar replaced goes again in the next export.
+//! Each exemplar is sent once, by the first export after it was recorded
+//! (those timestamped from the previous completed export's millisecond
+//! on); an export that fails to encode or is dropped from a full queue
+//! loses its exemplars.
 //!
 //! What the receivers do with them (checked by this crate's tests against
 //! Debian's Prometheus 2.42 and VictoriaMetrics 1.79):
 //!
 //! | receiver | native histograms | exemplars |
 //! |---|---|---|
-//! | Prometheus, `--enable-feature=native-histograms,exemplar-storage` | stored: `histogram_count`, `histogram_sum`, `histogram_quantile` | stored; a series' newest one sent again is a duplicate, ignored; an older one again (a native histogram's earlier ones) is refused as out of order, and Prometheus logs a warning per request (`Error on ingesting out-of-order exemplars`); of a series' exemplars in one millisecond, only the first is kept |
+//! | Prometheus, `--enable-feature=native-histograms,exemplar-storage` | stored: `histogram_count`, `histogram_sum`, `histogram_quantile` | stored; one sent twice (the boundary millisecond of two exports) is a duplicate, ignored; one older than the series' newest stored would be refused as out of order with a warning per request (`Error on ingesting out-of-order exemplars`), which sending each once avoids; of a series' exemplars in one millisecond, only the first is kept |
 //! | Prometheus without `native-histograms` | the request is answered 500 (`native histograms are disabled`), nothing of it stored; the exporter retries it, and the queue fills behind it | — |
 //! | Prometheus without `exemplar-storage` | — | dropped, the samples stored |
 //! | VictoriaMetrics 1.79 | dropped without a word (answers 204; a native-only histogram leaves no series, the classic series of a classic+native one are stored) | dropped without a word |
@@ -136,13 +138,15 @@
 //! assert_eq!(exporter.stats().samples_sent, 2);
 //! # let raw = snap::raw::Decoder::new().decompress_vec(&rx.recv()?)?;
 //! # let request = WriteRequest::decode(&raw[..])?;
-//! # let [orders, wait] = &request.timeseries[..] else { panic!("{request:?}") };
+//! # let [orders, wait, wait_exemplars] = &request.timeseries[..] else { panic!("{request:?}") };
 //! # assert_eq!((orders.samples[0].value, orders.exemplars[0].value), (1.0, 1.0));
 //! # assert_eq!(wait.labels[0].value, "queue_wait_seconds");
 //! # assert_eq!(wait.histograms[0].count, Some(Count::CountInt(2)));
 //! # assert_eq!(wait.histograms[0].sum, 0.253);
-//! # assert_eq!(wait.exemplars[0].value, 0.25);
-//! # assert_eq!(wait.exemplars[0].labels[0].value, "4bf92f3577b34da6");
+//! # // 1.0: a native histogram's exemplars in a series right after it.
+//! # assert_eq!(wait_exemplars.labels, wait.labels);
+//! # assert_eq!(wait_exemplars.exemplars[0].value, 0.25);
+//! # assert_eq!(wait_exemplars.exemplars[0].labels[0].value, "4bf92f3577b34da6");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

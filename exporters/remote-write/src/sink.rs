@@ -31,6 +31,10 @@ pub struct RemoteWriteSink {
     native: bool,
     /// `send_exemplars`.
     exemplars: bool,
+    /// The time (ms) of the last export whose encoding completed: its
+    /// exemplars were sent, so the next export sends only those recorded
+    /// from then on.
+    exemplars_since_ms: i64,
     scratch: Scratch,
     v1: V1Writer,
     v2: V2Writer,
@@ -71,6 +75,7 @@ impl RemoteWriteSink {
             max_samples,
             native,
             exemplars,
+            exemplars_since_ms: i64::MIN,
             scratch: Scratch::default(),
             v1: V1Writer::default(),
             v2: V2Writer::default(),
@@ -131,10 +136,17 @@ impl Sink for RemoteWriteSink {
             timestamp_ms,
             native: self.native,
             exemplars: self.exemplars,
+            exemplars_since_ms: self.exemplars_since_ms,
             error: None,
         };
         source.visit(&mut flatten);
-        flatten.finish()
+        flatten.finish()?;
+        // Every exemplar this export read is in its payloads now; the
+        // boundary millisecond is sent again next time (a repeat of the
+        // newest is a duplicate Prometheus ignores), so one recorded in it
+        // after its series was read is not lost.
+        self.exemplars_since_ms = timestamp_ms;
+        Ok(())
     }
 
     fn send(&mut self, payload: &Payload) -> Result<(), SendError> {

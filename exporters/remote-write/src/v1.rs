@@ -93,24 +93,33 @@ impl Writer for V1Writer {
             .iter()
             .map(|e| len_field_len(3, exemplar_len(&e)))
             .sum();
-        let body = labels_len(1, labels.iter()) + value_len + exemplars_len;
+        let labels_len = labels_len(1, labels.iter());
+        // A native histogram's exemplars go in a `TimeSeries` of their own
+        // after its histogram's, as Prometheus' own sender writes them:
+        // Prometheus (2.42 seen) appends a series' exemplars before its
+        // histograms, so with both in one `TimeSeries` the first export of
+        // a new native series lost its exemplars ("no series").
+        let apart = matches!(value, Value::Native(_)) && exemplars_len > 0;
+        let body = labels_len + value_len + if apart { 0 } else { exemplars_len };
         let out = &mut self.series;
         put_len_prefix(out, 1, body);
         put_labels(out, 1, labels.iter());
-        if let Value::Float(v) = value {
-            put_len_prefix(out, 2, value_body);
-            put_opt_double_field(out, 1, v);
-            put_varint_field(out, 2, ts);
-        }
-        for e in exemplars.iter() {
-            put_len_prefix(out, 3, exemplar_len(&e));
-            put_labels(out, 1, e.labels());
-            put_opt_double_field(out, 2, e.value());
-            put_varint_field(out, 3, e.timestamp_ms() as u64);
-        }
-        if let Value::Native(h) = value {
-            put_len_prefix(out, 4, value_body);
-            h.put(out, timestamp_ms, None);
+        match value {
+            Value::Float(v) => {
+                put_len_prefix(out, 2, value_body);
+                put_opt_double_field(out, 1, v);
+                put_varint_field(out, 2, ts);
+                put_exemplars(out, exemplars);
+            }
+            Value::Native(h) => {
+                put_len_prefix(out, 4, value_body);
+                h.put(out, timestamp_ms, None);
+                if apart {
+                    put_len_prefix(out, 1, labels_len + exemplars_len);
+                    put_labels(out, 1, labels.iter());
+                    put_exemplars(out, exemplars);
+                }
+            }
         }
         self.samples += 1;
     }
@@ -138,6 +147,16 @@ impl Writer for V1Writer {
         self.metadata.clear();
         self.samples = 0;
         self.metadata_of = None;
+    }
+}
+
+/// Writes `exemplars` as a `TimeSeries`' `exemplars` fields (3).
+fn put_exemplars(out: &mut Vec<u8>, exemplars: &Exemplars) {
+    for e in exemplars.iter() {
+        put_len_prefix(out, 3, exemplar_len(&e));
+        put_labels(out, 1, e.labels());
+        put_opt_double_field(out, 2, e.value());
+        put_varint_field(out, 3, e.timestamp_ms() as u64);
     }
 }
 

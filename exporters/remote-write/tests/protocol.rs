@@ -461,10 +461,6 @@ fn fixed_v1(ts: i64) -> p1::WriteRequest {
         float(&[("__name__", "ph_seconds_count"), ("job", "rw")], 6.0),
         p1::TimeSeries {
             labels: labels(&[("__name__", "ph_seconds"), ("job", "rw")]),
-            exemplars: vec![
-                exemplar(&[("trace_id", "n1")], 0.75, ts),
-                exemplar(&[("trace_id", "n2")], -1.0, 1_700_000_002_500),
-            ],
             histograms: vec![p1::Histogram {
                 count: Some(Count::CountInt(6)),
                 sum: 7.5,
@@ -479,6 +475,17 @@ fn fixed_v1(ts: i64) -> p1::WriteRequest {
                 timestamp: ts,
                 ..Default::default()
             }],
+            ..Default::default()
+        },
+        // A native histogram's exemplars follow its histogram in a series
+        // of their own (Prometheus appends a series' exemplars before its
+        // histograms).
+        p1::TimeSeries {
+            labels: labels(&[("__name__", "ph_seconds"), ("job", "rw")]),
+            exemplars: vec![
+                exemplar(&[("trace_id", "n1")], 0.75, ts),
+                exemplar(&[("trace_id", "n2")], -1.0, 1_700_000_002_500),
+            ],
             ..Default::default()
         },
         p1::TimeSeries {
@@ -576,7 +583,20 @@ fn v2_native_histograms_and_exemplars_are_byte_exact() {
     assert_eq!((requests.len(), samples), (1, vec![8]));
     let got = p2::Request::decode(&requests[0][..]).unwrap();
     let ts = got.timeseries[0].samples[0].timestamp;
-    let v1 = fixed_v1(ts);
+    // 2.0 keeps a native histogram's exemplars in its own series (its
+    // receivers append them after the histogram; 1.0 writes them apart).
+    let mut v1 = fixed_v1(ts);
+    let mut merged: Vec<p1::TimeSeries> = Vec::new();
+    for s in v1.timeseries.drain(..) {
+        match merged.last_mut() {
+            Some(prev) if s.samples.is_empty() && s.histograms.is_empty() => {
+                assert_eq!(prev.labels, s.labels);
+                prev.exemplars.extend(s.exemplars);
+            }
+            _ => merged.push(s),
+        }
+    }
+    v1.timeseries = merged;
     let mut table = Table::new();
     let mut series = Vec::new();
     for (i, s) in v1.timeseries.iter().enumerate() {
@@ -805,24 +825,37 @@ fn batching_counts_a_native_histogram_as_one_sample() {
         match protocol {
             Protocol::V1 => {
                 let all = p1::WriteRequest::decode(&whole[0][..]).unwrap();
-                for (r, want) in requests.iter().zip(&all.timeseries) {
+                let mut want = all.timeseries.iter();
+                for r in &requests {
                     let got = p1::WriteRequest::decode(&r[..]).unwrap();
-                    assert_eq!(got.timeseries.len(), 1);
-                    let mut got_series = got.timeseries[0].clone();
-                    let mut want = want.clone();
-                    for s in [&mut got_series, &mut want] {
-                        s.samples.iter_mut().for_each(|x| x.timestamp = 0);
-                        s.histograms.iter_mut().for_each(|h| h.timestamp = 0);
-                        // The untimed exemplar has the export's time.
-                        s.exemplars.iter_mut().for_each(|e| {
-                            if e.timestamp > 1_700_000_010_000 {
-                                e.timestamp = 0;
-                            }
-                        });
+                    // One sample a request; a native histogram's exemplars
+                    // ride in the same request, in a series after it.
+                    let with_exemplars = got.timeseries.len() == 2;
+                    if with_exemplars {
+                        let apart = &got.timeseries[1];
+                        assert!(apart.samples.is_empty() && apart.histograms.is_empty());
+                        assert_eq!(got.timeseries[0].histograms.len(), 1, "{got:?}");
+                    } else {
+                        assert_eq!(got.timeseries.len(), 1, "{got:?}");
                     }
-                    assert_eq!(got_series, want);
+                    for got_series in &got.timeseries {
+                        let mut got_series = got_series.clone();
+                        let mut want = want.next().unwrap().clone();
+                        for s in [&mut got_series, &mut want] {
+                            s.samples.iter_mut().for_each(|x| x.timestamp = 0);
+                            s.histograms.iter_mut().for_each(|h| h.timestamp = 0);
+                            // The untimed exemplar has the export's time.
+                            s.exemplars.iter_mut().for_each(|e| {
+                                if e.timestamp > 1_700_000_010_000 {
+                                    e.timestamp = 0;
+                                }
+                            });
+                        }
+                        assert_eq!(got_series, want);
+                    }
                     assert_eq!(got.metadata.len(), 1, "{got:?}");
                 }
+                assert!(want.next().is_none());
             }
             Protocol::V2 => {
                 for r in &requests {
@@ -952,4 +985,80 @@ fn the_1_0_fallback_keeps_native_histograms_and_exemplars() {
     assert_eq!(raw, want.encode_to_vec());
     assert_eq!(exporter.stats().samples_sent, 8);
     exporter.shutdown().unwrap();
+}
+
+/// Each exemplar goes out once: an export sends those recorded since the
+/// previous export (its millisecond included), so an unchanged exemplar is
+/// not sent again and a native ring's older ones are never re-sent out of
+/// order (which Prometheus refuses with a warning per request).
+#[test]
+fn exemplars_are_sent_by_the_first_export_after_they_are_recorded() {
+    for protocol in [Protocol::V1, Protocol::V2] {
+        let registry = hotmetrics_core::Registry::new();
+        let c = registry.counter(("c", "C.")).unwrap();
+        let h = registry
+            .histogram(
+                ("h", "H."),
+                hotmetrics_core::Buckets::native(hotmetrics_core::NativeOpts::new()).unwrap(),
+            )
+            .unwrap();
+        c.inc_with_exemplar(&[("trace_id", "c1")]).unwrap();
+        h.observe_with_exemplar(0.5, &[("trace_id", "h1")]).unwrap();
+        h.observe_with_exemplar(0.7, &[("trace_id", "h2")]).unwrap();
+        let mut sink = RemoteWrite::builder("http://127.0.0.1:9/api/v1/write")
+            .protocol(protocol)
+            .send_native_histograms(true)
+            .send_exemplars(true)
+            .build()
+            .unwrap();
+        // The trace ids sent by one export, by series name.
+        let mut export = || -> BTreeMap<String, Vec<String>> {
+            // Past the millisecond of anything recorded before.
+            std::thread::sleep(Duration::from_millis(3));
+            let mut batch = Batch::default();
+            sink.encode(&registry, &mut batch).unwrap();
+            let mut sent = BTreeMap::new();
+            for p in batch.payloads() {
+                let raw = decode::decompress(&p.bytes);
+                match protocol {
+                    Protocol::V1 => {
+                        for s in p1::WriteRequest::decode(&raw[..]).unwrap().timeseries {
+                            let name = s.labels.iter().find(|l| l.name == "__name__").unwrap();
+                            let ids = s.exemplars.iter().map(|e| e.labels[0].value.clone());
+                            sent.insert(name.value.clone(), ids.collect::<Vec<_>>());
+                        }
+                    }
+                    Protocol::V2 => {
+                        let req = p2::Request::decode(&raw[..]).unwrap();
+                        let sym = |i: u32| req.symbols[i as usize].clone();
+                        for s in &req.timeseries {
+                            let name = (0..s.labels_refs.len() / 2)
+                                .find(|&i| sym(s.labels_refs[2 * i]) == "__name__")
+                                .map(|i| sym(s.labels_refs[2 * i + 1]))
+                                .unwrap();
+                            let ids = s.exemplars.iter().map(|e| sym(e.labels_refs[1]));
+                            sent.insert(name, ids.collect::<Vec<_>>());
+                        }
+                    }
+                }
+            }
+            sent
+        };
+        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let first = export();
+        assert_eq!(first["c_total"], ids(&["c1"]), "{protocol:?}");
+        assert_eq!(first["h"], ids(&["h1", "h2"]), "{protocol:?}");
+        let second = export();
+        assert!(
+            second.values().all(Vec::is_empty),
+            "{protocol:?}: {second:?}"
+        );
+        c.inc_with_exemplar(&[("trace_id", "c2")]).unwrap();
+        h.observe_with_exemplar(0.9, &[("trace_id", "h3")]).unwrap();
+        let third = export();
+        assert_eq!(third["c_total"], ids(&["c2"]), "{protocol:?}");
+        assert_eq!(third["h"], ids(&["h3"]), "{protocol:?}");
+        // The series themselves go out every time.
+        assert_eq!(third.len(), first.len(), "{protocol:?}");
+    }
 }
