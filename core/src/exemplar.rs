@@ -16,8 +16,10 @@
 //! timestamp and copies out the first it reads whole (never a torn one:
 //! one torn on every try is skipped for the next newest); it builds the
 //! [`Exemplar`] then (the copy reuses the scrape's scratch; the labels,
-//! their ends and the `Arc` are three allocations). The plain `inc` /
-//! `observe` never touch the slots.
+//! their ends and the `Arc` are three allocations) and keeps it with the
+//! cell's sequence count: while the count is unchanged, later scrapes get
+//! a clone of it (no allocation, no copy). The plain `inc` / `observe`
+//! never touch the slots.
 //!
 //! Memory, once a thread records an exemplar on a series: a 128-byte cell
 //! per slot (labels of up to 80 bytes inline, longer ones in a 560-byte
@@ -32,7 +34,7 @@ use crate::exemplar_cell::{CellRead, ExemplarCell};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::visit::LabelSet;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use thread_local::ThreadLocal;
 
 /// Labels checked once for recording, with the time they were recorded.
@@ -55,10 +57,63 @@ impl<'a> Checked<'a> {
 }
 
 /// A series' exemplar slots: `len` cells for each thread that records an
-/// exemplar on it, allocated on that thread's first one. A series that
-/// never records one pays the empty `OnceLock` (two words).
+/// exemplar on it, allocated on that thread's first one, and what scrapes
+/// last read of them. A series that never records one pays the empty
+/// `OnceLock` (two words).
 #[derive(Default)]
-pub(crate) struct ExemplarSlots(OnceLock<Box<ThreadLocal<ThreadCells>>>);
+pub(crate) struct ExemplarSlots(OnceLock<Box<Slots>>);
+
+struct Slots {
+    threads: ThreadLocal<ThreadCells>,
+    /// The `Exemplar` each cell last gave a scrape, with the cell's
+    /// version then: while the version holds, a read hands out a clone (an
+    /// `Arc`), so steady-state scrapes allocate nothing for exemplars that
+    /// did not change. One entry per cell ever read (bounded by the cells);
+    /// a lock only reads take, never the exemplar path.
+    read: Mutex<Vec<Kept>>,
+}
+
+/// An `Exemplar` a scrape made of a cell (known by its address, stable
+/// for the series' life) at `version`.
+struct Kept {
+    cell: usize,
+    version: u64,
+    exemplar: Exemplar,
+}
+
+impl Slots {
+    /// Cell `c`'s exemplar: the one kept if its version still holds, else
+    /// a fresh read (kept for the next scrape); `None` if the cell holds
+    /// none or every read tore.
+    fn read(
+        &self,
+        c: &ExemplarCell,
+        now: &mut Option<clock::Now>,
+        bytes: &mut Vec<u8>,
+    ) -> Option<Exemplar> {
+        let cell = std::ptr::from_ref(c) as usize;
+        let mut kept = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = kept.iter().position(|k| k.cell == cell);
+        if let (Some(i), Some(v)) = (at, c.version())
+            && kept[i].version == v
+        {
+            return Some(kept[i].exemplar.clone());
+        }
+        let (version, r) = c.read_versioned(bytes)?;
+        let now = *now.get_or_insert_with(clock::Now::read);
+        let exemplar = Exemplar::from_cell(r, now);
+        let k = Kept {
+            cell,
+            version,
+            exemplar: exemplar.clone(),
+        };
+        match at {
+            Some(i) => kept[i] = k,
+            None => kept.push(k),
+        }
+        Some(exemplar)
+    }
+}
 
 /// One thread's cells of a series.
 struct ThreadCells {
@@ -71,7 +126,13 @@ impl ExemplarSlots {
     /// The calling thread's cells, `len` of them.
     fn mine(&self, len: usize) -> &ThreadCells {
         self.0
-            .get_or_init(|| Box::new(ThreadLocal::new()))
+            .get_or_init(|| {
+                Box::new(Slots {
+                    threads: ThreadLocal::new(),
+                    read: Mutex::new(Vec::new()),
+                })
+            })
+            .threads
             .get_or(|| ThreadCells {
                 next: AtomicUsize::new(0),
                 cells: (0..len).map(|_| ExemplarCell::default()).collect(),
@@ -110,19 +171,20 @@ impl ExemplarSlots {
     /// thread holds one or every cell tore. `bytes` is scratch for the
     /// copy.
     pub(crate) fn latest(&self, index: usize, bytes: &mut Vec<u8>) -> Option<Exemplar> {
-        let threads = self.0.get()?;
-        let cells = || threads.iter().filter_map(|t| t.cells.get(index));
+        let slots = self.0.get()?;
+        let cells = || slots.threads.iter().filter_map(|t| t.cells.get(index));
         // Newest below `bound` in (ticks, thread) order: no allocation, and
         // a second pass only after a cell tore.
         let mut bound = (u64::MAX, usize::MAX);
+        let mut now = None;
         for _ in 0..cells().count() {
             let (key, cell) = cells()
                 .enumerate()
                 .filter_map(|(i, c)| Some(((c.ticks()?, i), c)))
                 .filter(|&(key, _)| key < bound)
                 .max_by_key(|&(key, _)| key)?;
-            if let Some(r) = cell.read(bytes) {
-                return Some(Exemplar::from_cell(r, clock::Now::read()));
+            if let Some(e) = slots.read(cell, &mut now, bytes) {
+                return Some(e);
             }
             bound = key;
         }
@@ -136,24 +198,27 @@ impl ExemplarSlots {
     /// (or the rest all tore). `bytes` is scratch for the copies.
     pub(crate) fn newest_into(&self, n: usize, out: &mut Vec<Exemplar>, bytes: &mut Vec<u8>) {
         out.clear();
-        let Some(threads) = self.0.get() else {
+        let Some(slots) = self.0.get() else {
             return;
         };
-        let mut cells: Vec<(u64, &ExemplarCell)> = threads
-            .iter()
-            .flat_map(|t| t.cells.iter())
-            .filter_map(|c| Some((c.ticks()?, c)))
-            .collect();
-        cells.sort_unstable_by_key(|&(ticks, _)| std::cmp::Reverse(ticks));
-        // One wall-clock reading for the lot.
-        let now = clock::Now::read();
-        out.extend(
-            cells
-                .iter()
-                .filter_map(|(_, c)| c.read(bytes))
-                .take(n)
-                .map(|r| Exemplar::from_cell(r, now)),
-        );
+        let cells = || slots.threads.iter().flat_map(|t| t.cells.iter());
+        // The newest below `bound` in (ticks, position) order, again and
+        // again: no list of the cells to sort (n is small: 10 by default),
+        // and a torn cell makes room for the next newest.
+        let mut bound = (u64::MAX, usize::MAX);
+        let mut now = None;
+        while out.len() < n {
+            let Some((key, cell)) = cells()
+                .enumerate()
+                .filter_map(|(i, c)| Some(((c.ticks()?, i), c)))
+                .filter(|&(key, _)| key < bound)
+                .max_by_key(|&(key, _)| key)
+            else {
+                break;
+            };
+            out.extend(slots.read(cell, &mut now, bytes));
+            bound = key;
+        }
         out.sort_by(|a, b| {
             a.timestamp()
                 .partial_cmp(&b.timestamp())
@@ -164,7 +229,7 @@ impl ExemplarSlots {
 
 impl fmt::Debug for ExemplarSlots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let threads = self.0.get().map_or(0, |t| t.iter().count());
+        let threads = self.0.get().map_or(0, |s| s.threads.iter().count());
         f.debug_struct("ExemplarSlots")
             .field("threads", &threads)
             .finish()
@@ -187,10 +252,12 @@ pub(crate) fn warm_clocks() {
 /// turned into Unix seconds at scrape against an anchor (a wall-clock
 /// reading and the ticks read with it). Each read checks the anchor
 /// against the wall clock now and re-anchors when they disagree by more
-/// than [`STEP`](clock::STEP), so timestamps follow wall-clock steps (NTP
-/// after a container starts, a VM resumed) from the next scrape on, and
-/// stay the same from scrape to scrape otherwise (Prometheus stores an
-/// exemplar again when its timestamp moves).
+/// than [`STEP`](clock::STEP), so exemplars recorded after a wall-clock
+/// step (NTP after a container starts, a VM resumed) are stamped on the
+/// new clock. An exemplar keeps the timestamp of its first scrape while
+/// its cell is unchanged (the scrape keeps the `Exemplar` it made), so it
+/// stays the same from scrape to scrape (Prometheus stores an exemplar
+/// again when its timestamp moves).
 mod clock {
     use crate::slots::now_unix_seconds;
     use std::sync::{Mutex, OnceLock, PoisonError};
@@ -470,6 +537,51 @@ mod tests {
         );
     }
 
+    /// A scrape keeps the `Exemplar` it made of a cell while the cell is
+    /// unchanged (the same allocation comes back), and a new write of the
+    /// cell, or a newer cell, is read afresh.
+    #[test]
+    fn an_unchanged_cell_gives_back_the_exemplar_kept() {
+        let slots = Arc::new(ExemplarSlots::default());
+        record(&slots, &[("trace_id", "a")], 1.0).unwrap();
+        let first = latest(&slots).unwrap();
+        let again = latest(&slots).unwrap();
+        assert!(Arc::ptr_eq(&first.0, &again.0), "kept");
+        record(&slots, &[("trace_id", "b")], 2.0).unwrap();
+        let b = latest(&slots).unwrap();
+        assert_eq!(
+            (b.value(), b.labels().next()),
+            (2.0, Some(("trace_id", "b")))
+        );
+        assert!(!Arc::ptr_eq(&first.0, &b.0));
+        // The same labels and value written again: a new exemplar (a new
+        // timestamp), not the kept one.
+        record(&slots, &[("trace_id", "b")], 2.0).unwrap();
+        assert!(!Arc::ptr_eq(&b.0, &latest(&slots).unwrap().0));
+        let s = Arc::clone(&slots);
+        std::thread::spawn(move || record(&s, &[("trace_id", "c")], 3.0).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(latest(&slots).unwrap().value(), 3.0);
+        // A ring: kept per cell, a new push read afresh.
+        let ring = ExemplarSlots::default();
+        let push = |v: f64| ring.push(3, &Checked::new(&[("i", "x")]).unwrap(), v);
+        for v in [1.0, 2.0] {
+            push(v);
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        ring.newest_into(3, &mut a, &mut Vec::new());
+        ring.newest_into(3, &mut b, &mut Vec::new());
+        assert!(a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(&x.0, &y.0)));
+        push(3.0);
+        ring.newest_into(2, &mut b, &mut Vec::new());
+        assert_eq!(
+            b.iter().map(Exemplar::value).collect::<Vec<_>>(),
+            [2.0, 3.0]
+        );
+        assert!(Arc::ptr_eq(&a[1].0, &b[0].0), "2.0 unchanged: kept");
+    }
+
     /// Each writer's value is its write's number, which its trace id
     /// ends with: a read mixing two writes of a cell would not match.
     #[test]
@@ -489,6 +601,9 @@ mod tests {
             })
             .collect();
         let mut bytes = Vec::new();
+        // Per writer, the newest value seen: a kept exemplar handed out
+        // after its cell moved on would go back.
+        let mut seen = [-1.0f64; 4];
         while writers.iter().any(|w| !w.is_finished()) {
             if let Some(e) = slots.latest(0, &mut bytes) {
                 let labels: Vec<_> = e.labels().collect();
@@ -498,6 +613,9 @@ mod tests {
                 let i: f64 = i.parse().unwrap();
                 assert_eq!(i, e.value(), "{e:?}");
                 assert_eq!(pad.len(), i as usize % 90, "{e:?}");
+                let t: usize = thread.parse().unwrap();
+                assert!(e.value() >= seen[t], "{e:?} after {}", seen[t]);
+                seen[t] = e.value();
             }
         }
         for w in writers {
@@ -520,7 +638,11 @@ mod tests {
             .unwrap();
         assert_eq!(latest(&slots).unwrap().value(), 2.0);
         let threads = slots.0.get().unwrap();
-        let newest = threads.iter().max_by_key(|t| t.cells[0].ticks()).unwrap();
+        let newest = threads
+            .threads
+            .iter()
+            .max_by_key(|t| t.cells[0].ticks())
+            .unwrap();
         newest.cells[0].stall_for_tests();
         assert_eq!(latest(&slots).unwrap().value(), 1.0);
 

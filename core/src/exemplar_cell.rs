@@ -174,9 +174,28 @@ impl ExemplarCell {
     /// A whole exemplar, or `None` if the cell holds none (or every try in
     /// [`READ_TRIES`] overlapped a write). `bytes` is scratch for the
     /// copy, reused across reads.
+    /// (Scrapes use [`read_versioned`](Self::read_versioned); the tests
+    /// and loom models read this way.)
+    #[cfg(any(test, loom))]
     pub(crate) fn read(&self, bytes: &mut Vec<u8>) -> Option<CellRead> {
-        let r = self.seq.try_read(READ_TRIES, || self.copy(bytes))??;
-        decode(r, bytes)
+        self.read_versioned(bytes).map(|(_, r)| r)
+    }
+
+    /// [`read`](Self::read), with the cell's version when it was read
+    /// (scrapes keep an `Exemplar` while its cell's version holds):
+    /// while [`version`](Self::version) returns the same, the cell holds
+    /// what was read.
+    pub(crate) fn read_versioned(&self, bytes: &mut Vec<u8>) -> Option<(u64, CellRead)> {
+        let (version, r) = self
+            .seq
+            .try_read_versioned(READ_TRIES, || self.copy(bytes))?;
+        decode(r?, bytes).map(|r| (version, r))
+    }
+
+    /// The cell's version, if no write is in progress.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn version(&self) -> Option<u64> {
+        self.seq.version()
     }
 
     /// Copies the words (possibly torn); `None` if the meta word says the

@@ -66,7 +66,18 @@ impl Seq {
     /// Runs `read` until one run overlapped no write, at most `tries`
     /// times; `None` if every run did. `read` must start from scratch each
     /// time (it is called again after a torn run).
-    pub(crate) fn try_read<R>(&self, tries: u32, mut read: impl FnMut() -> R) -> Option<R> {
+    pub(crate) fn try_read<R>(&self, tries: u32, read: impl FnMut() -> R) -> Option<R> {
+        self.try_read_versioned(tries, read).map(|(_, r)| r)
+    }
+
+    /// [`try_read`](Self::try_read), with the (even) count the run was
+    /// consistent with: while [`version`](Self::version) still says that
+    /// count, no write has started since, so the data read are current.
+    pub(crate) fn try_read_versioned<R>(
+        &self,
+        tries: u32,
+        mut read: impl FnMut() -> R,
+    ) -> Option<(u64, R)> {
         for _ in 0..tries {
             // Acquire: pairs with the Release store closing a write, so
             // the written data are visible to `read`.
@@ -78,12 +89,20 @@ impl Seq {
                 // moved.
                 fence(Ordering::Acquire);
                 if self.count.load(Ordering::Relaxed) == before {
-                    return Some(r);
+                    return Some((before, r));
                 }
             }
             std::hint::spin_loop();
         }
         None
+    }
+
+    /// The count, if no write is in progress. Acquire, as a read's first
+    /// load: a count equal to one a read was consistent with means the
+    /// data are still what that read copied (a write moves it by two).
+    pub(crate) fn version(&self) -> Option<u64> {
+        let c = self.count.load(Ordering::Acquire);
+        c.is_multiple_of(2).then_some(c)
     }
 
     /// Leaves the count odd, as a writer descheduled mid-write does.
