@@ -33,8 +33,9 @@ use crate::escaping::is_legacy_label_name;
 use crate::exemplar_cell::{CellRead, ExemplarCell};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::visit::LabelSet;
+use once_cell::race::OnceBox;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use thread_local::ThreadLocal;
 
 /// Labels checked once for recording, with the time they were recorded.
@@ -58,10 +59,12 @@ impl<'a> Checked<'a> {
 
 /// A series' exemplar slots: `len` cells for each thread that records an
 /// exemplar on it, allocated on that thread's first one, and what scrapes
-/// last read of them. A series that never records one pays the empty
-/// `OnceLock` (two words).
+/// last read of them. A series that never records one pays an empty
+/// `OnceBox`: one word (a `OnceLock<Box<_>>` took two, 8 B a series). Two
+/// threads racing to record the series' first exemplars may both build
+/// the (empty) slots; one is kept, the other dropped.
 #[derive(Default)]
-pub(crate) struct ExemplarSlots(OnceLock<Box<Slots>>);
+pub(crate) struct ExemplarSlots(OnceBox<Slots>);
 
 struct Slots {
     threads: ThreadLocal<ThreadCells>,

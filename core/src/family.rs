@@ -22,19 +22,23 @@
 use crate::error::Error;
 use crate::expiry::Seen;
 use crate::handle::Handle;
-use crate::labels::{NameValidation, Origin, SeriesLabels, hash_values, quick_hash, values_eq};
+use crate::labels::{NameValidation, Origin, SeriesLabels, hash_values, quick_hash};
 use crate::metric::{Metric, Scratch};
 use crate::visit::{FamilyDesc, MetricVisitor};
 use crossbeam_utils::CachePadded;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thread_local::ThreadLocal;
 
+mod series_map;
 mod sweep;
+mod values;
+
+use series_map::{MAX_SERIES, Series, SeriesMap};
+pub(crate) use values::LabelValues;
 
 use sweep::Expiry;
 
@@ -80,8 +84,6 @@ impl Desc {
     }
 }
 
-type LabelValues = Arc<[Box<str>]>;
-
 /// The keys are already hashes.
 #[derive(Default)]
 struct PassThrough(u64);
@@ -99,136 +101,6 @@ impl Hasher for PassThrough {
     }
 }
 type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
-
-struct Series<M> {
-    values: LabelValues,
-    hash: u64,
-    metric: M,
-}
-
-struct SeriesMap<M> {
-    /// Hash of the label values -> index into `series` of the first series
-    /// with that hash. One word per series: no per-series allocation.
-    index: ByHash<usize>,
-    /// Further series whose hash collides with an indexed one (64-bit
-    /// hashes: almost always empty).
-    collisions: ByHash<Vec<usize>>,
-    /// In creation order, so scrapes are deterministic.
-    series: Vec<Series<M>>,
-    /// What sweeps saw of `series[i]`, for families with expiry (then as
-    /// long as `series`); empty for the others, which pay nothing per
-    /// series.
-    seen: Vec<Seen>,
-}
-
-impl<M> SeriesMap<M> {
-    fn new() -> Self {
-        Self {
-            index: ByHash::default(),
-            collisions: ByHash::default(),
-            series: Vec::new(),
-            seen: Vec::new(),
-        }
-    }
-
-    fn find(&self, hash: u64, values: &[&str]) -> Option<usize> {
-        let matches = |i: usize| values_eq(&self.series[i].values, values);
-        let first = *self.index.get(&hash)?;
-        if matches(first) {
-            return Some(first);
-        }
-        self.collisions
-            .get(&hash)?
-            .iter()
-            .copied()
-            .find(|&i| matches(i))
-    }
-
-    /// The index of the series whose label values are `values` itself (the
-    /// same allocation, not only equal values).
-    fn find_same(&self, hash: u64, values: &LabelValues) -> Option<usize> {
-        let same = |i: &usize| Arc::ptr_eq(&self.series[*i].values, values);
-        let first = *self.index.get(&hash)?;
-        if same(&first) {
-            return Some(first);
-        }
-        self.collisions.get(&hash)?.iter().copied().find(same)
-    }
-
-    /// Appends `series`; `seen` is `Some` exactly in families with expiry.
-    fn insert(&mut self, series: Series<M>, seen: Option<Seen>) {
-        let i = self.series.len();
-        let hash = series.hash;
-        self.series.push(series);
-        self.seen.extend(seen);
-        match self.index.entry(hash) {
-            Entry::Vacant(e) => {
-                e.insert(i);
-            }
-            Entry::Occupied(_) => self.collisions.entry(hash).or_default().push(i),
-        }
-    }
-
-    /// Points whatever referred to series `from` (by `hash`) at `to`.
-    fn repoint(&mut self, hash: u64, from: usize, to: usize) {
-        match self.index.get_mut(&hash) {
-            Some(first) if *first == from => *first = to,
-            _ => {
-                let moved = self.collisions.get_mut(&hash);
-                if let Some(j) = moved.and_then(|v| v.iter_mut().find(|j| **j == from)) {
-                    *j = to;
-                }
-            }
-        }
-    }
-
-    /// Forgets series `i` (by `hash`) in the index, promoting a colliding
-    /// series to first place if there is one.
-    fn unindex(&mut self, hash: u64, i: usize) {
-        if self.index.get(&hash) == Some(&i) {
-            let next = self.collisions.get_mut(&hash).and_then(Vec::pop);
-            match next {
-                Some(j) => {
-                    self.index.insert(hash, j);
-                }
-                None => {
-                    self.index.remove(&hash);
-                }
-            }
-        } else if let Some(v) = self.collisions.get_mut(&hash) {
-            v.retain(|&j| j != i);
-        }
-        if self.collisions.get(&hash).is_some_and(Vec::is_empty) {
-            self.collisions.remove(&hash);
-        }
-    }
-
-    fn remove(&mut self, hash: u64, values: &[&str]) -> Option<M> {
-        let i = self.find(hash, values)?;
-        Some(self.remove_at(i).0.metric)
-    }
-
-    /// Takes series `i` out (the last one moves into its place), with what
-    /// sweeps saw of it.
-    fn remove_at(&mut self, i: usize) -> (Series<M>, Option<Seen>) {
-        let hash = self.series[i].hash;
-        self.unindex(hash, i);
-        let last = self.series.len() - 1;
-        if i != last {
-            let moved = self.series[last].hash;
-            self.repoint(moved, last, i);
-        }
-        let seen = (i < self.seen.len()).then(|| self.seen.swap_remove(i));
-        (self.series.swap_remove(i), seen)
-    }
-
-    fn clear(&mut self) -> Vec<Series<M>> {
-        self.index.clear();
-        self.collisions.clear();
-        self.seen.clear();
-        std::mem::take(&mut self.series)
-    }
-}
 
 /// A family's series: the live ones, which scrapes export, and (in a family
 /// with expiry) the expired ones that something still refers to.
@@ -296,7 +168,7 @@ impl<M: Metric> LocalCache<M> {
         if let Some(i) = self
             .flat
             .iter()
-            .position(|(h, v, _)| *h == hash && values_eq(v, values))
+            .position(|(h, v, _)| *h == hash && v.eq_values(values))
         {
             return Some(&mut self.flat[i].2);
         }
@@ -306,7 +178,7 @@ impl<M: Metric> LocalCache<M> {
         self.more
             .get_mut(&hash)?
             .iter_mut()
-            .find(|(v, _)| values_eq(v, values))
+            .find(|(v, _)| v.eq_values(values))
             .map(|(_, m)| m)
     }
 
@@ -546,7 +418,7 @@ impl<M: Metric> Family<M> {
     /// Finds, revives (from the expired map) or creates the series in the
     /// shared map.
     fn lookup(&self, hash: u64, values: &[&str]) -> Result<(LabelValues, M), Error> {
-        let found = |s: &Series<M>| (Arc::clone(&s.values), s.metric.clone());
+        let found = |s: &Series<M>| (s.values.clone(), s.metric.clone());
         {
             let map = self.0.map.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(i) = map.live.find(hash, values) {
@@ -565,19 +437,22 @@ impl<M: Metric> Family<M> {
             map.live.insert(series, seen.map(|_| Seen::unseen()));
             return Ok(out);
         }
-        if map.live.series.len() >= self.0.desc.max_series {
+        // Indices are `u32`: a map never reaches `MAX_SERIES`, the live
+        // one taking revived series beyond `max_series` included.
+        if map.live.len() >= self.0.desc.max_series
+            || map.live.len() + map.expired.len() >= MAX_SERIES
+        {
             return Err(Error::CardinalityLimit {
                 family: self.0.desc.given.to_string(),
                 limit: self.0.desc.max_series,
             });
         }
         let metric = M::create(&self.0.config, &self.0.desc)?;
-        let key: LabelValues = values.iter().map(|v| Box::<str>::from(*v)).collect();
+        let key = LabelValues::new(values);
         let seen = self.0.expiry.as_ref().map(|_| Seen::unseen());
         map.live.insert(
             Series {
-                values: Arc::clone(&key),
-                hash,
+                values: key.clone(),
                 metric: metric.clone(),
             },
             seen,
@@ -630,7 +505,6 @@ impl<M: Metric> Family<M> {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .live
-            .series
             .len()
     }
 
@@ -684,62 +558,5 @@ impl<M: Metric> FamilyInner<M> {
             names: &self.desc.label_names,
             values: &series.values,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn series(value: &str, hash: u64) -> Series<String> {
-        Series {
-            values: Arc::from([Box::<str>::from(value)]),
-            hash,
-            metric: value.to_owned(),
-        }
-    }
-
-    /// Every value the model holds is found at an index holding it, and
-    /// nothing else is found.
-    fn check(map: &SeriesMap<String>, model: &[(String, u64)], absent: &[(String, u64)]) {
-        assert_eq!(map.series.len(), model.len());
-        for (v, h) in model {
-            let i = map.find(*h, &[v.as_str()]).expect("present");
-            assert_eq!(&map.series[i].metric, v);
-        }
-        for (v, h) in absent {
-            assert_eq!(map.find(*h, &[v.as_str()]), None, "{v} was removed");
-        }
-    }
-
-    #[test]
-    fn colliding_hashes_survive_inserts_and_removes_in_any_order() {
-        // Hashes from a space of 3 force collisions; a xorshift picks the
-        // operations, so the sequence is the same on every run.
-        let mut map = SeriesMap::new();
-        let mut model: Vec<(String, u64)> = Vec::new();
-        let mut removed: Vec<(String, u64)> = Vec::new();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for step in 0..2_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x.is_multiple_of(3) && !model.is_empty() {
-                let (v, h) = model.swap_remove((x >> 8) as usize % model.len());
-                assert_eq!(map.remove(h, &[v.as_str()]), Some(v.clone()));
-                assert_eq!(map.remove(h, &[v.as_str()]), None);
-                removed.push((v, h));
-            } else {
-                let (v, h) = (format!("v{step}"), (x >> 16) % 3);
-                map.insert(series(&v, h), None);
-                model.push((v, h));
-            }
-            if step % 97 == 0 {
-                check(&map, &model, &removed);
-            }
-        }
-        check(&map, &model, &removed);
-        assert_eq!(map.clear().len(), model.len());
-        assert!(map.index.is_empty() && map.collisions.is_empty());
     }
 }

@@ -263,7 +263,7 @@ pub(crate) fn validate_label_names<'a>(
 pub(crate) struct SeriesLabels<'a> {
     pub(crate) consts: &'a [(Box<str>, Box<str>)],
     pub(crate) names: &'a [Box<str>],
-    pub(crate) values: &'a [Box<str>],
+    pub(crate) values: &'a crate::family::LabelValues,
 }
 
 impl LabelSet for SeriesLabels<'_> {
@@ -271,7 +271,7 @@ impl LabelSet for SeriesLabels<'_> {
         for (n, v) in self.consts {
             f(n, v);
         }
-        for (n, v) in self.names.iter().zip(self.values) {
+        for (n, v) in self.names.iter().zip(self.values.iter()) {
             f(n, v);
         }
     }
@@ -281,11 +281,17 @@ impl LabelSet for SeriesLabels<'_> {
 /// `["a", "bc"]` hash (and compare) differently. FxHash-style mixing: the
 /// keys are short and this runs on every labeled lookup.
 pub(crate) fn hash_values<S: AsRef<str>>(values: &[S]) -> u64 {
+    hash_iter(values.len(), values.iter().map(AsRef::as_ref))
+}
+
+/// [`hash_values`] of `len` values given one by one (a stored series'
+/// values, hashed again when its index is rebuilt).
+pub(crate) fn hash_iter<'a>(len: usize, values: impl Iterator<Item = &'a str>) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
-    let mut h = mix(0, values.len() as u64);
+    let mut h = mix(0, len as u64);
     for v in values {
-        let bytes = v.as_ref().as_bytes();
+        let bytes = v.as_bytes();
         h = mix(h, bytes.len() as u64);
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
@@ -307,7 +313,7 @@ pub(crate) fn hash_values<S: AsRef<str>>(values: &[S]) -> u64 {
 /// length and fixed-size reads of every byte (8-byte words, the last one
 /// overlapping; values under 8 bytes by overlapping 4-byte or single-byte
 /// reads). Fixed-size reads compile to plain loads, not `memcpy` calls.
-/// Matches are always confirmed with [`values_eq`]; covering every byte
+/// Matches are always confirmed by comparing the values; covering every byte
 /// keeps same-length values that differ only in the middle
 /// (`tenant-000123-production`) in separate cache entries.
 #[inline]
@@ -340,7 +346,7 @@ pub(crate) fn quick_hash(values: &[&str]) -> u64 {
 }
 
 #[inline]
-fn read8(b: &[u8], at: usize) -> u64 {
+pub(crate) fn read8(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
@@ -351,30 +357,6 @@ fn read4(b: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
     w.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(w)
-}
-
-/// Whether stored label values equal the looked-up ones, element by element.
-#[inline]
-pub(crate) fn values_eq(stored: &[Box<str>], wanted: &[&str]) -> bool {
-    stored.len() == wanted.len() && stored.iter().zip(wanted).all(|(a, b)| str_eq(a, b))
-}
-
-/// String equality that compares short strings inline instead of calling
-/// `memcmp` (label values are mostly short).
-#[inline]
-fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    if (8..=16).contains(&n) {
-        read8(a, 0) == read8(b, 0) && read8(a, n - 8) == read8(b, n - 8)
-    } else if n < 8 {
-        a.iter().zip(b).all(|(x, y)| x == y)
-    } else {
-        a == b
-    }
 }
 
 #[cfg(test)]
@@ -471,28 +453,6 @@ mod tests {
                 second: "a label name"
             })
         );
-    }
-
-    #[test]
-    fn str_eq_agrees_with_eq() {
-        let samples = [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcd",
-            "abcdefg",
-            "abcdefgh",
-            "abcdefghi",
-            "0123456789abcdef",
-            "0123456789abcdefg",
-            "0123456789abcdeF",
-        ];
-        for a in samples {
-            for b in samples {
-                assert_eq!(str_eq(a, b), a == b, "{a:?} {b:?}");
-            }
-        }
     }
 
     #[test]

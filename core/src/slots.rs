@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::local::engine;
+use std::num::NonZeroU32;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A range of engine slots owned by one series.
@@ -31,14 +32,22 @@ impl Drop for Slots {
 
 /// A range of narrow slots (counts that spill, `spill.rs`) owned by one
 /// series, freed when dropped.
+///
+/// Never empty; the non-zero length leaves a niche, so a histogram's
+/// `Storage` (these, a `Slots`, or a `Box`) takes 16 B rather than 24.
 pub(crate) struct NarrowSlots {
     start: u32,
-    len: u32,
+    len: NonZeroU32,
 }
 
 impl NarrowSlots {
+    /// `len` slots; an empty range is never asked for, and is refused as
+    /// [`Error::SlotsExhausted`].
     pub(crate) fn alloc(len: u32) -> Result<Self, Error> {
-        let start = engine().alloc_narrow(len).ok_or(Error::SlotsExhausted)?;
+        let len = NonZeroU32::new(len).ok_or(Error::SlotsExhausted)?;
+        let start = engine()
+            .alloc_narrow(len.get())
+            .ok_or(Error::SlotsExhausted)?;
         Ok(Self { start, len })
     }
 
@@ -51,13 +60,18 @@ impl NarrowSlots {
 impl Drop for NarrowSlots {
     fn drop(&mut self) {
         // Dropped with the last handle of the series: nobody can write it.
-        engine().free_narrow(self.start, self.len);
+        engine().free_narrow(self.start, self.len.get());
     }
 }
 
 impl std::fmt::Debug for NarrowSlots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NarrowSlots({}..{})", self.start, self.start + self.len)
+        write!(
+            f,
+            "NarrowSlots({}..{})",
+            self.start,
+            self.start + self.len.get()
+        )
     }
 }
 

@@ -246,3 +246,32 @@ fn gauges_f64_and_histogram_edge_values() {
     assert_eq!(s.counts, vec![2, 0, 2]);
     assert!(s.sum.is_nan());
 }
+
+/// A family over several of its store's pages (256 series each), with
+/// removals that move series between pages and values of every length
+/// class the packed store writes (empty, one length byte, two): every
+/// series keeps its own count and labels, removed ones start over.
+#[test]
+fn many_series_keep_their_values_across_removals() {
+    let r = Registry::new();
+    let f = r.counter_vec(("paged_total", "x"), &["id", "pad"]).unwrap();
+    let pad = |i: usize| "p".repeat(i % 70);
+    for i in 0..1_000 {
+        f.with(&[&format!("s{i}"), &pad(i)], |c| c.inc_by(i as u64 + 1))
+            .unwrap();
+    }
+    for i in (0..1_000).step_by(3) {
+        assert_eq!(f.remove(&[&format!("s{i}"), &pad(i)]), Ok(true));
+    }
+    assert_eq!(f.len(), 1_000 - 334);
+    let snap = r.snapshot();
+    for i in 0..1_000 {
+        let (id, p) = (format!("s{i}"), pad(i));
+        let got = snap.counter("paged", &[("id", &id), ("pad", &p)]);
+        let want = (i % 3 != 0).then_some(i as f64 + 1.0);
+        assert_eq!(got, want, "series {i}");
+        let now = f.get_or_create(&[&id, &p]).unwrap().get();
+        assert_eq!(now, if i % 3 == 0 { 0 } else { i as u64 + 1 }, "series {i}");
+    }
+    assert_eq!(f.len(), 1_000);
+}

@@ -122,14 +122,14 @@ impl<M: Metric> FamilyInner<M> {
     ) -> usize {
         let now = expiry.now();
         self.settle_expired(scratch);
-        let mut idle: Vec<(u64, LabelValues)> = Vec::new();
+        let mut idle: Vec<LabelValues> = Vec::new();
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
             for (s, seen) in map.live.series.iter().zip(&map.live.seen) {
                 let out = out.as_mut().map(|v| &mut **v as &mut dyn MetricVisitor);
                 let fingerprint = self.merge(s, out, scratch);
                 if seen.is_idle(fingerprint, now, expiry.after) {
-                    idle.push((s.hash, std::sync::Arc::clone(&s.values)));
+                    idle.push(s.values.clone());
                 }
             }
         }
@@ -138,11 +138,11 @@ impl<M: Metric> FamilyInner<M> {
         }
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         let mut expired = 0;
-        for (hash, values) in &idle {
+        for values in &idle {
             // Gone meanwhile (`remove`, `clear`) or replaced: nothing to do.
             // A write since the read above shows at the next sweep, which
             // revives the series.
-            if let Some(i) = map.live.find_same(*hash, values) {
+            if let Some(i) = map.live.find_same(values) {
                 let (series, seen) = map.live.remove_at(i);
                 map.expired.insert(series, seen);
                 expired += 1;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// three times as slow as the plain 64-bit add (compare runner,
 /// `counter_inc`, 2-core VM).
 ///
-/// The exemplars live beside it: an empty `OnceLock` (two words) until the
+/// The exemplars live beside it: an empty `OnceBox` (one word) until the
 /// first `*_with_exemplar` call, then one cell per thread that records
 /// exemplars (`exemplar.rs`), never read or written by the plain
 /// increments.
@@ -317,10 +317,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_exemplar_slots_cost_a_plain_counter_two_words() {
+    fn the_exemplar_slots_cost_a_plain_counter_one_word() {
         assert_eq!(
             std::mem::size_of::<ExemplarSlots>(),
-            2 * std::mem::size_of::<usize>()
+            std::mem::size_of::<usize>()
         );
+        // Slots, `created`, the exemplar slots: 24 B behind the `Arc`.
+        assert_eq!(std::mem::size_of::<CounterCell>(), 24);
     }
 }

@@ -17,7 +17,7 @@ struct HistogramCell {
     buckets: Buckets,
     /// One exemplar slot per classic bucket (the `+Inf` one alone for
     /// native-only buckets), per thread that records exemplars, allocated
-    /// on its first one: a plain histogram pays two words.
+    /// on its first one: a plain histogram pays one word.
     exemplars: ExemplarSlots,
     created: f64,
 }
@@ -366,5 +366,18 @@ impl Sealed for Histogram {
         }
         // The exemplars are shared with the series: let them go with it.
         scratch.exemplars.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_classic_series_stays_small() {
+        // `NarrowSlots`' non-zero length is the niche that tags `Native`.
+        assert_eq!(std::mem::size_of::<Storage>(), 16);
+        // Storage, buckets, the exemplar slots, `created`.
+        assert_eq!(std::mem::size_of::<HistogramCell>(), 56);
     }
 }
