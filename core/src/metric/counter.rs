@@ -5,7 +5,7 @@ use crate::family::Desc;
 use crate::local::{engine, writer};
 use crate::slots::{Slots, now_unix_seconds};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
-use std::sync::Arc;
+use triomphe::Arc;
 
 /// A counter's cell: a 64-bit slot (`u64` count or `f64` sum). Not a narrow
 /// one (`spill.rs`): the overflow check before the store made `inc` two to
@@ -183,7 +183,7 @@ impl Metric for Counter {
 
 impl Sealed for Counter {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {
@@ -289,7 +289,7 @@ impl Metric for CounterF64 {
 
 impl Sealed for CounterF64 {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {

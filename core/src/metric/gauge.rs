@@ -6,8 +6,8 @@ use crate::slots::Slots;
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use atomic_float::AtomicF64;
 use crossbeam_utils::CachePadded;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use triomphe::Arc;
 
 #[derive(Debug)]
 struct GaugeCell {
@@ -133,7 +133,7 @@ impl Metric for Gauge {
 
 impl Sealed for Gauge {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {
@@ -215,7 +215,7 @@ impl Metric for GaugeF64 {
 
 impl Sealed for GaugeF64 {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {

@@ -8,8 +8,8 @@ use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::visit::{
     HistogramValue, LabelSet, MetricType, MetricVisitor, NativeBuckets, SeriesValue,
 };
-use std::sync::Arc;
 use std::time::Duration;
+use triomphe::Arc;
 
 #[derive(Debug)]
 struct HistogramCell {
@@ -240,7 +240,7 @@ impl Metric for Histogram {
 
 impl Sealed for Histogram {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {

@@ -7,8 +7,9 @@ use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
 use crate::sync::{AtomicU32, Ordering};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, SeriesValue, SummaryValue};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+use triomphe::Arc;
 
 /// How a [`Summary`] computes its quantiles: which ones, over which window,
 /// to which accuracy. Validated when the summary is registered
@@ -540,7 +541,7 @@ pub(crate) fn validate(opts: &SummaryOpts) -> Result<(), Error> {
 
 impl Sealed for Summary {
     fn references(&self) -> usize {
-        Arc::strong_count(&self.0)
+        Arc::count(&self.0)
     }
 
     fn is_unique(&mut self) -> bool {
