@@ -16,7 +16,7 @@
 //! the counts of histogram buckets, which spill into the engine's
 //! shared 64-bit cells when they would overflow (`spill.rs`).
 
-use crate::chunked::ChunkedVec;
+use crate::chunked::{ChunkedVec, Loc};
 use crate::spill::{NARROW_MAX, Spill};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
@@ -45,15 +45,15 @@ impl std::fmt::Debug for Arena {
 
 impl Arena {
     #[inline]
-    fn cell(&self, slot: u32) -> &AtomicU64 {
-        self.cells.get_or_alloc(slot as usize)
+    fn cell(&self, loc: Loc) -> &AtomicU64 {
+        self.cells.get_or_alloc_at(loc)
     }
 
     /// Adds `n` (wrapping) to the cell. Only the leaseholder may call this:
     /// the load and store are not one atomic step.
     #[inline]
-    pub(crate) fn add_u64_owned(&self, slot: u32, n: u64) {
-        let c = self.cell(slot);
+    pub(crate) fn add_u64_owned(&self, loc: Loc, n: u64) {
+        let c = self.cell(loc);
         c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     }
 
@@ -94,20 +94,20 @@ impl Arena {
 
     /// Adds `v` to the cell read as `f64` bits. Leaseholder only.
     #[inline]
-    pub(crate) fn add_f64_owned(&self, slot: u32, v: f64) {
-        let c = self.cell(slot);
+    pub(crate) fn add_f64_owned(&self, loc: Loc, v: f64) {
+        let c = self.cell(loc);
         let now = f64::from_bits(c.load(Ordering::Relaxed)) + v;
         c.store(now.to_bits(), Ordering::Relaxed);
     }
 
     /// Adds `n` with an atomic read-modify-write: safe from any thread.
-    pub(crate) fn add_u64_atomic(&self, slot: u32, n: u64) {
-        self.cell(slot).fetch_add(n, Ordering::Relaxed);
+    pub(crate) fn add_u64_atomic(&self, loc: Loc, n: u64) {
+        self.cell(loc).fetch_add(n, Ordering::Relaxed);
     }
 
     /// Adds `v` to the `f64` in the cell with a CAS loop: safe from any thread.
-    pub(crate) fn add_f64_atomic(&self, slot: u32, v: f64) {
-        let c = self.cell(slot);
+    pub(crate) fn add_f64_atomic(&self, loc: Loc, v: f64) {
+        let c = self.cell(loc);
         let mut cur = c.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(cur) + v).to_bits();

@@ -21,6 +21,8 @@
 //! two to three times as slow.)
 
 use crate::arena::Arena;
+#[cfg(loom)]
+use crate::chunked::Loc;
 use crate::chunked::{ChunkedVec, MAX_INDEX};
 use crate::spill::Spill;
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, lock};
@@ -216,13 +218,13 @@ impl<'e> Lease<'e> {
     /// models drive leases directly; metrics go through `local.rs`).
     #[cfg(loom)]
     pub fn add_u64(&self, slot: u32, n: u64) {
-        self.arena.add_u64_owned(slot, n);
+        self.arena.add_u64_owned(Loc::of(slot), n);
     }
 
     /// Adds `v` to the `f64` cell at `slot` in this lease's arena.
     #[cfg(loom)]
     pub fn add_f64(&self, slot: u32, v: f64) {
-        self.arena.add_f64_owned(slot, v);
+        self.arena.add_f64_owned(Loc::of(slot), v);
     }
 
     /// Adds `n` to the narrow cell at `slot` in this lease's arena.

@@ -6,6 +6,7 @@
 //! cell no other thread writes.
 
 use crate::arena::Arena;
+use crate::chunked::Loc;
 use crate::engine::{Engine, Lease};
 use std::sync::LazyLock;
 
@@ -39,10 +40,10 @@ pub(crate) fn writer() -> Writer {
 
 impl Writer {
     #[inline]
-    pub(crate) fn add_u64(self, slot: u32, n: u64) {
+    pub(crate) fn add_u64(self, loc: Loc, n: u64) {
         match self {
-            Writer::Owned(a) => a.add_u64_owned(slot, n),
-            Writer::Shared(a) => a.add_u64_atomic(slot, n),
+            Writer::Owned(a) => a.add_u64_owned(loc, n),
+            Writer::Shared(a) => a.add_u64_atomic(loc, n),
         }
     }
 
@@ -56,10 +57,10 @@ impl Writer {
     }
 
     #[inline]
-    pub(crate) fn add_f64(self, slot: u32, v: f64) {
+    pub(crate) fn add_f64(self, loc: Loc, v: f64) {
         match self {
-            Writer::Owned(a) => a.add_f64_owned(slot, v),
-            Writer::Shared(a) => a.add_f64_atomic(slot, v),
+            Writer::Owned(a) => a.add_f64_owned(loc, v),
+            Writer::Shared(a) => a.add_f64_atomic(loc, v),
         }
     }
 }

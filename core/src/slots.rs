@@ -1,32 +1,46 @@
-//! `Slots`: a series' range of cells in the engine, freed when dropped.
+//! `Slots` and `NarrowSlots`: a series' cells in the engine, freed when
+//! dropped.
 
+use crate::chunked::Loc;
 use crate::error::Error;
 use crate::local::engine;
 use std::num::NonZeroU32;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A range of engine slots owned by one series.
+/// An engine slot (a 64-bit cell in every arena) owned by one series.
+///
+/// It keeps the slot's [`Loc`]: an update indexes the arena's bucket
+/// table with it directly (the slot number, needed only by reads and the
+/// free, is computed back from it).
 pub(crate) struct Slots {
-    start: u32,
-    len: u32,
+    loc: Loc,
 }
 
 impl Slots {
-    pub(crate) fn alloc(len: u32) -> Result<Self, Error> {
-        let start = engine().alloc(len).ok_or(Error::SlotsExhausted)?;
-        Ok(Self { start, len })
+    pub(crate) fn alloc() -> Result<Self, Error> {
+        let start = engine().alloc(1).ok_or(Error::SlotsExhausted)?;
+        Ok(Self {
+            loc: Loc::of(start),
+        })
     }
 
+    /// The slot number (reads, the scrape's merge).
     #[inline]
     pub(crate) fn start(&self) -> u32 {
-        self.start
+        self.loc.index()
+    }
+
+    /// Where the slot's cell is in each arena (updates).
+    #[inline]
+    pub(crate) fn loc(&self) -> Loc {
+        self.loc
     }
 }
 
 impl Drop for Slots {
     fn drop(&mut self) {
         // Dropped with the last handle of the series: nobody can write it.
-        engine().free(self.start, self.len);
+        engine().free(self.start(), 1);
     }
 }
 
@@ -77,7 +91,7 @@ impl std::fmt::Debug for NarrowSlots {
 
 impl std::fmt::Debug for Slots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Slots({}..{})", self.start, self.start + self.len)
+        write!(f, "Slots({})", self.start())
     }
 }
 

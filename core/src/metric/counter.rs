@@ -27,7 +27,7 @@ impl CounterCell {
     fn new() -> Result<Self, Error> {
         crate::exemplar::warm_clocks();
         Ok(Self {
-            slots: Slots::alloc(1)?,
+            slots: Slots::alloc()?,
             created: now_unix_seconds(),
             exemplar: ExemplarSlots::default(),
         })
@@ -95,7 +95,7 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn inc_by(&self, n: u64) {
-        writer().add_u64(self.0.slots.start(), n);
+        writer().add_u64(self.0.slots.loc(), n);
     }
 
     /// Adds one and records an exemplar with `labels` (a trace id,
@@ -230,7 +230,7 @@ impl CounterF64 {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        writer().add_f64(self.0.slots.start(), 1.0);
+        writer().add_f64(self.0.slots.loc(), 1.0);
     }
 
     /// Adds `v`, which must be finite and non-negative.
@@ -239,7 +239,7 @@ impl CounterF64 {
         if !(v.is_finite() && v >= 0.0) {
             return Err(Error::InvalidIncrement(v));
         }
-        writer().add_f64(self.0.slots.start(), v);
+        writer().add_f64(self.0.slots.loc(), v);
         Ok(())
     }
 

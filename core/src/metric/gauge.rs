@@ -55,7 +55,7 @@ impl Gauge {
     /// Adds `v` (wrapping on overflow).
     #[inline]
     pub fn add(&self, v: i64) {
-        writer().add_u64(self.0.deltas.start(), v as u64);
+        writer().add_u64(self.0.deltas.loc(), v as u64);
     }
 
     /// Subtracts `v` (wrapping on overflow).
@@ -142,7 +142,7 @@ impl Sealed for Gauge {
 
     fn create(_: &(), _: &Desc) -> Result<Self, Error> {
         Ok(Self(Arc::new(GaugeCell {
-            deltas: Slots::alloc(1)?,
+            deltas: Slots::alloc()?,
             base: CachePadded::new(AtomicI64::new(0)),
         })))
     }

@@ -86,7 +86,7 @@ impl Histogram {
             Storage::Classic { counts, sum } => {
                 let w = writer();
                 w.add_narrow(counts.start() + index as u32, 1);
-                w.add_f64(sum.start(), v);
+                w.add_f64(sum.loc(), v);
             }
             Storage::Native(native) => native.observe(v, index),
         }
@@ -257,7 +257,7 @@ impl Sealed for Histogram {
         let storage = match buckets.native_config() {
             None => Storage::Classic {
                 counts: NarrowSlots::alloc(len)?,
-                sum: Slots::alloc(1)?,
+                sum: Slots::alloc()?,
             },
             Some(config) => {
                 // Native-only buckets keep no classic counts: their one

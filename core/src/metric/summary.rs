@@ -410,7 +410,7 @@ impl Summary {
         };
         let w = writer();
         w.add_narrow(cell_slot, 1);
-        w.add_f64(cell.sum.start(), v);
+        w.add_f64(cell.sum.loc(), v);
     }
 
     /// Records a duration in seconds.
@@ -556,7 +556,7 @@ impl Sealed for Summary {
             counts: NarrowSlots::alloc(sketch.len() - sketch.zero_slot())?,
             negative: OnceLock::new(),
             seen: SeenSlots::new(),
-            sum: Slots::alloc(1)?,
+            sum: Slots::alloc()?,
             sketch,
             quantiles: quantiles.into(),
             window: Mutex::new(Window::new(opts, Instant::now())),
