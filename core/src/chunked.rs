@@ -35,16 +35,14 @@ const SPLIT: u32 = 2;
 /// quarters (the smallest buckets) hold `FIRST` elements.
 const BASE_SHIFT: u32 = FIRST_SHIFT + SPLIT;
 const BASE: usize = 1 << BASE_SHIFT;
-/// `x` stays below `2^(ADDRESS_BITS + 1)`: every `u32` index.
-#[cfg(not(loom))]
-const ADDRESS_BITS: u32 = u32::BITS;
-// A small address space under loom: each bucket pointer is a modelled
-// atomic, and 32 of them (as many as before the quarters) keep the models
-// within loom's branch limit.
+// A small address space under loom (`x` below 2^11): each bucket pointer
+// is a modelled atomic, and 32 of them (as many as before the quarters)
+// keep the models within loom's branch limit.
 #[cfg(loom)]
 const ADDRESS_BITS: u32 = 10;
-/// Buckets needed to address every index up to [`MAX_INDEX`].
-const BUCKETS: usize = ((ADDRESS_BITS + 1 - BASE_SHIFT) << SPLIT) as usize;
+/// Buckets needed to address every index up to [`MAX_INDEX`] (97; 32
+/// under loom).
+const BUCKETS: usize = locate(MAX_INDEX).0 + 1;
 
 /// Largest index a `ChunkedVec` can address.
 #[cfg(not(loom))]
@@ -62,7 +60,7 @@ pub(crate) struct ChunkedVec<T> {
 }
 
 #[inline]
-fn locate(index: usize) -> (usize, usize) {
+const fn locate(index: usize) -> (usize, usize) {
     let x = index + BASE;
     let top = x.ilog2();
     // Bits below the top one that stay inside the bucket.
@@ -305,14 +303,23 @@ mod tests {
             [64, 64, 64, 64, 128, 128, 128, 128, 256, 256, 256, 256]
         );
         // The unused part of the buckets an index needs is under one
-        // bucket, a quarter of an octave: at most a quarter of the
-        // capacity (one bucket per doubling left up to half).
-        for needed in [300, 1_000, 1_025, 4_097, 12_000, 100_000, 1 << 24] {
+        // bucket, a quarter of an octave; from about 300 elements on that
+        // is at most a quarter of the capacity (one bucket per doubling
+        // left up to half). Below, the first buckets (64 elements each)
+        // leave up to 127 unused.
+        let sizes = (1..5_000).chain([12_000, 100_000, 1 << 24, MAX_INDEX + 1]);
+        for needed in sizes {
             let (last, _) = locate(needed - 1);
             let capacity: usize = (0..=last).map(bucket_len).sum();
             assert!(capacity >= needed);
-            assert!((capacity - needed) * 4 <= capacity, "{needed}: {capacity}");
+            assert!(capacity - needed < bucket_len(last), "{needed}: {capacity}");
+            if needed >= 288 {
+                assert!((capacity - needed) * 4 <= capacity, "{needed}: {capacity}");
+            } else {
+                assert!(capacity - needed < 128, "{needed}: {capacity}");
+            }
         }
+        assert_eq!(BUCKETS, 97, "every u32 index, no bucket that none reaches");
     }
 
     #[test]

@@ -437,8 +437,9 @@ impl<M: Metric> Family<M> {
             map.live.insert(series, seen.map(|_| Seen::unseen()));
             return Ok(out);
         }
-        // Indices are `u32`: a map never reaches `MAX_SERIES`, the live
-        // one taking revived series beyond `max_series` included.
+        // Indices are `u32`: no map holds more than `MAX_SERIES`, the live
+        // one taking revived series beyond `max_series` included (revivals
+        // and expiry move series between the maps, never adding one).
         if map.live.len() >= self.0.desc.max_series
             || map.live.len() + map.expired.len() >= MAX_SERIES
         {

@@ -14,7 +14,8 @@ use super::values::LabelValues;
 use crate::expiry::Seen;
 use hashbrown::HashTable;
 
-/// Series per page: 8 KiB pages for a 32-byte series.
+/// Series per page: 6 KiB pages for the 24-byte series of the handle
+/// types.
 const PAGE: usize = 256;
 
 /// Most series a map holds: indices are `u32`.
@@ -139,6 +140,10 @@ impl<M> SeriesMap<M> {
         self.series.len()
     }
 
+    /// The series whose values are `values`; `hash` must be theirs as the
+    /// map's hasher computes it ([`crate::labels::hash_values`] for every
+    /// map but the tests'): another hash finds nothing, and a series then
+    /// inserted would be a duplicate.
     pub(super) fn find(&self, hash: u64, values: &[&str]) -> Option<usize> {
         let series = &self.series;
         self.index
@@ -182,13 +187,17 @@ impl<M> SeriesMap<M> {
     pub(super) fn remove_at(&mut self, i: usize) -> (Series<M>, Option<Seen>) {
         let hash = (self.hasher)(&self.series[i].values);
         let at = i as u32;
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == at) {
+        let entry = self.index.find_entry(hash, |&j| j == at);
+        debug_assert!(entry.is_ok(), "series {i} is indexed under its hash");
+        if let Ok(entry) = entry {
             entry.remove();
         }
         let last = self.series.len() - 1;
         if i != last {
             let moved = (self.hasher)(&self.series[last].values);
-            if let Some(j) = self.index.find_mut(moved, |&j| j as usize == last) {
+            let j = self.index.find_mut(moved, |&j| j as usize == last);
+            debug_assert!(j.is_some(), "series {last} is indexed under its hash");
+            if let Some(j) = j {
                 *j = at;
             }
         }
