@@ -57,22 +57,17 @@ impl Arena {
         c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
     }
 
-    /// Adds `n` to the narrow cell at `slot`, spilling the cell into
+    /// Adds `n` to the narrow cell at `loc`, spilling the cell into
     /// `spill()` when the sum would not fit (`spill` is only called then,
     /// so the common path reads nothing but the cell). Leaseholder only.
     #[inline]
-    pub(crate) fn add_narrow_owned<'s>(
-        &self,
-        slot: u32,
-        n: u64,
-        spill: impl FnOnce() -> &'s Spill,
-    ) {
-        let c = self.narrow.get_or_alloc(slot as usize);
+    pub(crate) fn add_narrow_owned<'s>(&self, loc: Loc, n: u64, spill: impl FnOnce() -> &'s Spill) {
+        let c = self.narrow.get_or_alloc_at(loc);
         let now = u64::from(c.load(Ordering::Relaxed));
         match now.checked_add(n) {
             Some(sum) if sum <= NARROW_MAX => c.store(sum as u32, Ordering::Relaxed),
             // Wrapping, as a u64 counter does.
-            _ => spill().spill(slot, now.wrapping_add(n), || {
+            _ => spill().spill(loc.index(), now.wrapping_add(n), || {
                 c.store(0, Ordering::Relaxed);
             }),
         }

@@ -112,6 +112,102 @@ impl Loc {
     }
 }
 
+/// A range of consecutive indices (at most [`LocRange::MAX_LEN`]) in 8
+/// bytes with a niche (the packed word is never zero). When it lies in one
+/// bucket (ranges of up to 64 indices almost always do) it keeps its first
+/// index's [`Loc`], and index `i` of it is at that offset plus `i`: no
+/// arithmetic on the index number, so the bucket pointer's load waits for
+/// none. A range across buckets (a summary's thousands of slots) keeps its
+/// first index and locates each from its number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LocRange {
+    /// The first index's offset in its bucket; the first index itself
+    /// when the range spans buckets (each is then located from its
+    /// number).
+    offset: u32,
+    /// `len << LEN_SHIFT | ACROSS (when it spans buckets) | bucket`.
+    packed: std::num::NonZeroU32,
+}
+
+/// `LocRange::packed`: the bucket in the low 7 bits (there are 97).
+const BUCKET_MASK: u32 = 0x7f;
+/// `LocRange::packed`: the range spans more than one bucket.
+const ACROSS: u32 = 0x80;
+const LEN_SHIFT: u32 = 8;
+const _: () = assert!(BUCKETS <= BUCKET_MASK as usize + 1);
+
+impl LocRange {
+    /// The longest range (2^24 - 1 indices).
+    pub(crate) const MAX_LEN: u32 = u32::MAX >> LEN_SHIFT;
+
+    /// Indices `start..start + len`; `None` when `len` is 0 or over
+    /// [`MAX_LEN`](Self::MAX_LEN), or the range ends past [`MAX_INDEX`].
+    pub(crate) fn new(start: u32, len: u32) -> Option<Self> {
+        if len == 0 || len > Self::MAX_LEN {
+            return None;
+        }
+        let last = start.checked_add(len - 1)?;
+        if last as usize > MAX_INDEX {
+            return None;
+        }
+        let first = Loc::of(start);
+        let (offset, tag) = if Loc::of(last).bucket == first.bucket {
+            (first.offset, first.bucket)
+        } else {
+            (start, ACROSS)
+        };
+        Some(Self {
+            offset,
+            packed: std::num::NonZeroU32::new(len << LEN_SHIFT | tag)?,
+        })
+    }
+
+    #[inline]
+    fn across(self) -> bool {
+        self.packed.get() & ACROSS != 0
+    }
+
+    /// The first index.
+    #[inline]
+    pub(crate) fn start(self) -> u32 {
+        if self.across() {
+            self.offset
+        } else {
+            Loc {
+                bucket: self.packed.get() & BUCKET_MASK,
+                offset: self.offset,
+            }
+            .index()
+        }
+    }
+
+    /// The number of indices.
+    #[inline]
+    pub(crate) fn len(self) -> u32 {
+        self.packed.get() >> LEN_SHIFT
+    }
+
+    /// Where index `i` of the range is. `i` must be below [`len`](Self::len)
+    /// (the callers' indices are by construction); one that is not is
+    /// located from its number like any index, never past a bucket.
+    #[inline]
+    pub(crate) fn loc(self, i: u32) -> Loc {
+        debug_assert!(i < self.len());
+        if self.across() {
+            Loc::of(self.offset.saturating_add(i).min(MAX_INDEX as u32))
+        } else if i < self.len() {
+            // The range's last index is in the first's bucket, and `i` is
+            // at most that one's: `offset + i` is inside the bucket.
+            Loc {
+                bucket: self.packed.get() & BUCKET_MASK,
+                offset: self.offset + i,
+            }
+        } else {
+            Loc::of(self.start().saturating_add(i).min(MAX_INDEX as u32))
+        }
+    }
+}
+
 impl<T: Default> ChunkedVec<T> {
     pub(crate) fn new() -> Self {
         Self {
@@ -137,8 +233,11 @@ impl<T: Default> ChunkedVec<T> {
         }
         // SAFETY: a non-null bucket pointer came from `allocate(bucket)`, which
         // holds `bucket_len(bucket)` initialised elements, and `offset` is
-        // below that length: `locate` computed it, here or in `Loc::of` (a
-        // `Loc`'s fields are set nowhere else). Buckets are freed only in
+        // below that length: `locate` computed it, here or in `Loc::of`, or
+        // `LocRange::loc` added to a range's first offset an `i` no greater
+        // than that of the range's last index, which `locate` put in the
+        // same bucket (a `Loc`'s fields are set nowhere else, and a
+        // `LocRange`'s only in `LocRange::new`). Buckets are freed only in
         // `Drop`, which has `&mut self`, so the borrow is valid.
         Some(unsafe { &*p.add(offset) })
     }
@@ -292,6 +391,33 @@ mod tests {
                 assert!(std::ptr::eq(a, v.get(i as usize).expect("allocated")));
             }
         }
+    }
+
+    #[test]
+    fn loc_ranges_locate_every_index_of_the_range() {
+        let starts = (0..700u32).chain([4_000, 65_530, (1 << 20) - 3, MAX_INDEX as u32 - 70]);
+        for start in starts {
+            for len in [1u32, 2, 12, 13, 64, 65, 70] {
+                let Some(r) = LocRange::new(start, len) else {
+                    assert!(start as usize + len as usize - 1 > MAX_INDEX);
+                    continue;
+                };
+                assert_eq!((r.start(), r.len()), (start, len));
+                let across = locate(start as usize).0 != locate((start + len - 1) as usize).0;
+                assert_eq!(r.across(), across, "{start}+{len}");
+                for i in 0..len {
+                    assert_eq!(r.loc(i), Loc::of(start + i), "{start}+{len}: {i}");
+                }
+            }
+        }
+        // Ranges in one bucket are the common case: all but those across
+        // a bucket boundary.
+        assert!(LocRange::new(0, 12).is_some_and(|r| !r.across()));
+        assert!(LocRange::new(60, 12).is_some_and(LocRange::across));
+        assert!(LocRange::new(0, 0).is_none());
+        assert!(LocRange::new(0, LocRange::MAX_LEN + 1).is_none());
+        assert!(LocRange::new(MAX_INDEX as u32, 2).is_none());
+        assert!(LocRange::new(u32::MAX, 1).is_none());
     }
 
     #[test]

@@ -230,7 +230,8 @@ impl<'e> Lease<'e> {
     /// Adds `n` to the narrow cell at `slot` in this lease's arena.
     #[cfg(loom)]
     pub fn add_narrow(&self, slot: u32, n: u64) {
-        self.arena.add_narrow_owned(slot, n, || &self.engine.spill);
+        self.arena
+            .add_narrow_owned(Loc::of(slot), n, || &self.engine.spill);
     }
 
     #[cfg(not(loom))]

@@ -49,10 +49,10 @@ impl Writer {
 
     /// Adds `n` to a narrow slot's count (`spill.rs`).
     #[inline]
-    pub(crate) fn add_narrow(self, slot: u32, n: u64) {
+    pub(crate) fn add_narrow(self, loc: Loc, n: u64) {
         match self {
-            Writer::Owned(a) => a.add_narrow_owned(slot, n, || ENGINE.spill()),
-            Writer::Shared(_) => ENGINE.spill().add(slot, n),
+            Writer::Owned(a) => a.add_narrow_owned(loc, n, || ENGINE.spill()),
+            Writer::Shared(_) => ENGINE.spill().add(loc.index(), n),
         }
     }
 

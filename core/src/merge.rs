@@ -320,7 +320,9 @@ mod tests {
     use crate::spill::NARROW_MAX;
 
     fn add(engine: &Engine, lease: &Lease<'_>, slot: u32, n: u64) {
-        lease.arena().add_narrow_owned(slot, n, || engine.spill());
+        lease
+            .arena()
+            .add_narrow_owned(crate::chunked::Loc::of(slot), n, || engine.spill());
     }
 
     /// An engine with `n` narrow slots, slot `i` written `i * 3` by one

@@ -144,10 +144,20 @@ impl Buckets {
     /// Index of the bucket that counts `v`: the first bound `>= v`, or the
     /// `+Inf` bucket (also for NaN, as the Go reference does).
     #[inline]
+    #[allow(
+        clippy::neg_cmp_op_on_partial_ord,
+        reason = "NaN is above no bound and must count all of them"
+    )]
     pub(crate) fn index(&self, v: f64) -> usize {
         let b = &*self.bounds;
         if b.len() <= 16 {
-            b.iter().position(|&bound| v <= bound).unwrap_or(b.len())
+            // Branch-free: the bounds under `v` are a prefix (they are
+            // sorted), so their count is the index; NaN is under none of
+            // `v <= bound`, so it counts them all (`+Inf`). A scan that
+            // stopped at the first bound `>= v` mispredicted its exit on
+            // most observations of varied values (a third of
+            // `histogram_observe` on the 2-core VM).
+            b.iter().map(|&bound| usize::from(!(v <= bound))).sum()
         } else if v.is_nan() {
             b.len()
         } else {
@@ -183,6 +193,29 @@ mod tests {
         for v in [-1.0, 0.0, 0.5, 13.0, 13.5, 39.0, 39.5, f64::NAN] {
             let want = many.bounds().iter().position(|&b| v <= b).unwrap_or(40);
             assert_eq!(many.index(v), want, "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Both paths (the branch-free count up to 16 bounds, the binary
+        /// search above) find the first bound `>= v`, `+Inf` for NaN.
+        #[test]
+        fn index_is_the_first_bound_at_or_above(
+            mut bounds in proptest::collection::vec(-1e6f64..1e6, 1..40),
+            v in proptest::prop_oneof![
+                -2e6f64..2e6,
+                proptest::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0]),
+            ],
+            pick in 0usize..40,
+        ) {
+            bounds.sort_by(f64::total_cmp);
+            bounds.dedup();
+            let b = Buckets::new(bounds).unwrap();
+            let want = |v: f64| b.bounds().iter().position(|&x| v <= x).unwrap_or(b.bounds().len());
+            proptest::prop_assert_eq!(b.index(v), want(v));
+            // A value equal to a bound is in that bound's bucket.
+            let on = b.bounds()[pick % b.bounds().len()];
+            proptest::prop_assert_eq!(b.index(on), want(on));
         }
     }
 

@@ -236,7 +236,9 @@ impl CounterF64 {
     /// Adds `v`, which must be finite and non-negative.
     #[inline]
     pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        if !(v.is_finite() && v >= 0.0) {
+        // Two float compares (NaN fails both): `is_finite` compiled to
+        // integer bit tests through a general register, ~1 ns a call.
+        if !(0.0..f64::INFINITY).contains(&v) {
             return Err(Error::InvalidIncrement(v));
         }
         writer().add_f64(self.0.slots.loc(), v);

@@ -85,7 +85,7 @@ impl Histogram {
         match &cell.storage {
             Storage::Classic { counts, sum } => {
                 let w = writer();
-                w.add_narrow(counts.start() + index as u32, 1);
+                w.add_narrow(counts.loc(index as u32), 1);
                 w.add_f64(sum.loc(), v);
             }
             Storage::Native(native) => native.observe(v, index),

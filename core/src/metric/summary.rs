@@ -1,5 +1,6 @@
 use super::sketch::{MIN_RELATIVE_ERROR, Sketch};
 use super::{Metric, Scratch, Sealed, SummaryTimer};
+use crate::chunked::Loc;
 use crate::error::Error;
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
@@ -158,7 +159,7 @@ impl SummaryCell {
         self.negative.get()
     }
 
-    /// The engine slot of `slot`, a slot below the zero bucket: in the
+    /// Where `slot`, a slot below the zero bucket, is counted: in the
     /// negative half, allocated now if this is the series' first negative
     /// value. If the slot space is exhausted (a million summaries, or
     /// another type's worth), the value counts in the NaN slot: in
@@ -166,7 +167,7 @@ impl SummaryCell {
     /// negative value tries again.
     #[cold]
     #[inline(never)]
-    fn negative_slot(&self, slot: u32) -> u32 {
+    fn negative_slot(&self, slot: u32) -> Loc {
         let half = match self.negative.get() {
             Some(half) => Some(half),
             None => NarrowSlots::alloc(self.sketch.zero_slot())
@@ -179,8 +180,10 @@ impl SummaryCell {
                 }),
         };
         match half {
-            Some(half) => half.start() + slot,
-            None => self.counts.start() + self.sketch.nan_slot() as u32 - self.sketch.zero_slot(),
+            Some(half) => half.loc(slot),
+            None => self
+                .counts
+                .loc(self.sketch.nan_slot() as u32 - self.sketch.zero_slot()),
         }
     }
 }
@@ -405,7 +408,7 @@ impl Summary {
             cell.seen.note(slot);
         }
         let cell_slot = match slot.checked_sub(cell.sketch.zero_slot()) {
-            Some(i) => cell.counts.start() + i,
+            Some(i) => cell.counts.loc(i),
             None => cell.negative_slot(slot),
         };
         let w = writer();
