@@ -379,10 +379,10 @@ impl<M: Metric> Family<M> {
         // Acquire pairs with the Release bump in `remove`/`clear`: a thread
         // that sees the new generation also sees the series gone from the map.
         let generation = self.0.generation.load(Ordering::Acquire);
-        let cell = self
-            .0
-            .local
-            .get_or(|| CachePadded::new(RefCell::new(LocalCache::new(generation))));
+        let cell = match self.0.local.get() {
+            Some(cell) => cell,
+            None => self.new_local_cache(generation),
+        };
         // A nested `with` on the same family from inside `f` finds the cache
         // borrowed and takes the shared path instead of panicking.
         let Ok(mut cache) = cell.try_borrow_mut() else {
@@ -398,6 +398,17 @@ impl<M: Metric> Family<M> {
         }
         let (key, m) = self.lookup(hash_values(values), values)?;
         Ok(hit(cache.insert(quick, key, m)))
+    }
+
+    /// The calling thread's lookup cache, made on its first lookup. Out of
+    /// line: built inline, the cache's 128-byte alignment made every
+    /// lookup realign its stack frame.
+    #[cold]
+    #[inline(never)]
+    fn new_local_cache(&self, generation: u64) -> &CachePadded<RefCell<LocalCache<M>>> {
+        self.0
+            .local
+            .get_or(|| CachePadded::new(RefCell::new(LocalCache::new(generation))))
     }
 
     /// The series for `values`, created on first use; keep the handle to
