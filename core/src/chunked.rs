@@ -188,8 +188,10 @@ impl LocRange {
     }
 
     /// Where index `i` of the range is. `i` must be below [`len`](Self::len)
-    /// (the callers' indices are by construction); one that is not is
-    /// located from its number like any index, never past a bucket.
+    /// (the callers' indices are by construction, and a debug build
+    /// asserts it); the branch for one that is not exists only so that a
+    /// wrong caller in a release build gets some index's place (located
+    /// from its number, clamped to [`MAX_INDEX`]), never one past a bucket.
     #[inline]
     pub(crate) fn loc(self, i: u32) -> Loc {
         debug_assert!(i < self.len());

@@ -34,14 +34,27 @@ impl Default for Buckets {
     }
 }
 
+/// The most finite bounds a histogram takes: its bucket counts (one more,
+/// for `+Inf`) are one range of the engine's narrow slots, at most
+/// 2^24 - 1 of them. (Each writer thread pays 4 bytes a bucket: far fewer
+/// are ever useful; native buckets cover wide ranges in little memory.)
+pub(crate) const MAX_BOUNDS: usize = (1 << 24) - 2;
+
 impl Buckets {
-    /// Validates explicit bounds. A trailing `+Inf` is accepted and dropped.
+    /// Validates explicit bounds. A trailing `+Inf` is accepted and dropped;
+    /// more than 16,777,214 finite bounds (2^24 - 2) are refused.
     pub fn new(mut bounds: Vec<f64>) -> Result<Self, Error> {
         if bounds.last() == Some(&f64::INFINITY) {
             bounds.pop();
         }
         if bounds.is_empty() {
             return Err(Error::InvalidBuckets("no finite bucket bound given".into()));
+        }
+        if bounds.len() > MAX_BOUNDS {
+            return Err(Error::InvalidBuckets(format!(
+                "{} bounds given, at most {MAX_BOUNDS} are allowed",
+                bounds.len()
+            )));
         }
         if let Some(b) = bounds.iter().find(|b| !b.is_finite()) {
             return Err(Error::InvalidBuckets(format!(
@@ -213,9 +226,23 @@ mod tests {
             let b = Buckets::new(bounds).unwrap();
             let want = |v: f64| b.bounds().iter().position(|&x| v <= x).unwrap_or(b.bounds().len());
             proptest::prop_assert_eq!(b.index(v), want(v));
-            // A value equal to a bound is in that bound's bucket.
+            // A value equal to a bound is in that bound's bucket, the next
+            // float above it in the next one.
             let on = b.bounds()[pick % b.bounds().len()];
-            proptest::prop_assert_eq!(b.index(on), want(on));
+            for v in [on, on.next_up(), on.next_down()] {
+                proptest::prop_assert_eq!(b.index(v), want(v), "{}", v);
+            }
+            // Subnormals and zeros against a bound at zero.
+            let mut with_zero = b.bounds().to_vec();
+            with_zero.push(0.0);
+            with_zero.sort_by(f64::total_cmp);
+            with_zero.dedup();
+            let z = Buckets::new(with_zero).unwrap();
+            let want_z = |v: f64| z.bounds().iter().position(|&x| v <= x).unwrap_or(z.bounds().len());
+            let tiny = f64::MIN_POSITIVE / 2.0;
+            for v in [tiny, -tiny, 0.0, -0.0, 0.0f64.next_up(), 0.0f64.next_down()] {
+                proptest::prop_assert_eq!(z.index(v), want_z(v), "{}", v);
+            }
         }
     }
 
@@ -232,6 +259,14 @@ mod tests {
         assert!(Buckets::exponential(0.0, 2.0, 3).is_err());
         assert!(Buckets::exponential(1.0, 1.0, 3).is_err());
         assert!(Buckets::exponential(1.0, f64::NAN, 3).is_err());
+    }
+
+    #[test]
+    fn too_many_bounds_are_refused_by_name() {
+        let err = Buckets::linear(0.0, 1.0, MAX_BOUNDS + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 16777214"), "{err}");
     }
 
     #[test]

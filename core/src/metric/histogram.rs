@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn a_classic_series_stays_small() {
-        // `NarrowSlots`' non-zero length is the niche that tags `Native`.
+        // The non-zero packed word of `NarrowSlots`' range (its length is
+        // at least 1) is the niche that tags `Native`.
         assert_eq!(std::mem::size_of::<Storage>(), 16);
         // Storage, buckets, the exemplar slots, `created`.
         assert_eq!(std::mem::size_of::<HistogramCell>(), 56);
