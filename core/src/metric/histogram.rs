@@ -78,7 +78,7 @@ impl Histogram {
     /// Records `v`. NaN lands in the `+Inf` bucket and makes the sum NaN, as
     /// in the Go reference client; in the native buckets it counts in no
     /// bucket (only in the count), as in Go.
-    #[inline]
+    #[inline(always)]
     pub fn observe(&self, v: f64) {
         let cell = &*self.0;
         let index = cell.buckets.index(v);
