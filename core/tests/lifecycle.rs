@@ -219,6 +219,33 @@ fn f64_counter_rejects_bad_increments_without_changing() {
     }
     c.inc();
     assert_eq!(c.get(), 2.5);
+    // The check is a compare of the bits: every class of float, and the
+    // values next to the edges, against the float definition.
+    let edges = [
+        0.0,
+        -0.0,
+        f64::MIN_POSITIVE,
+        f64::MIN_POSITIVE / 2.0,
+        -f64::MIN_POSITIVE / 2.0,
+        0.0f64.next_up(),
+        0.0f64.next_down(),
+        f64::MAX,
+        f64::MIN,
+        -f64::NAN,
+        f64::from_bits(0x7ff0_0000_0000_0001),
+        f64::from_bits(0xfff8_0000_0000_0001),
+    ];
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let random = (0..100_000).map(|_| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        f64::from_bits(rng)
+    });
+    for v in edges.into_iter().chain(random) {
+        let valid = v.is_finite() && v >= 0.0;
+        assert_eq!(c.inc_by(v).is_ok(), valid, "{v:e} ({:#x})", v.to_bits());
+    }
 }
 
 #[test]
