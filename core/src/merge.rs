@@ -10,15 +10,18 @@
 //!
 //! Histograms are merged bucket by bucket and `_count` is derived from the
 //! buckets read, so `+Inf` bucket == count in every scrape by construction.
+//! A histogram's `_sum` and a float counter (64-bit `f64` cells) are merged
+//! block by block as well, as floats ([`MergedCells::f64`]).
 //!
 //! Histogram bucket counts live in narrow cells that spill into shared
 //! cells (`spill.rs`): a count is the sum of its narrow cells and its spill
 //! cell, read under the spill protocol so a spill racing the read is seen
 //! whole or not at all; a cell that spilled is lower than before, but the
-//! sum is not. A histogram's `_sum` (a 64-bit `f64` cell) is read when its
-//! series is visited, its buckets maybe from a block merged earlier in the
-//! scrape: within one scrape `_sum` may include observations `_count` does
-//! not yet (never the other way round over two scrapes).
+//! sum is not. A histogram's `_sum` and its buckets may each come from a
+//! block merged earlier in the scrape, at different moments: within one
+//! scrape `_sum` may include observations `_count` does not, or the other
+//! way round, by the observations made while the scrape ran (each of them
+//! only grows from scrape to scrape).
 //!
 //! **Block by block.** A scrape does not visit every arena once per series:
 //! the first series it reads in a block of [`SPAN`] slots merges the whole
@@ -86,7 +89,8 @@ impl Engine {
 
     /// `out[i]` = wrapping sum of the `u64` cells at `block * SPAN + i` over
     /// every arena, each arena's block read in order before the next
-    /// arena's. Meaningless for `f64` cells, which are read one by one.
+    /// arena's. Meaningless for `f64` cells: [`sum_block_f64`](Self::sum_block_f64)
+    /// adds those.
     fn sum_block_u64(&self, block: usize, out: &mut [u64]) {
         debug_assert_eq!(out.len(), SPAN);
         out.fill(0);
@@ -98,6 +102,29 @@ impl Engine {
                 if let Some(cells) = a.run(first + k) {
                     for (acc, cell) in acc.iter_mut().zip(cells) {
                         *acc = acc.wrapping_add(cell.load(Ordering::Relaxed));
+                    }
+                }
+            }
+        });
+    }
+
+    /// `out[i]` = the bits of the `f64` sum of the cells at `block * SPAN +
+    /// i` over every arena, added in the order [`sum_f64`](Self::sum_f64)
+    /// adds them, so a merged read equals a direct one bit for bit. Slots
+    /// of the block that hold integers are summed as floats too: the
+    /// result is never read for them.
+    fn sum_block_f64(&self, block: usize, out: &mut [u64]) {
+        debug_assert_eq!(out.len(), SPAN);
+        out.fill(0.0f64.to_bits());
+        let first = block * BLOCK;
+        let runs = BLOCK.min(MAX_INDEX / RUN + 1 - first);
+        self.for_each_arena(|a| {
+            for (k, acc) in out.chunks_exact_mut(RUN).take(runs).enumerate() {
+                if let Some(cells) = a.run(first + k) {
+                    for (acc, cell) in acc.iter_mut().zip(cells) {
+                        let sum =
+                            f64::from_bits(*acc) + f64::from_bits(cell.load(Ordering::Relaxed));
+                        *acc = sum.to_bits();
                     }
                 }
             }
@@ -164,6 +191,9 @@ pub(crate) struct MergedCells {
     blocks: Vec<Option<MergedBlock>>,
     /// Blocks of narrow slots (histogram buckets).
     narrow_blocks: Vec<Option<MergedBlock>>,
+    /// Blocks of 64-bit slots summed as `f64` (histogram sums, float
+    /// counters), as bits.
+    float_blocks: Vec<Option<MergedBlock>>,
 }
 
 /// Which slot space a block belongs to.
@@ -171,6 +201,7 @@ pub(crate) struct MergedCells {
 enum Space {
     Wide,
     Narrow,
+    Float,
 }
 
 struct MergedBlock {
@@ -191,6 +222,7 @@ impl MergedCells {
             self.blocks
                 .iter_mut()
                 .chain(&mut self.narrow_blocks)
+                .chain(&mut self.float_blocks)
                 .flatten()
                 .for_each(|b| b.epoch = 0);
             self.last = 1;
@@ -242,6 +274,21 @@ impl MergedCells {
         }
     }
 
+    /// The sum of the `f64` cells at `slot` (a histogram's sum, a float
+    /// counter), equal bit for bit to [`Engine::sum_f64`] over the same
+    /// cells.
+    #[inline]
+    pub(crate) fn f64(&mut self, engine: &Engine, slot: u32) -> f64 {
+        if !self.merging {
+            return engine.sum_f64(slot);
+        }
+        let at = slot as usize;
+        match self.block(engine, Space::Float, at / SPAN) {
+            Some(sums) => f64::from_bits(sums[at % SPAN]),
+            None => engine.sum_f64(slot),
+        }
+    }
+
     /// `out[i]` = the count at narrow slot `start + i`.
     pub(crate) fn range_narrow(&mut self, engine: &Engine, start: u32, out: &mut [u64]) {
         if !self.merging {
@@ -275,6 +322,7 @@ impl MergedCells {
         let blocks = match space {
             Space::Wide => &mut self.blocks,
             Space::Narrow => &mut self.narrow_blocks,
+            Space::Float => &mut self.float_blocks,
         };
         if blocks.len() <= block {
             blocks.resize_with(block + 1, || None);
@@ -291,6 +339,7 @@ impl MergedCells {
             match space {
                 Space::Wide => engine.sum_block_u64(block, &mut merged.sums),
                 Space::Narrow => engine.sum_block_narrow(block, &mut merged.sums),
+                Space::Float => engine.sum_block_f64(block, &mut merged.sums),
             }
             merged.epoch = self.last;
             merged.frees = frees;
@@ -309,6 +358,7 @@ impl std::fmt::Debug for MergedCells {
                 "narrow_blocks",
                 &self.narrow_blocks.iter().flatten().count(),
             )
+            .field("float_blocks", &self.float_blocks.iter().flatten().count())
             .finish()
     }
 }
@@ -368,6 +418,68 @@ mod tests {
                 add(&engine, &lease, slot, 1);
             }
         }
+    }
+
+    /// Float sums merged by block equal the direct sums bit for bit, over
+    /// arenas that hold some runs and not others, integer slots in the
+    /// same block, and a slot freed and taken again during the scrape.
+    #[test]
+    fn merged_float_reads_equal_direct_reads_bit_for_bit() {
+        let engine = Engine::new();
+        // Across three blocks; every fourth slot holds an integer.
+        let slots: Vec<u32> = (0..2 * SPAN as u32 + 9)
+            .map(|_| engine.alloc(1).expect("slots"))
+            .collect();
+        let value = |i: usize, k: usize| match (i + k) % 5 {
+            0 => 0.1 * i as f64,
+            1 => 1e300,
+            2 => -1e-300,
+            3 => f64::from_bits(1 + i as u64), // subnormal
+            _ => 3.0e16 + k as f64,
+        };
+        std::thread::scope(|s| {
+            for k in 0..3 {
+                let (engine, slots) = (&engine, &slots);
+                s.spawn(move || {
+                    let lease = engine.lease();
+                    // The second thread writes only the first block: its
+                    // arena has no run past it.
+                    let n = if k == 1 { SPAN } else { slots.len() };
+                    for (i, &slot) in slots.iter().enumerate().take(n) {
+                        let loc = crate::chunked::Loc::of(slot);
+                        if i % 4 == 3 {
+                            lease.arena().add_u64_owned(loc, 7 + i as u64);
+                        } else {
+                            lease.arena().add_f64_owned(loc, value(i, k));
+                        }
+                    }
+                });
+            }
+        });
+        let mut view = MergedCells::default();
+        view.begin();
+        for (i, &slot) in slots.iter().enumerate() {
+            if i % 4 != 3 {
+                let (merged, direct) = (view.f64(&engine, slot), engine.sum_f64(slot));
+                assert_eq!(merged.to_bits(), direct.to_bits(), "slot {i}");
+            } else {
+                assert_eq!(view.u64(&engine, slot), engine.sum_u64(slot), "slot {i}");
+            }
+        }
+        // A slot freed and taken again: its new cells, not the block's sum.
+        engine.free(slots[5], 1);
+        assert_eq!(engine.alloc(1), Some(slots[5]));
+        let lease = engine.lease();
+        lease
+            .arena()
+            .add_f64_owned(crate::chunked::Loc::of(slots[5]), 0.5);
+        assert_eq!(view.f64(&engine, slots[5]), 0.5);
+        view.end();
+        // Outside a scrape, reads go to the cells.
+        lease
+            .arena()
+            .add_f64_owned(crate::chunked::Loc::of(slots[6]), 0.25);
+        assert_eq!(view.f64(&engine, slots[6]), engine.sum_f64(slots[6]));
     }
 
     #[test]

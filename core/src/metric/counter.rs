@@ -312,9 +312,14 @@ impl Sealed for CounterF64 {
         scratch: &mut Scratch,
         out: &mut dyn MetricVisitor,
     ) {
-        let get = || Number::Float(self.get());
-        self.0
-            .visit(labels, get, get, &mut scratch.exemplar_bytes, out);
+        let slot = self.0.slots.start();
+        self.0.visit(
+            labels,
+            || Number::Float(scratch.cells.f64(engine(), slot)),
+            || Number::Float(engine().sum_f64(slot)),
+            &mut scratch.exemplar_bytes,
+            out,
+        );
     }
 }
 

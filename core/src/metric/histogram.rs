@@ -300,13 +300,14 @@ impl Sealed for Histogram {
                 // series with any reads its counts afresh, as the scrape's
                 // merged blocks may have been summed before those reads.
                 // So each bucket's count covers its exemplar's observation.
-                if exemplars.is_empty() {
+                // The sum, a 64-bit `f64` cell, goes the same way.
+                let sum = if exemplars.is_empty() {
                     scratch.cells.range_narrow(engine(), c.start(), counts);
+                    scratch.cells.f64(engine(), sum.start())
                 } else {
                     engine().sum_range_narrow(c.start(), counts);
-                }
-                // The sum, a 64-bit cell, is read directly, after the buckets.
-                let sum = engine().sum_f64(sum.start());
+                    engine().sum_f64(sum.start())
+                };
                 out.series(
                     labels,
                     &SeriesValue::Histogram(HistogramValue {
