@@ -194,7 +194,7 @@ impl Engine {
     }
 
     /// Calls `f` on every arena, the shared one last.
-    pub(crate) fn for_each_arena(&self, mut f: impl FnMut(&Arena)) {
+    pub(crate) fn for_each_arena<'s>(&'s self, mut f: impl FnMut(&'s Arena)) {
         let n = self.count.load(Ordering::Acquire);
         for i in 0..n {
             if let Some(a) = self.arenas.get(i) {
