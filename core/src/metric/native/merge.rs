@@ -5,10 +5,9 @@
 
 use super::Native;
 use super::key::{MIN_SCHEMA, lower, upper_bound};
-use super::shard::ShardRead;
+use super::shard::{PAGE, RunRange, RunsRead, ShardRead};
 use crate::exemplar::Exemplar;
 use crate::visit::BucketSpan;
-use std::ops::Range;
 
 /// Reused buffers of the native merge.
 #[derive(Debug, Default)]
@@ -17,7 +16,8 @@ pub(crate) struct NativeScratch {
     shard_classic: Vec<u64>,
     /// Every shard's classic counts, one after another.
     classic: Vec<u64>,
-    entries: Vec<(i32, u64)>,
+    /// Every shard's runs, as read.
+    runs: RunsRead,
     /// Counts by key while the shards' pairs are summed ([`gather`]).
     dense: Vec<u64>,
     pub(crate) positive: Vec<(i32, u64)>,
@@ -63,11 +63,11 @@ impl Native {
         // cell's Release count), unless a reset cleared it since.
         self.exemplars_into(&mut s.exemplars, &mut s.exemplar_bytes);
         s.shards.clear();
-        s.entries.clear();
+        s.runs.clear();
         s.classic.clear();
         let mut epoch = self.epoch();
         for shard in self.shards.iter() {
-            let read = shard.read(&mut s.shard_classic, &mut s.entries);
+            let read = shard.read(&mut s.shard_classic, &mut s.runs);
             epoch = epoch.max(read.epoch);
             s.classic.extend_from_slice(&s.shard_classic);
             s.shards.push(read);
@@ -88,7 +88,8 @@ impl Native {
             sum += r.sum;
         }
         let config = self.config();
-        let holds_data = |r: &&ShardRead| r.positive.0 < r.negative.1 || r.zero > 0;
+        let holds_data =
+            |r: &&ShardRead| !r.positive.is_empty() || !r.negative.is_empty() || r.zero > 0;
         let schema = s
             .shards
             .iter()
@@ -108,24 +109,13 @@ impl Native {
             zero += r.zero;
             count += r.zero + r.nan;
         }
-        let runs = |pick: fn(&ShardRead) -> (usize, usize)| {
-            s.shards.iter().map(move |r| {
-                let (from, to) = pick(r);
-                (from..to, (r.schema - schema) as u32)
-            })
+        let runs = |pick: fn(&ShardRead) -> RunRange| {
+            s.shards
+                .iter()
+                .map(move |r| (pick(r), (r.schema - schema) as u32))
         };
-        count += gather(
-            &s.entries,
-            runs(|r| r.positive),
-            &mut s.dense,
-            &mut s.positive,
-        );
-        count += gather(
-            &s.entries,
-            runs(|r| r.negative),
-            &mut s.dense,
-            &mut s.negative,
-        );
+        count += gather(&s.runs, runs(|r| r.positive), &mut s.dense, &mut s.positive);
+        count += gather(&s.runs, runs(|r| r.negative), &mut s.dense, &mut s.negative);
         // Buckets that reach into the (widest) zero bucket join it, and it
         // widens to their upper bound, as Prometheus reconciles zero
         // buckets when it adds histograms. Then, while the merged series
@@ -205,36 +195,42 @@ impl Native {
 /// keys further up (the `±Inf` bucket, far outliers) are sorted apart.
 const DENSE_SPAN: usize = 4096;
 
-/// Puts the shards' `(key, count)` pairs of one sign (each `run` a range
-/// of `entries`, sorted by key as a shard reads them, and the schema steps
-/// to lower its keys by) into `out`, sorted by key with equal keys summed,
-/// and returns their total count.
+/// Puts the counts of the shards' runs of one sign (each a [`RunRange`]
+/// of `read`, with the schema steps to lower its keys by) into `out`,
+/// sorted by key with equal keys summed, and returns their total count.
 ///
 /// The counts are summed in `dense`, one slot per key from the lowest
 /// (reused from scrape to scrape, at most [`DENSE_SPAN`] slots, 32 KiB),
 /// and read out in key order; sorting every shard's pairs together (what
-/// this replaced) cost `n log n` in all the shards' buckets, most of a
-/// 16-writer scrape. Keys more than `DENSE_SPAN` above the lowest (the
-/// `±Inf` bucket, far outliers) are sorted apart.
+/// this replaced first) cost `n log n` in all the shards' buckets. A page
+/// of a run at the merged schema is added as a whole ([`PAGE`] slots, no
+/// test per cell); pages to lower are added cell by cell. Keys more than
+/// `DENSE_SPAN` above the lowest (the `±Inf` bucket, far outliers) are
+/// sorted apart.
 fn gather(
-    entries: &[(i32, u64)],
-    runs: impl Iterator<Item = (Range<usize>, u32)> + Clone,
+    read: &RunsRead,
+    runs: impl Iterator<Item = (RunRange, u32)> + Clone,
     dense: &mut Vec<u64>,
     out: &mut Vec<(i32, u64)>,
 ) -> u64 {
     out.clear();
-    // Lowering keeps the order, so a run's first and last keys lower to
-    // the lowest and highest of its lowered keys.
+    // Lowering keeps the order, so a run's first page's first key and its
+    // last page's last key lower to the lowest and highest of its lowered
+    // keys (or beyond them), as do its first and last pairs.
     let mut bounds = None::<(i32, i32)>;
-    for (range, by) in runs.clone() {
-        let run = &entries[range];
-        debug_assert!(
-            run.windows(2).all(|w| w[0].0 < w[1].0),
-            "a shard's run is sorted"
-        );
-        if let (Some(first), Some(last)) = (run.first(), run.last()) {
-            let (lo, hi) = (lower(first.0, by), lower(last.0, by));
-            bounds = Some(bounds.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))));
+    let mut widen = |lo: i32, hi: i32| {
+        bounds = Some(bounds.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))));
+    };
+    for (run, by) in runs.clone() {
+        let keys = &read.keys[run.pages.0..run.pages.1];
+        debug_assert!(keys.windows(2).all(|w| w[0] < w[1]), "pages in key order");
+        if let (Some(&first), Some(&last)) = (keys.first(), keys.last()) {
+            let last = last.saturating_add(PAGE as i32 - 1);
+            widen(lower(first, by), lower(last, by));
+        }
+        let pairs = &read.pairs[run.pairs.0..run.pairs.1];
+        if let (Some(first), Some(last)) = (pairs.first(), pairs.last()) {
+            widen(lower(first.0, by), lower(last.0, by));
         }
     }
     let Some((lowest, highest)) = bounds else {
@@ -247,24 +243,30 @@ fn gather(
     if dense.len() < near {
         dense.resize(near, 0);
     }
-    let dense = &mut dense[..near];
-    let mut count = 0;
-    let mut used = 0;
-    for (range, by) in runs {
-        for &(k, c) in &entries[range] {
-            let k = if by == 0 { k } else { lower(k, by) };
-            count += c;
-            // `k >= lowest`.
-            let i = (i64::from(k) - i64::from(lowest)) as usize;
-            match dense.get_mut(i) {
-                Some(slot) => {
-                    *slot += c;
-                    used = used.max(i + 1);
+    let mut sums = Dense {
+        slots: &mut dense[..near],
+        lowest,
+        used: 0,
+        count: 0,
+    };
+    for (run, by) in runs {
+        for p in run.pages.0..run.pages.1 {
+            let (first, cells) = (read.keys[p], read.page(p));
+            if by == 0 && sums.add_page(first, cells) {
+                continue;
+            }
+            for (j, &c) in cells.iter().enumerate() {
+                if c > 0 {
+                    let k = first.wrapping_add(j as i32);
+                    sums.add(if by == 0 { k } else { lower(k, by) }, c, out);
                 }
-                None => out.push((k, c)),
             }
         }
+        for &(k, c) in &read.pairs[run.pairs.0..run.pairs.1] {
+            sums.add(if by == 0 { k } else { lower(k, by) }, c, out);
+        }
     }
+    let Dense { used, count, .. } = sums;
     let far = out.len();
     for (i, slot) in dense[..used].iter_mut().enumerate() {
         if *slot > 0 {
@@ -279,6 +281,50 @@ fn gather(
     out[near..].sort_unstable_by_key(|&(k, _)| k);
     dedup_sorted(out);
     count
+}
+
+/// [`gather`]'s sums by key: slot `i` counts key `lowest + i`.
+struct Dense<'a> {
+    slots: &'a mut [u64],
+    lowest: i32,
+    /// Slots from here on are still zero.
+    used: usize,
+    /// Every count added, dense or not.
+    count: u64,
+}
+
+impl Dense<'_> {
+    /// Adds `c` at key `k` (at least `lowest`), or pushes the pair to `far`
+    /// when `k` is past the slots.
+    fn add(&mut self, k: i32, c: u64, far: &mut Vec<(i32, u64)>) {
+        self.count += c;
+        let i = (i64::from(k) - i64::from(self.lowest)) as usize;
+        match self.slots.get_mut(i) {
+            Some(slot) => {
+                *slot += c;
+                self.used = self.used.max(i + 1);
+            }
+            None => far.push((k, c)),
+        }
+    }
+
+    /// Adds the [`PAGE`] counts of keys `first..` as a whole when the
+    /// slots hold them all; whether they did.
+    fn add_page(&mut self, first: i32, cells: &[u64]) -> bool {
+        let i = (i64::from(first) - i64::from(self.lowest)) as usize;
+        let Some(slots) = i
+            .checked_add(PAGE)
+            .and_then(|end| self.slots.get_mut(i..end))
+        else {
+            return false;
+        };
+        for (slot, c) in slots.iter_mut().zip(cells) {
+            *slot += c;
+        }
+        self.count += cells.iter().sum::<u64>();
+        self.used = self.used.max(i + PAGE);
+        true
+    }
 }
 
 /// Adds up the counts of equal keys, which are next to each other.
@@ -355,12 +401,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What `gather` replaced: every pair lowered, sorted, equal keys summed.
-    fn sorted(entries: &[(i32, u64)], runs: &[(Range<usize>, u32)]) -> (Vec<(i32, u64)>, u64) {
-        let mut v: Vec<_> = runs
-            .iter()
-            .flat_map(|(r, by)| entries[r.clone()].iter().map(|&(k, c)| (lower(k, *by), c)))
-            .collect();
+    /// What `gather` replaced: every count lowered, sorted, equal keys
+    /// summed.
+    fn sorted(read: &RunsRead, runs: &[(RunRange, u32)]) -> (Vec<(i32, u64)>, u64) {
+        let mut v = Vec::new();
+        for &(run, by) in runs {
+            for p in run.pages.0..run.pages.1 {
+                for (j, &c) in read.page(p).iter().enumerate() {
+                    if c > 0 {
+                        v.push((lower(read.keys[p] + j as i32, by), c));
+                    }
+                }
+            }
+            for &(k, c) in &read.pairs[run.pairs.0..run.pairs.1] {
+                v.push((lower(k, by), c));
+            }
+        }
         v.sort_unstable_by_key(|&(k, _)| k);
         dedup_sorted(&mut v);
         let count = v.iter().map(|&(_, c)| c).sum();
@@ -369,35 +425,53 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
-        /// Keys near each other, far apart (past the dense span, as `±Inf`'s
-        /// 8193 at schema 3) and at the extremes, in runs lowered by 0..3
-        /// schema steps; the dense array reused across calls.
+        /// Runs based anywhere (near each other, far apart, past the dense
+        /// span, at the extremes), their pages sparse and partly empty, with
+        /// pairs far above them (as `±Inf`'s 8193 at schema 3), lowered by
+        /// 0..3 schema steps; the dense array reused across calls.
         #[test]
         fn gather_equals_a_sort(
             shards in proptest::collection::vec(
-                (proptest::collection::vec(
-                    (prop_oneof![-200i32..200, -300_000i32..300_000, Just(8193)], 1u64..1000),
-                    0..40,
-                ), 0u32..3),
+                (
+                    prop_oneof![-200i32..200, -300_000i32..300_000, Just(-2_000_000)],
+                    proptest::collection::vec(
+                        (0usize..12, proptest::collection::vec(prop_oneof![Just(0u64), 1u64..1000], PAGE)),
+                        0..5,
+                    ),
+                    proptest::collection::vec((prop_oneof![Just(8193i32), 300_000i32..400_000], 1u64..1000), 0..3),
+                    0u32..3,
+                ),
                 0..8,
             ),
         ) {
-            let mut entries = Vec::new();
+            let mut read = RunsRead::default();
             let mut runs = Vec::new();
-            for (pairs, by) in &shards {
-                let from = entries.len();
-                // As a shard reads its runs: by key, each key once.
+            for (base, pages, pairs, by) in &shards {
+                let (from, pairs_from) = (read.keys.len(), read.pairs.len());
+                // As a shard reads its run: pages in key order, each once,
+                // each holding a count; pairs by key.
+                let mut pages = pages.clone();
+                pages.sort_unstable_by_key(|p| p.0);
+                pages.dedup_by_key(|p| p.0);
+                for (p, cells) in pages.iter().filter(|(_, c)| c.iter().any(|&c| c > 0)) {
+                    read.keys.push(base + (p * PAGE) as i32);
+                    read.counts.extend_from_slice(cells);
+                }
                 let mut pairs = pairs.clone();
                 pairs.sort_unstable_by_key(|&(k, _)| k);
                 pairs.dedup_by_key(|p| p.0);
-                entries.extend_from_slice(&pairs);
-                runs.push((from..entries.len(), *by));
+                read.pairs.extend_from_slice(&pairs);
+                let run = RunRange {
+                    pages: (from, read.keys.len()),
+                    pairs: (pairs_from, read.pairs.len()),
+                };
+                runs.push((run, *by));
             }
             let mut dense = Vec::new();
             let mut out = vec![(7, 7)];
             for _ in 0..2 {
-                let count = gather(&entries, runs.iter().cloned(), &mut dense, &mut out);
-                prop_assert_eq!((out.clone(), count), sorted(&entries, &runs));
+                let count = gather(&read, runs.iter().cloned(), &mut dense, &mut out);
+                prop_assert_eq!((out.clone(), count), sorted(&read, &runs));
                 prop_assert!(dense.iter().all(|&c| c == 0), "the dense array is left zeroed");
                 prop_assert!(dense.len() <= DENSE_SPAN);
             }

@@ -40,22 +40,22 @@
 //! Per writer thread a series costs a shard of 256 bytes (cache-padded),
 //! 8 bytes per classic bucket, 16 bytes of `ThreadLocal` entry (its table:
 //! about 0.5 KiB per series, plus buckets of 2^k entries as thread ids
-//! grow), and per sign it observes a page table (16 bytes per 32 cells of
-//! the cap: 320 bytes at the default) and the pages it touched, 144 bytes
+//! grow), and per sign it observes a page table (8 bytes per 32 cells of
+//! the cap: 160 bytes at the default) and the pages it touched, 136 bytes
 //! each for 32 consecutive keys (plus 256 bytes for the rare page with a
 //! count past 2^32). 100 log-spaced values from 1 ms to 10 s at schema 3
-//! (the compare runner's data: 106 keys) take 4 or 5 pages, about 1.3 KiB
+//! (the compare runner's data: 106 keys) take 4 or 5 pages, about 1.1 KiB
 //! per thread with the shard and table; the compare runner's memory probe
-//! measures 2.2 KiB for a series written by one thread and 22 KiB by 16
-//! (2026-12-03, 2-core VM). A run is capped at `max(4 * max_buckets,
+//! measures 1.9 KiB for a series written by one thread and 18.8 KiB by 16
+//! (2026-12-04, 2-core VM). A run is capped at `max(4 * max_buckets,
 //! 512)` cells (640 when `max_buckets` is 0, unlimited): a value beyond
 //! the cap re-centres the run between its lowest and highest key if they
 //! fit, else halves the resolution, so a thread's run stays within
-//! 3.2 KiB per sign at the default 160 (table and 20 pages; each page that
+//! 2.8 KiB per sign at the default 160 (table and 20 pages; each page that
 //! ever held a count past 2^32 takes 256 bytes more). Whatever
 //! `max_buckets` is, the cap is at most 16,384 cells (64 octaves at schema
 //! 8): its table, allocated whole at a thread's first value of that sign,
-//! stays within 8 KiB.
+//! stays within 4 KiB.
 
 mod bounds;
 mod key;
@@ -83,7 +83,7 @@ const DEFAULT_MAX_BUCKETS: u32 = 160;
 /// The most cells a thread's run of one sign may span, whatever
 /// `max_buckets` says: 16,384 keys are 64 octaves at schema 8 (and more at
 /// lower ones), and a run's page table, allocated whole at its first
-/// observation, then stays within 8 KiB (16 bytes per 32 cells). Without
+/// observation, then stays within 4 KiB (8 bytes per 32 cells). Without
 /// it `max_buckets(u32::MAX)` made that table 2 GiB.
 const MAX_INDEX_CAP: u32 = 16_384;
 
@@ -192,8 +192,8 @@ impl NativeOpts {
     /// until the merged series holds at most this many too; 0 = unlimited
     /// (client_golang's default). Either way a thread's runs are capped in
     /// memory (`max(4 * max_buckets, 512)` cells per sign, at most 16,384,
-    /// 640 when unlimited; 144 bytes per page of 32 cells allocated as
-    /// used, plus a page table of 16 bytes per 32 cells of the cap,
+    /// 640 when unlimited; 136 bytes per page of 32 cells allocated as
+    /// used, plus a page table of 8 bytes per 32 cells of the cap,
     /// allocated at a thread's first value of the sign): values spread
     /// wider than that halve the resolution, so one outlier never
     /// allocates more than that.

@@ -26,6 +26,7 @@ use super::key::{MIN_SCHEMA, key, lower, upper_bound};
 use super::{Native, NativeConfig};
 use crate::seqlock::SeqCount;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
+use once_cell::race::OnceBox;
 use std::sync::OnceLock;
 
 /// Loads a cell (Relaxed: one writer; scrapes tolerate any recent value).
@@ -49,21 +50,21 @@ fn bump(a: &AtomicU64) -> u64 {
 
 /// Cells per page of a [`Run`]: 128 bytes of 32-bit counts, allocated when
 /// a thread first counts a key in it.
-const PAGE: usize = 32;
+pub(super) const PAGE: usize = 32;
 
 /// A page of bucket counts: 32-bit cells, and the 64-bit high parts of the
 /// rare cells that outgrew them (allocated at the first overflow in the
 /// page). A count is `low + high`.
 struct Page {
     low: [AtomicU32; PAGE],
-    high: OnceLock<Box<[AtomicU64; PAGE]>>,
+    high: OnceBox<[AtomicU64; PAGE]>,
 }
 
 impl Page {
     fn new() -> Self {
         Self {
             low: std::array::from_fn(|_| AtomicU32::new(0)),
-            high: OnceLock::new(),
+            high: OnceBox::new(),
         }
     }
 
@@ -112,11 +113,11 @@ impl Page {
 /// moves its count into the page's 64-bit high part inside a rewrite
 /// ([`Shard::spill`]), so counts stay exact and the common cell costs 4
 /// bytes a thread. Pages never move and are freed only with the run, so a
-/// scrape reading a run never reads freed memory (no `unsafe`: the tables
-/// are `OnceLock`s).
+/// scrape reading a run never reads freed memory (no `unsafe`: the table
+/// is a `OnceLock`, its entries `OnceBox`es, one word each).
 struct Run {
     /// `cap.div_ceil(PAGE)` pages, the table allocated on first use.
-    pages: OnceLock<Box<[OnceLock<Box<Page>>]>>,
+    pages: OnceLock<Box<[OnceBox<Page>]>>,
     /// The key of cell 0 (an `i32`), meaningful once `used`.
     base: AtomicU32,
     /// Whether a count was added since the last rewrite: publishes `base`.
@@ -194,7 +195,7 @@ impl Run {
     fn alloc(&self, index: u32) -> (&Page, usize) {
         let pages = self.pages.get_or_init(|| {
             (0..(self.cap as usize).div_ceil(PAGE))
-                .map(|_| OnceLock::new())
+                .map(|_| OnceBox::new())
                 .collect()
         });
         let i = index as usize;
@@ -278,8 +279,8 @@ impl Run {
                     }
                 }
                 Some(high) => {
-                    for j in 0..PAGE {
-                        let c = u64::from(page.low[j].load(Ordering::Relaxed)) + get(&high[j]);
+                    for (j, (low, high)) in page.low.iter().zip(high.iter()).enumerate() {
+                        let c = u64::from(low.load(Ordering::Relaxed)) + get(high);
                         if c > 0 {
                             f(key(j), c);
                         }
@@ -289,12 +290,54 @@ impl Run {
         }
     }
 
+    /// Copies the run's pages that hold a count into `read`: each page's
+    /// [`PAGE`] counts (zeros included) with the key of its first cell,
+    /// pages in key order. A copy of whole pages, with no test per cell,
+    /// is what a scrape of many shards spends its time on (the merge adds
+    /// them page by page).
+    fn read_pages(&self, read: &mut RunsRead) {
+        // Acquire: as in `for_each`.
+        if !self.used.load(Ordering::Acquire) {
+            return;
+        }
+        let base = self.base();
+        let Some(pages) = self.pages.get() else {
+            return;
+        };
+        // Relaxed: as in `for_each`.
+        let has_high = self.has_high.load(Ordering::Relaxed);
+        for (p, page) in pages.iter().enumerate() {
+            let Some(page) = page.get() else {
+                continue;
+            };
+            let at = read.counts.len();
+            let low = page
+                .low
+                .iter()
+                .map(|c| u64::from(c.load(Ordering::Relaxed)));
+            // The high word is on the page's third line: not touched
+            // until the run has high parts.
+            let high = if has_high { page.high.get() } else { None };
+            match high {
+                None => read.counts.extend(low),
+                Some(high) => read
+                    .counts
+                    .extend(low.zip(high.iter()).map(|(l, h)| l + get(h))),
+            }
+            if read.counts[at..].iter().fold(0, |any, &c| any | c) == 0 {
+                read.counts.truncate(at);
+            } else {
+                read.keys.push(base.wrapping_add((p * PAGE) as i32));
+            }
+        }
+    }
+
     /// Empties the run (inside a rewrite); its pages stay allocated.
     fn clear(&self) {
         if let Some(pages) = self.pages.get() {
             pages
                 .iter()
-                .filter_map(OnceLock::get)
+                .filter_map(OnceBox::get)
                 .for_each(|p| p.clear());
         }
         self.used.store(false, Ordering::Relaxed);
@@ -334,9 +377,50 @@ pub(super) struct ShardRead {
     pub(super) zero: u64,
     pub(super) nan: u64,
     pub(super) sum: f64,
-    /// Positive and negative `(key, count)` pairs in the scratch `entries`.
-    pub(super) positive: (usize, usize),
-    pub(super) negative: (usize, usize),
+    /// Where the positive and negative runs are in the scratch
+    /// [`RunsRead`].
+    pub(super) positive: RunRange,
+    pub(super) negative: RunRange,
+}
+
+/// A scrape's copy of the runs of every shard it read: pages of [`PAGE`]
+/// counts, and single `(key, count)` pairs (the `±Inf` counts, kept apart
+/// from the runs). Reused from scrape to scrape.
+#[derive(Debug, Default)]
+pub(super) struct RunsRead {
+    /// The key of each page's first cell.
+    pub(super) keys: Vec<i32>,
+    /// [`PAGE`] counts per page, page after page.
+    pub(super) counts: Vec<u64>,
+    pub(super) pairs: Vec<(i32, u64)>,
+}
+
+impl RunsRead {
+    pub(super) fn clear(&mut self) {
+        self.keys.clear();
+        self.counts.clear();
+        self.pairs.clear();
+    }
+
+    /// Page `i`'s counts.
+    pub(super) fn page(&self, i: usize) -> &[u64] {
+        &self.counts[i * PAGE..(i + 1) * PAGE]
+    }
+}
+
+/// Where one run of one shard is in a [`RunsRead`]: its pages (in key
+/// order, each holding a count) and its pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct RunRange {
+    pub(super) pages: (usize, usize),
+    pub(super) pairs: (usize, usize),
+}
+
+impl RunRange {
+    /// Whether the run holds no count.
+    pub(super) fn is_empty(&self) -> bool {
+        self.pages.0 == self.pages.1 && self.pairs.0 == self.pairs.1
+    }
 }
 
 /// What a scrape that skips the native buckets reads of one shard.
@@ -622,12 +706,13 @@ impl Shard {
     }
 
     /// Reads the shard whole (retrying across a rewrite): its classic
-    /// counts into `classic`, its native `(key, count)` pairs appended to
-    /// `entries`.
-    pub(super) fn read(&self, classic: &mut Vec<u64>, entries: &mut Vec<(i32, u64)>) -> ShardRead {
-        let start = entries.len();
+    /// counts into `classic`, its native runs appended to `runs`.
+    pub(super) fn read(&self, classic: &mut Vec<u64>, runs: &mut RunsRead) -> ShardRead {
+        let (keys, counts, pairs) = (runs.keys.len(), runs.counts.len(), runs.pairs.len());
         self.seq.read(|| {
-            entries.truncate(start);
+            runs.keys.truncate(keys);
+            runs.counts.truncate(counts);
+            runs.pairs.truncate(pairs);
             classic.clear();
             // Classic first, then (Acquire fence) the native counts: see
             // the module docs.
@@ -643,18 +728,23 @@ impl Shard {
                 ..ShardRead::default()
             };
             let inf = key(f64::INFINITY, read.schema);
-            self.positive.for_each(|k, c| entries.push((k, c)));
-            let pos_inf = get(&self.infinities[0]);
-            if pos_inf > 0 {
-                entries.push((inf, pos_inf));
+            for (sign, run) in [&self.positive, &self.negative].into_iter().enumerate() {
+                let (pages, pairs) = (runs.keys.len(), runs.pairs.len());
+                run.read_pages(runs);
+                let infinities = get(&self.infinities[sign]);
+                if infinities > 0 {
+                    runs.pairs.push((inf, infinities));
+                }
+                let range = RunRange {
+                    pages: (pages, runs.keys.len()),
+                    pairs: (pairs, runs.pairs.len()),
+                };
+                if sign == 0 {
+                    read.positive = range;
+                } else {
+                    read.negative = range;
+                }
             }
-            read.positive = (start, entries.len());
-            self.negative.for_each(|k, c| entries.push((k, c)));
-            let neg_inf = get(&self.infinities[1]);
-            if neg_inf > 0 {
-                entries.push((inf, neg_inf));
-            }
-            read.negative = (read.positive.1, entries.len());
             read
         })
     }
