@@ -318,6 +318,50 @@ pub(crate) fn put_sample(
     out.put_u8(b'\n');
 }
 
+/// Writes the one sample line of a series that writes only one (a gauge,
+/// an unknown, an info, a text 0.0.4 counter) as [`put_sample`] does with
+/// no extra label, the labels escaped straight into `out`: building a
+/// [`LabelBlock`] first would copy them twice for one use.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn put_single(
+    out: &mut BytesMut,
+    name: &FamilyName,
+    suffix: &str,
+    labels: &dyn LabelSet,
+    escaping: Escaping,
+    scratch: &mut String,
+    value: Number,
+    exemplar: Option<&Exemplar>,
+) {
+    if name.quoted {
+        out.put_u8(b'{');
+        name.put_with(out, suffix);
+    } else {
+        name.put_with(out, suffix);
+    }
+    // `{` or the comma after a quoted name, taken back if no pair follows
+    // (a pair writes at least `="`).
+    let open = out.len();
+    out.put_u8(if name.quoted { b',' } else { b'{' });
+    put_label_pairs(
+        out,
+        |pair| labels.for_each(pair),
+        |out, name| put_label_name(out, name, escaping, scratch),
+    );
+    let braces = if out.len() == open + 1 {
+        out.truncate(open);
+        name.quoted
+    } else {
+        true
+    };
+    out.put_slice(if braces { b"} " } else { b" " });
+    put_number(out, value);
+    if let Some(e) = exemplar {
+        put_exemplar(out, e);
+    }
+    out.put_u8(b'\n');
+}
+
 /// Writes a histogram's cumulative `_bucket` lines, `+Inf` last, with the
 /// bounds spelled through `bounds` as `integral` says, and each bucket's
 /// exemplar from `exemplars` (empty: none; else one entry per bucket). The
@@ -383,6 +427,61 @@ pub(crate) fn put_states(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `put_single` writes the line `put_sample` writes from a label block,
+    /// for quoted and plain names, no labels, labels to escape or quote,
+    /// with and without an exemplar.
+    struct Pairs<'a>(&'a [(&'a str, &'a str)]);
+    impl LabelSet for Pairs<'_> {
+        fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+            self.0.for_each(f);
+        }
+    }
+
+    #[test]
+    fn a_single_line_equals_the_line_from_a_label_block() {
+        let exemplar = Exemplar::new(&[("trace_id", "a\"b")], 0.5, Some(1.25)).unwrap();
+        let label_sets: [&[(&str, &str)]; 4] = [
+            &[],
+            &[("a", "x")],
+            &[("path", "/a\"b\\c\nd"), ("code", "200")],
+            &[("my.label", "v"), ("b", "")],
+        ];
+        for escaping in [Escaping::AllowUtf8, Escaping::Underscores, Escaping::Dots] {
+            for (text, quoted) in [("up", false), ("my.metric", true)] {
+                let name = FamilyName {
+                    text: text.to_string(),
+                    quoted,
+                };
+                for labels in label_sets.map(Pairs) {
+                    for e in [None, Some(&exemplar)] {
+                        let (mut scratch, mut block) = (String::new(), LabelBlock::default());
+                        block.set(&labels, escaping, &mut scratch);
+                        let mut want = BytesMut::new();
+                        put_sample(&mut want, &name, "_total", &block, None, Number::UInt(7), e);
+                        let mut got = BytesMut::from(&b"# before\n"[..]);
+                        let value = Number::UInt(7);
+                        put_single(
+                            &mut got,
+                            &name,
+                            "_total",
+                            &labels,
+                            escaping,
+                            &mut scratch,
+                            value,
+                            e,
+                        );
+                        assert_eq!(
+                            std::str::from_utf8(&got[9..]).unwrap(),
+                            std::str::from_utf8(&want).unwrap(),
+                            "{escaping:?} {text} {:?}",
+                            labels.0
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn bounds_are_recomputed_when_they_change() {

@@ -11,7 +11,7 @@ use hotmetrics_core::{
 use crate::dialect::Dialect;
 use crate::lexical::{
     BoundsText, FamilyName, LabelBlock, put_buckets, put_escaped, put_label_name, put_quantiles,
-    put_sample, put_states,
+    put_sample, put_single, put_states,
 };
 
 /// Encodes registries in the text dialect `D`; use it as [`TextEncoder`]
@@ -214,7 +214,34 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
 
     fn series(&mut self, labels: &dyn LabelSet, value: &SeriesValue<'_>) {
         self.series += 1;
+        // A series of one line writes its labels straight into the output.
+        let single = match *value {
+            SeriesValue::Counter {
+                value, exemplar, ..
+            } if !D::CREATED => D::counter_like(value.as_f64())
+                .then(|| (Self::value_suffix(MetricType::Counter), value, exemplar)),
+            SeriesValue::Gauge(v) | SeriesValue::Unknown(v) => Some(("", v, None)),
+            SeriesValue::Info => {
+                Some((Self::value_suffix(MetricType::Info), Number::UInt(1), None))
+            }
+            _ => None,
+        };
         let enc = &mut *self.enc;
+        if let Some((suffix, value, exemplar)) = single {
+            let exemplar = exemplar.filter(|_| D::EXEMPLARS);
+            let (name, escaping) = (&enc.family, enc.escaping);
+            put_single(
+                self.out,
+                name,
+                suffix,
+                labels,
+                escaping,
+                &mut enc.scratch,
+                value,
+                exemplar,
+            );
+            return;
+        }
         enc.labels.set(labels, enc.escaping, &mut enc.scratch);
         match *value {
             SeriesValue::Counter {
