@@ -275,6 +275,12 @@ impl LabelSet for SeriesLabels<'_> {
             f(n, v);
         }
     }
+
+    /// The family's label names (and constant labels, also the family's):
+    /// the same slices for every series of a family.
+    fn names_id(&self) -> Option<std::num::NonZeroUsize> {
+        std::num::NonZeroUsize::new(self.names.as_ptr() as usize)
+    }
 }
 
 /// Hash of label values that keeps element boundaries: `["ab", "c"]` and

@@ -969,6 +969,12 @@ impl LabelSet for WithConsts<'_> {
         }
         self.rest.for_each(f);
     }
+
+    /// The scope's constant labels are the same for every family: the
+    /// names are the inner set's after the same prefix.
+    fn names_id(&self) -> Option<std::num::NonZeroUsize> {
+        self.rest.names_id()
+    }
 }
 
 impl MetricVisitor for Scoped<'_> {

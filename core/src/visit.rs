@@ -153,6 +153,20 @@ pub enum SeriesValue<'a> {
 pub trait LabelSet {
     /// Calls `f` with each `(name, value)` pair, in declared order.
     fn for_each(&self, f: &mut dyn FnMut(&str, &str));
+
+    /// An identity of this set's label *names*: while one family is
+    /// visited (from [`begin_family`](MetricVisitor::begin_family) to
+    /// [`end_family`](MetricVisitor::end_family)), two of its series'
+    /// sets with the same `Some` id yield the same names in the same
+    /// order, so a visitor may spell the names once per family and take
+    /// only the values of later series. `None` (the default) promises
+    /// nothing. A registry family's series give the address of the
+    /// family's label names; a wrapper that adds or drops pairs must not
+    /// pass its inner set's id on unless what it adds is the same for the
+    /// whole family.
+    fn names_id(&self) -> Option<std::num::NonZeroUsize> {
+        None
+    }
 }
 
 impl LabelSet for [(&str, &str)] {

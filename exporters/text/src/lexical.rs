@@ -178,6 +178,79 @@ fn put_label_pairs<B: BufMut>(
     });
 }
 
+/// The current family's label names spelled once, as the pieces a series'
+/// pairs are written between: `name="` for the first, `,name="` for each
+/// next one. Kept while the series' [`LabelSet::names_id`] stays the same
+/// (a registry family's series share one); a set without an id is spelled
+/// pair by pair. Saves the name checks and copies a series would repeat.
+#[derive(Debug, Default)]
+pub(crate) struct NamePieces {
+    id: Option<std::num::NonZeroUsize>,
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl NamePieces {
+    /// Forgets the names (call when a family starts: an id holds only
+    /// within one family's visit).
+    pub(crate) fn reset(&mut self) {
+        self.id = None;
+    }
+
+    /// Appends `labels`' pairs as [`put_label_pairs`] writes them, names
+    /// as `escaping` writes them.
+    pub(crate) fn put(
+        &mut self,
+        out: &mut impl BufMut,
+        labels: &dyn LabelSet,
+        escaping: Escaping,
+        scratch: &mut String,
+    ) {
+        let Some(id) = labels.names_id() else {
+            return put_label_pairs(
+                out,
+                |pair| labels.for_each(pair),
+                |out, name| put_label_name(out, name, escaping, scratch),
+            );
+        };
+        let Self {
+            id: cached,
+            text,
+            ends,
+        } = self;
+        if *cached != Some(id) {
+            text.clear();
+            ends.clear();
+            labels.for_each(&mut |name, _| {
+                if !ends.is_empty() {
+                    text.push(b',');
+                }
+                put_label_name(text, name, escaping, scratch);
+                text.extend_from_slice(b"=\"");
+                ends.push(text.len());
+            });
+            *cached = Some(id);
+        }
+        let mut i = 0;
+        labels.for_each(&mut |name, value| {
+            match ends.get(i) {
+                Some(&end) => out.put_slice(&text[i.checked_sub(1).map_or(0, |j| ends[j])..end]),
+                // More pairs than the id promised: spelled as they come.
+                None => {
+                    if i > 0 {
+                        out.put_u8(b',');
+                    }
+                    put_label_name(out, name, escaping, scratch);
+                    out.put_slice(b"=\"");
+                }
+            }
+            put_escaped(out, value, Quotes::Escaped);
+            out.put_u8(b'"');
+            i += 1;
+        });
+    }
+}
+
 /// The extra label a sample line carries after the series' own labels.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Extra<'a> {
@@ -206,13 +279,15 @@ pub(crate) struct LabelBlock {
 impl LabelBlock {
     /// Replaces the block with `labels`, values escaped, names as
     /// `escaping` writes them.
-    pub(crate) fn set(&mut self, labels: &dyn LabelSet, escaping: Escaping, scratch: &mut String) {
+    pub(crate) fn set(
+        &mut self,
+        labels: &dyn LabelSet,
+        names: &mut NamePieces,
+        escaping: Escaping,
+        scratch: &mut String,
+    ) {
         self.pairs.clear();
-        put_label_pairs(
-            &mut self.pairs,
-            |pair| labels.for_each(pair),
-            |out, name| put_label_name(out, name, escaping, scratch),
-        );
+        names.put(&mut self.pairs, labels, escaping, scratch);
     }
 
     /// The escaped pairs.
@@ -328,6 +403,7 @@ pub(crate) fn put_single(
     name: &FamilyName,
     suffix: &str,
     labels: &dyn LabelSet,
+    names: &mut NamePieces,
     escaping: Escaping,
     scratch: &mut String,
     value: Number,
@@ -343,11 +419,7 @@ pub(crate) fn put_single(
     // (a pair writes at least `="`).
     let open = out.len();
     out.put_u8(if name.quoted { b',' } else { b'{' });
-    put_label_pairs(
-        out,
-        |pair| labels.for_each(pair),
-        |out, name| put_label_name(out, name, escaping, scratch),
-    );
+    names.put(out, labels, escaping, scratch);
     let braces = if out.len() == open + 1 {
         out.truncate(open);
         name.quoted
@@ -428,9 +500,7 @@ pub(crate) fn put_states(
 mod tests {
     use super::*;
 
-    /// `put_single` writes the line `put_sample` writes from a label block,
-    /// for quoted and plain names, no labels, labels to escape or quote,
-    /// with and without an exemplar.
+    /// Pairs without an id.
     struct Pairs<'a>(&'a [(&'a str, &'a str)]);
     impl LabelSet for Pairs<'_> {
         fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
@@ -438,6 +508,21 @@ mod tests {
         }
     }
 
+    /// Pairs that vouch for their names with an id, as a family's do.
+    struct Keyed<'a>(usize, &'a [(&'a str, &'a str)]);
+    impl LabelSet for Keyed<'_> {
+        fn for_each(&self, f: &mut dyn FnMut(&str, &str)) {
+            self.1.for_each(f);
+        }
+        fn names_id(&self) -> Option<std::num::NonZeroUsize> {
+            std::num::NonZeroUsize::new(self.0)
+        }
+    }
+
+    /// `put_single` writes the line `put_sample` writes from a label block,
+    /// for quoted and plain names, no labels, labels to escape or quote,
+    /// with and without an exemplar; and names spelled once for sets with
+    /// an id write what sets without one write.
     #[test]
     fn a_single_line_equals_the_line_from_a_label_block() {
         let exemplar = Exemplar::new(&[("trace_id", "a\"b")], 0.5, Some(1.25)).unwrap();
@@ -453,34 +538,77 @@ mod tests {
                     text: text.to_string(),
                     quoted,
                 };
-                for labels in label_sets.map(Pairs) {
+                // Names kept across the sets (ids 1..): each set's id
+                // differs, so each spells its names anew, then reuses them.
+                let mut kept = NamePieces::default();
+                for (id, labels) in label_sets.into_iter().enumerate() {
                     for e in [None, Some(&exemplar)] {
-                        let (mut scratch, mut block) = (String::new(), LabelBlock::default());
-                        block.set(&labels, escaping, &mut scratch);
+                        let mut scratch = String::new();
+                        let mut block = LabelBlock::default();
+                        let mut fresh = NamePieces::default();
+                        block.set(&Pairs(labels), &mut fresh, escaping, &mut scratch);
                         let mut want = BytesMut::new();
                         put_sample(&mut want, &name, "_total", &block, None, Number::UInt(7), e);
-                        let mut got = BytesMut::from(&b"# before\n"[..]);
-                        let value = Number::UInt(7);
-                        put_single(
-                            &mut got,
-                            &name,
-                            "_total",
-                            &labels,
-                            escaping,
-                            &mut scratch,
-                            value,
-                            e,
-                        );
-                        assert_eq!(
-                            std::str::from_utf8(&got[9..]).unwrap(),
-                            std::str::from_utf8(&want).unwrap(),
-                            "{escaping:?} {text} {:?}",
-                            labels.0
-                        );
+                        for set in [&Pairs(labels) as &dyn LabelSet, &Keyed(id + 1, labels)] {
+                            let mut got = BytesMut::from(&b"# before\n"[..]);
+                            let value = Number::UInt(7);
+                            let names = &mut kept;
+                            put_single(
+                                &mut got,
+                                &name,
+                                "_total",
+                                set,
+                                names,
+                                escaping,
+                                &mut scratch,
+                                value,
+                                e,
+                            );
+                            assert_eq!(
+                                std::str::from_utf8(&got[9..]).unwrap(),
+                                std::str::from_utf8(&want).unwrap(),
+                                "{escaping:?} {text} {labels:?}"
+                            );
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// A set with more pairs than its id's names were spelled from still
+    /// writes every pair (the extra ones spelled as they come), and a reset
+    /// forgets the names.
+    #[test]
+    fn kept_names_cover_extra_pairs_and_reset() {
+        let mut names = NamePieces::default();
+        let mut scratch = String::new();
+        let mut out = Vec::new();
+        names.put(
+            &mut out,
+            &Keyed(9, &[("a", "1")]),
+            Escaping::Underscores,
+            &mut scratch,
+        );
+        out.push(b'|');
+        names.put(
+            &mut out,
+            &Keyed(9, &[("a", "2"), ("b.c", "3")]),
+            Escaping::Underscores,
+            &mut scratch,
+        );
+        out.push(b'|');
+        names.reset();
+        names.put(
+            &mut out,
+            &Keyed(9, &[("x", "4")]),
+            Escaping::Underscores,
+            &mut scratch,
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"a="1"|a="2",b_c="3"|x="4""#
+        );
     }
 
     #[test]

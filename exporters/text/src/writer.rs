@@ -10,8 +10,8 @@ use hotmetrics_core::{
 
 use crate::dialect::Dialect;
 use crate::lexical::{
-    BoundsText, FamilyName, LabelBlock, put_buckets, put_escaped, put_label_name, put_quantiles,
-    put_sample, put_single, put_states,
+    BoundsText, FamilyName, LabelBlock, NamePieces, put_buckets, put_escaped, put_label_name,
+    put_quantiles, put_sample, put_single, put_states,
 };
 
 /// Encodes registries in the text dialect `D`; use it as [`TextEncoder`]
@@ -40,6 +40,8 @@ pub struct DialectEncoder<D: Dialect> {
     unescaped: String,
     bounds: BoundsText,
     labels: LabelBlock,
+    /// The current family's label names, spelled once.
+    names: NamePieces,
     dialect: PhantomData<D>,
 }
 
@@ -53,6 +55,7 @@ impl<D: Dialect> Default for DialectEncoder<D> {
             unescaped: String::new(),
             bounds: BoundsText::default(),
             labels: LabelBlock::default(),
+            names: NamePieces::default(),
             dialect: PhantomData,
         }
     }
@@ -203,6 +206,7 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
             put_label_name(&mut enc.state_label, f.name, enc.escaping, &mut enc.scratch);
         }
         enc.bounds.reset();
+        enc.names.reset();
         if !f.help.is_empty() {
             self.metadata("# HELP ", f.help, true);
         }
@@ -230,19 +234,14 @@ impl<D: Dialect> MetricVisitor for Writer<'_, D> {
         if let Some((suffix, value, exemplar)) = single {
             let exemplar = exemplar.filter(|_| D::EXEMPLARS);
             let (name, escaping) = (&enc.family, enc.escaping);
+            let (names, scratch) = (&mut enc.names, &mut enc.scratch);
             put_single(
-                self.out,
-                name,
-                suffix,
-                labels,
-                escaping,
-                &mut enc.scratch,
-                value,
-                exemplar,
+                self.out, name, suffix, labels, names, escaping, scratch, value, exemplar,
             );
             return;
         }
-        enc.labels.set(labels, enc.escaping, &mut enc.scratch);
+        let (names, scratch) = (&mut enc.names, &mut enc.scratch);
+        enc.labels.set(labels, names, enc.escaping, scratch);
         match *value {
             SeriesValue::Counter {
                 value,
