@@ -336,3 +336,63 @@ fn process_collector_is_unprefixed_in_a_prefixed_registry() {
     );
     assert!(p.snapshot().family("process_process_open_fds").is_some());
 }
+
+/// Every series of a family vouches for the family's label names with one
+/// id (`LabelSet::names_id`), and series with the same id within a family
+/// have the same names: what lets a writer spell the names once.
+#[test]
+fn a_familys_series_share_their_names_id() {
+    use hotmetrics_core::LabelSet;
+    #[derive(Default)]
+    struct Ids {
+        family: Vec<(usize, Vec<String>)>,
+        families: Vec<Vec<(usize, Vec<String>)>>,
+    }
+    impl MetricVisitor for Ids {
+        fn begin_family(&mut self, _: &FamilyDesc<'_>) {
+            self.family.clear();
+        }
+        fn series(&mut self, labels: &dyn LabelSet, _: &SeriesValue<'_>) {
+            let mut names = Vec::new();
+            labels.for_each(&mut |n, _| names.push(n.to_string()));
+            let id = labels
+                .names_id()
+                .expect("a family's series have an id")
+                .get();
+            self.family.push((id, names));
+        }
+        fn end_family(&mut self) {
+            self.families.push(std::mem::take(&mut self.family));
+        }
+    }
+    let r = Registry::builder()
+        .const_label("region", "eu")
+        .build()
+        .unwrap();
+    let requests = r
+        .counter_vec(("requests_total", "x"), &["method", "code"])
+        .unwrap();
+    let depth = r.gauge_vec(("depth", "x"), &["queue"]).unwrap();
+    for (m, c) in [("GET", "200"), ("POST", "500"), ("GET", "404")] {
+        requests.with(&[m, c], |c| c.inc()).unwrap();
+    }
+    for q in ["a", "b"] {
+        depth.with(&[q], |g| g.set(1)).unwrap();
+    }
+    r.gauge(("plain", "x")).unwrap().set(2);
+    let mut ids = Ids::default();
+    r.visit(&mut ids);
+    assert_eq!(ids.families.len(), 3);
+    for family in &ids.families {
+        assert!(!family.is_empty());
+        let (id, names) = &family[0];
+        for (other, other_names) in family {
+            assert_eq!((other, other_names), (id, names));
+        }
+    }
+    assert!(
+        ids.families
+            .iter()
+            .any(|f| f[0].1 == ["region", "method", "code"])
+    );
+}
