@@ -423,6 +423,43 @@ mod tests {
         (v, count)
     }
 
+    /// A page at the merged schema that straddles the end of the dense
+    /// span: its first cells summed densely, the rest sorted apart.
+    #[test]
+    fn a_page_across_the_dense_span_is_split() {
+        let mut read = RunsRead::default();
+        let mut cells = vec![0u64; PAGE];
+        cells[0] = 1;
+        read.keys.push(0);
+        read.counts.extend_from_slice(&cells);
+        let straddle = DENSE_SPAN as i32 - 16;
+        read.keys.push(straddle);
+        read.counts.extend((1..=PAGE as u64).map(|c| c * 10));
+        let runs = [
+            (
+                RunRange {
+                    pages: (0, 1),
+                    pairs: (0, 0),
+                },
+                0,
+            ),
+            (
+                RunRange {
+                    pages: (1, 2),
+                    pairs: (0, 0),
+                },
+                0,
+            ),
+        ];
+        let (mut dense, mut out) = (Vec::new(), Vec::new());
+        let count = gather(&read, runs.iter().cloned(), &mut dense, &mut out);
+        assert_eq!((out.clone(), count), sorted(&read, &runs));
+        assert_eq!(out.len(), 1 + PAGE);
+        assert_eq!(out[16], (DENSE_SPAN as i32 - 1, 160));
+        assert_eq!(out[17], (DENSE_SPAN as i32, 170));
+        assert!(dense.iter().all(|&c| c == 0));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         /// Runs based anywhere (near each other, far apart, past the dense
@@ -433,7 +470,13 @@ mod tests {
         fn gather_equals_a_sort(
             shards in proptest::collection::vec(
                 (
-                    prop_oneof![-200i32..200, -300_000i32..300_000, Just(-2_000_000)],
+                    prop_oneof![
+                        -200i32..200,
+                        // Pages that straddle the end of the dense span.
+                        DENSE_SPAN as i32 - 64..DENSE_SPAN as i32 + 32,
+                        -300_000i32..300_000,
+                        Just(-2_000_000),
+                    ],
                     proptest::collection::vec(
                         (0usize..12, proptest::collection::vec(prop_oneof![Just(0u64), 1u64..1000], PAGE)),
                         0..5,
