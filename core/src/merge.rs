@@ -527,8 +527,8 @@ mod tests {
             1 => 1e300,
             2 => -1e-300,
             3 => f64::from_bits(1 + i as u64), // subnormal
-            4 if i % 9 == 0 => f64::NAN,
-            5 if i % 11 == 0 => f64::INFINITY,
+            4 if i.is_multiple_of(9) => f64::NAN,
+            5 if i.is_multiple_of(11) => f64::INFINITY,
             _ => 3.0e16 + k as f64,
         };
         let all = std::sync::Barrier::new(3);
