@@ -118,6 +118,43 @@ fn merged_run_is_not_reused_for_a_series_that_took_a_freed_slot() {
     });
 }
 
+/// As [`merged_run_is_not_reused_for_a_series_that_took_a_freed_slot`],
+/// for `f64` cells merged as floats (a histogram's sum, a float counter):
+/// once the scrape sees the new series, it reads the new series' sum (0 or
+/// what it added), never the old one's.
+#[test]
+fn merged_float_run_is_not_reused_for_a_series_that_took_a_freed_slot() {
+    loom::model(|| {
+        let engine = Arc::new(Engine::new());
+        let slot = engine.alloc(1).unwrap();
+        let neighbour = engine.alloc(1).unwrap();
+        {
+            let lease = engine.lease();
+            lease.add_f64(slot, 5.5);
+            lease.add_f64(neighbour, 2.0);
+        }
+        let published = Arc::new(Mutex::new(None::<u32>));
+        let (e, p) = (Arc::clone(&engine), Arc::clone(&published));
+        let churn = thread::spawn(move || {
+            e.free(slot, 1);
+            let again = e.alloc(1).unwrap();
+            e.lease().add_f64(again, 0.25);
+            *lock(&p) = Some(again);
+        });
+        let mut view = MergedCells::default();
+        view.begin();
+        view.f64(&engine, slot);
+        assert_eq!(view.f64(&engine, neighbour), 2.0);
+        let seen = *lock(&published);
+        if let Some(again) = seen {
+            let v = view.f64(&engine, again);
+            assert!(v == 0.0 || v == 0.25, "the old series' merged sum: {v}");
+        }
+        view.end();
+        churn.join().unwrap();
+    });
+}
+
 /// Two writers push narrow cells past their maximum (each spills once, the
 /// maximum being 2 under loom) while a scrape reads the count three ways:
 /// through a merged block, through `sum_range_narrow` over a range that
