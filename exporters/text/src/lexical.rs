@@ -18,6 +18,48 @@ pub enum Quotes {
     Verbatim,
 }
 
+/// Appends short byte strings without a `memmove` call: a text scrape
+/// copies a dozen small pieces a line (names, label values, numbers), and
+/// a call per piece was the largest item in its profile.
+pub(crate) trait PutSmall: BufMut {
+    /// Appends `s`, inline when it is at most 16 bytes.
+    fn put_small(&mut self, s: &[u8]);
+}
+
+/// Up to 16 bytes as two overlapping copies of a fixed size (8, 4, or
+/// single bytes) into 16 zeroed bytes, then the extra cut off: no unsafe,
+/// no call.
+macro_rules! put_small_by_resizing {
+    ($t:ty) => {
+        impl PutSmall for $t {
+            #[inline(always)]
+            fn put_small(&mut self, s: &[u8]) {
+                let n = s.len();
+                if n > 16 {
+                    return self.put_slice(s);
+                }
+                let at = self.len();
+                self.resize(at + 16, 0);
+                let dst = &mut self[at..at + 16];
+                if n >= 8 {
+                    dst[..8].copy_from_slice(&s[..8]);
+                    dst[n - 8..n].copy_from_slice(&s[n - 8..]);
+                } else if n >= 4 {
+                    dst[..4].copy_from_slice(&s[..4]);
+                    dst[n - 4..n].copy_from_slice(&s[n - 4..]);
+                } else if n > 0 {
+                    dst[0] = s[0];
+                    dst[n / 2] = s[n / 2];
+                    dst[n - 1] = s[n - 1];
+                }
+                self.truncate(at + n);
+            }
+        }
+    };
+}
+put_small_by_resizing!(BytesMut);
+put_small_by_resizing!(Vec<u8>);
+
 /// Writes a float the way Prometheus parses it back: `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
 pub(crate) fn put_f64(out: &mut BytesMut, v: f64) {
@@ -26,22 +68,22 @@ pub(crate) fn put_f64(out: &mut BytesMut, v: f64) {
     } else if v.is_infinite() {
         out.put_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
     } else {
-        out.put_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        out.put_small(ryu::Buffer::new().format_finite(v).as_bytes());
     }
 }
 
 /// Writes a number: integers without a fraction, floats via [`put_f64`].
 pub(crate) fn put_number(out: &mut BytesMut, n: Number) {
     match n {
-        Number::UInt(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
-        Number::Int(v) => out.put_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Number::UInt(v) => out.put_small(itoa::Buffer::new().format(v).as_bytes()),
+        Number::Int(v) => out.put_small(itoa::Buffer::new().format(v).as_bytes()),
         Number::Float(v) => put_f64(out, v),
     }
 }
 
 /// Writes `s` with `\` → `\\` and newline → `\n`, and `"` as `quotes`
 /// says.
-pub(crate) fn put_escaped(out: &mut impl BufMut, s: &str, quotes: Quotes) {
+pub(crate) fn put_escaped(out: &mut impl PutSmall, s: &str, quotes: Quotes) {
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: &[u8] = match b {
@@ -54,7 +96,7 @@ pub(crate) fn put_escaped(out: &mut impl BufMut, s: &str, quotes: Quotes) {
         out.put_slice(esc);
         start = i + 1;
     }
-    out.put_slice(&s.as_bytes()[start..]);
+    out.put_small(&s.as_bytes()[start..]);
 }
 
 /// Histogram bucket bounds spelled once per family instead of once per
@@ -124,15 +166,15 @@ impl FamilyName {
     }
 
     /// The name and `suffix`, quoted together when the name is quoted.
-    fn put_with(&self, out: &mut impl BufMut, suffix: &str) {
+    fn put_with(&self, out: &mut impl PutSmall, suffix: &str) {
         if self.quoted {
             out.put_u8(b'"');
             put_escaped(out, &self.text, Quotes::Escaped);
-            out.put_slice(suffix.as_bytes());
+            out.put_small(suffix.as_bytes());
             out.put_u8(b'"');
         } else {
-            out.put_slice(self.text.as_bytes());
-            out.put_slice(suffix.as_bytes());
+            out.put_small(self.text.as_bytes());
+            out.put_small(suffix.as_bytes());
         }
     }
 }
@@ -141,15 +183,15 @@ impl FamilyName {
 /// `allow-utf-8` quoted when it is not a legacy label name. `scratch`
 /// holds an escaped name.
 pub(crate) fn put_label_name(
-    out: &mut impl BufMut,
+    out: &mut impl PutSmall,
     name: &str,
     escaping: Escaping,
     scratch: &mut String,
 ) {
     if escaping != Escaping::AllowUtf8 {
-        out.put_slice(escaping.label_name(name, scratch).as_bytes());
+        out.put_small(escaping.label_name(name, scratch).as_bytes());
     } else if is_legacy_label_name(name) {
-        out.put_slice(name.as_bytes());
+        out.put_small(name.as_bytes());
     } else {
         out.put_u8(b'"');
         put_escaped(out, name, Quotes::Escaped);
@@ -160,7 +202,7 @@ pub(crate) fn put_label_name(
 /// Appends the pairs `pairs` walks as `a="x",b="y"` (no braces): names as
 /// `put_name` writes them, values escaped. The one spelling of a label
 /// list, for series labels and exemplar labels alike.
-fn put_label_pairs<B: BufMut>(
+fn put_label_pairs<B: PutSmall>(
     out: &mut B,
     pairs: impl FnOnce(&mut dyn FnMut(&str, &str)),
     mut put_name: impl FnMut(&mut B, &str),
@@ -201,7 +243,7 @@ impl NamePieces {
     /// as `escaping` writes them.
     pub(crate) fn put(
         &mut self,
-        out: &mut impl BufMut,
+        out: &mut impl PutSmall,
         labels: &dyn LabelSet,
         escaping: Escaping,
         scratch: &mut String,
@@ -234,7 +276,7 @@ impl NamePieces {
         let mut i = 0;
         labels.for_each(&mut |name, value| {
             match ends.get(i) {
-                Some(&end) => out.put_slice(&text[i.checked_sub(1).map_or(0, |j| ends[j])..end]),
+                Some(&end) => out.put_small(&text[i.checked_sub(1).map_or(0, |j| ends[j])..end]),
                 // More pairs than the id promised: spelled as they come.
                 None => {
                     if i > 0 {
@@ -365,7 +407,7 @@ pub(crate) fn put_sample(
         if inside {
             out.put_u8(b',');
         }
-        out.put_slice(labels);
+        out.put_small(labels);
         inside = true;
     }
     if let Some(extra) = extra {
@@ -375,7 +417,7 @@ pub(crate) fn put_sample(
         match extra {
             Extra::Quantile(text) => {
                 out.put_slice(b"quantile=\"");
-                out.put_slice(text);
+                out.put_small(text);
             }
             Extra::State { label, state } => {
                 out.put_slice(label);
@@ -453,10 +495,10 @@ pub(crate) fn put_buckets(
     let mut cumulative = 0u64;
     for (i, (le, count)) in bounds.spelled().zip(h.bucket_counts).enumerate() {
         cumulative += count;
-        out.put_slice(prefix);
-        out.put_slice(le);
+        out.put_small(prefix);
+        out.put_small(le);
         out.put_slice(b"\"} ");
-        out.put_slice(itoa::Buffer::new().format(cumulative).as_bytes());
+        out.put_small(itoa::Buffer::new().format(cumulative).as_bytes());
         if let Some(Some(e)) = exemplars.get(i) {
             put_exemplar(out, e);
         }
@@ -499,6 +541,31 @@ pub(crate) fn put_states(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `put_small` appends what `put_slice` appends, for every length up
+    /// to past the inline limit, into buffers with no, some and plenty of
+    /// spare capacity (a `resize` that grows the buffer included).
+    #[test]
+    fn small_copies_equal_put_slice() {
+        let src: Vec<u8> = (0u8..40).map(|b| b'a' + b % 26).collect();
+        for n in 0..=src.len() {
+            let s = &src[..n];
+            for spare in [0, 1, 5, 15, 16, 17, 100] {
+                let mut want = BytesMut::with_capacity(3 + spare);
+                want.put_slice(b"ab|");
+                let mut got = want.clone();
+                let mut vec = want.to_vec();
+                vec.reserve_exact(spare);
+                want.put_slice(s);
+                got.put_small(s);
+                vec.put_small(s);
+                assert_eq!(got, want, "BytesMut, {n} bytes, {spare} spare");
+                assert_eq!(vec, &want[..], "Vec, {n} bytes, {spare} spare");
+                got.put_small(b"z");
+                assert_eq!(got.len(), want.len() + 1);
+            }
+        }
+    }
 
     /// Pairs without an id.
     struct Pairs<'a>(&'a [(&'a str, &'a str)]);
