@@ -105,10 +105,6 @@ impl ExemplarCell {
             let pairs = labels.len() as u64 & 0xffff;
             self.meta
                 .store(PRESENT | pairs << 32 | bytes as u64, Ordering::Relaxed);
-            if spill.is_none() {
-                self.write_inline(labels);
-                return;
-            }
             let mut w = WordWriter {
                 words: Words {
                     inline: &self.inline,
@@ -119,48 +115,13 @@ impl ExemplarCell {
                 fill: 0,
             };
             for (name, v) in labels {
-                w.push(&(name.len() as u16).to_le_bytes());
-                w.push(&(v.len() as u16).to_le_bytes());
+                let lens = (name.len() as u64 & 0xffff) | (v.len() as u64 & 0xffff) << 16;
+                w.push_word(lens, 4);
                 w.push(name.as_bytes());
                 w.push(v.as_bytes());
             }
             w.flush();
         });
-    }
-
-    /// The labels of a set that fits the inline words, packed on the stack
-    /// first and stored a word at a time: two copies per pair, where
-    /// [`WordWriter`] makes one per eight bytes of each part.
-    #[inline]
-    fn write_inline(&self, labels: &[(&str, &str)]) {
-        let mut buf = [0u8; INLINE_WORDS * 8];
-        let mut at = 0;
-        for (name, v) in labels {
-            let (name, v) = (name.as_bytes(), v.as_bytes());
-            // The caller checked the set fits: `get_mut` only keeps a
-            // wrong caller from panicking (its read would not parse).
-            let Some(pair) = buf.get_mut(at..at + 4 + name.len() + v.len()) else {
-                return;
-            };
-            let (lens, text) = pair.split_at_mut(4);
-            lens[..2].copy_from_slice(&(name.len() as u16).to_le_bytes());
-            lens[2..].copy_from_slice(&(v.len() as u16).to_le_bytes());
-            let (n, rest) = text.split_at_mut(name.len());
-            n.copy_from_slice(name);
-            rest.copy_from_slice(v);
-            at += pair.len();
-        }
-        for (word, bytes) in self
-            .inline
-            .iter()
-            .zip(buf.chunks_exact(8))
-            .take(at.div_ceil(8))
-        {
-            let mut w = [0; 8];
-            w.copy_from_slice(bytes);
-            // Relaxed: published by the count's Release store.
-            word.store(u64::from_le_bytes(w), Ordering::Relaxed);
-        }
     }
 
     /// The ticks of the exemplar held, if any: a hint for picking the
@@ -267,6 +228,21 @@ struct Words<'a> {
     spill: Option<&'a [AtomicU64; SPILL_WORDS]>,
 }
 
+/// `b` (at most 8 bytes) as a little-endian word, zero above its length,
+/// read with two loads of 4, 2 or 1 bytes that overlap in the middle
+/// (OR-ing a byte with itself keeps it).
+#[inline]
+fn load_le(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let (Some(lo), Some(hi)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*lo)) | u64::from(u32::from_le_bytes(*hi)) << (8 * (n - 4))
+    } else if let (Some(lo), Some(hi)) = (b.first_chunk::<2>(), b.last_chunk::<2>()) {
+        u64::from(u16::from_le_bytes(*lo)) | u64::from(u16::from_le_bytes(*hi)) << (8 * (n - 2))
+    } else {
+        b.first().map_or(0, |&x| u64::from(x))
+    }
+}
+
 /// Packs bytes into consecutive words, little-endian.
 struct WordWriter<'a> {
     words: Words<'a>,
@@ -277,22 +253,34 @@ struct WordWriter<'a> {
 
 impl WordWriter<'_> {
     /// Appends `b` eight bytes at a time, shifted into the partial word.
-    fn push(&mut self, b: &[u8]) {
-        for chunk in b.chunks(8) {
-            let mut bytes = [0; 8];
-            bytes[..chunk.len()].copy_from_slice(chunk);
-            let word = u64::from_le_bytes(bytes);
-            let n = chunk.len() as u32;
-            // `fill < 8`: the shift stays under 64.
-            self.acc |= word << (8 * self.fill);
-            if self.fill + n >= 8 {
-                self.store(self.acc);
-                let used = 8 - self.fill;
-                self.acc = if used == 8 { 0 } else { word >> (8 * used) };
-                self.fill = self.fill + n - 8;
-            } else {
-                self.fill += n;
-            }
+    /// Every chunk is read from `b` with loads of its own size (see
+    /// [`load_le`]), never copied through a stack buffer first: reading a
+    /// word back from a buffer just written byte by byte stalls on store
+    /// forwarding, which perf showed as half of `inc_with_exemplar`.
+    #[inline]
+    fn push(&mut self, mut b: &[u8]) {
+        while let Some((chunk, rest)) = b.split_first_chunk::<8>() {
+            self.push_word(u64::from_le_bytes(*chunk), 8);
+            b = rest;
+        }
+        if !b.is_empty() {
+            self.push_word(load_le(b), b.len() as u32);
+        }
+    }
+
+    /// Appends the low `n` bytes of `word` (`1 <= n <= 8`; the bytes above
+    /// them are zero).
+    #[inline]
+    fn push_word(&mut self, word: u64, n: u32) {
+        // `fill < 8`: the shift stays under 64.
+        self.acc |= word << (8 * self.fill);
+        if self.fill + n >= 8 {
+            self.store(self.acc);
+            let used = 8 - self.fill;
+            self.acc = if used == 8 { 0 } else { word >> (8 * used) };
+            self.fill = self.fill + n - 8;
+        } else {
+            self.fill += n;
         }
     }
 
@@ -365,6 +353,37 @@ mod tests {
             assert_eq!(labels_of(&r), *labels);
             assert_eq!((r.value, r.ticks), (i as f64, 10 + i as u64));
             assert_eq!(cell.ticks(), Some(10 + i as u64));
+        }
+    }
+
+    #[test]
+    fn load_le_reads_every_length_as_the_bytes_zero_padded() {
+        let src: Vec<u8> = (1..=8).map(|i| i * 17).collect();
+        for n in 0..=8 {
+            let mut padded = [0; 8];
+            padded[..n].copy_from_slice(&src[..n]);
+            assert_eq!(load_le(&src[..n]), u64::from_le_bytes(padded), "{n} bytes");
+        }
+    }
+
+    /// Pairs of every name and value length from 0 to 24 bytes, one to
+    /// three pairs a set (so pieces start at every offset in a word),
+    /// inline and spilled, read back whole.
+    #[test]
+    fn round_trips_every_piece_length_at_every_word_offset() {
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        let cell = ExemplarCell::default();
+        for n in 0..=24 {
+            for v in 0..=24 {
+                for pairs in 1..=3 {
+                    let set: Vec<(&str, &str)> = (0..pairs)
+                        .map(|p| (&text[p..p + n], &text[p + 1..p + 1 + v]))
+                        .collect();
+                    let bytes = pairs * (n + v);
+                    cell.write(&set, bytes, 1.0, 1);
+                    assert_eq!(labels_of(&read(&cell).unwrap()), set, "{n} {v} {pairs}");
+                }
+            }
         }
     }
 
