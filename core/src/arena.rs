@@ -12,17 +12,17 @@
 //! exit), with real atomic read-modify-writes so nothing is lost.
 //!
 //! An arena has two kinds of cells, each in its own slot space: 64-bit
-//! cells (counters, `f64` sums, gauge deltas) and 32-bit *narrow* cells for
+//! cells (counters, `f64` sums, gauge deltas) and 16-bit *narrow* cells for
 //! the counts of histogram buckets, which spill into the engine's
 //! shared 64-bit cells when they would overflow (`spill.rs`).
 
 use crate::chunked::{ChunkedVec, Loc};
-use crate::spill::{NARROW_MAX, Spill};
-use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::spill::{NARROW_MAX, Narrow, NarrowCell, Spill};
+use crate::sync::{AtomicU64, Ordering};
 
 pub(crate) struct Arena {
     cells: ChunkedVec<AtomicU64>,
-    narrow: ChunkedVec<AtomicU32>,
+    narrow: ChunkedVec<NarrowCell>,
 }
 
 impl Default for Arena {
@@ -65,7 +65,7 @@ impl Arena {
         let c = self.narrow.get_or_alloc_at(loc);
         let now = u64::from(c.load(Ordering::Relaxed));
         match now.checked_add(n) {
-            Some(sum) if sum <= NARROW_MAX => c.store(sum as u32, Ordering::Relaxed),
+            Some(sum) if sum <= NARROW_MAX => c.store(sum as Narrow, Ordering::Relaxed),
             // Wrapping, as a u64 counter does.
             _ => spill().spill(loc.index(), now.wrapping_add(n), || {
                 c.store(0, Ordering::Relaxed);
@@ -76,7 +76,7 @@ impl Arena {
     /// The narrow cells of run `run`, `None` if this arena never touched
     /// that part of the narrow slot space.
     #[inline]
-    pub(crate) fn narrow_run(&self, run: usize) -> Option<&[AtomicU32]> {
+    pub(crate) fn narrow_run(&self, run: usize) -> Option<&[NarrowCell]> {
         self.narrow.run(run)
     }
 

@@ -14,11 +14,11 @@
 //! the free list, so a series that reuses it starts from zero. Nobody can
 //! write to a freed range: writes need a handle, and the last one is gone.
 //! There are two slot spaces: 64-bit cells (sums, gauge deltas) and narrow
-//! 32-bit cells for histogram bucket counts, which overflow into the
-//! engine's [`Spill`] cells; a thread's cell for a bucket costs 4 bytes
-//! instead of 8, so a histogram's memory grows half as fast with each
-//! writer thread. (Counters stay 64-bit: the overflow check made `inc`
-//! two to three times as slow.)
+//! 16-bit cells for histogram and summary bucket counts, which overflow
+//! into the engine's [`Spill`] cells; a thread's cell for a bucket costs 2
+//! bytes instead of 8, so a histogram's memory grows a quarter as fast
+//! with each writer thread as with 64-bit cells. (Counters stay 64-bit: the
+//! overflow check made `inc` two to three times as slow.)
 
 use crate::arena::Arena;
 #[cfg(loom)]
@@ -36,7 +36,7 @@ pub struct Engine {
     idle: Mutex<Vec<usize>>,
     shared: Arena,
     slots: Mutex<SlotAllocator>,
-    /// The slot space of the narrow (32-bit) cells.
+    /// The slot space of the narrow (16-bit) cells.
     narrow_slots: Mutex<SlotAllocator>,
     /// The narrow cells' overflow.
     spill: Spill,

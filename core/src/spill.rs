@@ -1,16 +1,20 @@
 //! `Spill`: where narrow cells overflow to, and the protocol that keeps a
 //! scrape exact while they do.
 //!
-//! Histogram buckets count in **32-bit cells** per thread
-//! (`u32`: half the memory, and half the bytes a scrape reads, of a `u64`
-//! cell). When an add would take a cell past `u32::MAX`, its owner
-//! *spills*: it adds the cell's count plus the increment to the slot's
-//! shared 64-bit cell here (an atomic add: a real read-modify-write, but
-//! one per 2^32 observations in a bucket on one thread) and zeroes its own
-//! cell. (Not counters: their `inc` is one add on a 64-bit cell,
-//! and the check before the store made it two to three times as slow in the
-//! compare runner on the 2-core VM; not 16 bits, which halve the memory
-//! again but made a single-cell loop twice as slow as 32.) Threads
+//! Histogram and summary buckets count in **16-bit cells** per thread
+//! ([`Narrow`]: a quarter of the memory, and of the bytes a scrape reads,
+//! of a `u64` cell). When an add would take a cell past `u16::MAX`, its
+//! owner *spills*: it adds the cell's count plus the increment to the
+//! slot's shared 64-bit cell here (atomic adds: real read-modify-writes,
+//! but one spill per 65,536 observations in a bucket on one thread, well
+//! under a thousandth of a nanosecond an observation) and zeroes its own
+//! cell. (Not counters: their `inc` is one add on a 64-bit cell, and the
+//! check before the store made it two to three times as slow in the
+//! compare runner on the 2-core VM. 16 bits against 32 on the 2-core VM:
+//! a loop observing into one bucket 5.4-5.9 against 5.3-5.7 ns, the
+//! `histogram_observe` case indistinguishable in 10 alternating runs; a
+//! default histogram 159 B a series at 1 writer and 643 B at 16, against
+//! 183 and 1,028.) Threads
 //! without a lease (thread-local destructors at exit) add here directly.
 //! The value of a slot is the sum of its narrow cells over every arena plus
 //! its spill cell.
@@ -25,16 +29,24 @@
 //! never waits for anything but its own two atomic adds. A scrape may wait:
 //! for a spill in flight whose thread was descheduled between its two adds
 //! (it yields until the thread runs again), and, under a flood of spills,
-//! for a quiet moment as long as one read of a block (a few microseconds).
+//! for a quiet moment as long as one read of a block (a few microseconds;
+//! sixteen threads each observing 50 million times a second into one
+//! bucket spill 12,000 times a second in all, so a 15 µs block read at
+//! 64 arenas is retried about one time in six).
 
 use crate::chunked::ChunkedVec;
-use crate::sync::{AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU16, AtomicU64, Ordering, fence};
 use crossbeam_utils::CachePadded;
+
+/// A narrow cell's integer.
+pub(crate) type Narrow = u16;
+/// A narrow cell.
+pub(crate) type NarrowCell = AtomicU16;
 
 /// Largest count a narrow cell holds before it spills (tiny under loom so
 /// the models spill within a few increments).
 #[cfg(not(loom))]
-pub(crate) const NARROW_MAX: u64 = u32::MAX as u64;
+pub(crate) const NARROW_MAX: u64 = Narrow::MAX as u64;
 #[cfg(loom)]
 pub(crate) const NARROW_MAX: u64 = 2;
 

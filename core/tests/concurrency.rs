@@ -155,6 +155,64 @@ fn scrapes_racing_writers_are_monotonic_and_consistent() {
     });
 }
 
+/// Every thread drives one bucket far past what a per-thread narrow cell
+/// holds (65,535), so each cell spills many times, while a scraper reads:
+/// every scrape's bucket is at least the last one's and at most what was
+/// observed, its count equals its buckets' sum, and the totals are exact.
+#[test]
+fn buckets_past_the_narrow_cells_capacity_spill_exactly_under_racing_scrapes() {
+    const WRITERS: u64 = 4;
+    const OBSERVES: u64 = 300_000;
+    let r = Registry::new();
+    let h = r
+        .histogram(("spill_h", "h"), Buckets::new(vec![1.0, 2.0]).unwrap())
+        .unwrap();
+    let done = AtomicBool::new(false);
+    let bucket = |snap: &hotmetrics_core::Snapshot| -> (u64, u64) {
+        let ValueSnapshot::Histogram {
+            bucket_counts,
+            count,
+            ..
+        } = &snap.family("spill_h").unwrap().series[0].value
+        else {
+            panic!()
+        };
+        assert_eq!(*count, bucket_counts.iter().sum::<u64>());
+        (bucket_counts[0], bucket_counts[1])
+    };
+    thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let (mut last, mut scrapes) = ((0, 0), 0);
+            while !done.load(Ordering::Relaxed) {
+                let now = bucket(&r.snapshot());
+                assert!(now.0 >= last.0 && now.1 >= last.1, "{last:?} -> {now:?}");
+                assert!(now.0 <= WRITERS * OBSERVES && now.1 <= WRITERS * OBSERVES);
+                last = now;
+                scrapes += 1;
+            }
+            scrapes
+        });
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let h = &h;
+                s.spawn(move || {
+                    for _ in 0..OBSERVES {
+                        h.observe(0.5);
+                        h.observe(1.5);
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        done.store(true, Ordering::Relaxed);
+        assert!(scraper.join().unwrap() > 0);
+    });
+    assert_eq!(
+        bucket(&r.snapshot()),
+        (WRITERS * OBSERVES, WRITERS * OBSERVES)
+    );
+}
+
 /// A metric updated from another thread-local's destructor, after this
 /// thread's arena lease is gone, lands in the shared arena: not lost.
 #[test]

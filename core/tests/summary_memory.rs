@@ -1,5 +1,5 @@
 //! What a summary series costs: engine slots per series (each writer
-//! thread holds one cell per slot: 4 bytes a narrow one, 8 a wide one), and
+//! thread holds one cell per slot: 2 bytes a narrow one, 8 a wide one), and
 //! that they are given back when the series goes. A file of its own, so no
 //! other test allocates slots while this one counts them.
 
@@ -63,7 +63,7 @@ fn a_series_costs_its_sketch_buckets_per_writer_thread() {
     // first negative value adds 2074 negative buckets and -Inf.
     assert_eq!(slots_per_series(0.01), (2077 + 1, 2075));
     assert_eq!(slots_per_series(0.05), (419 + 1, 417));
-    // So each writer thread holds 4 * 2077 + 8 = 8,316 bytes per series
-    // at α = 0.01 (4 * 419 + 8 = 1,684 at 0.05), and 4 * 2075 = 8,300
+    // So each writer thread holds 2 * 2077 + 8 = 4,162 bytes per series
+    // at α = 0.01 (2 * 419 + 8 = 846 at 0.05), and 2 * 2075 = 4,150
     // more once the series saw a negative value.
 }

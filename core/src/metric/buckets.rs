@@ -36,7 +36,7 @@ impl Default for Buckets {
 
 /// The most finite bounds a histogram takes: its bucket counts (one more,
 /// for `+Inf`) are one range of the engine's narrow slots, at most
-/// 2^24 - 1 of them. (Each writer thread pays 4 bytes a bucket: far fewer
+/// 2^24 - 1 of them. (Each writer thread pays 2 bytes a bucket: far fewer
 /// are ever useful; native buckets cover wide ranges in little memory.)
 pub(crate) const MAX_BOUNDS: usize = (1 << 24) - 2;
 

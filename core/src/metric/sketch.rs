@@ -21,8 +21,8 @@ use crate::error::Error;
 pub(crate) const MIN_VALUE: f64 = 1e-9;
 /// The largest magnitude with a log bucket: larger ones report `±Inf`.
 pub(crate) const MAX_VALUE: f64 = 1e9;
-/// The smallest relative error accepted: 207,237 slots (829 KB of narrow
-/// cells per series and writer thread), 414,472 (1.66 MB) once the series
+/// The smallest relative error accepted: 207,237 slots (414 KB of narrow
+/// cells per series and writer thread), 414,472 (829 KB) once the series
 /// saw a negative value (address space; see `Summary`).
 pub(crate) const MIN_RELATIVE_ERROR: f64 = 1e-4;
 /// The most slots a layout may have (that of `MIN_RELATIVE_ERROR`, with
