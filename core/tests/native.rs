@@ -180,6 +180,59 @@ fn racing_scrapes_see_consistent_growing_counts() {
     assert_eq!(snap.counts, classic_expected);
 }
 
+/// Each thread drives two native buckets far past what a 16-bit cell holds
+/// (each spill moves the cell into its page's high part inside a rewrite)
+/// while a scraper reads: every scrape's native buckets add up to its
+/// count, counts only grow, and the totals are exact.
+#[test]
+fn buckets_past_a_cells_capacity_stay_exact_under_racing_scrapes() {
+    const THREADS: usize = 4;
+    const PER_THREAD: u64 = 300_000;
+    let r = Registry::new();
+    let h = r
+        .histogram(
+            ("spilling", "native only"),
+            Buckets::native(NativeOpts::new()).unwrap(),
+        )
+        .unwrap();
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let (mut last, mut scrapes) = (0, 0);
+            while !done.load(Ordering::Relaxed) {
+                let seen = &scrape(&r)[0];
+                assert_eq!(seen.native_total, seen.count, "buckets vs count");
+                assert!(seen.count >= last, "went down: {last} -> {}", seen.count);
+                assert!(seen.count <= 2 * THREADS as u64 * PER_THREAD);
+                last = seen.count;
+                scrapes += 1;
+            }
+            scrapes
+        });
+        let writers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let h = &h;
+                s.spawn(move || {
+                    for _ in 0..PER_THREAD {
+                        h.observe(1.5);
+                        h.observe(-0.25);
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        done.store(true, Ordering::Relaxed);
+        assert!(scraper.join().unwrap() > 0);
+    });
+    let n = 2 * THREADS as u64 * PER_THREAD;
+    let seen = &scrape(&r)[0];
+    assert_eq!((seen.count, seen.native_total), (n, n));
+    let native = h.snapshot().native.unwrap();
+    let counts = |b: &[(i32, u64)]| b.iter().map(|&(_, c)| c).collect::<Vec<_>>();
+    assert_eq!(counts(&native.positive), [n / 2]);
+    assert_eq!(counts(&native.negative), [n / 2]);
+}
+
 #[test]
 fn exemplars_are_whole_under_racing_writers_and_scrapes() {
     let r = Registry::new();

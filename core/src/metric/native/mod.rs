@@ -11,7 +11,7 @@
 //! alone writes it: an observation is a plain load and store on a cell
 //! nobody else writes, no lock, no read-modify-write, and no allocation
 //! unless the value lands in a page of 32 keys the thread has not used
-//! yet. Cells are 32 bits; the observation that would overflow one moves
+//! yet. Cells are 16 bits; the observation that would overflow one moves
 //! its count into a 64-bit high part of its page inside a rewrite (below),
 //! so counts stay exact. Pages never move and are freed with the shard, so
 //! a scrape reading a shard never reads freed memory.
@@ -41,18 +41,19 @@
 //! 8 bytes per classic bucket, 16 bytes of `ThreadLocal` entry (its table:
 //! about 0.5 KiB per series, plus buckets of 2^k entries as thread ids
 //! grow), and per sign it observes a page table (8 bytes per 32 cells of
-//! the cap: 160 bytes at the default) and the pages it touched, 136 bytes
-//! each for 32 consecutive keys (plus 256 bytes for the rare page with a
-//! count past 2^32). 100 log-spaced values from 1 ms to 10 s at schema 3
-//! (the compare runner's data: 106 keys) take 4 or 5 pages, about 1.1 KiB
-//! per thread with the shard and table; the compare runner's memory probe
-//! measures 1.9 KiB for a series written by one thread and 18.8 KiB by 16
-//! (2026-12-04, 2-core VM). A run is capped at `max(4 * max_buckets,
+//! the cap: 160 bytes at the default) and the pages it touched, 72 bytes
+//! each for 32 consecutive keys of 16-bit cells (plus 256 bytes for the
+//! rare page with a count past 2^16). 100 log-spaced values from 1 ms to
+//! 10 s at schema 3 (the compare runner's data: 106 keys) take 4 or 5
+//! pages, about 0.8 KiB per thread with the shard and table; the compare
+//! runner's memory probe measures 1.6 KiB for a series written by one
+//! thread, 13.7 KiB by 16 and 52.5 KiB by 64 (2026-12-04, 2-core VM; 1.9,
+//! 18.8 and 73.0 KiB with 32-bit cells). A run is capped at `max(4 * max_buckets,
 //! 512)` cells (640 when `max_buckets` is 0, unlimited): a value beyond
 //! the cap re-centres the run between its lowest and highest key if they
 //! fit, else halves the resolution, so a thread's run stays within
-//! 2.8 KiB per sign at the default 160 (table and 20 pages; each page that
-//! ever held a count past 2^32 takes 256 bytes more). Whatever
+//! 1.6 KiB per sign at the default 160 (table and 20 pages; each page that
+//! ever held a count past 2^16 takes 256 bytes more). Whatever
 //! `max_buckets` is, the cap is at most 16,384 cells (64 octaves at schema
 //! 8): its table, allocated whole at a thread's first value of that sign,
 //! stays within 4 KiB.
@@ -192,7 +193,7 @@ impl NativeOpts {
     /// until the merged series holds at most this many too; 0 = unlimited
     /// (client_golang's default). Either way a thread's runs are capped in
     /// memory (`max(4 * max_buckets, 512)` cells per sign, at most 16,384,
-    /// 640 when unlimited; 136 bytes per page of 32 cells allocated as
+    /// 640 when unlimited; 72 bytes per page of 32 cells allocated as
     /// used, plus a page table of 8 bytes per 32 cells of the cap,
     /// allocated at a thread's first value of the sign): values spread
     /// wider than that halve the resolution, so one outlier never

@@ -25,7 +25,7 @@
 use super::key::{MIN_SCHEMA, key, lower, upper_bound};
 use super::{Native, NativeConfig};
 use crate::seqlock::SeqCount;
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
+use crate::sync::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering, fence};
 use once_cell::race::OnceBox;
 use std::sync::OnceLock;
 
@@ -48,22 +48,28 @@ fn bump(a: &AtomicU64) -> u64 {
     c
 }
 
-/// Cells per page of a [`Run`]: 128 bytes of 32-bit counts, allocated when
+/// A bucket cell's integer: 16 bits, a quarter of a 64-bit cell (a
+/// scrape of many shards reads every page of every shard).
+type Low = u16;
+/// A bucket cell.
+type LowCell = AtomicU16;
+
+/// Cells per page of a [`Run`]: 64 bytes of 16-bit counts, allocated when
 /// a thread first counts a key in it.
 pub(super) const PAGE: usize = 32;
 
-/// A page of bucket counts: 32-bit cells, and the 64-bit high parts of the
+/// A page of bucket counts: 16-bit cells, and the 64-bit high parts of the
 /// rare cells that outgrew them (allocated at the first overflow in the
 /// page). A count is `low + high`.
 struct Page {
-    low: [AtomicU32; PAGE],
+    low: [LowCell; PAGE],
     high: OnceBox<[AtomicU64; PAGE]>,
 }
 
 impl Page {
     fn new() -> Self {
         Self {
-            low: std::array::from_fn(|_| AtomicU32::new(0)),
+            low: std::array::from_fn(|_| LowCell::new(0)),
             high: OnceBox::new(),
         }
     }
@@ -83,9 +89,9 @@ impl Page {
     }
 
     /// Sets cell `j` to `n` (inside a rewrite; the high parts allocated
-    /// beforehand when `n` does not fit 32 bits).
+    /// beforehand when `n` does not fit a cell).
     fn put(&self, j: usize, n: u64) {
-        let (low, high) = match u32::try_from(n) {
+        let (low, high) = match Low::try_from(n) {
             Ok(low) => (low, 0),
             Err(_) => (0, n),
         };
@@ -109,7 +115,7 @@ impl Page {
 /// seen sets `base` so that it sits in the middle of the cap; a rewrite
 /// re-centres it between the lowest and highest key.
 ///
-/// Cells are 32 bits: the one observation in 2^32 that would overflow one
+/// Cells are 16 bits: the one observation in 2^16 that would overflow one
 /// moves its count into the page's 64-bit high part inside a rewrite
 /// ([`Shard::spill`]), so counts stay exact and the common cell costs 4
 /// bytes a thread. Pages never move and are freed only with the run, so a
@@ -204,7 +210,7 @@ impl Run {
     }
 
     /// Adds one at cell `index` (below the cap): whether the cell was
-    /// empty, or `None` when its 32 bits are full (nothing added; the
+    /// empty, or `None` when its 16 bits are full (nothing added; the
     /// caller spills it).
     #[inline]
     fn add_one(&self, index: u32) -> Option<bool> {
@@ -221,7 +227,7 @@ impl Run {
     }
 
     /// Sets cell `index` to `n` (inside a rewrite, after the run was
-    /// cleared; its page, and for `n` over 32 bits its high parts, were
+    /// cleared; its page, and for `n` over 16 bits its high parts, were
     /// allocated before).
     fn put(&self, index: u32, n: u64) {
         if let Some((page, j)) = self.page(index) {
@@ -515,7 +521,7 @@ impl Shard {
             debug_assert!((0..i64::from(cap)).contains(&index));
             let index = index.clamp(0, i64::from(cap) - 1) as u32;
             let Some(new) = run.add_one(index) else {
-                // Its 32 bits are full (once in 2^32 observations).
+                // Its 16 bits are full (once in 2^16 observations).
                 self.spill(run, index);
                 return;
             };
@@ -631,7 +637,7 @@ impl Shard {
         }
     }
 
-    /// Moves the full 32-bit cell `index` of `run`, plus the observation
+    /// Moves the full 16-bit cell `index` of `run`, plus the observation
     /// that did not fit, into its page's high part (a rewrite, so a scrape
     /// never sees the count in both or in neither).
     #[cold]
@@ -681,7 +687,7 @@ impl Shard {
             bases[sign] = centred_base(lo, hi, cap);
             for &(k, c) in list.iter() {
                 let (page, _) = run.alloc(offset(k, bases[sign], cap));
-                if u32::try_from(c).is_err() {
+                if Low::try_from(c).is_err() {
                     run.high_cells(page);
                 }
             }
@@ -772,9 +778,9 @@ mod tests {
     use super::*;
 
     /// A native-only series with one observation of `v` by this thread,
-    /// whose 32-bit cell is then set to `low` (a count 2^32 observations
+    /// whose 16-bit cell is then set to `low` (a count 2^16 observations
     /// would take to reach).
-    fn series_with(values: &[(f64, u32)], opts: NativeOpts) -> Native {
+    fn series_with(values: &[(f64, Low)], opts: NativeOpts) -> Native {
         let native = Native::new(opts.validate().unwrap(), 0, 0.0);
         for &(v, _) in values {
             native.observe(v, 0);
@@ -799,40 +805,40 @@ mod tests {
         s.positive
     }
 
-    /// The observation that would overflow a 32-bit cell moves its count
-    /// into the page's high part: counts stay exact past 2^32, and the
+    /// The observation that would overflow a 16-bit cell moves its count
+    /// into the page's high part: counts stay exact past 2^16, and the
     /// cell keeps counting.
     #[test]
     fn a_full_cell_spills_into_its_high_part() {
-        let native = series_with(&[(1.0, u32::MAX - 1)], NativeOpts::new());
+        let native = series_with(&[(1.0, Low::MAX - 1)], NativeOpts::new());
         let k = key(1.0, 3);
         for _ in 0..3 {
             native.observe(1.0, 0);
         }
-        assert_eq!(positive(&native), [(k, u64::from(u32::MAX) + 2)]);
+        assert_eq!(positive(&native), [(k, u64::from(Low::MAX) + 2)]);
         let shard = native.shards.get().unwrap();
         let (page, j) = shard
             .positive
             .page(shard.positive.cell(k).unwrap())
             .unwrap();
         assert_eq!(page.low[j].load(Ordering::Relaxed), 1, "the cell restarted");
-        assert_eq!(page.high(j), u64::from(u32::MAX) + 1);
+        assert_eq!(page.high(j), u64::from(Low::MAX) + 1);
     }
 
     /// Halving the resolution merges two cells into one whose sum passes
-    /// 32 bits: the merged count lands in the high part, whole.
+    /// 16 bits: the merged count lands in the high part, whole.
     #[test]
     fn halving_keeps_counts_over_32_bits() {
         // 1.05 and 1.1 are neighbouring keys at schema 3 (1 and 2), one
         // key (1) at schema 2.
         let native = series_with(
-            &[(1.05, u32::MAX - 1), (1.1, u32::MAX - 1)],
+            &[(1.05, Low::MAX - 1), (1.1, Low::MAX - 1)],
             NativeOpts::new(),
         );
         assert_eq!((key(1.05, 3), key(1.1, 3), key(1.1, 2)), (1, 2, 1));
         let shard = native.shards.get().unwrap();
         assert!(shard.halve_resolution(native.config.index_cap));
-        let both = 2 * u64::from(u32::MAX - 1);
+        let both = 2 * u64::from(Low::MAX - 1);
         assert_eq!(positive(&native), [(key(1.05, 2), both)]);
         // It keeps counting there.
         native.observe(1.05, 0);
@@ -844,13 +850,13 @@ mod tests {
     #[test]
     fn widening_the_zero_bucket_takes_the_high_part() {
         let opts = NativeOpts::new().max_zero_threshold(1.0);
-        let native = series_with(&[(0.5, u32::MAX), (2.0, 1)], opts);
-        native.observe(0.5, 0); // spills: low 0, high 2^32
+        let native = series_with(&[(0.5, Low::MAX), (2.0, 1)], opts);
+        native.observe(0.5, 0); // spills: low 0, high 2^16
         let shard = native.shards.get().unwrap();
         assert!(shard.widen_zero_bucket(&native.config));
         let mut s = NativeScratch::default();
         let m = native.merge(&mut [], &mut s);
-        assert_eq!(m.zero, u64::from(u32::MAX) + 1);
+        assert_eq!(m.zero, u64::from(Low::MAX) + 1);
         assert_eq!(s.positive, [(key(2.0, 3), 1)]);
     }
 
