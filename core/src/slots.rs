@@ -108,9 +108,33 @@ impl std::fmt::Debug for Slots {
     }
 }
 
-/// Seconds since the Unix epoch, as OpenMetrics `_created` wants them.
+/// Seconds since the Unix epoch, whole microseconds: a series' `_created`.
+/// (Prometheus keeps milliseconds; a whole number of microseconds is
+/// what the text writers print without ryu's digit search.)
+pub(crate) fn created_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_micros() as f64 / 1e6)
+}
+
+/// Seconds since the Unix epoch, to the float's precision.
 pub(crate) fn now_unix_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    /// `_created` is a whole number of microseconds (what the text writers'
+    /// fast path for floats takes), within a second of the clock.
+    #[test]
+    fn created_is_whole_microseconds_of_now() {
+        for _ in 0..1_000 {
+            let created = super::created_now();
+            let micros = (created * 1e6).round();
+            assert_eq!(micros / 1e6, created);
+            assert!((super::now_unix_seconds() - created).abs() < 1.0);
+        }
+    }
 }

@@ -3,7 +3,7 @@ use crate::error::Error;
 use crate::exemplar::{Checked, Exemplar, ExemplarSlots};
 use crate::family::Desc;
 use crate::local::{engine, writer};
-use crate::slots::{Slots, now_unix_seconds};
+use crate::slots::{Slots, created_now};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, Number, SeriesValue};
 use triomphe::Arc;
 
@@ -28,7 +28,7 @@ impl CounterCell {
         crate::exemplar::warm_clocks();
         Ok(Self {
             slots: Slots::alloc()?,
-            created: now_unix_seconds(),
+            created: created_now(),
             exemplar: ExemplarSlots::default(),
         })
     }
@@ -170,7 +170,8 @@ impl Counter {
         r
     }
 
-    /// When the series was created, in seconds since the Unix epoch.
+    /// When the series was created, in seconds since the Unix epoch (whole
+    /// microseconds).
     pub fn created(&self) -> f64 {
         self.0.created
     }
@@ -282,7 +283,8 @@ impl CounterF64 {
         engine().sum_f64(self.0.slots.start())
     }
 
-    /// When the series was created, in seconds since the Unix epoch.
+    /// When the series was created, in seconds since the Unix epoch (whole
+    /// microseconds).
     pub fn created(&self) -> f64 {
         self.0.created
     }

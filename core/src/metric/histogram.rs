@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::exemplar::{Checked, Exemplar, ExemplarSlots};
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
-use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
+use crate::slots::{NarrowSlots, Slots, created_now};
 use crate::visit::{
     HistogramValue, LabelSet, MetricType, MetricVisitor, NativeBuckets, SeriesValue,
 };
@@ -253,7 +253,7 @@ impl Sealed for Histogram {
         // when the histogram is made, not in the first timed update or
         // exemplar.
         crate::exemplar::warm_clocks();
-        let created = now_unix_seconds();
+        let created = created_now();
         let storage = match buckets.native_config() {
             None => Storage::Classic {
                 counts: NarrowSlots::alloc(len)?,

@@ -4,7 +4,7 @@ use crate::chunked::Loc;
 use crate::error::Error;
 use crate::family::{Desc, Family};
 use crate::local::{engine, writer};
-use crate::slots::{NarrowSlots, Slots, now_unix_seconds};
+use crate::slots::{NarrowSlots, Slots, created_now};
 use crate::sync::{AtomicU32, Ordering};
 use crate::visit::{LabelSet, MetricType, MetricVisitor, SeriesValue, SummaryValue};
 use std::collections::VecDeque;
@@ -564,7 +564,7 @@ impl Sealed for Summary {
             sketch,
             quantiles: quantiles.into(),
             window: Mutex::new(Window::new(opts, Instant::now())),
-            created: now_unix_seconds(),
+            created: created_now(),
         })))
     }
 
